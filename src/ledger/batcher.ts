@@ -1,0 +1,100 @@
+/**
+ * Group commit (TigerBeetle's client does the same): callers submit groups of operations; while one
+ * batch is being written, new groups queue up and go together in the next database transaction.
+ * Under low load a group is written at once (no timer, no added latency); under high load batches
+ * grow to `itemsMax`, which amortises the commit's fsync and touches a hot merchant's row once per
+ * batch instead of once per payment.
+ */
+import { assert } from '../platform/assert.ts';
+
+export interface BatcherOptions<G, R> {
+  /** Operations per database transaction. */
+  readonly itemsMax: number;
+  /** Groups waiting; past this, submit() refuses (back-pressure instead of unbounded memory). */
+  readonly queuedItemsMax: number;
+  readonly sizeOf: (group: G) => number;
+  /** Writes the groups in one transaction; returns one result per group, in order. */
+  readonly write: (groups: G[]) => Promise<R[]>;
+}
+
+export class BatcherOverloaded extends Error {
+  override readonly name = 'BatcherOverloaded';
+}
+
+interface Waiting<G, R> {
+  readonly group: G;
+  readonly size: number;
+  readonly resolve: (result: R) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+export interface Batcher<G, R> {
+  submit(group: G): Promise<R>;
+  /** Resolves when everything submitted so far has been written. */
+  drain(): Promise<void>;
+  readonly stats: { batches: number; items: number };
+}
+
+export function createBatcher<G, R>(options: BatcherOptions<G, R>): Batcher<G, R> {
+  assert(options.itemsMax > 0 && options.queuedItemsMax >= options.itemsMax, 'batcher limits are sane');
+  const queue: Waiting<G, R>[] = [];
+  let queuedItems = 0;
+  let writing: Promise<void> | null = null;
+  const stats = { batches: 0, items: 0 };
+
+  const takeBatch = (): Waiting<G, R>[] => {
+    const batch: Waiting<G, R>[] = [];
+    let items = 0;
+    // A group is never split: a linked chain must commit or fail in one transaction.
+    while (queue.length > 0 && (batch.length === 0 || items + (queue[0]?.size ?? 0) <= options.itemsMax)) {
+      const next = queue.shift();
+      assert(next !== undefined, 'queue not empty');
+      batch.push(next);
+      items += next.size;
+    }
+    queuedItems -= items;
+    stats.batches += 1;
+    stats.items += items;
+    return batch;
+  };
+
+  const writeLoop = async (): Promise<void> => {
+    while (queue.length > 0) {
+      const batch = takeBatch();
+      try {
+        const results = await options.write(batch.map((w) => w.group));
+        assert(results.length === batch.length, 'one result per group');
+        batch.forEach((waiting, index) => waiting.resolve(results[index] as R));
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+  };
+
+  const kick = (): void => {
+    if (writing !== null) return;
+    writing = writeLoop().finally(() => {
+      writing = null;
+      if (queue.length > 0) kick();
+    });
+  };
+
+  return {
+    stats,
+    submit(group: G): Promise<R> {
+      const size = options.sizeOf(group);
+      assert(size > 0 && size <= options.itemsMax, 'a group fits in one batch');
+      if (queuedItems + size > options.queuedItemsMax) {
+        return Promise.reject(new BatcherOverloaded(`ledger queue is full (${queuedItems} operations waiting)`));
+      }
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ group, size, resolve, reject });
+        queuedItems += size;
+        kick();
+      });
+    },
+    async drain(): Promise<void> {
+      while (writing !== null) await writing;
+    },
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * The ledger module's public face. Every write goes through one batcher per process (group commit);
+ * reads are plain queries. Callers (wallet, payments, operations) build TransferRequests with bigint
+ * amounts; the HTTP adapter in routes.ts parses JSON into the same shape.
+ */
+import type pg from 'pg';
+import { assert } from '../platform/assert.ts';
+import { sleep, sqlState, type Database } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import type { Metrics } from '../platform/metrics.ts';
+import { createBatcher, type Batcher } from './batcher.ts';
+import type { LedgerOperation } from './engine.ts';
+import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type NewAccount } from './accounts.ts';
+import { readStatement, type Statement, type StatementQuery } from './statement.ts';
+import { runBatch, toTransfer, type TransferRow } from './store.ts';
+import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode } from './types.ts';
+import { validateTransferRequests } from './validate.ts';
+
+export interface LedgerOptions {
+  readonly maxAmountMinor: bigint;
+  /** Operations per database transaction (TigerBeetle uses ~8k; we measured 256–2048 as the sweet spot). */
+  readonly batchItemsMax?: number;
+  readonly queuedItemsMax?: number;
+  readonly metrics?: Metrics;
+}
+
+export type TransferLookup =
+  | { readonly state: 'created'; readonly transfer: Transfer }
+  | { readonly state: 'failed'; readonly result: TransferResultCode };
+
+export interface Ledger {
+  readonly maxAmountMinor: bigint;
+  createAccounts(accounts: readonly NewAccount[]): Promise<Account[]>;
+  getAccount(id: string): Promise<Account | null>;
+  getAccounts(ids: readonly string[]): Promise<Account[]>;
+  setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
+  /** One group: linked chains inside it commit or fail together. Validates shape first. */
+  createTransfers(requests: readonly TransferRequest[]): Promise<TransferResult[]>;
+  lookupTransfer(id: string): Promise<TransferLookup | null>;
+  statement(query: StatementQuery): Promise<Statement>;
+  /** Releases holds whose timeout has passed; returns how many it released. */
+  expireDueHolds(limit?: number): Promise<number>;
+  /** Waits for queued writes (used at shutdown). */
+  drain(): Promise<void>;
+}
+
+const BATCH_ATTEMPTS_MAX = 8;
+// 40001 serialization, 40P01 deadlock (cannot happen with ordered locks, kept as a belt), 23505 a
+// concurrent writer in another process created the same transfer id first: retrying re-reads it.
+const RETRY_SQLSTATES = new Set(['40001', '40P01', '23505']);
+
+export function createLedger(db: Database, options: LedgerOptions): Ledger {
+  const batcher = createOperationBatcher(db, options);
+  return {
+    maxAmountMinor: options.maxAmountMinor,
+    createAccounts: (accounts) => insertAccounts(db, accounts),
+    getAccount: (id) => readAccount(db, id),
+    getAccounts: (ids) => readAccounts(db, ids),
+    setAccountStatus: (id, status) => changeAccountStatus(db, id, status),
+    async createTransfers(requests) {
+      validateTransferRequests(requests, options.maxAmountMinor, '/transfers');
+      const results = await batcher.submit(requests.map((request) => ({ kind: 'transfer', request })));
+      for (const result of results) options.metrics?.ledgerTransfers.inc({ result: result.result });
+      return results;
+    },
+    lookupTransfer: (id) => lookupTransfer(db, id),
+    statement: (query) => readStatement(db, query),
+    async expireDueHolds(limit = 500) {
+      const due = await db.pool.query<{ id: string }>(
+        `select id from pending_transfers where status = 'pending' and expires_at <= now() order by expires_at limit $1`, [limit]);
+      if (due.rows.length === 0) return 0;
+      const results = await batcher.submit(due.rows.map((row) => ({ kind: 'expire', pendingId: row.id })));
+      return results.filter((result) => result.result === 'created').length;
+    },
+    drain: () => batcher.drain(),
+  };
+}
+
+function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<LedgerOperation[], TransferResult[]> {
+  const itemsMax = options.batchItemsMax ?? 1024;
+  return createBatcher<LedgerOperation[], TransferResult[]>({
+    itemsMax,
+    queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
+    sizeOf: (group) => group.length,
+    write: async (groups) => {
+      const started = performance.now();
+      const results = await writeWithRetry(db, groups);
+      options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
+      options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
+      return results;
+    },
+  });
+}
+
+async function writeWithRetry(db: Database, groups: LedgerOperation[][]): Promise<TransferResult[][]> {
+  for (let attempt = 1; ; attempt++) {
+    const client = await db.pool.connect();
+    try {
+      await client.query('begin');
+      const outcome = await runBatch(client, groups);
+      await client.query('commit');
+      return outcome.results;
+    } catch (error) {
+      await rollbackQuietly(client);
+      if (attempt >= BATCH_ATTEMPTS_MAX || !RETRY_SQLSTATES.has(sqlState(error) ?? '')) throw error;
+      await sleep(Math.random() * Math.min(20, 2 ** attempt));
+    } finally {
+      client.release();
+    }
+  }
+}
+
+async function rollbackQuietly(client: pg.PoolClient): Promise<void> {
+  try {
+    await client.query('rollback');
+  } catch {
+    // the connection is broken; release() hands it back and the pool discards it
+  }
+}
+
+async function lookupTransfer(db: Database, id: string): Promise<TransferLookup | null> {
+  const transfer = await db.pool.query<TransferRow>(
+    `select id, debit_account_id, credit_account_id, amount, pending_id, ledger, code, flags, timeout_seconds, reference, created_at
+     from transfers where id = $1`, [id]);
+  const row = transfer.rows[0];
+  if (row !== undefined) return { state: 'created', transfer: toTransfer(row) };
+  const failed = await db.pool.query<{ result: TransferResultCode }>('select result from transfer_failures where id = $1', [id]);
+  const failure = failed.rows[0];
+  return failure === undefined ? null : { state: 'failed', result: failure.result };
+}
+
+export function requireTransferCreated(results: readonly TransferResult[]): Transfer[] {
+  const failed = results.filter((result) => result.result !== 'created' && result.result !== 'exists');
+  if (failed.length > 0) {
+    throw new KobanError('transfers_rejected', {
+      detail: failed.map((f) => `${f.id}: ${f.result}`).join('; '),
+      extensions: { results: failed.map((f) => ({ id: f.id, result: f.result })) },
+    });
+  }
+  return results.map((result) => {
+    assert(result.transfer !== null, 'a created transfer is returned');
+    return result.transfer;
+  });
+}

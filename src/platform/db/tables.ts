@@ -1,0 +1,9 @@
+/**
+ * Row types for Kysely. Each module declares its own tables; this file only joins them so one
+ * Kysely instance can query across modules where a read needs it.
+ */
+import type { LedgerTables } from '../../ledger/tables.ts';
+
+export interface KobanTables extends LedgerTables {
+  schema_migrations: { version: number; name: string; checksum: string; applied_at: Date };
+}

@@ -1,0 +1,34 @@
+/**
+ * Prometheus metrics (prom-client). One registry per Koban instance, so tests that start several
+ * instances in one process do not collide.
+ */
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly ledgerBatchSize: Histogram;
+  readonly ledgerBatchDuration: Histogram;
+  readonly ledgerTransfers: Counter<'result'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'koban_' });
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'koban_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
+    }),
+    ledgerBatchSize: new Histogram({
+      name: 'koban_ledger_batch_operations', help: 'Operations per ledger database transaction',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048], registers: [registry],
+    }),
+    ledgerBatchDuration: new Histogram({
+      name: 'koban_ledger_batch_duration_seconds', help: 'Time to write one ledger batch, commit included',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
+    }),
+    ledgerTransfers: new Counter({ name: 'koban_ledger_transfers_total', help: 'Transfer outcomes', labelNames: ['result'], registers: [registry] }),
+  };
+}
