@@ -40,7 +40,9 @@ export function wrapPool(options: {
     async close() {
       if (closed) return;
       closed = true;
-      await kysely.destroy(); // ends the pool too
+      await kysely.destroy();
+      // Kysely only ends a pool it has used; end ours whatever happened.
+      if (!options.pool.ended) await options.pool.end();
       await options.onClose?.();
     },
   };
