@@ -1,0 +1,64 @@
+/**
+ * `koban <command>`: operational tasks against the configured database (DATABASE_URL, or the
+ * embedded data folder when no Koban is running on it). Exit codes: 0 fine, 1 a check failed,
+ * 2 the command could not run.
+ */
+import { ConfigError, loadConfig } from '../platform/config.ts';
+import { openDatabase } from '../platform/db/open.ts';
+import { migrate } from '../platform/db/migrate.ts';
+import { formatReport, verifyLedger } from '../ledger/verify.ts';
+import type { Database } from '../platform/db/database.ts';
+
+interface Command {
+  readonly words: readonly string[];
+  readonly summary: string;
+  run(db: Database): Promise<number>;
+}
+
+const COMMANDS: readonly Command[] = [
+  {
+    words: ['ledger', 'verify'],
+    summary: 'recompute every balance from the transfers and check the ledger invariants',
+    async run(db) {
+      const report = await verifyLedger(db);
+      process.stdout.write(`${formatReport(report)}\n`);
+      return report.ok ? 0 : 1;
+    },
+  },
+  {
+    words: ['db', 'migrate'],
+    summary: 'apply pending database migrations',
+    async run(db) {
+      const { applied } = await migrate(db);
+      process.stdout.write(applied.length === 0 ? 'migrations: up to date\n' : `migrations: applied ${applied.join(', ')}\n`);
+      return 0;
+    },
+  },
+];
+
+function usage(): string {
+  return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${c.words.join(' ').padEnd(16)} ${c.summary}`), '',
+    'The database is DATABASE_URL, or the embedded folder KOBAN_DATA_DIR (default .koban/data).'].join('\n');
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  const command = COMMANDS.find((c) => c.words.length === argv.length && c.words.every((word, i) => argv[i] === word));
+  if (command === undefined) {
+    process.stderr.write(`${usage()}\n`);
+    return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
+  }
+  let db: Database | null = null;
+  try {
+    db = await openDatabase({ ...loadConfig(), demoData: false });
+    return await command.run(db);
+  } catch (error) {
+    process.stderr.write(`koban ${command.words.join(' ')}: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
+    return 2;
+  } finally {
+    await db?.close();
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2));
+}

@@ -1,0 +1,75 @@
+/**
+ * Demo data for `npm start`: a few customers' wallets with balances, one merchant (a convenience
+ * store chain) with two stores and their tills, and the platform accounts money flows through.
+ * Every id is fixed and every write idempotent, so seeding an already seeded database changes
+ * nothing — a restart never tops the demo wallets up twice.
+ */
+import type { Database } from '../platform/db/database.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { requireTransferCreated } from '../ledger/ledger.ts';
+import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../ledger/types.ts';
+
+export const DEMO = {
+  platform: {
+    cardClearing: '00000000-0000-7000-8000-000000000301',
+    bankClearing: '00000000-0000-7000-8000-000000000311',
+    feeRevenue: '00000000-0000-7000-8000-000000000401',
+    promotionBudget: '00000000-0000-7000-8000-000000000501',
+    compensation: '00000000-0000-7000-8000-000000000601',
+    suspense: '00000000-0000-7000-8000-000000000901',
+  },
+  customers: [
+    { name: 'hanako', wallet: '00000000-0000-7000-8000-000000001001', balance: 12_000n },
+    { name: 'taro', wallet: '00000000-0000-7000-8000-000000001002', balance: 3_500n },
+    { name: 'yuki', wallet: '00000000-0000-7000-8000-000000001003', balance: 50_000n },
+  ],
+  merchant: {
+    id: '00000000-0000-7000-8000-000000002001',
+    name: 'Koban Mart',
+    categoryCode: '5411',
+    receivable: '00000000-0000-7000-8000-000000002201',
+    stores: [
+      { id: '00000000-0000-7000-8000-000000002101', name: 'Koban Mart Shibuya', address: '2-1 Dogenzaka, Shibuya, Tokyo', lat: 35.6580, lon: 139.6994,
+        terminals: [{ id: '00000000-0000-7000-8000-000000002111', name: 'Till 1' }, { id: '00000000-0000-7000-8000-000000002112', name: 'Till 2' }] },
+      { id: '00000000-0000-7000-8000-000000002102', name: 'Koban Mart Umeda', address: '3-1 Umeda, Kita, Osaka', lat: 34.7025, lon: 135.4959,
+        terminals: [{ id: '00000000-0000-7000-8000-000000002121', name: 'Till 1' }] },
+    ],
+  },
+} as const;
+
+export async function seedDemoData(db: Database, ledger: Ledger): Promise<void> {
+  const p = DEMO.platform;
+  const account = (id: string, code: number, flags: number, reference: string) => ({ id, ledger: Ledgers.JPY, code, flags, reference });
+  await ledger.createAccounts([
+    account(p.cardClearing, AccountCodes.fundingClearingCard, AccountFlags.none, 'platform:card-clearing'),
+    account(p.bankClearing, AccountCodes.fundingClearingBank, AccountFlags.none, 'platform:bank-clearing'),
+    account(p.feeRevenue, AccountCodes.feeRevenue, AccountFlags.none, 'platform:fee-revenue'),
+    account(p.promotionBudget, AccountCodes.promotionBudget, AccountFlags.none, 'platform:promotion-budget'),
+    account(p.compensation, AccountCodes.compensation, AccountFlags.none, 'platform:compensation'),
+    account(p.suspense, AccountCodes.suspense, AccountFlags.none, 'platform:suspense'),
+    account(DEMO.merchant.receivable, AccountCodes.merchantReceivable, AccountFlags.none, `merchant:${DEMO.merchant.id}`),
+    ...DEMO.customers.map((c) => account(c.wallet, AccountCodes.customerWallet, AccountFlags.debitsMustNotExceedCredits, `demo-customer:${c.name}`)),
+  ]);
+  await seedMerchant(db);
+  // Opening balances as ordinary card top-ups, with fixed ids: a second run answers `exists`.
+  requireTransferCreated(await ledger.createTransfers(DEMO.customers.map((c, index) => ({
+    id: `00000000-0000-7000-8000-00000000300${index + 1}`, debitAccountId: p.cardClearing, creditAccountId: c.wallet, amount: c.balance,
+    pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.seed, flags: 0, timeoutSeconds: 0, reference: 'demo opening balance',
+  }))));
+}
+
+async function seedMerchant(db: Database): Promise<void> {
+  const m = DEMO.merchant;
+  await db.kysely.insertInto('merchants')
+    .values({ id: m.id, name: m.name, category_code: m.categoryCode, receivable_account_id: m.receivable })
+    .onConflict((c) => c.column('id').doNothing()).execute();
+  for (const store of m.stores) {
+    await db.kysely.insertInto('stores')
+      .values({ id: store.id, merchant_id: m.id, name: store.name, address: store.address, latitude: store.lat, longitude: store.lon })
+      .onConflict((c) => c.column('id').doNothing()).execute();
+    for (const terminal of store.terminals) {
+      await db.kysely.insertInto('terminals').values({ id: terminal.id, store_id: store.id, name: terminal.name })
+        .onConflict((c) => c.column('id').doNothing()).execute();
+    }
+  }
+}

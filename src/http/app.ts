@@ -1,0 +1,96 @@
+/**
+ * The HTTP shell shared by every API surface: logging with request ids, strict JSON, RFC 9457
+ * errors, OpenAPI generated from the route schemas, health, readiness and metrics. Domain routes
+ * are registered by the composition root (src/koban.ts); this file knows no business rule.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RawReplyDefaultExpression, type RawRequestDefaultExpression, type RawServerDefault } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { uuidv7 } from '../platform/ids.ts';
+import type { Metrics } from '../platform/metrics.ts';
+import { KobanError } from '../platform/errors.ts';
+import { sendProblem, problemCatalogue } from './problem.ts';
+import { parseStrictJson } from './strict-json.ts';
+
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface HttpOptions {
+  readonly logLevel: string;
+  readonly metrics: Metrics;
+  readonly publicUrl: string;
+  readonly bodyLimitBytes?: number;
+  readonly https?: { key: Buffer; cert: Buffer } | null;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+/** Logged requests never carry credentials. */
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'];
+
+export async function createHttpApp(options: HttpOptions): Promise<App> {
+  const app = Fastify({
+    logger: { level: options.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    // A caller's own id is kept (so a till can correlate), else a fresh time-ordered one.
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
+    },
+    bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
+    ...(options.https ? { https: options.https } : {}),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.httpRequestDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+  });
+  // JSON only: a text/plain body would otherwise reach validation as a string.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(/^application\/([a-z.+-]*\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseStrictJson(String(body)));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KobanError('not_found', { detail: `no route ${request.method} ${request.url.split('?')[0]}` })));
+  await registerOpenApi(app, options.publicUrl);
+  registerOperationalRoutes(app, options.metrics);
+  return app;
+}
+
+async function registerOpenApi(app: App, publicUrl: string): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Koban API',
+        version: '0.1.0',
+        description: 'Koban cashless payments. Amounts are integer minor units sent as strings of digits. Errors are RFC 9457 problem documents; see /problems.',
+      },
+      servers: [{ url: publicUrl }],
+      components: {
+        securitySchemes: { ledgerToken: { type: 'http', scheme: 'bearer', description: 'Internal ledger API token (KOBAN_LEDGER_API_TOKEN)' } },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+function registerOperationalRoutes(app: App, metrics: Metrics): void {
+  app.get('/problems', { schema: { hide: true } }, async () => ({ problems: problemCatalogue() }));
+  app.get<{ Params: { code: string } }>('/problems/:code', { schema: { hide: true } }, async (request) => {
+    const entry = problemCatalogue().find((p) => p.code === request.params.code);
+    if (entry === undefined) throw new KobanError('not_found', { detail: `no problem type ${request.params.code}` });
+    return entry;
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * `npm start`: Koban on the embedded database (or DATABASE_URL), migrated, with demo data, serving
+ * the APIs and printing where. Stops cleanly on SIGINT/SIGTERM so the data folder lock is released.
+ */
+import { ConfigError, describeConfig, loadConfig } from './platform/config.ts';
+import { openDatabase } from './platform/db/open.ts';
+import { migrate } from './platform/db/migrate.ts';
+import { createKoban } from './koban.ts';
+import { seedDemoData } from './demo/seed.ts';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const db = await openDatabase(config);
+  const { applied } = await migrate(db);
+  const koban = await createKoban(config, db);
+  if (config.demoData) await seedDemoData(db, koban.ledger);
+  koban.startBackgroundWork();
+  await koban.app.listen({ host: config.host, port: config.port });
+  const address = koban.app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  printBanner(base, db.description, db.durability, applied, config);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    koban.app.log.info({ signal }, 'stopping');
+    await koban.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function printBanner(base: string, database: string, durability: string, applied: string[], config: ReturnType<typeof loadConfig>): void {
+  const lines = [
+    '',
+    'Koban is running.',
+    `  API                ${base}`,
+    `  API docs (OpenAPI) ${base}/docs   (document: ${base}/openapi.json)`,
+    `  Health / readiness ${base}/healthz   ${base}/readyz`,
+    `  Metrics            ${base}/metrics`,
+    `  Ledger API         ${config.ledgerApiToken === null ? 'off (set KOBAN_LEDGER_API_TOKEN to enable)' : `${base}/v1/ledger`}`,
+    `  Database           ${database}`,
+    durability === 'trial' ? '  Durability         TRIAL: the embedded database does not fsync; use DATABASE_URL for real money' : '  Durability         durable (PostgreSQL)',
+    `  Migrations         ${applied.length === 0 ? 'up to date' : `applied ${applied.join(', ')}`}`,
+    `  Demo data          ${config.demoData ? 'loaded' : 'off'}`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (config.logLevel === 'debug' || config.logLevel === 'trace') process.stdout.write(`${JSON.stringify(describeConfig(config))}\n`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  else process.stderr.write(`Koban could not start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

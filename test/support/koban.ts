@@ -1,0 +1,28 @@
+import { loadConfig, type Config } from '../../src/platform/config.ts';
+import { createKoban, type Koban } from '../../src/koban.ts';
+import type { Database } from '../../src/platform/db/database.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const TEST_LEDGER_TOKEN = 'test-ledger-token-0123456789abcdef';
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', KOBAN_LOG_LEVEL: 'silent', KOBAN_LEDGER_API_TOKEN: TEST_LEDGER_TOKEN, KOBAN_PORT: '0', ...overrides });
+}
+
+/** A Koban on its own fresh database, driven with app.inject (no socket) unless listened on. */
+export async function startTestKoban(options: { db?: Database; env?: Record<string, string> } = {}): Promise<{ koban: Koban; db: TestDatabase | Database; close(): Promise<void> }> {
+  const ownDb = options.db === undefined;
+  const db = options.db ?? await createTestDatabase();
+  const koban = await createKoban(testConfig(options.env), db);
+  await koban.app.ready();
+  return {
+    koban,
+    db,
+    async close() {
+      await koban.close();
+      if (ownDb) await db.close();
+    },
+  };
+}
+
+export const ledgerAuth = { authorization: `Bearer ${TEST_LEDGER_TOKEN}` };
