@@ -96,9 +96,7 @@ async function writeWithRetry(db: Database, groups: LedgerOperation[][]): Promis
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
     try {
-      await client.query('begin');
       const outcome = await runBatch(client, groups);
-      await client.query('commit');
       return outcome.results;
     } catch (error) {
       await rollbackQuietly(client);

@@ -1,0 +1,167 @@
+/**
+ * `npm run bench:ledger`: how many transfers per second the ledger takes on a real, durable
+ * PostgreSQL (fsync and synchronous_commit on), and how that compares with the naive
+ * one-transaction-per-transfer design measured in the same run on a copy of the same data.
+ *
+ * Workload: 100,000 funded wallets; each caller loops "pick a random wallet, pay a merchant" and
+ * awaits the answer. Scenario A: every payment goes to one hot merchant; B: to one of 1,000.
+ * Callers: 1, 16, 64, 256. Figures only — no pass/fail thresholds (see the README).
+ *
+ * Environment: KOBAN_BENCH_SECONDS (per cell, default 5), KOBAN_BENCH_WALLETS (default 100000),
+ * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive),
+ * KOBAN_BENCH_PG_URL (use this server instead of starting one).
+ */
+import { randomInt } from 'node:crypto';
+import pg from 'pg';
+import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
+import { migrate } from '../src/platform/db/migrate.ts';
+import { openPostgres } from '../src/platform/db/postgres.ts';
+import type { Database } from '../src/platform/db/database.ts';
+import { uuidv7 } from '../src/platform/ids.ts';
+import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../src/ledger/types.ts';
+import { formatReport, verifyLedger } from '../src/ledger/verify.ts';
+import { startThrowawayPostgres } from '../tools/postgres/throwaway.ts';
+import { naiveTransfer } from './naive-ledger.ts';
+import { formatTable, LatencyRecorder, type Row } from './report.ts';
+
+const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 5);
+const WALLETS = Number(process.env.KOBAN_BENCH_WALLETS ?? 100_000);
+const CALLERS = (process.env.KOBAN_BENCH_CALLERS ?? '1,16,64,256').split(',').map(Number);
+const IMPLS = (process.env.KOBAN_BENCH_IMPLS ?? 'batched,naive').split(',');
+const MERCHANTS_MANY = 1_000;
+const OPENING_BALANCE = 100_000_000n;
+
+interface Fixture { wallets: string[]; hotMerchant: string; merchants: string[]; funding: string }
+
+async function main(): Promise<void> {
+  const server = process.env.KOBAN_BENCH_PG_URL === undefined ? await startThrowawayPostgres({ label: 'bench' }) : null;
+  const adminUrl = server?.adminUrl ?? process.env.KOBAN_BENCH_PG_URL ?? '';
+  try {
+    await run(adminUrl);
+  } finally {
+    await server?.stop();
+  }
+}
+
+async function run(adminUrl: string): Promise<void> {
+  await admin(adminUrl, 'drop database if exists koban_bench_batched with (force)');
+  await admin(adminUrl, 'drop database if exists koban_bench_naive with (force)');
+  await admin(adminUrl, 'create database koban_bench_batched');
+  const batchedDb = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 8);
+  await migrate(batchedDb);
+  const loadStarted = performance.now();
+  const fixture = await load(createLedger(batchedDb, { maxAmountMinor: OPENING_BALANCE }));
+  process.stdout.write(`loaded ${WALLETS} wallets and ${MERCHANTS_MANY + 1} merchants in ${((performance.now() - loadStarted) / 1000).toFixed(1)} s\n`);
+  await batchedDb.close();
+  // Same data for the baseline: a file-level copy of the loaded database.
+  await admin(adminUrl, 'create database koban_bench_naive template koban_bench_batched');
+  const settings = await serverSettings(adminUrl);
+  process.stdout.write(`PostgreSQL: ${settings}\n\n`);
+
+  const rows: Row[] = [];
+  for (const scenario of ['hot merchant', '1,000 merchants'] as const) {
+    for (const callers of CALLERS) {
+      if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers));
+      if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers));
+      process.stdout.write(`  ${scenario}, ${callers} callers: done\n`);
+    }
+  }
+  process.stdout.write(`\n${formatTable(rows)}\n`);
+  for (const name of ['koban_bench_batched', 'koban_bench_naive']) {
+    const db = await openPostgres(withDatabase(adminUrl, name), 2);
+    process.stdout.write(`\n${name}: ${formatReport(await verifyLedger(db))}\n`);
+    await db.close();
+  }
+}
+
+async function load(ledger: Ledger): Promise<Fixture> {
+  const funding = uuidv7();
+  const hotMerchant = uuidv7();
+  const merchants = Array.from({ length: MERCHANTS_MANY }, () => uuidv7());
+  const wallets = Array.from({ length: WALLETS }, () => uuidv7());
+  const account = (id: string, code: number, flags: number) => ({ id, ledger: Ledgers.JPY, code, flags, reference: null });
+  await ledger.createAccounts([account(funding, AccountCodes.fundingClearingCard, 0), account(hotMerchant, AccountCodes.merchantReceivable, 0)]);
+  for (let i = 0; i < merchants.length; i += 1000) await ledger.createAccounts(merchants.slice(i, i + 1000).map((id) => account(id, AccountCodes.merchantReceivable, 0)));
+  for (let i = 0; i < wallets.length; i += 1000) {
+    const chunk = wallets.slice(i, i + 1000);
+    await ledger.createAccounts(chunk.map((id) => account(id, AccountCodes.customerWallet, AccountFlags.debitsMustNotExceedCredits)));
+    await Promise.all(chunk.map((wallet) => ledger.createTransfers([{ id: uuidv7(), debitAccountId: funding, creditAccountId: wallet, amount: OPENING_BALANCE, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: null }])));
+  }
+  return { wallets, hotMerchant, merchants, funding };
+}
+
+type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
+
+async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number): Promise<Row> {
+  const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
+  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048 });
+  const pay: Pay = async (debit, credit, amount) => {
+    const [result] = await ledger.createTransfers([{ id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.payment, flags: 0, timeoutSeconds: 0, reference: null }]);
+    return result?.result === 'created';
+  };
+  try {
+    return await measure('batched', scenario, callers, fixture, pay);
+  } finally {
+    await db.close();
+  }
+}
+
+async function measureNaive(adminUrl: string, fixture: Fixture, scenario: string, callers: number): Promise<Row> {
+  const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_naive'), Math.min(callers, 256));
+  const pay: Pay = async (debit, credit, amount) => (await naiveTransfer(db, { id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount })) === 'created';
+  try {
+    return await measure('naive', scenario, callers, fixture, pay);
+  } finally {
+    await db.close();
+  }
+}
+
+async function measure(impl: string, scenario: string, callers: number, fixture: Fixture, pay: Pay): Promise<Row> {
+  const pickCredit = scenario === 'hot merchant' ? () => fixture.hotMerchant : () => fixture.merchants[randomInt(fixture.merchants.length)]!;
+  const latency = new LatencyRecorder();
+  let failures = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  const warmupEnds = performance.now() + Math.min(1000, SECONDS * 200);
+  const caller = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      const started = performance.now();
+      const ok = await pay(fixture.wallets[randomInt(fixture.wallets.length)]!, pickCredit(), BigInt(1 + randomInt(999)));
+      if (started >= warmupEnds) latency.record(performance.now() - started);
+      if (!ok) failures++;
+    }
+  };
+  await Promise.all(Array.from({ length: callers }, caller));
+  const measuredSeconds = (deadline - warmupEnds) / 1000;
+  return { scenario, impl, callers, transfersPerSecond: latency.count / measuredSeconds, p50Ms: latency.percentile(50), p99Ms: latency.percentile(99), failures };
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function serverSettings(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const result = await client.query<{ name: string; setting: string }>(
+      `select name, setting from pg_settings where name in ('server_version', 'fsync', 'synchronous_commit', 'shared_buffers') order by name`);
+    return result.rows.map((row) => `${row.name}=${row.setting}`).join(' ');
+  } finally {
+    await client.end();
+  }
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+export type { Database };
+await main();
