@@ -30,8 +30,10 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
       const sql = readFileSync(path.join(dir, file), 'utf8');
       return { version: Number(match?.[1]), name: match?.[2] ?? file, sql, checksum: sha256(sql) };
     });
+  // Numbers only have to increase: modules take their own ranges (see migrations/README.md).
   migrations.forEach((migration, index) => {
-    if (migration.version !== index + 1) throw new Error(`Migration numbers must run 0001, 0002, … without gaps (found ${migration.version} at position ${index + 1})`);
+    const previous = migrations[index - 1];
+    if (previous !== undefined && previous.version >= migration.version) throw new Error(`Migration number ${migration.version} is used twice`);
   });
   return migrations;
 }
@@ -70,10 +72,11 @@ export async function migrate(db: Database, migrations: Migration[] = readMigrat
   }
 }
 
-/** True when every migration on disk is applied; used by /readyz. */
+/** True when every migration on disk is applied (and nothing unknown is); used by /readyz. */
 export async function migrationsAreCurrent(db: Database, migrations: Migration[] = readMigrations()): Promise<boolean> {
-  const result = await db.pool.query<{ version: number }>('select max(version) as version from schema_migrations');
-  return (result.rows[0]?.version ?? 0) === migrations.length;
+  const result = await db.pool.query<{ version: number }>('select version from schema_migrations order by version');
+  const applied = result.rows.map((row) => row.version);
+  return applied.length === migrations.length && migrations.every((migration, index) => applied[index] === migration.version);
 }
 
 async function appliedChecksums(client: { query: Database['pool']['query'] }): Promise<Map<number, string>> {
