@@ -11,9 +11,10 @@
  * accounts always sees the original's outcome.
  */
 import type pg from 'pg';
-import { assert } from '../platform/assert.ts';
+import { assert, unreachable } from '../platform/assert.ts';
+import { isUuid } from '../platform/ids.ts';
 import { executeBatch, type AccountState, type BatchOutcome, type BatchState, type LedgerOperation } from './engine.ts';
-import { hasFlag, TransferFlags, type PendingStatus, type Transfer, type TransferResultCode } from './types.ts';
+import { hasFlag, TransferFlags, type PendingState, type PendingStatus, type Transfer, type TransferResultCode } from './types.ts';
 
 const TRANSFER_COLUMNS = `t.id, t.debit_account_id, t.credit_account_id, t.amount, t.pending_id, t.ledger, t.code,
   t.flags, t.timeout_seconds, t.reference, t.created_at`;
@@ -33,21 +34,36 @@ export function toTransfer(row: TransferRow): Transfer {
 
 /**
  * Runs one batch in its own transaction on `client` (begin … commit) and returns the engine's
- * outcome. Round trips are the cost at low load, so they are few: begin+clock, [held transfers],
- * lock, idempotency state, write, commit.
+ * outcome. Round trips are what a batch costs at low load, so the reads travel as one multi-statement
+ * message: `begin; clock; lock accounts; idempotency state; hold statuses` (with the held transfers
+ * read first when the batch posts or voids). Under READ COMMITTED every statement of such a message
+ * takes a fresh snapshot, so the reads after the lock still see everything committed before it.
+ * Then one write and the commit: three round trips in all.
  */
 export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>): Promise<BatchOutcome> {
   const { transferIds, pendingIds, requestAccountIds } = collectIds(groups);
-  const now = await beginTransaction(client);
-  const held = await readTransfers(client, pendingIds);
+  let now: Date | null = null;
+  let held = new Map<string, Transfer>();
+  if (pendingIds.length > 0) {
+    const first = await runReads(client, [BEGIN, CLOCK, readTransfersSql(pendingIds)]);
+    now = first.clock;
+    held = first.transfers;
+  }
   const accountIds = new Set(requestAccountIds);
   for (const transfer of held.values()) {
     accountIds.add(transfer.debitAccountId);
     accountIds.add(transfer.creditAccountId);
   }
-  const accounts = await lockAccounts(client, [...accountIds]);
-  const known = await readIdempotencyState(client, transferIds);
-  const state: BatchState = { now, accounts, transfers: known.transfers, failures: known.failures, pendings: await readPendings(client, held) };
+  const heldPendingIds = [...held.values()].filter((t) => hasFlag(t.flags, TransferFlags.pending)).map((t) => t.id);
+  const reads = await runReads(client, [
+    ...(now === null ? [BEGIN, CLOCK] : []),
+    lockAccountsSql([...accountIds]),
+    idempotencyStateSql(transferIds),
+    pendingStatusSql(heldPendingIds),
+  ]);
+  now ??= reads.clock;
+  assert(now !== null, 'the batch has a clock');
+  const state: BatchState = { now, accounts: reads.accounts, transfers: reads.transfers, failures: reads.failures, pendings: toPendings(held, reads.statuses, heldPendingIds) };
   for (const [id, transfer] of held) if (!state.transfers.has(id)) state.transfers.set(id, transfer);
   const outcome = executeBatch(state, groups);
   await writeOutcome(client, outcome, now);
@@ -75,82 +91,123 @@ function collectIds(groups: ReadonlyArray<readonly LedgerOperation[]>) {
   return { transferIds: [...transferIds], pendingIds: [...pendingIds], requestAccountIds };
 }
 
-async function beginTransaction(client: pg.PoolClient): Promise<Date> {
-  // One round trip for both. now() is the transaction's start: one clock, the database's, for
-  // every Koban node (hold expiry must not depend on which node's clock is right).
-  const results = (await client.query('begin; select now() as now')) as unknown as Array<pg.QueryResult<{ now: Date }>>;
-  const now = results[1]?.rows[0]?.now;
-  assert(now instanceof Date, 'database returned a timestamp');
-  return now;
+/**
+ * The ids are inlined into the SQL text because a multi-statement message cannot carry bind
+ * parameters. Only strings that pass the strict UUID check are ever inlined (asserted here), so the
+ * literal cannot be escaped from.
+ */
+function uuidArray(ids: readonly string[]): string {
+  for (const id of ids) assert(isUuid(id), 'only validated UUIDs are inlined into SQL');
+  return `'{${ids.join(',')}}'::uuid[]`;
 }
 
-async function readTransfers(client: pg.PoolClient, ids: readonly string[]): Promise<Map<string, Transfer>> {
-  if (ids.length === 0) return new Map();
-  const result = await client.query<TransferRow>({
-    name: 'ledger_read_transfers',
-    text: `select ${TRANSFER_COLUMNS} from transfers t where t.id = any($1::uuid[])`,
-    values: [ids],
-  });
-  return new Map(result.rows.map((row) => [row.id, toTransfer(row)]));
+type ReadKind = 'begin' | 'clock' | 'transfers' | 'accounts' | 'idempotency' | 'statuses';
+interface ReadStatement { readonly kind: ReadKind; readonly sql: string }
+
+const BEGIN: ReadStatement = { kind: 'begin', sql: 'begin' };
+// now() is the transaction's start: one clock, the database's, for every Koban node (hold expiry
+// must not depend on which node's clock is right).
+const CLOCK: ReadStatement = { kind: 'clock', sql: 'select now() as now' };
+
+function readTransfersSql(ids: readonly string[]): ReadStatement {
+  return { kind: 'transfers', sql: `select ${TRANSFER_COLUMNS} from transfers t where t.id = any(${uuidArray(ids)})` };
 }
 
-async function lockAccounts(client: pg.PoolClient, ids: readonly string[]): Promise<Map<string, AccountState>> {
-  if (ids.length === 0) return new Map();
-  const result = await client.query<{
-    id: string; ledger: number; flags: number; status: AccountState['status'];
-    debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint;
-  }>({
-    name: 'ledger_lock_accounts',
-    text: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
-           from accounts where id = any($1::uuid[]) order by id for update`,
-    values: [ids],
-  });
-  const accounts = new Map<string, AccountState>();
-  for (const row of result.rows) {
-    assert(row.debits_posted >= 0n && row.credits_posted >= 0n, 'stored totals are non-negative');
-    accounts.set(row.id, {
-      id: row.id, ledger: row.ledger, flags: row.flags, status: row.status,
-      debitsPending: row.debits_pending, debitsPosted: row.debits_posted,
-      creditsPending: row.credits_pending, creditsPosted: row.credits_posted,
-    });
+function lockAccountsSql(ids: readonly string[]): ReadStatement | null {
+  if (ids.length === 0) return null;
+  return {
+    kind: 'accounts',
+    sql: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
+          from accounts where id = any(${uuidArray(ids)}) order by id for update`,
+  };
+}
+
+function idempotencyStateSql(ids: readonly string[]): ReadStatement | null {
+  if (ids.length === 0) return null;
+  const list = uuidArray(ids);
+  return {
+    kind: 'idempotency',
+    sql: `select ${TRANSFER_COLUMNS}, null::text as failure from transfers t where t.id = any(${list})
+          union all
+          select f.id, null, null, null, null, null, null, null, null, null, null, f.result from transfer_failures f where f.id = any(${list})`,
+  };
+}
+
+function pendingStatusSql(ids: readonly string[]): ReadStatement | null {
+  if (ids.length === 0) return null;
+  return { kind: 'statuses', sql: `select id, status, expires_at from pending_transfers where id = any(${uuidArray(ids)})` };
+}
+
+interface AccountRow {
+  id: string; ledger: number; flags: number; status: AccountState['status'];
+  debits_pending: bigint; debits_posted: bigint; credits_pending: bigint; credits_posted: bigint;
+}
+
+interface Reads {
+  clock: Date | null;
+  transfers: Map<string, Transfer>;
+  accounts: Map<string, AccountState>;
+  failures: Map<string, TransferResultCode>;
+  statuses: Map<string, { status: PendingStatus; expiresAt: Date }>;
+}
+
+async function runReads(client: pg.PoolClient, statements: ReadonlyArray<ReadStatement | null>): Promise<Reads> {
+  const present = statements.filter((s): s is ReadStatement => s !== null);
+  const raw = (await client.query(present.map((s) => s.sql).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
+  const results = Array.isArray(raw) ? raw : [raw];
+  assert(results.length === present.length, 'one result per statement');
+  const reads: Reads = { clock: null, transfers: new Map(), accounts: new Map(), failures: new Map(), statuses: new Map() };
+  present.forEach((statement, index) => collect(reads, statement.kind, results[index]?.rows ?? []));
+  return reads;
+}
+
+function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unknown>[]): void {
+  switch (kind) {
+    case 'begin':
+      return;
+    case 'clock': {
+      const now = rows[0]?.now;
+      assert(now instanceof Date, 'database returned a timestamp');
+      reads.clock = now;
+      return;
+    }
+    case 'transfers':
+      for (const row of rows as unknown as TransferRow[]) reads.transfers.set(row.id, toTransfer(row));
+      return;
+    case 'accounts':
+      for (const row of rows as unknown as AccountRow[]) reads.accounts.set(row.id, toAccountState(row));
+      return;
+    case 'idempotency':
+      for (const row of rows as unknown as Array<TransferRow & { failure: TransferResultCode | null }>) {
+        if (row.failure === null) reads.transfers.set(row.id, toTransfer(row));
+        else reads.failures.set(row.id, row.failure);
+      }
+      return;
+    case 'statuses':
+      for (const row of rows as unknown as Array<{ id: string; status: PendingStatus; expires_at: Date }>) reads.statuses.set(row.id, { status: row.status, expiresAt: row.expires_at });
+      return;
+    default:
+      unreachable(kind);
   }
-  return accounts;
 }
 
-/** Existing transfers and remembered failures for the batch's ids, in one query, under the locks. */
-async function readIdempotencyState(client: pg.PoolClient, ids: readonly string[]) {
-  const transfers = new Map<string, Transfer>();
-  const failures = new Map<string, TransferResultCode>();
-  if (ids.length === 0) return { transfers, failures };
-  const result = await client.query<TransferRow & { failure: TransferResultCode | null }>({
-    name: 'ledger_read_idempotency_state',
-    text: `select ${TRANSFER_COLUMNS}, null::text as failure from transfers t where t.id = any($1::uuid[])
-           union all
-           select f.id, null, null, null, null, null, null, null, null, null, null, f.result from transfer_failures f where f.id = any($1::uuid[])`,
-    values: [ids],
-  });
-  for (const row of result.rows) {
-    if (row.failure === null) transfers.set(row.id, toTransfer(row));
-    else failures.set(row.id, row.failure);
-  }
-  return { transfers, failures };
+function toAccountState(row: AccountRow): AccountState {
+  assert(row.debits_posted >= 0n && row.credits_posted >= 0n, 'stored totals are non-negative');
+  return {
+    id: row.id, ledger: row.ledger, flags: row.flags, status: row.status,
+    debitsPending: row.debits_pending, debitsPosted: row.debits_posted,
+    creditsPending: row.credits_pending, creditsPosted: row.credits_posted,
+  };
 }
 
-async function readPendings(client: pg.PoolClient, held: Map<string, Transfer>) {
-  const pendings = new Map<string, { transfer: Transfer; status: PendingStatus; expiresAt: Date }>();
-  const ids = [...held.values()].filter((t) => hasFlag(t.flags, TransferFlags.pending)).map((t) => t.id);
-  if (ids.length === 0) return pendings;
-  const result = await client.query<{ id: string; status: PendingStatus; expires_at: Date }>({
-    name: 'ledger_read_pendings',
-    text: 'select id, status, expires_at from pending_transfers where id = any($1::uuid[])',
-    values: [ids],
-  });
-  for (const row of result.rows) {
-    const transfer = held.get(row.id);
-    assert(transfer !== undefined, 'a pending status belongs to a held transfer');
-    pendings.set(row.id, { transfer, status: row.status, expiresAt: row.expires_at });
+function toPendings(held: Map<string, Transfer>, statuses: Reads['statuses'], ids: readonly string[]): Map<string, PendingState> {
+  const pendings = new Map<string, PendingState>();
+  for (const id of ids) {
+    const transfer = held.get(id);
+    const status = statuses.get(id);
+    assert(transfer !== undefined && status !== undefined, 'every pending transfer has a status row');
+    pendings.set(id, { transfer, status: status.status, expiresAt: status.expiresAt });
   }
-  assert(pendings.size === ids.length, 'every pending transfer has a status row');
   return pendings;
 }
 
