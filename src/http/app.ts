@@ -49,13 +49,16 @@ export async function createHttpApp(options: HttpOptions): Promise<App> {
   });
   // JSON only: a text/plain body would otherwise reach validation as a string.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(/^application\/([a-z.+-]*\+)?json$/, { parseAs: 'string' }, (_request, body, done) => {
+  const parseJson = (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void => {
     try {
       done(null, parseStrictJson(String(body)));
     } catch (error) {
       done(error as Error, undefined);
     }
-  });
+  };
+  // A string type matches with any parameters (`; charset=utf-8`); the pattern covers `+json` types.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json(\s*;.*)?$/i, { parseAs: 'string' }, parseJson);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KobanError('not_found', { detail: `no route ${request.method} ${request.url.split('?')[0]}` })));
   await registerOpenApi(app, options.publicUrl);

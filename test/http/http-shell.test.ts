@@ -48,6 +48,11 @@ describe('errors are RFC 9457 problem documents', () => {
     expect(huge.json()).toMatchObject({ status: 413, code: 'body_too_large' });
   });
 
+  it.each(['application/json; charset=utf-8', 'application/json;charset=UTF-8', 'Application/JSON', 'application/merge-patch+json'])('accepts the JSON media type %s', async (contentType) => {
+    const response = await koban.app.inject({ method: 'POST', url: '/v1/ledger/accounts', headers: { ...ledgerAuth, 'content-type': contentType }, payload: '{"accounts":[]}' });
+    expect(response.json().errors).toContainEqual({ pointer: '/body/accounts', message: 'must NOT have fewer than 1 items' });
+  });
+
   it('unknown fields are refused rather than ignored', async () => {
     const response = await koban.app.inject({ method: 'POST', url: '/v1/ledger/accounts', headers: ledgerAuth, payload: { accounts: [{ id: '0190a000-0000-7000-8000-000000000001', ledger: 392, code: 100, balance: '1000000' }] } });
     expect(response.statusCode).toBe(400);

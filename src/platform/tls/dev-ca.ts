@@ -84,9 +84,9 @@ export async function ensureDevTls(options: DevTlsOptions = {}): Promise<DevTlsP
   return paths;
 }
 
-/** PEM contents for `https.createServer` / fastify's `https` option. */
-export async function readDevTlsServerOptions(paths: DevTlsPaths): Promise<{ key: string; cert: string }> {
-  const [key, cert] = await Promise.all([readFile(paths.keyPath, 'utf8'), readFile(paths.certPath, 'utf8')]);
+/** PEM contents for `https.createServer`, fastify's `https` option or `buildApp({ https })`. */
+export async function readDevTlsServerOptions(paths: DevTlsPaths): Promise<{ key: Buffer; cert: Buffer }> {
+  const [key, cert] = await Promise.all([readFile(paths.keyPath), readFile(paths.certPath)]);
   return { key, cert };
 }
 
