@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,8 +23,8 @@ async function main(args: string[]): Promise<number> {
   const server = await startThrowawayPostgres({ label: 'test' });
   const { binaries } = server;
   console.log(`test database: ${binaries.version} from ${binaries.binDir} (${binaries.source}) at ${server.adminUrl}`);
-  const reportDir = mkdtempSync(path.join(os.tmpdir(), 'koban-test-report-'));
-  const reportFile = path.join(reportDir, 'vitest.json');
+  // Inside the server's data dir, so the watchdog removes it too if we are SIGKILLed.
+  const reportFile = path.join(server.dataDir, 'koban-vitest-report.json');
   let vitestCode = 1;
   let report: Report | undefined;
   try {
@@ -32,7 +32,6 @@ async function main(args: string[]): Promise<number> {
     report = readReport(reportFile);
   } finally {
     await server.stop();
-    rmSync(reportDir, { recursive: true, force: true });
   }
   return summarize(report, vitestCode);
 }
@@ -93,7 +92,7 @@ function readReport(reportFile: string): Report | undefined {
 function summarize(report: Report | undefined, vitestCode: number): number {
   const failing = vitestCode === 0 ? 1 : vitestCode;
   if (report === undefined) {
-    console.error(`vitest wrote no JSON report (exit code ${vitestCode}); it probably crashed before running tests`);
+    console.error(`vitest wrote no JSON report (exit code ${vitestCode}): it was interrupted or crashed before finishing`);
     return failing;
   }
   if (report.numFailedTestSuites > 0) console.error(`${report.numFailedTestSuites} test file(s) or suite(s) failed`);
