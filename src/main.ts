@@ -7,6 +7,7 @@ import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
+import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -14,12 +15,14 @@ async function main(): Promise<void> {
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
   if (config.demoData) await seedDemoData(db, koban.ledger);
+  const webApps = await ensureWebBuilt((message) => process.stdout.write(`${message}\n`));
+  if (webApps) await registerWebApps(koban.app);
   koban.startBackgroundWork();
   await koban.app.listen({ host: config.host, port: config.port });
   const address = koban.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  printBanner(base, db.description, db.durability, applied, config);
+  printBanner(base, db.description, db.durability, applied, config, webApps);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
@@ -34,10 +37,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-function printBanner(base: string, database: string, durability: string, applied: string[], config: ReturnType<typeof loadConfig>): void {
+function printBanner(base: string, database: string, durability: string, applied: string[], config: ReturnType<typeof loadConfig>, webApps: boolean): void {
   const lines = [
     '',
     'Koban is running.',
+    ...(webApps ? [`  Wallet (customers) ${base}/wallet/`, `  Till (stores)      ${base}/till/`, `  Console (operators) ${base}/console/`] : ['  Web apps           not built (run npm ci)']),
     `  API                ${base}`,
     `  API docs (OpenAPI) ${base}/docs   (document: ${base}/openapi.json)`,
     `  Health / readiness ${base}/healthz   ${base}/readyz`,

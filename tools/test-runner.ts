@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { startThrowawayPostgres, type ThrowawayPostgres } from './postgres/throwaway.ts';
+import { ensureChromium } from './chromium.ts';
 
 const VITEST_CLI = path.join(path.dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -20,6 +21,7 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 type Report = { numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number; numTotalTests: number; numFailedTestSuites: number };
 
 async function main(args: string[]): Promise<number> {
+  ensureChromium((message) => console.log(message));
   const server = await startThrowawayPostgres({ label: 'test' });
   const { binaries } = server;
   console.log(`test database: ${binaries.version} from ${binaries.binDir} (${binaries.source}) at ${server.adminUrl}`);

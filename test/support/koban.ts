@@ -10,10 +10,11 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 /** A Koban on its own fresh database, driven with app.inject (no socket) unless listened on. */
-export async function startTestKoban(options: { db?: Database; env?: Record<string, string> } = {}): Promise<{ koban: Koban; db: TestDatabase | Database; close(): Promise<void> }> {
+export async function startTestKoban(options: { db?: Database; env?: Record<string, string>; beforeReady?: (app: Koban['app']) => Promise<void> } = {}): Promise<{ koban: Koban; db: TestDatabase | Database; close(): Promise<void> }> {
   const ownDb = options.db === undefined;
   const db = options.db ?? await createTestDatabase();
   const koban = await createKoban(testConfig(options.env), db);
+  await options.beforeReady?.(koban.app);
   await koban.app.ready();
   return {
     koban,

@@ -1,0 +1,73 @@
+/**
+ * Serves the three web apps (dist/web, built by Vite from web/) from the same server as the API:
+ * /wallet/, /till/ and /console/, each a single-page app whose deep links fall back to its
+ * index.html. `ensureWebBuilt` rebuilds them at start when a source is newer than the last build,
+ * so `npm start` on a fresh clone serves current apps without a separate build step.
+ */
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { App } from './app.ts';
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const WEB_SOURCE_DIR = path.join(REPO_ROOT, 'web');
+export const WEB_DIST_DIR = path.join(REPO_ROOT, 'dist/web');
+const BUILD_STAMP = path.join(WEB_DIST_DIR, '.built');
+export const WEB_APPS = ['wallet', 'till', 'console'] as const;
+
+// Same-origin everything; inline styles only through the DOM (React), never markup.
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:",
+  "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'", "object-src 'none'",
+].join('; ');
+
+export async function ensureWebBuilt(log: (message: string) => void): Promise<boolean> {
+  if (!existsSync(WEB_SOURCE_DIR)) return existsSync(BUILD_STAMP);
+  if (existsSync(BUILD_STAMP) && statSync(BUILD_STAMP).mtimeMs >= newestMtime(WEB_SOURCE_DIR)) return true;
+  let vite: typeof import('vite');
+  try {
+    vite = await import('vite');
+  } catch {
+    log('web apps: sources changed but Vite is not installed (npm ci installs it); serving the last build');
+    return existsSync(BUILD_STAMP);
+  }
+  log('web apps: building (Vite)…');
+  await vite.build({ configFile: path.join(REPO_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  writeFileSync(BUILD_STAMP, new Date().toISOString());
+  return true;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(full) : statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+export async function registerWebApps(app: App): Promise<void> {
+  if (!existsSync(BUILD_STAMP)) return;
+  await app.register(fastifyStatic, {
+    root: WEB_DIST_DIR,
+    prefix: '/',
+    wildcard: false,
+    index: false,
+    setHeaders: (response, filePath) => {
+      if (filePath.endsWith('.html')) response.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      // Hashed asset names never change content: cache them for a year.
+      if (filePath.includes(`${path.sep}assets${path.sep}`)) response.header('cache-control', 'public, max-age=31536000, immutable');
+    },
+  });
+  app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/wallet/'));
+  for (const name of WEB_APPS) {
+    app.get(`/${name}`, { schema: { hide: true } }, async (_request, reply) => reply.redirect(`/${name}/`));
+    const serveIndex = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+      reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('cache-control', 'no-cache');
+      return reply.sendFile(`${name}/index.html`);
+    };
+    app.get(`/${name}/`, { schema: { hide: true } }, serveIndex);
+    app.get(`/${name}/*`, { schema: { hide: true } }, serveIndex);
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The browser side of Koban's API: JSON in and out, the session cookie sent automatically, the CSRF
+ * token echoed on every state-changing request, and RFC 9457 problems turned into ApiError.
+ */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  errors?: Array<{ pointer: string; message: string }>;
+  [key: string]: unknown;
+}
+
+export class ApiError extends Error {
+  readonly problem: Problem;
+  constructor(problem: Problem) {
+    super(problem.detail ?? problem.title);
+    this.problem = problem;
+  }
+}
+
+let csrfToken: string | null = null;
+
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
+  const response = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const parsed: unknown = text === '' ? null : JSON.parse(text);
+  if (!response.ok) {
+    const problem = (parsed ?? { type: 'about:blank', title: response.statusText, status: response.status, code: 'http_error' }) as Problem;
+    throw new ApiError(problem);
+  }
+  return parsed as T;
+}

@@ -1,0 +1,57 @@
+/** Koban's small design system: one look across wallet, till and console. Accessible by default. */
+import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useI18n } from './i18n.tsx';
+
+export function AppShell(props: { title: string; children: ReactNode; actions?: ReactNode }) {
+  return (
+    <div className="shell">
+      <header className="shell-header">
+        <span className="brand" aria-hidden="true">小判</span>
+        <h1 className="shell-title">{props.title}</h1>
+        <div className="shell-actions">{props.actions}<LanguageSwitch /></div>
+      </header>
+      <main className="shell-main">{props.children}</main>
+    </div>
+  );
+}
+
+export function LanguageSwitch() {
+  const { language, setLanguage, t } = useI18n();
+  return (
+    <button type="button" className="button ghost" onClick={() => setLanguage(language === 'ja' ? 'en' : 'ja')} aria-label={t('language.switch')}>
+      {language === 'ja' ? 'EN' : '日本語'}
+    </button>
+  );
+}
+
+export function Button(props: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
+  const { variant = 'primary', className, ...rest } = props;
+  return <button type="button" {...rest} className={`button ${variant} ${className ?? ''}`} />;
+}
+
+export function Field(props: InputHTMLAttributes<HTMLInputElement> & { label: string; error?: string | null; hint?: string }) {
+  const { label, error, hint, ...input } = props;
+  const id = useId();
+  const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(' ') || undefined;
+  return (
+    <div className="field">
+      <label htmlFor={id}>{label}</label>
+      <input id={id} aria-invalid={error ? true : undefined} aria-describedby={describedBy} {...input} />
+      {hint ? <p id={`${id}-hint`} className="hint">{hint}</p> : null}
+      {error ? <p id={`${id}-error`} className="error" role="alert">{error}</p> : null}
+    </div>
+  );
+}
+
+export function Card(props: { children: ReactNode; title?: string }) {
+  return (
+    <section className="card" aria-label={props.title}>
+      {props.title ? <h2>{props.title}</h2> : null}
+      {props.children}
+    </section>
+  );
+}
+
+export function Notice(props: { kind: 'info' | 'success' | 'error'; children: ReactNode }) {
+  return <div className={`notice ${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>{props.children}</div>;
+}

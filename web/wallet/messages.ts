@@ -1,0 +1,13 @@
+import type { Messages } from '../shared/i18n.tsx';
+
+export const messages: Messages = {
+  'app.title': { ja: 'Koban ウォレット', en: 'Koban Wallet' },
+  'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
+  'welcome.heading': { ja: 'キャッシュレスを、安心して。', en: 'Cashless, and safe.' },
+  'welcome.body': { ja: 'チャージして、お店でコードを見せるだけ。新しい端末からのログインには必ず二段階認証が必要です。', en: 'Top up, then show your code at the till. Signing in from a new device always needs a second factor.' },
+  'welcome.signIn': { ja: 'ログイン', en: 'Sign in' },
+  'welcome.signUp': { ja: '新規登録', en: 'Create an account' },
+  'status.checking': { ja: 'サービスの状態を確認しています…', en: 'Checking the service…' },
+  'status.ready': { ja: 'サービスは正常に稼働しています', en: 'The service is running' },
+  'status.down': { ja: 'サービスに接続できません', en: 'The service cannot be reached' },
+};
