@@ -94,7 +94,7 @@ type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
 
 async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number): Promise<Row> {
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
-  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048 });
+  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2) });
   const pay: Pay = async (debit, credit, amount) => {
     const [result] = await ledger.createTransfers([{ id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.payment, flags: 0, timeoutSeconds: 0, reference: null }]);
     return result?.result === 'created';

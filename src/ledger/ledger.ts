@@ -21,6 +21,8 @@ export interface LedgerOptions {
   /** Operations per database transaction (TigerBeetle uses ~8k; we measured 256–2048 as the sweet spot). */
   readonly batchItemsMax?: number;
   readonly queuedItemsMax?: number;
+  /** Batches written at once, each on its own connection (see batcher.ts). */
+  readonly batchesInFlightMax?: number;
   readonly metrics?: Metrics;
 }
 
@@ -81,6 +83,7 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
   return createBatcher<LedgerOperation[], TransferResult[]>({
     itemsMax,
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
+    inFlightMax: options.batchesInFlightMax ?? 2,
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
