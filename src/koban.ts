@@ -9,6 +9,14 @@ import { createHttpApp, type App } from './http/app.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLedger, type Ledger } from './ledger/ledger.ts';
 import { registerLedgerRoutes } from './ledger/routes.ts';
+import { createPaymentsModule, type PaymentsModule } from './payments/module.ts';
+import type { CustomerAuthenticator, PaymentHooks } from './payments/context.ts';
+import { createNotifications, type Notifications } from './notifications/notifications.ts';
+import { registerDevOutboxRoutes } from './notifications/dev-outbox-routes.ts';
+import { createIdentity, type Identity } from './identity/identity.ts';
+import { registerIdentityRoutes } from './identity/http/routes.ts';
+import { createOperations, type Operations } from './operations/operations.ts';
+import { registerOperationsRoutes } from './operations/routes.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -16,31 +24,61 @@ export interface Koban {
   readonly app: App;
   readonly ledger: Ledger;
   readonly metrics: Metrics;
+  readonly notifications: Notifications;
+  readonly identity: Identity;
+  /** Audit log, kill switches, operators, cases, compensation (src/operations). */
+  readonly operations: Operations;
   /** Starts background work (hold expiry). Not started by tests that drive time themselves. */
   startBackgroundWork(): void;
   close(): Promise<void>;
+  /** Payments and the merchant API (src/payments); its OPA listener is started by main.ts. */
+  readonly payments: PaymentsModule;
 }
 
-export async function createKoban(config: Config, db: Database): Promise<Koban> {
+export interface KobanOptions {
+  /** Identity's customer authenticator; the customer payment routes are mounted only with one. */
+  readonly customerAuthenticator?: CustomerAuthenticator | null;
+  /** Recovery cool-down, risk, strong confirmation and customer notification hooks. */
+  readonly paymentHooks?: Partial<PaymentHooks>;
+}
+
+export async function createKoban(config: Config, db: Database, options: KobanOptions = {}): Promise<Koban> {
   const metrics = createMetrics();
   const ledger = createLedger(db, { maxAmountMinor: config.ledgerMaxAmountMinor, metrics });
   const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl });
   registerHealthRoutes(app, db);
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);
+  const notifications = createNotifications(config.notifications, db);
+  if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
+  const identity = createIdentity(config, db);
+  await registerIdentityRoutes(app, identity, config.publicUrl);
+  const operations = await createOperations({ config: config.operations, db, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  registerOperationsRoutes(app, operations);
+  const payments = await createPaymentsModule({
+    config, db, ledger, log: app.log, app, customerAuthenticator: options.customerAuthenticator ?? null,
+    ...(options.paymentHooks === undefined ? {} : { hooks: options.paymentHooks }),
+  });
   const timers: NodeJS.Timeout[] = [];
   let closing = false;
 
   return {
-    config, db, app, ledger, metrics,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations,
     startBackgroundWork() {
       timers.push(startSweeper(ledger, config.pendingSweepIntervalMs, (error) => app.log.error({ err: error }, 'hold sweeper failed')));
+      timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
+      timers.push(startPurger(identity, (error) => app.log.error({ err: error }, 'identity purge failed')));
+      timers.push(...operations.startBackgroundWork());
+      timers.push(...payments.startBackgroundWork());
     },
     async close() {
       if (closing) return;
       closing = true;
       for (const timer of timers) clearInterval(timer);
       await app.close();
+      await payments.close();
       await ledger.drain();
+      await notifications.close();
+      await operations.close();
     },
   };
 }
@@ -55,6 +93,17 @@ function startSweeper(ledger: Ledger, intervalMs: number, onError: (error: unkno
       running = false;
     });
   }, intervalMs);
+  timer.unref();
+  return timer;
+}
+
+const IDENTITY_PURGE_INTERVAL_MS = 60_000;
+
+/** Deletes expired sign-ups, WebAuthn challenges and social transactions once a minute. */
+function startPurger(identity: Identity, onError: (error: unknown) => void): NodeJS.Timeout {
+  const timer = setInterval(() => {
+    identity.purgeExpired().catch(onError);
+  }, IDENTITY_PURGE_INTERVAL_MS);
   timer.unref();
   return timer;
 }

@@ -7,6 +7,7 @@ import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
+import { seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
   if (config.demoData) await seedDemoData(db, koban.ledger);
+  if (config.demoData && config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
   const webApps = await ensureWebBuilt((message) => process.stdout.write(`${message}\n`));
   if (webApps) await registerWebApps(koban.app);
   koban.startBackgroundWork();
@@ -23,6 +25,9 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   printBanner(base, db.description, db.durability, applied, config, webApps);
+  // The merchant API (PayPay OPA-compatible, and the till API) on its own HTTPS listener with the dev CA.
+  const opaUrl = await koban.payments.listenOpa();
+  process.stdout.write(`  Merchant API (OPA) ${opaUrl}   (clients trust the dev CA with NODE_EXTRA_CA_CERTS=${config.payments.tlsDir}/ca.pem)\n\n`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -8,11 +8,14 @@ import { openDatabase } from '../platform/db/open.ts';
 import { migrate } from '../platform/db/migrate.ts';
 import { formatReport, verifyLedger } from '../ledger/verify.ts';
 import type { Database } from '../platform/db/database.ts';
+import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
 
 interface Command {
   readonly words: readonly string[];
   readonly summary: string;
-  run(db: Database): Promise<number>;
+  /** Options after the words (`--role administrator`); commands without it take none. */
+  readonly usage?: string;
+  run(db: Database, args: readonly string[]): Promise<number>;
 }
 
 const COMMANDS: readonly Command[] = [
@@ -34,15 +37,17 @@ const COMMANDS: readonly Command[] = [
       return 0;
     },
   },
+  ...OPERATIONS_COMMANDS,
 ];
 
 function usage(): string {
-  return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${c.words.join(' ').padEnd(16)} ${c.summary}`), '',
+  return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${[...c.words, c.usage ?? ''].join(' ').trim().padEnd(16)} ${c.summary}`), '',
     'The database is DATABASE_URL, or the embedded folder KOBAN_DATA_DIR (default .koban/data).'].join('\n');
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const command = COMMANDS.find((c) => c.words.length === argv.length && c.words.every((word, i) => argv[i] === word));
+  const command = COMMANDS.find((c) => (c.words.length === argv.length || (c.usage !== undefined && argv.length > c.words.length))
+    && c.words.every((word, i) => argv[i] === word));
   if (command === undefined) {
     process.stderr.write(`${usage()}\n`);
     return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
@@ -50,7 +55,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   let db: Database | null = null;
   try {
     db = await openDatabase({ ...loadConfig(), demoData: false });
-    return await command.run(db);
+    return await command.run(db, argv.slice(command.words.length));
   } catch (error) {
     process.stderr.write(`koban ${command.words.join(' ')}: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);
     return 2;

@@ -21,9 +21,101 @@ export interface Config {
   /** Bearer token for the internal ledger API; the API is not mounted without one. */
   readonly ledgerApiToken: string | null;
   readonly pendingSweepIntervalMs: number;
+  /** Identity: see src/identity/README.md. */
+  readonly identity: IdentityConfig;
+  /** Notifications: SMTP and SMS adapters; without them messages go to the development outbox. */
+  readonly notifications: NotificationsConfig;
+  /** Payments and the merchant API: see src/payments/README.md. */
+  readonly payments: PaymentsConfig;
+  /** Risk and operations: see src/operations/README.md. */
+  readonly operations: OperationsConfig;
 }
 
-const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['databaseUrl', 'ledgerApiToken']);
+export interface OperationsConfig {
+  /** Key for operators' TOTP seeds at rest (KOBAN_OPERATOR_SECRET); development and tests use a fixed one. */
+  readonly operatorSecret: string;
+  readonly operatorIdleTimeoutMs: number;
+  readonly operatorAbsoluteTimeoutMs: number;
+  /** How often each process re-reads switches and risk rules when no notification arrives (≤ 1 s). */
+  readonly switchPollIntervalMs: number;
+  readonly auditSealIntervalMs: number;
+  /** Seed the demo operator (never in production). */
+  readonly demoOperator: boolean;
+}
+
+/** Only for development and tests: production refuses it (see loadConfig). */
+export const DEVELOPMENT_OPERATOR_SECRET = 'koban-development-operator-secret-do-not-use-in-production';
+
+export interface PaymentsConfig {
+  /** Key-encryption key for secrets at rest (KOBAN_SECRET_KEY); development keeps a generated one in .koban/. */
+  readonly secretKey: string | null;
+  /** The OPA-compatible merchant API has its own listener: HTTPS with the dev CA unless opaTls is off. */
+  readonly opaHost: string;
+  readonly opaPort: number;
+  readonly opaTls: boolean;
+  readonly tlsDir: string;
+  readonly opaMaxSkewSec: number;
+  readonly paymentCodeTtlSec: number;
+  readonly dynamicQrTtlSec: number;
+  /** Merchant fee in basis points of the payment amount (198 = 1.98%), rounded down. */
+  readonly merchantFeeBps: number;
+  /** Largest single payment (¥1M: the Type 2 funds-transfer cap, and PayPay's per-payment cap). */
+  readonly paymentMaxAmountMinor: bigint;
+  /** QR payments above this amount need a PIN or passkey confirmation. */
+  readonly strongConfirmationAboveMinor: bigint;
+  /** A payment can be cancelled until this many minutes past the next midnight, JST (PayPay: 00:14:59). */
+  readonly cancelCutoffMinutes: number;
+  readonly webhookAttemptsMax: number;
+  readonly webhookTimeoutMs: number;
+  readonly webhookDispatchIntervalMs: number;
+  readonly settlementDir: string;
+}
+
+export interface IdentityConfig {
+  /** Server secret for HMACs of one-time codes, CSRF tokens and the TOTP seed key. Never the default in production. */
+  readonly secret: string;
+  readonly sessionIdleTimeoutMs: number;
+  readonly sessionAbsoluteTimeoutMs: number;
+  /** After a recovery, high-risk actions (top-ups, new funding sources, new social links) wait this long. */
+  readonly recoveryCooldownMs: number;
+  /** argon2 hashes computed at once, and requests allowed to wait for one; beyond that 503. */
+  readonly passwordHashConcurrency: number;
+  readonly passwordHashQueueMax: number;
+  /** Failed logins per window before a source is refused (per IP, per /24 or /64 network). */
+  readonly loginIpFailuresMax: number;
+  readonly loginNetworkFailuresMax: number;
+  /** Failed logins per window across all of Koban above which every login needs a second factor. */
+  readonly loginGlobalFailuresAnomaly: number;
+  readonly loginWindowMs: number;
+  readonly webauthnRpId: string;
+  readonly webauthnRpName: string;
+  readonly webauthnOrigins: readonly string[];
+  readonly socialProviders: readonly SocialProviderSetting[];
+}
+
+export interface SocialProviderSetting {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly idTokenSigningAlg: 'RS256' | 'ES256' | 'EdDSA';
+}
+
+export interface NotificationsConfig {
+  /** smtp:// or smtps:// URL (nodemailer); null → e-mail goes to the development outbox. */
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  /** HTTP SMS provider endpoint and token; null → SMS goes to the development outbox. */
+  readonly smsUrl: string | null;
+  readonly smsApiToken: string | null;
+  readonly pollIntervalMs: number;
+}
+
+/** Only for development and tests: production refuses it (see loadConfig). */
+export const DEVELOPMENT_IDENTITY_SECRET = 'koban-development-identity-secret-do-not-use-in-production';
+
+const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['databaseUrl', 'ledgerApiToken', 'identity', 'notifications', 'payments', 'operations']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -42,11 +134,12 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeEnv = reader.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const host = reader.string('KOBAN_HOST', '127.0.0.1');
   const port = reader.integer('KOBAN_PORT', 3000, 0, 65535);
+  const publicUrl = reader.string('KOBAN_PUBLIC_URL', `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
   const config: Config = {
     nodeEnv,
     host,
     port,
-    publicUrl: reader.string('KOBAN_PUBLIC_URL', `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`),
+    publicUrl,
     logLevel: reader.oneOf('KOBAN_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: reader.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: reader.integer('KOBAN_DATABASE_POOL_SIZE', 20, 1, 500),
@@ -55,6 +148,10 @@ export function loadConfig(env: Env = process.env): Config {
     ledgerMaxAmountMinor: reader.bigint('KOBAN_LEDGER_MAX_AMOUNT', 100_000_000_000n),
     ledgerApiToken: reader.optionalSecret('KOBAN_LEDGER_API_TOKEN', 32),
     pendingSweepIntervalMs: reader.integer('KOBAN_PENDING_SWEEP_INTERVAL_MS', 1000, 50, 60_000),
+    identity: readIdentityConfig(reader, nodeEnv, publicUrl, problems),
+    notifications: readNotificationsConfig(reader, nodeEnv, problems),
+    payments: readPaymentsConfig(reader, nodeEnv, host),
+    operations: readOperationsConfig(reader, nodeEnv, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -68,6 +165,115 @@ export function describeConfig(config: Config): Record<string, string> {
     view[key] = hidden ? '[set, hidden]' : String(value);
   }
   return view;
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
+const SOCIAL_PROVIDER_ID = /^[a-z][a-z0-9-]{0,31}$/;
+const SOCIAL_PROVIDERS_MAX = 16;
+
+type Reader = ReturnType<typeof makeReader>;
+
+function readIdentityConfig(reader: Reader, nodeEnv: Config['nodeEnv'], publicUrlText: string, problems: string[]): IdentityConfig {
+  const secret = reader.optionalSecret('KOBAN_IDENTITY_SECRET', 32);
+  if (secret === null && nodeEnv === 'production') problems.push('KOBAN_IDENTITY_SECRET is required in production (at least 32 characters)');
+  if (secret === DEVELOPMENT_IDENTITY_SECRET && nodeEnv === 'production') problems.push('KOBAN_IDENTITY_SECRET must not be the development secret');
+  const publicUrl = URL.parse(publicUrlText);
+  if (publicUrl === null) problems.push('KOBAN_PUBLIC_URL must be a URL');
+  const origins = reader.string('KOBAN_WEBAUTHN_ORIGINS', publicUrl?.origin ?? 'http://127.0.0.1').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  return {
+    secret: secret ?? DEVELOPMENT_IDENTITY_SECRET,
+    sessionIdleTimeoutMs: reader.integer('KOBAN_SESSION_IDLE_TIMEOUT_MS', 30 * MINUTE_MS, MINUTE_MS, HOUR_MS),
+    sessionAbsoluteTimeoutMs: reader.integer('KOBAN_SESSION_ABSOLUTE_TIMEOUT_MS', 12 * HOUR_MS, 5 * MINUTE_MS, 24 * HOUR_MS),
+    recoveryCooldownMs: reader.integer('KOBAN_RECOVERY_COOLDOWN_MS', 24 * HOUR_MS, 0, 30 * 24 * HOUR_MS),
+    passwordHashConcurrency: reader.integer('KOBAN_PASSWORD_HASH_CONCURRENCY', 4, 1, 64),
+    passwordHashQueueMax: reader.integer('KOBAN_PASSWORD_HASH_QUEUE_MAX', 64, 0, 10_000),
+    loginIpFailuresMax: reader.integer('KOBAN_LOGIN_IP_FAILURES_MAX', 30, 1, 100_000),
+    loginNetworkFailuresMax: reader.integer('KOBAN_LOGIN_NETWORK_FAILURES_MAX', 100, 1, 1_000_000),
+    loginGlobalFailuresAnomaly: reader.integer('KOBAN_LOGIN_GLOBAL_FAILURES_ANOMALY', 1000, 1, 100_000_000),
+    loginWindowMs: reader.integer('KOBAN_LOGIN_WINDOW_MS', 15 * MINUTE_MS, MINUTE_MS, 24 * HOUR_MS),
+    webauthnRpId: reader.string('KOBAN_WEBAUTHN_RP_ID', publicUrl?.hostname ?? '127.0.0.1'),
+    webauthnRpName: reader.string('KOBAN_WEBAUTHN_RP_NAME', 'Koban'),
+    webauthnOrigins: origins,
+    socialProviders: readSocialProviders(reader, problems),
+  };
+}
+
+/** KOBAN_SOCIAL_PROVIDERS=dev,line then KOBAN_SOCIAL_<ID>_{ISSUER,CLIENT_ID,CLIENT_SECRET,ENABLED,ID_TOKEN_ALG}. */
+function readSocialProviders(reader: Reader, problems: string[]): SocialProviderSetting[] {
+  const ids = reader.string('KOBAN_SOCIAL_PROVIDERS', '').split(',').map((id) => id.trim()).filter((id) => id !== '');
+  if (ids.length > SOCIAL_PROVIDERS_MAX) problems.push(`KOBAN_SOCIAL_PROVIDERS lists more than ${SOCIAL_PROVIDERS_MAX} providers`);
+  return ids.slice(0, SOCIAL_PROVIDERS_MAX).flatMap((id): SocialProviderSetting[] => {
+    if (!SOCIAL_PROVIDER_ID.test(id)) {
+      problems.push(`KOBAN_SOCIAL_PROVIDERS: "${id}" must match ${SOCIAL_PROVIDER_ID}`);
+      return [];
+    }
+    const prefix = `KOBAN_SOCIAL_${id.toUpperCase().replaceAll('-', '_')}_`;
+    const issuer = reader.optionalUrl(`${prefix}ISSUER`, ['https:', 'http:']);
+    const clientId = reader.string(`${prefix}CLIENT_ID`, '');
+    const clientSecret = reader.optionalSecret(`${prefix}CLIENT_SECRET`, 16);
+    if (issuer === null || clientId === '' || clientSecret === null) {
+      problems.push(`social provider ${id} needs ${prefix}ISSUER, ${prefix}CLIENT_ID and ${prefix}CLIENT_SECRET`);
+      return [];
+    }
+    return [{
+      id, issuer, clientId, clientSecret,
+      enabled: reader.boolean(`${prefix}ENABLED`, true),
+      idTokenSigningAlg: reader.oneOf(`${prefix}ID_TOKEN_ALG`, ['RS256', 'ES256', 'EdDSA'] as const, 'RS256'),
+    }];
+  });
+}
+
+function readNotificationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], problems: string[]): NotificationsConfig {
+  const smtpUrl = reader.optionalUrl('KOBAN_SMTP_URL', ['smtp:', 'smtps:']);
+  const smsUrl = reader.optionalUrl('KOBAN_SMS_URL', ['https:', 'http:']);
+  // Production never falls back to the development outbox: codes would sit readable in the database.
+  if (nodeEnv === 'production' && (smtpUrl === null || smsUrl === null)) problems.push('KOBAN_SMTP_URL and KOBAN_SMS_URL are required in production');
+  return {
+    smtpUrl,
+    mailFrom: reader.string('KOBAN_MAIL_FROM', 'Koban <no-reply@koban.invalid>'),
+    smsUrl,
+    smsApiToken: reader.optionalSecret('KOBAN_SMS_API_TOKEN', 16),
+    pollIntervalMs: reader.integer('KOBAN_NOTIFICATIONS_POLL_INTERVAL_MS', 1000, 50, 60_000),
+  };
+}
+
+function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: string): PaymentsConfig {
+  return {
+    secretKey: reader.optionalSecret('KOBAN_SECRET_KEY', 43),
+    opaHost: reader.string('KOBAN_OPA_HOST', host),
+    opaPort: reader.integer('KOBAN_OPA_PORT', 8443, 0, 65535),
+    // Tests drive the OPA app with inject (no socket); the SDK test switches TLS on itself.
+    opaTls: reader.boolean('KOBAN_OPA_TLS', nodeEnv !== 'test'),
+    tlsDir: path.resolve(reader.string('KOBAN_TLS_DIR', '.koban/tls')),
+    opaMaxSkewSec: reader.integer('KOBAN_OPA_MAX_SKEW_SEC', 120, 5, 900),
+    paymentCodeTtlSec: reader.integer('KOBAN_PAYMENT_CODE_TTL_SEC', 300, 30, 900),
+    dynamicQrTtlSec: reader.integer('KOBAN_DYNAMIC_QR_TTL_SEC', 300, 60, 86_400),
+    merchantFeeBps: reader.integer('KOBAN_MERCHANT_FEE_BPS', 198, 0, 10_000),
+    paymentMaxAmountMinor: reader.bigint('KOBAN_PAYMENT_MAX_AMOUNT', 1_000_000n),
+    strongConfirmationAboveMinor: reader.bigint('KOBAN_STRONG_CONFIRMATION_ABOVE', 10_000n),
+    cancelCutoffMinutes: reader.integer('KOBAN_CANCEL_CUTOFF_MINUTES', 15, 0, 720),
+    webhookAttemptsMax: reader.integer('KOBAN_WEBHOOK_ATTEMPTS_MAX', 8, 1, 20),
+    webhookTimeoutMs: reader.integer('KOBAN_WEBHOOK_TIMEOUT_MS', 10_000, 100, 30_000),
+    webhookDispatchIntervalMs: reader.integer('KOBAN_WEBHOOK_DISPATCH_INTERVAL_MS', 1000, 20, 60_000),
+    settlementDir: path.resolve(reader.string('KOBAN_SETTLEMENT_DIR', '.koban/settlement')),
+  };
+}
+
+function readOperationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], problems: string[]): OperationsConfig {
+  const secret = reader.optionalSecret('KOBAN_OPERATOR_SECRET', 32);
+  if (nodeEnv === 'production' && (secret === null || secret === DEVELOPMENT_OPERATOR_SECRET)) {
+    problems.push('KOBAN_OPERATOR_SECRET is required in production (at least 32 characters, not the development secret)');
+  }
+  return {
+    operatorSecret: secret ?? DEVELOPMENT_OPERATOR_SECRET,
+    // ASVS 7.3.1 / PCI DSS 8.2.8: 15 minutes idle for administrative access.
+    operatorIdleTimeoutMs: reader.integer('KOBAN_OPERATOR_IDLE_TIMEOUT_MS', 15 * MINUTE_MS, MINUTE_MS, 15 * MINUTE_MS),
+    operatorAbsoluteTimeoutMs: reader.integer('KOBAN_OPERATOR_ABSOLUTE_TIMEOUT_MS', 8 * HOUR_MS, 15 * MINUTE_MS, 12 * HOUR_MS),
+    switchPollIntervalMs: reader.integer('KOBAN_SWITCH_POLL_INTERVAL_MS', 500, 50, 1000),
+    auditSealIntervalMs: reader.integer('KOBAN_AUDIT_SEAL_INTERVAL_MS', 1000, 50, 60_000),
+    demoOperator: nodeEnv !== 'production' && reader.boolean('KOBAN_DEMO_OPERATOR', true),
+  };
 }
 
 function makeReader(env: Env, problems: string[]) {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /** The three web apps in a real Chromium: served by Koban, bilingual, usable at 360 px wide. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -32,7 +31,7 @@ describe('web apps', () => {
     await screenshot(page, 'wallet-home-ja');
     await page.getByRole('button', { name: 'Switch to English' }).click();
     expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Koban Wallet');
-    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    expect(await page.evaluate<string>('document.documentElement.lang')).toBe('en');
     await page.close();
   });
 

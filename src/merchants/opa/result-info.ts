@@ -81,6 +81,15 @@ export const OPA_RESULT_CODES = {
     message: 'Multiple refunds are not enabled for this merchant',
   },
   NO_SUCH_REFUND_ORDER: { httpStatus: 404, codeId: '90000305', message: 'Refund not found' },
+
+  // Koban's own, for the till API (customer-presented codes) and refund limits, which PayPay's public
+  // reference does not cover. Same envelope, same conventions.
+  PAYMENT_CODE_NOT_FOUND: { httpStatus: 400, codeId: '90000401', message: 'Payment code not found' },
+  PAYMENT_CODE_EXPIRED: { httpStatus: 400, codeId: '90000402', message: 'Payment code expired; ask the customer to refresh it' },
+  PAYMENT_CODE_ALREADY_USED: { httpStatus: 400, codeId: '90000403', message: 'Payment code already used' },
+  REFUND_AMOUNT_EXCEEDED: { httpStatus: 400, codeId: '90000404', message: 'Refunds would exceed the amount paid' },
+  DUPLICATE_REFUND_REQUEST: { httpStatus: 400, codeId: '90000405', message: 'merchantRefundId was used with different details' },
+  DUPLICATE_PAYMENT_REQUEST: { httpStatus: 400, codeId: '90000406', message: 'merchantPaymentId was used with different details' },
 } as const satisfies Record<string, OpaResultSpec>;
 
 export type OpaResultCode = keyof typeof OPA_RESULT_CODES;

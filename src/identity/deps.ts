@@ -1,0 +1,12 @@
+/** What every identity function needs, built once by createIdentity (identity.ts). */
+import type { IdentityConfig } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { PasswordHasher } from './password/hasher.ts';
+import type { IdentitySecrets } from './secrets.ts';
+
+export interface IdentityDeps {
+  readonly db: Database;
+  readonly config: IdentityConfig;
+  readonly secrets: IdentitySecrets;
+  readonly hasher: PasswordHasher;
+}

@@ -1,0 +1,134 @@
+/** Sign-up, sign-in (password, second factor, passkey), sign-out and who-am-I. Thin adapters. */
+import { Type } from 'typebox';
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import type { App } from '../../http/app.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { withTransaction } from '../../platform/db/database.ts';
+import { recordSecurityEvent } from '../../platform/audit/security-log.ts';
+import type { Identity } from '../identity.ts';
+import { loginWithPassword } from '../login/login.ts';
+import { loginWithPasskey, passkeyLoginOptions } from '../login/passkey-login.ts';
+import { completeSecondFactor, loginPasskeyOptions, sendLoginCode, type SecondFactorProof } from '../login/second-factor.ts';
+import { rememberDevice } from '../sessions/devices.ts';
+import { createSession, revokeSession } from '../sessions/sessions.ts';
+import { resendSignupCode, startSignup, verifySignupCode } from '../signup/signup.ts';
+import { clearCookie, SESSION_COOKIE } from './cookies.ts';
+import { csrfTokenFor, ensureDeviceToken, requestOrigin } from './guard.ts';
+import { Code, Identifier, LoginResult, Ok, Password, SignedIn, Uuid, WebAuthnCredential } from './schemas.ts';
+import { answerLogin, issueSession } from './sign-in.ts';
+
+const tags = ['customer'];
+const Channel = Type.Union([Type.Literal('email'), Type.Literal('phone')]);
+
+export function registerAccountRoutes(app: App, identity: Identity): void {
+  const deps = identity.deps;
+
+  app.post('/v1/customer/signup', {
+    schema: { tags, summary: 'Start a sign-up: codes go to the phone and the e-mail', description: 'The answer is the same whether or not the phone or e-mail is already registered.',
+      body: Type.Object({ email: Type.String({ maxLength: 320 }), phone: Type.String({ maxLength: 32 }), password: Password }, { additionalProperties: false }),
+      response: { 202: Type.Object({ signupId: Type.String() }) } },
+  }, async (request, reply) => {
+    ensureDeviceToken(request, reply);
+    reply.code(202);
+    return startSignup(deps, request.body, requestOrigin(request));
+  });
+
+  app.post('/v1/customer/signup/resend', {
+    schema: { tags, summary: 'Send a sign-up code again (limited; keeps the failure count)', body: Type.Object({ signupId: Uuid, channel: Channel }, { additionalProperties: false }), response: { 202: Ok } },
+  }, async (request, reply) => {
+    await resendSignupCode(deps, request.body);
+    reply.code(202);
+    return { status: 'ok' as const };
+  });
+
+  app.post('/v1/customer/signup/verify', {
+    schema: { tags, summary: 'Enter a sign-up code; the second one creates the account and signs in on this device',
+      body: Type.Object({ signupId: Uuid, channel: Channel, code: Code }, { additionalProperties: false }),
+      response: { 200: Type.Union([SignedIn, Type.Object({ status: Type.Literal('pending'), remaining: Type.Array(Type.String()) })]) } },
+  }, async (request, reply) => {
+    const origin = requestOrigin(request);
+    const deviceToken = ensureDeviceToken(request, reply);
+    const progress = await verifySignupCode(deps, request.body, origin);
+    if (progress.status === 'pending') return progress;
+    // The phone code just entered on this device is the second factor: the device is remembered.
+    const session = await withTransaction(deps.db, async (client) => {
+      const device = await rememberDevice(client, progress.customerId, deviceToken, origin.userAgent);
+      return createSession(client, { customerId: progress.customerId, deviceId: device.id, authMethods: ['signup'], origin });
+    });
+    return issueSession(deps, reply, progress.customerId, session.token);
+  });
+
+  app.post('/v1/customer/login', {
+    schema: { tags, summary: 'Sign in with identifier and password', description: 'A device this account does not remember always gets a second-factor challenge. Unknown identifier and wrong password both answer invalid_credentials.',
+      body: Type.Object({ identifier: Identifier, password: Password }, { additionalProperties: false }), response: { 200: LoginResult } },
+  }, async (request, reply) => {
+    const deviceToken = ensureDeviceToken(request, reply);
+    return answerLogin(deps, reply, await loginWithPassword(deps, request.body, deviceToken, requestOrigin(request)));
+  });
+
+  app.post('/v1/customer/login/second-factor/sms', {
+    schema: { tags, summary: 'Send the sign-in code to the verified phone on file', body: Type.Object({ challengeId: Uuid }, { additionalProperties: false }), response: { 202: Ok } },
+  }, async (request, reply) => {
+    await sendLoginCode(deps, request.body.challengeId, ensureDeviceToken(request, reply));
+    reply.code(202);
+    return { status: 'ok' as const };
+  });
+
+  app.post('/v1/customer/login/second-factor/passkey-options', {
+    schema: { tags, summary: 'WebAuthn options to answer a sign-in challenge with a passkey', body: Type.Object({ challengeId: Uuid }, { additionalProperties: false }) },
+  }, async (request, reply) => loginPasskeyOptions(deps, request.body.challengeId, ensureDeviceToken(request, reply)));
+
+  app.post('/v1/customer/login/second-factor', {
+    schema: { tags, summary: 'Complete a sign-in with a second factor; remembers this device',
+      body: Type.Object({
+        challengeId: Uuid, method: Type.Union([Type.Literal('sms'), Type.Literal('totp'), Type.Literal('recovery_code'), Type.Literal('passkey')]),
+        code: Type.Optional(Type.String({ maxLength: 64 })), webauthnChallengeId: Type.Optional(Uuid), credential: Type.Optional(WebAuthnCredential),
+      }, { additionalProperties: false }),
+      response: { 200: SignedIn } },
+  }, async (request, reply) => {
+    const body = request.body;
+    const proof = toProof(body.method, body.code, body.webauthnChallengeId, body.credential as unknown as AuthenticationResponseJSON | undefined);
+    const done = await completeSecondFactor(deps, body.challengeId, proof, ensureDeviceToken(request, reply), requestOrigin(request));
+    return issueSession(deps, reply, done.customerId, done.sessionToken);
+  });
+
+  app.post('/v1/customer/passkeys/login/options', {
+    schema: { tags, summary: 'Start a passwordless sign-in with a discoverable passkey', body: Type.Object({}, { additionalProperties: false }) },
+  }, async (request, reply) => passkeyLoginOptions(deps, ensureDeviceToken(request, reply)));
+
+  app.post('/v1/customer/passkeys/login', {
+    schema: { tags, summary: 'Finish a passwordless sign-in with a passkey (user verification required)',
+      body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnCredential }, { additionalProperties: false }), response: { 200: SignedIn } },
+  }, async (request, reply) => {
+    const done = await loginWithPasskey(deps, request.body.webauthnChallengeId, request.body.credential as unknown as AuthenticationResponseJSON, ensureDeviceToken(request, reply), requestOrigin(request));
+    return issueSession(deps, reply, done.customerId, done.sessionToken);
+  });
+
+  app.post('/v1/customer/logout', {
+    schema: { tags, summary: 'Sign out this session', body: Type.Optional(Type.Object({}, { additionalProperties: false })), response: { 200: Ok } },
+  }, async (request, reply) => {
+    const session = await identity.guard(request);
+    await revokeSession(deps.db.pool, session.customerId, session.id);
+    await recordSecurityEvent(deps.db.pool, { type: 'logout', outcome: 'success', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin: requestOrigin(request) });
+    clearCookie(reply, SESSION_COOKIE);
+    return { status: 'ok' as const };
+  });
+
+  app.get('/v1/customer/me', {
+    schema: { tags, summary: 'The signed-in customer and the CSRF token for this session',
+      response: { 200: Type.Object({ customerId: Type.String(), csrfToken: Type.String(), contacts: Type.Array(Type.Object({ kind: Type.String(), value: Type.String() })), recoveryCooldown: Type.Boolean() }) } },
+  }, async (request) => {
+    const session = await identity.guard(request);
+    const contacts = await deps.db.pool.query<{ kind: string; value: string }>('select kind, value from customer_contacts where customer_id = $1 order by kind', [session.customerId]);
+    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts: contacts.rows, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
+  });
+}
+
+export function toProof(method: 'sms' | 'totp' | 'recovery_code' | 'passkey', code: string | undefined, webauthnChallengeId: string | undefined, credential: AuthenticationResponseJSON | undefined): SecondFactorProof {
+  if (method === 'passkey') {
+    if (webauthnChallengeId === undefined || credential === undefined) throw new KobanError('validation_failed', { errors: [{ pointer: '/body/credential', message: 'a passkey answer needs webauthnChallengeId and credential' }] });
+    return { method, webauthnChallengeId, credential };
+  }
+  if (code === undefined) throw new KobanError('validation_failed', { errors: [{ pointer: '/body/code', message: 'is required for this method' }] });
+  return { method, code };
+}

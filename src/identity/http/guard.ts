@@ -1,0 +1,72 @@
+/**
+ * Request-level protections for the customer API:
+ * - every state-changing request from a browser must come from Koban's own origin (Origin and
+ *   Sec-Fetch-Site checks), and every state-changing request in a session must carry the session's
+ *   CSRF token in `X-CSRF-Token` (SES-03);
+ * - the session comes only from the `__Host-` cookie, never from the body or the URL.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestOrigin } from '../../platform/audit/security-log.ts';
+import { KobanError } from '../../platform/errors.ts';
+import type { IdentityDeps } from '../deps.ts';
+import { randomToken } from '../secrets.ts';
+import { authenticateToken, type Session } from '../sessions/sessions.ts';
+import { DEVICE_COOKIE, readToken, SESSION_COOKIE, setDeviceCookie } from './cookies.ts';
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+const CSRF_HEADER = 'x-csrf-token';
+
+export function csrfTokenFor(deps: IdentityDeps, sessionToken: string): string {
+  return deps.secrets.mac('csrf', sessionToken).toString('base64url');
+}
+
+export function requestOrigin(request: FastifyRequest): RequestOrigin {
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip ?? null, userAgent: typeof userAgent === 'string' ? userAgent : null, deviceToken: readToken(request, DEVICE_COOKIE) };
+}
+
+/** The device id cookie; set on first contact so a later second factor can remember this device. */
+export function ensureDeviceToken(request: FastifyRequest, reply: FastifyReply): string {
+  const existing = readToken(request, DEVICE_COOKIE);
+  if (existing !== null) return existing;
+  const token = randomToken();
+  setDeviceCookie(reply, token);
+  return token;
+}
+
+/** onRequest hook for /v1/customer: a cross-site browser request that changes state is refused. */
+export function checkBrowserOrigin(publicOrigin: string): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    if (SAFE_METHODS.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== publicOrigin) throw new KobanError('csrf_failed', { detail: 'the request comes from another origin' });
+    const site = request.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') throw new KobanError('csrf_failed', { detail: 'the request comes from another site' });
+  };
+}
+
+function csrfMatches(deps: IdentityDeps, request: FastifyRequest, sessionToken: string): boolean {
+  const given = request.headers[CSRF_HEADER];
+  if (typeof given !== 'string' || given.length > 128) return false;
+  const expected = Buffer.from(csrfTokenFor(deps, sessionToken));
+  const actual = Buffer.from(given);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+export type CustomerGuard = (request: FastifyRequest) => Promise<Session>;
+
+/** The signed-in customer, or 401; for state-changing methods also the CSRF token, or 403. */
+export function createCustomerGuard(deps: IdentityDeps): CustomerGuard {
+  const timeouts = { idleMs: deps.config.sessionIdleTimeoutMs, absoluteMs: deps.config.sessionAbsoluteTimeoutMs };
+  return async (request) => {
+    const token = readToken(request, SESSION_COOKIE);
+    if (token === null) throw new KobanError('unauthenticated');
+    if (!SAFE_METHODS.has(request.method) && !csrfMatches(deps, request, token)) {
+      throw new KobanError('csrf_failed', { detail: `state-changing requests need the session's ${CSRF_HEADER} header` });
+    }
+    const session = await authenticateToken(deps.db.pool, token, timeouts);
+    if (session === null) throw new KobanError('unauthenticated', { detail: 'the session has ended; sign in again' });
+    return session;
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * The identity module's face to the rest of Koban. Wallet and payments use `guard` to get the
+ * signed-in customer, `requireStepUp` for every sensitive route, `verifyChargePin` (or
+ * `authorizeTopUp`, which does all three checks in the right order) and `isInRecoveryCooldown`.
+ */
+import type { Config } from '../platform/config.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
+import type { RequestOrigin } from '../platform/audit/security-log.ts';
+import type { IdentityDeps } from './deps.ts';
+import { createCustomerGuard, type CustomerGuard } from './http/guard.ts';
+import { createPasswordHasher } from './password/hasher.ts';
+import { verifyChargePin } from './pin/charge-pin.ts';
+import { isInRecoveryCooldown, refuseDuringRecoveryCooldown } from './recovery/cooldown.ts';
+import { createSecrets } from './secrets.ts';
+import { purgeExpiredSignups } from './signup/signup.ts';
+import type { Session } from './sessions/sessions.ts';
+import type { StepUpAction, StepUpParams } from './step-up/actions.ts';
+import { requireStepUp } from './step-up/step-up.ts';
+import { createSocialLogin, type SocialLogin } from './social-links/social-login.ts';
+
+export interface Identity {
+  readonly deps: IdentityDeps;
+  readonly guard: CustomerGuard;
+  readonly social: SocialLogin | null;
+  requireStepUp(db: Queryable, session: Pick<Session, 'id' | 'customerId'>, grant: string | null | undefined, action: StepUpAction, params: StepUpParams): Promise<void>;
+  verifyChargePin(customerId: string, pin: string | null | undefined, origin?: RequestOrigin | null): Promise<void>;
+  isInRecoveryCooldown(customerId: string): Promise<boolean>;
+  /** Top-up gate: no cool-down, a step-up grant for exactly this amount and source, and the right PIN. */
+  authorizeTopUp(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
+  purgeExpired(): Promise<void>;
+}
+
+export function createIdentity(config: Config, db: Database): Identity {
+  const deps: IdentityDeps = {
+    db,
+    config: config.identity,
+    secrets: createSecrets(config.identity.secret),
+    hasher: createPasswordHasher(config.identity.passwordHashConcurrency, config.identity.passwordHashQueueMax),
+  };
+  return {
+    deps,
+    guard: createCustomerGuard(deps),
+    social: createSocialLogin(deps, config.publicUrl, config.nodeEnv),
+    requireStepUp,
+    verifyChargePin: (customerId, pin, origin = null) => verifyChargePin(deps, customerId, pin, origin),
+    isInRecoveryCooldown: (customerId) => isInRecoveryCooldown(db.pool, customerId),
+    async authorizeTopUp(session, input, origin = null) {
+      await refuseDuringRecoveryCooldown(db.pool, session.customerId);
+      // The grant is consumed first: a wrong PIN then restarts the whole top-up (STEP-04).
+      await requireStepUp(db.pool, session, input.grant, 'top_up', { amountMinor: input.amountMinor, fundingSourceId: input.fundingSourceId });
+      await verifyChargePin(deps, session.customerId, input.pin, origin);
+    },
+    async purgeExpired() {
+      await purgeExpiredSignups(deps);
+      await db.pool.query('delete from webauthn_challenges where expires_at <= now()');
+      await db.pool.query('delete from social_transactions where expires_at <= now()');
+    },
+  };
+}

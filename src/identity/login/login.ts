@@ -1,0 +1,130 @@
+/**
+ * Password sign-in (AUTH-05/06/07). Order matters:
+ * 1. per-IP and per-network limits refuse a source that has failed too often, before any hashing;
+ * 2. one argon2 verification always runs (a dummy one for unknown identifiers), and unknown
+ *    identifier and wrong password give the same `invalid_credentials`;
+ * 3. a right password signs in directly only on a device this account remembers, while the account
+ *    has few recent failures and no global anomaly is on; otherwise it yields a second-factor
+ *    challenge. Password failures alone never lock an account: they only make the second factor
+ *    mandatory everywhere, so a stuffing attacker cannot lock the victim out.
+ */
+import { withTransaction, type Queryable } from '../../platform/db/database.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
+import { customerByContact } from '../contacts/contacts.ts';
+import { normalizeIdentifier } from '../contacts/normalize.ts';
+import type { IdentityDeps } from '../deps.ts';
+import { hasTotp } from '../factors/totp.ts';
+import { normalizePassword, PASSWORD_LENGTH_MAX } from '../password/policy.ts';
+import { sha256 } from '../secrets.ts';
+import { knownDeviceId, touchDevice } from '../sessions/devices.ts';
+import { createSession, type AuthMethod } from '../sessions/sessions.ts';
+import { announceSecurityEvent } from '../security-alerts.ts';
+import { hitCounter, networkOf, peekCounter, resetCounter } from './throttle.ts';
+
+/** From this many recent failures on an account, every sign-in to it needs a second factor. */
+export const ACCOUNT_FAILURES_SECOND_FACTOR = 5;
+export const LOGIN_CHALLENGE_TTL_MS = 10 * 60_000;
+export const LOGIN_CHALLENGE_ATTEMPTS_MAX = 5;
+
+export type SecondFactorMethod = 'sms' | 'totp' | 'passkey' | 'recovery_code';
+
+export type LoginOutcome =
+  | { status: 'signed_in'; customerId: string; sessionId: string; sessionToken: string }
+  | { status: 'second_factor_required'; challengeId: string; methods: SecondFactorMethod[] };
+
+const keys = {
+  ip: (ip: string) => `login:ip:${ip}`,
+  net: (ip: string) => `login:net:${networkOf(ip)}`,
+  account: (customerId: string) => `login:acct:${customerId}`,
+  global: 'login:global',
+};
+
+async function refuseThrottledSource(deps: IdentityDeps, origin: RequestOrigin): Promise<void> {
+  if (origin.ip === null) return;
+  const windowMs = deps.config.loginWindowMs;
+  const [ip, net] = await Promise.all([peekCounter(deps.db.pool, keys.ip(origin.ip), windowMs), peekCounter(deps.db.pool, keys.net(origin.ip), windowMs)]);
+  if (ip >= deps.config.loginIpFailuresMax || net >= deps.config.loginNetworkFailuresMax) {
+    await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', origin, reasons: [ip >= deps.config.loginIpFailuresMax ? 'ip' : 'network'] });
+    throw new KobanError('rate_limited', { detail: 'too many failed sign-ins from this network; try again later' });
+  }
+}
+
+async function recordFailure(deps: IdentityDeps, origin: RequestOrigin, customerId: string | null): Promise<void> {
+  const windowMs = deps.config.loginWindowMs;
+  const db = deps.db.pool;
+  await hitCounter(db, keys.global, windowMs);
+  if (origin.ip !== null) {
+    await hitCounter(db, keys.ip(origin.ip), windowMs);
+    await hitCounter(db, keys.net(origin.ip), windowMs);
+  }
+  if (customerId !== null) await hitCounter(db, keys.account(customerId), windowMs);
+  await recordSecurityEvent(db, { type: 'login.password', outcome: 'failure', actor: 'anonymous', customerId, origin, reasons: [customerId === null ? 'unknown_identifier' : 'wrong_password'] });
+}
+
+export async function availableMethods(db: Queryable, customerId: string): Promise<SecondFactorMethod[]> {
+  const methods: SecondFactorMethod[] = [];
+  if ((await db.query('select 1 from passkeys where customer_id = $1 limit 1', [customerId])).rowCount === 1) methods.push('passkey');
+  if (await hasTotp(db, customerId)) methods.push('totp');
+  methods.push('sms');
+  if ((await db.query('select 1 from recovery_codes where customer_id = $1 and used_at is null limit 1', [customerId])).rowCount === 1) methods.push('recovery_code');
+  return methods;
+}
+
+/** Whether a correct first factor from this device may skip the second factor. */
+async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceToken: string): Promise<string | null> {
+  const deviceId = await knownDeviceId(deps.db.pool, customerId, deviceToken);
+  if (deviceId === null) return null;
+  const windowMs = deps.config.loginWindowMs;
+  const [accountFailures, globalFailures] = await Promise.all([
+    peekCounter(deps.db.pool, keys.account(customerId), windowMs), peekCounter(deps.db.pool, keys.global, windowMs),
+  ]);
+  if (accountFailures >= ACCOUNT_FAILURES_SECOND_FACTOR || globalFailures >= deps.config.loginGlobalFailuresAnomaly) return null;
+  return deviceId;
+}
+
+/** After a right first factor (password or social): a session on a trusted device, else a challenge. */
+export async function afterFirstFactor(deps: IdentityDeps, customerId: string, firstFactor: 'password' | 'social', deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
+  const deviceId = await mayTrustDevice(deps, customerId, deviceToken);
+  if (deviceId !== null) {
+    const session = await withTransaction(deps.db, async (client) => {
+      await touchDevice(client, deviceId);
+      const created = await createSession(client, { customerId, deviceId, authMethods: [firstFactor as AuthMethod], origin });
+      await recordSecurityEvent(client, { type: 'login', outcome: 'success', actor: 'customer', customerId, sessionId: created.id, origin, reasons: [firstFactor, 'remembered_device'] });
+      return created;
+    });
+    await resetCounter(deps.db.pool, keys.account(customerId));
+    return { status: 'signed_in', customerId, sessionId: session.id, sessionToken: session.token };
+  }
+  const challengeId = uuidv7();
+  await withTransaction(deps.db, async (client) => {
+    await client.query(
+      `insert into login_challenges (id, customer_id, device_hash, first_factor, expires_at) values ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))`,
+      [challengeId, customerId, sha256(deviceToken), firstFactor, LOGIN_CHALLENGE_TTL_MS],
+    );
+    await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: [firstFactor] });
+    // A right password on an unknown device may be the victim on a new phone, or a stuffing hit: tell them (AUTH-08).
+    if (firstFactor === 'password') await announceSecurityEvent(client, { customerId, type: 'login.password_correct_second_factor_pending', origin });
+  });
+  return { status: 'second_factor_required', challengeId, methods: await availableMethods(deps.db.pool, customerId) };
+}
+
+export async function loginWithPassword(deps: IdentityDeps, input: { identifier: string; password: string }, deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
+  await refuseThrottledSource(deps, origin);
+  const identifier = normalizeIdentifier(input.identifier);
+  const customerId = identifier === null ? null : await customerByContact(deps.db.pool, identifier.kind, identifier.value);
+  const stored = customerId === null ? null
+    : (await deps.db.pool.query<{ password_hash: string }>('select password_hash from password_credentials where customer_id = $1', [customerId])).rows[0]?.password_hash ?? null;
+  const password = normalizePassword(input.password);
+  // Over-long passwords are verified against the dummy: same time, same answer, no hashing of megabytes.
+  const tooLong = [...password].length > PASSWORD_LENGTH_MAX;
+  const ok = await deps.hasher.verifyOrDummy(tooLong ? null : stored, password);
+  if (!ok || customerId === null) {
+    await recordFailure(deps, origin, customerId);
+    throw new KobanError('invalid_credentials');
+  }
+  return afterFirstFactor(deps, customerId, 'password', deviceToken, origin);
+}
+
+export const loginKeys = keys;

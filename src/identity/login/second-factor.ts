@@ -1,0 +1,107 @@
+/**
+ * The second step of a sign-in from a device the account does not remember. The challenge is bound
+ * to the device cookie that started it, limited in attempts and time, and completed once. Success
+ * remembers the device, opens a fresh session and tells the customer on every verified contact.
+ */
+import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
+import { withTransaction, type Queryable } from '../../platform/db/database.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
+import { enqueueMessage } from '../../notifications/outbox.ts';
+import { consumeCode, issueCode } from '../codes/one-time-codes.ts';
+import { verifiedPhone } from '../contacts/contacts.ts';
+import type { IdentityDeps } from '../deps.ts';
+import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
+import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
+import { acceptTotp } from '../factors/totp.ts';
+import { sha256 } from '../secrets.ts';
+import { rememberDevice } from '../sessions/devices.ts';
+import { createSession, type AuthMethod } from '../sessions/sessions.ts';
+import { announceSecurityEvent } from '../security-alerts.ts';
+import { LOGIN_CHALLENGE_ATTEMPTS_MAX, loginKeys, type SecondFactorMethod } from './login.ts';
+import { resetCounter } from './throttle.ts';
+
+export type SecondFactorProof =
+  | { method: 'sms' | 'totp' | 'recovery_code'; code: string }
+  | { method: 'passkey'; webauthnChallengeId: string; credential: AuthenticationResponseJSON };
+
+interface Challenge { id: string; customer_id: string; first_factor: 'password' | 'social' }
+
+/** A live challenge for this device, counting the attempt before any check (STEP-06). */
+async function takeAttempt(db: Queryable, challengeId: string, deviceToken: string): Promise<Challenge> {
+  const result = await db.query<Challenge>(
+    `update login_challenges set attempts = attempts + 1
+     where id = $1 and device_hash = $2 and completed_at is null and expires_at > now() and attempts < $3
+     returning id, customer_id, first_factor`,
+    [challengeId, sha256(deviceToken), LOGIN_CHALLENGE_ATTEMPTS_MAX],
+  );
+  const challenge = result.rows[0];
+  if (challenge === undefined) throw new KobanError('login_challenge_invalid');
+  return challenge;
+}
+
+async function liveChallenge(db: Queryable, challengeId: string, deviceToken: string): Promise<Challenge> {
+  const result = await db.query<Challenge>(
+    'select id, customer_id, first_factor from login_challenges where id = $1 and device_hash = $2 and completed_at is null and expires_at > now() and attempts < $3',
+    [challengeId, sha256(deviceToken), LOGIN_CHALLENGE_ATTEMPTS_MAX],
+  );
+  const challenge = result.rows[0];
+  if (challenge === undefined) throw new KobanError('login_challenge_invalid');
+  return challenge;
+}
+
+/** Sends the SMS code for a challenge, only to the verified phone on file. */
+export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string): Promise<void> {
+  await withTransaction(deps.db, async (client) => {
+    const challenge = await liveChallenge(client, challengeId, deviceToken);
+    const phone = await verifiedPhone(client, challenge.customer_id);
+    if (phone === null) throw new KobanError('factor_not_enrolled');
+    const issued = await issueCode(client, deps.secrets, 'login_sms', challenge.id, phone);
+    if ('refused' in issued) throw new KobanError('resend_limit_reached');
+    await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: 'Koban sign-in code',
+      body: `Your Koban sign-in code is ${issued.code}. Never tell it to anyone, including Koban staff.` });
+  });
+}
+
+export async function loginPasskeyOptions(deps: IdentityDeps, challengeId: string, deviceToken: string) {
+  const challenge = await liveChallenge(deps.db.pool, challengeId, deviceToken);
+  return assertionOptions(deps, { ceremony: 'second_factor', customerId: challenge.customer_id, subjectId: challenge.id });
+}
+
+async function proofHolds(db: Queryable, deps: IdentityDeps, challenge: Challenge, proof: SecondFactorProof): Promise<boolean> {
+  switch (proof.method) {
+    case 'sms': return consumeCode(db, deps.secrets, 'login_sms', challenge.id, proof.code);
+    case 'totp': return acceptTotp(db, deps.secrets, challenge.customer_id, proof.code);
+    case 'recovery_code': return consumeRecoveryCode(db, deps.secrets, challenge.customer_id, proof.code);
+    case 'passkey':
+      await verifyAssertion(db, deps, proof.webauthnChallengeId, { ceremony: 'second_factor', customerId: challenge.customer_id, subjectId: challenge.id }, proof.credential);
+      return true;
+  }
+}
+
+export async function completeSecondFactor(deps: IdentityDeps, challengeId: string, proof: SecondFactorProof, deviceToken: string, origin: RequestOrigin): Promise<{ customerId: string; sessionId: string; sessionToken: string }> {
+  const challenge = await takeAttempt(deps.db.pool, challengeId, deviceToken);
+  const ok = await proofHolds(deps.db.pool, deps, challenge, proof).catch((error: unknown) => {
+    if (error instanceof KobanError && error.code === 'passkey_failed') return false;
+    throw error;
+  });
+  if (!ok) {
+    await recordSecurityEvent(deps.db.pool, { type: 'login.second_factor', outcome: 'failure', actor: 'anonymous', customerId: challenge.customer_id, origin, reasons: [proof.method] });
+    throw new KobanError('second_factor_failed');
+  }
+  const session = await withTransaction(deps.db, async (client) => {
+    const completed = await client.query('update login_challenges set completed_at = now() where id = $1 and completed_at is null', [challenge.id]);
+    if (completed.rowCount !== 1) throw new KobanError('login_challenge_invalid');
+    const device = await rememberDevice(client, challenge.customer_id, deviceToken, origin.userAgent);
+    const methods: AuthMethod[] = [challenge.first_factor, proof.method];
+    const created = await createSession(client, { customerId: challenge.customer_id, deviceId: device.id, authMethods: methods, origin });
+    if (device.isNew) await announceSecurityEvent(client, { customerId: challenge.customer_id, type: 'login.new_device', origin, sessionId: created.id, details: { method: proof.method } });
+    if (proof.method === 'recovery_code') await announceSecurityEvent(client, { customerId: challenge.customer_id, type: 'factor.recovery_code_used', origin, sessionId: created.id });
+    await recordSecurityEvent(client, { type: 'login', outcome: 'success', actor: 'customer', customerId: challenge.customer_id, sessionId: created.id, origin, reasons: methods });
+    return created;
+  });
+  await resetCounter(deps.db.pool, loginKeys.account(challenge.customer_id));
+  return { customerId: challenge.customer_id, sessionId: session.id, sessionToken: session.token };
+}
+
+export type { SecondFactorMethod };

@@ -1,0 +1,82 @@
+/**
+ * The charge PIN for top-ups (STEP-04). Six digits, argon2id, never trivial and never the login
+ * password (checked by verifying the PIN against the password hash). Wrong tries are counted
+ * atomically before the check: at 5 the PIN locks, and only a reset with a fresh step-up (a second
+ * factor through a verified channel) unlocks it.
+ */
+import { withTransaction, type Queryable } from '../../platform/db/database.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
+import type { IdentityDeps } from '../deps.ts';
+import { announceSecurityEvent } from '../security-alerts.ts';
+import type { Session } from '../sessions/sessions.ts';
+import { requireStepUp } from '../step-up/step-up.ts';
+
+export const PIN_FAILURES_MAX = 5;
+const PIN_FORMAT = /^[0-9]{6}$/;
+const COMMON_PINS: ReadonlySet<string> = new Set(['123456', '654321', '123123', '121212', '112233', '123321', '111222', '696969', '520520', '147258', '159753', '789456', '000001', '100000', '012345', '234567', '987654', '102030', '202020', '131313', '007007', '314159', '271828', '101010', '246810', '135790', '147852', '258369', '369258']);
+
+export function pinIsTrivial(pin: string): boolean {
+  if (COMMON_PINS.has(pin) || new Set(pin).size <= 2) return true;
+  const digits = [...pin].map(Number);
+  const steps = digits.slice(1).map((digit, i) => digit - (digits[i] ?? 0));
+  const ascending = steps.every((step) => step === 1 || step === -9);
+  const descending = steps.every((step) => step === -1 || step === 9);
+  return ascending || descending;
+}
+
+async function checkNewPin(deps: IdentityDeps, customerId: string, pin: string): Promise<void> {
+  if (!PIN_FORMAT.test(pin) || pinIsTrivial(pin)) throw new KobanError('pin_invalid', { errors: [{ pointer: '/body/pin', message: 'must be 6 digits and not easy to guess' }] });
+  const password = (await deps.db.pool.query<{ password_hash: string }>('select password_hash from password_credentials where customer_id = $1', [customerId])).rows[0];
+  // 7pay's charge password was often the login password: refuse it outright.
+  if (password !== undefined && (await deps.hasher.verifyOrDummy(password.password_hash, pin))) {
+    throw new KobanError('pin_invalid', { detail: 'the charge PIN must differ from your login password', errors: [{ pointer: '/body/pin', message: 'must not be your login password' }] });
+  }
+}
+
+/** Sets or resets the PIN. Needs a fresh step-up for `change_factors` {factor: 'charge_pin'}; a live PIN also needs the current PIN. */
+export async function setChargePin(deps: IdentityDeps, session: Session, input: { pin: string; currentPin?: string | undefined; grant: string | undefined }, origin: RequestOrigin): Promise<void> {
+  await checkNewPin(deps, session.customerId, input.pin);
+  const existing = (await deps.db.pool.query<{ pin_hash: string; locked_at: Date | null }>('select pin_hash, locked_at from charge_pins where customer_id = $1', [session.customerId])).rows[0];
+  if (existing !== undefined && existing.locked_at === null) {
+    if (input.currentPin === undefined || !(await deps.hasher.verifyOrDummy(existing.pin_hash, input.currentPin))) throw new KobanError('pin_wrong');
+  }
+  const pinHash = await deps.hasher.hash(input.pin);
+  await withTransaction(deps.db, async (client) => {
+    await requireStepUp(client, session, input.grant, 'change_factors', { factor: 'charge_pin' });
+    await client.query(
+      `insert into charge_pins (customer_id, pin_hash) values ($1, $2)
+       on conflict (customer_id) do update set pin_hash = excluded.pin_hash, failures = 0, locked_at = null, updated_at = now()`,
+      [session.customerId, pinHash],
+    );
+    await announceSecurityEvent(client, { customerId: session.customerId, type: 'pin.set', origin, sessionId: session.id });
+  });
+}
+
+async function reserveAttempt(db: Queryable, customerId: string): Promise<{ pin_hash: string; failures: number }> {
+  const reserved = await db.query<{ pin_hash: string; failures: number }>(
+    'update charge_pins set failures = failures + 1 where customer_id = $1 and locked_at is null and failures < $2 returning pin_hash, failures',
+    [customerId, PIN_FAILURES_MAX],
+  );
+  const row = reserved.rows[0];
+  if (row !== undefined) return row;
+  const exists = await db.query('select 1 from charge_pins where customer_id = $1', [customerId]);
+  throw new KobanError(exists.rowCount === 1 ? 'pin_locked' : 'pin_not_set');
+}
+
+/** For the top-up route: resolves if the PIN is right, else throws pin_wrong / pin_locked / pin_not_set. */
+export async function verifyChargePin(deps: IdentityDeps, customerId: string, pin: string | null | undefined, origin: RequestOrigin | null = null): Promise<void> {
+  if (typeof pin !== 'string' || !PIN_FORMAT.test(pin)) throw new KobanError('pin_required');
+  const attempt = await reserveAttempt(deps.db.pool, customerId);
+  if (await deps.hasher.verifyOrDummy(attempt.pin_hash, pin)) {
+    await deps.db.pool.query('update charge_pins set failures = 0 where customer_id = $1 and locked_at is null', [customerId]);
+    return;
+  }
+  await recordSecurityEvent(deps.db.pool, { type: 'pin.wrong', outcome: 'failure', actor: 'customer', customerId, origin, details: { failures: attempt.failures } });
+  if (attempt.failures < PIN_FAILURES_MAX) throw new KobanError('pin_wrong', { extensions: { attemptsLeft: PIN_FAILURES_MAX - attempt.failures } });
+  await withTransaction(deps.db, async (client) => {
+    const locked = await client.query('update charge_pins set locked_at = now() where customer_id = $1 and locked_at is null', [customerId]);
+    if (locked.rowCount === 1) await announceSecurityEvent(client, { customerId, type: 'pin.locked', origin });
+  });
+  throw new KobanError('pin_locked');
+}

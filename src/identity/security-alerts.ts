@@ -1,0 +1,54 @@
+/**
+ * Every security event is told to the customer on every verified contact at once, put in the in-app
+ * feed, and written to the audit log, all in the caller's transaction (AUTH-08, REC-06, LINK-01).
+ */
+import type { Queryable } from '../platform/db/database.ts';
+import { recordSecurityEvent, type RequestOrigin } from '../platform/audit/security-log.ts';
+import { addFeedEntry, enqueueMessage } from '../notifications/outbox.ts';
+import { verifiedContacts } from './contacts/contacts.ts';
+
+export type AlertType =
+  | 'login.new_device' | 'login.password_correct_second_factor_pending' | 'password.changed' | 'pin.set' | 'pin.locked'
+  | 'factor.passkey_added' | 'factor.passkey_removed' | 'factor.totp_enabled' | 'factor.recovery_codes_generated' | 'factor.recovery_code_used'
+  | 'contact.changed' | 'recovery.completed' | 'social.linked' | 'social.unlinked' | 'device.removed' | 'sessions.revoked_all';
+
+const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
+  'login.new_device': { title: 'New sign-in to Koban', body: 'Your Koban account was signed in to from a new device.' },
+  'login.password_correct_second_factor_pending': { title: 'Someone entered your Koban password', body: 'Your password was entered correctly on a new device. Nobody can sign in without your second factor. If this was not you, change your password now.' },
+  'password.changed': { title: 'Your Koban password was changed', body: 'The password of your Koban account was changed.' },
+  'pin.set': { title: 'Your charge PIN was set', body: 'The charge PIN for top-ups on your Koban account was set or changed.' },
+  'pin.locked': { title: 'Your charge PIN is locked', body: 'Your charge PIN was entered wrongly too many times and is locked. Reset it in the app with a fresh second factor.' },
+  'factor.passkey_added': { title: 'A passkey was added', body: 'A new passkey can now sign in to your Koban account.' },
+  'factor.passkey_removed': { title: 'A passkey was removed', body: 'A passkey was removed from your Koban account.' },
+  'factor.totp_enabled': { title: 'Authenticator app set up', body: 'An authenticator app was set up as a second factor for your Koban account.' },
+  'factor.recovery_codes_generated': { title: 'New recovery codes', body: 'New recovery codes were generated for your Koban account; the old ones no longer work.' },
+  'factor.recovery_code_used': { title: 'A recovery code was used', body: 'One of your Koban recovery codes was used to sign in.' },
+  'contact.changed': { title: 'Your contact details changed', body: 'A phone number or e-mail address of your Koban account was changed.' },
+  'recovery.completed': { title: 'Your Koban account was recovered', body: 'Your password was reset through account recovery. Every session was signed out, and top-ups are paused for a while as a precaution. If this was not you, contact Koban support at once.' },
+  'social.linked': { title: 'A social sign-in was linked', body: 'An external account can now sign in to your Koban account.' },
+  'social.unlinked': { title: 'A social sign-in was removed', body: 'An external account can no longer sign in to your Koban account.' },
+  'device.removed': { title: 'A device was removed', body: 'A remembered device was removed from your Koban account; it needs a second factor next time.' },
+  'sessions.revoked_all': { title: 'Signed out everywhere', body: 'Every session of your Koban account was signed out.' },
+};
+
+export interface Alert {
+  readonly customerId: string;
+  readonly type: AlertType;
+  readonly origin: RequestOrigin | null;
+  readonly sessionId?: string | null;
+  readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+}
+
+export async function announceSecurityEvent(db: Queryable, alert: Alert): Promise<void> {
+  const text = TEXT[alert.type];
+  const where = alert.origin?.ip === null || alert.origin?.ip === undefined ? '' : ` (from ${alert.origin.ip})`;
+  const body = `${text.body}${where}\n\nTime: ${new Date().toISOString()}`;
+  for (const contact of await verifiedContacts(db, alert.customerId)) {
+    await enqueueMessage(db, { channel: contact.kind === 'phone' ? 'sms' : 'email', recipient: contact.value, kind: 'security_alert', subject: `Koban: ${text.title}`, body });
+  }
+  await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body });
+  await recordSecurityEvent(db, {
+    type: alert.type, outcome: 'success', actor: 'customer', customerId: alert.customerId,
+    sessionId: alert.sessionId ?? null, origin: alert.origin, details: alert.details ?? {},
+  });
+}

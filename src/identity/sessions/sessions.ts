@@ -1,0 +1,100 @@
+/**
+ * Server-side sessions (SES-01..04): a 256-bit random token in the cookie, only its SHA-256 in the
+ * database. A new token at sign-in and at every step-up (the old one dies at once), an idle timeout
+ * and an absolute timeout checked in the same statement that marks the session used.
+ */
+import type { Queryable } from '../../platform/db/database.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { RequestOrigin } from '../../platform/audit/security-log.ts';
+import { randomToken, sha256 } from '../secrets.ts';
+
+export type AuthMethod = 'password' | 'sms' | 'totp' | 'passkey' | 'recovery_code' | 'social' | 'signup';
+
+export interface Session {
+  readonly id: string;
+  readonly customerId: string;
+  readonly deviceId: string | null;
+  readonly authMethods: readonly AuthMethod[];
+  /** The cookie value this request presented (needed to derive the CSRF token). */
+  readonly token: string;
+}
+
+export interface SessionTimeouts {
+  readonly idleMs: number;
+  readonly absoluteMs: number;
+}
+
+export const SESSIONS_LIST_MAX = 100;
+
+export async function createSession(db: Queryable, input: { customerId: string; deviceId: string | null; authMethods: readonly AuthMethod[]; origin: RequestOrigin }): Promise<{ id: string; token: string }> {
+  const token = randomToken();
+  const id = uuidv7();
+  await db.query(
+    `insert into sessions (id, customer_id, token_hash, device_id, auth_methods, ip, user_agent) values ($1, $2, $3, $4, $5, $6, $7)`,
+    [id, input.customerId, sha256(token), input.deviceId, [...new Set(input.authMethods)], input.origin.ip, input.origin.userAgent?.slice(0, 512) ?? null],
+  );
+  return { id, token };
+}
+
+/** Looks the token up and marks the session used, unless it is revoked, idle too long or too old. */
+export async function authenticateToken(db: Queryable, token: string, timeouts: SessionTimeouts): Promise<Session | null> {
+  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; auth_methods: AuthMethod[] }>(
+    `update sessions s set last_seen_at = now()
+     from customers c
+     where s.token_hash = $1 and s.revoked_at is null and c.id = s.customer_id and c.status = 'active'
+       and s.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)
+       and s.created_at > now() - make_interval(secs => $3::double precision / 1000)
+     returning s.id, s.customer_id, s.device_id, s.auth_methods`,
+    [sha256(token), timeouts.idleMs, timeouts.absoluteMs],
+  );
+  const row = result.rows[0];
+  if (row === undefined) return null;
+  return { id: row.id, customerId: row.customer_id, deviceId: row.device_id, authMethods: row.auth_methods, token };
+}
+
+/** A new token for the same session; the old token stops working in the same statement. */
+export async function rotateSession(db: Queryable, sessionId: string, addedMethod: AuthMethod | null): Promise<string> {
+  const token = randomToken();
+  const result = await db.query(
+    `update sessions set token_hash = $2, rotated_at = now(),
+       auth_methods = case when $3::text is null or $3 = any(auth_methods) or cardinality(auth_methods) >= 4 then auth_methods else auth_methods || $3::text end
+     where id = $1 and revoked_at is null`,
+    [sessionId, sha256(token), addedMethod],
+  );
+  if (result.rowCount !== 1) throw new Error('rotating a session that is not live');
+  return token;
+}
+
+export async function revokeSession(db: Queryable, customerId: string, sessionId: string): Promise<boolean> {
+  const result = await db.query('update sessions set revoked_at = now() where id = $1 and customer_id = $2 and revoked_at is null', [sessionId, customerId]);
+  return result.rowCount === 1;
+}
+
+export async function revokeAllSessions(db: Queryable, customerId: string, exceptSessionId: string | null = null): Promise<number> {
+  const result = await db.query(
+    'update sessions set revoked_at = now() where customer_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)',
+    [customerId, exceptSessionId],
+  );
+  return result.rowCount ?? 0;
+}
+
+export interface SessionView {
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly lastSeenAt: Date;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly authMethods: readonly string[];
+}
+
+export async function listSessions(db: Queryable, customerId: string, timeouts: SessionTimeouts): Promise<SessionView[]> {
+  const result = await db.query<{ id: string; created_at: Date; last_seen_at: Date; ip: string | null; user_agent: string | null; auth_methods: string[] }>(
+    `select id, created_at, last_seen_at, ip, user_agent, auth_methods from sessions
+     where customer_id = $1 and revoked_at is null
+       and last_seen_at > now() - make_interval(secs => $2::double precision / 1000)
+       and created_at > now() - make_interval(secs => $3::double precision / 1000)
+     order by last_seen_at desc limit $4`,
+    [customerId, timeouts.idleMs, timeouts.absoluteMs, SESSIONS_LIST_MAX],
+  );
+  return result.rows.map((row) => ({ id: row.id, createdAt: row.created_at, lastSeenAt: row.last_seen_at, ip: row.ip, userAgent: row.user_agent, authMethods: row.auth_methods }));
+}

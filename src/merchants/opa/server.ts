@@ -1,0 +1,205 @@
+// The listener for Koban's OPA-compatible merchant API. The PayPay SDKs cannot add a path prefix, so the
+// OPA paths live at the root of their own listener (HTTPS with the dev CA in development: SDK-NOTES.md).
+//
+// Every route goes through `opaRoute`: the body arrives as raw bytes (the signature covers exactly the
+// bytes received), OPA-Auth is verified over them, the key's IP allow-list and merchant scoping are
+// checked, and only then are the bytes parsed with Koban's strict JSON parser. Every answer, errors
+// included, is the resultInfo envelope with an X-REQUEST-ID header: never problem+json on this surface.
+
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { TProperties, TSchema } from 'typebox';
+import type { Validator } from 'typebox/compile';
+import { parseStrictJson } from '../../http/strict-json.ts';
+import { AssertionFailed } from '../../platform/assert.ts';
+import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import { ipAllowed, type CredentialDirectory } from '../credentials.ts';
+import type { NonceStore } from './nonce-store.ts';
+import { opaReply, opaUnauthorized, type OpaReply, type OpaResultCode } from './result-info.ts';
+import { verifyOpaAuth } from './signature.ts';
+
+export const OPA_BODY_LIMIT_BYTES = 64 * 1024;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const JSON_MEDIA_TYPE = /^application\/json\s*(;.*)?$/i;
+const REDACT = ['req.headers.authorization'];
+
+export interface OpaServerOptions {
+  readonly logLevel: string;
+  readonly https: { key: Buffer; cert: Buffer } | null;
+  readonly credentials: CredentialDirectory;
+  readonly nonceStore: NonceStore;
+  readonly maxSkewSec: number;
+  readonly nowSec?: () => number;
+}
+
+export interface OpaCall {
+  readonly merchantId: string;
+  readonly credentialId: string;
+  /** The strictly parsed JSON body, undefined when the request had none. */
+  readonly body: unknown;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Readonly<Record<string, string | undefined>>;
+  readonly request: FastifyRequest;
+}
+
+export type OpaHandler = (call: OpaCall) => Promise<OpaReply<unknown>>;
+/** Per-route refinements of the default KobanError → resultInfo mapping (e.g. not found on /v2/codes/payments). */
+export type OpaErrorMap = Partial<Record<ProblemCode, OpaResultCode>>;
+
+export interface OpaServer {
+  readonly app: FastifyInstance;
+  route(method: 'GET' | 'POST' | 'DELETE', url: string, handler: OpaHandler, errorMap?: OpaErrorMap): void;
+}
+
+export function createOpaServer(options: OpaServerOptions): OpaServer {
+  const app = Fastify({
+    logger: { level: options.logLevel, redact: { paths: REDACT, censor: '[redacted]' } },
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
+    },
+    bodyLimit: OPA_BODY_LIMIT_BYTES,
+    ...(options.https === null ? {} : { https: options.https }),
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.setErrorHandler((error, request, reply) => sendOpa(reply, errorReply(error, {}, request)));
+  app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
+  const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
+
+  return {
+    app,
+    route(method, url, handler, errorMap = {}) {
+      app.route({
+        method, url,
+        handler: async (request, reply) => {
+          try {
+            const call = await authenticate(options, request, nowSec());
+            if (call === null) return sendOpa(reply, opaUnauthorized());
+            if (call === 'out_of_scope') return sendOpa(reply, opaReply('OP_OUT_OF_SCOPE'));
+            return sendOpa(reply, await handler(call));
+          } catch (error) {
+            return sendOpa(reply, errorReply(error, errorMap, request));
+          }
+        },
+      });
+    },
+  };
+}
+
+function sendOpa(reply: FastifyReply, answer: OpaReply<unknown>): FastifyReply {
+  return reply.code(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+async function authenticate(options: OpaServerOptions, request: FastifyRequest, nowSec: number): Promise<OpaCall | null | 'out_of_scope'> {
+  const rawBody = Buffer.isBuffer(request.body) ? request.body : null;
+  const contentType = header(request, 'content-type');
+  let credential = null;
+  const result = await verifyOpaAuth({
+    header: header(request, 'authorization'), method: request.method, path: request.raw.url ?? '', contentType, rawBody,
+    lookupSecret: async (apiKey) => {
+      credential = await options.credentials.lookup(apiKey);
+      return credential?.secret ?? null;
+    },
+    nowSec, maxSkewSec: options.maxSkewSec, nonceStore: options.nonceStore,
+  });
+  const verified = credential as Awaited<ReturnType<CredentialDirectory['lookup']>>;
+  if (result.outcome !== 'ok' || verified === null) {
+    request.log.info({ outcome: result.outcome }, 'OPA-Auth refused');
+    return null;
+  }
+  if (!ipAllowed(verified.ipAllowList, request.ip)) {
+    request.log.info({ outcome: 'ip_not_allowed' }, 'OPA-Auth refused');
+    return null;
+  }
+  // Neither the header nor the query parameter is signed: scoping is authorised from the verified key.
+  // The query parameter wins when both are given (PayPay's rule).
+  const query = request.query as Record<string, string | undefined>;
+  const assumed = query.assumeMerchant ?? header(request, 'x-assume-merchant');
+  if (assumed !== undefined && assumed !== verified.merchantId) return 'out_of_scope';
+  return {
+    merchantId: verified.merchantId, credentialId: verified.credentialId, body: parseBody(rawBody, contentType),
+    params: request.params as Record<string, string>, query, request,
+  };
+}
+
+function parseBody(rawBody: Buffer | null, contentType: string | undefined): unknown {
+  if (rawBody === null || rawBody.length === 0) return undefined;
+  if (contentType === undefined || !JSON_MEDIA_TYPE.test(contentType)) throw new KobanError('unsupported_media_type');
+  return parseStrictJson(rawBody.toString('utf8'));
+}
+
+const DEFAULT_ERROR_MAP: OpaErrorMap = {
+  validation_failed: 'INVALID_PARAMS',
+  invalid_json: 'INVALID_REQUEST_PARAMS',
+  invalid_amount: 'INVALID_PARAMS',
+  amount_too_large: 'LIMIT_EXCEEDED',
+  unsupported_media_type: 'INVALID_REQUEST_PARAMS',
+  body_too_large: 'INVALID_REQUEST_PARAMS',
+  not_found: 'RESOURCE_NOT_FOUND',
+  unauthenticated: 'UNAUTHORIZED',
+  forbidden: 'OP_OUT_OF_SCOPE',
+  rate_limited: 'RATE_LIMIT',
+  service_unavailable: 'MAINTENANCE_MODE',
+  payment_code_not_found: 'PAYMENT_CODE_NOT_FOUND',
+  payment_code_expired: 'PAYMENT_CODE_EXPIRED',
+  payment_code_used: 'PAYMENT_CODE_ALREADY_USED',
+  insufficient_funds: 'NO_SUFFICIENT_FUND',
+  merchant_not_active: 'OP_OUT_OF_SCOPE',
+  store_not_found: 'INVALID_PARAMS',
+  terminal_not_found: 'INVALID_PARAMS',
+  merchant_payment_id_conflict: 'DUPLICATE_DYNAMIC_QR_REQUEST',
+  payment_not_found: 'RESOURCE_NOT_FOUND',
+  payment_in_progress: 'UNACCEPTABLE_OP',
+  payment_not_reversible: 'ORDER_NOT_REVERSIBLE',
+  payment_not_refundable: 'ORDER_NOT_REVERSIBLE',
+  refund_exceeds_payment: 'REFUND_AMOUNT_EXCEEDED',
+  refund_not_found: 'NO_SUCH_REFUND_ORDER',
+  merchant_refund_id_conflict: 'DUPLICATE_REFUND_REQUEST',
+  dynamic_qr_not_found: 'DYNAMIC_QR_NOT_FOUND',
+  dynamic_qr_expired: 'DYNAMIC_QR_PAYMENT_NOT_FOUND',
+  dynamic_qr_unavailable: 'DYNAMIC_QR_BAD_REQUEST',
+  webhook_endpoint_invalid: 'INVALID_PARAMS',
+  webhook_delivery_not_found: 'RESOURCE_NOT_FOUND',
+  payment_refused_by_risk: 'UNACCEPTABLE_OP',
+};
+
+function errorReply(error: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {
+  if (isKobanError(error)) {
+    const code = routeMap[error.code] ?? DEFAULT_ERROR_MAP[error.code];
+    if (code !== undefined) {
+      if (code === 'INVALID_PARAMS' && error.errors?.some((e) => e.message.startsWith('is required'))) return opaReply('MISSING_REQUEST_PARAMS', { message: describe(error) });
+      return opaReply(code, { message: describe(error) });
+    }
+  }
+  const fastifyCode = (error as { code?: string }).code;
+  if (fastifyCode === 'FST_ERR_CTP_BODY_TOO_LARGE') return opaReply('INVALID_REQUEST_PARAMS', { message: 'Request body is too large' });
+  if (typeof fastifyCode === 'string' && fastifyCode.startsWith('FST_ERR_CTP')) return opaReply('INVALID_REQUEST_PARAMS');
+  request.log.error({ err: error, assertion: error instanceof AssertionFailed }, 'OPA request failed');
+  return opaReply('INTERNAL_SERVER_ERROR');
+}
+
+function describe(error: KobanError): string {
+  const fields = (error.errors ?? []).map((e: FieldError) => `${e.pointer} ${e.message}`).join('; ');
+  return fields === '' ? (error.detail ?? error.title) : `${error.title}: ${fields}`;
+}
+
+/** Validates a parsed body against a compiled TypeBox schema; refusals name the field. */
+export function checkBody<C extends TProperties, S extends TSchema, E>(checker: Validator<C, S, E>, body: unknown): E {
+  if (checker.Check(body)) return body;
+  const errors: FieldError[] = [...checker.Errors(body)].slice(0, 20).map((issue) => {
+    const missing = issue.keyword === 'required' ? `/${String((issue.params as { requiredProperties?: string[] }).requiredProperties?.[0] ?? '')}` : '';
+    const extra = issue.keyword === 'additionalProperties' ? `/${String((issue.params as { additionalProperties?: string[] }).additionalProperties?.[0] ?? '')}` : '';
+    const message = issue.keyword === 'required' ? 'is required' : extra !== '' ? 'is not an allowed field' : issue.message;
+    return { pointer: `/body${issue.instancePath}${missing}${extra}`, message };
+  }).filter((e) => e.message !== 'schema is false');
+  throw new KobanError('validation_failed', { detail: errors.map((e) => `${e.pointer} ${e.message}`).join('; '), errors });
+}

@@ -1,0 +1,55 @@
+/**
+ * Writes to the transactional outbox and the customer feed. Both take the caller's transaction
+ * (`Queryable`): the message exists exactly when the event that caused it committed.
+ */
+import type { Queryable } from '../platform/db/database.ts';
+import { assert } from '../platform/assert.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { MESSAGE_LIMITS, type Channel } from './types.ts';
+
+export interface NewMessage {
+  readonly channel: Channel;
+  readonly recipient: string;
+  readonly kind: string;
+  readonly subject: string;
+  readonly body: string;
+}
+
+export async function enqueueMessage(db: Queryable, message: NewMessage): Promise<string> {
+  assert(message.recipient.length >= 3 && message.recipient.length <= MESSAGE_LIMITS.recipientLengthMax, 'message recipient length');
+  assert(message.subject.length <= MESSAGE_LIMITS.subjectLengthMax, 'message subject length');
+  assert(message.body.length <= MESSAGE_LIMITS.bodyLengthMax, 'message body length');
+  const id = uuidv7();
+  await db.query(
+    'insert into outbox_messages (id, channel, recipient, kind, subject, body) values ($1, $2, $3, $4, $5, $6)',
+    [id, message.channel, message.recipient, message.kind, message.subject, message.body],
+  );
+  return id;
+}
+
+export interface FeedEntry {
+  readonly id: string;
+  readonly kind: string;
+  readonly title: string;
+  readonly body: string;
+  readonly createdAt: Date;
+  readonly readAt: Date | null;
+}
+
+export const FEED_PAGE_MAX = 100;
+
+export async function addFeedEntry(db: Queryable, customerId: string, entry: { kind: string; title: string; body: string }): Promise<void> {
+  await db.query(
+    'insert into customer_notifications (id, customer_id, kind, title, body) values ($1, $2, $3, $4, $5)',
+    [uuidv7(), customerId, entry.kind, entry.title, entry.body],
+  );
+}
+
+export async function listFeed(db: Queryable, customerId: string, limit: number): Promise<FeedEntry[]> {
+  assert(Number.isSafeInteger(limit) && limit >= 1 && limit <= FEED_PAGE_MAX, 'feed page size');
+  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date; read_at: Date | null }>(
+    'select id, kind, title, body, created_at, read_at from customer_notifications where customer_id = $1 order by created_at desc, id desc limit $2',
+    [customerId, limit],
+  );
+  return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, readAt: row.read_at }));
+}

@@ -1,0 +1,61 @@
+/**
+ * The operations module's composition: audit log and sealer, kill switches, and (as they land)
+ * operators, cases, proposals and compensation. `src/koban.ts` creates one per process.
+ */
+import type { OperationsConfig } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
+import { sealPending } from './audit/sealer.ts';
+import { createChangeFeed, type ChangeFeed } from './change-feed.ts';
+import { createSwitches, type Switches } from './switches/switches.ts';
+import { createOperators, type Operators } from './operators/operators.ts';
+
+export interface Operations {
+  readonly db: Database;
+  readonly audit: AuditLog;
+  readonly operators: Operators;
+  readonly switches: Switches;
+  readonly changes: ChangeFeed;
+  /** The audit sealer: off the request path, one interval per process. */
+  startBackgroundWork(): NodeJS.Timeout[];
+  close(): Promise<void>;
+}
+
+export interface OperationsDependencies {
+  readonly config: OperationsConfig;
+  readonly db: Database;
+  readonly onError: (error: unknown, what: string) => void;
+}
+
+export async function createOperations(deps: OperationsDependencies): Promise<Operations> {
+  const { config, db } = deps;
+  const audit = createAuditLog(db);
+  const changes = createChangeFeed(db, { intervalMs: config.switchPollIntervalMs, onError: (error) => deps.onError(error, 'settings reload') });
+  const switches = await createSwitches(db, changes);
+  // Switches are obeyed whether or not background work runs: a process that serves requests must see changes.
+  changes.start();
+  const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs });
+  return {
+    db, audit, operators, switches, changes,
+    startBackgroundWork() {
+      return [every(config.auditSealIntervalMs, () => sealPending(db), (error) => deps.onError(error, 'audit sealer'))];
+    },
+    async close() {
+      await changes.close();
+    },
+  };
+}
+
+/** Runs `work` every interval, never two at once in one process. */
+export function every(intervalMs: number, work: () => Promise<unknown>, onError: (error: unknown) => void): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    work().catch(onError).finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}

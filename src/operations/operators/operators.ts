@@ -1,0 +1,209 @@
+/**
+ * Operators and their sessions. Sign-in takes e-mail, password and a TOTP code in one request (there is
+ * no half-signed-in state to attack); five failures lock the operator for 15 minutes. Sessions are
+ * reference tokens (256 bits, only their SHA-256 stored) with a 15-minute idle timeout and an absolute
+ * lifetime, checked and extended by one UPDATE per request. Every sign-in, failure and change is audited.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { assert } from '../../platform/assert.ts';
+import { sqlState, withTransaction, type Database } from '../../platform/db/database.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
+import { checkPassword, checkTotp, hashPassword, newPassword, newTotpSecret, openSecret, PASSWORD_LENGTH, sealSecret, sha256, totpUri } from './credentials.ts';
+import type { OperatorRole } from './permissions.ts';
+
+export const SIGN_IN_FAILURES_MAX = 5;
+export const LOCKOUT_MS = 15 * 60_000;
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
+
+export interface Operator {
+  readonly id: string;
+  readonly email: string;
+  readonly displayName: string;
+  readonly role: OperatorRole;
+  readonly status: 'active' | 'disabled';
+  readonly totpConfirmed: boolean;
+  readonly createdAt: Date;
+}
+
+/** Who is acting on this request, after the session was checked. */
+export interface OperatorPrincipal {
+  readonly operatorId: string;
+  readonly email: string;
+  readonly role: OperatorRole;
+  readonly sessionTokenHash: Buffer;
+  readonly csrfHash: Buffer;
+}
+
+export interface NewOperatorSecrets {
+  readonly operator: Operator;
+  /** Shown once: the operator signs in with it and an authenticator app enrolled with totpSecret. */
+  readonly password: string;
+  readonly totpSecret: string;
+  readonly totpUri: string;
+}
+
+export interface SignInResult {
+  readonly operator: Operator;
+  readonly sessionToken: string;
+  readonly csrfToken: string;
+  readonly expiresAt: Date;
+}
+
+export interface RequestContext {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string | null;
+}
+
+export interface Operators {
+  create(input: { email: string; displayName: string; role: OperatorRole; password?: string; totpSecret?: string }, actor: AuditActor, context?: RequestContext): Promise<NewOperatorSecrets>;
+  signIn(input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<SignInResult>;
+  authenticate(sessionToken: string): Promise<OperatorPrincipal | null>;
+  csrfMatches(principal: OperatorPrincipal, csrfToken: string): boolean;
+  signOut(principal: OperatorPrincipal, context: RequestContext): Promise<void>;
+  list(): Promise<Operator[]>;
+  setStatus(operatorId: string, status: 'active' | 'disabled', actor: AuditActor, reason: string, context?: RequestContext): Promise<Operator>;
+}
+
+export interface OperatorsOptions {
+  readonly secret: string;
+  readonly idleTimeoutMs: number;
+  readonly absoluteTimeoutMs: number;
+}
+
+interface OperatorRow {
+  id: string; email: string; display_name: string; role: OperatorRole; status: 'active' | 'disabled';
+  totp_confirmed_at: Date | null; created_at: Date;
+}
+const OPERATOR_COLUMNS = 'id, email, display_name, role, status, totp_confirmed_at, created_at';
+
+export function createOperators(db: Database, options: OperatorsOptions): Operators {
+  return {
+    create: (input, actor, context) => createOperator(db, options, input, actor, context),
+    signIn: (input, context) => signIn(db, options, input, context),
+    authenticate: (token) => authenticate(db, options, token),
+    csrfMatches: (principal, csrfToken) => csrfToken.length <= 128 && timingSafeEqual(sha256(csrfToken), principal.csrfHash),
+    async signOut(principal, context) {
+      await withTransaction(db, async (client) => {
+        await client.query('update operator_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null', [principal.sessionTokenHash]);
+        await recordAudit(client, { actor: { kind: 'operator', id: principal.operatorId }, action: 'operator.sign_out', outcome: 'success', ip: context.ip, requestId: context.requestId });
+      });
+    },
+    async list() {
+      const result = await db.pool.query<OperatorRow>(`select ${OPERATOR_COLUMNS} from operators order by created_at limit 1000`);
+      return result.rows.map(toOperator);
+    },
+    setStatus: (operatorId, status, actor, reason, context) => setStatus(db, operatorId, status, actor, reason, context),
+  };
+}
+
+async function createOperator(db: Database, options: OperatorsOptions, input: Parameters<Operators['create']>[0], actor: AuditActor, context?: RequestContext): Promise<NewOperatorSecrets> {
+  const email = input.email.trim().toLowerCase();
+  if (!EMAIL.test(email)) throw new KobanError('invalid_email', { errors: [{ pointer: '/body/email', message: 'is not an e-mail address' }] });
+  const password = input.password ?? newPassword();
+  if (password.length < PASSWORD_LENGTH.min || password.length > PASSWORD_LENGTH.max) {
+    throw new KobanError('validation_failed', { detail: `an operator password has ${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters` });
+  }
+  const totpSecret = input.totpSecret ?? newTotpSecret();
+  const passwordHash = await hashPassword(password);
+  const id = uuidv7();
+  try {
+    const operator = await withTransaction(db, async (client) => {
+      const inserted = await client.query<OperatorRow>(
+        `insert into operators (id, email, display_name, role, password_hash, totp_secret_sealed, created_by) values ($1, $2, $3, $4, $5, $6, $7)
+         returning ${OPERATOR_COLUMNS}`, [id, email, input.displayName, input.role, passwordHash, sealSecret(options.secret, totpSecret), `${actor.kind}:${actor.id}`]);
+      await recordAudit(client, { actor, action: 'operator.created', target: { kind: 'operator', id }, outcome: 'success',
+        details: { email, role: input.role }, ip: context?.ip ?? null, requestId: context?.requestId ?? null });
+      const row = inserted.rows[0];
+      assert(row !== undefined, 'operator inserted');
+      return toOperator(row);
+    });
+    return { operator, password, totpSecret, totpUri: totpUri(email, totpSecret) };
+  } catch (error) {
+    if (sqlState(error) === '23505') throw new KobanError('operator_exists', { detail: `an operator with e-mail ${email} exists` });
+    throw error;
+  }
+}
+
+interface CredentialRow extends OperatorRow {
+  password_hash: string; totp_secret_sealed: string; totp_last_step: bigint; locked: boolean;
+}
+
+async function signIn(db: Database, options: OperatorsOptions, input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<SignInResult> {
+  const email = input.email.trim().toLowerCase().slice(0, 254);
+  const found = await db.pool.query<CredentialRow>(
+    `select ${OPERATOR_COLUMNS}, password_hash, totp_secret_sealed, totp_last_step, coalesce(locked_until > now(), false) as locked from operators where email = $1`, [email]);
+  const row = found.rows[0];
+  const passwordOk = await checkPassword(row?.password_hash ?? null, input.password);
+  const refuse = async (why: string): Promise<never> => {
+    await recordFailure(db, row?.id ?? null, email, why, context);
+    throw new KobanError('operator_sign_in_failed');
+  };
+  if (row === undefined) return refuse('unknown_email');
+  if (row.status !== 'active') return refuse('disabled');
+  if (row.locked) return refuse('locked');
+  if (!passwordOk) return refuse('bad_password');
+  const step = await checkTotp(openSecret(options.secret, row.totp_secret_sealed), input.totpCode, Number(row.totp_last_step));
+  if (step === null) return refuse('bad_totp');
+  return withTransaction(db, async (client) => {
+    // Check-and-set in one statement: two requests with the same code cannot both pass (OTP-02).
+    const claimed = await client.query('update operators set totp_last_step = $2, failed_sign_ins = 0, locked_until = null, totp_confirmed_at = coalesce(totp_confirmed_at, now()) where id = $1 and totp_last_step < $2',
+      [row.id, step]);
+    if (claimed.rowCount !== 1) {
+      await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'failure', details: { why: 'totp_replayed' }, ip: context.ip, requestId: context.requestId });
+      throw new KobanError('operator_sign_in_failed');
+    }
+    const sessionToken = randomBytes(32).toString('base64url');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + options.absoluteTimeoutMs);
+    await client.query('insert into operator_sessions (token_hash, operator_id, csrf_hash, expires_at, ip, user_agent) values ($1, $2, $3, $4, $5, $6)',
+      [sha256(sessionToken), row.id, sha256(csrfToken), expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null]);
+    await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'success', details: { role: row.role }, ip: context.ip, requestId: context.requestId });
+    return { operator: toOperator({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? new Date() }), sessionToken, csrfToken, expiresAt };
+  });
+}
+
+/** A failed sign-in counts towards the lockout and is audited, in one transaction. */
+async function recordFailure(db: Database, operatorId: string | null, email: string, why: string, context: RequestContext): Promise<void> {
+  await withTransaction(db, async (client) => {
+    if (operatorId !== null) {
+      await client.query(`update operators set failed_sign_ins = failed_sign_ins + 1,
+        locked_until = case when failed_sign_ins + 1 >= $2 then now() + $3 * interval '1 millisecond' else locked_until end where id = $1`,
+        [operatorId, SIGN_IN_FAILURES_MAX, LOCKOUT_MS]);
+    }
+    await recordAudit(client, { actor: { kind: 'operator', id: operatorId ?? `unknown:${email}` }, action: 'operator.sign_in', outcome: 'failure',
+      details: { why }, ip: context.ip, requestId: context.requestId });
+  });
+}
+
+async function authenticate(db: Database, options: OperatorsOptions, token: string): Promise<OperatorPrincipal | null> {
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+  const tokenHash = sha256(token);
+  // Checks revocation, absolute expiry, idle timeout and operator status, and slides the idle window.
+  const result = await db.pool.query<{ id: string; email: string; role: OperatorRole; csrf_hash: Buffer }>(
+    `update operator_sessions s set last_seen_at = now() from operators o
+     where s.token_hash = $1 and o.id = s.operator_id and s.revoked_at is null and s.expires_at > now()
+       and s.last_seen_at > now() - $2 * interval '1 millisecond' and o.status = 'active'
+     returning o.id, o.email, o.role, s.csrf_hash`, [tokenHash, options.idleTimeoutMs]);
+  const row = result.rows[0];
+  return row === undefined ? null : { operatorId: row.id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash };
+}
+
+async function setStatus(db: Database, operatorId: string, status: 'active' | 'disabled', actor: AuditActor, reason: string, context?: RequestContext): Promise<Operator> {
+  return withTransaction(db, async (client) => {
+    const updated = await client.query<OperatorRow>(`update operators set status = $2 where id = $1 returning ${OPERATOR_COLUMNS}`, [operatorId, status]);
+    const row = updated.rows[0];
+    if (row === undefined) throw new KobanError('operator_not_found');
+    // Disabling an operator ends every session they have (ASVS 7.4.2).
+    if (status === 'disabled') await client.query('update operator_sessions set revoked_at = now() where operator_id = $1 and revoked_at is null', [operatorId]);
+    await recordAudit(client, { actor, action: status === 'disabled' ? 'operator.disabled' : 'operator.enabled', target: { kind: 'operator', id: operatorId },
+      reason, outcome: 'success', ip: context?.ip ?? null, requestId: context?.requestId ?? null });
+    return toOperator(row);
+  });
+}
+
+function toOperator(row: OperatorRow): Operator {
+  return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, status: row.status, totpConfirmed: row.totp_confirmed_at !== null, createdAt: row.created_at };
+}

@@ -1,0 +1,53 @@
+/**
+ * Least privilege, in one table: which operator role may do what. Every operator route names one
+ * permission and the server checks it on every request (routes.ts); a route that names none is refused.
+ * Money-moving actions are split so that no single role both proposes and approves alone, and the
+ * four-eyes rule (proposals.ts) adds "not the same person" on top.
+ */
+export const OPERATOR_ROLES = ['support', 'risk_analyst', 'finance', 'administrator'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+const ALL: readonly OperatorRole[] = OPERATOR_ROLES;
+const RISK: readonly OperatorRole[] = ['risk_analyst', 'administrator'];
+
+export const PERMISSIONS = {
+  'session.self': ALL,
+  'audit.read': ['risk_analyst', 'administrator'],
+  'switches.read': ALL,
+  'switches.change': RISK,
+  'operators.read': ['administrator'],
+  'operators.manage': ['administrator'],
+  'risk.rules.read': ['support', 'risk_analyst', 'administrator'],
+  'risk.rules.change': RISK,
+  'risk.events.read': ['support', 'risk_analyst', 'administrator'],
+  'risk.lists.change': RISK,
+  'cases.read': ALL,
+  'cases.work': ['support', 'risk_analyst', 'administrator'],
+  'cases.close': RISK,
+  // Support can contain (freeze) at once; releasing money again takes a risk analyst.
+  'accounts.freeze': ['support', 'risk_analyst', 'administrator'],
+  'accounts.unfreeze': RISK,
+  'customers.force_reset': ['support', 'risk_analyst', 'administrator'],
+  'customers.revoke_sessions': ['support', 'risk_analyst', 'administrator'],
+  'proposals.read': ['risk_analyst', 'finance', 'administrator'],
+  'compensation.propose': ['risk_analyst', 'finance', 'administrator'],
+  'compensation.approve': ['finance', 'administrator'],
+  'compensation.execute': ['finance', 'administrator'],
+  'compensation.export': ['finance', 'administrator'],
+  'incident.propose': RISK,
+  'incident.approve': ['administrator'],
+} as const satisfies Record<string, readonly OperatorRole[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function can(role: OperatorRole, permission: Permission): boolean {
+  return (PERMISSIONS[permission] as readonly OperatorRole[]).includes(role);
+}
+
+export function isPermission(value: unknown): value is Permission {
+  return typeof value === 'string' && Object.hasOwn(PERMISSIONS, value);
+}
+
+export function isOperatorRole(value: unknown): value is OperatorRole {
+  return typeof value === 'string' && (OPERATOR_ROLES as readonly string[]).includes(value);
+}

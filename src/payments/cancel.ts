@@ -1,0 +1,89 @@
+/**
+ * Cancel (PayPay's DELETE /v2/payments/{merchantPaymentId}) within the day's window: until the next
+ * midnight JST plus the configured cutoff. What was not refunded goes back to the customer and the
+ * matching fee back to the merchant, as new ledger transfers (history is never rewritten). After the
+ * window: ORDER_NOT_REVERSIBLE; refunds remain possible.
+ */
+import type pg from 'pg';
+import { TransferCodes } from '../ledger/types.ts';
+import { assert } from '../platform/assert.ts';
+import { withTransaction } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { names, receivableOf } from './complete.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { runLegs } from './ledger-legs.ts';
+import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { businessDate, cancelDeadline } from './time.ts';
+import { paymentEventData } from './views.ts';
+
+const REVERSAL_REPAIR_AFTER_MS = 10_000;
+const REPAIR_BATCH = 100;
+
+export async function cancelPayment(deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> {
+  const decided = await withTransaction(deps.db, (client) => decideCancel(deps, client, merchantId, merchantPaymentId));
+  if (!decided.reverse) return decided.payment;
+  await reverse(deps, decided.payment);
+  const customerId = decided.payment.customerId;
+  if (customerId !== null) {
+    void names(deps, decided.payment).then((n) => deps.hooks.notifyCustomer(customerId, {
+      type: 'payment.canceled', paymentId: decided.payment.id, amountMinor: decided.payment.cancelAmountMinor ?? 0n, merchantName: n.merchantName, storeName: n.storeName, at: decided.payment.canceledAt ?? new Date(),
+    })).catch((error: unknown) => deps.log.error({ err: error, paymentId: decided.payment.id }, 'customer notification failed'));
+  }
+  return decided.payment;
+}
+
+async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantId: string, merchantPaymentId: string): Promise<{ payment: Payment; reverse: boolean }> {
+  const payment = await readPaymentByMerchantId(client, merchantId, merchantPaymentId, true);
+  if (payment === null) throw new KobanError('payment_not_found');
+  if (payment.status === 'CANCELED' || payment.status === 'FAILED') return { payment, reverse: false };
+  if (payment.status === 'CREATED') return { payment: await cancelOpenOrder(client, payment), reverse: false };
+  assert(payment.acceptedAt !== null, 'a completed payment has its acceptance time');
+  const now = deps.now();
+  if (now >= cancelDeadline(payment.acceptedAt, deps.config.cancelCutoffMinutes)) {
+    throw new KobanError('payment_not_reversible', { detail: 'the cancel window has closed; refund the payment instead' });
+  }
+  const amount = payment.amountMinor - payment.refundedMinor;
+  if (amount === 0n) throw new KobanError('payment_not_reversible', { detail: 'the payment was fully refunded' });
+  const fee = payment.feeMinor - payment.refundedFeeMinor;
+  const updated = await client.query<PaymentRow>(
+    `update payments set status = 'CANCELED', canceled_at = $2, cancel_business_date = $3, cancel_amount_minor = $4, cancel_fee_minor = $5,
+       cancel_transfer_id = $6, cancel_fee_transfer_id = $7, reversal_pending = true where id = $1 returning ${PAYMENT_COLUMNS}`,
+    [payment.id, now, businessDate(now), amount, fee, uuidv7(), fee > 0n ? uuidv7() : null]);
+  const canceled = toPayment(updated.rows[0] as PaymentRow);
+  await deps.events.record(client, { type: 'payment.canceled', merchantId, data: await paymentEventData(client, canceled) });
+  return { payment: canceled, reverse: true };
+}
+
+/** An order nobody has paid yet: its QR stops working. One being paid right now cannot be cancelled yet. */
+async function cancelOpenOrder(client: pg.PoolClient, payment: Payment): Promise<Payment> {
+  if (payment.paymentTransferId !== null) throw new KobanError('payment_in_progress');
+  await client.query(`update dynamic_qr_codes set status = 'DELETED' where payment_id = $1 and status = 'ACTIVE'`, [payment.id]);
+  const updated = await client.query<PaymentRow>(`update payments set status = 'FAILED', failure_code = 'canceled_by_merchant' where id = $1 returning ${PAYMENT_COLUMNS}`, [payment.id]);
+  return toPayment(updated.rows[0] as PaymentRow);
+}
+
+async function reverse(deps: PaymentsDeps, payment: Payment): Promise<void> {
+  assert(payment.cancelTransferId !== null && payment.cancelAmountMinor !== null && payment.walletAccountId !== null, 'a decided cancel');
+  const receivable = await receivableOf(deps, payment.merchantId);
+  const reference = `cancel:${payment.id}`;
+  const outcome = await runLegs(deps.ledger, [
+    { id: payment.cancelTransferId, debitAccountId: receivable, creditAccountId: payment.walletAccountId, amountMinor: payment.cancelAmountMinor, code: TransferCodes.refund, reference },
+    ...(payment.cancelFeeTransferId === null ? [] : [{ id: payment.cancelFeeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: payment.cancelFeeMinor ?? 0n, code: TransferCodes.fee, reference }]),
+  ]);
+  // A refused reversal (e.g. the wallet was closed meanwhile) stays pending for operations to resolve:
+  // the cancel was promised to the merchant, so it is never silently dropped.
+  if (!outcome.ok) {
+    deps.log.error({ paymentId: payment.id, result: outcome.result }, 'cancel reversal refused by the ledger');
+    return;
+  }
+  await deps.db.pool.query(`update payments set reversal_pending = false where id = $1`, [payment.id]);
+}
+
+export async function repairPendingReversals(deps: PaymentsDeps): Promise<number> {
+  const before = new Date(deps.now().getTime() - REVERSAL_REPAIR_AFTER_MS);
+  const stuck = await deps.db.pool.query<PaymentRow>(`select ${PAYMENT_COLUMNS} from payments where reversal_pending and canceled_at < $1 order by canceled_at limit $2`, [before, REPAIR_BATCH]);
+  for (const row of stuck.rows) await reverse(deps, toPayment(row));
+  return stuck.rows.length;
+}

@@ -1,0 +1,115 @@
+/**
+ * Second half of every payment: run the ledger legs chosen when the payment row was written, then record
+ * the outcome and the merchant event in one transaction (the transactional outbox). The same function
+ * repairs a payment left in flight by a crash (`repairInFlightPayments`): the ledger is idempotent by id,
+ * so running the legs again yields the original outcome.
+ */
+import { assert } from '../platform/assert.ts';
+import { withTransaction } from '../platform/db/database.ts';
+import { TransferCodes } from '../ledger/types.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { failureCodeOf, runLegs } from './ledger-legs.ts';
+import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { businessDate } from './time.ts';
+import { paymentEventData } from './views.ts';
+
+/** Payments in flight longer than this are repaired by the sweeper (the request path normally takes ms). */
+export const IN_FLIGHT_REPAIR_AFTER_MS = 10_000;
+const REPAIR_BATCH = 100;
+
+export async function completePayment(deps: PaymentsDeps, payment: Payment, receivableAccountId: string): Promise<Payment> {
+  assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
+  const reference = `payment:${payment.id}`;
+  const outcome = await runLegs(deps.ledger, [
+    { id: payment.paymentTransferId, debitAccountId: payment.walletAccountId, creditAccountId: receivableAccountId, amountMinor: payment.amountMinor, code: TransferCodes.payment, reference },
+    ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
+  ]);
+  if (!outcome.ok) return recordFailed(deps, payment, failureCodeOf(outcome.result));
+  const { completed, recordedHere } = await recordCompleted(deps, payment);
+  // Only the path that recorded the outcome notifies, so a repair racing the request never notifies twice.
+  if (recordedHere) notifyPaid(deps, completed);
+  return completed;
+}
+
+async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ completed: Payment; recordedHere: boolean }> {
+  const acceptedAt = deps.now();
+  return withTransaction(deps.db, async (client) => {
+    const updated = await client.query<PaymentRow>(
+      `update payments set status = 'COMPLETED', accepted_at = $3, business_date = $4
+       where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}`,
+      [payment.id, payment.paymentTransferId, acceptedAt, businessDate(acceptedAt)]);
+    const row = updated.rows[0];
+    if (row === undefined) return { completed: await currentState(client, payment.id), recordedHere: false };
+    const completed = toPayment(row);
+    if (completed.kind === 'dynamic_qr') await client.query(`update dynamic_qr_codes set status = 'PAID' where payment_id = $1`, [completed.id]);
+    await deps.events.record(client, { type: 'payment.completed', merchantId: completed.merchantId, data: await paymentEventData(client, completed) });
+    return { completed, recordedHere: true };
+  });
+}
+
+/**
+ * A customer-code or static-QR payment fails for good (the till or the customer starts again). A dynamic
+ * QR's order stays open: the claim is released with fresh transfer ids (the failed ids stay failed in the
+ * ledger), so this customer can top up and retry, or another can pay.
+ */
+async function recordFailed(deps: PaymentsDeps, payment: Payment, failureCode: string): Promise<Payment> {
+  return withTransaction(deps.db, async (client) => {
+    if (payment.kind === 'dynamic_qr') {
+      const released = await client.query<PaymentRow>(
+        `update payments set customer_id = null, wallet_account_id = null, device_id = null, payment_transfer_id = null, fee_transfer_id = null, staged_at = null, failure_code = $3
+         where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}`,
+        [payment.id, payment.paymentTransferId, failureCode]);
+      return released.rows[0] === undefined ? currentState(client, payment.id) : { ...toPayment(released.rows[0]), failureCode };
+    }
+    const updated = await client.query<PaymentRow>(
+      `update payments set status = 'FAILED', failure_code = $3 where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}`,
+      [payment.id, payment.paymentTransferId, failureCode]);
+    const row = updated.rows[0];
+    if (row === undefined) return currentState(client, payment.id);
+    const failed = toPayment(row);
+    await deps.events.record(client, { type: 'payment.failed', merchantId: failed.merchantId, data: await paymentEventData(client, failed) });
+    return failed;
+  });
+}
+
+async function currentState(client: Parameters<typeof readPaymentById>[0], paymentId: string): Promise<Payment> {
+  // Someone else (the repair sweeper, or the request path) recorded the outcome first: theirs stands.
+  const current = await readPaymentById(client, paymentId);
+  assert(current !== null, 'a payment row is never deleted');
+  return current;
+}
+
+function notifyPaid(deps: PaymentsDeps, payment: Payment): void {
+  const customerId = payment.customerId;
+  assert(customerId !== null && payment.acceptedAt !== null, 'a completed payment has a customer');
+  void names(deps, payment).then((n) => deps.hooks.notifyCustomer(customerId, {
+    type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: n.merchantName, storeName: n.storeName, at: payment.acceptedAt ?? new Date(),
+  })).catch((error: unknown) => deps.log.error({ err: error, paymentId: payment.id }, 'customer notification failed'));
+}
+
+export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
+  const result = await deps.db.pool.query<{ merchant_name: string; store_name: string | null }>(
+    `select m.name as merchant_name, s.name as store_name from merchants m left join stores s on s.id = $2 where m.id = $1`, [payment.merchantId, payment.storeId]);
+  return { merchantName: result.rows[0]?.merchant_name ?? '', storeName: result.rows[0]?.store_name ?? null };
+}
+
+export async function receivableOf(deps: Pick<PaymentsDeps, 'db'>, merchantId: string): Promise<string> {
+  const result = await deps.db.pool.query<{ receivable_account_id: string }>('select receivable_account_id from merchants where id = $1', [merchantId]);
+  const row = result.rows[0];
+  assert(row !== undefined, 'a payment names an existing merchant');
+  return row.receivable_account_id;
+}
+
+/** Finishes payments a crash left between the ledger and the outcome row. Bounded per run. */
+export async function repairInFlightPayments(deps: PaymentsDeps): Promise<number> {
+  const before = new Date(deps.now().getTime() - IN_FLIGHT_REPAIR_AFTER_MS);
+  const stuck = await deps.db.pool.query<PaymentRow>(
+    `select ${PAYMENT_COLUMNS} from payments where status = 'CREATED' and payment_transfer_id is not null and staged_at < $1 order by staged_at limit $2`,
+    [before, REPAIR_BATCH]);
+  for (const row of stuck.rows) {
+    const payment = toPayment(row);
+    await completePayment(deps, payment, await receivableOf(deps, payment.merchantId));
+  }
+  return stuck.rows.length;
+}

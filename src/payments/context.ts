@@ -1,0 +1,52 @@
+/**
+ * What the payments module needs from identity, and the hooks identity and risk plug in. Payments never
+ * authenticates a customer itself: every customer-facing function takes an already authenticated context.
+ */
+import type { FastifyRequest } from 'fastify';
+
+/** An authenticated customer on a device bound to their account (identity's session and device checks). */
+export interface CustomerContext {
+  readonly customerId: string;
+  readonly walletAccountId: string;
+  readonly deviceId: string;
+}
+
+/** Turns a request into a customer context, or null when it is not authenticated. Identity provides it. */
+export interface CustomerAuthenticator {
+  authenticate(request: FastifyRequest): Promise<CustomerContext | null>;
+}
+
+export interface CustomerEvent {
+  readonly type: 'payment.completed' | 'payment.canceled' | 'refund.completed';
+  readonly paymentId: string;
+  readonly refundId?: string;
+  readonly amountMinor: bigint;
+  readonly merchantName: string;
+  readonly storeName: string | null;
+  readonly at: Date;
+}
+
+export interface PaymentHooks {
+  /** True while the customer is in a recovery cool-down (identity): no new payment codes. */
+  recoveryCoolDownActive(ctx: CustomerContext): Promise<boolean>;
+  /** True when risk refuses to let this customer mint a payment code now. */
+  riskRefusesCodeMint(ctx: CustomerContext): Promise<boolean>;
+  /**
+   * Called for a QR payment above the configured amount: true when the customer proved presence with
+   * their PIN or a passkey for this amount (identity's amount-bound step-up).
+   */
+  requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint): Promise<boolean>;
+  /** In-app feed and notification adapters (identity's notifications module). Failures are logged, never fatal. */
+  notifyCustomer(customerId: string, event: CustomerEvent): Promise<void>;
+}
+
+/**
+ * Until identity and risk plug in: no cool-down, no risk refusal, and strong confirmation refused
+ * (fail closed: a large QR payment cannot go through without a real PIN or passkey check).
+ */
+export const defaultPaymentHooks: PaymentHooks = {
+  recoveryCoolDownActive: async () => false,
+  riskRefusesCodeMint: async () => false,
+  requireStrongConfirmation: async () => false,
+  notifyCustomer: async () => undefined,
+};

@@ -1,0 +1,110 @@
+/**
+ * A customer pays a merchant-presented QR from the wallet app: a dynamic (order) QR with a fixed amount,
+ * or a static store QR (EMVCo, with CRC) for which the customer types the amount. Above the configured
+ * amount the customer must have confirmed with their PIN or a passkey (identity's hook decides).
+ */
+import { createHash } from 'node:crypto';
+import { assert } from '../platform/assert.ts';
+import { sqlState, withTransaction } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { requireOwnWallet } from './codes.ts';
+import { completePayment, receivableOf } from './complete.ts';
+import type { CustomerContext } from './context.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { readDynamicQrForCustomer, type QrPreview } from './dynamic-qr.ts';
+import { parseStaticQrPayload } from './emvco.ts';
+import { merchantFee } from './fees.ts';
+import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { requirePayableAmount, requireTill } from './till.ts';
+
+async function requireConfirmation(deps: PaymentsDeps, ctx: CustomerContext, amountMinor: bigint): Promise<void> {
+  if (amountMinor <= deps.config.strongConfirmationAboveMinor) return;
+  if (!(await deps.hooks.requireStrongConfirmation(ctx, amountMinor))) {
+    throw new KobanError('strong_confirmation_required', { detail: `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` });
+  }
+}
+
+/** The outcome of a customer's attempt: a completed payment, or the reason it did not go through. */
+function requireCompleted(payment: Payment): Payment {
+  if (payment.status === 'COMPLETED') return payment;
+  if (payment.failureCode === 'insufficient_funds') throw new KobanError('insufficient_funds');
+  throw new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
+}
+
+export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Promise<QrPreview> {
+  return (await readDynamicQrForCustomer(deps, codeId)).preview;
+}
+
+export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> {
+  await requireOwnWallet(deps.db.pool, ctx);
+  const { qr } = await readDynamicQrForCustomer(deps, codeId);
+  await requireConfirmation(deps, ctx, qr.payment.amountMinor);
+  const staged = await withTransaction(deps.db, async (client) => {
+    const locked = await client.query<PaymentRow & { code_status: string; expires_at: Date }>(
+      `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.status as code_status, c.expires_at
+       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c, p`, [codeId]);
+    const row = locked.rows[0];
+    assert(row !== undefined, 'the code was just read');
+    if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
+    if (row.expires_at <= deps.now()) throw new KobanError('dynamic_qr_expired');
+    if (row.payment_transfer_id !== null) throw new KobanError('payment_in_progress');
+    const updated = await client.query<PaymentRow>(
+      `update payments set customer_id = $2, wallet_account_id = $3, device_id = $4, payment_transfer_id = $5, fee_transfer_id = $6, staged_at = $7, failure_code = null
+       where id = $1 returning ${PAYMENT_COLUMNS}`,
+      [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
+    return toPayment(updated.rows[0] as PaymentRow);
+  });
+  return requireCompleted(await completePayment(deps, staged, await receivableOf(deps, staged.merchantId)));
+}
+
+export async function previewStaticQr(deps: PaymentsDeps, payload: string): Promise<QrPreview & { merchantId: string; storeId: string }> {
+  const parsed = parseStaticQrPayload(payload);
+  const result = await deps.db.pool.query<{ merchant_name: string; store_name: string }>(
+    `select m.name as merchant_name, s.name as store_name from stores s join merchants m on m.id = s.merchant_id
+     where s.id = $1 and m.id = $2 and s.status = 'active' and m.status = 'active'`, [parsed.storeId, parsed.merchantId]);
+  const row = result.rows[0];
+  if (row === undefined) throw new KobanError('qr_payload_invalid', { detail: 'this store does not take payments' });
+  return { merchantId: parsed.merchantId, storeId: parsed.storeId, merchantName: row.merchant_name, storeName: row.store_name, amountMinor: null, orderDescription: null, expiresAt: null };
+}
+
+/**
+ * `idempotencyKey` (from the app) makes a double tap one payment: the same key and amount answer the
+ * first payment; the same key with another amount is a conflict.
+ */
+export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey: string | null = null): Promise<Payment> {
+  requirePayableAmount(deps, amountMinor);
+  await requireOwnWallet(deps.db.pool, ctx);
+  const store = await previewStaticQr(deps, payload);
+  await requireConfirmation(deps, ctx, amountMinor);
+  const merchantPaymentId = idempotencyKey === null ? `st-${uuidv7()}` : `st-${createHash('sha256').update(`${ctx.customerId}:${idempotencyKey}`).digest('base64url').slice(0, 40)}`;
+  const requestFingerprint = fingerprint(['static_qr', amountMinor, store.storeId, ctx.customerId]);
+  const earlier = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
+  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  let staged: Payment;
+  try {
+    staged = await withTransaction(deps.db, async (client) => {
+      await requireTill(client, store.merchantId, store.storeId, null);
+      const now = deps.now();
+      const feeMinor = merchantFee(amountMinor, deps.config.merchantFeeBps);
+      const inserted = await client.query<PaymentRow>(
+        `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, request_fingerprint,
+           customer_id, wallet_account_id, device_id, payment_transfer_id, fee_transfer_id, created_at, staged_at)
+         values ($1, $2, $3, 'static_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning ${PAYMENT_COLUMNS}`,
+        [uuidv7(now.getTime()), store.merchantId, merchantPaymentId, amountMinor, feeMinor, store.storeId, requestFingerprint,
+          ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), feeMinor > 0n ? uuidv7() : null, now]);
+      return toPayment(inserted.rows[0] as PaymentRow);
+    });
+  } catch (error) {
+    if (sqlState(error) !== '23505') throw error;
+    const winner = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
+    assert(winner !== null, 'the conflicting payment exists');
+    return repeatOf(winner, requestFingerprint);
+  }
+  return requireCompleted(await completePayment(deps, staged, await receivableOf(deps, staged.merchantId)));
+}
+
+function repeatOf(earlier: Payment, requestFingerprint: string): Payment {
+  if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict', { detail: 'this idempotency key was used for another payment' });
+  return earlier.status === 'CREATED' ? earlier : requireCompleted(earlier);
+}

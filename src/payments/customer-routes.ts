@@ -1,0 +1,78 @@
+/**
+ * The wallet app's payment routes on Koban's own API (problem+json errors, amounts as digit strings).
+ * Every route needs a customer authenticated by identity's CustomerAuthenticator; without one, none of
+ * them is mounted. Routes parse, call the payments module and map; no business rule lives here.
+ */
+import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../http/app.ts';
+import { KobanError } from '../platform/errors.ts';
+import { parseAmountMinor } from '../platform/money.ts';
+import type { CustomerAuthenticator, CustomerContext } from './context.ts';
+import type { Payment } from './model.ts';
+import type { Payments } from './service.ts';
+
+export const CUSTOMER_HISTORY_PAGE_MAX = 50;
+const CodeIdParams = Type.Object({ codeId: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }) });
+const AmountIn = Type.Union([Type.String({ pattern: '^[1-9][0-9]{0,18}$' }), Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })]);
+const Payload = Type.String({ minLength: 16, maxLength: 512 });
+const IdempotencyKey = Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }));
+
+function customerPaymentView(payment: Payment, names?: { merchantName: string; storeName: string | null }) {
+  return {
+    paymentId: payment.id, status: payment.status, kind: payment.kind, amount: payment.amountMinor.toString(),
+    refunded: payment.refundedMinor.toString(), acceptedAt: payment.acceptedAt?.toISOString() ?? null,
+    ...(names === undefined ? {} : names),
+  };
+}
+
+export function registerCustomerRoutes(app: App, payments: Payments, authenticator: CustomerAuthenticator): void {
+  const requireCustomer = async (request: FastifyRequest): Promise<CustomerContext> => {
+    const ctx = await authenticator.authenticate(request);
+    if (ctx === null) throw new KobanError('unauthenticated');
+    return ctx;
+  };
+  const tags = ['wallet payments'];
+
+  app.post('/v1/wallet/payment-codes', { schema: { tags, summary: 'Mint a one-time payment code for this device' } }, async (request) => {
+    const minted = await payments.mintPaymentCode(await requireCustomer(request));
+    return { codeId: minted.codeId, code: minted.code, expiresAt: minted.expiresAt.toISOString() };
+  });
+
+  app.get('/v1/wallet/payment-codes/:codeId', { schema: { tags, summary: 'Whether a till took the code', params: Type.Object({ codeId: Type.String({ maxLength: 64 }) }) } }, async (request) => {
+    const status = await payments.paymentCodeStatus(await requireCustomer(request), (request.params as { codeId: string }).codeId);
+    return { codeId: status.codeId, status: status.status, paymentId: status.paymentId, expiresAt: status.expiresAt.toISOString() };
+  });
+
+  app.get('/v1/wallet/qr/:codeId', { schema: { tags, summary: 'What a scanned order QR charges', params: CodeIdParams } }, async (request) => {
+    await requireCustomer(request);
+    const preview = await payments.previewDynamicQr((request.params as { codeId: string }).codeId);
+    return { merchantName: preview.merchantName, storeName: preview.storeName, amount: preview.amountMinor?.toString() ?? null, orderDescription: preview.orderDescription, expiresAt: preview.expiresAt?.toISOString() ?? null };
+  });
+
+  app.post('/v1/wallet/qr/:codeId/pay', { schema: { tags, summary: 'Pay a scanned order QR', params: CodeIdParams } }, async (request) => {
+    const payment = await payments.payDynamicQr(await requireCustomer(request), (request.params as { codeId: string }).codeId);
+    return customerPaymentView(payment);
+  });
+
+  app.post('/v1/wallet/static-qr/preview', { schema: { tags, summary: 'Which store a scanned store QR belongs to', body: Type.Object({ payload: Payload }, { additionalProperties: false }) } }, async (request) => {
+    await requireCustomer(request);
+    const preview = await payments.previewStaticQr((request.body as { payload: string }).payload);
+    return { merchantName: preview.merchantName, storeName: preview.storeName };
+  });
+
+  app.post('/v1/wallet/static-qr/pay', {
+    schema: { tags, summary: 'Pay a store QR with an amount the customer typed', body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey }, { additionalProperties: false }) },
+  }, async (request) => {
+    const ctx = await requireCustomer(request);
+    const body = request.body as { payload: string; amount: string | number; idempotencyKey?: string };
+    const amountMinor = parseAmountMinor(body.amount, payments.deps.config.paymentMaxAmountMinor, '/body/amount');
+    return customerPaymentView(await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
+  });
+
+  app.get('/v1/wallet/payments', { schema: { tags, summary: 'This customer\'s payments, newest first' } }, async (request) => {
+    const ctx = await requireCustomer(request);
+    const rows = await payments.customerHistory(ctx, CUSTOMER_HISTORY_PAGE_MAX);
+    return { payments: rows.map((r) => customerPaymentView(r.payment, { merchantName: r.merchantName, storeName: r.storeName })) };
+  });
+}

@@ -1,0 +1,135 @@
+/**
+ * Dynamic (order) QR codes, PayPay's POST /v2/codes: the merchant fixes the amount, Koban returns a code
+ * the customer scans. The order is a payment row in CREATED until a customer pays it.
+ */
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import { assert } from '../platform/assert.ts';
+import { sqlState, withTransaction } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { merchantFee } from './fees.ts';
+import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { requirePayableAmount, requireTill } from './till.ts';
+
+export interface DynamicQrRequest {
+  readonly merchantId: string;
+  readonly merchantPaymentId: string;
+  readonly amountMinor: bigint;
+  readonly orderDescription: string | null;
+  readonly storeId: string | null;
+  readonly terminalId: string | null;
+  readonly requestedAt: Date | null;
+}
+
+export interface DynamicQr {
+  readonly codeId: string;
+  readonly status: 'ACTIVE' | 'DELETED' | 'PAID';
+  readonly expiresAt: Date;
+  readonly payment: Payment;
+}
+
+export function newCodeId(): string {
+  return `kq_${randomBytes(18).toString('base64url')}`;
+}
+
+export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequest): Promise<DynamicQr> {
+  requirePayableAmount(deps, request.amountMinor);
+  const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription]);
+  const earlier = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
+  if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
+  try {
+    return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, requestFingerprint));
+  } catch (error) {
+    if (sqlState(error) !== '23505') throw error;
+    const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
+    assert(winner !== null, 'the conflicting payment exists');
+    return repeatOf(deps, winner, requestFingerprint);
+  }
+}
+
+/** "When the same merchantPaymentId is specified, the previous result is returned"; a changed request is a conflict. */
+async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<DynamicQr> {
+  if (earlier.kind !== 'dynamic_qr' || earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict');
+  const qr = await readQrByPayment(deps.db.pool, earlier);
+  assert(qr !== null, 'a dynamic QR payment has its code');
+  return qr;
+}
+
+async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, request: DynamicQrRequest, requestFingerprint: string): Promise<DynamicQr> {
+  if (request.storeId !== null) await requireTill(client, request.merchantId, request.storeId, request.terminalId);
+  const now = deps.now();
+  const inserted = await client.query<PaymentRow>(
+    `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, order_description,
+       request_fingerprint, requested_at, created_at)
+     values ($1, $2, $3, 'dynamic_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11) returning ${PAYMENT_COLUMNS}`,
+    [uuidv7(now.getTime()), request.merchantId, request.merchantPaymentId, request.amountMinor, merchantFee(request.amountMinor, deps.config.merchantFeeBps),
+      request.storeId, request.terminalId, request.orderDescription, requestFingerprint, request.requestedAt, now]);
+  const row = inserted.rows[0];
+  assert(row !== undefined, 'payment inserted');
+  const expiresAt = new Date(now.getTime() + deps.config.dynamicQrTtlSec * 1000);
+  const codeId = newCodeId();
+  await client.query(`insert into dynamic_qr_codes (id, payment_id, merchant_id, expires_at, created_at) values ($1, $2, $3, $4, $5)`,
+    [codeId, row.id, request.merchantId, expiresAt, now]);
+  return { codeId, status: 'ACTIVE', expiresAt, payment: toPayment(row) };
+}
+
+async function readQrByPayment(db: pg.Pool | pg.PoolClient, payment: Payment): Promise<DynamicQr | null> {
+  const result = await db.query<{ id: string; status: DynamicQr['status']; expires_at: Date }>(`select id, status, expires_at from dynamic_qr_codes where payment_id = $1`, [payment.id]);
+  const row = result.rows[0];
+  return row === undefined ? null : { codeId: row.id, status: row.status, expiresAt: row.expires_at, payment };
+}
+
+/** DELETE /v2/codes/{codeId}: an unpaid code stops working and its order fails. */
+export async function deleteDynamicQr(deps: PaymentsDeps, merchantId: string, codeId: string): Promise<void> {
+  await withTransaction(deps.db, async (client) => {
+    const locked = await client.query<{ status: string; payment_id: string; payment_status: string; staged: boolean }>(
+      `select c.status, c.payment_id, p.status as payment_status, p.payment_transfer_id is not null as staged
+       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 and c.merchant_id = $2 for update of c, p`, [codeId, merchantId]);
+    const row = locked.rows[0];
+    if (row === undefined) throw new KobanError('dynamic_qr_not_found');
+    if (row.status === 'DELETED') return;
+    if (row.status === 'PAID' || row.payment_status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable', { detail: 'the code was already paid; cancel or refund the payment instead' });
+    if (row.staged) throw new KobanError('payment_in_progress');
+    await client.query(`update dynamic_qr_codes set status = 'DELETED' where id = $1`, [codeId]);
+    await client.query(`update payments set status = 'FAILED', failure_code = 'qr_deleted' where id = $1`, [row.payment_id]);
+  });
+}
+
+/**
+ * GET /v2/codes/payments/{merchantPaymentId}: the order's payment. An order whose code expired unpaid (or
+ * was deleted) has no payment: DYNAMIC_QR_PAYMENT_NOT_FOUND, as PayPay answers.
+ */
+export async function getCodePayment(deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> {
+  const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
+  if (payment === null || payment.kind !== 'dynamic_qr') throw new KobanError('payment_not_found');
+  if (payment.status === 'FAILED' && payment.failureCode === 'qr_deleted') throw new KobanError('payment_not_found', { detail: 'the QR code was deleted' });
+  if (payment.status !== 'CREATED' || payment.paymentTransferId !== null) return payment;
+  const qr = await readQrByPayment(deps.db.pool, payment);
+  if (qr !== null && qr.expiresAt <= deps.now()) throw new KobanError('payment_not_found', { detail: 'the QR code expired unpaid' });
+  return payment;
+}
+
+/** What the wallet app shows before the customer confirms. Reading a code reveals nothing about any customer. */
+export interface QrPreview {
+  readonly merchantName: string;
+  readonly storeName: string | null;
+  readonly amountMinor: bigint | null;
+  readonly orderDescription: string | null;
+  readonly expiresAt: Date | null;
+}
+
+export async function readDynamicQrForCustomer(deps: PaymentsDeps, codeId: string): Promise<{ qr: DynamicQr; preview: QrPreview }> {
+  const result = await deps.db.pool.query<PaymentRow & { code_id: string; code_status: DynamicQr['status']; expires_at: Date; merchant_name: string; store_name: string | null }>(
+    `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.id as code_id, c.status as code_status, c.expires_at, m.name as merchant_name, s.name as store_name
+     from dynamic_qr_codes c join payments p on p.id = c.payment_id join merchants m on m.id = c.merchant_id left join stores s on s.id = p.store_id
+     where c.id = $1`, [codeId]);
+  const row = result.rows[0];
+  if (row === undefined) throw new KobanError('dynamic_qr_not_found');
+  const payment = toPayment(row);
+  return {
+    qr: { codeId: row.code_id, status: row.code_status, expiresAt: row.expires_at, payment },
+    preview: { merchantName: row.merchant_name, storeName: row.store_name, amountMinor: payment.amountMinor, orderDescription: payment.orderDescription, expiresAt: row.expires_at },
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Wires payments and the merchant API for the composition root: the sealed-secret box, merchant
+ * credentials, the PostgreSQL nonce store, the OPA listener (HTTPS with the dev CA unless switched off),
+ * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
+ */
+import type { App } from '../http/app.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { createCredentialDirectory, type CredentialDirectory } from '../merchants/credentials.ts';
+import { PgNonceStore } from '../merchants/opa/pg-nonce-store.ts';
+import { createOpaServer, type OpaServer } from '../merchants/opa/server.ts';
+import { createSecretBox, type SecretBox } from '../merchants/secret-box.ts';
+import { resolveSecretKey } from '../merchants/secret-key.ts';
+import type { Config } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import { ensureDevTls, readDevTlsServerOptions } from '../platform/tls/dev-ca.ts';
+import type { CustomerAuthenticator, PaymentHooks } from './context.ts';
+import type { Logger, MerchantEventSink } from './deps.ts';
+import { registerOpaRoutes, registerTillRoutes } from './merchant-routes.ts';
+import { createPayments, type Payments } from './service.ts';
+import { registerCustomerRoutes } from './customer-routes.ts';
+import { dispatchDueWebhooks, fetchTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { createOutbox } from './webhooks/outbox.ts';
+import { registerWebhookRoutes } from './webhooks/routes.ts';
+
+const NONCE_SWEEP_INTERVAL_MS = 60_000;
+const MAINTENANCE_INTERVAL_MS = 5_000;
+
+export interface PaymentsModuleOptions {
+  readonly config: Config;
+  readonly db: Database;
+  readonly ledger: Ledger;
+  readonly log: Logger;
+  readonly hooks?: Partial<PaymentHooks>;
+  /** Identity's authenticator; without one the customer routes are not mounted. */
+  readonly customerAuthenticator?: CustomerAuthenticator | null;
+  /** The customer routes' host app (Koban's main HTTP app). */
+  readonly app?: App | null;
+  readonly now?: () => Date;
+  readonly events?: MerchantEventSink;
+  /** How webhooks reach merchants (tests substitute a recording transport). */
+  readonly webhookTransport?: WebhookTransport;
+  /** Overrides config.payments.opaTls (the SDK test turns TLS on in a test configuration). */
+  readonly opaTls?: boolean;
+}
+
+export interface PaymentsModule {
+  readonly payments: Payments;
+  readonly box: SecretBox;
+  readonly credentials: CredentialDirectory;
+  readonly opa: OpaServer;
+  readonly nonceStore: PgNonceStore;
+  /** Listens on the OPA port; returns the base URL. */
+  listenOpa(): Promise<string>;
+  /** One webhook dispatch round (the background loop calls it; tests call it directly). */
+  dispatchWebhooks(): Promise<number>;
+  startBackgroundWork(): NodeJS.Timeout[];
+  close(): Promise<void>;
+}
+
+export async function createPaymentsModule(options: PaymentsModuleOptions): Promise<PaymentsModule> {
+  const { config, db } = options;
+  const secretKey = await resolveSecretKey(config);
+  const box = createSecretBox(secretKey);
+  const credentials = createCredentialDirectory(db, box);
+  const nonceStore = new PgNonceStore(db);
+  const tls = options.opaTls ?? config.payments.opaTls;
+  const https = tls ? await readDevTlsServerOptions(await ensureDevTls({ dir: config.payments.tlsDir })) : null;
+  const opa = createOpaServer({ logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec });
+  const now = options.now ?? (() => new Date());
+  const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
+  const payments = await createPayments({
+    db, ledger: options.ledger, config: config.payments, secretKey, events, log: options.log,
+    ...(options.hooks === undefined ? {} : { hooks: options.hooks }), ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  registerTillRoutes(opa, payments);
+  registerOpaRoutes(opa, payments, config.publicUrl);
+  registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
+  const dispatcher = { db, box, transport: options.webhookTransport ?? fetchTransport, timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
+  if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
+  return {
+    payments, box, credentials, opa, nonceStore,
+    async listenOpa() {
+      await opa.app.listen({ host: config.payments.opaHost, port: config.payments.opaPort });
+      const address = opa.app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.payments.opaPort;
+      return `${https === null ? 'http' : 'https'}://${config.payments.opaHost === '0.0.0.0' ? '127.0.0.1' : config.payments.opaHost}:${port}`;
+    },
+    dispatchWebhooks: () => dispatchDueWebhooks(dispatcher),
+    startBackgroundWork() {
+      return [
+        every(config.payments.webhookDispatchIntervalMs, () => dispatchDueWebhooks(dispatcher), (error) => options.log.error({ err: error }, 'webhook dispatch failed')),
+        every(NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep(), (error) => options.log.error({ err: error }, 'nonce sweep failed')),
+        every(MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance(), (error) => options.log.error({ err: error }, 'payments maintenance failed')),
+      ];
+    },
+    async close() {
+      await opa.app.close();
+    },
+  };
+}
+
+/** Runs `work` every interval, never two runs at once in one process. */
+export function every(intervalMs: number, work: () => Promise<unknown>, onError: (error: unknown) => void): NodeJS.Timeout {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    work().catch(onError).finally(() => {
+      running = false;
+    });
+  }, intervalMs);
+  timer.unref();
+  return timer;
+}

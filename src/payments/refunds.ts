@@ -1,0 +1,141 @@
+/**
+ * Refunds: full or partial, several per payment, never more than was paid, idempotent by the merchant's
+ * refund id. The refund is reserved against the payment under the payment row's lock (so refunds racing
+ * each other are decided one at a time), then the ledger returns the money and the matching share of
+ * the fee, then the outcome is recorded with its merchant event.
+ */
+import type pg from 'pg';
+import { TransferCodes } from '../ledger/types.ts';
+import { assert } from '../platform/assert.ts';
+import { sqlState, withTransaction } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import { uuidv7 } from '../platform/ids.ts';
+import { names, receivableOf } from './complete.ts';
+import type { PaymentsDeps } from './deps.ts';
+import { feeRefund } from './fees.ts';
+import { failureCodeOf, runLegs } from './ledger-legs.ts';
+import { fingerprint, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
+import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { businessDate } from './time.ts';
+import { paymentEventData, refundView } from './views.ts';
+
+export const REFUND_REPAIR_AFTER_MS = 10_000;
+const REPAIR_BATCH = 100;
+
+export interface RefundRequest {
+  readonly merchantId: string;
+  readonly merchantRefundId: string;
+  readonly paymentId: string;
+  readonly amountMinor: bigint;
+  readonly reason: string | null;
+  readonly requestedAt: Date | null;
+}
+
+async function readRefundByMerchantId(db: Pick<pg.Pool, 'query'>, merchantId: string, merchantRefundId: string): Promise<Refund | null> {
+  const result = await db.query<RefundRow>(`select ${REFUND_COLUMNS} from refunds where merchant_id = $1 and merchant_refund_id = $2`, [merchantId, merchantRefundId]);
+  return result.rows[0] === undefined ? null : toRefund(result.rows[0]);
+}
+
+export async function refundPayment(deps: PaymentsDeps, request: RefundRequest): Promise<Refund> {
+  if (request.amountMinor <= 0n) throw new KobanError('invalid_amount', { errors: [{ pointer: '/body/amount', message: 'must be a positive integer' }] });
+  const requestFingerprint = fingerprint(['refund', request.paymentId, request.amountMinor]);
+  const earlier = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
+  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  let staged: { refund: Refund; payment: Payment };
+  try {
+    staged = await withTransaction(deps.db, (client) => reserveRefund(deps, client, request, requestFingerprint));
+  } catch (error) {
+    if (sqlState(error) !== '23505') throw error;
+    const winner = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
+    assert(winner !== null, 'the conflicting refund exists');
+    return repeatOf(winner, requestFingerprint);
+  }
+  return completeRefund(deps, staged.refund, staged.payment);
+}
+
+function repeatOf(earlier: Refund, requestFingerprint: string): Refund {
+  if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_refund_id_conflict');
+  return earlier;
+}
+
+async function reserveRefund(deps: PaymentsDeps, client: pg.PoolClient, request: RefundRequest, requestFingerprint: string): Promise<{ refund: Refund; payment: Payment }> {
+  const payment = await readPaymentById(client, request.paymentId, true);
+  if (payment === null || payment.merchantId !== request.merchantId) throw new KobanError('payment_not_found');
+  if (payment.status !== 'COMPLETED' && payment.status !== 'REFUNDED') throw new KobanError('payment_not_refundable', { detail: `the payment is ${payment.status}` });
+  const refundable = payment.amountMinor - payment.refundedMinor;
+  if (request.amountMinor > refundable) {
+    throw new KobanError('refund_exceeds_payment', { detail: `at most ${refundable} JPY can still be refunded`, errors: [{ pointer: '/body/amount', message: `must be at most ${refundable}` }] });
+  }
+  const feeMinor = feeRefund(payment.amountMinor, payment.feeMinor, payment.refundedMinor, request.amountMinor);
+  await client.query(`update payments set refunded_minor = refunded_minor + $2, refunded_fee_minor = refunded_fee_minor + $3 where id = $1`, [payment.id, request.amountMinor, feeMinor]);
+  const inserted = await client.query<RefundRow>(
+    `insert into refunds (id, payment_id, merchant_id, merchant_refund_id, status, amount_minor, fee_refund_minor, reason, request_fingerprint,
+       refund_transfer_id, fee_transfer_id, requested_at, created_at)
+     values ($1, $2, $3, $4, 'CREATED', $5, $6, $7, $8, $9, $10, $11, $12) returning ${REFUND_COLUMNS}`,
+    [uuidv7(), payment.id, payment.merchantId, request.merchantRefundId, request.amountMinor, feeMinor, request.reason, requestFingerprint,
+      uuidv7(), feeMinor > 0n ? uuidv7() : null, request.requestedAt, deps.now()]);
+  return { refund: toRefund(inserted.rows[0] as RefundRow), payment };
+}
+
+export async function completeRefund(deps: PaymentsDeps, refund: Refund, payment: Payment): Promise<Refund> {
+  assert(payment.walletAccountId !== null && payment.customerId !== null, 'a refunded payment was paid by a customer');
+  const receivable = await receivableOf(deps, payment.merchantId);
+  const reference = `refund:${refund.id}`;
+  const outcome = await runLegs(deps.ledger, [
+    { id: refund.refundTransferId, debitAccountId: receivable, creditAccountId: payment.walletAccountId, amountMinor: refund.amountMinor, code: TransferCodes.refund, reference },
+    ...(refund.feeTransferId === null ? [] : [{ id: refund.feeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: refund.feeRefundMinor, code: TransferCodes.fee, reference }]),
+  ]);
+  const at = deps.now();
+  const recorded = await withTransaction(deps.db, async (client) => {
+    const updated = outcome.ok
+      ? await client.query<RefundRow>(`update refunds set status = 'REFUNDED', completed_at = $2, business_date = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, at, businessDate(at)])
+      : await client.query<RefundRow>(`update refunds set status = 'REFUND_FAILED', failure_code = $2, completed_at = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, failureCodeOf(outcome.result), at]);
+    const row = updated.rows[0];
+    if (row === undefined) return null; // the repair sweeper or the request path recorded it first
+    const done = toRefund(row);
+    const current = outcome.ok
+      ? await client.query(`update payments set status = case when refunded_minor = amount_minor then 'REFUNDED' else status end where id = $1`, [payment.id])
+      : await client.query(`update payments set refunded_minor = refunded_minor - $2, refunded_fee_minor = refunded_fee_minor - $3 where id = $1`, [payment.id, done.amountMinor, done.feeRefundMinor]);
+    assert(current.rowCount === 1, 'the refunded payment exists');
+    const after = await readPaymentById(client, payment.id);
+    assert(after !== null, 'payment readable');
+    await deps.events.record(client, { type: outcome.ok ? 'refund.completed' : 'refund.failed', merchantId: done.merchantId, data: { ...(await paymentEventData(client, after)), refund: refundView(done, after) } });
+    return done;
+  });
+  if (recorded === null) {
+    const current = await readRefundByMerchantId(deps.db.pool, refund.merchantId, refund.merchantRefundId);
+    assert(current !== null, 'refund readable');
+    return current;
+  }
+  if (recorded.status === 'REFUNDED') notifyRefunded(deps, recorded, payment);
+  return recorded;
+}
+
+function notifyRefunded(deps: PaymentsDeps, refund: Refund, payment: Payment): void {
+  const customerId = payment.customerId;
+  assert(customerId !== null, 'refunds go to a customer');
+  void names(deps, payment).then((n) => deps.hooks.notifyCustomer(customerId, {
+    type: 'refund.completed', paymentId: payment.id, refundId: refund.id, amountMinor: refund.amountMinor, merchantName: n.merchantName, storeName: n.storeName, at: refund.completedAt ?? new Date(),
+  })).catch((error: unknown) => deps.log.error({ err: error, refundId: refund.id }, 'customer notification failed'));
+}
+
+export async function getRefund(deps: PaymentsDeps, merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }> {
+  const refund = await readRefundByMerchantId(deps.db.pool, merchantId, merchantRefundId);
+  if (refund === null) throw new KobanError('refund_not_found');
+  const payment = await readPaymentById(deps.db.pool, refund.paymentId);
+  assert(payment !== null, 'a refund names its payment');
+  return { refund, payment };
+}
+
+/** Finishes refunds a crash left between the reservation and the outcome. Bounded per run. */
+export async function repairInFlightRefunds(deps: PaymentsDeps): Promise<number> {
+  const before = new Date(deps.now().getTime() - REFUND_REPAIR_AFTER_MS);
+  const stuck = await deps.db.pool.query<RefundRow>(`select ${REFUND_COLUMNS} from refunds where status = 'CREATED' and created_at < $1 order by created_at limit $2`, [before, REPAIR_BATCH]);
+  for (const row of stuck.rows) {
+    const refund = toRefund(row);
+    const payment = await readPaymentById(deps.db.pool, refund.paymentId);
+    assert(payment !== null, 'a refund names its payment');
+    await completeRefund(deps, refund, payment);
+  }
+  return stuck.rows.length;
+}

@@ -1,0 +1,100 @@
+/**
+ * The payments module's public face: built once by the composition root (src/koban.ts) from the
+ * configuration, the database, the ledger and the hooks identity and risk provide.
+ */
+import type { Ledger } from '../ledger/ledger.ts';
+import type { PaymentsConfig } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
+import { deriveKey } from '../merchants/secret-box.ts';
+import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
+import { repairInFlightPayments } from './complete.ts';
+import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
+import type { Logger, MerchantEventSink, PaymentsDeps } from './deps.ts';
+import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { ensurePlatformAccounts } from './platform-accounts.ts';
+import { payWithCustomerCode, type TillPaymentRequest } from './till.ts';
+import { cancelPayment, repairPendingReversals } from './cancel.ts';
+import { payDynamicQr, payStaticQr, previewDynamicQr, previewStaticQr } from './customer-pay.ts';
+import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
+import { getRefund, refundPayment, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
+import type { Refund } from './model.ts';
+
+export interface PaymentsOptions {
+  readonly db: Database;
+  readonly ledger: Ledger;
+  readonly config: PaymentsConfig;
+  /** The key-encryption key (src/merchants/secret-key.ts). */
+  readonly secretKey: Buffer;
+  readonly hooks?: Partial<PaymentHooks>;
+  readonly events: MerchantEventSink;
+  readonly log: Logger;
+  readonly now?: () => Date;
+}
+
+export interface Payments {
+  readonly deps: PaymentsDeps;
+  mintPaymentCode(ctx: CustomerContext): Promise<MintedCode>;
+  paymentCodeStatus(ctx: CustomerContext, codeId: string): Promise<CodeStatus>;
+  payWithCustomerCode(request: TillPaymentRequest): Promise<Payment>;
+  /** A merchant reads its own payment; another merchant's is "not found". */
+  getPayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
+  createDynamicQr(request: DynamicQrRequest): Promise<DynamicQr>;
+  deleteDynamicQr(merchantId: string, codeId: string): Promise<void>;
+  getCodePayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
+  previewDynamicQr(codeId: string): Promise<QrPreview>;
+  payDynamicQr(ctx: CustomerContext, codeId: string): Promise<Payment>;
+  previewStaticQr(payload: string): Promise<QrPreview & { merchantId: string; storeId: string }>;
+  payStaticQr(ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey?: string | null): Promise<Payment>;
+  cancelPayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
+  refundPayment(request: RefundRequest): Promise<Refund>;
+  getRefund(merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }>;
+  /** This customer's own payments (another customer's never appear), newest first. */
+  customerHistory(ctx: CustomerContext, limit: number): Promise<Array<{ payment: Payment; merchantName: string; storeName: string | null }>>;
+  /** One round of housekeeping: repair in-flight payments, refunds and reversals; delete long-expired codes. */
+  runMaintenance(): Promise<void>;
+}
+
+export async function createPayments(options: PaymentsOptions): Promise<Payments> {
+  await ensurePlatformAccounts(options.ledger);
+  const deps: PaymentsDeps = {
+    db: options.db, ledger: options.ledger, config: options.config,
+    hooks: { ...defaultPaymentHooks, ...options.hooks },
+    pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
+    events: options.events, log: options.log, now: options.now ?? (() => new Date()),
+  };
+  return {
+    deps,
+    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now }, ctx),
+    paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
+    payWithCustomerCode: (request) => payWithCustomerCode(deps, request),
+    async getPayment(merchantId, merchantPaymentId) {
+      const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
+      if (payment === null) throw new KobanError('payment_not_found');
+      return payment;
+    },
+    createDynamicQr: (request) => createDynamicQr(deps, request),
+    deleteDynamicQr: (merchantId, codeId) => deleteDynamicQr(deps, merchantId, codeId),
+    getCodePayment: (merchantId, merchantPaymentId) => getCodePayment(deps, merchantId, merchantPaymentId),
+    previewDynamicQr: (codeId) => previewDynamicQr(deps, codeId),
+    payDynamicQr: (ctx, codeId) => payDynamicQr(deps, ctx, codeId),
+    previewStaticQr: (payload) => previewStaticQr(deps, payload),
+    payStaticQr: (ctx, payload, amountMinor, idempotencyKey = null) => payStaticQr(deps, ctx, payload, amountMinor, idempotencyKey),
+    cancelPayment: (merchantId, merchantPaymentId) => cancelPayment(deps, merchantId, merchantPaymentId),
+    refundPayment: (request) => refundPayment(deps, request),
+    getRefund: (merchantId, merchantRefundId) => getRefund(deps, merchantId, merchantRefundId),
+    async customerHistory(ctx, limit) {
+      const result = await deps.db.pool.query<PaymentRow & { merchant_name: string; store_name: string | null }>(
+        `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, m.name as merchant_name, s.name as store_name
+         from payments p join merchants m on m.id = p.merchant_id left join stores s on s.id = p.store_id
+         where p.customer_id = $1 and p.wallet_account_id = $2 order by p.created_at desc limit $3`, [ctx.customerId, ctx.walletAccountId, Math.min(limit, 50)]);
+      return result.rows.map((row) => ({ payment: toPayment(row), merchantName: row.merchant_name, storeName: row.store_name }));
+    },
+    async runMaintenance() {
+      await repairInFlightPayments(deps);
+      await repairInFlightRefunds(deps);
+      await repairPendingReversals(deps);
+      await deleteOldPaymentCodes(deps.db, deps.now());
+    },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Wire shapes of payments and refunds: the OPA-compatible JSON (amounts as integer JPY, times as epoch
+ * seconds, as PayPay's SDKs expect) and the webhook event data.
+ */
+import { assert } from '../platform/assert.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import { readRefunds, type Payment, type PaymentStatus, type Refund } from './model.ts';
+
+/** OPA amounts are JSON integers; every Koban amount is far below 2^53 (the payment cap is ¥1M). */
+export function wireInteger(amountMinor: bigint): number {
+  assert(amountMinor >= 0n && amountMinor <= BigInt(Number.MAX_SAFE_INTEGER), 'amount fits a JSON integer');
+  return Number(amountMinor);
+}
+
+export function epochSec(at: Date | null): number | null {
+  return at === null ? null : Math.floor(at.getTime() / 1000);
+}
+
+/** PayPay reports a cancelled instant payment as FAILED (its documented transition COMPLETED → FAILED on cancel). */
+export function opaStatus(status: PaymentStatus): PaymentStatus {
+  return status === 'CANCELED' ? 'FAILED' : status;
+}
+
+export function refundView(refund: Refund, payment: Pick<Payment, 'id'>) {
+  return {
+    status: refund.status,
+    acceptedAt: epochSec(refund.completedAt ?? refund.createdAt),
+    merchantRefundId: refund.merchantRefundId,
+    paymentId: payment.id,
+    amount: { amount: wireInteger(refund.amountMinor), currency: 'JPY' },
+    requestedAt: epochSec(refund.requestedAt),
+    reason: refund.reason ?? undefined,
+  };
+}
+
+export function paymentView(payment: Payment, refunds: readonly Refund[]) {
+  return {
+    paymentId: payment.id,
+    status: opaStatus(payment.status),
+    acceptedAt: epochSec(payment.acceptedAt),
+    merchantPaymentId: payment.merchantPaymentId,
+    amount: { amount: wireInteger(payment.amountMinor), currency: 'JPY' },
+    requestedAt: epochSec(payment.requestedAt ?? payment.createdAt),
+    storeId: payment.storeId ?? undefined,
+    terminalId: payment.terminalId ?? undefined,
+    orderDescription: payment.orderDescription ?? undefined,
+    refunds: { data: refunds.map((refund) => refundView(refund, payment)) },
+  };
+}
+
+/** Webhook data for a payment (PayPay's Transaction notification fields) plus Koban's own. */
+export async function paymentEventData(db: Queryable, payment: Payment): Promise<Record<string, unknown>> {
+  const refunds = await readRefunds(db, payment.id);
+  return {
+    notification_type: 'Transaction',
+    merchant_id: payment.merchantId,
+    store_id: payment.storeId,
+    pos_id: payment.terminalId,
+    order_id: payment.id,
+    merchant_order_id: payment.merchantPaymentId,
+    paid_at: payment.acceptedAt?.toISOString() ?? null,
+    order_amount: wireInteger(payment.amountMinor),
+    state: opaStatus(payment.status),
+    payment: paymentView(payment, refunds),
+  };
+}

@@ -1,0 +1,17 @@
+/** The customer → wallet mapping. A wallet is a ledger account (code 100, flag 1: it can never go below zero). */
+import type { Ledger } from '../ledger/ledger.ts';
+import { AccountCodes, AccountFlags, Ledgers } from '../ledger/types.ts';
+import type { Database } from '../platform/db/database.ts';
+import { uuidv7 } from '../platform/ids.ts';
+
+/** Returns the customer's wallet account id, creating wallet and mapping once (idempotent). */
+export async function ensureCustomerWallet(db: Database, ledger: Ledger, customerId: string, accountId: string = uuidv7()): Promise<string> {
+  const existing = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
+  if (existing.rows[0] !== undefined) return existing.rows[0].account_id;
+  await ledger.createAccounts([{ id: accountId, ledger: Ledgers.JPY, code: AccountCodes.customerWallet, flags: AccountFlags.debitsMustNotExceedCredits, reference: `customer:${customerId}` }]);
+  await db.pool.query('insert into customer_wallets (customer_id, account_id) values ($1, $2) on conflict (customer_id) do nothing', [customerId, accountId]);
+  const stored = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
+  const row = stored.rows[0];
+  if (row === undefined) throw new Error('customer wallet mapping was not written');
+  return row.account_id;
+}

@@ -1,0 +1,197 @@
+/**
+ * `assess(event)`: score an event before it happens. Two round trips to PostgreSQL, whatever the number
+ * of rules: one statement upserts this event's counters and links and reads every window sum, link
+ * count and store location the enabled rules need; one insert records the decision with its reasons.
+ * Rule settings and lists come from memory (settings.ts). Counters are shared by every process, so the
+ * decision does not depend on which node serves the request. A database error fails the caller's
+ * operation (fail closed): nothing is allowed unscored.
+ */
+import { assert } from '../platform/assert.ts';
+import type { Database } from '../platform/db/database.ts';
+import { isUuid, uuidv7 } from '../platform/ids.ts';
+import { bucketOf, BUCKET, counterKey, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
+import type { RiskSettings } from './settings.ts';
+import { RISK_EVENT_KINDS, SEVERITY, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type StoreFact } from './types.ts';
+
+export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
+const FIELD_LENGTH_MAX = 200;
+
+export interface RiskEngine {
+  assess(event: RiskEvent): Promise<RiskDecision>;
+  recordFailure(failure: RiskFailure): Promise<void>;
+  /** Deletes counters older than the longest window; bounded per call. */
+  pruneCounters(limit?: number): Promise<number>;
+}
+
+export type AlertHandler = (event: RiskEvent, decision: RiskDecision) => Promise<void>;
+
+export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: AlertHandler | null): RiskEngine {
+  return {
+    async assess(event) {
+      checkEvent(event);
+      const nowMs = Date.now();
+      const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
+        .filter(({ setting }) => setting.enabled);
+      const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
+      const facts = await gatherFacts(db, event, needs, nowMs, settings);
+      const reasons: RiskReason[] = [];
+      for (const { rule, setting } of active) {
+        const hit = rule.evaluate(event, facts, setting.params);
+        if (hit !== null) reasons.push({ rule: rule.id, action: setting.action, score: ACTION_SCORE[setting.action], ...hit });
+      }
+      const decision = combine(reasons, settings.ruleVersion());
+      await recordDecision(db, event, decision);
+      if (decision.decision !== 'allow' && onAlert !== null) await onAlert(event, decision);
+      return decision;
+    },
+    async recordFailure(failure) {
+      const network = networkOf(failure.ip);
+      const keys = [
+        ...(failure.accountId === null ? [] : [counterKey('acct', failure.accountId, 'failure')]),
+        ...(network === null ? [] : [counterKey('net', network, 'failure')]),
+      ];
+      if (keys.length === 0) return;
+      const nowSec = Math.floor(Date.now() / 1000);
+      await db.pool.query(
+        `insert into risk_counters (key, bucket, shard, count, amount_minor) select k, $2, $3, 1, 0 from unnest($1::text[]) as t(k)
+         on conflict (key, bucket, shard) do update set count = risk_counters.count + 1`,
+        [keys.map((key) => `${key}|${BUCKET.medium}`), bucketOf(nowSec, BUCKET.medium), Math.floor(Math.random() * SHARDS)]);
+    },
+    async pruneCounters(limit = 10_000) {
+      const horizon = Math.floor(Date.now() / 1000) - 2 * 86_400;
+      const deleted = await db.pool.query(
+        'delete from risk_counters where ctid = any(array(select ctid from risk_counters where bucket < $1 limit $2))', [horizon, limit]);
+      return deleted.rowCount ?? 0;
+    },
+  };
+}
+
+function checkEvent(event: RiskEvent): void {
+  assert((RISK_EVENT_KINDS as readonly string[]).includes(event.kind), `risk event kind ${event.kind}`);
+  for (const field of [event.accountId, event.deviceId, event.ip, event.cardRef, event.storeId, event.ref]) {
+    assert(field === null || field === undefined || (field.length > 0 && field.length <= FIELD_LENGTH_MAX), 'risk event fields are 1 to 200 characters');
+  }
+  assert(event.amountMinor === undefined || event.amountMinor === null || event.amountMinor >= 0n, 'a risk event amount is not negative');
+}
+
+function combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecision {
+  let decision: RiskDecisionKind = 'allow';
+  for (const reason of reasons) if (SEVERITY[reason.action] > SEVERITY[decision]) decision = reason.action;
+  const score = Math.min(100, reasons.reduce((sum, reason) => sum + reason.score, 0));
+  return { id: uuidv7(), decision, score, reasons, ruleVersion };
+}
+
+interface FactRow { t: 'c' | 'l' | 's'; key: string | null; n: bigint; amount: bigint; inserted: boolean | null; first_seen_ms: number | null; extra: { here: [number, number] | null; usual: Array<[number, number]> | null } | null }
+
+async function gatherFacts(db: Database, event: RiskEvent, needs: readonly CounterNeed[], nowMs: number, settings: RiskSettings): Promise<Facts> {
+  const nowSec = Math.floor(nowMs / 1000);
+  const amount = event.amountMinor ?? 0n;
+  const increments = new Map<string, { key: string; bucket: number }>();
+  const reads = new Map<string, { key: string; since: number }>();
+  for (const need of needs) {
+    const key = `${need.key}|${need.bucketSec}`;
+    if (need.increment) increments.set(key, { key, bucket: bucketOf(nowSec, need.bucketSec) });
+    reads.set(`${key}|${need.windowSec}`, { key, since: windowStart(nowSec, need.bucketSec, need.windowSec) });
+  }
+  const links = linksOf(event);
+  const storeId = event.accountId !== null && event.storeId && isUuid(event.storeId) ? event.storeId : null;
+  const readList = [...reads.values()];
+  const incList = [...increments.values()];
+  const result = await db.pool.query<FactRow>(FACTS_SQL, [
+    incList.map((i) => i.key), incList.map((i) => i.bucket), incList.map((i) => (SHARDED_PREFIXES.some((p) => i.key.startsWith(p)) ? Math.floor(Math.random() * SHARDS) : 0)),
+    incList.map(() => amount.toString()), readList.map((r) => r.key), readList.map((r) => r.since),
+    event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId,
+  ]);
+  const sums = new Map<string, CounterValue>();
+  const linkFacts = new Map<string, LinkFact>();
+  let store: StoreFact | null = null;
+  for (const row of result.rows) {
+    if (row.t === 'c') {
+      const read = readList[Number(row.key) - 1];
+      assert(read !== undefined, 'a counter row matches a read');
+      sums.set(`${read.key}|${read.since}`, { count: row.n, amountMinor: row.amount });
+    } else if (row.t === 'l' && row.key !== null) {
+      linkFacts.set(row.key, { accounts: Number(row.n) + 1, firstSeenMs: row.inserted === true ? nowMs : (row.first_seen_ms ?? nowMs) });
+    } else if (row.t === 's' && row.extra !== null) {
+      store = { here: row.extra.here === null ? null : point(row.extra.here), usual: (row.extra.usual ?? []).map(point) };
+    }
+  }
+  return {
+    nowMs,
+    counter(need) {
+      const key = `${need.key}|${need.bucketSec}`;
+      const stored = sums.get(`${key}|${windowStart(nowSec, need.bucketSec, need.windowSec)}`);
+      assert(stored !== undefined, `counter ${need.key} was read`);
+      return need.increment ? { count: stored.count + 1n, amountMinor: stored.amountMinor + amount } : stored;
+    },
+    device: linkFacts.get('device') ?? null,
+    card: linkFacts.get('card') ?? null,
+    network: linkFacts.get('network') ?? null,
+    store,
+    lists: settings.lists(),
+  };
+}
+
+function point([lat, lon]: [number, number]): { lat: number; lon: number } {
+  return { lat, lon };
+}
+
+function linksOf(event: RiskEvent): Array<{ kind: string; key: string }> {
+  if (event.accountId === null) return [];
+  const network = networkOf(event.ip);
+  return [
+    ...(event.deviceId ? [{ kind: 'device', key: event.deviceId }] : []),
+    ...(event.cardRef ? [{ kind: 'card', key: event.cardRef }] : []),
+    ...(network === null ? [] : [{ kind: 'network', key: network }]),
+    ...(event.storeId ? [{ kind: 'store', key: event.storeId }] : []),
+  ];
+}
+
+// Data-modifying CTEs run exactly once whether or not the SELECT reads them; the SELECT sees the
+// table as it was before them, so the engine adds this event's own increment in memory.
+// Counters are commit-asynchronous (synchronous_commit off for this one statement's transaction): they
+// hold no money, and a crash loses at most the last fraction of a second of counts, where waiting for
+// a WAL flush on every payment would double the engine's cost. The ledger's own commits stay durable.
+const FACTS_SQL = `
+with quiet as (select set_config('synchronous_commit', 'off', true) as setting),
+inc as (
+  insert into risk_counters (key, bucket, shard, count, amount_minor)
+  select k, b, s, 1, a from unnest($1::text[], $2::bigint[], $3::smallint[], $4::bigint[]) as t(k, b, s, a)
+  on conflict (key, bucket, shard) do update set count = risk_counters.count + 1, amount_minor = risk_counters.amount_minor + excluded.amount_minor
+  returning 1
+), lnk as (
+  insert into risk_links (kind, key, account_id)
+  select lk, lv, $7 from unnest($8::text[], $9::text[]) as l(lk, lv)
+  on conflict (kind, key, account_id) do update set last_seen = now()
+  returning kind, key, (xmax = 0) as inserted, first_seen
+)
+select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount,
+       null::boolean as inserted, null::float8 as first_seen_ms, null::json as extra
+  from unnest($5::text[], $6::bigint[]) with ordinality as w(key, since, i)
+  left join risk_counters c on c.key = w.key and c.bucket >= w.since
+  cross join quiet
+  group by w.i
+union all
+select 'l', lnk.kind, (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
+         and r.last_seen > now() - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end)::bigint,
+       0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8, null from lnk where lnk.kind <> 'store'
+union all
+select 's', null, 0, 0, null, null, json_build_object(
+         'here', (select json_build_array(latitude, longitude) from stores where id = $10::uuid and latitude is not null),
+         'usual', (select json_agg(json_build_array(s.latitude, s.longitude)) from
+                    (select key from risk_links where kind = 'store' and account_id = $7 and key <> $10::text and last_seen > now() - interval '90 days' limit 50) r
+                    join stores s on s.id::text = r.key where s.latitude is not null))
+  where $10::uuid is not null`;
+
+/**
+ * An allow is recorded commit-asynchronously (see FACTS_SQL); anything else is durable at once, as the
+ * case it opens will be.
+ */
+async function recordDecision(db: Database, event: RiskEvent, decision: RiskDecision): Promise<void> {
+  await db.pool.query(
+    `insert into risk_events (id, kind, account_id, decision, score, reasons, rule_version, device_id, ip, country, card_ref, store_id, amount_minor, event_ref)
+     select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 from (select set_config('synchronous_commit', $15, true)) as durability`,
+    [decision.id, event.kind, event.accountId, decision.decision, decision.score, JSON.stringify(decision.reasons), decision.ruleVersion,
+      event.deviceId ?? null, event.ip ?? null, event.country?.toUpperCase().slice(0, 2) ?? null, event.cardRef ?? null, event.storeId ?? null,
+      event.amountMinor?.toString() ?? null, event.ref ?? null, decision.decision === 'allow' ? 'off' : 'on']);
+}

@@ -1,0 +1,122 @@
+/**
+ * The risk engine's vocabulary. An event is scored before it happens; each rule that fires adds a
+ * reason; the most severe action wins (allow < challenge < review < deny).
+ */
+export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment'] as const;
+export type RiskEventKind = (typeof RISK_EVENT_KINDS)[number];
+
+export type RiskDecisionKind = 'allow' | 'challenge' | 'review' | 'deny';
+export type RiskAction = Exclude<RiskDecisionKind, 'allow'>;
+export const SEVERITY: Readonly<Record<RiskDecisionKind, number>> = { allow: 0, challenge: 1, review: 2, deny: 3 };
+
+export interface RiskEvent {
+  readonly kind: RiskEventKind;
+  /** The customer; null only for a sign-in or recovery whose identifier matched nobody. */
+  readonly accountId: string | null;
+  readonly deviceId?: string | null;
+  readonly ip?: string | null;
+  /** ISO 3166-1 alpha-2, from the edge's geolocation; Koban does not guess it. */
+  readonly country?: string | null;
+  /** A stable reference to the card (token or fingerprint), never a PAN. */
+  readonly cardRef?: string | null;
+  readonly storeId?: string | null;
+  readonly merchantCategoryCode?: string | null;
+  readonly amountMinor?: bigint | null;
+  /** The caller's reference (payment id, top-up id…), kept with the decision. */
+  readonly ref?: string | null;
+}
+
+export interface RiskReason {
+  readonly rule: string;
+  readonly action: RiskAction;
+  readonly score: number;
+  readonly message: string;
+  readonly observed?: string;
+  readonly threshold?: string;
+}
+
+export interface RiskDecision {
+  readonly id: string;
+  readonly decision: RiskDecisionKind;
+  readonly score: number;
+  readonly reasons: readonly RiskReason[];
+  readonly ruleVersion: number;
+}
+
+/** Failed password or PIN attempts: counted for the failure-burst rule, never decided on. */
+export interface RiskFailure {
+  readonly kind: 'password' | 'pin';
+  readonly accountId: string | null;
+  readonly ip?: string | null;
+  readonly deviceId?: string | null;
+}
+
+/** A counter a rule reads: the sum over `windowSec` of `key` (bucketed by `bucketSec`). */
+export interface CounterNeed {
+  readonly key: string;
+  readonly bucketSec: number;
+  readonly windowSec: number;
+  /** Whether this event itself counts (true for the event's own counters). */
+  readonly increment: boolean;
+}
+
+export interface CounterValue {
+  readonly count: bigint;
+  readonly amountMinor: bigint;
+}
+
+export interface LinkFact {
+  /** Distinct accounts seen with this device/card/network in the link window, this one included. */
+  readonly accounts: number;
+  /** When this account was first seen with it (now if just now). */
+  readonly firstSeenMs: number;
+}
+
+export interface StoreFact {
+  readonly here: { lat: number; lon: number } | null;
+  readonly usual: ReadonlyArray<{ lat: number; lon: number }>;
+}
+
+export interface Facts {
+  readonly nowMs: number;
+  counter(need: CounterNeed): CounterValue;
+  readonly device: LinkFact | null;
+  readonly card: LinkFact | null;
+  readonly network: LinkFact | null;
+  readonly store: StoreFact | null;
+  readonly lists: ListView;
+}
+
+export interface ListView {
+  has(list: RiskListName, value: string): boolean;
+  networkIn(list: 'blocked_network' | 'marked_network', ip: string): boolean;
+}
+
+export const RISK_LISTS = ['blocked_device', 'blocked_card', 'blocked_network', 'marked_network', 'marked_country'] as const;
+export type RiskListName = (typeof RISK_LISTS)[number];
+
+export interface RuleSetting<P> {
+  readonly enabled: boolean;
+  readonly action: RiskAction;
+  readonly params: P;
+  readonly version: number;
+}
+
+export interface Hit {
+  readonly message: string;
+  readonly observed?: string;
+  readonly threshold?: string;
+}
+
+export interface RiskRule<P> {
+  readonly id: string;
+  readonly description: string;
+  readonly kinds: readonly RiskEventKind[];
+  readonly defaults: { readonly enabled: boolean; readonly action: RiskAction; readonly params: P };
+  /** Parses stored or submitted params (unknown JSON); throws risk_rule_invalid naming the field. */
+  parse(params: unknown): P;
+  /** Params as JSON (amounts as strings of digits). */
+  serialize(params: P): Record<string, unknown>;
+  needs(event: RiskEvent, params: P): CounterNeed[];
+  evaluate(event: RiskEvent, facts: Facts, params: P): Hit | null;
+}
