@@ -15,8 +15,14 @@ import { createNotifications, type Notifications } from './notifications/notific
 import { registerDevOutboxRoutes } from './notifications/dev-outbox-routes.ts';
 import { createIdentity, type Identity } from './identity/identity.ts';
 import { registerIdentityRoutes } from './identity/http/routes.ts';
-import { createOperations, type Operations } from './operations/operations.ts';
+import { createOperations, every, type Operations } from './operations/operations.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
+import { createWallet, type Wallet } from './wallet/wallet.ts';
+import type { OperationsAdapters } from './operations/adapters.ts';
+import { registerCaseRoutes } from './operations/cases/routes.ts';
+import { registerCompensationRoutes } from './operations/compensation/routes.ts';
+import { createRisk, type Risk } from './risk/risk.ts';
+import { registerRiskRoutes } from './risk/routes.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -28,11 +34,15 @@ export interface Koban {
   readonly identity: Identity;
   /** Audit log, kill switches, operators, cases, compensation (src/operations). */
   readonly operations: Operations;
+  /** Scores sign-ins, recoveries, links, funding sources, top-ups, code mints and payments (src/risk). */
+  readonly risk: Risk;
   /** Starts background work (hold expiry). Not started by tests that drive time themselves. */
   startBackgroundWork(): void;
   close(): Promise<void>;
   /** Payments and the merchant API (src/payments); its OPA listener is started by main.ts. */
   readonly payments: PaymentsModule;
+  /** Funding sources, top-ups, provider webhooks and their reconciler (src/wallet). */
+  readonly wallet: Wallet;
 }
 
 export interface KobanOptions {
@@ -40,6 +50,8 @@ export interface KobanOptions {
   readonly customerAuthenticator?: CustomerAuthenticator | null;
   /** Recovery cool-down, risk, strong confirmation and customer notification hooks. */
   readonly paymentHooks?: Partial<PaymentHooks>;
+  /** Identity's and the wallet's sides of the operations interfaces (src/operations/adapters.ts). */
+  readonly operations?: OperationsAdapters;
 }
 
 export async function createKoban(config: Config, db: Database, options: KobanOptions = {}): Promise<Koban> {
@@ -52,23 +64,27 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
-  const operations = await createOperations({ config: config.operations, db, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
-  registerOperationsRoutes(app, operations);
+  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? {}, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision));
+  registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app, customerAuthenticator: options.customerAuthenticator ?? null,
     ...(options.paymentHooks === undefined ? {} : { hooks: options.paymentHooks }),
   });
+  const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app });
   const timers: NodeJS.Timeout[] = [];
   let closing = false;
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet,
     startBackgroundWork() {
       timers.push(startSweeper(ledger, config.pendingSweepIntervalMs, (error) => app.log.error({ err: error }, 'hold sweeper failed')));
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
       timers.push(startPurger(identity, (error) => app.log.error({ err: error }, 'identity purge failed')));
       timers.push(...operations.startBackgroundWork());
+      timers.push(every(60_000, () => risk.pruneCounters(), (error) => app.log.error({ err: error }, 'risk counter pruning failed')));
       timers.push(...payments.startBackgroundWork());
+      timers.push(...wallet.startBackgroundWork());
     },
     async close() {
       if (closing) return;

@@ -7,6 +7,7 @@ import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
+import { seedDemoPayments } from './payments/demo.ts';
 import { seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 
@@ -27,7 +28,12 @@ async function main(): Promise<void> {
   printBanner(base, db.description, db.durability, applied, config, webApps);
   // The merchant API (PayPay OPA-compatible, and the till API) on its own HTTPS listener with the dev CA.
   const opaUrl = await koban.payments.listenOpa();
-  process.stdout.write(`  Merchant API (OPA) ${opaUrl}   (clients trust the dev CA with NODE_EXTRA_CA_CERTS=${config.payments.tlsDir}/ca.pem)\n\n`);
+  process.stdout.write(`  Merchant API (OPA) ${opaUrl}   (clients trust the dev CA with NODE_EXTRA_CA_CERTS=${config.payments.tlsDir}/ca.pem)\n`);
+  if (config.demoData) {
+    const demo = await seedDemoPayments(db, koban.payments.box);
+    process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
+  }
+  process.stdout.write('\n');
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

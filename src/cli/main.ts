@@ -9,6 +9,7 @@ import { migrate } from '../platform/db/migrate.ts';
 import { formatReport, verifyLedger } from '../ledger/verify.ts';
 import type { Database } from '../platform/db/database.ts';
 import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
+import { PAYMENTS_COMMANDS } from '../payments/cli.ts';
 
 interface Command {
   readonly words: readonly string[];
@@ -38,6 +39,7 @@ const COMMANDS: readonly Command[] = [
     },
   },
   ...OPERATIONS_COMMANDS,
+  ...PAYMENTS_COMMANDS,
 ];
 
 function usage(): string {

@@ -10,7 +10,7 @@ import { verifiedContacts } from './contacts/contacts.ts';
 export type AlertType =
   | 'login.new_device' | 'login.password_correct_second_factor_pending' | 'password.changed' | 'pin.set' | 'pin.locked'
   | 'factor.passkey_added' | 'factor.passkey_removed' | 'factor.totp_enabled' | 'factor.recovery_codes_generated' | 'factor.recovery_code_used'
-  | 'contact.changed' | 'recovery.completed' | 'social.linked' | 'social.unlinked' | 'device.removed' | 'sessions.revoked_all';
+  | 'contact.changed' | 'contact.change_reported' | 'recovery.completed' | 'social.linked' | 'social.unlinked' | 'device.removed' | 'sessions.revoked_all';
 
 const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'login.new_device': { title: 'New sign-in to Koban', body: 'Your Koban account was signed in to from a new device.' },
@@ -24,6 +24,7 @@ const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'factor.recovery_codes_generated': { title: 'New recovery codes', body: 'New recovery codes were generated for your Koban account; the old ones no longer work.' },
   'factor.recovery_code_used': { title: 'A recovery code was used', body: 'One of your Koban recovery codes was used to sign in.' },
   'contact.changed': { title: 'Your contact details changed', body: 'A phone number or e-mail address of your Koban account was changed.' },
+  'contact.change_reported': { title: 'A contact change was reported', body: 'You reported a contact change you did not make. Koban restored your previous contact, signed out every session, forgot every remembered device and paused top-ups for a while. Recover your account now to choose a new password.' },
   'recovery.completed': { title: 'Your Koban account was recovered', body: 'Your password was reset through account recovery. Every session was signed out, and top-ups are paused for a while as a precaution. If this was not you, contact Koban support at once.' },
   'social.linked': { title: 'A social sign-in was linked', body: 'An external account can now sign in to your Koban account.' },
   'social.unlinked': { title: 'A social sign-in was removed', body: 'An external account can no longer sign in to your Koban account.' },

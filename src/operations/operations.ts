@@ -9,11 +9,21 @@ import { sealPending } from './audit/sealer.ts';
 import { createChangeFeed, type ChangeFeed } from './change-feed.ts';
 import { createSwitches, type Switches } from './switches/switches.ts';
 import { createOperators, type Operators } from './operators/operators.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import { required, type OperationsAdapters } from './adapters.ts';
+import { createCases, type Cases } from './cases/cases.ts';
+import { createCompensation, type Compensation } from './compensation/compensation.ts';
+import { createIncident, type Incident } from './incident.ts';
+import { createProposals, type Proposals } from './proposals/proposals.ts';
 
 export interface Operations {
   readonly db: Database;
   readonly audit: AuditLog;
   readonly operators: Operators;
+  readonly cases: Cases;
+  readonly proposals: Proposals;
+  readonly compensation: Compensation;
+  readonly incident: Incident;
   readonly switches: Switches;
   readonly changes: ChangeFeed;
   /** The audit sealer: off the request path, one interval per process. */
@@ -24,6 +34,8 @@ export interface Operations {
 export interface OperationsDependencies {
   readonly config: OperationsConfig;
   readonly db: Database;
+  readonly ledger: Ledger;
+  readonly adapters: OperationsAdapters;
   readonly onError: (error: unknown, what: string) => void;
 }
 
@@ -35,8 +47,12 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   // Switches are obeyed whether or not background work runs: a process that serves requests must see changes.
   changes.start();
   const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs });
+  const proposals = createProposals(db);
+  const cases = createCases(db, deps.ledger, deps.adapters);
+  const compensation = createCompensation(db, deps.ledger, proposals, () => required(deps.adapters.wallets, 'the customer wallet directory'));
+  const incident = createIncident(db, proposals, deps.adapters);
   return {
-    db, audit, operators, switches, changes,
+    db, audit, operators, switches, changes, cases, proposals, compensation, incident,
     startBackgroundWork() {
       return [every(config.auditSealIntervalMs, () => sealPending(db), (error) => deps.onError(error, 'audit sealer'))];
     },

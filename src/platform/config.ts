@@ -29,6 +29,42 @@ export interface Config {
   readonly payments: PaymentsConfig;
   /** Risk and operations: see src/operations/README.md. */
   readonly operations: OperationsConfig;
+  /** Wallet funding and top-ups: see src/wallet/README.md. */
+  readonly wallet: WalletConfig;
+}
+
+export interface WalletConfig {
+  /** The card acquirer (the sandbox in development); no card funding without it. */
+  readonly acquirerUrl: string | null;
+  readonly acquirerApiKey: string | null;
+  readonly acquirerWebhookSecret: string | null;
+  /** The bank for direct debits (the same KOBAN_BANK_URL payouts use); no bank funding without it. */
+  readonly bankUrl: string | null;
+  readonly bankApiKey: string | null;
+  readonly bankWebhookSecret: string | null;
+  readonly providerTimeoutMs: number;
+  readonly webhookToleranceSec: number;
+  readonly limits: TopUpLimits;
+  readonly cardsPerCustomerMax: number;
+  readonly bankAccountsPerCustomerMax: number;
+  /** Koban's own counters, on top of the acquirer's: wrong CVVs per customer and failed 3-D Secure per card, per 24 h. */
+  readonly cvvFailuresMax: number;
+  readonly threeDSecureFailuresMax: number;
+  readonly reconcileIntervalMs: number;
+  /** A top-up not final after this many status queries is settled by voiding (card) or marked failed. */
+  readonly reconcileAttemptsMax: number;
+  readonly reconcileDelayMs: number;
+}
+
+/** Top-up limits in minor units. Cards without 3-D Secure get the lower `nonThreeDs*` caps (7pay guideline 7). */
+export interface TopUpLimits {
+  readonly perTopUpMaxMinor: bigint;
+  readonly dailyMaxMinor: bigint;
+  readonly monthlyMaxMinor: bigint;
+  readonly walletBalanceMaxMinor: bigint;
+  readonly nonThreeDsPerTopUpMaxMinor: bigint;
+  readonly nonThreeDsDailyMaxMinor: bigint;
+  readonly nonThreeDsMonthlyMaxMinor: bigint;
 }
 
 export interface OperationsConfig {
@@ -69,6 +105,9 @@ export interface PaymentsConfig {
   readonly webhookTimeoutMs: number;
   readonly webhookDispatchIntervalMs: number;
   readonly settlementDir: string;
+  /** The bank that pays merchants out (the sandbox bank in development); no payouts without it. */
+  readonly payoutBankUrl: string | null;
+  readonly payoutBankApiKey: string | null;
 }
 
 export interface IdentityConfig {
@@ -115,7 +154,7 @@ export interface NotificationsConfig {
 /** Only for development and tests: production refuses it (see loadConfig). */
 export const DEVELOPMENT_IDENTITY_SECRET = 'koban-development-identity-secret-do-not-use-in-production';
 
-const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['databaseUrl', 'ledgerApiToken', 'identity', 'notifications', 'payments', 'operations']);
+const SECRET_KEYS: ReadonlySet<keyof Config> = new Set(['databaseUrl', 'ledgerApiToken', 'identity', 'notifications', 'payments', 'operations', 'wallet']);
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -152,6 +191,7 @@ export function loadConfig(env: Env = process.env): Config {
     notifications: readNotificationsConfig(reader, nodeEnv, problems),
     payments: readPaymentsConfig(reader, nodeEnv, host),
     operations: readOperationsConfig(reader, nodeEnv, problems),
+    wallet: readWalletConfig(reader),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
@@ -257,6 +297,40 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     webhookTimeoutMs: reader.integer('KOBAN_WEBHOOK_TIMEOUT_MS', 10_000, 100, 30_000),
     webhookDispatchIntervalMs: reader.integer('KOBAN_WEBHOOK_DISPATCH_INTERVAL_MS', 1000, 20, 60_000),
     settlementDir: path.resolve(reader.string('KOBAN_SETTLEMENT_DIR', '.koban/settlement')),
+    payoutBankUrl: reader.optionalUrl('KOBAN_BANK_URL', ['http:', 'https:']),
+    payoutBankApiKey: reader.optionalSecret('KOBAN_BANK_API_KEY', 16),
+  };
+}
+
+// Defaults (wallet-features-and-regulation.md, 7pay-incident-and-guidelines.md): ¥50k per top-up (au PAY's card cap),
+// ¥100k a day — a third of the ¥300k/day that 7pay's attackers drained in minutes — ¥300k per 30 days, a ¥1M balance
+// (PayPay's cap, the Type 2 funds-transfer ceiling), and PayPay's ¥5,000 per 24 h / 30 days for cards without 3-D Secure.
+function readWalletConfig(reader: Reader): WalletConfig {
+  return {
+    acquirerUrl: reader.optionalUrl('KOBAN_ACQUIRER_URL', ['http:', 'https:']),
+    acquirerApiKey: reader.optionalSecret('KOBAN_ACQUIRER_API_KEY', 16),
+    acquirerWebhookSecret: reader.optionalSecret('KOBAN_ACQUIRER_WEBHOOK_SECRET', 16),
+    bankUrl: reader.optionalUrl('KOBAN_BANK_URL', ['http:', 'https:']),
+    bankApiKey: reader.optionalSecret('KOBAN_BANK_API_KEY', 16),
+    bankWebhookSecret: reader.optionalSecret('KOBAN_BANK_WEBHOOK_SECRET', 16),
+    providerTimeoutMs: reader.integer('KOBAN_PROVIDER_TIMEOUT_MS', 30_000, 100, 120_000),
+    webhookToleranceSec: reader.integer('KOBAN_PROVIDER_WEBHOOK_TOLERANCE_SEC', 300, 10, 3600),
+    limits: {
+      perTopUpMaxMinor: reader.bigint('KOBAN_TOPUP_MAX', 50_000n),
+      dailyMaxMinor: reader.bigint('KOBAN_TOPUP_DAILY_MAX', 100_000n),
+      monthlyMaxMinor: reader.bigint('KOBAN_TOPUP_30D_MAX', 300_000n),
+      walletBalanceMaxMinor: reader.bigint('KOBAN_WALLET_BALANCE_MAX', 1_000_000n),
+      nonThreeDsPerTopUpMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_MAX', 5_000n),
+      nonThreeDsDailyMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_DAILY_MAX', 5_000n),
+      nonThreeDsMonthlyMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_30D_MAX', 5_000n),
+    },
+    cardsPerCustomerMax: reader.integer('KOBAN_CARDS_PER_CUSTOMER_MAX', 3, 1, 20),
+    bankAccountsPerCustomerMax: reader.integer('KOBAN_BANK_ACCOUNTS_PER_CUSTOMER_MAX', 2, 1, 20),
+    cvvFailuresMax: reader.integer('KOBAN_CVV_FAILURES_MAX', 3, 1, 20),
+    threeDSecureFailuresMax: reader.integer('KOBAN_3DS_FAILURES_MAX', 3, 1, 20),
+    reconcileIntervalMs: reader.integer('KOBAN_TOPUP_RECONCILE_INTERVAL_MS', 5_000, 50, 600_000),
+    reconcileAttemptsMax: reader.integer('KOBAN_TOPUP_RECONCILE_ATTEMPTS_MAX', 12, 1, 100),
+    reconcileDelayMs: reader.integer('KOBAN_TOPUP_RECONCILE_DELAY_MS', 15_000, 0, 3_600_000),
   };
 }
 

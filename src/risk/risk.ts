@@ -12,13 +12,32 @@ import { createRiskEngine, type AlertHandler, type RiskEngine } from './engine.t
 import { createRiskSettings, type RiskSettings } from './settings.ts';
 import type { RiskDecision } from './types.ts';
 
+export interface RecentDecision {
+  readonly id: string; readonly kind: string; readonly accountId: string | null; readonly decision: string; readonly score: number;
+  readonly reasons: unknown; readonly ruleVersion: string; readonly amountMinor: string | null; readonly createdAt: string;
+}
+
 export interface Risk extends RiskEngine {
   readonly settings: RiskSettings;
+  recentDecisions(query: { accountId: string | null; flaggedOnly: boolean }): Promise<RecentDecision[]>;
 }
+
+const RECENT_DECISIONS_MAX = 200;
 
 export async function createRisk(db: Database, feed: ChangeFeed, onAlert: AlertHandler | null): Promise<Risk> {
   const settings = await createRiskSettings(db, feed);
-  return { settings, ...createRiskEngine(db, settings, onAlert) };
+  return {
+    settings,
+    ...createRiskEngine(db, settings, onAlert),
+    async recentDecisions(query) {
+      const rows = await db.pool.query<{ id: string; kind: string; account_id: string | null; decision: string; score: number; reasons: unknown; rule_version: bigint; amount_minor: bigint | null; created_at: Date }>(
+        `select id, kind, account_id, decision, score, reasons, rule_version, amount_minor, created_at from risk_events
+         where ($1::text is null or account_id = $1) and (not $2 or decision <> 'allow') order by created_at desc limit $3`,
+        [query.accountId, query.flaggedOnly, RECENT_DECISIONS_MAX]);
+      return rows.rows.map((r) => ({ id: r.id, kind: r.kind, accountId: r.account_id, decision: r.decision, score: r.score, reasons: r.reasons,
+        ruleVersion: r.rule_version.toString(), amountMinor: r.amount_minor?.toString() ?? null, createdAt: r.created_at.toISOString() }));
+    },
+  };
 }
 
 /** For callers that cannot step up: anything but allow is refused with a specific problem code. */

@@ -12,6 +12,7 @@ import type { Queryable } from '../../platform/db/database.ts';
 import { sqlState } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import { recordSecurityEvent } from '../../platform/audit/security-log.ts';
 import type { IdentityDeps } from '../deps.ts';
 
 export type Ceremony = 'registration' | 'login' | 'second_factor' | 'step_up';
@@ -36,13 +37,16 @@ async function storeChallenge(db: Queryable, challenge: string, binding: Challen
   return id;
 }
 
-/** Deletes and returns the challenge if it matches the binding; a second use finds nothing. */
+/**
+ * Deletes the challenge on any use, and returns it only if it matches the binding: a second use finds
+ * nothing, and a challenge offered in the wrong ceremony, session or request is burnt too (WA-01).
+ */
 async function takeChallenge(db: Queryable, challengeId: string, binding: ChallengeBinding): Promise<string | null> {
   const result = await db.query<{ challenge: string }>(
-    `delete from webauthn_challenges where id = $1 and ceremony = $2 and expires_at > now()
+    `with taken as (delete from webauthn_challenges where id = $1 returning *)
+     select challenge from taken where ceremony = $2 and expires_at > now()
        and customer_id is not distinct from $3 and session_id is not distinct from $4
-       and subject_id is not distinct from $5 and device_hash is not distinct from $6
-     returning challenge`,
+       and subject_id is not distinct from $5 and device_hash is not distinct from $6`,
     [challengeId, binding.ceremony, binding.customerId ?? null, binding.sessionId ?? null, binding.subjectId ?? null, binding.deviceHash ?? null],
   );
   return result.rows[0]?.challenge ?? null;
@@ -115,12 +119,32 @@ export async function verifyAssertion(db: Queryable, deps: IdentityDeps, challen
   if (binding.ceremony === 'login' && response.response.userHandle === undefined) throw new KobanError('passkey_failed');
   const verification = await verifyAuthenticationResponse({
     response, expectedChallenge: challenge, expectedOrigin: [...deps.config.webauthnOrigins], expectedRPID: deps.config.webauthnRpId,
-    credential: { id: passkey.credential_id, publicKey: new Uint8Array(passkey.public_key), counter: Number(passkey.counter), transports: passkey.transports },
+    // Counter 0 here: the library checks the counter before the signature, so Koban checks it after
+    // (refuseCounterRegression) and only a correctly signed regression is recorded as a clone signal.
+    credential: { id: passkey.credential_id, publicKey: new Uint8Array(passkey.public_key), counter: 0, transports: passkey.transports },
     requireUserVerification: true,
   }).catch((cause: unknown) => { throw new KobanError('passkey_failed', { cause }); });
   if (!verification.verified) throw new KobanError('passkey_failed');
-  await db.query('update passkeys set counter = $2, backed_up = $3, last_used_at = now() where id = $1', [passkey.id, verification.authenticationInfo.newCounter, verification.authenticationInfo.credentialBackedUp]);
+  const newCounter = verification.authenticationInfo.newCounter;
+  await refuseCounterRegression(db, passkey, newCounter);
+  await db.query('update passkeys set counter = $2, backed_up = $3, last_used_at = now() where id = $1', [passkey.id, newCounter, verification.authenticationInfo.credentialBackedUp]);
   return passkey.customer_id;
+}
+
+/**
+ * WA-04: an authenticator that counts must count up. A signed counter at or below the stored one
+ * (unless both are 0, as synced passkeys report) means two copies of the key exist: refuse and record.
+ */
+async function refuseCounterRegression(db: Queryable, passkey: StoredPasskey, newCounter: number): Promise<void> {
+  const stored = BigInt(passkey.counter);
+  const next = BigInt(newCounter);
+  if (stored === 0n && next === 0n) return;
+  if (next > stored) return;
+  await recordSecurityEvent(db, {
+    type: 'passkey.counter_regression', outcome: 'refused', actor: 'anonymous', customerId: passkey.customer_id,
+    details: { passkeyId: passkey.id, storedCounter: stored.toString(), assertedCounter: next.toString() },
+  });
+  throw new KobanError('passkey_failed');
 }
 
 export interface PasskeyView { readonly id: string; readonly name: string; readonly createdAt: Date; readonly lastUsedAt: Date | null; readonly backedUp: boolean }

@@ -1,0 +1,32 @@
+/**
+ * Demo data for payments (`npm start` with KOBAN_DEMO_DATA): merchant API credentials and a webhook-free
+ * setup for Koban Mart, customer → wallet mappings for the demo wallets, and a payout bank account at the
+ * sandbox bank. Fixed values, idempotent writes. The demo secret is public: never use it outside a laptop.
+ */
+import { DEMO } from '../demo/seed.ts';
+import { createApiCredential } from '../merchants/credentials.ts';
+import type { SecretBox } from '../merchants/secret-box.ts';
+import type { Database } from '../platform/db/database.ts';
+import { buildStaticQrPayload } from './emvco.ts';
+import { setMerchantPayoutAccount } from './settlement/close.ts';
+
+export const DEMO_PAYMENTS = {
+  credential: {
+    credentialId: '00000000-0000-7000-8000-00000000a001',
+    apiKey: 'kbk_demo_koban_mart',
+    apiSecret: 'demo-secret-koban-mart-public-never-use-in-production',
+  },
+  customerIds: ['00000000-0000-7000-8000-00000000c001', '00000000-0000-7000-8000-00000000c002', '00000000-0000-7000-8000-00000000c003'],
+} as const;
+
+export async function seedDemoPayments(db: Database, box: SecretBox): Promise<{ apiKey: string; apiSecret: string; storeQr: string }> {
+  const merchantId = DEMO.merchant.id;
+  await createApiCredential(db, box, { merchantId, ...DEMO_PAYMENTS.credential });
+  await db.pool.query(
+    `insert into customer_wallets (customer_id, account_id) select * from unnest($1::uuid[], $2::uuid[]) on conflict do nothing`,
+    [DEMO_PAYMENTS.customerIds, DEMO.customers.map((c) => c.wallet)]);
+  await setMerchantPayoutAccount(db, box, merchantId, { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '1234567', holderNameKana: 'ｺﾊﾞﾝﾏｰﾄ' });
+  const store = DEMO.merchant.stores[0];
+  const storeQr = buildStaticQrPayload({ merchantId, storeId: store.id, categoryCode: DEMO.merchant.categoryCode, merchantName: DEMO.merchant.name });
+  return { apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, storeQr };
+}

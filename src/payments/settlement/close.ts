@@ -1,0 +1,186 @@
+/**
+ * The daily close per merchant: for one business day (JST), gross payments, refunds and cancels, fees,
+ * and the net. The net moves in the ledger from the merchant's receivable (200) to its payout account
+ * (210); whatever the payout account then holds is instructed to the bank and moved on to the bank
+ * clearing account when the bank accepts it. A negative day (refunds above sales) moves money back and
+ * shrinks the next payout. Idempotent: a day is closed once per merchant; re-running finishes what a
+ * crash interrupted (the ledger answers `exists` for transfers already made).
+ */
+import type pg from 'pg';
+import type { Ledger } from '../../ledger/ledger.ts';
+import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../../ledger/types.ts';
+import { assert } from '../../platform/assert.ts';
+import { withTransaction, type Database } from '../../platform/db/database.ts';
+import { KobanError } from '../../platform/errors.ts';
+import { uuidv7 } from '../../platform/ids.ts';
+import type { SecretBox } from '../../merchants/secret-box.ts';
+import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
+import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
+import { runLegs } from '../ledger-legs.ts';
+import { PLATFORM_ACCOUNTS } from '../platform-accounts.ts';
+import { businessDate, isBusinessDate } from '../time.ts';
+
+/** The part of the bank rail settlement needs (src/wallet/funding/bank.ts's BankRail satisfies it). */
+export interface PayoutRail {
+  payout(request: PayoutRequest): Promise<ProviderResult<Payout>>;
+}
+
+export interface SettlementDeps {
+  readonly db: Database;
+  readonly ledger: Ledger;
+  readonly box: SecretBox;
+  readonly rail: PayoutRail | null;
+  readonly now: () => Date;
+}
+
+export interface Settlement {
+  readonly id: string; readonly merchantId: string; readonly businessDate: string;
+  readonly paymentsCount: number; readonly refundsCount: number;
+  readonly grossMinor: bigint; readonly refundsMinor: bigint; readonly feesMinor: bigint; readonly netMinor: bigint;
+  readonly settlementTransferId: string | null; readonly payoutAmountMinor: bigint | null; readonly payoutTransferId: string | null;
+  readonly payoutReference: string | null; readonly payoutStatus: string; readonly payoutFailure: string | null;
+}
+
+const MERCHANTS_PER_CLOSE_MAX = 10_000;
+export const payoutAccountContext = (merchantId: string): string => `merchant-payout-account:${merchantId}`;
+
+/** Closes `date` for every merchant with activity that day. The day must be over (JST). */
+export async function closeBusinessDay(deps: SettlementDeps, date: string): Promise<Settlement[]> {
+  if (!isBusinessDate(date)) throw new KobanError('validation_failed', { errors: [{ pointer: '/date', message: 'must be YYYY-MM-DD' }] });
+  if (date >= businessDate(deps.now())) throw new KobanError('settlement_not_ready', { detail: `${date} is not over yet in Japan` });
+  const merchants = await deps.db.pool.query<{ merchant_id: string }>(
+    `select merchant_id from payments where business_date = $1 union select merchant_id from payments where cancel_business_date = $1
+     union select merchant_id from refunds where business_date = $1 and status = 'REFUNDED' order by 1 limit $2`, [date, MERCHANTS_PER_CLOSE_MAX]);
+  const settlements: Settlement[] = [];
+  for (const row of merchants.rows) settlements.push(await closeMerchantDay(deps, row.merchant_id, date));
+  return settlements;
+}
+
+export async function closeMerchantDay(deps: SettlementDeps, merchantId: string, date: string): Promise<Settlement> {
+  const payoutAccount = await ensurePayoutAccount(deps, merchantId);
+  const settlement = await withTransaction(deps.db, (client) => recordTotals(deps, client, merchantId, date));
+  const receivable = await receivableAccount(deps.db, merchantId);
+  if (settlement.settlementTransferId !== null) {
+    const toPayout = settlement.netMinor > 0n;
+    const moved = await runLegs(deps.ledger, [{
+      id: settlement.settlementTransferId, debitAccountId: toPayout ? receivable : payoutAccount, creditAccountId: toPayout ? payoutAccount : receivable,
+      amountMinor: toPayout ? settlement.netMinor : -settlement.netMinor, code: TransferCodes.settlement, reference: `settlement:${settlement.id}`,
+    }]);
+    assert(moved.ok, 'a settlement between a merchant\'s own unflagged accounts cannot be refused');
+  }
+  if (settlement.payoutStatus !== 'pending') return settlement;
+  return instructPayout(deps, settlement, payoutAccount);
+}
+
+async function recordTotals(deps: SettlementDeps, client: pg.PoolClient, merchantId: string, date: string): Promise<Settlement> {
+  const existing = await readSettlement(client, merchantId, date);
+  if (existing !== null) return existing;
+  const totals = await client.query<{ payments_count: number; gross: bigint; fees: bigint; refunds_count: number; refunds: bigint; fee_refunds: bigint; cancels: bigint; cancel_fees: bigint }>(
+    `select
+       (select count(*)::int from payments where merchant_id = $1 and business_date = $2) as payments_count,
+       (select coalesce(sum(amount_minor), 0)::bigint from payments where merchant_id = $1 and business_date = $2) as gross,
+       (select coalesce(sum(fee_minor), 0)::bigint from payments where merchant_id = $1 and business_date = $2) as fees,
+       (select count(*)::int from refunds where merchant_id = $1 and business_date = $2 and status = 'REFUNDED') as refunds_count,
+       (select coalesce(sum(amount_minor), 0)::bigint from refunds where merchant_id = $1 and business_date = $2 and status = 'REFUNDED') as refunds,
+       (select coalesce(sum(fee_refund_minor), 0)::bigint from refunds where merchant_id = $1 and business_date = $2 and status = 'REFUNDED') as fee_refunds,
+       (select coalesce(sum(cancel_amount_minor), 0)::bigint from payments where merchant_id = $1 and cancel_business_date = $2) as cancels,
+       (select coalesce(sum(cancel_fee_minor), 0)::bigint from payments where merchant_id = $1 and cancel_business_date = $2) as cancel_fees`,
+    [merchantId, date]);
+  const t = totals.rows[0];
+  assert(t !== undefined, 'totals row');
+  const refundsMinor = t.refunds + t.cancels;
+  const feesMinor = t.fees - t.fee_refunds - t.cancel_fees;
+  const netMinor = t.gross - refundsMinor - feesMinor;
+  await client.query(
+    `insert into settlements (id, merchant_id, business_date, payments_count, refunds_count, gross_minor, refunds_minor, fees_minor, net_minor,
+       settlement_transfer_id, payout_status, created_at)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) on conflict (merchant_id, business_date) do nothing`,
+    [uuidv7(), merchantId, date, t.payments_count, t.refunds_count, t.gross, refundsMinor, feesMinor, netMinor, netMinor === 0n ? null : uuidv7(), deps.now()]);
+  const stored = await readSettlement(client, merchantId, date);
+  assert(stored !== null && stored.netMinor === stored.grossMinor - stored.refundsMinor - stored.feesMinor, 'settlement balances');
+  return stored;
+}
+
+async function instructPayout(deps: SettlementDeps, settlement: Settlement, payoutAccount: string): Promise<Settlement> {
+  const account = await deps.ledger.getAccount(payoutAccount);
+  assert(account !== null, 'payout account exists');
+  const owed = account.creditsPosted - account.debitsPosted;
+  if (owed <= 0n) return setPayout(deps.db, settlement, { status: 'nothing_to_pay' });
+  const bank = await payoutBankAccount(deps, settlement.merchantId);
+  if (bank === null || deps.rail === null) return setPayout(deps.db, settlement, { status: 'no_payout_account' });
+  const reference = `koban-settlement:${settlement.businessDate}`;
+  const result = await deps.rail.payout({ ...bank, amountMinor: owed, reference, idempotencyKey: `settlement-${settlement.id}` });
+  if (!result.ok) {
+    // Unknown outcome: stays pending; the next close run retries with the same idempotency key.
+    if (result.error.kind === 'outcome_unknown') return settlement;
+    return setPayout(deps.db, settlement, { status: 'rejected', failure: `${result.error.code}: ${result.error.message}`.slice(0, 300) });
+  }
+  const payoutTransferId = uuidv7();
+  const moved = await runLegs(deps.ledger, [{ id: payoutTransferId, debitAccountId: payoutAccount, creditAccountId: PLATFORM_ACCOUNTS.bankClearing, amountMinor: owed, code: TransferCodes.payout, reference: `payout:${result.value.id}` }]);
+  assert(moved.ok, 'moving a payout to bank clearing cannot be refused');
+  return setPayout(deps.db, settlement, { status: 'instructed', amountMinor: owed, transferId: payoutTransferId, reference: result.value.id });
+}
+
+async function setPayout(db: Database, settlement: Settlement, payout: { status: string; failure?: string; amountMinor?: bigint; transferId?: string; reference?: string }): Promise<Settlement> {
+  await db.pool.query(
+    `update settlements set payout_status = $2, payout_failure = $3, payout_amount_minor = $4, payout_transfer_id = $5, payout_reference = $6 where id = $1 and payout_status = 'pending'`,
+    [settlement.id, payout.status, payout.failure ?? null, payout.amountMinor ?? null, payout.transferId ?? null, payout.reference ?? null]);
+  const stored = await readSettlement(db.pool, settlement.merchantId, settlement.businessDate);
+  assert(stored !== null, 'settlement readable');
+  return stored;
+}
+
+async function ensurePayoutAccount(deps: SettlementDeps, merchantId: string): Promise<string> {
+  const current = await deps.db.pool.query<{ payout_account_id: string | null }>('select payout_account_id from merchants where id = $1', [merchantId]);
+  const known = current.rows[0]?.payout_account_id;
+  if (known !== undefined && known !== null) return known;
+  const id = uuidv7();
+  await deps.ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
+  const set = await deps.db.pool.query<{ payout_account_id: string }>(
+    `update merchants set payout_account_id = coalesce(payout_account_id, $2) where id = $1 returning payout_account_id`, [merchantId, id]);
+  const chosen = set.rows[0]?.payout_account_id;
+  assert(chosen !== undefined, 'merchant exists');
+  return chosen;
+}
+
+async function receivableAccount(db: Database, merchantId: string): Promise<string> {
+  const result = await db.pool.query<{ receivable_account_id: string }>('select receivable_account_id from merchants where id = $1', [merchantId]);
+  const id = result.rows[0]?.receivable_account_id;
+  assert(id !== undefined, 'merchant exists');
+  return id;
+}
+
+async function payoutBankAccount(deps: SettlementDeps, merchantId: string): Promise<Omit<PayoutRequest, 'amountMinor' | 'reference' | 'idempotencyKey'> | null> {
+  const result = await deps.db.pool.query<{ bank_code: string; branch_code: string; account_type: 'ordinary' | 'current'; account_number_sealed: Buffer; holder_name_kana: string }>(
+    `select bank_code, branch_code, account_type, account_number_sealed, holder_name_kana from merchant_payout_accounts where merchant_id = $1`, [merchantId]);
+  const row = result.rows[0];
+  if (row === undefined) return null;
+  return { bankCode: row.bank_code, branchCode: row.branch_code, accountType: row.account_type, accountNumber: deps.box.open(row.account_number_sealed, payoutAccountContext(merchantId)), holderNameKana: row.holder_name_kana };
+}
+
+export async function setMerchantPayoutAccount(db: Database, box: SecretBox, merchantId: string, bank: { bankCode: string; branchCode: string; accountType: 'ordinary' | 'current'; accountNumber: string; holderNameKana: string }): Promise<void> {
+  if (!/^[0-9]{7}$/.test(bank.accountNumber)) throw new KobanError('validation_failed', { errors: [{ pointer: '/accountNumber', message: 'must be 7 digits' }] });
+  await db.pool.query(
+    `insert into merchant_payout_accounts (merchant_id, bank_code, branch_code, account_type, account_number_sealed, account_number_last4, holder_name_kana)
+     values ($1, $2, $3, $4, $5, $6, $7)
+     on conflict (merchant_id) do update set bank_code = excluded.bank_code, branch_code = excluded.branch_code, account_type = excluded.account_type,
+       account_number_sealed = excluded.account_number_sealed, account_number_last4 = excluded.account_number_last4, holder_name_kana = excluded.holder_name_kana, updated_at = now()`,
+    [merchantId, bank.bankCode, bank.branchCode, bank.accountType, box.seal(bank.accountNumber, payoutAccountContext(merchantId)), bank.accountNumber.slice(-4), bank.holderNameKana]);
+}
+
+interface SettlementRow {
+  id: string; merchant_id: string; business_date: string; payments_count: number; refunds_count: number; gross_minor: bigint; refunds_minor: bigint;
+  fees_minor: bigint; net_minor: bigint; settlement_transfer_id: string | null; payout_amount_minor: bigint | null; payout_transfer_id: string | null;
+  payout_reference: string | null; payout_status: string; payout_failure: string | null;
+}
+
+export async function readSettlement(db: Pick<pg.Pool, 'query'>, merchantId: string, date: string): Promise<Settlement | null> {
+  const result = await db.query<SettlementRow>(`select * from settlements where merchant_id = $1 and business_date = $2`, [merchantId, date]);
+  const r = result.rows[0];
+  if (r === undefined) return null;
+  return {
+    id: r.id, merchantId: r.merchant_id, businessDate: r.business_date, paymentsCount: r.payments_count, refundsCount: r.refunds_count,
+    grossMinor: r.gross_minor, refundsMinor: r.refunds_minor, feesMinor: r.fees_minor, netMinor: r.net_minor, settlementTransferId: r.settlement_transfer_id,
+    payoutAmountMinor: r.payout_amount_minor, payoutTransferId: r.payout_transfer_id, payoutReference: r.payout_reference, payoutStatus: r.payout_status, payoutFailure: r.payout_failure,
+  };
+}

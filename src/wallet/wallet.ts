@@ -1,0 +1,106 @@
+/**
+ * The wallet module's public face: funding sources, top-ups, provider webhooks and the reconciler. Built by
+ * the composition root from configuration (HTTP adapters to the acquirer and bank when their URLs are set);
+ * tests pass the adapters or URLs of sandboxes they started themselves.
+ */
+import type { App } from '../http/app.ts';
+import type { Ledger } from '../ledger/ledger.ts';
+import type { RequestOrigin } from '../platform/audit/security-log.ts';
+import type { Config } from '../platform/config.ts';
+import type { Database } from '../platform/db/database.ts';
+import type { WalletDeps, WalletLogger } from './deps.ts';
+import type { CardAcquirer, CardDetails } from './funding/acquirer.ts';
+import type { BankAccountDetails, BankRail } from './funding/bank.ts';
+import { HttpBankRail } from './funding/http-bank.ts';
+import { HttpCardAcquirer } from './funding/http-acquirer.ts';
+import * as sources from './funding-sources.ts';
+import type { WalletIdentity, WalletSession } from './identity-port.ts';
+import { ensureClearingAccounts } from './platform-accounts.ts';
+import { receiveProviderWebhook, type Provider, type WebhookOutcome } from './provider-webhooks.ts';
+import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
+import { registerWalletRoutes } from './routes.ts';
+import { advanceTopUp } from './settle.ts';
+import { listTopUps, ownTopUp, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
+
+export interface Wallet {
+  readonly deps: WalletDeps;
+  readonly identity: WalletIdentity;
+  addCard(session: WalletSession, card: CardDetails, grant: string | undefined): Promise<sources.FundingSourceRow>;
+  addBankAccount(session: WalletSession, account: BankAccountDetails, grant: string | undefined): Promise<sources.FundingSourceRow>;
+  confirmBankAccount(customerId: string, fundingSourceId: string, code: string): Promise<sources.FundingSourceRow>;
+  listFundingSources(customerId: string): Promise<sources.FundingSourceRow[]>;
+  removeFundingSource(customerId: string, fundingSourceId: string): Promise<void>;
+  /** Starts (or replays) a top-up and, for a new one, takes it as far as the provider answers at once. */
+  startTopUp(session: WalletSession, request: TopUpRequest, origin: RequestOrigin | null): Promise<{ topUp: TopUpRow; replayed: boolean }>;
+  getTopUp(customerId: string, topUpId: string): Promise<TopUpRow>;
+  listTopUps(customerId: string): Promise<TopUpRow[]>;
+  advanceTopUp(topUpId: string): Promise<TopUpRow | null>;
+  receiveWebhook(provider: Provider, signatureHeader: string | undefined, rawBody: Buffer): Promise<WebhookOutcome>;
+  /** One reconciler round (the background loop calls it; tests call it directly). */
+  reconcile(options?: ReconcileOptions): Promise<number>;
+  startBackgroundWork(): NodeJS.Timeout[];
+}
+
+export interface WalletOptions {
+  readonly config: Config;
+  readonly db: Database;
+  readonly ledger: Ledger;
+  readonly identity: WalletIdentity;
+  readonly log: WalletLogger;
+  /** Mount the routes on this app (Koban's main HTTP app). */
+  readonly app?: App | null;
+  readonly acquirer?: CardAcquirer | null;
+  readonly bank?: BankRail | null;
+}
+
+function acquirerFromConfig(config: Config): CardAcquirer | null {
+  const { acquirerUrl, acquirerApiKey, providerTimeoutMs } = config.wallet;
+  return acquirerUrl === null || acquirerApiKey === null ? null : new HttpCardAcquirer({ baseUrl: acquirerUrl, apiKey: acquirerApiKey, timeoutMs: providerTimeoutMs });
+}
+
+function bankFromConfig(config: Config): BankRail | null {
+  const { bankUrl, bankApiKey, providerTimeoutMs } = config.wallet;
+  return bankUrl === null || bankApiKey === null ? null : new HttpBankRail({ baseUrl: bankUrl, apiKey: bankApiKey, timeoutMs: providerTimeoutMs });
+}
+
+export async function createWallet(options: WalletOptions): Promise<Wallet> {
+  const deps: WalletDeps = {
+    db: options.db, ledger: options.ledger, config: options.config.wallet, publicUrl: options.config.publicUrl, log: options.log,
+    acquirer: options.acquirer === undefined ? acquirerFromConfig(options.config) : options.acquirer,
+    bank: options.bank === undefined ? bankFromConfig(options.config) : options.bank,
+  };
+  await ensureClearingAccounts(options.ledger);
+  const identity = options.identity;
+  const wallet: Wallet = {
+    deps, identity,
+    addCard: (session, card, grant) => sources.addCard(deps, identity, session, card, grant),
+    addBankAccount: (session, account, grant) => sources.addBankAccount(deps, identity, session, account, grant),
+    confirmBankAccount: (customerId, id, code) => sources.confirmBankAccount(deps, customerId, id, code),
+    listFundingSources: (customerId) => sources.listFundingSources(deps.db.pool, customerId),
+    removeFundingSource: (customerId, id) => sources.removeFundingSource(deps, customerId, id),
+    async startTopUp(session, request, origin) {
+      const started = await startTopUp(deps, identity, session, request, origin);
+      if (started.replayed) return started;
+      return { topUp: (await advanceTopUp(deps, started.topUp.id)) ?? started.topUp, replayed: false };
+    },
+    getTopUp: (customerId, id) => ownTopUp(deps.db.pool, customerId, id),
+    listTopUps: (customerId) => listTopUps(deps.db.pool, customerId),
+    advanceTopUp: (id) => advanceTopUp(deps, id),
+    receiveWebhook: (provider, header, rawBody) => receiveProviderWebhook(deps, provider, header, rawBody),
+    reconcile: (reconcileOptions) => reconcileTopUps(deps, reconcileOptions),
+    startBackgroundWork() {
+      let running = false;
+      const timer = setInterval(() => {
+        if (running) return;
+        running = true;
+        reconcileTopUps(deps).catch((error: unknown) => deps.log.error({ err: error }, 'top-up reconciliation failed')).finally(() => {
+          running = false;
+        });
+      }, options.config.wallet.reconcileIntervalMs);
+      timer.unref();
+      return [timer];
+    },
+  };
+  if (options.app) registerWalletRoutes(options.app, wallet);
+  return wallet;
+}
