@@ -23,6 +23,7 @@ import { registerCaseRoutes } from './operations/cases/routes.ts';
 import { registerCompensationRoutes } from './operations/compensation/routes.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
+import { customerAuthenticator, customerWallets, identityControl, paymentHooks } from './wiring.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -46,11 +47,11 @@ export interface Koban {
 }
 
 export interface KobanOptions {
-  /** Identity's customer authenticator; the customer payment routes are mounted only with one. */
+  /** Payments' customer authenticator: identity's sessions unless given (null: no customer payment routes). */
   readonly customerAuthenticator?: CustomerAuthenticator | null;
-  /** Recovery cool-down, risk, strong confirmation and customer notification hooks. */
+  /** Overrides of the payment hooks that src/wiring.ts builds from identity, risk and notifications. */
   readonly paymentHooks?: Partial<PaymentHooks>;
-  /** Identity's and the wallet's sides of the operations interfaces (src/operations/adapters.ts). */
+  /** Overrides of operations' adapters (src/wiring.ts builds the defaults). */
   readonly operations?: OperationsAdapters;
 }
 
@@ -64,12 +65,14 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
-  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? {}, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(db), wallets: customerWallets(db) }, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
   const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision));
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations)]);
   const payments = await createPaymentsModule({
-    config, db, ledger, log: app.log, app, customerAuthenticator: options.customerAuthenticator ?? null,
-    ...(options.paymentHooks === undefined ? {} : { hooks: options.paymentHooks }),
+    config, db, ledger, log: app.log, app,
+    // Identity's sessions by default; a test may pass its own authenticator, or null for none.
+    customerAuthenticator: options.customerAuthenticator === undefined ? customerAuthenticator(identity, db, ledger) : options.customerAuthenticator,
+    hooks: { ...paymentHooks(identity, risk, db), ...options.paymentHooks },
   });
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app });
   const timers: NodeJS.Timeout[] = [];

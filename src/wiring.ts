@@ -1,0 +1,89 @@
+/**
+ * The seams between modules, in one place: each module defines the small interface it needs
+ * (payments/context.ts, operations/adapters.ts), and this file implements those interfaces with the
+ * modules that own the data. Nothing here holds a business rule of its own.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { Identity } from './identity/identity.ts';
+import { revokeAllSessions } from './identity/sessions/sessions.ts';
+import type { Ledger } from './ledger/ledger.ts';
+import { addFeedEntry } from './notifications/outbox.ts';
+import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
+import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
+import { ensureCustomerWallet } from './payments/wallets.ts';
+import type { Risk } from './risk/risk.ts';
+import type { Database } from './platform/db/database.ts';
+import { isKobanError, KobanError } from './platform/errors.ts';
+
+/**
+ * Payments' customer authenticator on identity's session guard. A payment code is minted only for a
+ * session on a device the account has remembered (a second factor was passed on it), so a session
+ * without a device is treated as not authenticated for payments.
+ */
+export function customerAuthenticator(identity: Identity, db: Database, ledger: Ledger): CustomerAuthenticator {
+  return {
+    async authenticate(request: FastifyRequest): Promise<CustomerContext | null> {
+      let session;
+      try {
+        session = await identity.guard(request);
+      } catch (error) {
+        if (isKobanError(error) && error.code === 'unauthenticated') return null;
+        throw error;
+      }
+      if (session.deviceId === null) return null;
+      const walletAccountId = await ensureCustomerWallet(db, ledger, session.customerId);
+      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId };
+    },
+  };
+}
+
+export function paymentHooks(identity: Identity, risk: Risk, db: Database): Partial<PaymentHooks> {
+  return {
+    recoveryCoolDownActive: (ctx) => identity.isInRecoveryCooldown(ctx.customerId),
+    async riskRefusesCodeMint(ctx) {
+      const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceId });
+      return decision.decision === 'deny' || decision.decision === 'review';
+    },
+    async notifyCustomer(customerId: string, event: CustomerEvent) {
+      await addFeedEntry(db.pool, customerId, describeEvent(event));
+    },
+  };
+}
+
+function describeEvent(event: CustomerEvent): { kind: string; title: string; body: string } {
+  const where = event.storeName === null ? event.merchantName : `${event.merchantName} ${event.storeName}`;
+  const amount = `¥${event.amountMinor.toLocaleString('en-US')}`;
+  const titles: Record<CustomerEvent['type'], string> = {
+    'payment.completed': `Paid ${amount} at ${where}`,
+    'payment.canceled': `Payment of ${amount} at ${where} canceled`,
+    'refund.completed': `Refund of ${amount} from ${where}`,
+  };
+  // Feed kinds are snake_case words (a CHECK constraint says so).
+  return { kind: event.type.replace('.', '_'), title: titles[event.type], body: `${titles[event.type]} on ${event.at.toISOString()}. If this wasn't you, freeze your account from the app.` };
+}
+
+export function customerWallets(db: Database): CustomerWallets {
+  return {
+    async walletAccountIdOf(customerId) {
+      const result = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
+      return result.rows[0]?.account_id ?? null;
+    },
+    async customerIdOf(walletAccountId) {
+      const result = await db.pool.query<{ customer_id: string }>('select customer_id from customer_wallets where account_id = $1', [walletAccountId]);
+      return result.rows[0]?.customer_id ?? null;
+    },
+  };
+}
+
+/** Operations' view of identity: ending sessions exists; forced credential resets are not built yet. */
+export function identityControl(db: Database): IdentityControl {
+  const notBuilt = (what: string): never => {
+    throw new KobanError('operations_dependency_missing', { detail: `${what} is not built in the identity module yet` });
+  };
+  return {
+    forcePasswordAndPinReset: async () => notBuilt('forcing a password and PIN reset'),
+    revokeSessions: (customerId) => revokeAllSessions(db.pool, customerId),
+    forceResetAllCustomers: async () => notBuilt('the all-customer reset'),
+  };
+}
+
