@@ -38,18 +38,20 @@ export interface Alert {
   readonly origin: RequestOrigin | null;
   readonly sessionId?: string | null;
   readonly details?: Readonly<Record<string, string | number | boolean | null>>;
+  /** In-app feed and audit log only, no SMS or e-mail: for alerts an attacker could repeat at will. */
+  readonly quiet?: boolean;
 }
 
 export async function announceSecurityEvent(db: Queryable, alert: Alert): Promise<void> {
   const text = TEXT[alert.type];
   const where = alert.origin?.ip === null || alert.origin?.ip === undefined ? '' : ` (from ${alert.origin.ip})`;
   const body = `${text.body}${where}\n\nTime: ${new Date().toISOString()}`;
-  for (const contact of await verifiedContacts(db, alert.customerId)) {
+  for (const contact of alert.quiet === true ? [] : await verifiedContacts(db, alert.customerId)) {
     await enqueueMessage(db, { channel: contact.kind === 'phone' ? 'sms' : 'email', recipient: contact.value, kind: 'security_alert', subject: `Koban: ${text.title}`, body });
   }
   await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body });
   await recordSecurityEvent(db, {
     type: alert.type, outcome: 'success', actor: 'customer', customerId: alert.customerId,
-    sessionId: alert.sessionId ?? null, origin: alert.origin, details: alert.details ?? {},
+    sessionId: alert.sessionId ?? null, origin: alert.origin, details: { ...alert.details, ...(alert.quiet === true ? { quiet: true } : {}) },
   });
 }

@@ -40,6 +40,8 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
   if (payment.status === 'CANCELED' || payment.status === 'FAILED') return { payment, reverse: false };
   if (payment.status === 'CREATED') return { payment: await cancelOpenOrder(client, payment), reverse: false };
   assert(payment.acceptedAt !== null, 'a completed payment has its acceptance time');
+  // Cancelling a paid payment returns money to the customer, as a refund does: the refunds switch governs it.
+  deps.switches.assertOn('refunds');
   const now = deps.now();
   if (now >= cancelDeadline(payment.acceptedAt, deps.config.cancelCutoffMinutes)) {
     throw new KobanError('payment_not_reversible', { detail: 'the cancel window has closed; refund the payment instead' });

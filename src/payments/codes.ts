@@ -6,12 +6,12 @@
  * customer: they are drawn at random, not derived from any id.
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import type pg from 'pg';
 import { assert } from '../platform/assert.ts';
 import { withTransaction, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import type { CustomerContext, PaymentHooks } from './context.ts';
+import type { PaymentSwitches } from './deps.ts';
 
 export const PAYMENT_CODE_PREFIX = '9';
 export const PAYMENT_CODE_RANDOM_DIGITS = 19;
@@ -29,13 +29,6 @@ export interface MintedCode {
   readonly codeId: string;
   readonly code: string;
   readonly expiresAt: Date;
-}
-
-export interface ClaimedCode {
-  readonly codeId: string;
-  readonly customerId: string;
-  readonly walletAccountId: string;
-  readonly deviceId: string;
 }
 
 export function isPaymentCodeShape(code: string): boolean {
@@ -59,12 +52,15 @@ export interface CodeDeps {
   readonly db: Database;
   readonly pepper: Buffer;
   readonly hooks: PaymentHooks;
+  readonly switches: PaymentSwitches;
   readonly ttlSec: number;
   readonly now: () => Date;
 }
 
 /** Mints a fresh code for this device; the device's previous live code stops working (the screen refreshed). */
 export async function mintPaymentCode(deps: CodeDeps, ctx: CustomerContext): Promise<MintedCode> {
+  // Codes already shown keep working until they expire (the switch's promise in the catalogue).
+  deps.switches.assertOn('payment_code_minting');
   if (await deps.hooks.recoveryCoolDownActive(ctx)) throw new KobanError('recovery_cooldown', { detail: 'payment codes are paused after an account recovery' });
   if (await deps.hooks.riskRefusesCodeMint(ctx)) throw new KobanError('payment_refused_by_risk');
   await requireOwnWallet(deps.db.pool, ctx);
@@ -88,24 +84,14 @@ export async function requireOwnWallet(db: Queryable, ctx: CustomerContext): Pro
 }
 
 /**
- * Takes a code for one payment, inside the caller's transaction. One UPDATE decides: of two tills
- * submitting the same code at once, the second waits on the row lock, then sees `used` and gets nothing.
+ * Why a code cannot pay, or null when it can. Expired and revoked (the app showed a newer code) answer
+ * alike: either way the customer refreshes. Claiming is done by the till's staging statement (till.ts).
  */
-export async function claimPaymentCode(client: pg.PoolClient, pepper: Buffer, code: string, paymentId: string, now: Date): Promise<ClaimedCode> {
-  if (!isPaymentCodeShape(code)) throw new KobanError('payment_code_not_found', { detail: 'not a Koban payment code', errors: [{ pointer: '/body/code', message: `must be ${PAYMENT_CODE_LENGTH} digits starting with ${PAYMENT_CODE_PREFIX}` }] });
-  const hash = hashPaymentCode(pepper, code);
-  const claimed = await client.query<{ id: string; customer_id: string; wallet_account_id: string; device_id: string }>(
-    `update payment_codes set status = 'used', used_at = $3, payment_id = $2
-     where code_hash = $1 and status = 'live' and expires_at > $3
-     returning id, customer_id, wallet_account_id, device_id`, [hash, paymentId, now]);
-  const row = claimed.rows[0];
-  if (row !== undefined) return { codeId: row.id, customerId: row.customer_id, walletAccountId: row.wallet_account_id, deviceId: row.device_id };
-  const known = await client.query<{ status: string }>(`select status from payment_codes where code_hash = $1`, [hash]);
-  const status = known.rows[0]?.status;
-  if (status === undefined) throw new KobanError('payment_code_not_found');
-  if (status === 'used') throw new KobanError('payment_code_used');
-  // Expired, or revoked because the app showed a newer code: either way the customer refreshes.
-  throw new KobanError('payment_code_expired');
+export function codeRefusal(code: { status: string; expiresAt: Date } | null, now: Date): KobanError | null {
+  if (code === null) return new KobanError('payment_code_not_found');
+  if (code.status === 'used') return new KobanError('payment_code_used');
+  if (code.status !== 'live' || code.expiresAt <= now) return new KobanError('payment_code_expired');
+  return null;
 }
 
 export interface CodeStatus {

@@ -12,15 +12,24 @@ import { failureCodeOf, runLegs } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
 import { businessDate } from './time.ts';
-import { paymentEventData } from './views.ts';
+import { outboxCte } from './webhooks/outbox.ts';
+import { paymentEventData, paymentEventDataOf } from './views.ts';
 
 /** Payments in flight longer than this are repaired by the sweeper (the request path normally takes ms). */
 export const IN_FLIGHT_REPAIR_AFTER_MS = 10_000;
 const REPAIR_BATCH = 100;
 
-export async function completePayment(deps: PaymentsDeps, payment: Payment, receivableAccountId: string): Promise<Payment> {
+/** Where a payment's money goes and what the customer's notification names (tills.ts has both). */
+export interface PaymentTarget {
+  readonly receivableAccountId: string;
+  readonly merchantName: string;
+  readonly storeName: string | null;
+}
+
+export async function completePayment(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<Payment> {
   assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
   const reference = `payment:${payment.id}`;
+  const receivableAccountId = target.receivableAccountId;
   const outcome = await runLegs(deps.ledger, [
     { id: payment.paymentTransferId, debitAccountId: payment.walletAccountId, creditAccountId: receivableAccountId, amountMinor: payment.amountMinor, code: TransferCodes.payment, reference },
     ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
@@ -28,24 +37,34 @@ export async function completePayment(deps: PaymentsDeps, payment: Payment, rece
   if (!outcome.ok) return recordFailed(deps, payment, failureCodeOf(outcome.result));
   const { completed, recordedHere } = await recordCompleted(deps, payment);
   // Only the path that recorded the outcome notifies, so a repair racing the request never notifies twice.
-  if (recordedHere) notifyPaid(deps, completed);
+  if (recordedHere) notifyPaid(deps, completed, target);
   return completed;
 }
 
+/**
+ * One statement: the payment becomes COMPLETED, a dynamic QR becomes PAID, and the merchant event with its
+ * deliveries is written — all or nothing, and only if this call is the one that moved the payment on.
+ */
 async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ completed: Payment; recordedHere: boolean }> {
+  // Refunds need a COMPLETED payment, so one completing now has none: the event's refund list is empty.
+  assert(payment.refundedMinor === 0n, 'a payment completing now has no refunds');
   const acceptedAt = deps.now();
-  return withTransaction(deps.db, async (client) => {
-    const updated = await client.query<PaymentRow>(
-      `update payments set status = 'COMPLETED', accepted_at = $3, business_date = $4
-       where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}`,
-      [payment.id, payment.paymentTransferId, acceptedAt, businessDate(acceptedAt)]);
-    const row = updated.rows[0];
-    if (row === undefined) return { completed: await currentState(client, payment.id), recordedHere: false };
-    const completed = toPayment(row);
-    if (completed.kind === 'dynamic_qr') await client.query(`update dynamic_qr_codes set status = 'PAID' where payment_id = $1`, [completed.id]);
-    await deps.events.record(client, { type: 'payment.completed', merchantId: completed.merchantId, data: await paymentEventData(client, completed) });
-    return { completed, recordedHere: true };
+  const completing: Payment = { ...payment, status: 'COMPLETED', acceptedAt, businessDate: businessDate(acceptedAt) };
+  const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, data: paymentEventDataOf(completing, []) });
+  const updated = await deps.db.pool.query<PaymentRow>({
+    name: 'payments_record_completed',
+    text: `with done as (
+             update payments set status = 'COMPLETED', accepted_at = $3, business_date = $4
+             where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}
+           ), paid_qr as (
+             update dynamic_qr_codes set status = 'PAID' where payment_id in (select id from done)
+           ), ${outboxCte(5, 'done')}
+           select ${PAYMENT_COLUMNS} from done`,
+    values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values],
   });
+  const row = updated.rows[0];
+  if (row === undefined) return { completed: await currentState(deps.db.pool, payment.id), recordedHere: false };
+  return { completed: toPayment(row), recordedHere: true };
 }
 
 /**
@@ -80,12 +99,12 @@ async function currentState(client: Parameters<typeof readPaymentById>[0], payme
   return current;
 }
 
-function notifyPaid(deps: PaymentsDeps, payment: Payment): void {
+function notifyPaid(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): void {
   const customerId = payment.customerId;
   assert(customerId !== null && payment.acceptedAt !== null, 'a completed payment has a customer');
-  void names(deps, payment).then((n) => deps.hooks.notifyCustomer(customerId, {
-    type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: n.merchantName, storeName: n.storeName, at: payment.acceptedAt ?? new Date(),
-  })).catch((error: unknown) => deps.log.error({ err: error, paymentId: payment.id }, 'customer notification failed'));
+  deps.hooks.notifyCustomer(customerId, {
+    type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: payment.acceptedAt,
+  }).catch((error: unknown) => deps.log.error({ err: error, paymentId: payment.id }, 'customer notification failed'));
 }
 
 export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
@@ -94,11 +113,13 @@ export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Paymen
   return { merchantName: result.rows[0]?.merchant_name ?? '', storeName: result.rows[0]?.store_name ?? null };
 }
 
-export async function receivableOf(deps: Pick<PaymentsDeps, 'db'>, merchantId: string): Promise<string> {
-  const result = await deps.db.pool.query<{ receivable_account_id: string }>('select receivable_account_id from merchants where id = $1', [merchantId]);
-  const row = result.rows[0];
-  assert(row !== undefined, 'a payment names an existing merchant');
-  return row.receivable_account_id;
+export async function receivableOf(deps: Pick<PaymentsDeps, 'tills'>, merchantId: string): Promise<string> {
+  return (await deps.tills.merchant(merchantId)).receivableAccountId;
+}
+
+/** The target of a payment already written (repairs): receivable from the cache, names as stored. */
+export async function targetOf(deps: Pick<PaymentsDeps, 'db' | 'tills'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<PaymentTarget> {
+  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps, payment)) };
 }
 
 /** Finishes payments a crash left between the ledger and the outcome row. Bounded per run. */
@@ -109,7 +130,7 @@ export async function repairInFlightPayments(deps: PaymentsDeps): Promise<number
     [before, REPAIR_BATCH]);
   for (const row of stuck.rows) {
     const payment = toPayment(row);
-    await completePayment(deps, payment, await receivableOf(deps, payment.merchantId));
+    await completePayment(deps, payment, await targetOf(deps, payment));
   }
   return stuck.rows.length;
 }

@@ -9,19 +9,31 @@ import { sqlState, withTransaction } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { requireOwnWallet } from './codes.ts';
-import { completePayment, receivableOf } from './complete.ts';
+import { completePayment } from './complete.ts';
 import type { CustomerContext } from './context.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { readDynamicQrForCustomer, type QrPreview } from './dynamic-qr.ts';
 import { parseStaticQrPayload } from './emvco.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { requirePayableAmount, requireTill } from './till.ts';
+import { assessPayment } from './risk-check.ts';
+import { requirePayableAmount } from './till.ts';
 
-async function requireConfirmation(deps: PaymentsDeps, ctx: CustomerContext, amountMinor: bigint): Promise<void> {
-  if (amountMinor <= deps.config.strongConfirmationAboveMinor) return;
-  if (!(await deps.hooks.requireStrongConfirmation(ctx, amountMinor))) {
-    throw new KobanError('strong_confirmation_required', { detail: `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` });
+/**
+ * Before money moves: the kill switch, then the risk engine (deny and review refuse), then strong
+ * confirmation — above the configured amount, or whenever the engine asks for a step-up (challenge).
+ */
+async function clearPayment(deps: PaymentsDeps, ctx: CustomerContext, facts: { paymentId: string; amountMinor: bigint; storeId: string | null; categoryCode: string }): Promise<void> {
+  deps.switches.assertOn('payments');
+  const risk = await assessPayment(deps, {
+    kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
+    amountMinor: facts.amountMinor, ref: facts.paymentId,
+  });
+  const aboveThreshold = facts.amountMinor > deps.config.strongConfirmationAboveMinor;
+  if (!aboveThreshold && risk === 'allow') return;
+  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor))) {
+    const detail = aboveThreshold ? `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` : 'confirm this payment with your PIN or a passkey';
+    throw new KobanError('strong_confirmation_required', { detail });
   }
 }
 
@@ -38,8 +50,12 @@ export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Prom
 
 export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> {
   await requireOwnWallet(deps.db.pool, ctx);
-  const { qr } = await readDynamicQrForCustomer(deps, codeId);
-  await requireConfirmation(deps, ctx, qr.payment.amountMinor);
+  const { qr, preview } = await readDynamicQrForCustomer(deps, codeId);
+  // Refused before the risk engine counts an attempt; the staging transaction checks again under the lock.
+  if (qr.status !== 'ACTIVE' || qr.payment.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
+  if (qr.expiresAt <= deps.now()) throw new KobanError('dynamic_qr_expired');
+  const merchant = await deps.tills.merchant(qr.payment.merchantId);
+  await clearPayment(deps, ctx, { paymentId: qr.payment.id, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode });
   const staged = await withTransaction(deps.db, async (client) => {
     const locked = await client.query<PaymentRow & { code_status: string; expires_at: Date }>(
       `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.status as code_status, c.expires_at
@@ -55,7 +71,7 @@ export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, cod
       [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
     return toPayment(updated.rows[0] as PaymentRow);
   });
-  return requireCompleted(await completePayment(deps, staged, await receivableOf(deps, staged.merchantId)));
+  return requireCompleted(await completePayment(deps, staged, { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName }));
 }
 
 export async function previewStaticQr(deps: PaymentsDeps, payload: string): Promise<QrPreview & { merchantId: string; storeId: string }> {
@@ -76,22 +92,24 @@ export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payl
   requirePayableAmount(deps, amountMinor);
   await requireOwnWallet(deps.db.pool, ctx);
   const store = await previewStaticQr(deps, payload);
-  await requireConfirmation(deps, ctx, amountMinor);
   const merchantPaymentId = idempotencyKey === null ? `st-${uuidv7()}` : `st-${createHash('sha256').update(`${ctx.customerId}:${idempotencyKey}`).digest('base64url').slice(0, 40)}`;
   const requestFingerprint = fingerprint(['static_qr', amountMinor, store.storeId, ctx.customerId]);
   const earlier = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
+  // A double tap answers the first payment, even while payments are switched off.
   if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  const till = await deps.tills.require(store.merchantId, store.storeId, null);
+  const paymentId = uuidv7();
+  await clearPayment(deps, ctx, { paymentId, amountMinor, storeId: store.storeId, categoryCode: till.categoryCode });
   let staged: Payment;
   try {
     staged = await withTransaction(deps.db, async (client) => {
-      await requireTill(client, store.merchantId, store.storeId, null);
       const now = deps.now();
       const feeMinor = merchantFee(amountMinor, deps.config.merchantFeeBps);
       const inserted = await client.query<PaymentRow>(
         `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, request_fingerprint,
            customer_id, wallet_account_id, device_id, payment_transfer_id, fee_transfer_id, created_at, staged_at)
          values ($1, $2, $3, 'static_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning ${PAYMENT_COLUMNS}`,
-        [uuidv7(now.getTime()), store.merchantId, merchantPaymentId, amountMinor, feeMinor, store.storeId, requestFingerprint,
+        [paymentId, store.merchantId, merchantPaymentId, amountMinor, feeMinor, store.storeId, requestFingerprint,
           ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), feeMinor > 0n ? uuidv7() : null, now]);
       return toPayment(inserted.rows[0] as PaymentRow);
     });
@@ -101,7 +119,7 @@ export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payl
     assert(winner !== null, 'the conflicting payment exists');
     return repeatOf(winner, requestFingerprint);
   }
-  return requireCompleted(await completePayment(deps, staged, await receivableOf(deps, staged.merchantId)));
+  return requireCompleted(await completePayment(deps, staged, till));
 }
 
 function repeatOf(earlier: Payment, requestFingerprint: string): Payment {

@@ -1,9 +1,9 @@
 /** What every payments function is given: built once in service.ts. */
-import type pg from 'pg';
 import type { Ledger } from '../ledger/ledger.ts';
 import type { PaymentsConfig } from '../platform/config.ts';
-import type { Database } from '../platform/db/database.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
+import type { Tills } from './tills.ts';
 
 export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed';
 
@@ -14,9 +14,16 @@ export interface MerchantEvent {
   readonly data: Readonly<Record<string, unknown>>;
 }
 
+/** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts. */
+export interface PreparedMerchantEvent {
+  readonly values: readonly [string, string, MerchantEventType, string, Date, number];
+}
+
 /** Records merchant events inside the caller's transaction (the transactional outbox, webhooks/outbox.ts). */
 export interface MerchantEventSink {
-  record(client: pg.PoolClient, event: MerchantEvent): Promise<void>;
+  record(client: Queryable, event: MerchantEvent): Promise<void>;
+  /** The event's row values, for a caller that writes it within one of its own statements (`outboxCte`). */
+  prepare(event: MerchantEvent): PreparedMerchantEvent;
 }
 
 export interface Logger {
@@ -24,11 +31,48 @@ export interface Logger {
   warn(details: Record<string, unknown>, message: string): void;
 }
 
+/** The kill switches payments obeys (operations' switches, src/operations/switches/catalogue.ts). */
+export type PaymentSwitchName = 'payments' | 'refunds' | 'payment_code_minting';
+
+/** Kill switches as payments sees them: a synchronous local read that throws `service_switched_off` when off. */
+export interface PaymentSwitches {
+  assertOn(name: PaymentSwitchName): void;
+}
+
+/** What payments tells the risk engine about a payment before any money moves. */
+export interface PaymentRiskEvent {
+  readonly kind: 'payment';
+  readonly accountId: string;
+  readonly deviceId: string;
+  readonly storeId: string | null;
+  readonly merchantCategoryCode: string;
+  readonly amountMinor: bigint;
+  /** The payment's id (chosen before the assessment, so an allowed decision names its payment). */
+  readonly ref: string;
+}
+
+export interface PaymentRiskDecision {
+  readonly id: string;
+  readonly decision: 'allow' | 'challenge' | 'review' | 'deny';
+}
+
+/**
+ * The risk engine as payments sees it (src/risk). It records every decision with its rules and reasons;
+ * a thrown error means "do not proceed" (fail closed).
+ */
+export interface PaymentRisk {
+  assess(event: PaymentRiskEvent): Promise<PaymentRiskDecision>;
+}
+
 export interface PaymentsDeps {
   readonly db: Database;
   readonly ledger: Ledger;
   readonly config: PaymentsConfig;
   readonly hooks: PaymentHooks;
+  readonly switches: PaymentSwitches;
+  readonly risk: PaymentRisk;
+  /** Terminal → store → merchant → receivable, cached per process (tills.ts). */
+  readonly tills: Tills;
   /** HMAC key for payment codes (derived from KOBAN_SECRET_KEY). */
   readonly pepper: Buffer;
   readonly events: MerchantEventSink;

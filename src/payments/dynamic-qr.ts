@@ -11,7 +11,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { requirePayableAmount, requireTill } from './till.ts';
+import { requirePayableAmount } from './till.ts';
 
 export interface DynamicQrRequest {
   readonly merchantId: string;
@@ -58,7 +58,7 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 }
 
 async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, request: DynamicQrRequest, requestFingerprint: string): Promise<DynamicQr> {
-  if (request.storeId !== null) await requireTill(client, request.merchantId, request.storeId, request.terminalId);
+  if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
   const now = deps.now();
   const inserted = await client.query<PaymentRow>(
     `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, order_description,

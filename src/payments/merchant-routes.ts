@@ -4,7 +4,7 @@
  */
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { checkBody, type OpaServer } from '../merchants/opa/server.ts';
+import { checkBody, type OpaErrorMap, type OpaServer } from '../merchants/opa/server.ts';
 import { opaReply } from '../merchants/opa/result-info.ts';
 import { KobanError } from '../platform/errors.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
@@ -13,6 +13,9 @@ import { readRefunds } from './model.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
+
+/** A kill switch answers the OPA surface's maintenance code (503), PayPay's nearest equivalent. */
+const SWITCHED_OFF: OpaErrorMap = { service_switched_off: 'MAINTENANCE_MODE' };
 
 export const MERCHANT_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const MerchantScopedId = Type.String({ pattern: MERCHANT_ID_PATTERN });
@@ -109,7 +112,7 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
   server.route('DELETE', '/v2/payments/:merchantPaymentId', async (call) => {
     await payments.cancelPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));
     return opaReply('REQUEST_ACCEPTED');
-  });
+  }, SWITCHED_OFF);
 
   server.route('POST', '/v2/refunds', async (call) => {
     const body = checkBody(RefundBody, call.body);
@@ -119,7 +122,7 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
     });
     if (refund.status === 'REFUND_FAILED') return opaReply('UNACCEPTABLE_OP', { message: `refund failed: ${refund.failureCode ?? 'unknown'}` });
     return opaReply('SUCCESS', { data: refundView(refund, { id: refund.paymentId }) });
-  }, { payment_not_found: 'RESOURCE_NOT_FOUND' });
+  }, { ...SWITCHED_OFF, payment_not_found: 'RESOURCE_NOT_FOUND' });
 
   server.route('GET', '/v2/refunds/:merchantRefundId', async (call) => {
     const { refund, payment } = await payments.getRefund(call.merchantId, requireScopedId(call.params.merchantRefundId, 'merchantRefundId'));
@@ -141,14 +144,14 @@ export function failedPaymentError(payment: Payment): KobanError | null {
 export function registerTillRoutes(server: OpaServer, payments: Payments): void {
   server.route('POST', '/v2/till/payments', async (call) => {
     const body = checkBody(TillPaymentBody, call.body);
-    const payment = await payments.payWithCustomerCode({
+    const { payment, refunds } = await payments.payAtTill({
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
       storeId: body.storeId, terminalId: body.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt),
     });
     const failure = failedPaymentError(payment);
     if (failure !== null) throw failure;
-    return opaReply('SUCCESS', { data: paymentView(payment, await readRefunds(payments.deps.db.pool, payment.id)) });
-  }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
+    return opaReply('SUCCESS', { data: paymentView(payment, refunds) });
+  }, { ...SWITCHED_OFF, merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
 
   server.route('GET', '/v2/payments/:merchantPaymentId', async (call) => {
     const payment = await payments.getPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));

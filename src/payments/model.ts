@@ -61,6 +61,11 @@ export const PAYMENT_COLUMNS = `id, merchant_id, merchant_payment_id, kind, stat
   refunded_minor, refunded_fee_minor, requested_at, created_at, accepted_at, business_date, canceled_at, cancel_amount_minor,
   cancel_fee_minor, cancel_transfer_id, cancel_fee_transfer_id`;
 
+/** PAYMENT_COLUMNS qualified with a table alias, for joins. */
+export function paymentColumnsOf(alias: string): string {
+  return PAYMENT_COLUMNS.split(',').map((column) => `${alias}.${column.trim()}`).join(', ');
+}
+
 export interface PaymentRow {
   id: string; merchant_id: string; merchant_payment_id: string; kind: PaymentKind; status: PaymentStatus; amount_minor: bigint;
   fee_minor: bigint; store_id: string | null; terminal_id: string | null; order_description: string | null; request_fingerprint: string;

@@ -14,7 +14,7 @@ import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { ensureDevTls, readDevTlsServerOptions } from '../platform/tls/dev-ca.ts';
 import type { CustomerAuthenticator, PaymentHooks } from './context.ts';
-import type { Logger, MerchantEventSink } from './deps.ts';
+import type { Logger, MerchantEventSink, PaymentRisk, PaymentSwitches } from './deps.ts';
 import { registerOpaRoutes, registerTillRoutes } from './merchant-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
@@ -31,6 +31,10 @@ export interface PaymentsModuleOptions {
   readonly ledger: Ledger;
   readonly log: Logger;
   readonly hooks?: Partial<PaymentHooks>;
+  /** Operations' kill switches (payments, refunds, payment_code_minting). */
+  readonly switches: PaymentSwitches;
+  /** The risk engine: every payment is assessed before money moves. */
+  readonly risk: PaymentRisk;
   /** Identity's authenticator; without one the customer routes are not mounted. */
   readonly customerAuthenticator?: CustomerAuthenticator | null;
   /** The customer routes' host app (Koban's main HTTP app). */
@@ -69,7 +73,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
   const payments = await createPayments({
-    db, ledger: options.ledger, config: config.payments, secretKey, events, log: options.log,
+    db, ledger: options.ledger, config: config.payments, secretKey, events, log: options.log, switches: options.switches, risk: options.risk,
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }), ...(options.now === undefined ? {} : { now: options.now }),
   });
   registerTillRoutes(opa, payments);

@@ -40,7 +40,9 @@ export async function refundPayment(deps: PaymentsDeps, request: RefundRequest):
   if (request.amountMinor <= 0n) throw new KobanError('invalid_amount', { errors: [{ pointer: '/body/amount', message: 'must be a positive integer' }] });
   const requestFingerprint = fingerprint(['refund', request.paymentId, request.amountMinor]);
   const earlier = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
+  // A repeat answers what happened, even while refunds are switched off.
   if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  deps.switches.assertOn('refunds');
   let staged: { refund: Refund; payment: Payment };
   try {
     staged = await withTransaction(deps.db, (client) => reserveRefund(deps, client, request, requestFingerprint));

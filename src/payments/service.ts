@@ -10,10 +10,11 @@ import { deriveKey } from '../merchants/secret-box.ts';
 import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
 import { repairInFlightPayments } from './complete.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
-import type { Logger, MerchantEventSink, PaymentsDeps } from './deps.ts';
+import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { ensurePlatformAccounts } from './platform-accounts.ts';
-import { payWithCustomerCode, type TillPaymentRequest } from './till.ts';
+import { payWithCustomerCode, type TillOutcome, type TillPaymentRequest } from './till.ts';
+import { createTills } from './tills.ts';
 import { cancelPayment, repairPendingReversals } from './cancel.ts';
 import { payDynamicQr, payStaticQr, previewDynamicQr, previewStaticQr } from './customer-pay.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
@@ -27,6 +28,8 @@ export interface PaymentsOptions {
   /** The key-encryption key (src/merchants/secret-key.ts). */
   readonly secretKey: Buffer;
   readonly hooks?: Partial<PaymentHooks>;
+  readonly switches: PaymentSwitches;
+  readonly risk: PaymentRisk;
   readonly events: MerchantEventSink;
   readonly log: Logger;
   readonly now?: () => Date;
@@ -37,6 +40,10 @@ export interface Payments {
   mintPaymentCode(ctx: CustomerContext): Promise<MintedCode>;
   paymentCodeStatus(ctx: CustomerContext, codeId: string): Promise<CodeStatus>;
   payWithCustomerCode(request: TillPaymentRequest): Promise<Payment>;
+  /** The same, with the payment's refunds (the till API's answer) read only when it is a repeat. */
+  payAtTill(request: TillPaymentRequest): Promise<TillOutcome>;
+  /** Forgets the cached till → store → merchant facts (after changing a merchant, store or terminal). */
+  invalidateTills(): void;
   /** A merchant reads its own payment; another merchant's is "not found". */
   getPayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
   createDynamicQr(request: DynamicQrRequest): Promise<DynamicQr>;
@@ -57,17 +64,21 @@ export interface Payments {
 
 export async function createPayments(options: PaymentsOptions): Promise<Payments> {
   await ensurePlatformAccounts(options.ledger);
+  const now = options.now ?? (() => new Date());
   const deps: PaymentsDeps = {
     db: options.db, ledger: options.ledger, config: options.config,
     hooks: { ...defaultPaymentHooks, ...options.hooks },
+    switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
-    events: options.events, log: options.log, now: options.now ?? (() => new Date()),
+    events: options.events, log: options.log, now,
   };
   return {
     deps,
-    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now }, ctx),
+    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now }, ctx),
     paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
-    payWithCustomerCode: (request) => payWithCustomerCode(deps, request),
+    payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
+    payAtTill: (request) => payWithCustomerCode(deps, request),
+    invalidateTills: () => deps.tills.invalidate(),
     async getPayment(merchantId, merchantPaymentId) {
       const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
       if (payment === null) throw new KobanError('payment_not_found');

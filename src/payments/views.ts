@@ -50,7 +50,11 @@ export function paymentView(payment: Payment, refunds: readonly Refund[]) {
 
 /** Webhook data for a payment (PayPay's Transaction notification fields) plus Koban's own. */
 export async function paymentEventData(db: Queryable, payment: Payment): Promise<Record<string, unknown>> {
-  const refunds = await readRefunds(db, payment.id);
+  return paymentEventDataOf(payment, await readRefunds(db, payment.id));
+}
+
+/** The same, when the caller knows the refunds (none, for a payment completing right now). */
+export function paymentEventDataOf(payment: Payment, refunds: readonly Refund[]): Record<string, unknown> {
   return {
     notification_type: 'Transaction',
     merchant_id: payment.merchantId,

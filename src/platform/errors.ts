@@ -113,7 +113,6 @@ export const problems = {
   bank_code_incorrect: { status: 422, title: "The bank's one-time code is wrong" },
   idempotency_key_required: { status: 400, title: 'An Idempotency-Key header is required' },
   idempotency_key_reused: { status: 422, title: 'This Idempotency-Key was used for a different request' },
-  idempotency_request_in_progress: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
   top_up_not_found: { status: 404, title: 'No such top-up' },
   top_up_limit_exceeded: { status: 422, title: 'The top-up is above a limit' },
   webhook_signature_invalid: { status: 401, title: 'The webhook signature is missing or wrong' },

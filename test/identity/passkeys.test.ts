@@ -102,10 +102,18 @@ describe('passkey registration and passwordless sign-in', () => {
     expect(response.json().code).toBe('passkey_failed');
   });
 
-  it('refuses a registration made on another origin or for another RP id, storing nothing', async () => {
+  it('refuses an assertion made inside another site\'s iframe (crossOrigin, WA-02)', async () => {
+    const { authenticator } = await customerWithPasskey();
+    const client = newClient(env.koban, '198.51.100.149');
+    const { challengeId, options } = await passwordlessOptions(client);
+    const framed = await passwordlessLogin(client, challengeId, authenticator.assert(options, { embeddedIn: 'https://evil.example' }));
+    expect(framed.json().code).toBe('passkey_failed');
+  });
+
+  it('refuses a registration made on another origin, for another RP id or inside another site\'s iframe, storing nothing', async () => {
     const customer = await signUp(env.koban);
     const authenticator = createSoftAuthenticator(PUBLIC_URL);
-    for (const overrides of [{ origin: 'https://evil.example' }, { rpId: 'evil.example' }]) {
+    for (const overrides of [{ origin: 'https://evil.example' }, { rpId: 'evil.example' }, { embeddedIn: 'https://evil.example' }]) {
       const { challengeId, options } = await registrationOptions(customer);
       const response = await finishRegistration(customer, challengeId, authenticator.register(options, overrides));
       expect(response.json().code).toBe('passkey_failed');

@@ -1,32 +1,48 @@
 /** Step 2: customer-presented payment codes. */
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
-import { withTransaction } from '../../src/platform/db/database.ts';
+import type { Ledger } from '../../src/ledger/ledger.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { claimPaymentCode, generatePaymentCode, hashPaymentCode, mintPaymentCode, PAYMENT_CODE_LENGTH, paymentCodeStatus, type CodeDeps } from '../../src/payments/codes.ts';
+import { generatePaymentCode, hashPaymentCode, mintPaymentCode, PAYMENT_CODE_LENGTH, paymentCodeStatus, type CodeDeps } from '../../src/payments/codes.ts';
 import { defaultPaymentHooks } from '../../src/payments/context.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { createCustomer } from './customer-fixtures.ts';
+import { startHarness, testSwitches, type Harness } from './support.ts';
 
+let h: Harness;
 let db: TestDatabase;
 let ledger: Ledger;
 let deps: CodeDeps;
+let pepper: Buffer;
 const clock = { now: new Date('2025-06-02T03:00:00Z') };
-const pepper = randomBytes(32);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ledger = createLedger(db, { maxAmountMinor: 100_000_000_000n });
-  deps = { db, pepper, hooks: defaultPaymentHooks, ttlSec: 300, now: () => clock.now };
+  h = await startHarness();
+  h.clock.now = clock.now;
+  db = h.db;
+  ledger = h.ledger;
+  pepper = h.module.payments.deps.pepper;
+  deps = { db, pepper, hooks: defaultPaymentHooks, switches: testSwitches(), ttlSec: 300, now: () => clock.now };
 });
 afterAll(async () => {
   await expectLedgerConsistent(db);
-  await db.close();
+  await h.close();
 });
 
-const claim = (code: string, at = clock.now) => withTransaction(db, (client) => claimPaymentCode(client, pepper, code, uuidv7(), at));
+/** A till claims the code for a payment (the claim is part of the till's staging statement, till.ts). */
+async function claim(code: string, at = clock.now): Promise<{ codeId: string; customerId: string | null; walletAccountId: string | null; deviceId: string | null }> {
+  h.clock.now = at;
+  try {
+    const payment = await h.module.payments.payWithCustomerCode({
+      merchantId: h.merchant.merchantId, merchantPaymentId: `claim-${uuidv7()}`, code, amountMinor: 100n,
+      storeId: h.merchant.storeId, terminalId: h.merchant.terminalIds[0] as string, orderDescription: null, requestedAt: null,
+    });
+    const used = await db.pool.query<{ id: string }>('select id from payment_codes where payment_id = $1', [payment.id]);
+    return { codeId: used.rows[0]?.id ?? '', customerId: payment.customerId, walletAccountId: payment.walletAccountId, deviceId: payment.deviceId };
+  } finally {
+    h.clock.now = clock.now;
+  }
+}
 
 describe('payment codes', () => {
   it('are 20 digits with the Koban prefix, and differ every time', () => {
@@ -48,13 +64,13 @@ describe('payment codes', () => {
   });
 
   it('are single use: two tills claiming one code at once, exactly one wins', async () => {
-    const customer = await createCustomer(db, ledger, 0n);
+    const customer = await createCustomer(db, ledger, 1_000n);
     const minted = await mintPaymentCode(deps, customer);
     const results = await Promise.allSettled(Array.from({ length: 6 }, () => claim(minted.code)));
     const won = results.filter((r) => r.status === 'fulfilled');
     expect(won).toHaveLength(1);
     expect(won[0]).toMatchObject({ value: { customerId: customer.customerId, walletAccountId: customer.walletAccountId, deviceId: customer.deviceId } });
-    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual(Array(5).fill('payment_code_used'));
+    expect(results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code)).toEqual(Array(5).fill('payment_code_used'));
   });
 
   it('refuses an expired code, an unknown code and a malformed one', async () => {
@@ -67,7 +83,7 @@ describe('payment codes', () => {
   });
 
   it('a refreshed code replaces the previous one on that device (the old one is dead)', async () => {
-    const customer = await createCustomer(db, ledger, 0n);
+    const customer = await createCustomer(db, ledger, 1_000n);
     const first = await mintPaymentCode(deps, customer);
     const second = await mintPaymentCode(deps, customer);
     await expect(claim(first.code)).rejects.toMatchObject({ code: 'payment_code_expired' });
@@ -91,7 +107,7 @@ describe('payment codes', () => {
   });
 
   it('shows a code\'s status to its owner only: another customer\'s code is not found', async () => {
-    const alice = await createCustomer(db, ledger, 0n);
+    const alice = await createCustomer(db, ledger, 1_000n);
     const bob = await createCustomer(db, ledger, 0n);
     const minted = await mintPaymentCode(deps, alice);
     expect(await paymentCodeStatus(deps, alice, minted.codeId)).toMatchObject({ status: 'live', paymentId: null });

@@ -2,13 +2,14 @@
  * A payments module on its own database, driven through the OPA listener with app.inject and requests
  * signed exactly as the PayPay SDK signs them.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
 import { createApiCredential, type IssuedCredential } from '../../src/merchants/credentials.ts';
 import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
 import type { PaymentHooks } from '../../src/payments/context.ts';
-import type { Logger, MerchantEventSink } from '../../src/payments/deps.ts';
+import type { Logger, MerchantEventSink, PaymentRisk, PaymentRiskEvent, PaymentSwitches } from '../../src/payments/deps.ts';
+import { KobanError } from '../../src/platform/errors.ts';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/module.ts';
 import { createTestHeaderAuthenticator } from '../../src/payments/test-support/header-authenticator.ts';
 import { createHttpApp, type App } from '../../src/http/app.ts';
@@ -21,6 +22,29 @@ import { createTestMerchant, type TestMerchant } from './merchant-fixtures.ts';
 /** The test configuration (as test/support/koban.ts has it), without importing the whole composition root. */
 export function paymentsTestConfig(env: Record<string, string> = {}): Config {
   return loadConfig({ NODE_ENV: 'test', KOBAN_LOG_LEVEL: 'silent', KOBAN_PORT: '0', KOBAN_OPA_PORT: '0', ...env });
+}
+
+/** Every switch on, unless a test turns one off (operations' real switches are tested in test/payments/kill-switches.test.ts). */
+export function testSwitches(): PaymentSwitches & { off: Set<string> } {
+  const off = new Set<string>();
+  return {
+    off,
+    assertOn(name) {
+      if (off.has(name)) throw new KobanError('service_switched_off', { detail: `${name} is switched off` });
+    },
+  };
+}
+
+/** A risk engine that allows everything and remembers what it was asked (the real engine: test/payments/payment-risk.test.ts). */
+export function allowingRisk(): PaymentRisk & { events: PaymentRiskEvent[] } {
+  const events: PaymentRiskEvent[] = [];
+  return {
+    events,
+    async assess(event) {
+      events.push(event);
+      return { id: randomUUID(), decision: 'allow' };
+    },
+  };
 }
 
 export interface Harness {
@@ -44,6 +68,8 @@ export interface HarnessOptions {
   /** Mounts the customer routes on a main HTTP app with the test header authenticator. */
   readonly customerRoutes?: boolean;
   readonly webhookTransport?: WebhookTransport;
+  readonly switches?: PaymentSwitches;
+  readonly risk?: PaymentRisk;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -58,6 +84,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const module = await createPaymentsModule({
     app, customerAuthenticator: app === null ? null : createTestHeaderAuthenticator('test'),
     config: paymentsTestConfig(options.env), db, ledger, log, now: () => clock.now,
+    switches: options.switches ?? testSwitches(), risk: options.risk ?? allowingRisk(),
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     ...(options.events === undefined ? {} : { events: options.events }),
     ...(options.opaTls === undefined ? {} : { opaTls: options.opaTls }),

@@ -5,6 +5,7 @@ import { createApiCredential } from '../../src/merchants/credentials.ts';
 import { generatePaymentCode } from '../../src/payments/codes.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/payments/platform-accounts.ts';
+import { TILL_CACHE_TTL_MS } from '../../src/payments/tills.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
 import { createTestMerchant } from './merchant-fixtures.ts';
@@ -141,6 +142,33 @@ describe('till API: paying with a customer code', () => {
     expect(resultCode(await opa(h, { method: 'POST', url: '/v2/till/payments', body: till(code, 100, { storeId: other.storeId }) }))).toBe('INVALID_PARAMS');
     expect(resultCode(await opa(h, { method: 'POST', url: '/v2/till/payments', body: till(code, 100, { storeId: h.merchant.otherStoreId }) }))).toBe('INVALID_PARAMS');
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(1_000n);
+  });
+
+  it('sees a disabled terminal and a closed store once the till cache entry expires, and at once after invalidation', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 10_000n);
+    const onTerminal = async (terminalId: string) => resultCode(await opa(h, { method: 'POST', url: '/v2/till/payments', body: till(await codeFor(customer), 100, { terminalId }) }));
+    const terminal = h.merchant.terminalIds[1] as string;
+    const started = h.clock.now;
+    try {
+      expect(await onTerminal(terminal)).toBe('SUCCESS');
+      await h.db.pool.query(`update terminals set status = 'disabled' where id = $1`, [terminal]);
+      // Within the TTL the cached answer stands: that is the bounded staleness tills.ts promises.
+      expect(await onTerminal(terminal)).toBe('SUCCESS');
+      h.clock.now = new Date(started.getTime() + TILL_CACHE_TTL_MS + 1);
+      expect(await onTerminal(terminal)).toBe('INVALID_PARAMS');
+      await h.db.pool.query(`update terminals set status = 'active' where id = $1`, [terminal]);
+      // A refusal is never cached: the re-enabled terminal works at once.
+      expect(await onTerminal(terminal)).toBe('SUCCESS');
+      await h.db.pool.query(`update stores set status = 'closed' where id = $1`, [h.merchant.storeId]);
+      h.module.payments.invalidateTills();
+      expect(await onTerminal(terminal)).toBe('INVALID_PARAMS');
+    } finally {
+      h.clock.now = started;
+      await h.db.pool.query(`update terminals set status = 'active' where id = $1`, [terminal]);
+      await h.db.pool.query(`update stores set status = 'active' where id = $1`, [h.merchant.storeId]);
+      h.module.payments.invalidateTills();
+    }
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(9_700n);
   });
 
   it('finishes a payment whose process died after the ledger commit, exactly once', async () => {

@@ -120,7 +120,7 @@ export async function confirmContactChange(deps: IdentityDeps, session: Session,
     if ((await currentContact(client, session.customerId, change.kind)) !== change.old_value) throw new KobanError('verification_failed');
     await enqueueMessage(client, { channel: change.kind === 'phone' ? 'sms' : 'email', recipient: change.old_value, kind: 'contact_changed_report', subject: `Your Koban ${LABEL[change.kind]} was changed`,
       body: `The ${LABEL[change.kind]} of your Koban account was changed to ${maskContact(change.kind, change.new_value)}. This ${LABEL[change.kind]} no longer receives codes.\n\n`
-        + `If this wasn't you, report it within 30 days: ${publicUrl}/v1/customer/contacts/changes/report (report code: ${reportToken}). `
+        + `If this wasn't you, report it within 30 days with this report code: ${reportToken} (Koban app: "This wasn't me"; API: POST ${publicUrl}/v1/customer/contacts/changes/report). `
         + 'Reporting restores this contact, signs out every session and pauses top-ups.' });
     await client.query('update customer_contacts set value = $3, verified_at = now() where customer_id = $1 and kind = $2', [session.customerId, change.kind, change.new_value]);
     await client.query(

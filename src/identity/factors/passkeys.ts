@@ -52,6 +52,24 @@ async function takeChallenge(db: Queryable, challengeId: string, binding: Challe
   return result.rows[0]?.challenge ?? null;
 }
 
+/**
+ * WA-02: Koban's ceremonies never run inside another site's iframe, so a cross-origin response is
+ * refused (the library checks only the top origin, and only when the browser reports one; it does
+ * not look at registrations at all).
+ */
+function refuseCrossOrigin(clientDataJSON: unknown): void {
+  if (typeof clientDataJSON !== 'string') throw new KobanError('passkey_failed');
+  let clientData: unknown;
+  try {
+    clientData = JSON.parse(Buffer.from(clientDataJSON, 'base64url').toString('utf8'));
+  } catch (cause) {
+    throw new KobanError('passkey_failed', { cause });
+  }
+  if (typeof clientData !== 'object' || clientData === null) throw new KobanError('passkey_failed');
+  const { crossOrigin, topOrigin } = clientData as { crossOrigin?: unknown; topOrigin?: unknown };
+  if (crossOrigin === true || topOrigin !== undefined) throw new KobanError('passkey_failed');
+}
+
 interface StoredPasskey { id: string; customer_id: string; credential_id: string; public_key: Buffer; counter: bigint; transports: string[]; webauthn_user_id: string }
 
 async function customerPasskeys(db: Queryable, customerId: string): Promise<Array<{ id: string; transports?: string[] }>> {
@@ -75,6 +93,7 @@ export async function registrationOptions(deps: IdentityDeps, customerId: string
 export async function finishRegistration(db: Queryable, deps: IdentityDeps, input: { customerId: string; sessionId: string; challengeId: string; response: RegistrationResponseJSON; name: string }): Promise<string> {
   const challenge = await takeChallenge(db, input.challengeId, { ceremony: 'registration', customerId: input.customerId, sessionId: input.sessionId });
   if (challenge === null) throw new KobanError('passkey_failed');
+  refuseCrossOrigin(input.response.response.clientDataJSON);
   const verification = await verifyRegistrationResponse({
     response: input.response, expectedChallenge: challenge, expectedOrigin: [...deps.config.webauthnOrigins], expectedRPID: deps.config.webauthnRpId,
     requireUserVerification: true,
@@ -107,6 +126,7 @@ export async function assertionOptions(deps: IdentityDeps, binding: ChallengeBin
 export async function verifyAssertion(db: Queryable, deps: IdentityDeps, challengeId: string, binding: ChallengeBinding, response: AuthenticationResponseJSON): Promise<string> {
   const challenge = await takeChallenge(db, challengeId, binding);
   if (challenge === null || response.id !== response.rawId) throw new KobanError('passkey_failed');
+  refuseCrossOrigin(response.response.clientDataJSON);
   const passkey = (await db.query<StoredPasskey>(
     `select p.id, p.customer_id, p.credential_id, p.public_key, p.counter, p.transports, c.webauthn_user_id
      from passkeys p join customers c on c.id = p.customer_id where p.credential_id = $1 and c.status = 'active'`,

@@ -3,6 +3,7 @@ import cookie from '@fastify/cookie';
 import type { App } from '../../http/app.ts';
 import type { Identity } from '../identity.ts';
 import { registerAccountRoutes } from './account-routes.ts';
+import { registerContactRoutes } from './contact-routes.ts';
 import { checkBrowserOrigin } from './guard.ts';
 import { registerRecoveryRoutes } from './recovery-routes.ts';
 import { registerSecurityRoutes } from './security-routes.ts';
@@ -23,4 +24,5 @@ export async function registerIdentityRoutes(app: App, identity: Identity, publi
   registerAccountRoutes(app, identity);
   registerSecurityRoutes(app, identity);
   registerRecoveryRoutes(app, identity, publicUrl);
+  registerContactRoutes(app, identity, publicUrl);
 }

@@ -16,6 +16,7 @@ import { customerByContact } from '../contacts/contacts.ts';
 import { normalizeIdentifier } from '../contacts/normalize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { hasTotp } from '../factors/totp.ts';
+import { needsRehash } from '../password/hasher.ts';
 import { normalizePassword, PASSWORD_LENGTH_MAX } from '../password/policy.ts';
 import { sha256 } from '../secrets.ts';
 import { knownDeviceId, touchDevice } from '../sessions/devices.ts';
@@ -27,6 +28,13 @@ import { hitCounter, networkOf, peekCounter, resetCounter } from './throttle.ts'
 export const ACCOUNT_FAILURES_SECOND_FACTOR = 5;
 export const LOGIN_CHALLENGE_TTL_MS = 10 * 60_000;
 export const LOGIN_CHALLENGE_ATTEMPTS_MAX = 5;
+/**
+ * "Your password was entered on a new device" goes out by SMS and e-mail at most this often per
+ * account per day; beyond that only the in-app feed and the audit log get it, so someone holding the
+ * password cannot bomb the customer's phone (and Koban's SMS bill) by signing in again and again.
+ */
+export const PASSWORD_PENDING_ALERTS_PER_DAY = 3;
+const DAY_MS = 24 * 60 * 60_000;
 
 export type SecondFactorMethod = 'sms' | 'totp' | 'passkey' | 'recovery_code';
 
@@ -39,6 +47,7 @@ const keys = {
   net: (ip: string) => `login:net:${networkOf(ip)}`,
   account: (customerId: string) => `login:acct:${customerId}`,
   global: 'login:global',
+  passwordPendingAlerts: (customerId: string) => `alert:pw_pending:${customerId}`,
 };
 
 async function refuseThrottledSource(deps: IdentityDeps, origin: RequestOrigin): Promise<void> {
@@ -105,7 +114,10 @@ export async function afterFirstFactor(deps: IdentityDeps, customerId: string, f
     );
     await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: [firstFactor] });
     // A right password on an unknown device may be the victim on a new phone, or a stuffing hit: tell them (AUTH-08).
-    if (firstFactor === 'password') await announceSecurityEvent(client, { customerId, type: 'login.password_correct_second_factor_pending', origin });
+    if (firstFactor === 'password') {
+      const sent = await hitCounter(client, keys.passwordPendingAlerts(customerId), DAY_MS);
+      await announceSecurityEvent(client, { customerId, type: 'login.password_correct_second_factor_pending', origin, quiet: sent > PASSWORD_PENDING_ALERTS_PER_DAY });
+    }
   });
   return { status: 'second_factor_required', challengeId, methods: await availableMethods(deps.db.pool, customerId) };
 }
@@ -120,11 +132,23 @@ export async function loginWithPassword(deps: IdentityDeps, input: { identifier:
   // Over-long passwords are verified against the dummy: same time, same answer, no hashing of megabytes.
   const tooLong = [...password].length > PASSWORD_LENGTH_MAX;
   const ok = await deps.hasher.verifyOrDummy(tooLong ? null : stored, password);
-  if (!ok || customerId === null) {
+  if (!ok || customerId === null || stored === null) {
     await recordFailure(deps, origin, customerId);
     throw new KobanError('invalid_credentials');
   }
+  await rehashIfOutdated(deps, customerId, stored, password);
   return afterFirstFactor(deps, customerId, 'password', deviceToken, origin);
+}
+
+/**
+ * AUTH-04: a hash made with older argon2 parameters is replaced at the next right password. The
+ * UPDATE only replaces the exact hash that was verified, so a password changed meanwhile stays.
+ */
+async function rehashIfOutdated(deps: IdentityDeps, customerId: string, stored: string, password: string): Promise<void> {
+  if (!needsRehash(stored)) return;
+  const rehashed = await deps.hasher.hash(password);
+  const updated = await deps.db.pool.query('update password_credentials set password_hash = $3 where customer_id = $1 and password_hash = $2', [customerId, stored, rehashed]);
+  if (updated.rowCount === 1) await recordSecurityEvent(deps.db.pool, { type: 'password.rehashed', outcome: 'success', actor: 'system', customerId });
 }
 
 export const loginKeys = keys;

@@ -1,7 +1,8 @@
 /**
  * Fixed-window failure counters in PostgreSQL, shared by every Koban process (AUTH-05). One row per
  * key; a hit in an expired window starts a new window at 1. Keys: `login:ip:<ip>`,
- * `login:net:<prefix>`, `login:acct:<customer>`, `login:global`, `signup:ip:<ip>`, `recovery:id:<hash>`.
+ * `login:net:<prefix>`, `login:acct:<customer>`, `login:global`, `signup:ip:<ip>`, `recovery:id:<hash>`,
+ * `contact_change:<customer>`, `alert:pw_pending:<customer>`.
  */
 import type { Queryable } from '../../platform/db/database.ts';
 import { isIPv4, isIPv6 } from 'node:net';

@@ -10,6 +10,14 @@ import { createSemaphore, type Semaphore } from './semaphore.ts';
 const ARGON2ID = 2;
 export const ARGON2_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
+/** The PHC string prefix every hash made now starts with; an older one gets rehashed at sign-in (AUTH-04). */
+const CURRENT_PARAMS = `$argon2id$v=19$m=${ARGON2_OPTIONS.memoryCost},t=${ARGON2_OPTIONS.timeCost},p=${ARGON2_OPTIONS.parallelism}$`;
+
+/** Whether a stored hash was made with other parameters (or another variant) than today's. */
+export function needsRehash(stored: string): boolean {
+  return !stored.startsWith(CURRENT_PARAMS);
+}
+
 export interface PasswordHasher {
   hash(secret: string): Promise<string>;
   /** Verifies against `stored`, or against a dummy hash (always false) when `stored` is null. */

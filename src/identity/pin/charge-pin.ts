@@ -37,13 +37,14 @@ async function checkNewPin(deps: IdentityDeps, customerId: string, pin: string):
 /** Sets or resets the PIN. Needs a fresh step-up for `change_factors` {factor: 'charge_pin'}; a live PIN also needs the current PIN. */
 export async function setChargePin(deps: IdentityDeps, session: Session, input: { pin: string; currentPin?: string | undefined; grant: string | undefined }, origin: RequestOrigin): Promise<void> {
   await checkNewPin(deps, session.customerId, input.pin);
+  // The grant is spent before the current PIN is checked: one step-up buys one guess at it.
+  await requireStepUp(deps.db.pool, session, input.grant, 'change_factors', { factor: 'charge_pin' });
   const existing = (await deps.db.pool.query<{ pin_hash: string; locked_at: Date | null }>('select pin_hash, locked_at from charge_pins where customer_id = $1', [session.customerId])).rows[0];
   if (existing !== undefined && existing.locked_at === null) {
     if (input.currentPin === undefined || !(await deps.hasher.verifyOrDummy(existing.pin_hash, input.currentPin))) throw new KobanError('pin_wrong');
   }
   const pinHash = await deps.hasher.hash(input.pin);
   await withTransaction(deps.db, async (client) => {
-    await requireStepUp(client, session, input.grant, 'change_factors', { factor: 'charge_pin' });
     await client.query(
       `insert into charge_pins (customer_id, pin_hash) values ($1, $2)
        on conflict (customer_id) do update set pin_hash = excluded.pin_hash, failures = 0, locked_at = null, updated_at = now()`,

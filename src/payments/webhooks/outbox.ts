@@ -2,22 +2,44 @@
  * The transactional outbox: a merchant event is written in the same transaction as the state it reports
  * (a completed payment, a refund), with one pending delivery per active endpoint. No event is ever sent
  * for a state that did not commit, and none is lost when the process dies after the commit.
+ *
+ * Both writes are one statement (`record`), and a caller on the hot path can fold them into its own
+ * statement (`outboxCte` with `prepare`): the event is then written exactly when that statement's own
+ * change happened, atomically, without a transaction of several round trips.
  */
-import type pg from 'pg';
 import { uuidv7 } from '../../platform/ids.ts';
-import type { MerchantEvent, MerchantEventSink } from '../deps.ts';
+import type { Queryable } from '../../platform/db/database.ts';
+import type { MerchantEvent, MerchantEventSink, PreparedMerchantEvent } from '../deps.ts';
 
 export function createOutbox(options: { attemptsMax: number; now: () => Date }): MerchantEventSink {
+  const prepare = (event: MerchantEvent): PreparedMerchantEvent => {
+    const now = options.now();
+    const id = uuidv7(now.getTime());
+    const body = JSON.stringify({ id, type: event.type, createdAt: now.toISOString(), merchantId: event.merchantId, data: event.data });
+    return { values: [id, event.merchantId, event.type, body, now, options.attemptsMax] };
+  };
   return {
-    async record(client: pg.PoolClient, event: MerchantEvent) {
-      const now = options.now();
-      const id = uuidv7(now.getTime());
-      const body = JSON.stringify({ id, type: event.type, createdAt: now.toISOString(), merchantId: event.merchantId, data: event.data });
-      await client.query(`insert into webhook_events (id, merchant_id, type, body, created_at) values ($1, $2, $3, $4, $5)`, [id, event.merchantId, event.type, body, now]);
-      await client.query(
-        `insert into webhook_deliveries (id, event_id, endpoint_id, merchant_id, attempts_max, next_attempt_at, created_at)
-         select gen_random_uuid(), $1, e.id, e.merchant_id, $3, $4, $4 from merchant_webhook_endpoints e where e.merchant_id = $2 and e.status = 'active'`,
-        [id, event.merchantId, options.attemptsMax, now]);
+    prepare,
+    async record(client: Queryable, event: MerchantEvent) {
+      await client.query(`with ${outboxCte(1, '(select 1) as always')} select 1`, [...prepare(event).values]);
     },
   };
+}
+
+/**
+ * Two CTEs (`outbox_event`, `outbox_deliveries`) that write a prepared event and its deliveries, once per
+ * row of `source` (a CTE or subquery of the caller's statement yielding at most one row). The prepared
+ * values are bound from `$first` to `$first + 5`.
+ */
+export function outboxCte(first: number, source: string): string {
+  const $ = (offset: number) => `$${first + offset}`;
+  return `outbox_event as (
+    insert into webhook_events (id, merchant_id, type, body, created_at)
+    select ${$(0)}::uuid, ${$(1)}::uuid, ${$(2)}::text, ${$(3)}::text, ${$(4)}::timestamptz from ${source}
+    returning id, merchant_id, created_at
+  ), outbox_deliveries as (
+    insert into webhook_deliveries (id, event_id, endpoint_id, merchant_id, attempts_max, next_attempt_at, created_at)
+    select gen_random_uuid(), ev.id, e.id, e.merchant_id, ${$(5)}::int, ev.created_at, ev.created_at
+    from outbox_event ev join merchant_webhook_endpoints e on e.merchant_id = ev.merchant_id and e.status = 'active'
+  )`;
 }

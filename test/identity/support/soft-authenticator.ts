@@ -69,8 +69,9 @@ function authenticatorData(rpId: string, flags: number, signCount: number, attes
   return Buffer.concat([head, AAGUID_NONE, idLength, attested.credentialId, coseKey(attested.publicKey)]);
 }
 
-function clientData(type: 'webauthn.create' | 'webauthn.get', challenge: string, origin: string): Buffer {
-  return Buffer.from(JSON.stringify({ type, challenge, origin, crossOrigin: false }), 'utf8');
+function clientData(type: 'webauthn.create' | 'webauthn.get', challenge: string, overrides: CeremonyOverrides, defaultOrigin: string): Buffer {
+  const embedded = overrides.embeddedIn === undefined ? { crossOrigin: false } : { crossOrigin: true, topOrigin: overrides.embeddedIn };
+  return Buffer.from(JSON.stringify({ type, challenge, origin: overrides.origin ?? defaultOrigin, ...embedded }), 'utf8');
 }
 
 // ---- The authenticator.
@@ -94,6 +95,8 @@ export interface CeremonyOverrides {
   readonly userVerified?: boolean;
   /** Synced passkey flags (BE and BS); default false, so the counter is meaningful. */
   readonly backedUp?: boolean;
+  /** Run the ceremony in an iframe on this top-level origin (clientData crossOrigin true). */
+  readonly embeddedIn?: string;
 }
 
 export interface AssertionOverrides extends CeremonyOverrides {
@@ -151,7 +154,7 @@ export function createSoftAuthenticator(defaultOrigin: string): SoftAuthenticato
       return {
         id, rawId: id, type: 'public-key', authenticatorAttachment: 'platform', clientExtensionResults: {},
         response: {
-          clientDataJSON: clientData('webauthn.create', options.challenge, overrides.origin ?? defaultOrigin).toString('base64url'),
+          clientDataJSON: clientData('webauthn.create', options.challenge, overrides, defaultOrigin).toString('base64url'),
           attestationObject: attestationObject.toString('base64url'),
           transports: ['internal'],
         },
@@ -162,7 +165,7 @@ export function createSoftAuthenticator(defaultOrigin: string): SoftAuthenticato
       const signCount = overrides.signCount ?? credential.signCount + 1;
       credential.signCount = Math.max(credential.signCount, signCount);
       const authData = authenticatorData(overrides.rpId ?? credential.rpId, flagsFor(overrides, false), signCount);
-      const client = clientData('webauthn.get', options.challenge, overrides.origin ?? defaultOrigin);
+      const client = clientData('webauthn.get', options.challenge, overrides, defaultOrigin);
       // ES256 in WebAuthn is an ASN.1 DER ECDSA signature over authData || SHA-256(clientDataJSON) (§6.3.3).
       const signature = sign('sha256', Buffer.concat([authData, sha256(client)]), credential.privateKey);
       const id = credential.id.toString('base64url');
