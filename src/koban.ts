@@ -73,8 +73,10 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.
     customerAuthenticator: options.customerAuthenticator === undefined ? customerAuthenticator(identity, db, ledger) : options.customerAuthenticator,
     hooks: { ...paymentHooks(identity, risk, db), ...options.paymentHooks },
+    switches: operations.switches,
+    risk,
   });
-  const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app });
+  const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
   const timers: NodeJS.Timeout[] = [];
   let closing = false;
 

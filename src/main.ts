@@ -10,13 +10,19 @@ import { seedDemoData } from './demo/seed.ts';
 import { seedDemoPayments } from './payments/demo.ts';
 import { seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
+import { startDevSandboxes } from './demo/sandboxes.ts';
+import { startDevIdentityProvider } from './demo/dev-idp.ts';
+import { seedDemoCustomers } from './demo/demo-customers.ts';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const sandboxes = await startDevSandboxes(process.env);
+  const devIdp = await startDevIdentityProvider(sandboxes.env);
+  const config = loadConfig(devIdp.env);
   const db = await openDatabase(config);
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
   if (config.demoData) await seedDemoData(db, koban.ledger);
+  if (config.demoData) await seedDemoCustomers(koban, devIdp.issuer);
   if (config.demoData && config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
   const webApps = await ensureWebBuilt((message) => process.stdout.write(`${message}\n`));
   if (webApps) await registerWebApps(koban.app);
@@ -26,6 +32,8 @@ async function main(): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
   printBanner(base, db.description, db.durability, applied, config, webApps);
+  if (sandboxes.banner.length > 0) process.stdout.write(`${sandboxes.banner.join('\n')}\n`);
+  if (devIdp.banner.length > 0) process.stdout.write(`${devIdp.banner.join('\n')}\n`);
   // The merchant API (PayPay OPA-compatible, and the till API) on its own HTTPS listener with the dev CA.
   const opaUrl = await koban.payments.listenOpa();
   process.stdout.write(`  Merchant API (OPA) ${opaUrl}   (clients trust the dev CA with NODE_EXTRA_CA_CERTS=${config.payments.tlsDir}/ca.pem)\n`);
@@ -41,6 +49,8 @@ async function main(): Promise<void> {
     stopping = true;
     koban.app.log.info({ signal }, 'stopping');
     await koban.close();
+    await sandboxes.close();
+    await devIdp.close();
     await db.close();
     process.exit(0);
   };

@@ -4,6 +4,8 @@ import type { WalletConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { CardAcquirer } from './funding/acquirer.ts';
 import type { BankRail } from './funding/bank.ts';
+import type { CreditGate } from './credit-gate.ts';
+import type { WalletRisk } from './risk-port.ts';
 
 export interface WalletLogger {
   info(object: object, message: string): void;
@@ -21,4 +23,15 @@ export interface WalletDeps {
   readonly acquirer: CardAcquirer | null;
   readonly bank: BankRail | null;
   readonly log: WalletLogger;
+  /** The risk engine; null scores nothing (unit setups). */
+  readonly risk: WalletRisk | null;
+  /** Operations' kill switches; null obeys none (unit setups). */
+  readonly switches: WalletSwitches | null;
+  readonly creditGate: CreditGate;
+}
+
+/** The kill switches the wallet obeys (src/operations/switches/catalogue.ts); throws `service_switched_off`. */
+export type WalletSwitchName = 'funding.card' | 'funding.bank' | 'top_ups';
+export interface WalletSwitches {
+  assertOn(name: WalletSwitchName): void;
 }

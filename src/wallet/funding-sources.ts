@@ -14,6 +14,8 @@ import type { CardDetails } from './funding/acquirer.ts';
 import type { BankAccountDetails } from './funding/bank.ts';
 import type { ProviderError } from './funding/provider-result.ts';
 import type { WalletIdentity, WalletSession } from './identity-port.ts';
+import { refuseUnlessAllowed } from './risk-port.ts';
+import type { RequestOrigin } from '../platform/audit/security-log.ts';
 
 export type FundingKind = 'card' | 'bank';
 export type FundingStatus = 'pending_confirmation' | 'active' | 'failed' | 'removed';
@@ -109,9 +111,10 @@ function providerUnavailable(error: ProviderError): KobanError {
   return new KobanError('funding_provider_unavailable', { detail: error.kind === 'outcome_unknown' ? `the provider did not answer (${error.reason})` : undefined });
 }
 
-export async function addCard(deps: WalletDeps, identity: WalletIdentity, session: WalletSession, card: CardDetails, grant: string | undefined): Promise<FundingSourceRow> {
+export async function addCard(deps: WalletDeps, identity: WalletIdentity, session: WalletSession, card: CardDetails, grant: string | undefined, origin: RequestOrigin | null = null): Promise<FundingSourceRow> {
   const acquirer = deps.acquirer;
   if (acquirer === null) throw new KobanError('funding_unavailable', { detail: 'no card acquirer is configured' });
+  deps.switches?.assertOn('funding.card');
   const customerId = session.customerId;
   await refuseBeforeAdding(deps, identity, customerId, 'card');
   if (await recentFailures(deps.db.pool, { customerId, kind: 'cvv_incorrect' }) >= deps.config.cvvFailuresMax) throw new KobanError('card_attempts_exceeded');
@@ -125,6 +128,7 @@ export async function addCard(deps: WalletDeps, identity: WalletIdentity, sessio
     throw new KobanError('card_rejected', { extensions: { reason: error.declineCode ?? error.code } });
   }
   const token = tokenized.value;
+  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null, cardRef: token.fingerprint });
   const id = uuidv7();
   try {
     return await withTransaction(deps.db, async (client) => {
@@ -154,12 +158,14 @@ export async function customersSharingCard(db: Queryable, fingerprint: string): 
   return result.rows[0]?.n ?? 0;
 }
 
-export async function addBankAccount(deps: WalletDeps, identity: WalletIdentity, session: WalletSession, account: BankAccountDetails, grant: string | undefined): Promise<FundingSourceRow> {
+export async function addBankAccount(deps: WalletDeps, identity: WalletIdentity, session: WalletSession, account: BankAccountDetails, grant: string | undefined, origin: RequestOrigin | null = null): Promise<FundingSourceRow> {
   const bank = deps.bank;
   if (bank === null) throw new KobanError('funding_unavailable', { detail: 'no bank is configured' });
+  deps.switches?.assertOn('funding.bank');
   const customerId = session.customerId;
   await refuseBeforeAdding(deps, identity, customerId, 'bank');
   await identity.requireStepUp(deps.db.pool, session, grant, 'add_funding_source', { kind: 'bank', last4: account.accountNumber.slice(-4) });
+  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null });
   const created = await bank.createMandate({ ...account, idempotencyKey: `koban-mandate-${uuidv7()}` });
   if (!created.ok) {
     if (created.error.kind === 'outcome_unknown') throw providerUnavailable(created.error);

@@ -100,7 +100,7 @@ function registerFundingSourceRoutes(app: App, wallet: Wallet): void {
     schema: { tags, summary: 'Register a card (step-up add_funding_source {kind: "card", last4}); the acquirer tokenises it', headers: GrantHeader, body: CardBody },
   }, async (request, reply) => {
     const session = await identity.guard(request);
-    const row = await wallet.addCard(session, request.body, grantOf(request));
+    const row = await wallet.addCard(session, request.body, grantOf(request), requestOrigin(request));
     reply.code(201);
     return fundingSourceView(row);
   });
@@ -108,7 +108,7 @@ function registerFundingSourceRoutes(app: App, wallet: Wallet): void {
     schema: { tags, summary: 'Start a direct-debit mandate (step-up add_funding_source {kind: "bank", last4}); the bank sends its own code', headers: GrantHeader, body: BankBody },
   }, async (request, reply) => {
     const session = await identity.guard(request);
-    const row = await wallet.addBankAccount(session, request.body, grantOf(request));
+    const row = await wallet.addBankAccount(session, request.body, grantOf(request), requestOrigin(request));
     reply.code(201);
     return fundingSourceView(row);
   });

@@ -10,6 +10,7 @@ import { withTransaction } from '../platform/db/database.ts';
 import type { WalletDeps } from './deps.ts';
 import type { Authorization } from './funding/acquirer.ts';
 import type { Debit } from './funding/bank.ts';
+import type { ProviderError } from './funding/provider-result.ts';
 import { loadFundingSource, markCardThreeDsVerified, recordFailure, type FundingSourceRow } from './funding-sources.ts';
 import { announceTopUp } from './notify.ts';
 import { CLEARING_ACCOUNTS } from './platform-accounts.ts';
@@ -28,6 +29,14 @@ export function threeDsReturnUrl(publicUrl: string, topUpId: string): string {
 }
 
 const isOpen = (row: TopUpRow): boolean => row.status === 'processing' || row.status === 'requires_action';
+
+/**
+ * A refusal that decides the top-up. The provider refusing a key another of Koban's paths is still using
+ * (a webhook and the reconciler at once) says nothing about the money: look again later.
+ */
+function decisiveRefusal(error: ProviderError): error is Extract<ProviderError, { kind: 'rejected' }> {
+  return error.kind === 'rejected' && error.code !== 'idempotency_request_in_progress' && error.code !== 'idempotency_key_reused';
+}
 
 export async function advanceTopUp(deps: WalletDeps, topUpId: string): Promise<TopUpRow | null> {
   for (let step = 0; step < STEPS_MAX; step++) {
@@ -55,7 +64,7 @@ async function stepCard(deps: WalletDeps, row: TopUpRow, source: FundingSourceRo
       requestThreeDSecure: challenge, idempotencyKey: providerKey(row.id, 'authorize'),
     });
     if (!authorized.ok) {
-      if (authorized.error.kind === 'rejected') await finishTopUp(deps, row.id, 'failed', authorized.error.declineCode ?? authorized.error.code);
+      if (decisiveRefusal(authorized.error)) await finishTopUp(deps, row.id, 'failed', authorized.error.declineCode ?? authorized.error.code);
       return 'wait';
     }
     await setProviderRef(deps, row.id, authorized.value.id);
@@ -106,7 +115,7 @@ async function stepBank(deps: WalletDeps, row: TopUpRow, source: FundingSourceRo
   if (row.provider_ref === null) {
     const debited = await bank.debit({ mandateId: source.bank_mandate_id, amountMinor: row.amount_minor, reference: row.id, idempotencyKey: providerKey(row.id, 'debit') });
     if (!debited.ok) {
-      if (debited.error.kind === 'rejected') await finishTopUp(deps, row.id, 'failed', debited.error.code);
+      if (decisiveRefusal(debited.error)) await finishTopUp(deps, row.id, 'failed', debited.error.code);
       return 'wait';
     }
     await setProviderRef(deps, row.id, debited.value.id);
@@ -134,7 +143,7 @@ async function applyDebit(deps: WalletDeps, row: TopUpRow, source: FundingSource
  * "failed" (the reconciler giving up) and this credit cannot both win.
  */
 export async function creditTopUp(deps: WalletDeps, topUpId: string): Promise<void> {
-  await withTransaction(deps.db, async (client) => {
+  await deps.creditGate.run(() => withTransaction(deps.db, async (client) => {
     const row = await loadTopUp(client, topUpId, true);
     if (row === null || !isOpen(row)) {
       if (row?.status === 'failed') deps.log.error({ topUpId }, 'the provider confirmed funds for a top-up Koban had already failed: refund it at the provider');
@@ -147,7 +156,7 @@ export async function creditTopUp(deps: WalletDeps, topUpId: string): Promise<vo
     const credited = result !== undefined && isSuccess(result.result);
     if (!credited) deps.log.error({ topUpId, result: result?.result }, 'the ledger refused a confirmed top-up: refund it at the provider');
     await finishLocked(client, row, credited ? 'completed' : 'failed', credited ? null : `ledger_${result?.result ?? 'unknown'}`);
-  });
+  }));
 }
 
 export async function finishTopUp(deps: WalletDeps, topUpId: string, status: 'completed' | 'failed', failureCode: string | null): Promise<void> {

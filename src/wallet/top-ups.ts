@@ -15,6 +15,7 @@ import type { WalletDeps } from './deps.ts';
 import { ownFundingSource, recentFailures, type FundingKind, type FundingSourceRow } from './funding-sources.ts';
 import type { WalletIdentity, WalletSession } from './identity-port.ts';
 import { firstBreach, type LimitUsage } from './limits.ts';
+import { refuseUnlessAllowed } from './risk-port.ts';
 import { topUpTransferId } from './transfer-id.ts';
 
 export type TopUpStatus = 'processing' | 'requires_action' | 'completed' | 'failed';
@@ -125,10 +126,17 @@ export async function startTopUp(
   if (earlier !== null) return { topUp: earlier, replayed: true };
   const source = await ownFundingSource(deps.db.pool, customerId, request.fundingSourceId);
   if (source.status !== 'active') throw new KobanError('funding_source_not_active');
+  // Kill switches stop new top-ups; ones already at the provider still finish (the money may be taken).
+  deps.switches?.assertOn('top_ups');
+  deps.switches?.assertOn(source.kind === 'card' ? 'funding.card' : 'funding.bank');
   if (source.kind === 'card' && await recentFailures(deps.db.pool, { customerId, kind: 'three_ds_failed', fundingSourceId: source.id }) >= deps.config.threeDSecureFailuresMax) {
     throw new KobanError('card_attempts_exceeded', { detail: 'too many failed 3-D Secure checks on this card today' });
   }
   await identity.authorizeTopUp(session, { grant: request.grant, pin: request.pin, amountMinor: request.amountMinor, fundingSourceId: source.id }, origin);
+  await refuseUnlessAllowed(deps.risk, {
+    kind: 'top_up', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
+    cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
+  });
   const walletAccountId = await ensureCustomerWallet(deps.db, deps.ledger, customerId);
   const threeDs = isThreeDs(source, request);
   return withTransaction(deps.db, async (client) => {

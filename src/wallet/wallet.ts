@@ -8,16 +8,18 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
 import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
-import type { WalletDeps, WalletLogger } from './deps.ts';
+import type { WalletDeps, WalletLogger, WalletSwitches } from './deps.ts';
 import type { CardAcquirer, CardDetails } from './funding/acquirer.ts';
 import type { BankAccountDetails, BankRail } from './funding/bank.ts';
 import { HttpBankRail } from './funding/http-bank.ts';
 import { HttpCardAcquirer } from './funding/http-acquirer.ts';
 import * as sources from './funding-sources.ts';
 import type { WalletIdentity, WalletSession } from './identity-port.ts';
+import { createCreditGate } from './credit-gate.ts';
 import { ensureClearingAccounts } from './platform-accounts.ts';
 import { receiveProviderWebhook, type Provider, type WebhookOutcome } from './provider-webhooks.ts';
 import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
+import type { WalletRisk } from './risk-port.ts';
 import { registerWalletRoutes } from './routes.ts';
 import { advanceTopUp } from './settle.ts';
 import { listTopUps, ownTopUp, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
@@ -25,8 +27,8 @@ import { listTopUps, ownTopUp, startTopUp, type TopUpRequest, type TopUpRow } fr
 export interface Wallet {
   readonly deps: WalletDeps;
   readonly identity: WalletIdentity;
-  addCard(session: WalletSession, card: CardDetails, grant: string | undefined): Promise<sources.FundingSourceRow>;
-  addBankAccount(session: WalletSession, account: BankAccountDetails, grant: string | undefined): Promise<sources.FundingSourceRow>;
+  addCard(session: WalletSession, card: CardDetails, grant: string | undefined, origin?: RequestOrigin | null): Promise<sources.FundingSourceRow>;
+  addBankAccount(session: WalletSession, account: BankAccountDetails, grant: string | undefined, origin?: RequestOrigin | null): Promise<sources.FundingSourceRow>;
   confirmBankAccount(customerId: string, fundingSourceId: string, code: string): Promise<sources.FundingSourceRow>;
   listFundingSources(customerId: string): Promise<sources.FundingSourceRow[]>;
   removeFundingSource(customerId: string, fundingSourceId: string): Promise<void>;
@@ -51,6 +53,8 @@ export interface WalletOptions {
   readonly app?: App | null;
   readonly acquirer?: CardAcquirer | null;
   readonly bank?: BankRail | null;
+  readonly risk?: WalletRisk | null;
+  readonly switches?: WalletSwitches | null;
 }
 
 function acquirerFromConfig(config: Config): CardAcquirer | null {
@@ -68,13 +72,16 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     db: options.db, ledger: options.ledger, config: options.config.wallet, publicUrl: options.config.publicUrl, log: options.log,
     acquirer: options.acquirer === undefined ? acquirerFromConfig(options.config) : options.acquirer,
     bank: options.bank === undefined ? bankFromConfig(options.config) : options.bank,
+    risk: options.risk ?? null,
+    switches: options.switches ?? null,
+    creditGate: createCreditGate(),
   };
   await ensureClearingAccounts(options.ledger);
   const identity = options.identity;
   const wallet: Wallet = {
     deps, identity,
-    addCard: (session, card, grant) => sources.addCard(deps, identity, session, card, grant),
-    addBankAccount: (session, account, grant) => sources.addBankAccount(deps, identity, session, account, grant),
+    addCard: (session, card, grant, origin = null) => sources.addCard(deps, identity, session, card, grant, origin),
+    addBankAccount: (session, account, grant, origin = null) => sources.addBankAccount(deps, identity, session, account, grant, origin),
     confirmBankAccount: (customerId, id, code) => sources.confirmBankAccount(deps, customerId, id, code),
     listFundingSources: (customerId) => sources.listFundingSources(deps.db.pool, customerId),
     removeFundingSource: (customerId, id) => sources.removeFundingSource(deps, customerId, id),
