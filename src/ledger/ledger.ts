@@ -12,7 +12,7 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import type { LedgerOperation } from './engine.ts';
 import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type NewAccount } from './accounts.ts';
 import { readStatement, type Statement, type StatementQuery } from './statement.ts';
-import { runBatch, toTransfer, type TransferRow } from './store.ts';
+import { createAccountFlagsCache, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
 import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode } from './types.ts';
 import { validateTransferRequests } from './validate.ts';
 
@@ -61,7 +61,7 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
     setAccountStatus: (id, status) => changeAccountStatus(db, id, status),
     async createTransfers(requests) {
       validateTransferRequests(requests, options.maxAmountMinor, '/transfers');
-      const results = await batcher.submit(requests.map((request) => ({ kind: 'transfer', request })));
+      const results = await batcher.submit(requests.map((request) => ({ kind: 'transfer', request: canonicalIds(request) })));
       for (const result of results) options.metrics?.ledgerTransfers.inc({ result: result.result });
       return results;
     },
@@ -78,8 +78,20 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
   };
 }
 
+/** PostgreSQL hands uuids back in lowercase; the engine matches ids as strings, so it gets them that way too. */
+function canonicalIds(request: TransferRequest): TransferRequest {
+  return {
+    ...request,
+    id: request.id.toLowerCase(),
+    debitAccountId: request.debitAccountId?.toLowerCase() ?? null,
+    creditAccountId: request.creditAccountId?.toLowerCase() ?? null,
+    pendingId: request.pendingId?.toLowerCase() ?? null,
+  };
+}
+
 function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<LedgerOperation[], TransferResult[]> {
   const itemsMax = options.batchItemsMax ?? 1024;
+  const flagsCache = createAccountFlagsCache();
   return createBatcher<LedgerOperation[], TransferResult[]>({
     itemsMax,
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
@@ -87,7 +99,7 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
-      const results = await writeWithRetry(db, groups);
+      const results = await writeWithRetry(db, groups, flagsCache);
       options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
       options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
       return results;
@@ -95,11 +107,11 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
   });
 }
 
-async function writeWithRetry(db: Database, groups: LedgerOperation[][]): Promise<TransferResult[][]> {
+async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCache: AccountFlagsCache): Promise<TransferResult[][]> {
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
     try {
-      const outcome = await runBatch(client, groups);
+      const outcome = await runBatch(client, groups, flagsCache);
       return outcome.results;
     } catch (error) {
       await rollbackQuietly(client);

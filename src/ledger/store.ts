@@ -41,14 +41,22 @@ export function toTransfer(row: TransferRow): Transfer {
  * message: `begin; clock; lock accounts; idempotency state; hold statuses` (with the held transfers
  * read first when the batch posts or voids). Under READ COMMITTED every statement of such a message
  * takes a fresh snapshot, so the reads after the lock still see everything committed before it.
- * Then one write and the commit: three round trips in all.
+ * Then the late locks, one write and the commit: four round trips in all.
+ *
+ * Hot accounts are locked late. Accounts with a balance rule (flags ≠ 0: wallets) are locked at the
+ * start, because the engine's decisions depend on their totals. Accounts without one (merchant
+ * receivables, fees, clearing) are read without a lock: nothing the engine decides depends on their
+ * totals, only on their status, which the write re-checks. The write changes them by relative deltas,
+ * so their row lock — the one every payment into a chain's receivable wants — is held only for the
+ * write and the commit, and the next batch does its reads and decisions meanwhile. Locks are always
+ * taken in one global order, flagged accounts by id, then unflagged accounts by id: no deadlocks.
  */
-export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>): Promise<BatchOutcome> {
+export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>, flagsCache: AccountFlagsCache): Promise<BatchOutcome> {
   const { transferIds, pendingIds, requestAccountIds } = collectIds(groups);
   let now: Date | null = null;
   let held = new Map<string, Transfer>();
   if (pendingIds.length > 0) {
-    const first = await runReads(client, [BEGIN, CLOCK, readTransfersSql(pendingIds)]);
+    const first = await runReads(client, [BEGIN, CLOCK, readTransfersSql(pendingIds)], flagsCache);
     now = first.clock;
     held = first.transfers;
   }
@@ -57,21 +65,64 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
     accountIds.add(transfer.debitAccountId);
     accountIds.add(transfer.creditAccountId);
   }
+  const misses = [...accountIds].filter((id) => !flagsCache.has(id));
+  if (misses.length > 0) {
+    const learned = await runReads(client, [...(now === null ? [BEGIN, CLOCK] : []), readFlagsSql(misses)], flagsCache);
+    now ??= learned.clock;
+  }
+  const { early, late } = classifyAccounts([...accountIds], flagsCache);
   const heldPendingIds = [...held.values()].filter((t) => hasFlag(t.flags, TransferFlags.pending)).map((t) => t.id);
   const reads = await runReads(client, [
     ...(now === null ? [BEGIN, CLOCK] : []),
-    lockAccountsSql([...accountIds]),
+    lockAccountsSql(early),
+    readAccountsSql(late),
     idempotencyStateSql(transferIds),
     pendingStatusSql(heldPendingIds),
-  ]);
+  ], flagsCache);
   now ??= reads.clock;
   assert(now !== null, 'the batch has a clock');
+  const lateBefore = snapshot(reads.accounts, late);
   const state: BatchState = { now, accounts: reads.accounts, transfers: reads.transfers, failures: reads.failures, pendings: toPendings(held, reads.statuses, heldPendingIds) };
   for (const [id, transfer] of held) if (!state.transfers.has(id)) state.transfers.set(id, transfer);
   const outcome = executeBatch(state, groups);
-  await writeOutcome(client, outcome, now);
+  await writeOutcome(client, outcome, now, lateBefore);
   await client.query('commit');
   return outcome;
+}
+
+/**
+ * Account flags never change after creation, so a bounded cache of them (one per ledger instance)
+ * is always right; it only decides which accounts are locked early.
+ */
+export type AccountFlagsCache = Map<string, number>;
+const ACCOUNT_FLAGS_CACHE_MAX = 1_000_000;
+
+export function createAccountFlagsCache(): AccountFlagsCache {
+  return new Map();
+}
+
+function rememberFlags(cache: AccountFlagsCache, id: string, flags: number): void {
+  if (cache.size >= ACCOUNT_FLAGS_CACHE_MAX) cache.clear();
+  cache.set(id, flags);
+}
+
+/** Unknown ids (no such account) go with the early class: there is nothing to lock either way. */
+function classifyAccounts(ids: readonly string[], cache: AccountFlagsCache): { early: string[]; late: string[] } {
+  const early: string[] = [];
+  const late: string[] = [];
+  for (const id of ids) (cache.get(id) === 0 ? late : early).push(id);
+  return { early, late };
+}
+
+interface Totals { status: AccountState['status']; debitsPending: bigint; debitsPosted: bigint; creditsPending: bigint; creditsPosted: bigint }
+
+function snapshot(accounts: Map<string, AccountState>, ids: readonly string[]): Map<string, Totals> {
+  const before = new Map<string, Totals>();
+  for (const id of ids) {
+    const a = accounts.get(id);
+    if (a !== undefined) before.set(id, { status: a.status, debitsPending: a.debitsPending, debitsPosted: a.debitsPosted, creditsPending: a.creditsPending, creditsPosted: a.creditsPosted });
+  }
+  return before;
 }
 
 function collectIds(groups: ReadonlyArray<readonly LedgerOperation[]>) {
@@ -104,7 +155,7 @@ function uuidArray(ids: readonly string[]): string {
   return `'{${ids.join(',')}}'::uuid[]`;
 }
 
-type ReadKind = 'begin' | 'clock' | 'transfers' | 'accounts' | 'idempotency' | 'statuses';
+type ReadKind = 'begin' | 'clock' | 'flags' | 'transfers' | 'accounts' | 'idempotency' | 'statuses';
 interface ReadStatement { readonly kind: ReadKind; readonly sql: string }
 
 const BEGIN: ReadStatement = { kind: 'begin', sql: 'begin' };
@@ -123,6 +174,19 @@ function lockAccountsSql(ids: readonly string[]): ReadStatement | null {
     sql: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
           from accounts where id = any(${uuidArray(ids)}) order by id for no key update`,
   };
+}
+
+function readAccountsSql(ids: readonly string[]): ReadStatement | null {
+  if (ids.length === 0) return null;
+  return {
+    kind: 'accounts',
+    sql: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
+          from accounts where id = any(${uuidArray(ids)})`,
+  };
+}
+
+function readFlagsSql(ids: readonly string[]): ReadStatement {
+  return { kind: 'flags', sql: `select id, flags from accounts where id = any(${uuidArray(ids)})` };
 }
 
 function idempotencyStateSql(ids: readonly string[]): ReadStatement | null {
@@ -154,17 +218,17 @@ interface Reads {
   statuses: Map<string, { status: PendingStatus; expiresAt: Date }>;
 }
 
-async function runReads(client: pg.PoolClient, statements: ReadonlyArray<ReadStatement | null>): Promise<Reads> {
+async function runReads(client: pg.PoolClient, statements: ReadonlyArray<ReadStatement | null>, flagsCache: AccountFlagsCache): Promise<Reads> {
   const present = statements.filter((s): s is ReadStatement => s !== null);
   const raw = (await client.query(present.map((s) => s.sql).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
   const results = Array.isArray(raw) ? raw : [raw];
   assert(results.length === present.length, 'one result per statement');
   const reads: Reads = { clock: null, transfers: new Map(), accounts: new Map(), failures: new Map(), statuses: new Map() };
-  present.forEach((statement, index) => collect(reads, statement.kind, results[index]?.rows ?? []));
+  present.forEach((statement, index) => collect(reads, statement.kind, results[index]?.rows ?? [], flagsCache));
   return reads;
 }
 
-function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unknown>[]): void {
+function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unknown>[], flagsCache: AccountFlagsCache): void {
   switch (kind) {
     case 'begin':
       return;
@@ -174,11 +238,17 @@ function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unk
       reads.clock = now;
       return;
     }
+    case 'flags':
+      for (const row of rows as unknown as Array<{ id: string; flags: number }>) rememberFlags(flagsCache, row.id, row.flags);
+      return;
     case 'transfers':
       for (const row of rows as unknown as TransferRow[]) reads.transfers.set(row.id, toTransfer(row));
       return;
     case 'accounts':
-      for (const row of rows as unknown as AccountRow[]) reads.accounts.set(row.id, toAccountState(row));
+      for (const row of rows as unknown as AccountRow[]) {
+        rememberFlags(flagsCache, row.id, row.flags);
+        reads.accounts.set(row.id, toAccountState(row));
+      }
       return;
     case 'idempotency':
       for (const row of rows as unknown as Array<TransferRow & { failure: TransferResultCode | null }>) {
@@ -226,11 +296,17 @@ with new_transfers as (
   on conflict (id) do nothing
   returning 1
 ), new_totals as (
-  update accounts a set debits_pending = u.dp, debits_posted = u.dpo, credits_pending = u.cp, credits_posted = u.cpo
-  from unnest($14::uuid[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[]) as u(id, dp, dpo, cp, cpo)
+  update accounts a set
+    debits_pending = case when u.relative then a.debits_pending + u.dp else u.dp end,
+    debits_posted = case when u.relative then a.debits_posted + u.dpo else u.dpo end,
+    credits_pending = case when u.relative then a.credits_pending + u.cp else u.cp end,
+    credits_posted = case when u.relative then a.credits_posted + u.cpo else u.cpo end
+  from unnest($14::uuid[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[], $22::boolean[], $23::text[])
+    as u(id, dp, dpo, cp, cpo, relative, expected_status)
   -- The redundant "= any" makes the planner fetch the rows through the primary key instead of
   -- hashing a sequential scan of all accounts (measured: 10 ms → 2 ms for 256 rows of 21,000).
-  where a.id = u.id and a.id = any($14::uuid[])
+  -- Every row is locked already (early or in lockLateAccounts); the status guard is a second check.
+  where a.id = u.id and a.id = any($14::uuid[]) and a.status = u.expected_status
   returning 1
 ), holds as (
   insert into pending_transfers (id, status, expires_at, resolved_at)
@@ -242,13 +318,21 @@ with new_transfers as (
 select (select count(*) from new_transfers)::int as transfers, (select count(*) from new_totals)::int as accounts,
        (select count(*) from holds)::int as holds`;
 
-async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: Date): Promise<void> {
+/** A late account changed status between its read and the write: the batch must be decided again. */
+export class LateAccountChanged extends Error {
+  override readonly name = 'LateAccountChanged';
+  // Reported as a serialization failure so the ledger's retry loop decides the batch again.
+  readonly code = '40001';
+}
+
+async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: Date, lateBefore: Map<string, Totals>): Promise<void> {
   const nothingToWrite = outcome.created.length === 0 && outcome.failures.length === 0
     && outcome.changedAccounts.length === 0 && outcome.pendingChanges.length === 0;
   if (nothingToWrite) return;
   const t = outcome.created;
-  const a = outcome.changedAccounts;
+  const a = accountWrites(outcome.changedAccounts, lateBefore);
   const p = outcome.pendingChanges;
+  await lockLateAccounts(client, a.filter((x) => x.relative));
   const result = await client.query<{ transfers: number; accounts: number; holds: number }>({
     name: 'ledger_write_outcome',
     text: WRITE_OUTCOME,
@@ -257,13 +341,47 @@ async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: D
       t.map((x) => x.pendingId), t.map((x) => x.ledger), t.map((x) => x.code), t.map((x) => x.flags),
       t.map((x) => x.timeoutSeconds), t.map((x) => x.reference), now,
       outcome.failures.map((x) => x.id), outcome.failures.map((x) => x.result),
-      a.map((x) => x.id), a.map((x) => x.debitsPending), a.map((x) => x.debitsPosted), a.map((x) => x.creditsPending), a.map((x) => x.creditsPosted),
+      a.map((x) => x.id), a.map((x) => x.dp), a.map((x) => x.dpo), a.map((x) => x.cp), a.map((x) => x.cpo),
       p.map((x) => x.id), p.map((x) => x.status), p.map((x) => x.expiresAt),
+      a.map((x) => x.relative), a.map((x) => x.expectedStatus),
     ],
   });
   const written = result.rows[0];
   // Pair assertions: what the database says it wrote is what the engine decided.
   assert(written?.transfers === t.length, `wrote ${written?.transfers} of ${t.length} transfers`);
-  assert(written.accounts === a.length, `updated ${written.accounts} of ${a.length} accounts`);
+  if (written.accounts !== a.length) {
+    assert(lateBefore.size > 0, `updated ${written.accounts} of ${a.length} locked accounts`);
+    throw new LateAccountChanged('an unlocked account changed status during the batch');
+  }
   assert(written.holds === p.length, `wrote ${written.holds} of ${p.length} holds`);
+}
+
+/**
+ * The late accounts' row locks, in id order, just before the write. (Left to the UPDATE, the order
+ * would be the plan's, and two batches could each hold what the other waits for: measured.) A late
+ * account whose status changed since it was read sends the batch back to be decided again.
+ */
+async function lockLateAccounts(client: pg.PoolClient, writes: readonly AccountWrite[]): Promise<void> {
+  if (writes.length === 0) return;
+  const result = await client.query<{ id: string; status: string }>(
+    `select id, status from accounts where id = any(${uuidArray(writes.map((w) => w.id))}) order by id for no key update`);
+  const status = new Map(result.rows.map((row) => [row.id, row.status]));
+  if (writes.some((w) => status.get(w.id) !== w.expectedStatus)) throw new LateAccountChanged('an unlocked account changed status during the batch');
+}
+
+interface AccountWrite { id: string; dp: bigint; dpo: bigint; cp: bigint; cpo: bigint; relative: boolean; expectedStatus: string }
+
+/** Locked accounts get their final totals; late ones the engine's deltas. Sorted by id (lock order). */
+function accountWrites(changed: readonly AccountState[], lateBefore: Map<string, Totals>): AccountWrite[] {
+  return changed.map((account): AccountWrite => {
+    const before = lateBefore.get(account.id);
+    if (before === undefined) {
+      return { id: account.id, dp: account.debitsPending, dpo: account.debitsPosted, cp: account.creditsPending, cpo: account.creditsPosted, relative: false, expectedStatus: account.status };
+    }
+    return {
+      id: account.id, relative: true, expectedStatus: before.status,
+      dp: account.debitsPending - before.debitsPending, dpo: account.debitsPosted - before.debitsPosted,
+      cp: account.creditsPending - before.creditsPending, cpo: account.creditsPosted - before.creditsPosted,
+    };
+  }).sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
 }

@@ -79,6 +79,25 @@ describe('concurrency on the real PostgreSQL', () => {
     expect(results.every((r) => r[0]?.result === 'created')).toBe(true);
   });
 
+  it('an unlocked (hot) account frozen while a batch is deciding: the batch decides again and refuses', async () => {
+    const { funding, merchant } = await openAccounts(some(0));
+    await some(0).createTransfers([transfer(funding, merchant, 1_000n)]);
+    // Another transaction holds the merchant's row; the batch reads it (no lock), decides, and waits in its write.
+    const blocker = await db.pool.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query('select 1 from accounts where id = $1 for update', [merchant]);
+      const debit = some(1).createTransfers([transfer(merchant, funding, 10n)]);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await blocker.query(`update accounts set status = 'frozen' where id = $1`, [merchant]);
+      await blocker.query('commit');
+      expect((await debit)[0]?.result).toBe('debit_account_frozen');
+    } finally {
+      blocker.release();
+    }
+    expect((await balanceOf(some(0), merchant)).posted).toBe(1_000n);
+  });
+
   it('a post racing a void on the same hold: exactly one wins', async () => {
     const { funding, wallet, merchant } = await openAccounts(some(0));
     await some(0).createTransfers([transfer(funding, wallet, 5_000n)]);

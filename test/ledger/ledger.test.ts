@@ -32,6 +32,15 @@ describe('single-phase transfers', () => {
     expect((await balanceOf(ledger, merchant)).posted).toBe(2_500n);
   });
 
+  it('matches ids whatever their case (PostgreSQL answers in lowercase)', async () => {
+    const { wallet, merchant } = await fundedAccounts(1_000n);
+    const shouted = transfer(wallet.toUpperCase(), merchant.toUpperCase(), 100n);
+    const [result] = await ledger.createTransfers([{ ...shouted, id: shouted.id.toUpperCase() }]);
+    expect(result?.result).toBe('created');
+    expect((await ledger.createTransfers([shouted]))[0]?.result).toBe('exists');
+    expect((await balanceOf(ledger, wallet)).available).toBe(900n);
+  });
+
   it('refuses to overdraw a wallet and remembers the failure', async () => {
     const { wallet, merchant } = await fundedAccounts(1_000n);
     const attempt = transfer(wallet, merchant, 1_001n);
