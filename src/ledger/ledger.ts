@@ -14,7 +14,7 @@ import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type Ne
 import { readStatement, type Statement, type StatementQuery } from './statement.ts';
 import { createAccountFlagsCache, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
 import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode } from './types.ts';
-import { validateTransferRequests } from './validate.ts';
+import { LEDGER_LIMITS, validateTransferRequests } from './validate.ts';
 
 export interface LedgerOptions {
   readonly maxAmountMinor: bigint;
@@ -71,7 +71,12 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
       const due = await db.pool.query<{ id: string }>(
         `select id from pending_transfers where status = 'pending' and expires_at <= now() order by expires_at limit $1`, [limit]);
       if (due.rows.length === 0) return 0;
-      const results = await batcher.submit(due.rows.map((row) => ({ kind: 'expire', pendingId: row.id })));
+      // Expiries are independent: sent as groups no larger than a request may be.
+      const chunks: LedgerOperation[][] = [];
+      for (let i = 0; i < due.rows.length; i += LEDGER_LIMITS.transfersPerRequestMax) {
+        chunks.push(due.rows.slice(i, i + LEDGER_LIMITS.transfersPerRequestMax).map((row) => ({ kind: 'expire', pendingId: row.id })));
+      }
+      const results = (await Promise.all(chunks.map((chunk) => batcher.submit(chunk)))).flat();
       return results.filter((result) => result.result === 'created').length;
     },
     drain: () => batcher.drain(),
@@ -91,6 +96,8 @@ function canonicalIds(request: TransferRequest): TransferRequest {
 
 function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<LedgerOperation[], TransferResult[]> {
   const itemsMax = options.batchItemsMax ?? 1024;
+  // A request's transfers are one group and a group is never split: a batch must hold the largest.
+  assert(itemsMax >= LEDGER_LIMITS.transfersPerRequestMax, `batchItemsMax must be at least ${LEDGER_LIMITS.transfersPerRequestMax}`);
   const flagsCache = createAccountFlagsCache();
   return createBatcher<LedgerOperation[], TransferResult[]>({
     itemsMax,

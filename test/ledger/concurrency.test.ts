@@ -19,8 +19,8 @@ let ledgers: Ledger[] = [];
 beforeAll(async () => {
   db = await createTestDatabase();
   for (let i = 0; i < PROCESSES; i++) pools.push(await openAnotherConnection(db, 10));
-  // Small batches on purpose: more transactions, more interleaving, more chances to race.
-  ledgers = pools.map((pool) => createLedger(pool, { maxAmountMinor: MAX_AMOUNT, batchItemsMax: 8 }));
+  // Small batches (the smallest a request allows): more transactions, more interleaving, more races.
+  ledgers = pools.map((pool) => createLedger(pool, { maxAmountMinor: MAX_AMOUNT, batchItemsMax: 100 }));
 });
 afterEach(async () => expectLedgerConsistent(db));
 afterAll(async () => {
@@ -87,11 +87,12 @@ describe('concurrency on the real PostgreSQL', () => {
     try {
       await blocker.query('begin');
       await blocker.query('select 1 from accounts where id = $1 for update', [merchant]);
-      const debit = some(1).createTransfers([transfer(merchant, funding, 10n)]);
+      // More operations than LATE_LOCK_MIN_OPERATIONS, so the batch locks the merchant late.
+      const debit = some(1).createTransfers(Array.from({ length: 20 }, () => transfer(merchant, funding, 10n)));
       await new Promise((resolve) => setTimeout(resolve, 300));
       await blocker.query(`update accounts set status = 'frozen' where id = $1`, [merchant]);
       await blocker.query('commit');
-      expect((await debit)[0]?.result).toBe('debit_account_frozen');
+      expect((await debit).map((r) => r.result)).toEqual(Array.from({ length: 20 }, () => 'debit_account_frozen'));
     } finally {
       blocker.release();
     }

@@ -16,7 +16,7 @@ let db: TestDatabase;
 let ledger: Ledger;
 beforeAll(async () => {
   db = await createTestDatabase();
-  ledger = newLedger(db, 16);
+  ledger = newLedger(db, 100);
 });
 afterAll(async () => db.close());
 
