@@ -13,6 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
+import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
@@ -135,15 +136,6 @@ async function measure(impl: string, scenario: string, callers: number, fixture:
   return { scenario, impl, callers, transfersPerSecond: latency.count / measuredSeconds, p50Ms: latency.percentile(50), p99Ms: latency.percentile(99), failures };
 }
 
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function serverSettings(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });

@@ -19,6 +19,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createKoban, type Koban } from '../src/koban.ts';
 import { requireTransferCreated } from '../src/ledger/ledger.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../src/ledger/types.ts';
@@ -217,14 +218,5 @@ function post(base: string, agent: https.Agent, credential: IssuedCredential, bo
   });
 }
 
-async function admin(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 await main();

@@ -8,7 +8,7 @@
  * KOBAN_BENCH_SECONDS (per cell, default 3), KOBAN_BENCH_ACCOUNTS (default 10000).
  */
 import { randomInt, randomUUID } from 'node:crypto';
-import pg from 'pg';
+import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createChangeFeed } from '../src/operations/change-feed.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
@@ -87,14 +87,5 @@ async function seedStores(db: Database): Promise<string[]> {
   return ids;
 }
 
-async function admin(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 await main();

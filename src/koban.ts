@@ -15,7 +15,8 @@ import { createNotifications, type Notifications } from './notifications/notific
 import { registerDevOutboxRoutes } from './notifications/dev-outbox-routes.ts';
 import { createIdentity, type Identity } from './identity/identity.ts';
 import { registerIdentityRoutes } from './identity/http/routes.ts';
-import { createOperations, every, type Operations } from './operations/operations.ts';
+import { createOperations, type Operations } from './operations/operations.ts';
+import { every } from './platform/every.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { createWallet, type Wallet } from './wallet/wallet.ts';
 import type { OperationsAdapters } from './operations/adapters.ts';
@@ -83,9 +84,9 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   return {
     config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet,
     startBackgroundWork() {
-      timers.push(startSweeper(ledger, config.pendingSweepIntervalMs, (error) => app.log.error({ err: error }, 'hold sweeper failed')));
+      timers.push(every(config.pendingSweepIntervalMs, () => ledger.expireDueHolds(), (error) => app.log.error({ err: error }, 'hold sweeper failed')));
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
-      timers.push(startPurger(identity, (error) => app.log.error({ err: error }, 'identity purge failed')));
+      timers.push(every(IDENTITY_PURGE_INTERVAL_MS, () => identity.purgeExpired(), (error) => app.log.error({ err: error }, 'identity purge failed')));
       timers.push(...operations.startBackgroundWork());
       timers.push(every(60_000, () => risk.pruneCounters(), (error) => app.log.error({ err: error }, 'risk counter pruning failed')));
       timers.push(...payments.startBackgroundWork());
@@ -104,27 +105,5 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   };
 }
 
-/** Releases expired holds every interval; never runs two sweeps at once in one process. */
-function startSweeper(ledger: Ledger, intervalMs: number, onError: (error: unknown) => void): NodeJS.Timeout {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    ledger.expireDueHolds().catch(onError).finally(() => {
-      running = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}
-
+/** Expired sign-ups, WebAuthn challenges and social transactions are deleted once a minute. */
 const IDENTITY_PURGE_INTERVAL_MS = 60_000;
-
-/** Deletes expired sign-ups, WebAuthn challenges and social transactions once a minute. */
-function startPurger(identity: Identity, onError: (error: unknown) => void): NodeJS.Timeout {
-  const timer = setInterval(() => {
-    identity.purgeExpired().catch(onError);
-  }, IDENTITY_PURGE_INTERVAL_MS);
-  timer.unref();
-  return timer;
-}

@@ -7,12 +7,13 @@ import type { FastifyRequest } from 'fastify';
 import type { Identity } from './identity/identity.ts';
 import { revokeAllSessions } from './identity/sessions/sessions.ts';
 import type { Ledger } from './ledger/ledger.ts';
-import { addFeedEntry } from './notifications/outbox.ts';
+import { verifiedContacts } from './identity/contacts/contacts.ts';
+import { addFeedEntry, enqueueMessage } from './notifications/outbox.ts';
 import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
 import { ensureCustomerWallet } from './payments/wallets.ts';
 import type { Risk } from './risk/risk.ts';
-import type { Database } from './platform/db/database.ts';
+import { withTransaction, type Database } from './platform/db/database.ts';
 import { isKobanError, KobanError } from './platform/errors.ts';
 
 /**
@@ -44,8 +45,16 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceId });
       return decision.decision === 'deny' || decision.decision === 'review';
     },
+    // The in-app feed and an e-mail to the verified address, in one transaction (as top-ups do).
     async notifyCustomer(customerId: string, event: CustomerEvent) {
-      await addFeedEntry(db.pool, customerId, describeEvent(event));
+      const entry = describeEvent(event);
+      await withTransaction(db, async (client) => {
+        await addFeedEntry(client, customerId, entry);
+        for (const contact of await verifiedContacts(client, customerId)) {
+          if (contact.kind !== 'email') continue;
+          await enqueueMessage(client, { channel: 'email', recipient: contact.value, kind: entry.kind, subject: `Koban: ${entry.title}`, body: entry.body });
+        }
+      });
     },
   };
 }

@@ -2,6 +2,7 @@
  * The operations module's composition: audit log and sealer, kill switches, and (as they land)
  * operators, cases, proposals and compensation. `src/koban.ts` creates one per process.
  */
+import { every } from '../platform/every.ts';
 import type { OperationsConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
@@ -62,16 +63,4 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   };
 }
 
-/** Runs `work` every interval, never two at once in one process. */
-export function every(intervalMs: number, work: () => Promise<unknown>, onError: (error: unknown) => void): NodeJS.Timeout {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    work().catch(onError).finally(() => {
-      running = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}
+

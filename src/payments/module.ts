@@ -3,6 +3,7 @@
  * credentials, the PostgreSQL nonce store, the OPA listener (HTTPS with the dev CA unless switched off),
  * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
  */
+import { every } from '../platform/every.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createCredentialDirectory, type CredentialDirectory } from '../merchants/credentials.ts';
@@ -103,16 +104,3 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   };
 }
 
-/** Runs `work` every interval, never two runs at once in one process. */
-export function every(intervalMs: number, work: () => Promise<unknown>, onError: (error: unknown) => void): NodeJS.Timeout {
-  let running = false;
-  const timer = setInterval(() => {
-    if (running) return;
-    running = true;
-    work().catch(onError).finally(() => {
-      running = false;
-    });
-  }, intervalMs);
-  timer.unref();
-  return timer;
-}

@@ -12,7 +12,7 @@ import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
 import { AccountCodes, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
-import { PUBLIC_URL, signUp, type Customer } from '../identity/support.ts';
+import { messagesTo, PUBLIC_URL, signUp, type Customer } from '../identity/support.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { startTestKoban } from '../support/koban.ts';
 
@@ -69,7 +69,9 @@ it('a signed-up customer pays at a till with a code from their session, and sees
   expect(paid.data?.status).toBe('COMPLETED');
   const account = await koban.ledger.getAccount(wallet);
   expect((account?.creditsPosted ?? 0n) - (account?.debitsPosted ?? 0n)).toBe(3_800n);
-  await expect.poll(async () => (await customer.client.request({ method: 'GET', url: '/v1/customer/notifications' })).body).toContain('1,200');
+  await expect.poll(async () => (await customer.client.request({ method: 'GET', url: '/v1/customer/notifications' })).body, { timeout: 10_000 }).toContain('1,200');
+  // …and by e-mail to the verified address, through the notifications outbox.
+  await expect.poll(async () => (await messagesTo(koban, customer.email)).map((m) => m.body).join('\n'), { timeout: 10_000 }).toContain('Paid ¥1,200');
 });
 
 it('the same code cannot be charged twice, and a session-less caller cannot mint', async () => {

@@ -1,12 +1,10 @@
 /** `koban ledger verify` finds tampering: an edited amount, a forged balance, a deleted transfer. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/ledger/verify.ts';
+import { koban } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { newLedger, openAccounts, transfer } from './fixtures.ts';
 
-const run = promisify(execFile);
 let db: TestDatabase;
 let ids: Awaited<ReturnType<typeof openAccounts>>;
 let paymentId: string;
@@ -35,15 +33,7 @@ async function tamper(sql: string, values: unknown[]): Promise<void> {
   }
 }
 
-async function cli(): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await run(process.execPath, ['bin/koban.mjs', 'ledger', 'verify'], { env: { ...process.env, DATABASE_URL: db.url ?? '' } });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string };
-    return { code: failed.code, stdout: failed.stdout };
-  }
-}
+const cli = () => koban(db.url, 'ledger', 'verify');
 
 describe('ledger verify', () => {
   it('passes on an untouched ledger, from the command line too', async () => {

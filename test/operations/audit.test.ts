@@ -1,13 +1,11 @@
 /** The audit chain: append-only, sealed in blocks off the request path, and any tampering detected. */
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAuditLog, type AuditLog } from '../../src/operations/audit/audit-log.ts';
 import { sealPending } from '../../src/operations/audit/sealer.ts';
 import { verifyAudit } from '../../src/operations/audit/verify.ts';
+import { koban } from '../support/cli.ts';
 import { createTestDatabase, openAnotherConnection, type TestDatabase } from '../support/database.ts';
 
-const run = promisify(execFile);
 let db: TestDatabase;
 let audit: AuditLog;
 
@@ -42,15 +40,7 @@ async function eventIds(): Promise<string[]> {
   return result.rows.map((row) => row.id.toString());
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    const { stdout } = await run(process.execPath, ['bin/koban.mjs', ...args], { env: { ...process.env, DATABASE_URL: db.url ?? '' } });
-    return { code: 0, stdout };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string };
-    return { code: failed.code, stdout: failed.stdout };
-  }
-}
+const cli = (...args: string[]) => koban(db.url, ...args);
 
 describe('audit log', () => {
   it('records on the caller path without hashing, and the sealer chains blocks that verify', async () => {

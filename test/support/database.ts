@@ -3,7 +3,7 @@
  * isolated, parallel-safe); in the PGlite smoke project an in-memory PGlite. The server itself is
  * started by `npm test` (tools/test-runner.ts) and reached through KOBAN_TEST_PG_URL.
  */
-import pg from 'pg';
+import { adminQuery as adminQueryAt } from '../../tools/postgres/admin.ts';
 import { randomBytes } from 'node:crypto';
 import { openPglite } from '../../src/platform/db/pglite.ts';
 import { openPostgres } from '../../src/platform/db/postgres.ts';
@@ -76,11 +76,5 @@ async function createFromTemplate(name: string): Promise<void> {
 }
 
 export async function adminQuery(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl() });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
+  await adminQueryAt(adminUrl(), sql);
 }
