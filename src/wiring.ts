@@ -14,7 +14,7 @@ import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHook
 import { ensureCustomerWallet } from './payments/wallets.ts';
 import type { Risk } from './risk/risk.ts';
 import { withTransaction, type Database } from './platform/db/database.ts';
-import { isKobanError, KobanError } from './platform/errors.ts';
+import { isKobanError } from './platform/errors.ts';
 
 /**
  * Payments' customer authenticator on identity's session guard. A payment code is minted only for a
@@ -84,15 +84,11 @@ export function customerWallets(db: Database): CustomerWallets {
   };
 }
 
-/** Operations' view of identity: ending sessions exists; forced credential resets are not built yet. */
-export function identityControl(db: Database): IdentityControl {
-  const notBuilt = (what: string): never => {
-    throw new KobanError('operations_dependency_missing', { detail: `${what} is not built in the identity module yet` });
-  };
+/** Operations' view of identity: forced resets (which revoke sessions themselves) and ending sessions. */
+export function identityControl(identity: Identity, db: Database): IdentityControl {
   return {
-    forcePasswordAndPinReset: async () => notBuilt('forcing a password and PIN reset'),
+    forcePasswordAndPinReset: async (customerId, reason) => { await identity.forcePasswordAndPinReset(customerId, reason); },
     revokeSessions: (customerId) => revokeAllSessions(db.pool, customerId),
-    forceResetAllCustomers: async () => notBuilt('the all-customer reset'),
+    forceResetAllCustomers: (reason) => identity.forceResetAllCustomers(reason),
   };
 }
-

@@ -2,6 +2,7 @@
 import type { IdentityConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import type { PasswordHasher } from './password/hasher.ts';
+import type { RiskPort } from './risk-port.ts';
 import type { IdentitySecrets } from './secrets.ts';
 
 export interface IdentityDeps {
@@ -9,4 +10,6 @@ export interface IdentityDeps {
   readonly config: IdentityConfig;
   readonly secrets: IdentitySecrets;
   readonly hasher: PasswordHasher;
+  /** The risk engine, plugged in by createKoban right after it creates risk (risk-port.ts). */
+  readonly risk: RiskPort;
 }

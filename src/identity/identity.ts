@@ -11,6 +11,8 @@ import { createCustomerGuard, type CustomerGuard } from './http/guard.ts';
 import { createPasswordHasher } from './password/hasher.ts';
 import { verifyChargePin } from './pin/charge-pin.ts';
 import { isInRecoveryCooldown, refuseDuringRecoveryCooldown } from './recovery/cooldown.ts';
+import { forcePasswordAndPinReset, forceResetAllCustomers } from './recovery/forced-reset.ts';
+import { createRiskSlot, type RiskPort } from './risk-port.ts';
 import { createSecrets } from './secrets.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
 import type { Session } from './sessions/sessions.ts';
@@ -28,14 +30,25 @@ export interface Identity {
   /** Top-up gate: no cool-down, a step-up grant for exactly this amount and source, and the right PIN. */
   authorizeTopUp(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
   purgeExpired(): Promise<void>;
+  /**
+   * Plugs in the risk engine (once). createKoban calls it right after creating risk, before the app
+   * serves anything; until then identity's port allows everything (risk-port.ts).
+   */
+  useRisk(risk: RiskPort): void;
+  /** Flags the customer (sign-in refused until recovery), deletes the charge PIN, revokes every session; answers how many. */
+  forcePasswordAndPinReset(customerId: string, reason: string): Promise<number>;
+  /** The same for every active customer, in bounded batches. */
+  forceResetAllCustomers(reason: string): Promise<{ customers: number; sessions: number }>;
 }
 
 export function createIdentity(config: Config, db: Database): Identity {
+  const risk = createRiskSlot();
   const deps: IdentityDeps = {
     db,
     config: config.identity,
     secrets: createSecrets(config.identity.secret),
     hasher: createPasswordHasher(config.identity.passwordHashConcurrency, config.identity.passwordHashQueueMax),
+    risk: risk.port,
   };
   return {
     deps,
@@ -50,6 +63,9 @@ export function createIdentity(config: Config, db: Database): Identity {
       await requireStepUp(db.pool, session, input.grant, 'top_up', { amountMinor: input.amountMinor, fundingSourceId: input.fundingSourceId });
       await verifyChargePin(deps, session.customerId, input.pin, origin);
     },
+    useRisk: (engine) => risk.plug(engine),
+    forcePasswordAndPinReset: (customerId, reason) => forcePasswordAndPinReset(db, customerId, reason),
+    forceResetAllCustomers: (reason) => forceResetAllCustomers(db, reason),
     async purgeExpired() {
       await purgeExpiredSignups(deps);
       await db.pool.query('delete from webauthn_challenges where expires_at <= now()');

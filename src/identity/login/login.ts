@@ -7,6 +7,10 @@
  *    has few recent failures and no global anomaly is on; otherwise it yields a second-factor
  *    challenge. Password failures alone never lock an account: they only make the second factor
  *    mandatory everywhere, so a stuffing attacker cannot lock the victim out.
+ * 4. after a right first factor (password or social): a customer whose credentials were force-reset
+ *    is told to recover; then the risk engine is asked. `deny` and `review` are refused exactly like
+ *    a throttled source (the engine keeps the reasons and any case), `challenge` makes the second
+ *    factor mandatory even on a remembered device. Wrong passwords are counted by the engine too.
  */
 import { withTransaction, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
@@ -18,6 +22,8 @@ import type { IdentityDeps } from '../deps.ts';
 import { hasTotp } from '../factors/totp.ts';
 import { needsRehash } from '../password/hasher.ts';
 import { normalizePassword, PASSWORD_LENGTH_MAX } from '../password/policy.ts';
+import { refuseWhileResetRequired } from '../recovery/forced-reset.ts';
+import { riskRefuses } from '../risk-port.ts';
 import { sha256 } from '../secrets.ts';
 import { knownDeviceId, touchDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
@@ -35,6 +41,8 @@ export const LOGIN_CHALLENGE_ATTEMPTS_MAX = 5;
  */
 export const PASSWORD_PENDING_ALERTS_PER_DAY = 3;
 const DAY_MS = 24 * 60 * 60_000;
+/** One answer for every refused source, throttle or risk engine, so neither tells which rule fired. */
+const SIGN_IN_REFUSED = 'too many sign-in attempts; try again later';
 
 export type SecondFactorMethod = 'sms' | 'totp' | 'passkey' | 'recovery_code';
 
@@ -56,13 +64,22 @@ async function refuseThrottledSource(deps: IdentityDeps, origin: RequestOrigin):
   const [ip, net] = await Promise.all([peekCounter(deps.db.pool, keys.ip(origin.ip), windowMs), peekCounter(deps.db.pool, keys.net(origin.ip), windowMs)]);
   if (ip >= deps.config.loginIpFailuresMax || net >= deps.config.loginNetworkFailuresMax) {
     await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', origin, reasons: [ip >= deps.config.loginIpFailuresMax ? 'ip' : 'network'] });
-    throw new KobanError('rate_limited', { detail: 'too many failed sign-ins from this network; try again later' });
+    throw new KobanError('rate_limited', { detail: SIGN_IN_REFUSED });
   }
 }
 
-async function recordFailure(deps: IdentityDeps, origin: RequestOrigin, customerId: string | null): Promise<void> {
+/**
+ * The risk engine's name for the browser: the SHA-256 of its device cookie, the same before and after
+ * the account remembers it, and the same across accounts (so one browser behind many sign-ins shows).
+ */
+export function riskDeviceId(deviceToken: string): string {
+  return sha256(deviceToken).toString('hex');
+}
+
+async function recordFailure(deps: IdentityDeps, origin: RequestOrigin, customerId: string | null, deviceToken: string): Promise<void> {
   const windowMs = deps.config.loginWindowMs;
   const db = deps.db.pool;
+  await deps.risk.recordFailure({ kind: 'password', accountId: customerId, ip: origin.ip, deviceId: riskDeviceId(deviceToken) });
   await hitCounter(db, keys.global, windowMs);
   if (origin.ip !== null) {
     await hitCounter(db, keys.ip(origin.ip), windowMs);
@@ -93,9 +110,24 @@ async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceToke
   return deviceId;
 }
 
+/**
+ * The checks every sign-in runs once its first factor held: a forced reset sends the customer to
+ * recovery; the risk engine may refuse (as a throttle would) or ask for a second factor.
+ */
+export async function signInRisk(deps: IdentityDeps, customerId: string, deviceToken: string, origin: RequestOrigin): Promise<'allow' | 'challenge'> {
+  await refuseWhileResetRequired(deps.db.pool, customerId);
+  const { decision } = await deps.risk.assess({ kind: 'sign_in', accountId: customerId, deviceId: riskDeviceId(deviceToken), ip: origin.ip });
+  if (riskRefuses(decision)) {
+    await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: ['risk'] });
+    throw new KobanError('rate_limited', { detail: SIGN_IN_REFUSED });
+  }
+  return decision === 'challenge' ? 'challenge' : 'allow';
+}
+
 /** After a right first factor (password or social): a session on a trusted device, else a challenge. */
 export async function afterFirstFactor(deps: IdentityDeps, customerId: string, firstFactor: 'password' | 'social', deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
-  const deviceId = await mayTrustDevice(deps, customerId, deviceToken);
+  const risk = await signInRisk(deps, customerId, deviceToken, origin);
+  const deviceId = risk === 'challenge' ? null : await mayTrustDevice(deps, customerId, deviceToken);
   if (deviceId !== null) {
     const session = await withTransaction(deps.db, async (client) => {
       await touchDevice(client, deviceId);
@@ -112,7 +144,7 @@ export async function afterFirstFactor(deps: IdentityDeps, customerId: string, f
       `insert into login_challenges (id, customer_id, device_hash, first_factor, expires_at) values ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))`,
       [challengeId, customerId, sha256(deviceToken), firstFactor, LOGIN_CHALLENGE_TTL_MS],
     );
-    await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: [firstFactor] });
+    await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: risk === 'challenge' ? [firstFactor, 'risk_challenge'] : [firstFactor] });
     // A right password on an unknown device may be the victim on a new phone, or a stuffing hit: tell them (AUTH-08).
     if (firstFactor === 'password') {
       const sent = await hitCounter(client, keys.passwordPendingAlerts(customerId), DAY_MS);
@@ -133,7 +165,7 @@ export async function loginWithPassword(deps: IdentityDeps, input: { identifier:
   const tooLong = [...password].length > PASSWORD_LENGTH_MAX;
   const ok = await deps.hasher.verifyOrDummy(tooLong ? null : stored, password);
   if (!ok || customerId === null || stored === null) {
-    await recordFailure(deps, origin, customerId);
+    await recordFailure(deps, origin, customerId, deviceToken);
     throw new KobanError('invalid_credentials');
   }
   await rehashIfOutdated(deps, customerId, stored, password);

@@ -1,6 +1,7 @@
 /**
  * Passwordless sign-in with a discoverable passkey. A passkey with user verification is two factors
- * in one (possession + biometric/PIN), so it signs in on any device and remembers it.
+ * in one (possession + biometric/PIN), so it signs in on any device and remembers it. A risk
+ * `challenge` is therefore already met; `deny` and `review` refuse, as for a password (login.ts).
  */
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { withTransaction } from '../../platform/db/database.ts';
@@ -11,6 +12,7 @@ import { sha256 } from '../secrets.ts';
 import { rememberDevice } from '../sessions/devices.ts';
 import { createSession } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
+import { signInRisk } from './login.ts';
 
 export function passkeyLoginOptions(deps: IdentityDeps, deviceToken: string) {
   return assertionOptions(deps, { ceremony: 'login', deviceHash: sha256(deviceToken) });
@@ -19,6 +21,7 @@ export function passkeyLoginOptions(deps: IdentityDeps, deviceToken: string) {
 export async function loginWithPasskey(deps: IdentityDeps, challengeId: string, credential: AuthenticationResponseJSON, deviceToken: string, origin: RequestOrigin): Promise<{ customerId: string; sessionId: string; sessionToken: string }> {
   // Outside the transaction: the challenge is consumed even when verification fails (WA-01).
   const customerId = await verifyAssertion(deps.db.pool, deps, challengeId, { ceremony: 'login', deviceHash: sha256(deviceToken) }, credential);
+  await signInRisk(deps, customerId, deviceToken, origin);
   return withTransaction(deps.db, async (client) => {
     const device = await rememberDevice(client, customerId, deviceToken, origin.userAgent);
     const session = await createSession(client, { customerId, deviceId: device.id, authMethods: ['passkey'], origin });

@@ -19,6 +19,7 @@ import { rememberDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { LOGIN_CHALLENGE_ATTEMPTS_MAX, loginKeys, type SecondFactorMethod } from './login.ts';
+import { refuseWhileResetRequired } from '../recovery/forced-reset.ts';
 import { resetCounter } from './throttle.ts';
 
 export type SecondFactorProof =
@@ -92,6 +93,8 @@ export async function completeSecondFactor(deps: IdentityDeps, challengeId: stri
   const session = await withTransaction(deps.db, async (client) => {
     const completed = await client.query('update login_challenges set completed_at = now() where id = $1 and completed_at is null', [challenge.id]);
     if (completed.rowCount !== 1) throw new KobanError('login_challenge_invalid');
+    // A reset forced between the first and the second factor still stops this sign-in.
+    await refuseWhileResetRequired(client, challenge.customer_id);
     const device = await rememberDevice(client, challenge.customer_id, deviceToken, origin.userAgent);
     const methods: AuthMethod[] = [challenge.first_factor, proof.method];
     const created = await createSession(client, { customerId: challenge.customer_id, deviceId: device.id, authMethods: methods, origin });

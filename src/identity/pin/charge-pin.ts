@@ -8,6 +8,7 @@ import { withTransaction, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import type { IdentityDeps } from '../deps.ts';
+import { riskDeviceId } from '../login/login.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import type { Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
@@ -65,6 +66,10 @@ async function reserveAttempt(db: Queryable, customerId: string): Promise<{ pin_
   throw new KobanError(exists.rowCount === 1 ? 'pin_locked' : 'pin_not_set');
 }
 
+function riskDeviceOf(origin: RequestOrigin | null): string | null {
+  return origin?.deviceToken ? riskDeviceId(origin.deviceToken) : null;
+}
+
 /** For the top-up route: resolves if the PIN is right, else throws pin_wrong / pin_locked / pin_not_set. */
 export async function verifyChargePin(deps: IdentityDeps, customerId: string, pin: string | null | undefined, origin: RequestOrigin | null = null): Promise<void> {
   if (typeof pin !== 'string' || !PIN_FORMAT.test(pin)) throw new KobanError('pin_required');
@@ -73,6 +78,7 @@ export async function verifyChargePin(deps: IdentityDeps, customerId: string, pi
     await deps.db.pool.query('update charge_pins set failures = 0 where customer_id = $1 and locked_at is null', [customerId]);
     return;
   }
+  await deps.risk.recordFailure({ kind: 'pin', accountId: customerId, ip: origin?.ip ?? null, deviceId: riskDeviceOf(origin) });
   await recordSecurityEvent(deps.db.pool, { type: 'pin.wrong', outcome: 'failure', actor: 'customer', customerId, origin, details: { failures: attempt.failures } });
   if (attempt.failures < PIN_FAILURES_MAX) throw new KobanError('pin_wrong', { extensions: { attemptsLeft: PIN_FAILURES_MAX - attempt.failures } });
   await withTransaction(deps.db, async (client) => {

@@ -3,7 +3,11 @@
  * codes go only to the phone and e-mail verified and on file. Completing needs two proofs from
  * different channels (the SMS code and the e-mail code, or one of them and a recovery code) so
  * recovery never drops below AAL2 (REC-04). Then: new password, every session revoked, every
- * verified contact told, and a cool-down on high-risk actions.
+ * verified contact told, a forced reset cleared, and a cool-down on high-risk actions.
+ *
+ * The risk engine is asked when a recovery starts. A `deny` or `review` is answered like the
+ * per-identifier limit: the same answer, nothing sent, a request that can never complete, so the
+ * answer tells nothing about the identifier; the engine keeps the reasons and any case.
  */
 import { withTransaction } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
@@ -15,11 +19,13 @@ import { customerByContact, verifiedContacts } from '../contacts/contacts.ts';
 import { normalizeIdentifier } from '../contacts/normalize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
-import { loginKeys } from '../login/login.ts';
+import { loginKeys, riskDeviceId } from '../login/login.ts';
 import { hitCounter, resetCounter } from '../login/throttle.ts';
 import { checkNewPassword } from '../password/policy.ts';
 import { sha256 } from '../secrets.ts';
+import { riskRefuses } from '../risk-port.ts';
 import { revokeAllSessions } from '../sessions/sessions.ts';
+import { clearResetRequired } from './forced-reset.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 
 export const RECOVERY_TTL_MS = 15 * 60_000;
@@ -31,9 +37,12 @@ const HOUR_MS = 60 * 60_000;
 export async function startRecovery(deps: IdentityDeps, identifierInput: string, origin: RequestOrigin): Promise<{ recoveryId: string }> {
   const identifier = normalizeIdentifier(identifierInput);
   const key = `recovery:id:${sha256(identifier?.value ?? identifierInput).toString('hex')}`;
-  const withinLimit = (await hitCounter(deps.db.pool, key, HOUR_MS)) <= RECOVERY_REQUESTS_PER_HOUR;
+  const underLimit = (await hitCounter(deps.db.pool, key, HOUR_MS)) <= RECOVERY_REQUESTS_PER_HOUR;
   const customerId = identifier === null ? null : await customerByContact(deps.db.pool, identifier.kind, identifier.value);
   const recoveryId = uuidv7();
+  const { decision } = await deps.risk.assess({ kind: 'recovery', accountId: customerId, ref: recoveryId, ip: origin.ip,
+    deviceId: origin.deviceToken === null ? null : riskDeviceId(origin.deviceToken) });
+  const withinLimit = underLimit && !riskRefuses(decision);
   await withTransaction(deps.db, async (client) => {
     // A row exists for unknown identifiers too: same work, same answer, and it can never complete.
     await client.query(
@@ -49,7 +58,7 @@ export async function startRecovery(deps: IdentityDeps, identifierInput: string,
           body: `Your Koban recovery code is ${issued.code}. It expires in 15 minutes. If you did not ask to recover your account, ignore this message; your password has not changed.` });
       }
     }
-    await recordSecurityEvent(client, { type: 'recovery.requested', outcome: customerId === null ? 'failure' : 'success', actor: 'anonymous', customerId, origin, reasons: withinLimit ? [] : ['rate_limited'] });
+    await recordSecurityEvent(client, { type: 'recovery.requested', outcome: customerId === null ? 'failure' : 'success', actor: 'anonymous', customerId, origin, reasons: withinLimit ? [] : [underLimit ? 'risk' : 'rate_limited'] });
   });
   return { recoveryId };
 }
@@ -85,6 +94,7 @@ export async function completeRecovery(deps: IdentityDeps, input: { recoveryId: 
     if (done.rowCount !== 1) throw new KobanError('recovery_failed');
     await client.query('update password_credentials set password_hash = $2, updated_at = now() where customer_id = $1', [customerId, passwordHash]);
     await revokeAllSessions(client, customerId);
+    await clearResetRequired(client, customerId);
     await client.query(`update customers set recovery_cooldown_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1`, [customerId, deps.config.recoveryCooldownMs]);
     await announceSecurityEvent(client, { customerId, type: 'recovery.completed', origin });
   });

@@ -5,7 +5,8 @@
  * - An external identity is keyed by (issuer, subject) only (FED-05). Sign-in works only for an
  *   identity already linked; it never creates an account and never matches by e-mail (LINK-02).
  * - Signing in with a provider is a first factor like a password: a new device still needs Koban's
- *   own second factor (LINK-05). Linking needs a fresh step-up; unlinking keeps another way in.
+ *   own second factor (LINK-05). Linking needs a fresh step-up and the risk engine's consent;
+ *   unlinking keeps another way in. A social sign-in goes through the same risk check as a password.
  */
 import { withTransaction, sqlState, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
@@ -13,7 +14,7 @@ import { uuidv7 } from '../../platform/ids.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import type { Config } from '../../platform/config.ts';
 import type { IdentityDeps } from '../deps.ts';
-import { afterFirstFactor, type LoginOutcome } from '../login/login.ts';
+import { afterFirstFactor, riskDeviceId, type LoginOutcome } from '../login/login.ts';
 import { refuseDuringRecoveryCooldown } from '../recovery/cooldown.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 import type { Session } from '../sessions/sessions.ts';
@@ -80,9 +81,18 @@ export function createSocialLogin(deps: IdentityDeps, publicUrl: string, nodeEnv
     if (!on) throw new KobanError('social_provider_disabled');
   }
 
+  /** The step-up taken at start already answers a `challenge`; `deny` and `review` stop the link. */
+  async function refuseRiskyLink(session: Session, providerId: string, origin: RequestOrigin): Promise<void> {
+    const { decision } = await deps.risk.assess({ kind: 'social_link', accountId: session.customerId, ref: providerId, ip: origin.ip,
+      deviceId: origin.deviceToken === null ? null : riskDeviceId(origin.deviceToken) });
+    if (decision === 'deny') throw new KobanError('risk_denied');
+    if (decision === 'review') throw new KobanError('risk_held_for_review');
+  }
+
   async function link(session: Session | null, tx: { sessionId: string | null; customerId: string | null }, providerId: string, issuer: string, subject: string, origin: RequestOrigin): Promise<SocialOutcome> {
     // The callback must arrive in the very session that started the link (LINK-01).
     if (session === null || session.id !== tx.sessionId || session.customerId !== tx.customerId) throw new KobanError('social_login_failed');
+    await refuseRiskyLink(session, providerId, origin);
     await withTransaction(deps.db, async (client) => {
       try {
         await client.query('insert into social_identities (id, customer_id, provider_id, issuer, subject) values ($1, $2, $3, $4, $5)', [uuidv7(), session.customerId, providerId, issuer, subject]);

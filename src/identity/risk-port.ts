@@ -1,0 +1,60 @@
+/**
+ * What identity needs from the risk engine (src/risk), as a small port: identity is created before
+ * risk (src/koban.ts), so the engine is plugged in afterwards with `identity.useRisk(koban.risk)`.
+ *
+ * Until then the port allows everything and counts nothing. That default exists only for the few
+ * statements between `createIdentity` and `useRisk` in createKoban, which run before any route can
+ * answer (the app is not ready yet); `useRisk` may be called once.
+ */
+import { assert } from '../platform/assert.ts';
+
+export type RiskVerdict = 'allow' | 'challenge' | 'review' | 'deny';
+
+export interface IdentityRiskEvent {
+  readonly kind: 'sign_in' | 'recovery' | 'social_link';
+  /** Null for a recovery whose identifier matched nobody. */
+  readonly accountId: string | null;
+  readonly deviceId: string | null;
+  readonly ip: string | null;
+  readonly ref?: string | null;
+}
+
+export interface IdentityRiskFailure {
+  readonly kind: 'password' | 'pin';
+  readonly accountId: string | null;
+  readonly ip: string | null;
+  readonly deviceId: string | null;
+}
+
+export interface RiskPort {
+  /** The engine records the decision, its reasons and any case it opens; identity only acts on the verdict. */
+  assess(event: IdentityRiskEvent): Promise<{ readonly decision: RiskVerdict }>;
+  recordFailure(failure: IdentityRiskFailure): Promise<void>;
+}
+
+const ALLOW_ALL: RiskPort = {
+  assess: async () => ({ decision: 'allow' }),
+  recordFailure: async () => {},
+};
+
+/** A port that forwards to whatever engine is plugged in last (ALLOW_ALL until then). */
+export function createRiskSlot(): { port: RiskPort; plug(engine: RiskPort): void } {
+  let engine: RiskPort = ALLOW_ALL;
+  let plugged = false;
+  return {
+    port: {
+      assess: (event) => engine.assess(event),
+      recordFailure: (failure) => engine.recordFailure(failure),
+    },
+    plug(next) {
+      assert(!plugged, 'identity is given its risk engine once');
+      plugged = true;
+      engine = next;
+    },
+  };
+}
+
+/** Deny and review both stop the action; the engine has already recorded why (and opened any case). */
+export function riskRefuses(verdict: RiskVerdict): boolean {
+  return verdict === 'deny' || verdict === 'review';
+}
