@@ -9,6 +9,7 @@ import { createHttpApp, type App } from './http/app.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLedger, type Ledger } from './ledger/ledger.ts';
 import { registerLedgerRoutes } from './ledger/routes.ts';
+import { ensurePlatformAccounts } from './ledger/platform-accounts.ts';
 import { createPaymentsModule, type PaymentsModule } from './payments/module.ts';
 import type { CustomerAuthenticator, PaymentHooks } from './payments/context.ts';
 import { createNotifications, type Notifications } from './notifications/notifications.ts';
@@ -59,6 +60,8 @@ export interface KobanOptions {
 export async function createKoban(config: Config, db: Database, options: KobanOptions = {}): Promise<Koban> {
   const metrics = createMetrics();
   const ledger = createLedger(db, { maxAmountMinor: config.ledgerMaxAmountMinor, metrics });
+  // Clearing, fees, compensation…: every module moves money through them, so they exist before any module starts.
+  await ensurePlatformAccounts(ledger);
   const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl });
   registerHealthRoutes(app, db);
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);

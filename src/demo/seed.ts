@@ -1,23 +1,16 @@
 /**
- * Demo data for `npm start`: a few customers' wallets with balances, one merchant (a convenience
- * store chain) with two stores and their tills, and the platform accounts money flows through.
+ * Demo data for `npm start`: a few customers' wallets with balances and one merchant (a convenience
+ * store chain) with two stores and their tills. (The platform accounts come from src/ledger/platform-accounts.ts.)
  * Every id is fixed and every write idempotent, so seeding an already seeded database changes
  * nothing — a restart never tops the demo wallets up twice.
  */
 import type { Database } from '../platform/db/database.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { requireTransferCreated } from '../ledger/ledger.ts';
+import { ensurePlatformAccounts, PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../ledger/types.ts';
 
 export const DEMO = {
-  platform: {
-    cardClearing: '00000000-0000-7000-8000-000000000301',
-    bankClearing: '00000000-0000-7000-8000-000000000311',
-    feeRevenue: '00000000-0000-7000-8000-000000000401',
-    promotionBudget: '00000000-0000-7000-8000-000000000501',
-    compensation: '00000000-0000-7000-8000-000000000601',
-    suspense: '00000000-0000-7000-8000-000000000901',
-  },
   customers: [
     { name: 'hanako', wallet: '00000000-0000-7000-8000-000000001001', balance: 12_000n },
     { name: 'taro', wallet: '00000000-0000-7000-8000-000000001002', balance: 3_500n },
@@ -38,22 +31,16 @@ export const DEMO = {
 } as const;
 
 export async function seedDemoData(db: Database, ledger: Ledger): Promise<void> {
-  const p = DEMO.platform;
   const account = (id: string, code: number, flags: number, reference: string) => ({ id, ledger: Ledgers.JPY, code, flags, reference });
+  await ensurePlatformAccounts(ledger);
   await ledger.createAccounts([
-    account(p.cardClearing, AccountCodes.fundingClearingCard, AccountFlags.none, 'platform:card-clearing'),
-    account(p.bankClearing, AccountCodes.fundingClearingBank, AccountFlags.none, 'platform:bank-clearing'),
-    account(p.feeRevenue, AccountCodes.feeRevenue, AccountFlags.none, 'platform:fee-revenue'),
-    account(p.promotionBudget, AccountCodes.promotionBudget, AccountFlags.none, 'platform:promotion-budget'),
-    account(p.compensation, AccountCodes.compensation, AccountFlags.none, 'platform:compensation'),
-    account(p.suspense, AccountCodes.suspense, AccountFlags.none, 'platform:suspense'),
     account(DEMO.merchant.receivable, AccountCodes.merchantReceivable, AccountFlags.none, `merchant:${DEMO.merchant.id}`),
     ...DEMO.customers.map((c) => account(c.wallet, AccountCodes.customerWallet, AccountFlags.debitsMustNotExceedCredits, `demo-customer:${c.name}`)),
   ]);
   await seedMerchant(db);
   // Opening balances as ordinary card top-ups, with fixed ids: a second run answers `exists`.
   requireTransferCreated(await ledger.createTransfers(DEMO.customers.map((c, index) => ({
-    id: `00000000-0000-7000-8000-00000000300${index + 1}`, debitAccountId: p.cardClearing, creditAccountId: c.wallet, amount: c.balance,
+    id: `00000000-0000-7000-8000-00000000300${index + 1}`, debitAccountId: PLATFORM_ACCOUNTS.cardClearing, creditAccountId: c.wallet, amount: c.balance,
     pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.seed, flags: 0, timeoutSeconds: 0, reference: 'demo opening balance',
   }))));
 }

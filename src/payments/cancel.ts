@@ -14,7 +14,7 @@ import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { runLegs } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate, cancelDeadline } from './time.ts';
 import { paymentEventData } from './views.ts';
 

@@ -12,7 +12,7 @@ import { resolveSecretKey } from '../merchants/secret-key.ts';
 import { loadConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { HttpBankRail } from '../wallet/funding/http-bank.ts';
-import { ensurePlatformAccounts } from './platform-accounts.ts';
+import { ensurePlatformAccounts } from '../ledger/platform-accounts.ts';
 import { closeBusinessDay } from './settlement/close.ts';
 import { reconciliationCsv } from './settlement/reconciliation.ts';
 import { businessDate } from './time.ts';

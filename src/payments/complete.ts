@@ -10,7 +10,7 @@ import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { failureCodeOf, runLegs } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { outboxCte } from './webhooks/outbox.ts';
 import { paymentEventData, paymentEventDataOf } from './views.ts';

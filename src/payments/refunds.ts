@@ -15,7 +15,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
 import { failureCodeOf, runLegs } from './ledger-legs.ts';
 import { fingerprint, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from './platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { paymentEventData, refundView } from './views.ts';
 

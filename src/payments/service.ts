@@ -12,7 +12,6 @@ import { repairInFlightPayments } from './complete.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { ensurePlatformAccounts } from './platform-accounts.ts';
 import { payWithCustomerCode, type TillOutcome, type TillPaymentRequest } from './till.ts';
 import { createTills } from './tills.ts';
 import { cancelPayment, repairPendingReversals } from './cancel.ts';
@@ -63,7 +62,6 @@ export interface Payments {
 }
 
 export async function createPayments(options: PaymentsOptions): Promise<Payments> {
-  await ensurePlatformAccounts(options.ledger);
   const now = options.now ?? (() => new Date());
   const deps: PaymentsDeps = {
     db: options.db, ledger: options.ledger, config: options.config,

@@ -13,7 +13,7 @@ import type { Debit } from './funding/bank.ts';
 import type { ProviderError } from './funding/provider-result.ts';
 import { loadFundingSource, markCardThreeDsVerified, recordFailure, type FundingSourceRow } from './funding-sources.ts';
 import { announceTopUp } from './notify.ts';
-import { CLEARING_ACCOUNTS } from './platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { loadTopUp, type TopUpRow } from './top-ups.ts';
 
 /** What to do after one step: look again (the state changed), or wait for the provider. */
@@ -150,7 +150,7 @@ export async function creditTopUp(deps: WalletDeps, topUpId: string): Promise<vo
       return;
     }
     const [result] = await deps.ledger.createTransfers([{
-      id: row.ledger_transfer_id, debitAccountId: CLEARING_ACCOUNTS[row.kind], creditAccountId: row.wallet_account_id, amount: row.amount_minor,
+      id: row.ledger_transfer_id, debitAccountId: row.kind === 'card' ? PLATFORM_ACCOUNTS.cardClearing : PLATFORM_ACCOUNTS.bankClearing, creditAccountId: row.wallet_account_id, amount: row.amount_minor,
       pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: `top-up:${row.id}`,
     }]);
     const credited = result !== undefined && isSuccess(result.result);

@@ -16,7 +16,6 @@ import { HttpCardAcquirer } from './funding/http-acquirer.ts';
 import * as sources from './funding-sources.ts';
 import type { WalletIdentity, WalletSession } from './identity-port.ts';
 import { createCreditGate } from './credit-gate.ts';
-import { ensureClearingAccounts } from './platform-accounts.ts';
 import { receiveProviderWebhook, type Provider, type WebhookOutcome } from './provider-webhooks.ts';
 import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
 import type { WalletRisk } from './risk-port.ts';
@@ -76,7 +75,6 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     switches: options.switches ?? null,
     creditGate: createCreditGate(),
   };
-  await ensureClearingAccounts(options.ledger);
   const identity = options.identity;
   const wallet: Wallet = {
     deps, identity,

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Koban } from '../../src/koban.ts';
 import { createApiCredential, type IssuedCredential } from '../../src/merchants/credentials.ts';
 import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
-import { AccountCodes, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
+import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { messagesTo, PUBLIC_URL, signUp, type Customer } from '../identity/support.ts';
@@ -21,7 +22,6 @@ let koban: Koban;
 let merchant: TestMerchant;
 let credential: IssuedCredential;
 let customer: Customer;
-const cardClearing = uuidv7();
 
 beforeAll(async () => {
   env = await startTestKoban({ env: { KOBAN_PUBLIC_URL: PUBLIC_URL, KOBAN_OPA_PORT: '0' } });
@@ -30,7 +30,6 @@ beforeAll(async () => {
   merchant = await createTestMerchant(koban.db, koban.ledger);
   credential = await createApiCredential(koban.db, koban.payments.box, { merchantId: merchant.merchantId });
   customer = await signUp(koban);
-  await koban.ledger.createAccounts([{ id: cardClearing, ledger: Ledgers.JPY, code: AccountCodes.fundingClearingCard, flags: 0, reference: 'test card clearing' }]);
 });
 afterAll(async () => {
   await expectLedgerConsistent(koban.db);
@@ -63,7 +62,7 @@ async function charge(code: string, amount: number) {
 it('a signed-up customer pays at a till with a code from their session, and sees it in their feed', async () => {
   const code = await mintCode(); // the first mint creates the wallet
   const wallet = await walletOf(customer.customerId);
-  await koban.ledger.createTransfers([{ id: uuidv7(), debitAccountId: cardClearing, creditAccountId: wallet, amount: 5_000n, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test funding' }]);
+  await koban.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.cardClearing, creditAccountId: wallet, amount: 5_000n, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test funding' }]);
   const paid = await charge(code, 1_200);
   expect(paid.resultInfo.code).toBe('SUCCESS');
   expect(paid.data?.status).toBe('COMPLETED');

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiCredential } from '../../src/merchants/credentials.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/payments/platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
 import { createTestMerchant } from './merchant-fixtures.ts';

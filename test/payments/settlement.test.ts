@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBank } from '../../sandbox/bank/app.ts';
 import { HttpBankRail } from '../../src/wallet/funding/http-bank.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/payments/platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { closeBusinessDay, setMerchantPayoutAccount, type SettlementDeps } from '../../src/payments/settlement/close.ts';
 import { reconciliationCsv } from '../../src/payments/settlement/reconciliation.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';

@@ -10,6 +10,7 @@ import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
 import type { PaymentHooks } from '../../src/payments/context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentRiskEvent, PaymentSwitches } from '../../src/payments/deps.ts';
 import { KobanError } from '../../src/platform/errors.ts';
+import { ensurePlatformAccounts } from '../../src/ledger/platform-accounts.ts';
 import { createPaymentsModule, type PaymentsModule } from '../../src/payments/module.ts';
 import { createTestHeaderAuthenticator } from '../../src/payments/test-support/header-authenticator.ts';
 import { createHttpApp, type App } from '../../src/http/app.ts';
@@ -75,6 +76,7 @@ export interface HarnessOptions {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const db = await createTestDatabase();
   const ledger = options.ledger?.(db) ?? createLedger(db, { maxAmountMinor: 100_000_000_000n });
+  await ensurePlatformAccounts(ledger);
   const clock = { now: new Date() };
   const errors: unknown[] = [];
   const log: Logger = { error: (details) => errors.push(details), warn: () => undefined };

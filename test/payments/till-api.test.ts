@@ -4,7 +4,7 @@ import { createLedger } from '../../src/ledger/ledger.ts';
 import { createApiCredential } from '../../src/merchants/credentials.ts';
 import { generatePaymentCode } from '../../src/payments/codes.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/payments/platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { TILL_CACHE_TTL_MS } from '../../src/payments/tills.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';

@@ -4,7 +4,7 @@ import { requireTransferCreated } from '../../src/ledger/ledger.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { ensureCustomerWallet } from '../../src/payments/wallets.ts';
-import { CLEARING_ACCOUNTS } from '../../src/wallet/platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { stepUpBySms } from '../identity/support.ts';
 import {
   answerChallenge, balanceOf, bankSource, CARDS, cardSource, customerWithPin, expectLedgerVerifies, startWalletEnv, topUp, type WalletEnv,
@@ -92,7 +92,7 @@ describe('top-up limits', () => {
     const bank = await bankSource(w, customer);
     const walletId = await ensureCustomerWallet(w.db, w.koban.ledger, customer.customerId);
     requireTransferCreated(await w.koban.ledger.createTransfers([{
-      id: uuidv7(), debitAccountId: CLEARING_ACCOUNTS.bank, creditAccountId: walletId, amount: 990_000n, pendingId: null,
+      id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.bankClearing, creditAccountId: walletId, amount: 990_000n, pendingId: null,
       ledger: Ledgers.JPY, code: TransferCodes.seed, flags: 0, timeoutSeconds: 0, reference: 'test: a wallet near its cap',
     }]));
     const over = await topUp(w.koban, customer, bank, 10_001);

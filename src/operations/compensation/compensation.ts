@@ -10,6 +10,7 @@
  *    — after a crash, a timeout, or twice at once — asks the ledger for the same transfers and pays
  *    nobody twice. Each flagged transfer belongs to at most one batch.
  */
+import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
@@ -131,7 +132,7 @@ export function createCompensation(db: Database, ledger: Ledger, proposals: Prop
         await requireApproved(client, row.proposal_id, 'compensation_batch', batchId);
         return row;
       });
-      const source = await compensationAccount(db);
+      const source = PLATFORM_ACCOUNTS.compensation;
       const items = (await getBatch(db, batchId)).items;
       const paidIds: string[] = [];
       for (let start = 0; start < items.length; start += LEDGER_LIMITS.transfersPerRequestMax) {
@@ -205,13 +206,6 @@ async function fillCustomerRefs(db: Database, wallets: () => CustomerWallets, ba
     const customer = await directory.customerIdOf(item.wallet_account_id);
     if (customer !== null) await db.pool.query('update compensation_items set customer_ref = $3 where batch_id = $1 and wallet_account_id = $2', [batchId, item.wallet_account_id, customer]);
   }
-}
-
-async function compensationAccount(db: Database): Promise<string> {
-  const found = await db.pool.query<{ id: string }>(`select id from accounts where code = $1 and ledger = $2 and status = 'active' order by created_at limit 1`, [AccountCodes.compensation, Ledgers.JPY]);
-  const row = found.rows[0];
-  if (row === undefined) throw new KobanError('operations_dependency_missing', { detail: 'the ledger has no active compensation account (code 600)' });
-  return row.id;
 }
 
 interface BatchRow { id: string; title: string; status: BatchStatus; created_by: string; created_at: Date; proposal_id: string | null; executed_at: Date | null; total_minor: bigint; item_count: number }

@@ -17,7 +17,7 @@ import type { SecretBox } from '../../merchants/secret-box.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
 import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
 import { runLegs } from '../ledger-legs.ts';
-import { PLATFORM_ACCOUNTS } from '../platform-accounts.ts';
+import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
 import { businessDate, isBusinessDate } from '../time.ts';
 
 /** The part of the bank rail settlement needs (src/wallet/funding/bank.ts's BankRail satisfies it). */

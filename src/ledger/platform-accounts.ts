@@ -1,0 +1,30 @@
+/**
+ * Koban's own ledger accounts: the clearing accounts top-ups come from, fee revenue, the promotion
+ * and compensation budgets, suspense. One list, fixed ids, created idempotently when Koban starts,
+ * so payments, the wallet, operations and the demo seed all name the same accounts and a production
+ * database has them without any demo data.
+ */
+import type { Ledger } from './ledger.ts';
+import { AccountCodes, AccountFlags, Ledgers } from './types.ts';
+
+export const PLATFORM_ACCOUNTS = {
+  cardClearing: '00000000-0000-7000-8000-000000000301',
+  bankClearing: '00000000-0000-7000-8000-000000000311',
+  feeRevenue: '00000000-0000-7000-8000-000000000401',
+  promotionBudget: '00000000-0000-7000-8000-000000000501',
+  compensation: '00000000-0000-7000-8000-000000000601',
+  suspense: '00000000-0000-7000-8000-000000000901',
+} as const;
+
+const SPECS = [
+  { id: PLATFORM_ACCOUNTS.cardClearing, code: AccountCodes.fundingClearingCard, reference: 'platform:card-clearing' },
+  { id: PLATFORM_ACCOUNTS.bankClearing, code: AccountCodes.fundingClearingBank, reference: 'platform:bank-clearing' },
+  { id: PLATFORM_ACCOUNTS.feeRevenue, code: AccountCodes.feeRevenue, reference: 'platform:fee-revenue' },
+  { id: PLATFORM_ACCOUNTS.promotionBudget, code: AccountCodes.promotionBudget, reference: 'platform:promotion-budget' },
+  { id: PLATFORM_ACCOUNTS.compensation, code: AccountCodes.compensation, reference: 'platform:compensation' },
+  { id: PLATFORM_ACCOUNTS.suspense, code: AccountCodes.suspense, reference: 'platform:suspense' },
+] as const;
+
+export async function ensurePlatformAccounts(ledger: Ledger): Promise<void> {
+  await ledger.createAccounts(SPECS.map((spec) => ({ ...spec, ledger: Ledgers.JPY, flags: AccountFlags.none })));
+}
