@@ -14,7 +14,7 @@ export default defineConfig({
   plugins: [react()],
   publicDir: path.join(root, 'public'),
   build: {
-    outDir: path.resolve(import.meta.dirname, 'dist/web'),
+    outDir: process.env.KOBAN_WEB_DIST ?? path.resolve(import.meta.dirname, 'dist/web'),
     emptyOutDir: true,
     sourcemap: true,
     rollupOptions: {

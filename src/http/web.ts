@@ -12,7 +12,8 @@ import type { App } from './app.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const WEB_SOURCE_DIR = path.join(REPO_ROOT, 'web');
-export const WEB_DIST_DIR = path.join(REPO_ROOT, 'dist/web');
+// KOBAN_WEB_DIST lets parallel test runs (several checkouts' worth of work on one tree) build apart.
+export const WEB_DIST_DIR = process.env.KOBAN_WEB_DIST ?? path.join(REPO_ROOT, 'dist/web');
 const BUILD_STAMP = path.join(WEB_DIST_DIR, '.built');
 export const WEB_APPS = ['wallet', 'till', 'console'] as const;
 
