@@ -1,6 +1,8 @@
 import type { Messages } from '../shared/i18n.tsx';
+import { accountMessages } from './account/messages.ts';
+import { moneyMessages } from './money/messages.ts';
 
-export const messages: Messages = {
+const shellMessages: Messages = {
   'app.title': { ja: 'Koban ウォレット', en: 'Koban Wallet' },
   'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
   'welcome.heading': { ja: 'キャッシュレスを、安心して。', en: 'Cashless, and safe.' },
@@ -9,5 +11,8 @@ export const messages: Messages = {
   'welcome.signUp': { ja: '新規登録', en: 'Create an account' },
   'status.checking': { ja: 'サービスの状態を確認しています…', en: 'Checking the service…' },
   'status.ready': { ja: 'サービスは正常に稼働しています', en: 'The service is running' },
+  'notFound': { ja: 'ページが見つかりません', en: 'Page not found' },
   'status.down': { ja: 'サービスに接続できません', en: 'The service cannot be reached' },
 };
+
+export const messages: Messages = { ...shellMessages, ...accountMessages, ...moneyMessages };

@@ -1,31 +1,58 @@
 /**
- * The customer wallet. This first version is the shell (language, layout, service status); the
- * sign-up, sign-in, pay, scan and top-up screens are built on the identity and payments APIs.
+ * The customer wallet: a session-aware shell that routes to the account screens (./account) and the
+ * money screens (./money). Signed out, a visitor sees the welcome card and the sign-in/sign-up routes;
+ * signed in, the money routes (home at '/') and the account routes.
  */
 import { useEffect, useState } from 'react';
 import { api } from '../shared/api.ts';
 import { useI18n } from '../shared/i18n.tsx';
-import { AppShell, Button, Card, Notice } from '../shared/ui.tsx';
+import { Link, RouterProvider, Switch } from '../shared/router.tsx';
+import { AppShell, Card, Notice } from '../shared/ui.tsx';
+import { accountRoutes, signedOutRoutes } from './account/routes.tsx';
+import { moneyRoutes } from './money/routes.tsx';
+import { SessionProvider, useSession } from './session.tsx';
+
+export function WalletApp() {
+  return (
+    <RouterProvider prefix="/wallet/">
+      <SessionProvider>
+        <WalletScreens />
+      </SessionProvider>
+    </RouterProvider>
+  );
+}
+
+function WalletScreens() {
+  const { t } = useI18n();
+  const { me } = useSession();
+  if (me === undefined) return <AppShell title={t('app.title')}><p role="status">{t('status.checking')}</p></AppShell>;
+  const routes = me === null ? signedOutRoutes : { ...moneyRoutes, ...accountRoutes };
+  return (
+    <AppShell title={t('app.title')}>
+      <Switch routes={routes} fallback={me === null ? <Welcome /> : <p>{t('notFound')}</p>} />
+    </AppShell>
+  );
+}
 
 type Status = 'checking' | 'ready' | 'down';
 
-export function WalletApp() {
+function Welcome() {
   const { t } = useI18n();
   const [status, setStatus] = useState<Status>('checking');
   useEffect(() => {
     api<{ status: string }>('GET', '/readyz').then(() => setStatus('ready'), () => setStatus('down'));
   }, []);
   return (
-    <AppShell title={t('app.title')}>
+    <>
       <Card>
         <h2 className="welcome-heading">{t('welcome.heading')}</h2>
         <p>{t('welcome.body')}</p>
         <div className="row">
-          <Button>{t('welcome.signIn')}</Button>
-          <Button variant="secondary">{t('welcome.signUp')}</Button>
+          <Link to="/sign-in" className="button primary">{t('welcome.signIn')}</Link>
+          <Link to="/sign-up" className="button secondary">{t('welcome.signUp')}</Link>
         </div>
       </Card>
       <Notice kind={status === 'down' ? 'error' : status === 'ready' ? 'success' : 'info'}>{t(`status.${status}`)}</Notice>
-    </AppShell>
+    </>
   );
 }
