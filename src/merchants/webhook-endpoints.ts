@@ -3,6 +3,8 @@
  * delivery with the endpoint's secret (see src/payments/webhooks/README.md for the verification recipe).
  */
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
+import { isPublicAddress } from '../platform/public-address.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
@@ -32,13 +34,21 @@ export const webhookSecretContext = (endpointId: string): string => `merchant-we
 export function validateWebhookUrl(url: string, allowHttp: boolean): string {
   const parsed = URL.parse(url);
   const schemeOk = parsed !== null && (parsed.protocol === 'https:' || (allowHttp && parsed.protocol === 'http:'));
-  if (!schemeOk || url.length > URL_LENGTH_MAX || parsed.username !== '' || parsed.password !== '' || parsed.hash !== '') {
+  // Delivery refuses private addresses anyway (SSRF guard); an obvious one is refused at once.
+  const obviouslyPrivate = parsed !== null && !allowHttp && isObviouslyPrivateHost(parsed.hostname);
+  if (!schemeOk || obviouslyPrivate || url.length > URL_LENGTH_MAX || parsed.username !== '' || parsed.password !== '' || parsed.hash !== '') {
     throw new KobanError('webhook_endpoint_invalid', {
-      detail: allowHttp ? 'the URL must be http(s) without credentials or fragment' : 'the URL must be https without credentials or fragment',
+      detail: allowHttp ? 'the URL must be http(s) without credentials or fragment' : 'the URL must be https to a public host, without credentials or fragment',
       errors: [{ pointer: '/url', message: 'is not an acceptable webhook URL' }],
     });
   }
   return parsed.href;
+}
+
+function isObviouslyPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  return isIP(host) !== 0 && !isPublicAddress(host);
 }
 
 export async function createWebhookEndpoint(db: Database, box: SecretBox, input: {

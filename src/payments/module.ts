@@ -19,7 +19,7 @@ import type { Logger, MerchantEventSink, PaymentRisk, PaymentSwitches } from './
 import { registerOpaRoutes, registerTillRoutes } from './merchant-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
-import { dispatchDueWebhooks, fetchTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { dispatchDueWebhooks, httpTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
 import { createOutbox } from './webhooks/outbox.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 
@@ -80,7 +80,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   registerTillRoutes(opa, payments);
   registerOpaRoutes(opa, payments, config.publicUrl);
   registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
-  const dispatcher = { db, box, transport: options.webhookTransport ?? fetchTransport, timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
+  const dispatcher = { db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
   return {
     payments, box, credentials, opa, nonceStore,

@@ -10,6 +10,10 @@ import { readWebhookEndpoint } from '../../merchants/webhook-endpoints.ts';
 import type { Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Logger } from '../deps.ts';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { isIP } from 'node:net';
+import { isPublicAddress, PrivateAddressError, publicOnlyLookup } from '../../platform/public-address.ts';
 
 export const KOBAN_SIGNATURE_HEADER = 'koban-signature';
 export const DELIVERIES_PER_RUN_MAX = 50;
@@ -25,14 +29,34 @@ export interface WebhookTransport {
   post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number>;
 }
 
-/** fetch without following redirects (a redirect could point the signed body anywhere) and without reading the answer. */
-export const fetchTransport: WebhookTransport = {
-  async post(url, headers, body, timeoutMs) {
-    const response = await fetch(url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    await response.body?.cancel();
-    return response.status;
-  },
-};
+/**
+ * POSTs with node:http(s): no redirects are followed (a redirect could point the signed body anywhere),
+ * the answer is not read, and unless `allowPrivateNetworks` (development, where receivers run on
+ * localhost) the connection may only go to a public address (public-address.ts: SSRF guard).
+ */
+export function httpTransport(options: { allowPrivateNetworks: boolean }): WebhookTransport {
+  return {
+    post(url, headers, body, timeoutMs) {
+      const target = new URL(url);
+      const host = target.hostname.replace(/^\[|\]$/g, '');
+      // Literal addresses never reach the lookup below, so they are judged here.
+      if (!options.allowPrivateNetworks && isIP(host) !== 0 && !isPublicAddress(host)) return Promise.reject(new PrivateAddressError(host, host));
+      const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+      return new Promise<number>((resolve, reject) => {
+        const request = send(target, {
+          method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs,
+          lookup: options.allowPrivateNetworks ? undefined : publicOnlyLookup,
+        }, (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        });
+        request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+        request.on('error', reject);
+        request.end(body);
+      });
+    },
+  };
+}
 
 export function backoffMs(attempts: number): number {
   return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
