@@ -45,6 +45,8 @@ export const TransferCodes = {
   compensation: 8,
   correction: 9,
   hold: 10,
+  /** A payout the bank accepted and then failed, back from bank clearing to the merchant's payout account. */
+  payoutReturn: 11,
   seed: 99,
 } as const;
 

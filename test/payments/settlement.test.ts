@@ -4,7 +4,8 @@ import { buildBank } from '../../sandbox/bank/app.ts';
 import { HttpBankRail } from '../../src/wallet/funding/http-bank.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
-import { closeBusinessDay, setMerchantPayoutAccount, type SettlementDeps } from '../../src/payments/settlement/close.ts';
+import { closeBusinessDay, readSettlement, setMerchantPayoutAccount, type SettlementDeps } from '../../src/payments/settlement/close.ts';
+import { reconcilePayouts } from '../../src/payments/settlement/payout-outcomes.ts';
 import { reconciliationCsv } from '../../src/payments/settlement/reconciliation.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
@@ -72,10 +73,10 @@ describe('daily settlement', () => {
     expect(await balanceOf(h.ledger, PLATFORM_ACCOUNTS.bankClearing) - clearingBefore).toBe(13_722n);
   });
 
-  it('is idempotent: closing the same day again changes nothing', async () => {
+  it('is idempotent: closing the same day again moves no money (and learns from the bank that the payout was paid)', async () => {
     const before = await balanceOf(h.ledger, PLATFORM_ACCOUNTS.bankClearing);
     const [again] = await closeBusinessDay(deps, DAY);
-    expect(again).toMatchObject({ netMinor: 13_722n, payoutStatus: 'instructed' });
+    expect(again).toMatchObject({ netMinor: 13_722n, payoutStatus: 'paid' });
     expect(await balanceOf(h.ledger, PLATFORM_ACCOUNTS.bankClearing)).toBe(before);
   });
 
@@ -104,5 +105,48 @@ describe('daily settlement', () => {
     expect(day4).toMatchObject({ grossMinor: 0n, refundsMinor: 500n, feesMinor: -9n, netMinor: -491n, payoutStatus: 'nothing_to_pay' });
     const receivable = await h.ledger.getAccount(h.merchant.receivableAccountId);
     expect((receivable?.creditsPosted ?? 0n) - (receivable?.debitsPosted ?? 0n)).toBe(0n);
+  });
+
+  it('asks the bank what became of payouts: every accepted payout ends paid here', async () => {
+    await reconcilePayouts(deps);
+    const open = await h.db.pool.query(`select 1 from settlements where payout_status = 'instructed'`);
+    expect(open.rowCount).toBe(0);
+    expect(await readSettlement(h.db.pool, h.merchant.merchantId, '2025-06-03')).toMatchObject({ payoutStatus: 'paid' });
+  });
+
+  it('a payout the bank accepts and then fails is returned to the merchant once, and leaves again with the next close', async () => {
+    // The sandbox bank accepts payouts to an account ending 8888 and fails them afterwards.
+    await setMerchantPayoutAccount(h.db, h.module.box, h.merchant.merchantId, { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '1238888', holderNameKana: 'ｺﾊﾞﾝ ﾃｽﾄ' });
+    const payoutAccount = (await h.db.pool.query<{ payout_account_id: string }>('select payout_account_id from merchants where id = $1', [h.merchant.merchantId])).rows[0]!.payout_account_id;
+    // The refund-heavy day above left the merchant owing 491, which shrinks this payout.
+    const owedBefore = await balanceOf(h.ledger, payoutAccount);
+    const customer = await createCustomer(h.db, h.ledger, 10_000n);
+    h.clock.now = new Date('2025-06-06T01:00:00Z');
+    await pay(customer, 1_000); // fee 19 → net 981
+    h.clock.now = new Date('2025-06-07T01:00:00Z');
+    const [failing] = await closeBusinessDay(deps, '2025-06-06');
+    const paidOut = owedBefore + 981n;
+    expect(failing).toMatchObject({ payoutStatus: 'instructed', payoutAmountMinor: paidOut });
+    const clearingAfterPayout = await balanceOf(h.ledger, PLATFORM_ACCOUNTS.bankClearing);
+
+    const first = await reconcilePayouts(deps);
+    expect(first.returned).toBe(1);
+    const returned = await readSettlement(h.db.pool, h.merchant.merchantId, '2025-06-06');
+    expect(returned).toMatchObject({ payoutStatus: 'returned' });
+    expect(returned?.payoutFailure).toContain('account_not_found');
+    expect(await balanceOf(h.ledger, PLATFORM_ACCOUNTS.bankClearing)).toBe(clearingAfterPayout - paidOut);
+    expect(await balanceOf(h.ledger, payoutAccount)).toBe(paidOut);
+
+    // Running it again (a retry, a second operator) returns nothing more.
+    expect(await reconcilePayouts(deps)).toMatchObject({ returned: 0 });
+    expect(await balanceOf(h.ledger, payoutAccount)).toBe(paidOut);
+
+    // The merchant fixes the account; the next close pays the returned money together with that day's net.
+    await setMerchantPayoutAccount(h.db, h.module.box, h.merchant.merchantId, { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '1234567', holderNameKana: 'ｺﾊﾞﾝ ﾃｽﾄ' });
+    await pay(customer, 2_000); // on the 7th: fee 39 → net 1,961
+    h.clock.now = new Date('2025-06-08T01:00:00Z');
+    const [next] = await closeBusinessDay(deps, '2025-06-07');
+    expect(next).toMatchObject({ netMinor: 1_961n, payoutStatus: 'instructed', payoutAmountMinor: paidOut + 1_961n });
+    expect(await balanceOf(h.ledger, payoutAccount)).toBe(0n);
   });
 });

@@ -11,12 +11,11 @@
  *    nobody twice. Each flagged transfer belongs to at most one batch.
  */
 import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
-import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { isUuid, uuidv7 } from '../../platform/ids.ts';
+import { derivedUuid, isUuid, uuidv7 } from '../../platform/ids.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { AccountCodes, Ledgers, TransferCodes, type TransferRequest } from '../../ledger/types.ts';
 import { LEDGER_LIMITS } from '../../ledger/validate.ts';
@@ -63,9 +62,7 @@ export interface Compensation {
 
 /** A UUID from (batch, wallet): the same victim in the same batch always gets the same transfer id. */
 export function compensationTransferId(batchId: string, walletAccountId: string): string {
-  const hex = createHash('sha256').update(`koban-compensation\n${batchId}\n${walletAccountId}`).digest('hex');
-  const variant = ((parseInt(hex[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return derivedUuid('koban-compensation', batchId, walletAccountId);
 }
 
 export function createCompensation(db: Database, ledger: Ledger, proposals: Proposals, wallets: () => CustomerWallets): Compensation {

@@ -19,10 +19,12 @@ import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
 import { runLegs } from '../ledger-legs.ts';
 import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
 import { businessDate, isBusinessDate } from '../time.ts';
+import { reconcilePayouts } from './payout-outcomes.ts';
 
 /** The part of the bank rail settlement needs (src/wallet/funding/bank.ts's BankRail satisfies it). */
 export interface PayoutRail {
   payout(request: PayoutRequest): Promise<ProviderResult<Payout>>;
+  getPayout(payoutId: string): Promise<ProviderResult<Payout>>;
 }
 
 export interface SettlementDeps {
@@ -48,6 +50,8 @@ export const payoutAccountContext = (merchantId: string): string => `merchant-pa
 export async function closeBusinessDay(deps: SettlementDeps, date: string): Promise<Settlement[]> {
   if (!isBusinessDate(date)) throw new KobanError('validation_failed', { errors: [{ pointer: '/date', message: 'must be YYYY-MM-DD' }] });
   if (date >= businessDate(deps.now())) throw new KobanError('settlement_not_ready', { detail: `${date} is not over yet in Japan` });
+  // Earlier payouts that failed at the bank are returned first, so their money leaves again with today's.
+  await reconcilePayouts(deps);
   const merchants = await deps.db.pool.query<{ merchant_id: string }>(
     `select merchant_id from payments where business_date = $1 union select merchant_id from payments where cancel_business_date = $1
      union select merchant_id from refunds where business_date = $1 and status = 'REFUNDED' order by 1 limit $2`, [date, MERCHANTS_PER_CLOSE_MAX]);
