@@ -32,6 +32,15 @@ describe('single-phase transfers', () => {
     expect((await balanceOf(ledger, merchant)).posted).toBe(2_500n);
   });
 
+  it('stores a reference exactly as given, whatever characters it holds (the write inlines it as a literal)', async () => {
+    const { wallet, merchant } = await fundedAccounts(1_000n);
+    const hostile = `O'Brien \\' "x"; drop table transfers; -- 小判 \u{1F4B4} $1 $$ E'\\n'`;
+    const request = transfer(wallet, merchant, 100n, { reference: hostile });
+    expect((await ledger.createTransfers([request]))[0]?.result).toBe('created');
+    const stored = await ledger.lookupTransfer(request.id);
+    expect(stored?.state === 'created' ? stored.transfer.reference : null).toBe(hostile);
+  });
+
   it('matches ids whatever their case (PostgreSQL answers in lowercase)', async () => {
     const { wallet, merchant } = await fundedAccounts(1_000n);
     const shouted = transfer(wallet.toUpperCase(), merchant.toUpperCase(), 100n);
