@@ -82,6 +82,21 @@ describe('risk engine', () => {
     expect(rulesOf(await risk.assess({ kind: 'top_up', accountId, deviceId: `dev-${randomUUID()}`, amountMinor: 500n }))).not.toContain('new_device_high_value');
   });
 
+  it('holds for review a new device spending fast in small payments (the drained-wallet pattern), not a known device', async () => {
+    const accountId = account();
+    const known = `dev-${randomUUID()}`;
+    await ordinaryDevice(accountId, known, '');
+    const spend = (deviceId: string) => risk.assess({ kind: 'payment', accountId, deviceId, storeId: randomUUID(), amountMinor: 5_000n });
+    const fresh = `dev-${randomUUID()}`;
+    const first = [await spend(fresh), await spend(fresh), await spend(fresh), await spend(fresh)];
+    for (const decision of first) expect(rulesOf(decision)).not.toContain('new_device_spending');
+    const fifth = await spend(fresh); // ¥25,000 within the window: above ¥20,000
+    expect(fifth.decision).toBe('review');
+    expect(rulesOf(fifth)).toContain('new_device_spending');
+    expect(fifth.reasons.find((r) => r.rule === 'new_device_spending')?.message).toMatch(/25000 spent within 30 minutes/);
+    expect(rulesOf(await spend(known))).not.toContain('new_device_spending');
+  });
+
   it('flags one card used across several accounts', async () => {
     const cardRef = `card-${randomUUID()}`;
     const decisions = [];

@@ -10,6 +10,7 @@ import { markedSource } from './marked-source.ts';
 import { networkAccounts } from './network-accounts.ts';
 import { networkVelocity } from './network-velocity.ts';
 import { newDeviceHighValue } from './new-device-high-value.ts';
+import { newDeviceSpending } from './new-device-spending.ts';
 import { rapidTopUps } from './rapid-top-ups.ts';
 import { resaleBulk } from './resale-bulk.ts';
 import { sharedInstrument } from './shared-instrument.ts';
@@ -22,5 +23,5 @@ export type AnyRule = RiskRule<unknown>;
 
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
-  topUpThenSpend, newDeviceHighValue, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
+  topUpThenSpend, newDeviceHighValue, newDeviceSpending, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
 ];

@@ -1,0 +1,147 @@
+/**
+ * The customer API as a phone uses it: sign-up with codes, sign-in (second factor on a new device),
+ * step-up by SMS, charge PIN, cards, top-ups (with the sandbox's 3-D Secure page when asked), payment
+ * codes. Each call answers an `Outcome`: ok, or the problem code Koban answered, so the drill can count
+ * what was refused and by what.
+ */
+import { randomUUID } from 'node:crypto';
+import { problemCode, type Browser, type HttpResponse, type Transport } from './http.ts';
+import type { Outbox } from './outbox.ts';
+import { sleep } from './outbox.ts';
+
+export type Outcome<T = undefined> = { ok: true; value: T } | { ok: false; code: string };
+
+export interface Person {
+  readonly email: string;
+  readonly phone: string;
+  password: string;
+  readonly pin: string;
+  customerId: string;
+}
+
+/** The sandbox acquirer's 3-D Secure code (sandbox/acquirer/README.md): the cardholder's, never the attacker's. */
+export const SANDBOX_3DS_CODE = '123456';
+
+function refused<T>(response: HttpResponse): Outcome<T> {
+  return { ok: false, code: problemCode(response) };
+}
+
+export async function signUp(browser: Browser, outbox: Outbox, person: Person): Promise<Outcome> {
+  let signupId = '';
+  const emailCode = await outbox.expectCode(person.email, async () => {
+    const started = await browser.request('POST', '/v1/customer/signup', { email: person.email, phone: person.phone, password: person.password });
+    if (started.status !== 202) throw new Error(`sign-up refused: ${started.status} ${problemCode(started)}`);
+    signupId = (started.body as { signupId: string }).signupId;
+  });
+  const phoneCode = await outbox.firstCode(person.phone);
+  const first = await browser.request('POST', '/v1/customer/signup/verify', { signupId, channel: 'email', code: emailCode });
+  if (first.status !== 200) return refused(first);
+  const done = await browser.request('POST', '/v1/customer/signup/verify', { signupId, channel: 'phone', code: phoneCode });
+  if (done.status !== 200) return refused(done);
+  person.customerId = (done.body as { customerId: string }).customerId;
+  return { ok: true, value: undefined };
+}
+
+/** A step-up by SMS for the action with its exact parameters; answers the single-use grant. */
+export async function stepUp(browser: Browser, outbox: Outbox, phone: string, action: string, params: Record<string, string>): Promise<Outcome<string>> {
+  const started = await browser.request('POST', '/v1/customer/step-up', { action, params });
+  if (started.status !== 200) return refused(started);
+  const { stepUpId } = started.body as { stepUpId: string };
+  let sendFailed: HttpResponse | null = null;
+  let code: string;
+  try {
+    code = await outbox.expectCode(phone, async () => {
+      const sent = await browser.request('POST', `/v1/customer/step-up/${stepUpId}/sms`, {});
+      if (sent.status !== 202) {
+        sendFailed = sent;
+        throw new Error('step-up SMS refused');
+      }
+    });
+  } catch (error) {
+    if (sendFailed !== null) return refused(sendFailed);
+    throw error;
+  }
+  const verified = await browser.request('POST', `/v1/customer/step-up/${stepUpId}/verify`, { method: 'sms', code });
+  if (verified.status !== 200) return refused(verified);
+  return { ok: true, value: (verified.body as { grant: string }).grant };
+}
+
+export async function setPin(browser: Browser, outbox: Outbox, person: Person): Promise<Outcome> {
+  const grant = await stepUp(browser, outbox, person.phone, 'change_factors', { factor: 'charge_pin' });
+  if (!grant.ok) return grant;
+  const set = await browser.request('PUT', '/v1/customer/pin', { pin: person.pin }, { 'x-step-up-grant': grant.value });
+  return set.status === 200 ? { ok: true, value: undefined } : refused(set);
+}
+
+export async function addCard(browser: Browser, outbox: Outbox, phone: string, number: string, holderName: string): Promise<Outcome<string>> {
+  const grant = await stepUp(browser, outbox, phone, 'add_funding_source', { kind: 'card', last4: number.slice(-4) });
+  if (!grant.ok) return grant;
+  const added = await browser.request('POST', '/v1/customer/funding-sources/cards',
+    { number, expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvv: '123', holderName }, { 'x-step-up-grant': grant.value });
+  return added.status === 201 ? { ok: true, value: (added.body as { fundingSourceId: string }).fundingSourceId } : refused(added);
+}
+
+interface TopUpView { topUpId: string; status: string; challengeUrl: string | null; failureCode: string | null }
+
+/**
+ * One top-up: step-up for the exact amount and source, the charge PIN, an idempotency key. With
+ * `passThreeDSecure` the cardholder answers the acquirer's challenge (setup only: an attacker holding a
+ * stolen card number does not get the cardholder's 3-D Secure code). Answers ok once Koban says completed.
+ */
+export async function topUp(browser: Browser, outbox: Outbox, transport: Transport, person: Person, input: { fundingSourceId: string; amountMinor: number; passThreeDSecure: boolean }): Promise<Outcome> {
+  const grant = await stepUp(browser, outbox, person.phone, 'top_up', { amountMinor: String(input.amountMinor), fundingSourceId: input.fundingSourceId });
+  if (!grant.ok) return grant;
+  const started = await browser.request('POST', '/v1/customer/top-ups',
+    { fundingSourceId: input.fundingSourceId, amount: String(input.amountMinor), pin: person.pin, threeDSecure: input.passThreeDSecure },
+    { 'x-step-up-grant': grant.value, 'idempotency-key': `drill-${randomUUID()}` });
+  if (started.status !== 201 && started.status !== 200) return refused(started);
+  let view = started.body as TopUpView;
+  if (view.status === 'requires_action' && view.challengeUrl !== null) {
+    if (!input.passThreeDSecure) return { ok: false, code: 'three_d_secure_required' };
+    const answered = await transport.send({ method: 'POST', url: view.challengeUrl, body: { code: SANDBOX_3DS_CODE }, localAddress: browser.address });
+    if (answered.status >= 300) return { ok: false, code: `acquirer_${answered.status}` };
+    await browser.request('GET', `/v1/top-ups/${view.topUpId}/3ds-return`);
+  }
+  for (let i = 0; i < 50 && view.status !== 'completed' && view.status !== 'failed'; i++) {
+    await sleep(200);
+    const read = await browser.request('GET', `/v1/customer/top-ups/${view.topUpId}`);
+    if (read.status !== 200) return refused(read);
+    view = read.body as TopUpView;
+  }
+  if (view.status === 'completed') return { ok: true, value: undefined };
+  return { ok: false, code: view.failureCode ?? `top_up_${view.status}` };
+}
+
+export type SignInResult = { status: 'signed_in' } | { status: 'second_factor_required'; challengeId: string };
+
+export async function signIn(browser: Browser, identifier: string, password: string): Promise<Outcome<SignInResult>> {
+  const response = await browser.request('POST', '/v1/customer/login', { identifier, password });
+  if (response.status !== 200) return refused(response);
+  const body = response.body as { status: string; challengeId?: string };
+  return { ok: true, value: body.status === 'signed_in' ? { status: 'signed_in' } : { status: 'second_factor_required', challengeId: body.challengeId ?? '' } };
+}
+
+/** Completes a sign-in challenge with the SMS code sent to the verified phone. */
+export async function completeSignInBySms(browser: Browser, outbox: Outbox, phone: string, challengeId: string): Promise<Outcome> {
+  let sendFailed: HttpResponse | null = null;
+  let code: string;
+  try {
+    code = await outbox.expectCode(phone, async () => {
+      const sent = await browser.request('POST', '/v1/customer/login/second-factor/sms', { challengeId });
+      if (sent.status !== 202) {
+        sendFailed = sent;
+        throw new Error('sign-in SMS refused');
+      }
+    });
+  } catch (error) {
+    if (sendFailed !== null) return refused(sendFailed);
+    throw error;
+  }
+  const done = await browser.request('POST', '/v1/customer/login/second-factor', { challengeId, method: 'sms', code });
+  return done.status === 200 ? { ok: true, value: undefined } : refused(done);
+}
+
+export async function mintPaymentCode(browser: Browser): Promise<Outcome<string>> {
+  const response = await browser.request('POST', '/v1/wallet/payment-codes', {});
+  return response.status === 200 ? { ok: true, value: (response.body as { code: string }).code } : refused(response);
+}

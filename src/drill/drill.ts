@@ -1,0 +1,120 @@
+/**
+ * `runDrill(options)`: replays a 7pay-style attack against a running Koban with ordinary customers'
+ * traffic mixed in, and measures what Koban did about it (see measure.ts for the definitions). It talks
+ * to Koban only over HTTP, like any client: the customer API, the development outbox for codes, the
+ * merchant API as the stores' tills, and the operator API to read decisions and cases (and, with
+ * `respondAfterSec`, to act on them). It creates customers and moves sandbox money, so it refuses a
+ * Koban without the development outbox (which production never has) unless told otherwise.
+ */
+import { randomInt } from 'node:crypto';
+import { addressPlan, canSpreadSources } from './addresses.ts';
+import { createTransport, newBrowser } from './http.ts';
+import { createJournal, seededRandom } from './journal.ts';
+import { measure, seconds, type DrillReport } from './measure.ts';
+import { signInOperator, type Ops, type RiskEventView } from './ops.ts';
+import type { DrillOptions } from './options.ts';
+import { createOutbox, sleep } from './outbox.ts';
+import { createPopulation } from './population.ts';
+import { attack, leakedList, operatorOnWatch, ordinaryCustomer, watchAlerts, type AttackPlan, type TrafficContext } from './traffic.ts';
+
+export class DrillRefused extends Error {}
+
+const SETUP_CONCURRENCY = 4;
+
+export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {}): Promise<DrillReport> {
+  const log = options.log ?? (() => undefined);
+  const transport = createTransport({ ca: options.caPem });
+  try {
+    const staff = newBrowser(transport, options.url, null);
+    const outbox = createOutbox(staff);
+    await refuseProduction(staff, outbox, options.allowProduction);
+    const ops = given.ops ?? await signInOperator(newBrowser(transport, options.url, null), options.operator);
+    const spread = await canSpreadSources(options.url);
+    const runTagNumber = randomInt(0, 1_000_000);
+    const runTag = runTagNumber.toString(36);
+    const addresses = addressPlan(spread, options.attackerNetworks, runTagNumber);
+
+    log(`drill ${runTag}: setting up ${options.ordinaryCustomers} ordinary customers and ${options.victims} victims`);
+    const setupStartedMs = Date.now();
+    const population = await createPopulation({
+      transport, base: options.url, outbox, ops, addresses, runTag, phoneBase: randomInt(0, 900) * 10_000,
+      ordinary: options.ordinaryCustomers, victims: options.victims, ordinaryBalanceMinor: options.ordinaryBalanceMinor,
+      victimBalanceMinor: options.victimBalanceMinor, concurrency: SETUP_CONCURRENCY, log,
+    });
+    const setupSec = seconds(Date.now() - setupStartedMs);
+    const { rulesetVersion } = await ops.rules();
+
+    const journal = createJournal();
+    const random = seededRandom(options.seed);
+    const runStartMs = Date.now();
+    const warmupMs = Math.max(Math.min(10_000, options.durationSec * 150), population.victimsFundedAtMs + options.victimQuietSec * 1000 - runStartMs);
+    const attackStartMs = runStartMs + warmupMs;
+    const ctx: TrafficContext = {
+      transport, base: options.url, outbox, ops, journal, addresses, random, endsAtMs: attackStartMs + options.durationSec * 1000, stopped: () => false,
+      till: { opaUrl: options.opaUrl, apiKey: options.merchant.apiKey, apiSecret: options.merchant.apiSecret, address: addresses.till() },
+      stores: options.merchant.stores,
+    };
+    const plan: AttackPlan = {
+      assumeSessions: options.assumeSessions, concurrency: options.attackerConcurrency, unknownAccounts: options.unknownAccounts,
+      wrongPasswordsPerVictim: options.wrongPasswordsPerVictim, stolenTopUpsPerAccount: options.stolenTopUpsPerAccount,
+      stolenTopUpMinor: options.stolenTopUpMinor, spendChunkMinor: options.spendChunkMinor, runTag,
+    };
+    const accountOf = new Map([...population.ordinary, ...population.victims].map((c) => [c.customerId, c.role]));
+    const watched = new Map<string, RiskEventView>();
+    log(`drill ${runTag}: ordinary traffic from now, the attack from +${seconds(warmupMs)} s, for ${options.durationSec} s`);
+    await Promise.all([
+      ...population.ordinary.map((customer) => ordinaryCustomer(ctx, customer, options.ordinaryIntervalSec)),
+      watchAlerts(ctx, watched),
+      ...(options.respondAfterSec === null ? [] : [operatorOnWatch(ctx, runStartMs, options.respondAfterSec, accountOf)]),
+      sleep(warmupMs).then(() => attack(ctx, population, plan)),
+    ]);
+    const runSec = seconds(Date.now() - runStartMs);
+
+    log(`drill ${runTag}: reading Koban's decisions and cases`);
+    for (const customerId of accountOf.keys()) for (const event of await ops.flaggedEvents(customerId)) watched.set(event.id, event);
+    const cases = [...await ops.cases('open'), ...await ops.cases('closed')];
+    const figures = measure({
+      acts: journal.acts, events: [...watched.values()], cases, runStartMs, attackStartMs,
+      victims: new Set(population.victims.map((v) => v.customerId)), ordinary: new Set(population.ordinary.map((c) => c.customerId)),
+    });
+    return {
+      target: { url: options.url, opaUrl: options.opaUrl, sourcesSpread: spread, attackerNetworks: spread ? addresses.attackerNetworks() : [] },
+      settings: {
+        seed: options.seed, durationSec: options.durationSec, assumeSessions: options.assumeSessions, respondAfterSec: options.respondAfterSec,
+        attackerNetworks: options.attackerNetworks, attackerConcurrency: options.attackerConcurrency, wrongPasswordsPerVictim: options.wrongPasswordsPerVictim,
+        unknownAccounts: options.unknownAccounts, stolenTopUpsPerAccount: options.stolenTopUpsPerAccount, stolenTopUpMinor: options.stolenTopUpMinor,
+        spendChunkMinor: options.spendChunkMinor, ordinaryIntervalSec: options.ordinaryIntervalSec, victimQuietSec: options.victimQuietSec, runTag,
+      },
+      rulesetVersion,
+      timing: { setupSec, runSec, attackStartSec: seconds(warmupMs) },
+      population: { ordinary: population.ordinary.length, victims: population.victims.length, leakedListEntries: leakedList(population, plan, seededRandom(options.seed)).length },
+      ...figures,
+      notes: notes(options, spread),
+    };
+  } finally {
+    transport.close();
+  }
+}
+
+async function refuseProduction(staff: ReturnType<typeof newBrowser>, outbox: ReturnType<typeof createOutbox>, allowed: boolean): Promise<void> {
+  const ready = await staff.request('GET', '/readyz');
+  if (ready.status !== 200) throw new DrillRefused(`Koban at ${staff.base} is not ready (/readyz answered ${ready.status})`);
+  if (await outbox.available()) return;
+  if (!allowed) {
+    throw new DrillRefused(`Koban at ${staff.base} has no development outbox, so it runs with NODE_ENV=production (or without dev tooling). `
+      + 'A drill creates customers and moves sandbox money: run it against a development or staging Koban, or pass --allow-production if you truly mean it.');
+  }
+  throw new DrillRefused('--allow-production was given, but the drill reads its customers\' codes from the development outbox, which this Koban does not have');
+}
+
+function notes(options: DrillOptions, spread: boolean): string[] {
+  return [
+    ...(spread ? [] : ['Every client came from one source address: network rules (network_velocity, network_accounts, failure bursts per network) saw one network.']),
+    'Every drill customer is new (devices first seen minutes ago), so new_device_high_value applies to ordinary customers too; their purchases stay under its ¥10,000 threshold, as most convenience-store purchases do.',
+    'Ordinary customers do not top up during the run: the sandbox acquirer approves only a few card numbers, shared by every drill customer, and shared_instrument would (rightly, for real cards) refuse them.',
+    `The attacker spends at the demo merchant's stores (category 5411), so resale_bulk (tobacco, electronics…) cannot fire; 7pay's thieves bought cigarettes at convenience stores, which a category code cannot see either.`,
+    ...(options.assumeSessions ? ['--assume-sessions: the attacker answers every second factor and knows every charge PIN (the 7pay situation, where no second factor existed); the figures are an upper bound.'] : []),
+    ...(options.victims > 8 ? ['More than 8 victims: the sandbox has 4 approvable "stolen" card numbers, so some stolen card sits on 3+ accounts and shared_instrument refuses it sooner than a real crew with more cards would see.'] : []),
+  ];
+}
+

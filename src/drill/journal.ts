@@ -1,0 +1,55 @@
+/**
+ * What happened, as the drill's own clients saw it: every action of an ordinary customer, the attacker
+ * and the simulated operator, with the time, the account and the outcome (ok, or the code Koban
+ * answered). The report is computed from this and from what the operator API says Koban decided.
+ */
+export type Actor = 'ordinary' | 'attacker' | 'operator';
+export type Phase =
+  | 'sign_in' | 'stuffing' | 'takeover' | 'card_add' | 'top_up' | 'code_mint' | 'payment' | 'freeze';
+
+export interface Act {
+  readonly atMs: number;
+  readonly actor: Actor;
+  readonly phase: Phase;
+  readonly accountId: string | null;
+  readonly ok: boolean;
+  /** `ok`, or what Koban answered: a problem code, an OPA result code, or a sign-in state. */
+  readonly code: string;
+  readonly amountMinor: number;
+}
+
+export interface Journal {
+  readonly acts: Act[];
+  record(act: Omit<Act, 'atMs' | 'amountMinor'> & { amountMinor?: number }): void;
+}
+
+export function createJournal(): Journal {
+  const acts: Act[] = [];
+  return {
+    acts,
+    record(act) {
+      acts.push({ atMs: Date.now(), amountMinor: 0, ...act });
+    },
+  };
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so one seed gives one drill plan. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+export function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}

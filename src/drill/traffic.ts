@@ -1,0 +1,232 @@
+/**
+ * The drill's timeline once the population exists: ordinary customers going about their day at human
+ * pace, the attacker's four phases (credential stuffing from a block of networks, taking over the
+ * accounts it can, stolen-card top-ups, rapid spending at stores), and optionally an operator working
+ * the case queue. Everything is journaled; nothing here decides what counts as a success for Koban.
+ */
+import type { AddressPlan } from './addresses.ts';
+import { addCard, completeSignInBySms, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
+import { newBrowser, type Browser, type Transport } from './http.ts';
+import { shuffle, type Journal } from './journal.ts';
+import type { Ops, RiskEventView } from './ops.ts';
+import type { Outbox } from './outbox.ts';
+import { sleep } from './outbox.ts';
+import { STOLEN_CARDS, type DrillCustomer, type Population } from './population.ts';
+import { chargeAtTill, type Store, type TillConfig } from './till.ts';
+
+export interface TrafficContext {
+  readonly transport: Transport;
+  readonly base: string;
+  readonly outbox: Outbox;
+  readonly ops: Ops;
+  readonly journal: Journal;
+  readonly addresses: AddressPlan;
+  readonly till: TillConfig;
+  readonly stores: readonly Store[];
+  readonly random: () => number;
+  readonly endsAtMs: number;
+  readonly stopped: () => boolean;
+}
+
+const INSUFFICIENT = 'NO_SUFFICIENT_FUND';
+const RETRY_AFTER_REFUSAL_MS = 2_000;
+const MIN_CHUNK_MINOR = 100;
+
+function running(ctx: TrafficContext): boolean {
+  return !ctx.stopped() && Date.now() < ctx.endsAtMs;
+}
+
+/** Sleeps, but never past the end of the drill. */
+async function pause(ctx: TrafficContext, ms: number): Promise<void> {
+  await sleep(Math.min(ms, Math.max(0, ctx.endsAtMs - Date.now())));
+}
+
+// ---------------------------------------------------------------- ordinary customers
+
+/**
+ * One ordinary customer: mostly paying at a store (a code shown at the till, ¥150–¥2,800), sometimes
+ * signing in again on their own phone, now and then with a typo first.
+ */
+export async function ordinaryCustomer(ctx: TrafficContext, customer: DrillCustomer, meanIntervalSec: number): Promise<void> {
+  await pause(ctx, ctx.random() * meanIntervalSec * 1000);
+  while (running(ctx)) {
+    if (ctx.random() < 0.7) await ordinaryPayment(ctx, customer);
+    else await ordinarySignIn(ctx, customer);
+    await pause(ctx, (0.5 + ctx.random()) * meanIntervalSec * 1000);
+  }
+}
+
+async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+  const minted = await mintPaymentCode(customer.home);
+  ctx.journal.record({ actor: 'ordinary', phase: 'code_mint', accountId: customer.customerId, ok: minted.ok, code: minted.ok ? 'ok' : minted.code });
+  if (!minted.ok) return;
+  const amount = 150 + Math.round(ctx.random() * 265) * 10;
+  const store = ctx.random() < 0.85 ? ctx.stores[0] : ctx.stores[ctx.stores.length - 1];
+  if (store === undefined) return;
+  await pause(ctx, 500 + ctx.random() * 1500); // the cashier scans it
+  const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amount);
+  ctx.journal.record({ actor: 'ordinary', phase: 'payment', accountId: customer.customerId, ok: result === 'SUCCESS', code: result === 'SUCCESS' ? 'ok' : result, amountMinor: amount });
+}
+
+async function ordinarySignIn(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+  if (ctx.random() < 0.2) {
+    const typo = await signIn(customer.home, customer.email, `${customer.password}x`);
+    ctx.journal.record({ actor: 'ordinary', phase: 'sign_in', accountId: customer.customerId, ok: false, code: typo.ok ? typo.value.status : `typo:${typo.code}` });
+    await pause(ctx, 1500);
+  }
+  const result = await signIn(customer.home, customer.email, customer.password);
+  // On their own remembered phone a right password signs in directly; anything else is friction.
+  const code = result.ok ? result.value.status : result.code;
+  ctx.journal.record({ actor: 'ordinary', phase: 'sign_in', accountId: customer.customerId, ok: code === 'signed_in', code: code === 'signed_in' ? 'ok' : code });
+  if (result.ok && result.value.status === 'second_factor_required') {
+    // The customer has their phone: they type the SMS code, as they would.
+    await completeSignInBySms(customer.home, ctx.outbox, customer.phone, result.value.challengeId);
+  }
+}
+
+// ---------------------------------------------------------------- the attacker
+
+interface ListEntry { readonly identifier: string; readonly password: string; readonly victim: DrillCustomer | null }
+
+export interface AttackPlan {
+  readonly assumeSessions: boolean;
+  readonly concurrency: number;
+  readonly unknownAccounts: number;
+  readonly wrongPasswordsPerVictim: number;
+  readonly stolenTopUpsPerAccount: number;
+  readonly stolenTopUpMinor: number;
+  readonly spendChunkMinor: number;
+  readonly runTag: string;
+}
+
+/** The leaked list: each victim's reused password among wrong ones, and accounts Koban never had. */
+export function leakedList(population: Population, plan: AttackPlan, random: () => number): ListEntry[] {
+  const entries: ListEntry[] = [];
+  for (const victim of population.victims) {
+    for (let i = 0; i < plan.wrongPasswordsPerVictim; i++) entries.push({ identifier: victim.email, password: `spring${1990 + i}${victim.index}!`, victim });
+    entries.push({ identifier: victim.email, password: victim.password, victim });
+  }
+  for (let i = 0; i < plan.unknownAccounts; i++) {
+    entries.push({ identifier: `leak-${plan.runTag}-${i}@mail.example`, password: `password${i}`, victim: null });
+  }
+  return shuffle(entries, random);
+}
+
+/**
+ * Phase 1 and what follows from it. A few bots work through the list, each attempt from the next address
+ * in the block and with no cookies (a new device every time, as stuffing tools do). A right password on a
+ * new device gets a second-factor challenge: without --assume-sessions that is where the attack ends for
+ * that account; with it, the attacker answers with the victim's SMS code and goes on to the money phases.
+ */
+export async function attack(ctx: TrafficContext, population: Population, plan: AttackPlan): Promise<void> {
+  const list = leakedList(population, plan, ctx.random);
+  const moneyPhases: Array<Promise<void>> = [];
+  const taken = new Set<string>();
+  let next = 0;
+  const bot = async (): Promise<void> => {
+    while (running(ctx) && next < list.length) {
+      const attempt = next++;
+      const entry = list[attempt];
+      if (entry === undefined) return;
+      if (entry.victim !== null && taken.has(entry.victim.customerId)) continue;
+      const device = newBrowser(ctx.transport, ctx.base, ctx.addresses.attacker(attempt));
+      const result = await signIn(device, entry.identifier, entry.password);
+      const code = result.ok ? result.value.status : result.code;
+      ctx.journal.record({ actor: 'attacker', phase: 'stuffing', accountId: entry.victim?.customerId ?? null, ok: result.ok, code });
+      if (!result.ok || entry.victim === null || result.value.status !== 'second_factor_required' || !plan.assumeSessions) continue;
+      taken.add(entry.victim.customerId);
+      const victim = entry.victim;
+      const took = await completeSignInBySms(device, ctx.outbox, victim.phone, result.value.challengeId);
+      ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
+      if (took.ok) moneyPhases.push(drainAccount(ctx, plan, victim, device).catch(() => undefined));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, plan.concurrency) }, bot));
+  await Promise.all(moneyPhases);
+}
+
+/** Phases 3 and 4 on one taken account, from the attacker's device that holds its session. */
+async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: DrillCustomer, device: Browser): Promise<void> {
+  const record = (phase: 'card_add' | 'top_up' | 'code_mint' | 'payment', outcome: Outcome<unknown> | string, amountMinor = 0) => {
+    const ok = typeof outcome === 'string' ? outcome === 'SUCCESS' : outcome.ok;
+    const code = typeof outcome === 'string' ? (ok ? 'ok' : outcome) : outcome.ok ? 'ok' : outcome.code;
+    ctx.journal.record({ actor: 'attacker', phase, accountId: victim.customerId, ok, code, amountMinor });
+  };
+  // Phase 3: a stolen card (no 3-D Secure: the attacker does not have the cardholder's code), topped up several times a minute.
+  const stolen = STOLEN_CARDS[victim.index % STOLEN_CARDS.length] ?? STOLEN_CARDS[0];
+  if (running(ctx)) {
+    const card = await addCard(device, ctx.outbox, victim.phone, stolen, 'STOLEN CARDHOLDER');
+    record('card_add', card);
+    for (let i = 0; card.ok && i < plan.stolenTopUpsPerAccount && running(ctx); i++) {
+      const topped = await topUp(device, ctx.outbox, ctx.transport, victim, { fundingSourceId: card.value, amountMinor: plan.stolenTopUpMinor, passThreeDSecure: false });
+      record('top_up', topped, plan.stolenTopUpMinor);
+    }
+  }
+  // Phase 4: spend it all at stores, a carton of cigarettes at a time, as fast as the till takes codes.
+  let chunk = plan.spendChunkMinor;
+  const store = ctx.stores[0];
+  while (running(ctx) && store !== undefined && chunk >= MIN_CHUNK_MINOR) {
+    const minted = await mintPaymentCode(device);
+    if (!minted.ok) {
+      record('code_mint', minted);
+      if (minted.code === 'http_401' || minted.code === 'unauthenticated' || minted.code === 'session_required') await retakeSession(ctx, victim, device);
+      await pause(ctx, RETRY_AFTER_REFUSAL_MS);
+      continue;
+    }
+    const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, chunk);
+    record('payment', result, chunk);
+    if (result === INSUFFICIENT) chunk = Math.floor(chunk / 2 / 100) * 100;
+    else if (result !== 'SUCCESS') await pause(ctx, RETRY_AFTER_REFUSAL_MS);
+  }
+}
+
+/** A revoked session is no obstacle to someone holding the password and the phone: sign in again. */
+async function retakeSession(ctx: TrafficContext, victim: DrillCustomer, device: Browser): Promise<void> {
+  const again = await signIn(device, victim.email, victim.password);
+  if (again.ok && again.value.status === 'second_factor_required') {
+    const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId);
+    ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
+  } else {
+    ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: again.ok && again.value.status === 'signed_in', code: again.ok ? again.value.status : again.code });
+  }
+}
+
+// ---------------------------------------------------------------- the operator
+
+/**
+ * A simulated operator on watch: each case opened during the drill is worked `afterSec` seconds after it
+ * opens, by freezing the wallet and revoking every session, without investigating (so an ordinary
+ * customer's case is frozen too, and counted as such).
+ */
+export async function operatorOnWatch(ctx: TrafficContext, startedAtMs: number, afterSec: number, accountOf: ReadonlyMap<string, string>): Promise<void> {
+  const handled = new Set<string>();
+  while (running(ctx)) {
+    try {
+      for (const c of await ctx.ops.cases('open')) {
+        const openedMs = Date.parse(c.openedAt);
+        if (handled.has(c.id) || openedMs < startedAtMs || !accountOf.has(c.accountId) || Date.now() < openedMs + afterSec * 1000) continue;
+        handled.add(c.id);
+        const reason = 'koban drill: simulated operator response to the case';
+        const frozen = await ctx.ops.act(c.id, 'freeze', reason);
+        await ctx.ops.act(c.id, 'revoke-sessions', reason);
+        ctx.journal.record({ actor: 'operator', phase: 'freeze', accountId: c.accountId, ok: frozen, code: frozen ? 'ok' : 'freeze_failed' });
+      }
+    } catch {
+      // A failed read is retried on the next round; the operator does not give up on the queue.
+    }
+    await pause(ctx, 1_000);
+  }
+}
+
+/** Collects flagged decisions while the drill runs (the API lists the newest 200). */
+export async function watchAlerts(ctx: TrafficContext, into: Map<string, RiskEventView>): Promise<void> {
+  while (running(ctx)) {
+    try {
+      for (const event of await ctx.ops.flaggedEvents()) into.set(event.id, event);
+    } catch {
+      // Retried on the next round.
+    }
+    await pause(ctx, 1_000);
+  }
+}
+

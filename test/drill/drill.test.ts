@@ -1,0 +1,146 @@
+/**
+ * `koban drill` against a real Koban (PostgreSQL, HTTP listener, HTTPS merchant API, sandbox acquirer and
+ * bank, demo merchant and operators, background work) — the same pieces `npm start` runs. Short runs with
+ * a small crowd; the assertions are about what the drill must be able to tell an operator: that
+ * credential stuffing raises alerts, that the default rules plus an operator on watch contain the money
+ * phase, that ordinary customers are barely touched, and — so the measurement can fail — that with the
+ * rules relaxed the same attack takes more money and is not contained.
+ */
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKoban, type Koban } from '../../src/koban.ts';
+import { startDevSandboxes, type DevSandboxes } from '../../src/demo/sandboxes.ts';
+import { seedDemoData } from '../../src/demo/seed.ts';
+import { seedDemoPayments } from '../../src/payments/demo.ts';
+import { seedDemoOperators } from '../../src/operations/operators/demo.ts';
+import { runDrill } from '../../src/drill/drill.ts';
+import { createTransport, newBrowser, type Transport } from '../../src/drill/http.ts';
+import { relaxAllRules, signInOperator, type Ops } from '../../src/drill/ops.ts';
+import { defaultOptions, type DrillOptions } from '../../src/drill/options.ts';
+import { parseDrillArgs } from '../../src/drill/cli.ts';
+import { formatReport } from '../../src/drill/report.ts';
+import type { DrillReport } from '../../src/drill/measure.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testConfig } from '../support/koban.ts';
+
+let db: TestDatabase;
+let koban: Koban;
+let sandboxes: DevSandboxes;
+let transport: Transport;
+let ops: Ops;
+let base: DrillOptions;
+/** The loss with the default rules, which the relaxed run must exceed. */
+let defaultRulesLoss = Number.POSITIVE_INFINITY;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const tlsDir = mkdtempSync(path.join(tmpdir(), 'koban-drill-tls-'));
+  sandboxes = await startDevSandboxes({ KOBAN_PUBLIC_URL: url, KOBAN_SANDBOX_ACQUIRER_PORT: '0', KOBAN_SANDBOX_BANK_PORT: '0' });
+  const env = Object.fromEntries(Object.entries(sandboxes.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  db = await createTestDatabase();
+  koban = await createKoban(testConfig({ ...env, KOBAN_PUBLIC_URL: url, KOBAN_OPA_PORT: '0', KOBAN_OPA_TLS: 'true', KOBAN_TLS_DIR: tlsDir, KOBAN_TOPUP_RECONCILE_DELAY_MS: '0' }), db);
+  await seedDemoData(db, koban.ledger);
+  await seedDemoOperators(koban.operations.operators, 'test');
+  koban.startBackgroundWork();
+  await koban.app.listen({ host: '127.0.0.1', port });
+  const opaUrl = await koban.payments.listenOpa();
+  await seedDemoPayments(db, koban.payments.box);
+  const caPem = await readFile(path.join(tlsDir, 'ca.pem'), 'utf8');
+  transport = createTransport();
+  ops = await signInOperator(newBrowser(transport, url, null), defaultOptions().operator);
+  base = defaultOptions({
+    url, opaUrl, caPem, durationSec: 20, ordinaryCustomers: 4, victims: 3, unknownAccounts: 40, wrongPasswordsPerVictim: 5,
+    attackerNetworks: 1, attackerConcurrency: 3, ordinaryIntervalSec: 4, victimBalanceMinor: 30_000, ordinaryBalanceMinor: 20_000,
+    // No wait after the victims' own set-up top-ups (the CLI waits 75 s): shorter, and the assertions hold either way.
+    victimQuietSec: 0,
+  });
+}, 120_000);
+
+afterAll(async () => {
+  transport?.close();
+  await koban?.close();
+  await sandboxes?.close();
+  await db?.close();
+});
+
+function expectShape(report: DrillReport): void {
+  expect(report).toMatchObject({
+    target: { url: base.url, sourcesSpread: true },
+    population: { ordinary: 4, victims: 3 },
+    attack: { stuffing: expect.any(Object), takeovers: expect.any(Object), topUps: expect.any(Object), payments: expect.any(Object) },
+    moneyLost: { totalYen: expect.any(Number), fromVictimBalancesYen: expect.any(Number), stolenCardMoneySpentYen: expect.any(Number) },
+    falsePositives: { customersAffected: expect.any(Number), refusedActions: expect.any(Number) },
+  });
+  expect(report.attack.stuffing.attempts).toBeGreaterThan(20);
+  expect(formatReport(report)).toContain('time to first alert');
+  expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+}
+
+describe('koban drill against a running Koban', () => {
+  it('with leaked passwords only, stuffing finds the reused passwords, every one meets a second factor, and no money moves', async () => {
+    const report = await runDrill({ ...base, seed: 11 }, { ops });
+    expectShape(report);
+    expect(report.attack.stuffing.passwordsConfirmed).toBe(3);
+    expect(report.attack.takeovers.succeeded).toBe(0);
+    expect(report.attack.payments.attempted).toBe(0);
+    expect(report.moneyLost.totalYen).toBe(0);
+    expect(report.containment.status).toBe('no_money_phase');
+    // Five wrong passwords on each victim and forty-odd failures from one /24 are a burst: the right
+    // passwords that come after them are flagged, and that is the first alert.
+    expect(report.alertsByKind.attacker.sign_in ?? 0).toBeGreaterThan(0);
+    expect(report.firstAlert?.kind).toBe('sign_in');
+    expect(report.falsePositives.customersAffected).toBeLessThanOrEqual(1);
+  }, 120_000);
+
+  it('when the attacker also holds the victims\' phones, the default rules raise an alert and an operator on watch contains the money phase', async () => {
+    const report = await runDrill({ ...base, seed: 12, assumeSessions: true, respondAfterSec: 3 }, { ops });
+    expectShape(report);
+    expect(report.attack.takeovers.succeeded).toBe(3);
+    expect(report.firstAlert).not.toBeNull();
+    expect(report.containment.status).toBe('contained');
+    // The 7pay burst: more than two top-ups a minute on one account are denied.
+    expect(report.decisionsByRule.find((r) => r.rule === 'rapid_top_ups')?.attacker ?? 0).toBeGreaterThan(0);
+    expect(report.moneyLost.totalYen).toBeLessThan(3 * 30_000);
+    expect(report.falsePositives.walletsFrozen).toBe(0);
+    expect(report.falsePositives.customersAffected).toBeLessThanOrEqual(1);
+    defaultRulesLoss = report.moneyLost.totalYen;
+  }, 120_000);
+
+  it('with every rule relaxed through the operator API, the same attack raises no case, is not contained and takes more money', async () => {
+    const restore = await relaxAllRules(ops, 'koban drill test: the no-rules baseline');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const report = await runDrill({ ...base, seed: 12, assumeSessions: true, respondAfterSec: 3 }, { ops });
+      expectShape(report);
+      expect(report.attack.takeovers.succeeded).toBe(3);
+      expect(report.firstAlert).toBeNull();
+      expect(report.containment.status).toBe('not_contained');
+      expect(report.moneyLost.totalYen).toBeGreaterThan(defaultRulesLoss);
+      expect(report.moneyLost.fromVictimBalancesYen).toBe(3 * 30_000);
+    } finally {
+      await restore();
+    }
+  }, 120_000);
+
+  it('the command line refuses unknown options and out-of-range sizes, and reads the documented flags', () => {
+    expect(parseDrillArgs(['--bogus'])).toEqual({ error: 'unknown option --bogus' });
+    expect(parseDrillArgs(['--duration', '5'])).toEqual({ error: '--duration must be from 10 to 3600' });
+    expect(parseDrillArgs(['--respond-after', 'soon'])).toEqual({ error: '--respond-after must be a whole number' });
+    const parsed = parseDrillArgs(['--url', 'http://127.0.0.1:9', '--assume-sessions', '--respond-after', '30', '--json', '--victims', '4']);
+    expect(parsed).toMatchObject({ json: true, options: { url: 'http://127.0.0.1:9', assumeSessions: true, respondAfterSec: 30, victims: 4 } });
+  });
+});
+
