@@ -26,6 +26,11 @@ import { registerCompensationRoutes } from './operations/compensation/routes.ts'
 import { createRisk, type Risk } from './risk/risk.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
 import { customerAuthenticator, customerWallets, identityControl, paymentHooks } from './wiring.ts';
+import { createLiveFeed } from './notifications/live-feed.ts';
+import { registerFeedStreamRoutes } from './notifications/stream-routes.ts';
+import { registerCustomerCaseRoutes } from './operations/cases/customer-routes.ts';
+import { registerWalletHistoryRoutes } from './wallet/history-routes.ts';
+import { customerFeedAndCases, walletHistoryDeps } from './wiring-wallet-home.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -84,6 +89,13 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
     risk,
   });
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
+  // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
+  const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax });
+  liveFeed.start((error) => app.log.error({ err: error }, 'live feed failed'));
+  const feedAndCases = customerFeedAndCases(identity, db, operations);
+  registerFeedStreamRoutes(app, { feed: liveFeed, heartbeatMs: config.notifications.streamHeartbeatMs, guard: feedAndCases.guard });
+  registerCustomerCaseRoutes(app, feedAndCases);
+  registerWalletHistoryRoutes(app, walletHistoryDeps(identity, db, ledger));
   const timers: NodeJS.Timeout[] = [];
   let closing = false;
 
@@ -103,6 +115,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       closing = true;
       for (const timer of timers) clearInterval(timer);
       await app.close();
+      await liveFeed.close();
       await payments.close();
       await ledger.drain();
       await notifications.close();

@@ -7,7 +7,7 @@ import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
-import { seedDemoPayments } from './payments/demo.ts';
+import { issueDemoTillCode, seedDemoPayments } from './payments/demo.ts';
 import { seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 import { startDevSandboxes } from './demo/sandboxes.ts';
@@ -25,12 +25,12 @@ async function main(): Promise<void> {
   if (config.demoData) await seedDemoCustomers(koban, devIdp.issuer);
   if (config.demoData && config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
   const webApps = await ensureWebBuilt((message) => process.stdout.write(`${message}\n`));
-  if (webApps) await registerWebApps(koban.app);
+  if (webApps) await registerWebApps(koban.app, { publicUrl: config.publicUrl });
   koban.startBackgroundWork();
   await koban.app.listen({ host: config.host, port: config.port });
   const address = koban.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
-  const base = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  const base = publicBase(config.publicUrl, port);
   printBanner(base, db.description, db.durability, applied, config, webApps);
   if (sandboxes.banner.length > 0) process.stdout.write(`${sandboxes.banner.join('\n')}\n`);
   if (devIdp.banner.length > 0) process.stdout.write(`${devIdp.banner.join('\n')}\n`);
@@ -40,6 +40,8 @@ async function main(): Promise<void> {
   if (config.demoData) {
     const demo = await seedDemoPayments(db, koban.payments.box);
     process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
+    const till = await issueDemoTillCode(koban.payments.terminals);
+    process.stdout.write(`  Demo till code     ${till.code}   (enter at ${base}/till/ to make this browser ${till.storeName} ${till.terminalName}; one use, 15 min; a restart prints a new one)\n`);
   }
   process.stdout.write('\n');
 
@@ -83,3 +85,10 @@ main().catch((error: unknown) => {
   else process.stderr.write(`Koban could not start: ${(error as Error).message}\n`);
   process.exit(1);
 });
+
+/** The public URL with the port actually bound (KOBAN_PORT=0 picks one). */
+function publicBase(publicUrl: string, port: number): string {
+  const url = new URL(publicUrl);
+  if (url.port === '0') url.port = String(port);
+  return url.origin;
+}

@@ -41,6 +41,12 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
 export function paymentHooks(identity: Identity, risk: Risk, db: Database): Partial<PaymentHooks> {
   return {
     recoveryCoolDownActive: (ctx) => identity.isInRecoveryCooldown(ctx.customerId),
+    // The charge PIN typed for this payment; a wrong one answers pin_wrong (counted, then locked) rather than a bare refusal.
+    async requireStrongConfirmation(ctx) {
+      if (ctx.confirmationPin === undefined) return false;
+      await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
+      return true;
+    },
     async riskRefusesCodeMint(ctx) {
       const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceId });
       return decision.decision === 'deny' || decision.decision === 'review';

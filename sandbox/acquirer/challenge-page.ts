@@ -4,7 +4,8 @@ import { CHALLENGE_CODE } from './authorizations.ts';
 
 export const CHALLENGE_PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-type': 'text/html; charset=utf-8',
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  // No form-action directive: browsers apply it to the redirect chain, and the answer is a 303 to the merchant's returnUrl.
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
   'cache-control': 'no-store',
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',

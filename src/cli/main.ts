@@ -10,6 +10,7 @@ import { formatReport, verifyLedger } from '../ledger/verify.ts';
 import type { Database } from '../platform/db/database.ts';
 import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
 import { PAYMENTS_COMMANDS } from '../payments/cli.ts';
+import { TILL_COMMANDS } from '../payments/terminal/cli.ts';
 
 interface Command {
   readonly words: readonly string[];
@@ -40,14 +41,18 @@ const COMMANDS: readonly Command[] = [
   },
   ...OPERATIONS_COMMANDS,
   ...PAYMENTS_COMMANDS,
+  ...TILL_COMMANDS,
 ];
 
 function usage(): string {
-  return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${[...c.words, c.usage ?? ''].join(' ').trim().padEnd(16)} ${c.summary}`), '',
+  return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${[...c.words, c.usage ?? ''].join(' ').trim().padEnd(16)} ${c.summary}`),
+    `  ${'drill [options]'.padEnd(16)} replay a 7pay-style attack against a running Koban and measure it (koban drill --help)`, '',
     'The database is DATABASE_URL, or the embedded folder KOBAN_DATA_DIR (default .koban/data).'].join('\n');
 }
 
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // The drill talks to a running Koban over HTTP and never opens the database.
+  if (argv[0] === 'drill') return (await import('../drill/cli.ts')).drillCommand(argv.slice(1));
   const command = COMMANDS.find((c) => (c.words.length === argv.length || (c.usage !== undefined && argv.length > c.words.length))
     && c.words.every((word, i) => argv[i] === word));
   if (command === undefined) {

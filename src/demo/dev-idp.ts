@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { startDevIdp, type DevUser } from '../../sandbox/idp/dev-idp.ts';
 import { callbackPath } from '../identity/social-links/social-login.ts';
+import { defaultPublicUrl } from '../platform/config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -44,7 +45,7 @@ export async function startDevIdentityProvider(env: Env): Promise<DevIdentityPro
   if (off) return { env, issuer: null, banner: [], close: async () => undefined };
   const kobanHost = env.KOBAN_HOST ?? '127.0.0.1';
   // The same default as loadConfig: the public URL the callback is registered under.
-  const kobanUrl = env.KOBAN_PUBLIC_URL ?? `http://${kobanHost === '0.0.0.0' ? '127.0.0.1' : kobanHost}:${env.KOBAN_PORT ?? '3000'}`;
+  const kobanUrl = env.KOBAN_PUBLIC_URL ?? defaultPublicUrl(kobanHost, env.KOBAN_PORT ?? '3000');
   const clientSecret = randomBytes(32).toString('base64url');
   // Loopback only: Koban accepts an http issuer solely on a loopback host, outside production.
   const idp = await startDevIdp({

@@ -7,6 +7,7 @@
 import { buildAcquirer } from '../../sandbox/acquirer/app.ts';
 import { buildBank } from '../../sandbox/bank/app.ts';
 import type { SandboxApp } from '../../sandbox/shared/server.ts';
+import { defaultPublicUrl } from '../platform/config.ts';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -41,7 +42,7 @@ export async function startDevSandboxes(env: Env): Promise<DevSandboxes> {
   const host = env.KOBAN_SANDBOX_HOST ?? '127.0.0.1';
   const kobanHost = env.KOBAN_HOST ?? '127.0.0.1';
   // The same default as loadConfig: where Koban's own receivers will listen.
-  const kobanUrl = env.KOBAN_PUBLIC_URL ?? `http://${kobanHost === '0.0.0.0' ? '127.0.0.1' : kobanHost}:${env.KOBAN_PORT ?? '3000'}`;
+  const kobanUrl = env.KOBAN_PUBLIC_URL ?? defaultPublicUrl(kobanHost, env.KOBAN_PORT ?? '3000');
   const k = DEV_SANDBOX_KEYS;
   const acquirer = buildAcquirer({ apiKey: k.acquirerApiKey, webhookSecret: k.acquirerWebhookSecret, testApiKey: k.acquirerTestKey, webhookUrl: new URL('/v1/webhooks/acquirer', kobanUrl).toString() });
   const bank = buildBank({ apiKey: k.bankApiKey, webhookSecret: k.bankWebhookSecret, testApiKey: k.bankTestKey, webhookUrl: new URL('/v1/webhooks/bank', kobanUrl).toString() });

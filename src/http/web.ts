@@ -48,8 +48,14 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-export async function registerWebApps(app: App): Promise<void> {
+/**
+ * With `publicUrl`, a browser that opened an app under another host name (http://127.0.0.1:3000 when
+ * the public URL is http://localhost:3000) is sent to the public one: cookies, CSRF origin checks and
+ * passkeys are all bound to it.
+ */
+export async function registerWebApps(app: App, options: { publicUrl?: string } = {}): Promise<void> {
   if (!existsSync(BUILD_STAMP)) return;
+  const publicUrl = options.publicUrl === undefined ? null : new URL(options.publicUrl);
   await app.register(fastifyStatic, {
     root: WEB_DIST_DIR,
     prefix: '/',
@@ -64,7 +70,8 @@ export async function registerWebApps(app: App): Promise<void> {
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/wallet/'));
   for (const name of WEB_APPS) {
     app.get(`/${name}`, { schema: { hide: true } }, async (_request, reply) => reply.redirect(`/${name}/`));
-    const serveIndex = async (_request: unknown, reply: import('fastify').FastifyReply) => {
+    const serveIndex = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
+      if (publicUrl !== null && publicUrl.port !== '0' && request.headers.host !== publicUrl.host) return reply.redirect(new URL(request.url, publicUrl).href);
       reply.header('content-security-policy', CONTENT_SECURITY_POLICY).header('cache-control', 'no-cache');
       return reply.sendFile(`${name}/index.html`);
     };

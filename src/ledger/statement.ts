@@ -14,6 +14,11 @@ export interface StatementQuery {
   readonly accountId: string;
   readonly limit?: number;
   readonly cursor?: string | null;
+  /** Only transfers with one of these codes (e.g. a wallet's history filtered by kind). */
+  readonly codes?: readonly number[] | null;
+  /** Only transfers created at or after `from` and before `until`. */
+  readonly from?: Date | null;
+  readonly until?: Date | null;
 }
 
 export interface StatementEntry {
@@ -39,12 +44,12 @@ export async function readStatement(db: Database, query: StatementQuery): Promis
   const before = decodeCursor(query.cursor ?? null);
   const result = await db.pool.query<TransferRow & { seq: bigint; hold_status: PendingStatus | null }>(
     `select t.*, p.status as hold_status from (
-       (select * from transfers where debit_account_id = $1 and seq < $2 order by seq desc limit $3)
+       (select * from transfers where debit_account_id = $1 and seq < $2 and ${FILTERS} order by seq desc limit $3)
        union all
-       (select * from transfers where credit_account_id = $1 and seq < $2 order by seq desc limit $3)
+       (select * from transfers where credit_account_id = $1 and seq < $2 and ${FILTERS} order by seq desc limit $3)
      ) t left join pending_transfers p on p.id = t.id
      order by t.seq desc limit $3`,
-    [query.accountId, before, limit + 1],
+    [query.accountId, before, limit + 1, query.codes ?? null, query.from ?? null, query.until ?? null],
   );
   const rows = result.rows.slice(0, limit);
   const last = rows[rows.length - 1];
@@ -57,6 +62,9 @@ export async function readStatement(db: Database, query: StatementQuery): Promis
     nextCursor: result.rows.length > limit && last !== undefined ? encodeCursor(last.seq) : null,
   };
 }
+
+/** The optional filters; a null parameter filters nothing. */
+const FILTERS = '($4::smallint[] is null or code = any($4)) and ($5::timestamptz is null or created_at >= $5) and ($6::timestamptz is null or created_at < $6)';
 
 function encodeCursor(seq: bigint): string {
   return Buffer.from(`s:${seq}`).toString('base64url');

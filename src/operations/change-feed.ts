@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import type { Database } from '../platform/db/database.ts';
+import { createNotificationListener } from '../platform/db/listen.ts';
 
 export const CHANGE_CHANNEL = 'koban_changes';
 
@@ -19,8 +20,6 @@ export interface ChangeFeed {
 export function createChangeFeed(db: Database, options: { intervalMs: number; onError: (error: unknown) => void }): ChangeFeed {
   const subscribers = new Map<string, { reload: () => Promise<void>; running: boolean; again: boolean }>();
   let timer: NodeJS.Timeout | null = null;
-  let listener: pg.PoolClient | null = null;
-  let connecting = false;
   let closed = false;
 
   const run = (topic: string): void => {
@@ -41,26 +40,7 @@ export function createChangeFeed(db: Database, options: { intervalMs: number; on
     });
   };
 
-  const listen = async (): Promise<void> => {
-    if (db.kind !== 'postgres' || listener !== null || connecting || closed) return;
-    connecting = true;
-    try {
-      const client = await db.pool.connect();
-      client.on('notification', (message) => {
-        if (message.channel === CHANGE_CHANNEL && message.payload !== undefined) run(message.payload);
-      });
-      client.on('error', () => {
-        // The connection broke: drop it; the poll keeps everyone current and the next tick listens again.
-        if (listener === client) listener = null;
-        client.release(true);
-      });
-      await client.query(`listen ${CHANGE_CHANNEL}`);
-      if (closed) client.release(true);
-      else listener = client;
-    } finally {
-      connecting = false;
-    }
-  };
+  const listener = createNotificationListener(db, CHANGE_CHANNEL, run);
 
   return {
     subscribe(topic, reload) {
@@ -70,17 +50,15 @@ export function createChangeFeed(db: Database, options: { intervalMs: number; on
       if (timer !== null) return;
       timer = setInterval(() => {
         for (const topic of subscribers.keys()) run(topic);
-        listen().catch(options.onError);
+        listener.ensure().catch(options.onError);
       }, options.intervalMs);
       timer.unref();
-      listen().catch(options.onError);
+      listener.ensure().catch(options.onError);
     },
     async close() {
       closed = true;
       if (timer !== null) clearInterval(timer);
-      const client = listener;
-      listener = null;
-      client?.release(true);
+      listener.close();
     },
   };
 }

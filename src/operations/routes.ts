@@ -11,6 +11,7 @@ import type { Operations } from './operations.ts';
 import type { Operator } from './operators/operators.ts';
 import { OPERATOR_ROLES } from './operators/permissions.ts';
 import type { SwitchView } from './switches/switches.ts';
+import { registerConsoleRoutes } from './console/routes.ts';
 
 
 const tags = [OPS_TAG];
@@ -33,6 +34,7 @@ export function registerOperationsRoutes(app: App, operations: Operations, extra
     registerOperatorRoutes(scope, operations);
     registerSwitchRoutes(scope, operations);
     registerAuditRoutes(scope, operations);
+    registerConsoleRoutes(scope, operations);
     for (const register of extra) register(scope);
   });
 }
@@ -133,6 +135,7 @@ function registerAuditRoutes(scope: App, operations: Operations): void {
     schema: { tags, summary: 'Audit events, newest first (reading them is itself audited)', description: OPS_SECURITY_NOTE,
       querystring: Type.Object({
         targetKind: Type.Optional(Type.String({ maxLength: 50 })), targetId: Type.Optional(Type.String({ maxLength: 200 })),
+        action: Type.Optional(Type.String({ maxLength: 100, description: 'An action, or a prefix ending in a dot (e.g. `case.`)' })), actorId: Type.Optional(Type.String({ maxLength: 200 })),
         before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
       }, { additionalProperties: false }),
       response: { 200: Type.Object({ events: Type.Array(AuditEventOut), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
@@ -142,8 +145,10 @@ function registerAuditRoutes(scope: App, operations: Operations): void {
     await operations.audit.record({ actor: actorOf(request), action: 'audit.read', outcome: 'success', details: { ...request.query }, ip: context.ip, requestId: context.requestId });
     const result = await operations.db.pool.query<{ id: bigint; occurred_at: Date; actor_kind: string; actor_id: string; action: string; target_kind: string | null; target_id: string | null; reason: string | null; details: unknown; ip: string | null; outcome: string }>(
       `select id, occurred_at, actor_kind, actor_id, action, target_kind, target_id, reason, details, ip, outcome from audit_events
-       where ($1::text is null or target_kind = $1) and ($2::text is null or target_id = $2) and id < $3::bigint order by id desc limit $4`,
-      [request.query.targetKind ?? null, request.query.targetId ?? null, request.query.before ?? '9223372036854775807', limit]);
+       where ($1::text is null or target_kind = $1) and ($2::text is null or target_id = $2) and id < $3::bigint
+         and ($5::text is null or action = $5 or (right($5, 1) = '.' and starts_with(action, $5))) and ($6::text is null or actor_id = $6)
+       order by id desc limit $4`,
+      [request.query.targetKind ?? null, request.query.targetId ?? null, request.query.before ?? '9223372036854775807', limit, request.query.action ?? null, request.query.actorId ?? null]);
     const events = result.rows.map((row) => ({ id: row.id.toString(), occurredAt: row.occurred_at.toISOString(), actorKind: row.actor_kind, actorId: row.actor_id, action: row.action,
       targetKind: row.target_kind, targetId: row.target_id, reason: row.reason, details: row.details, ip: row.ip, outcome: row.outcome }));
     const last = events[events.length - 1];

@@ -55,6 +55,8 @@ export interface CodeDeps {
   readonly switches: PaymentSwitches;
   readonly ttlSec: number;
   readonly now: () => Date;
+  /** The wallet's ledger status (payments/service.ts passes the ledger's); a frozen wallet gets no code. */
+  readonly walletStatus?: (walletAccountId: string) => Promise<string | null>;
 }
 
 /** Mints a fresh code for this device; the device's previous live code stops working (the screen refreshed). */
@@ -64,6 +66,8 @@ export async function mintPaymentCode(deps: CodeDeps, ctx: CustomerContext): Pro
   if (await deps.hooks.recoveryCoolDownActive(ctx)) throw new KobanError('recovery_cooldown', { detail: 'payment codes are paused after an account recovery' });
   if (await deps.hooks.riskRefusesCodeMint(ctx)) throw new KobanError('payment_refused_by_risk');
   await requireOwnWallet(deps.db.pool, ctx);
+  // The till would be refused anyway; saying so now tells the customer why before they queue.
+  if ((await deps.walletStatus?.(ctx.walletAccountId)) === 'frozen') throw new KobanError('wallet_frozen');
   const code = generatePaymentCode();
   const now = deps.now();
   const expiresAt = new Date(now.getTime() + deps.ttlSec * 1000);

@@ -9,6 +9,11 @@ export interface CustomerContext {
   readonly customerId: string;
   readonly walletAccountId: string;
   readonly deviceId: string;
+  /**
+   * The charge PIN the customer typed for this one request (a QR payment's confirmation), if any. Payments
+   * never reads it: only the `requireStrongConfirmation` hook does, and identity checks it.
+   */
+  readonly confirmationPin?: string;
 }
 
 /** Turns a request into a customer context, or null when it is not authenticated. Identity provides it. */

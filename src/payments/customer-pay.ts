@@ -41,6 +41,7 @@ async function clearPayment(deps: PaymentsDeps, ctx: CustomerContext, facts: { p
 function requireCompleted(payment: Payment): Payment {
   if (payment.status === 'COMPLETED') return payment;
   if (payment.failureCode === 'insufficient_funds') throw new KobanError('insufficient_funds');
+  if (payment.failureCode === 'wallet_frozen') throw new KobanError('wallet_frozen');
   throw new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
 }
 

@@ -17,6 +17,20 @@ const CodeIdParams = Type.Object({ codeId: Type.String({ pattern: '^[A-Za-z0-9_-
 const AmountIn = Type.Union([Type.String({ pattern: '^[1-9][0-9]{0,18}$' }), Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })]);
 const Payload = Type.String({ minLength: 16, maxLength: 512 });
 const IdempotencyKey = Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }));
+/** The charge PIN, when the customer confirms a payment that needs strong confirmation (context.ts). */
+const ConfirmationPin = Type.Optional(Type.String({ maxLength: 16 }));
+
+function optionalPin(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  const pin = typeof body === 'object' ? (body as { pin?: unknown }).pin : null;
+  if (pin === undefined) return undefined;
+  if (typeof pin !== 'string' || pin.length > 16) throw new KobanError('validation_failed', { errors: [{ pointer: '/body/pin', message: 'must be a string of at most 16 characters' }] });
+  return pin;
+}
+
+function withPin(ctx: CustomerContext, pin: string | undefined): CustomerContext {
+  return pin === undefined ? ctx : { ...ctx, confirmationPin: pin };
+}
 
 function customerPaymentView(payment: Payment, names?: { merchantName: string; storeName: string | null }) {
   return {
@@ -50,8 +64,12 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
     return { merchantName: preview.merchantName, storeName: preview.storeName, amount: preview.amountMinor?.toString() ?? null, orderDescription: preview.orderDescription, expiresAt: preview.expiresAt?.toISOString() ?? null };
   });
 
-  app.post('/v1/wallet/qr/:codeId/pay', { schema: { tags, summary: 'Pay a scanned order QR', params: CodeIdParams } }, async (request) => {
-    const payment = await payments.payDynamicQr(await requireCustomer(request), (request.params as { codeId: string }).codeId);
+  app.post('/v1/wallet/qr/:codeId/pay', {
+    // No body schema: the body is optional (older clients post none); `pin` is checked by hand.
+    schema: { tags, summary: 'Pay a scanned order QR (optional body `{ pin }`: the charge PIN, when the payment needs strong confirmation)', params: CodeIdParams },
+  }, async (request) => {
+    const pin = optionalPin(request.body);
+    const payment = await payments.payDynamicQr(withPin(await requireCustomer(request), pin), (request.params as { codeId: string }).codeId);
     return customerPaymentView(payment);
   });
 
@@ -62,10 +80,11 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   });
 
   app.post('/v1/wallet/static-qr/pay', {
-    schema: { tags, summary: 'Pay a store QR with an amount the customer typed', body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey }, { additionalProperties: false }) },
+    schema: { tags, summary: 'Pay a store QR with an amount the customer typed (`pin`: the charge PIN, when the payment needs strong confirmation)',
+      body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey, pin: ConfirmationPin }, { additionalProperties: false }) },
   }, async (request) => {
-    const ctx = await requireCustomer(request);
-    const body = request.body as { payload: string; amount: string | number; idempotencyKey?: string };
+    const body = request.body as { payload: string; amount: string | number; idempotencyKey?: string; pin?: string };
+    const ctx = withPin(await requireCustomer(request), body.pin);
     const amountMinor = parseAmountMinor(body.amount, payments.deps.config.paymentMaxAmountMinor, '/body/amount');
     return customerPaymentView(await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
   });

@@ -9,6 +9,7 @@ import type { SecretBox } from '../merchants/secret-box.ts';
 import type { Database } from '../platform/db/database.ts';
 import { buildStaticQrPayload } from './emvco.ts';
 import { setMerchantPayoutAccount } from './settlement/close.ts';
+import type { TerminalAccess } from './terminal/access.ts';
 
 export const DEMO_PAYMENTS = {
   credential: {
@@ -18,6 +19,17 @@ export const DEMO_PAYMENTS = {
   },
   customerIds: ['00000000-0000-7000-8000-00000000c001', '00000000-0000-7000-8000-00000000c002', '00000000-0000-7000-8000-00000000c003'],
 } as const;
+
+/**
+ * A fresh one-time activation code for Koban Mart Shibuya's Till 1 at every start (printed by main.ts):
+ * typing it at /till/ turns that browser into the till. Issuing retires the previous start's code.
+ */
+export async function issueDemoTillCode(terminals: TerminalAccess): Promise<{ code: string; terminalName: string; storeName: string }> {
+  const store = DEMO.merchant.stores[0];
+  const terminal = store.terminals[0];
+  const issued = await terminals.issueActivationCode(terminal.id, 'demo');
+  return { code: issued.code, terminalName: terminal.name, storeName: store.name };
+}
 
 export async function seedDemoPayments(db: Database, box: SecretBox): Promise<{ apiKey: string; apiSecret: string; storeQr: string }> {
   const merchantId = DEMO.merchant.id;

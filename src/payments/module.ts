@@ -22,6 +22,9 @@ import { registerCustomerRoutes } from './customer-routes.ts';
 import { dispatchDueWebhooks, httpTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
 import { createOutbox } from './webhooks/outbox.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
+import { createTerminalAccess, type TerminalAccess } from './terminal/access.ts';
+import { registerTerminalRoutes } from './terminal/routes.ts';
+import { createTillService } from './terminal/till-service.ts';
 
 const NONCE_SWEEP_INTERVAL_MS = 60_000;
 const MAINTENANCE_INTERVAL_MS = 5_000;
@@ -54,6 +57,8 @@ export interface PaymentsModule {
   readonly credentials: CredentialDirectory;
   readonly opa: OpaServer;
   readonly nonceStore: PgNonceStore;
+  /** Till activation codes and terminal sessions (terminal/access.ts); the /v1/till routes use them. */
+  readonly terminals: TerminalAccess;
   /** Listens on the OPA port; returns the base URL. */
   listenOpa(): Promise<string>;
   /** One webhook dispatch round (the background loop calls it; tests call it directly). */
@@ -82,8 +87,10 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
   const dispatcher = { db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
+  const terminals = createTerminalAccess(db, secretKey, now);
+  if (options.app) registerTerminalRoutes(options.app, { access: terminals, till: createTillService(db, payments), payments, publicUrl: config.publicUrl });
   return {
-    payments, box, credentials, opa, nonceStore,
+    payments, box, credentials, opa, nonceStore, terminals,
     async listenOpa() {
       await opa.app.listen({ host: config.payments.opaHost, port: config.payments.opaPort });
       const address = opa.app.server.address();

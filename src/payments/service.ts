@@ -72,7 +72,8 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
   };
   return {
     deps,
-    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now }, ctx),
+    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now,
+      walletStatus: async (id) => (await deps.ledger.getAccount(id))?.status ?? null }, ctx),
     paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
     payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
     payAtTill: (request) => payWithCustomerCode(deps, request),

@@ -149,6 +149,10 @@ export interface NotificationsConfig {
   readonly smsUrl: string | null;
   readonly smsApiToken: string | null;
   readonly pollIntervalMs: number;
+  /** The live feed (`/v1/customer/notifications/stream`): heartbeat, safety-net poll, streams per customer per process. */
+  readonly streamHeartbeatMs: number;
+  readonly streamPollMs: number;
+  readonly streamsPerCustomerMax: number;
 }
 
 /** Only for development and tests: production refuses it (see loadConfig). */
@@ -167,13 +171,22 @@ export class ConfigError extends Error {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Where browsers reach Koban when KOBAN_PUBLIC_URL is not set. On this machine that is localhost, not
+ * 127.0.0.1: browsers treat localhost as a secure context (Secure and __Host- cookies over plain http),
+ * and a WebAuthn RP ID cannot be an IP address.
+ */
+export function defaultPublicUrl(host: string, port: number | string): string {
+  return `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${port}`;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];
   const reader = makeReader(env, problems);
   const nodeEnv = reader.oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
   const host = reader.string('KOBAN_HOST', '127.0.0.1');
   const port = reader.integer('KOBAN_PORT', 3000, 0, 65535);
-  const publicUrl = reader.string('KOBAN_PUBLIC_URL', `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`);
+  const publicUrl = reader.string('KOBAN_PUBLIC_URL', defaultPublicUrl(host, port));
   const config: Config = {
     nodeEnv,
     host,
@@ -275,6 +288,9 @@ function readNotificationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], pro
     smsUrl,
     smsApiToken: reader.optionalSecret('KOBAN_SMS_API_TOKEN', 16),
     pollIntervalMs: reader.integer('KOBAN_NOTIFICATIONS_POLL_INTERVAL_MS', 1000, 50, 60_000),
+    streamHeartbeatMs: reader.integer('KOBAN_FEED_STREAM_HEARTBEAT_MS', 15_000, 100, 120_000),
+    streamPollMs: reader.integer('KOBAN_FEED_STREAM_POLL_MS', 2_000, 50, 60_000),
+    streamsPerCustomerMax: reader.integer('KOBAN_FEED_STREAMS_PER_CUSTOMER', 3, 1, 20),
   };
 }
 

@@ -79,6 +79,7 @@ export const problems = {
   payment_code_used: { status: 409, title: 'The payment code has already been used' },
   payment_refused_by_risk: { status: 403, title: 'This payment was refused' },
   insufficient_funds: { status: 422, title: 'The wallet balance is too low' },
+  wallet_frozen: { status: 403, title: 'The wallet is frozen: paying is stopped until Koban support has checked the account' },
   wallet_not_found: { status: 404, title: 'No wallet for this customer' },
   merchant_not_found: { status: 404, title: 'No such merchant' },
   merchant_not_active: { status: 403, title: 'The merchant cannot take payments' },
@@ -100,6 +101,8 @@ export const problems = {
   webhook_endpoint_invalid: { status: 400, title: 'The webhook URL is not acceptable' },
   webhook_delivery_not_found: { status: 404, title: 'No such webhook delivery' },
   settlement_not_ready: { status: 409, title: 'The business day is not over yet' },
+  terminal_activation_failed: { status: 401, title: 'The activation code is wrong, expired or already used' },
+  till_day_closed: { status: 409, title: 'This till has closed its business day' },
 
   // Wallet: funding sources and top-ups (src/wallet)
   funding_unavailable: { status: 503, title: 'This kind of funding source is not available' },

@@ -86,9 +86,11 @@ export function registerWalletRoutes(app: App, wallet: Wallet): void {
   });
   // The cardholder's browser comes back here from the 3-D Secure page. Its query string is not trusted:
   // Koban reads the authorization from the acquirer. Only the status is answered.
-  app.get('/v1/top-ups/:id/3ds-return', { schema: { tags, summary: 'Return from 3-D Secure (the acquirer redirects the browser here)', params: IdParams } }, async (request) => {
+  app.get('/v1/top-ups/:id/3ds-return', { schema: { tags, summary: 'Return from 3-D Secure (the acquirer redirects the browser here)', params: IdParams } }, async (request, reply) => {
     const row = await wallet.advanceTopUp(request.params.id);
     if (row === null) throw new KobanError('top_up_not_found');
+    // A cardholder's browser goes back to the wallet's top-up screen (which reads the status itself).
+    if (request.headers.accept?.includes('text/html') === true) return reply.redirect(`/wallet/top-up/${row.id}`, 303);
     return { topUpId: row.id, status: row.status };
   });
   registerWebhookRoutes(app, wallet);

@@ -5,8 +5,9 @@
  */
 import { createContext, useContext, useMemo, useState, type ReactNode } from 'react';
 
-export type Language = 'ja' | 'en';
-export type Messages = Record<string, { ja: string; en: string }>;
+import type { Language, Messages } from './messages.ts';
+
+export type { Language, Messages };
 
 interface I18n {
   language: Language;

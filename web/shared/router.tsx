@@ -13,6 +13,8 @@ interface Router {
   /** The path below the app's prefix, always starting with '/'. */
   path: string;
   query: URLSearchParams;
+  /** The full URL of an in-app path (for hrefs: opening a link in a new tab must land in the app). */
+  href(path: string): string;
   navigate(path: string, options?: { replace?: boolean }): void;
 }
 
@@ -29,6 +31,7 @@ export function RouterProvider(props: { prefix: string; children: ReactNode }) {
   const router = useMemo<Router>(() => ({
     path: location_.path,
     query: new URLSearchParams(location_.search),
+    href: (path) => props.prefix.replace(/\/$/, '') + path,
     navigate(path, options) {
       const url = props.prefix.replace(/\/$/, '') + path;
       if (options?.replace) history.replaceState(null, '', url); else history.pushState(null, '', url);
@@ -58,7 +61,7 @@ export function Switch(props: { routes: Routes; fallback: ReactNode }) {
 export function Link(props: { to: string; children: ReactNode; className?: string }) {
   const router = useRouter();
   return (
-    <a href={props.to} className={props.className} onClick={(event) => {
+    <a href={router.href(props.to)} className={props.className} onClick={(event) => {
       if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
       event.preventDefault();
       router.navigate(props.to);

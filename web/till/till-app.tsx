@@ -1,39 +1,91 @@
 /**
- * The till (store tablet). Amount entry on a big keypad; the amount is kept as a string of digits,
- * never a number, and capped in length so no keypad mash can produce a float or an overflow.
- * Reading the customer's code and charging come with the till API.
+ * The till (store tablet): activation once, then the charge screen, today's sales and the daily close.
+ * The tablet holds only its terminal session (an HttpOnly cookie); the CSRF token comes from
+ * GET /v1/till/session after every load.
  */
-import { useState } from 'react';
-import { formatYen, useI18n } from '../shared/i18n.tsx';
-import { AppShell, Button, Card } from '../shared/ui.tsx';
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, setCsrfToken } from '../shared/api.ts';
+import { useI18n } from '../shared/i18n.tsx';
+import { Link, Switch, useRouter } from '../shared/router.tsx';
+import { AppShell, Button, Card, Notice } from '../shared/ui.tsx';
+import { ActivateScreen } from './activate-screen.tsx';
+import { ChargeScreen } from './charge-screen.tsx';
+import { CloseScreen } from './close-screen.tsx';
+import { SalesScreen } from './sales-screen.tsx';
+import { tillApi, type TillSession } from './till-api.ts';
 
-const AMOUNT_DIGITS_MAX = 9;
-
-export function appendDigit(amount: string, digit: string): string {
-  if (!/^[0-9]$/.test(digit)) return amount;
-  if (amount === '0' || amount === '') return digit === '0' ? '' : digit;
-  return amount.length >= AMOUNT_DIGITS_MAX ? amount : amount + digit;
-}
+export { appendDigit } from './keypad.tsx';
 
 export function TillApp() {
-  const { t, language } = useI18n();
-  const [amount, setAmount] = useState('');
-  const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '00', '0'];
+  const { t } = useI18n();
+  const [session, setSession] = useState<TillSession | null | undefined>(undefined);
+  const [failed, setFailed] = useState(false);
+  const refresh = useCallback(async () => {
+    try {
+      const next = await tillApi.session();
+      setCsrfToken(next.csrfToken);
+      setSession(next);
+      setFailed(false);
+    } catch (error) {
+      if (error instanceof ApiError && error.problem.status === 401) {
+        setCsrfToken(null);
+        setSession(null);
+      } else {
+        setFailed(true);
+      }
+    }
+  }, []);
+  useEffect(() => { void refresh(); }, [refresh]);
+
+  if (session === undefined) {
+    return (
+      <AppShell title={t('app.title')}>
+        {failed ? <Notice kind="error">{t('error.network')} <Button variant="secondary" onClick={() => void refresh()}>{t('result.retry')}</Button></Notice> : <p role="status">{t('loading')}</p>}
+      </AppShell>
+    );
+  }
+  if (session === null) {
+    return (
+      <AppShell title={t('app.title')}>
+        <ActivateScreen onActivated={(next) => { setCsrfToken(next.csrfToken); setSession(next); }} />
+      </AppShell>
+    );
+  }
+  return <ActivatedTill session={session} refresh={refresh} onEnded={() => { setCsrfToken(null); setSession(null); }} />;
+}
+
+function ActivatedTill(props: { session: TillSession; refresh: () => Promise<void>; onEnded: () => void }) {
+  const { t } = useI18n();
+  const { path } = useRouter();
+  const { session } = props;
+  const signOut = async () => {
+    try {
+      await tillApi.signOut();
+    } finally {
+      props.onEnded();
+    }
+  };
+  const tab = (to: string, label: string) => (
+    <li><Link to={to} className={`till-tab${path === to ? ' active' : ''}`}>{label}</Link></li>
+  );
   return (
-    <AppShell title={t('app.title')}>
-      <Card title={t('amount.label')}>
-        <output className="amount-display" aria-live="polite" aria-label={t('amount.label')}>{formatYen(amount === '' ? '0' : amount, language)}</output>
-        <div className="keypad" role="group" aria-label={t('amount.label')}>
-          {keys.map((key) => (
-            <Button key={key} variant="secondary" onClick={() => setAmount((a) => [...key].reduce(appendDigit, a))}>{key}</Button>
-          ))}
-          <Button variant="secondary" aria-label={t('amount.back')} onClick={() => setAmount((a) => a.slice(0, -1))}>⌫</Button>
-        </div>
-        <div className="row" style={{ marginTop: 12 }}>
-          <Button variant="secondary" onClick={() => setAmount('')}>{t('amount.clear')}</Button>
-          <Button disabled={amount === ''}>{t('amount.charge')}</Button>
-        </div>
-      </Card>
+    <AppShell title={t('app.title')} actions={<Button variant="ghost" onClick={() => void signOut()}>{t('till.signOut')}</Button>}>
+      <p className="till-where">{t('till.where', { store: session.store.name, terminal: session.terminal.name })}</p>
+      <nav aria-label={t('nav.label')}>
+        <ul className="till-tabs">
+          {tab('/', t('nav.charge'))}
+          {tab('/sales', t('nav.sales'))}
+          {tab('/close', t('nav.close'))}
+        </ul>
+      </nav>
+      <Switch
+        routes={{
+          '/': () => session.dayClosed ? <Card><Notice kind="info">{t('till.dayClosed')}</Notice></Card> : <ChargeScreen onSessionEnded={props.onEnded} />,
+          '/sales': () => <SalesScreen />,
+          '/close': () => <CloseScreen onClosed={() => void props.refresh()} />,
+        }}
+        fallback={<ChargeScreen onSessionEnded={props.onEnded} />}
+      />
     </AppShell>
   );
 }

@@ -2,6 +2,9 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { I18nProvider } from '../shared/i18n.tsx';
 import '../shared/styles.css';
+import './account/account.css';
+import { StepUpProvider } from './common/step-up.tsx';
+import { registerServiceWorker } from './account/service-worker.ts';
 import { WalletApp } from './wallet-app.tsx';
 import { messages } from './messages.ts';
 
@@ -10,7 +13,10 @@ if (root === null) throw new Error('no #root');
 createRoot(root).render(
   <StrictMode>
     <I18nProvider messages={messages} defaultLanguage="ja">
-      <WalletApp />
+      <StepUpProvider>
+        <WalletApp />
+      </StepUpProvider>
     </I18nProvider>
   </StrictMode>,
 );
+registerServiceWorker();

@@ -1,4 +1,4 @@
-import type { Messages } from '../shared/i18n.tsx';
+import type { Messages } from '../shared/messages.ts';
 import { accountMessages } from './account/messages.ts';
 import { moneyMessages } from './money/messages.ts';
 

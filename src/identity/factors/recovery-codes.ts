@@ -31,6 +31,12 @@ function hashOf(secrets: IdentitySecrets, code: string): Buffer {
   return secrets.mac('recovery_codes', normalize(code));
 }
 
+/** How many codes of the current set are still unused (shown in settings so a customer renews in time). */
+export async function unusedRecoveryCodes(db: Queryable, customerId: string): Promise<number> {
+  const result = await db.query<{ n: string }>('select count(*) as n from recovery_codes where customer_id = $1 and used_at is null', [customerId]);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
 export async function generateRecoveryCodes(db: Queryable, secrets: IdentitySecrets, customerId: string): Promise<string[]> {
   await db.query('delete from recovery_codes where customer_id = $1', [customerId]);
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newCode);

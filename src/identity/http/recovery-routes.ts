@@ -1,5 +1,6 @@
 /** Account recovery and social sign-in routes. Thin adapters. */
 import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
 import type { App } from '../../http/app.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Identity } from '../identity.ts';
@@ -12,6 +13,29 @@ import { answerLogin } from './sign-in.ts';
 import { authenticateToken } from '../sessions/sessions.ts';
 
 const tags = ['customer-recovery'];
+
+/** Where the wallet (web/wallet) lives; the social callback sends a browser back into it. */
+const WALLET_PATH = '/wallet/';
+
+/** A top-level navigation (the provider redirected the browser), as opposed to an API client. */
+function isBrowserNavigation(request: FastifyRequest): boolean {
+  const accept = request.headers.accept;
+  return request.headers['sec-fetch-mode'] === 'navigate' || (typeof accept === 'string' && accept.includes('text/html'));
+}
+
+/**
+ * The outcome travels in the URL fragment: browsers never send it to a server or in a Referer, and
+ * the wallet removes it from the address bar at once. A sign-in challenge is bound to this browser's
+ * device cookie, so its id is useless elsewhere.
+ */
+function walletTarget(route: string, values: Record<string, string>): string {
+  return `${WALLET_PATH}${route}#${new URLSearchParams(values).toString()}`;
+}
+
+function walletLogin(answer: { status: string; challengeId?: string; methods?: string[] }): string {
+  if (answer.status === 'second_factor_required' && answer.challengeId !== undefined) return walletTarget('sign-in', { challenge: answer.challengeId, methods: (answer.methods ?? []).join(',') });
+  return WALLET_PATH;
+}
 
 export function registerRecoveryRoutes(app: App, identity: Identity, publicUrl: string): void {
   const deps = identity.deps;
@@ -73,9 +97,21 @@ function registerSocialRoutes(app: App, identity: Identity, publicUrl: string): 
     // Built from the configured public origin, never from the Host header.
     const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
     const callbackUrl = new URL(`${callbackPath(request.params.provider)}${query}`, publicUrl);
-    const outcome = await social().finish(request.params.provider, callbackUrl, bindingToken, session, ensureDeviceToken(request, reply), requestOrigin(request));
-    if (outcome.status === 'linked') return outcome;
-    return answerLogin(identity.deps, reply, outcome);
+    const deviceToken = ensureDeviceToken(request, reply);
+    if (!isBrowserNavigation(request)) {
+      const outcome = await social().finish(request.params.provider, callbackUrl, bindingToken, session, deviceToken, requestOrigin(request));
+      if (outcome.status === 'linked') return outcome;
+      return answerLogin(identity.deps, reply, outcome);
+    }
+    // A browser arrives here from the provider: land it back in the wallet, never on a JSON page.
+    const target = await social().finish(request.params.provider, callbackUrl, bindingToken, session, deviceToken, requestOrigin(request)).then(
+      (outcome) => (outcome.status === 'linked' ? walletTarget('settings/social', { linked: outcome.providerId }) : walletLogin(answerLogin(identity.deps, reply, outcome))),
+      (error: unknown) => {
+        if (!(error instanceof KobanError)) throw error;
+        return walletTarget(session === null ? 'sign-in' : 'settings/social', { error: error.code });
+      },
+    );
+    return reply.code(303).header('location', target).send();
   });
   app.get('/v1/customer/social', { schema: { tags: tagsSocial, summary: 'Linked external accounts' } }, async (request) => {
     const session = await identity.guard(request);

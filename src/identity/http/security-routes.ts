@@ -8,10 +8,10 @@ import { withTransaction } from '../../platform/db/database.ts';
 import { FEED_PAGE_MAX, listFeed } from '../../notifications/outbox.ts';
 import { verifiedContacts } from '../contacts/contacts.ts';
 import { finishRegistration, listPasskeys, registrationOptions, removePasskey } from '../factors/passkeys.ts';
-import { generateRecoveryCodes } from '../factors/recovery-codes.ts';
-import { acceptTotp, beginTotpEnrollment } from '../factors/totp.ts';
+import { generateRecoveryCodes, unusedRecoveryCodes } from '../factors/recovery-codes.ts';
+import { acceptTotp, beginTotpEnrollment, hasTotp } from '../factors/totp.ts';
 import type { Identity } from '../identity.ts';
-import { setChargePin } from '../pin/charge-pin.ts';
+import { chargePinStatus, setChargePin } from '../pin/charge-pin.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { listDevices, removeDevice } from '../sessions/devices.ts';
 import { listSessions, revokeAllSessions, revokeSession } from '../sessions/sessions.ts';
@@ -115,6 +115,17 @@ function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: F
   const deps = identity.deps;
   const factorStepUp = (factor: string) => ({ factor });
 
+  app.get('/v1/customer/factors', {
+    schema: { tags, summary: 'Which sign-in factors and charge PIN the signed-in customer has (counts and states, never secrets)',
+      response: { 200: Type.Object({ passkeys: Type.Integer(), totp: Type.Boolean(), recoveryCodesLeft: Type.Integer(), chargePin: Type.Union([Type.Literal('not_set'), Type.Literal('set'), Type.Literal('locked')]) }) } },
+  }, async (request) => {
+    const session = await identity.guard(request);
+    const db = deps.db.pool;
+    const [passkeys, totp, recoveryCodesLeft, chargePin] = await Promise.all([
+      listPasskeys(db, session.customerId), hasTotp(db, session.customerId), unusedRecoveryCodes(db, session.customerId), chargePinStatus(db, session.customerId),
+    ]);
+    return { passkeys: passkeys.length, totp, recoveryCodesLeft, chargePin };
+  });
   app.post('/v1/customer/passkeys/registration/options', {
     schema: { tags, summary: 'Start adding a passkey (step-up change_factors {factor: "passkey"} in X-Step-Up-Grant)', headers: GrantHeader, body: Empty },
   }, async (request) => {

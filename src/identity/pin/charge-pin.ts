@@ -55,6 +55,14 @@ export async function setChargePin(deps: IdentityDeps, session: Session, input: 
   });
 }
 
+export type ChargePinStatus = 'not_set' | 'set' | 'locked';
+
+/** Whether a PIN exists and is usable: the wallet asks for the current PIN only when one is live. */
+export async function chargePinStatus(db: Queryable, customerId: string): Promise<ChargePinStatus> {
+  const row = (await db.query<{ locked_at: Date | null }>('select locked_at from charge_pins where customer_id = $1', [customerId])).rows[0];
+  return row === undefined ? 'not_set' : row.locked_at === null ? 'set' : 'locked';
+}
+
 async function reserveAttempt(db: Queryable, customerId: string): Promise<{ pin_hash: string; failures: number }> {
   const reserved = await db.query<{ pin_hash: string; failures: number }>(
     'update charge_pins set failures = failures + 1 where customer_id = $1 and locked_at is null and failures < $2 returning pin_hash, failures',

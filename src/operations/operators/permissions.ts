@@ -12,6 +12,14 @@ const RISK: readonly OperatorRole[] = ['risk_analyst', 'administrator'];
 
 export const PERMISSIONS = {
   'session.self': ALL,
+  // The console's read models (src/operations/console).
+  'dashboard.read': ALL,
+  'operators.directory': ALL,
+  'customers.read': ALL,
+  // Contacts, IP addresses and user agents in full; everyone else sees them masked.
+  'customers.read_unmasked': RISK,
+  'merchants.read': ALL,
+  'cases.open': ['support', 'risk_analyst', 'administrator'],
   'audit.read': ['risk_analyst', 'administrator'],
   'switches.read': ALL,
   'switches.change': RISK,

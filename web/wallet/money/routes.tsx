@@ -3,5 +3,20 @@
  * `moneyRoutes` need a session; '/' is the signed-in home.
  */
 import type { Routes } from '../../shared/router.tsx';
+import { HistoryDetailPage, HistoryPage } from './history.tsx';
+import { HomePage, NotificationsPage } from './home.tsx';
+import { PayPage } from './pay.tsx';
+import { ScanPage } from './scan.tsx';
+import { TopUpPage, TopUpStatusPage } from './top-up.tsx';
+import './money.css';
 
-export const moneyRoutes: Routes = {};
+export const moneyRoutes: Routes = {
+  '/': () => <HomePage />,
+  '/pay': () => <PayPage />,
+  '/scan': () => <ScanPage />,
+  '/top-up': () => <TopUpPage />,
+  '/top-up/:topUpId': (params) => <TopUpStatusPage topUpId={params['topUpId'] ?? ''} />,
+  '/history': () => <HistoryPage />,
+  '/history/:transferId': (params) => <HistoryDetailPage key={params['transferId']} transferId={params['transferId'] ?? ''} />,
+  '/notifications': () => <NotificationsPage />,
+};

@@ -1,0 +1,123 @@
+/**
+ * The console's control screens in Chromium: a risk analyst turns a kill switch off (reason and an
+ * explicit confirmation) and every request then obeys it, edits a rule threshold with a reason and
+ * sees the new version in its history, proposes a compensation batch that the console will not let
+ * them approve themselves, and a finance operator approves it; an administrator sees the audit chain
+ * verified.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { sealPending } from '../../src/operations/audit/sealer.ts';
+import { screenshot } from '../support/browser.ts';
+import { createShop, fundedCustomer, pay } from '../operations/console-support.ts';
+import { confirmWithReason, newOperator, signInThroughForm, startConsoleEnv, type BrowserOperator, type ConsoleEnv } from './console-support.ts';
+
+let env: ConsoleEnv;
+let risk: BrowserOperator;
+let riskContext: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  env = await startConsoleEnv();
+  risk = await newOperator(env.koban, 'risk_analyst');
+  riskContext = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+  riskContext.setDefaultTimeout(10_000);
+  page = await riskContext.newPage();
+  await signInThroughForm(page, env.base, risk, '/console/switches');
+}, 120_000);
+afterAll(async () => {
+  await env?.close();
+});
+
+describe('console: control screens', () => {
+  it('turns a kill switch off with a reason and an explicit confirmation, and it is off everywhere', async () => {
+    const card = page.locator('[data-switch="top_ups"]');
+    await card.getByRole('button', { name: 'Turn off' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Turn top_ups off?' });
+    // Without a reason the confirmation cannot be given.
+    expect(await dialog.getByRole('button', { name: 'Turn top_ups off' }).isDisabled()).toBe(true);
+    await confirmWithReason(page, 'card testing attack on top-ups', 'Turn top_ups off');
+    await expect.poll(() => card.getByText('Off', { exact: true }).count()).toBe(1);
+    expect(env.koban.operations.switches.isOn('top_ups')).toBe(false);
+    await expect.poll(async () => (await page.getByRole('table', { name: 'Changes (audit log)' }).textContent()) ?? '').toContain('card testing attack on top-ups');
+    await screenshot(page, 'console-switches');
+    await card.getByRole('button', { name: 'Turn on' }).click();
+    await confirmWithReason(page, 'attack contained', 'Turn top_ups on');
+    await expect.poll(() => env.koban.operations.switches.isOn('top_ups')).toBe(true);
+  });
+
+  it('edits a rule threshold with a reason, and the new version is in force and in its history', async () => {
+    await page.getByRole('link', { name: 'Risk rules' }).click();
+    const rule = page.locator('[data-rule="account_velocity"]');
+    const field = rule.getByRole('textbox').first();
+    const name = (await rule.locator('.param span').first().textContent()) ?? '';
+    const before = await field.inputValue();
+    const after = String(Number(before) + 1);
+    await field.fill(after);
+    await rule.getByRole('button', { name: 'Save changes' }).click();
+    await confirmWithReason(page, 'raise after reviewing false positives');
+    await expect.poll(() => page.locator('[data-rule="account_velocity"]').getByText('version 1').count()).toBe(1);
+    const inForce = env.koban.risk.settings.describeRules().find((r) => r.id === 'account_velocity');
+    expect(String(inForce?.params[name])).toBe(after);
+    await page.locator('[data-rule="account_velocity"]').getByRole('button', { name: 'Show history' }).click();
+    await expect.poll(async () => (await page.locator('[data-rule="account_velocity"]').getByRole('table').textContent()) ?? '').toContain('raise after reviewing false positives');
+    await screenshot(page, 'console-rules');
+  });
+
+  it('a batch proposed by one operator cannot be approved by them; another operator approves it', async () => {
+    const shop = await createShop(env.koban, 'Resale Electronics');
+    const victim = await fundedCustomer(env.koban, 20_000n);
+    const stolen = await pay(env.koban, shop, victim, 9_000);
+    expect(stolen.resultInfo.code).toBe('SUCCESS');
+    const transfer = await env.koban.db.pool.query<{ payment_transfer_id: string }>('select payment_transfer_id from payments where merchant_payment_id = $1', [stolen.merchantPaymentId]);
+
+    await page.getByRole('link', { name: 'Compensation' }).click();
+    const flagForm = page.getByRole('region', { name: 'Flag fraudulent transfers' });
+    await flagForm.getByLabel('Transfer ids').fill(transfer.rows[0]!.payment_transfer_id);
+    await flagForm.getByLabel('Reason').fill('account takeover: resale purchase');
+    await page.getByRole('button', { name: 'Flag as fraudulent' }).click();
+    await page.getByText('1 transfer(s) flagged').waitFor();
+    await page.getByLabel('Title').fill('Takeover victims, 25 Nov');
+    await page.getByRole('button', { name: 'Create batch' }).click();
+    await expect.poll(async () => page.getByTestId('victim-loss').allTextContents()).toEqual(['¥9,000']);
+    await page.getByRole('button', { name: 'Propose for approval' }).click();
+    await confirmWithReason(page, 'losses checked against the ledger');
+    await page.getByText('You proposed this, so you cannot approve or reject it').waitFor();
+    expect(await page.getByRole('button', { name: 'Approve' }).count()).toBe(0);
+    const batchUrl = page.url();
+
+    const finance = await newOperator(env.koban, 'finance');
+    const financeContext = await env.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    financeContext.setDefaultTimeout(10_000);
+    const financePage = await financeContext.newPage();
+    await signInThroughForm(financePage, env.base, finance, new URL(batchUrl).pathname + new URL(batchUrl).search);
+    await financePage.getByText(`Proposed by ${risk.displayName}`).waitFor();
+    await financePage.getByRole('button', { name: 'Approve' }).click();
+    await confirmWithReason(financePage, 'second pair of eyes: amounts match');
+    await financePage.getByText(`Approved by ${finance.displayName}`).waitFor();
+    await screenshot(financePage, 'console-compensation');
+    const batches = await env.koban.db.pool.query<{ status: string; created_by: string }>('select status, created_by from compensation_batches');
+    expect(batches.rows).toEqual([{ status: 'approved', created_by: risk.id }]);
+    const proposal = await env.koban.db.pool.query<{ proposed_by: string; decided_by: string }>('select proposed_by, decided_by from proposals');
+    expect(proposal.rows).toEqual([{ proposed_by: risk.id, decided_by: finance.id }]);
+    await financePage.getByRole('button', { name: 'Execute payments' }).click();
+    await confirmWithReason(financePage, 'approved, paying');
+    await financePage.getByText('Executed', { exact: true }).first().waitFor();
+    const wallet = await env.koban.ledger.getAccount(victim.wallet);
+    expect((wallet?.creditsPosted ?? 0n) - (wallet?.debitsPosted ?? 0n)).toBe(20_000n);
+  });
+
+  it('the audit log shows the chain verified, with its head hash', async () => {
+    await sealPending(env.koban.db);
+    const admin = await newOperator(env.koban, 'administrator');
+    const adminPage = await (await env.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await signInThroughForm(adminPage, env.base, admin, '/console/audit');
+    await adminPage.getByText(/^Verified: \d+ block\(s\)/).waitFor();
+    expect(await adminPage.getByTestId('head-hash').textContent()).toMatch(/^[0-9a-f]{64}$/);
+    await adminPage.getByLabel(/^Action/).fill('switch.');
+    await adminPage.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(async () => (await adminPage.getByRole('table', { name: 'Events, newest first' }).textContent()) ?? '').toContain('switch.turned_off');
+    expect(await adminPage.getByRole('table', { name: 'Events, newest first' }).getByRole('row').count()).toBe(3); // header + off + on
+    await screenshot(adminPage, 'console-audit');
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The console's support desk in Chromium: sign in with a TOTP code, watch the dashboard count a payment
+ * a till just made, find a customer by e-mail, open their account (personal data masked for support),
+ * freeze the wallet from a case and see the next payment refused; an expired session returns to the
+ * sign-in form with a message; the screens fit a 360 px phone.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import type { Customer } from '../identity/support.ts';
+import { overflowsHorizontally, screenshot } from '../support/browser.ts';
+import { charge, createShop, fundedCustomer, mintCode, pay, type ShopFixture } from '../operations/console-support.ts';
+import { confirmWithReason, newOperator, signInThroughForm, startConsoleEnv, type BrowserOperator, type ConsoleEnv } from './console-support.ts';
+
+let env: ConsoleEnv;
+let shop: ShopFixture;
+let customer: Customer & { wallet: string };
+let support: BrowserOperator;
+let page: Page;
+
+beforeAll(async () => {
+  env = await startConsoleEnv();
+  shop = await createShop(env.koban, 'Desk Test Mart');
+  customer = await fundedCustomer(env.koban, 8_000n);
+  support = await newOperator(env.koban, 'support');
+  page = await env.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  page.setDefaultTimeout(10_000);
+}, 120_000);
+afterAll(async () => {
+  await env?.close();
+});
+
+const paymentsThisHour = async () => Number(await page.getByTestId('payments-hour').textContent());
+
+describe('console: support desk', () => {
+  it('signs in with e-mail, password and TOTP code, and the dashboard counts a payment a till just made', async () => {
+    await signInThroughForm(page, env.base, support);
+    await expect.poll(() => page.getByTestId('payments-hour').count()).toBe(1);
+    const before = await paymentsThisHour();
+    // Support cannot change switches or see the audit log: the navigation does not offer them.
+    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Dashboard', 'Search', 'Cases', 'Kill switches', 'Risk rules']);
+    expect((await pay(env.koban, shop, customer, 1_200)).resultInfo.code).toBe('SUCCESS');
+    await expect.poll(paymentsThisHour, { timeout: 15_000, interval: 500 }).toBe(before + 1);
+    await screenshot(page, 'console-dashboard');
+  });
+
+  it('finds the customer by e-mail and opens the account page with contacts masked for support', async () => {
+    await page.getByRole('link', { name: 'Search' }).click();
+    await page.getByLabel(/^E-mail, phone/).fill(customer.email);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await page.getByRole('link', { name: 'Customer page' }).click();
+    await expect.poll(() => page.getByTestId('wallet-balance').textContent()).toBe('¥6,800');
+    const text = await page.locator('main').textContent() ?? '';
+    expect(text).not.toContain(customer.email);
+    expect(text).toContain(`+81•••••${customer.phone.slice(-4)}`);
+    expect(text).toContain('Personal data is partly hidden');
+    await expect.poll(() => page.getByRole('table', { name: 'Wallet history (ledger)' }).getByRole('row').count()).toBe(3); // header, payment, top-up
+    await screenshot(page, 'console-account');
+  });
+
+  it('opens a case from the account page, freezes the wallet from the case, and the next payment fails', async () => {
+    const codeShownBeforeTheFreeze = await mintCode(customer);
+    await page.getByRole('button', { name: 'Open a case' }).click();
+    await confirmWithReason(page, 'customer called: phone stolen');
+    await page.getByRole('link', { name: 'Go to the open case' }).click();
+    await page.getByRole('button', { name: 'Assign to me' }).click();
+    await confirmWithReason(page, 'taking this call');
+    await expect.poll(() => page.getByTestId('case-assignee').textContent()).toContain(support.displayName);
+    // Support may freeze (containment) but not unfreeze or close: those buttons are not offered.
+    expect(await page.getByRole('button', { name: 'Unfreeze wallet' }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Close the case' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Freeze wallet' }).click();
+    await confirmWithReason(page, 'stolen phone: contain first');
+    await expect.poll(async () => (await page.locator('.timeline').textContent()) ?? '').toContain('frozen: stolen phone: contain first');
+    await screenshot(page, 'console-case');
+    expect((await env.koban.ledger.getAccount(customer.wallet))?.status).toBe('frozen');
+    expect((await charge(env.koban, shop, codeShownBeforeTheFreeze, 300)).resultInfo.code).not.toBe('SUCCESS');
+    await page.getByRole('link', { name: /Open the account/ }).click();
+    await expect.poll(() => page.getByText('Frozen', { exact: true }).count()).toBeGreaterThan(0);
+  });
+
+  it('fits a 360 px wide phone on the dashboard, the account page and the case queue', async () => {
+    // The same tab: the CSRF token lives in this tab's sessionStorage, never shared with other tabs.
+    await page.setViewportSize({ width: 360, height: 740 });
+    for (const path of ['/console/', `/console/customers/${customer.customerId}`, '/console/cases']) {
+      await page.goto(`${env.base}${path}`);
+      await page.getByRole('navigation', { name: 'Console' }).waitFor();
+      await page.locator('.console-screen h2').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      const wide = await page.evaluate<string>(`[...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest('.table-wrap')).slice(0, 8).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)).join(' | ')`);
+      expect(await overflowsHorizontally(page), `${path} overflows at 360 px: ${wide}`).toBe(false);
+    }
+    await screenshot(page, 'console-account-360');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('an expired session returns to the sign-in form with a message', async () => {
+    await page.getByRole('link', { name: 'Dashboard' }).click();
+    await env.koban.db.pool.query(`update operator_sessions set last_seen_at = now() - interval '1 hour' where operator_id = $1`, [support.id]);
+    await page.getByRole('heading', { name: 'Operator sign-in' }).waitFor({ timeout: 15_000 });
+    expect(await page.getByRole('status').allTextContents()).toContain('Your session ended after a period of inactivity. Please sign in again.');
+  });
+});

@@ -1,0 +1,183 @@
+/**
+ * The till in a real Chromium, as store staff use it: activate the tablet with a one-time code, key an
+ * amount, "scan" the customer's code (a scanner types digits fast and presses Enter, with no field
+ * focused), see the result; a refused payment says why; a dynamic QR is paid from the wallet API; the
+ * day's sales with a refund; the daily close. Screenshots in test-results/screens/.
+ */
+import jsQRModule from 'jsqr';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Koban } from '../../src/koban.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
+import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
+import { uuidv7 } from '../../src/platform/ids.ts';
+import { signUp } from '../identity/support.ts';
+import { balanceOf, createCustomer } from '../payments/customer-fixtures.ts';
+import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
+import { launchBrowser, overflowsHorizontally, screenshot } from '../support/browser.ts';
+import { startWebKoban } from '../support/web-koban.ts';
+
+let koban: Koban;
+let close: () => Promise<void>;
+let browser: Browser;
+let page: Page;
+let base: string;
+let merchant: TestMerchant;
+
+// jsqr is a webpack UMD bundle whose default export Node sees as `{ default }`; pngjs ships no types.
+type JsQR = (data: Uint8ClampedArray, width: number, height: number) => { data: string } | null;
+const jsQR = ((jsQRModule as unknown as { default?: JsQR }).default ?? jsQRModule) as unknown as JsQR;
+interface DecodedPng { width: number; height: number; data: Buffer }
+const { PNG } = (await import('pngjs' as string)) as { PNG: { sync: { read(buffer: Buffer): DecodedPng } } };
+
+beforeAll(async () => {
+  // The till's cookie is __Host- and Secure: browsers accept it over plain http only from localhost.
+  ({ koban, base, close } = await startWebKoban());
+  merchant = await createTestMerchant(koban.db, koban.ledger);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await close();
+});
+
+async function customerCode(balance: bigint): Promise<{ code: string; walletAccountId: string }> {
+  const customer = await createCustomer(koban.db, koban.ledger, balance);
+  return { code: (await koban.payments.payments.mintPaymentCode(customer)).code, walletAccountId: customer.walletAccountId };
+}
+
+async function keyAmount(digits: string[]): Promise<void> {
+  for (const key of digits) await page.getByRole('button', { name: key, exact: true }).click();
+}
+
+describe('the till', () => {
+  it('activates with a one-time code and then shows the keypad for its store', async () => {
+    await page.goto(`${base}/till/`);
+    await page.getByRole('heading', { name: 'レジの有効化' }).waitFor();
+    const { code } = await koban.payments.terminals.issueActivationCode(merchant.terminalIds[0]!, 'test');
+    await screenshot(page, 'till-activate');
+    await page.getByLabel('有効化コード').fill('WRONG-CODE');
+    await page.getByRole('button', { name: '有効化する' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('コードが正しくない');
+    await page.getByLabel('有効化コード').fill(code);
+    await page.getByRole('button', { name: '有効化する' }).click();
+    await page.getByText('Main store / Till 1').waitFor();
+    const cookies = await page.context().cookies();
+    expect(cookies.find((c) => c.name === '__Host-koban_till')).toMatchObject({ httpOnly: true, secure: true, sameSite: 'Strict' });
+    // A reload keeps the till signed in (the session, not the page, holds it).
+    await page.reload();
+    await page.getByText('Main store / Till 1').waitFor();
+  });
+
+  it('keys an amount as digits, reads a scanned code typed like a scanner, and shows success at once', async () => {
+    const customer = await customerCode(5_000n);
+    await keyAmount(['1', '2', '00']);
+    expect(await page.locator('output').textContent()).toBe('1,200円');
+    await page.getByRole('button', { name: '1文字消す' }).click();
+    expect(await page.locator('output').textContent()).toBe('120円');
+    await keyAmount(['0']);
+    await page.getByRole('button', { name: 'お支払いへ' }).click();
+    await page.getByText('ご請求額 1,200円').waitFor();
+    // A scanner: all digits within milliseconds, then Enter, with no field focused.
+    const started = Date.now();
+    await page.keyboard.type(customer.code, { delay: 0 });
+    await page.keyboard.press('Enter');
+    const success = page.getByRole('status').filter({ hasText: 'お支払い完了' });
+    await success.waitFor();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(await success.textContent()).toContain('1,200円');
+    expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(3_800n);
+    await screenshot(page, 'till-charge-success');
+    await page.getByRole('button', { name: '次のお会計' }).click();
+  });
+
+  it('a refused payment says why, in the till\'s language', async () => {
+    const customer = await customerCode(300n);
+    await keyAmount(['5', '00']);
+    await page.getByRole('button', { name: 'お支払いへ' }).click();
+    await page.getByLabel('支払いコード（20桁）').fill(customer.code);
+    await page.getByRole('button', { name: 'このコードで支払う' }).click();
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('残高が不足しています');
+    expect(await alert.textContent()).toContain('お支払いできませんでした');
+    await page.getByRole('button', { name: 'Switch to English' }).click();
+    await expect.poll(() => alert.textContent()).toContain('The balance is too low');
+    await page.getByRole('button', { name: '日本語に切り替え' }).click();
+    expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(300n);
+    await page.getByRole('button', { name: '次のお会計' }).click();
+  });
+
+  it('shows a dynamic QR and completes when the customer pays it through the wallet API', async () => {
+    const customer = await signUp(koban);
+    const minted = await customer.client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} }); // creates the wallet
+    expect(minted.statusCode, minted.body).toBe(200);
+    const wallet = await koban.db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customer.customerId]);
+    const walletAccountId = wallet.rows[0]!.account_id;
+    await koban.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.cardClearing, creditAccountId: walletAccountId, amount: 2_000n, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test funding' }]);
+
+    await keyAmount(['8', '00']);
+    await page.getByRole('button', { name: 'QRコードを表示（お客様が読み取る）' }).click();
+    const image = page.getByRole('img', { name: '800円 の支払い用 QR コード' });
+    await image.waitFor();
+    await page.getByText('お支払いを待っています').waitFor();
+    await screenshot(page, 'till-dynamic-qr');
+    // What the customer's phone reads from the screen.
+    const dataUrl = await image.getAttribute('src');
+    const png = PNG.sync.read(Buffer.from(dataUrl!.replace(/^data:image\/png;base64,/, ''), 'base64'));
+    const payload = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? '';
+    expect(payload).toMatch(new RegExp(`^${base}/qr/kq_[A-Za-z0-9_-]+$`));
+    const codeId = payload.split('/qr/')[1]!;
+    const paid = await customer.client.request({ method: 'POST', url: `/v1/wallet/qr/${codeId}/pay`, body: {} });
+    expect(paid.statusCode, paid.body).toBe(200);
+    const success = page.getByRole('status').filter({ hasText: 'お支払い完了' });
+    await success.waitFor({ timeout: 5_000 });
+    expect(await success.textContent()).toContain('800円');
+    expect(await balanceOf(koban.ledger, walletAccountId)).toBe(1_200n);
+    await page.getByRole('button', { name: '次のお会計' }).click();
+  });
+
+  it('lists today\'s sales and refunds part of one with a reason and a confirmation', async () => {
+    await page.getByRole('link', { name: '本日の売上' }).click();
+    await page.getByText('売上 2件').waitFor();
+    await page.getByRole('button', { name: /^返金 1,200円/ }).click();
+    await page.getByLabel(/返金額/).fill('200');
+    await page.getByRole('button', { name: '確認へ' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('理由を入力してください');
+    await page.getByLabel('理由（必須）').fill('商品1点返品');
+    await page.getByRole('button', { name: '確認へ' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('200円 を返金します');
+    await page.getByRole('button', { name: '実行する' }).click();
+    await page.getByText('処理しました。').waitFor();
+    await page.getByText('返金済み 200円').waitFor();
+    await page.getByText('返金: 商品1点返品').waitFor();
+    await page.getByText('返金 1件').waitFor();
+    await screenshot(page, 'till-sales');
+    const refunded = await koban.db.pool.query<{ amount_minor: bigint; reason: string }>('select amount_minor, reason from refunds');
+    expect(refunded.rows).toEqual([{ amount_minor: 200n, reason: '商品1点返品' }]);
+  });
+
+  it('closes the day once with a Z-report, and then takes no new sale', async () => {
+    await page.getByRole('link', { name: '精算' }).click();
+    await page.getByRole('button', { name: '本日を精算する' }).click();
+    await page.getByRole('button', { name: '実行する' }).click();
+    await page.getByText(/の精算が記録されました/).waitFor();
+    const totals = await page.locator('.till-totals').textContent();
+    expect(totals).toContain('売上 2件2,000円');
+    expect(totals).toContain('差引合計1,800円');
+    await screenshot(page, 'till-close');
+    await page.getByRole('link', { name: 'お会計' }).click();
+    await page.getByText('本日は精算済みです').waitFor();
+  });
+
+  it('fits a 360 px wide phone on every screen', async () => {
+    const phone = await browser.newPage({ viewport: { width: 360, height: 740 } });
+    await phone.context().addCookies(await page.context().cookies());
+    for (const path of ['/till/', '/till/sales', '/till/close']) {
+      await phone.goto(`${base}${path}`);
+      await phone.getByText('Main store / Till 1').waitFor();
+      expect(await overflowsHorizontally(phone), `${path} overflows at 360 px`).toBe(false);
+    }
+    await phone.close();
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * Pieces every console screen uses: loading data (optionally polling), showing an API problem,
+ * money and times, hand-made SVG charts (no inline <style>: the CSP allows only our own stylesheet),
+ * and the reason-and-confirm dialog every state change goes through.
+ */
+import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { ApiError } from '../shared/api.ts';
+import { formatYen, useI18n } from '../shared/i18n.tsx';
+import { Button, Notice } from '../shared/ui.tsx';
+import { ops } from './session.tsx';
+
+export interface Loaded<T> {
+  data: T | null;
+  error: unknown;
+  reload(): Promise<void>;
+}
+
+/** GETs `path` (again whenever it changes, and every `intervalMs` if given, only while the tab is visible). */
+export function useLoad<T>(path: string | null, intervalMs?: number): Loaded<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const current = useRef(path);
+  current.current = path;
+  const reload = useCallback(async () => {
+    if (path === null) return;
+    try {
+      const next = await ops<T>('GET', path);
+      if (current.current === path) { setData(next); setError(null); }
+    } catch (caught) {
+      if (current.current === path) setError(caught);
+    }
+  }, [path]);
+  useEffect(() => {
+    setData(null);
+    void reload();
+    if (intervalMs === undefined) return;
+    const timer = setInterval(() => { if (document.visibilityState === 'visible') void reload(); }, intervalMs);
+    return () => clearInterval(timer);
+  }, [reload, intervalMs]);
+  return { data, error, reload };
+}
+
+export function problemText(error: unknown, t: (key: string) => string): string {
+  if (error instanceof ApiError) {
+    const key = `problem.${error.problem.code}`;
+    const known = t(key);
+    const detail = error.problem.detail ?? error.problem.title;
+    return known === key ? detail : `${known} (${detail})`;
+  }
+  return t('problem.network');
+}
+
+export function ErrorNotice(props: { error: unknown }) {
+  const { t } = useI18n();
+  if (props.error === null || props.error === undefined) return null;
+  return <Notice kind="error">{problemText(props.error, t)}</Notice>;
+}
+
+export function Loading(props: { loaded: Loaded<unknown> }) {
+  const { t } = useI18n();
+  if (props.loaded.error) return <ErrorNotice error={props.loaded.error} />;
+  return <p className="hint" aria-live="polite">{t('common.loading')}</p>;
+}
+
+export function Money(props: { minor: string }) {
+  const { language } = useI18n();
+  return <span className="money">{formatYen(props.minor, language)}</span>;
+}
+
+export function When(props: { at: string | null }) {
+  const { language } = useI18n();
+  if (props.at === null) return <span>—</span>;
+  const date = new Date(props.at);
+  return <time dateTime={props.at}>{date.toLocaleString(language === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', dateStyle: 'short', timeStyle: 'medium' })}</time>;
+}
+
+export function Pill(props: { tone?: 'ok' | 'warn' | 'bad' | 'muted'; children: ReactNode }) {
+  return <span className={`pill ${props.tone ?? 'muted'}`}>{props.children}</span>;
+}
+
+/** Tables scroll inside their own box, so a wide table never makes a 360 px page scroll sideways. */
+export function Table(props: { caption: string; head: string[]; children: ReactNode; empty?: boolean }) {
+  const { t } = useI18n();
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">{props.caption}</caption>
+        <thead><tr>{props.head.map((h) => <th key={h} scope="col">{h}</th>)}</tr></thead>
+        <tbody>{props.empty ? <tr><td colSpan={props.head.length} className="hint">{t('common.none')}</td></tr> : props.children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Short(props: { id: string }) {
+  return <code className="id" title={props.id}>{props.id.slice(0, 8)}</code>;
+}
+
+/** A bar chart in SVG: one bar per point, scaled to the largest; the numbers are also in a hidden table. */
+export function BarChart(props: { label: string; points: Array<{ key: string; value: number; label: string }>; tone?: 'gold' | 'ink' | 'red' }) {
+  const width = 600;
+  const height = 120;
+  const max = Math.max(1, ...props.points.map((p) => p.value));
+  const slot = width / Math.max(1, props.points.length);
+  return (
+    <figure className="chart">
+      <svg viewBox={`0 0 ${width} ${height + 4}`} role="img" aria-label={props.label} preserveAspectRatio="none" className={`chart-svg ${props.tone ?? 'gold'}`}>
+        <line x1="0" y1={height} x2={width} y2={height} className="chart-axis" />
+        {props.points.map((p, i) => {
+          const h = (p.value / max) * (height - 8);
+          return <rect key={p.key} x={i * slot + 1} y={height - h} width={Math.max(1, slot - 2)} height={h} className="chart-bar"><title>{`${p.label}: ${p.value}`}</title></rect>;
+        })}
+      </svg>
+      <figcaption className="chart-caption"><span>{props.points[0]?.label ?? ''}</span><span>{props.label} · max {max}</span><span>{props.points.at(-1)?.label ?? ''}</span></figcaption>
+    </figure>
+  );
+}
+
+/** Horizontal bars with their labels (risk decisions by rule). */
+export function HBarChart(props: { label: string; rows: Array<{ key: string; value: number }> }) {
+  const max = Math.max(1, ...props.rows.map((r) => r.value));
+  return (
+    <ul className="hbars" aria-label={props.label}>
+      {props.rows.map((r) => (
+        <li key={r.key}>
+          <span className="hbar-label">{r.key}</span>
+          <span className="hbar-track"><span className="hbar-fill" style={{ width: `${(r.value / max) * 100}%` }} /></span>
+          <span className="hbar-value">{r.value}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Every state change: a button opens a modal dialog asking for the reason (kept in the audit log) and
+ * an explicit confirmation; `run` gets the reason. Errors stay in the dialog.
+ */
+export function ActionButton(props: {
+  label: string;
+  title: string;
+  description?: ReactNode;
+  confirmLabel?: string;
+  variant?: 'primary' | 'secondary' | 'danger';
+  needsReason?: boolean;
+  extra?: ReactNode;
+  disabled?: boolean;
+  run(reason: string): Promise<unknown>;
+  onDone?(): void;
+}) {
+  const { t } = useI18n();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const reasonId = useId();
+  const needsReason = props.needsReason ?? true;
+  const open = () => { setReason(''); setError(null); dialog.current?.showModal(); };
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    try {
+      await props.run(reason.trim());
+      dialog.current?.close();
+      props.onDone?.();
+    } catch (caught) {
+      setError(caught);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <>
+      <Button variant={props.variant ?? 'secondary'} onClick={open} disabled={props.disabled}>{props.label}</Button>
+      <dialog ref={dialog} className="dialog" aria-label={props.title}>
+        <form onSubmit={submit}>
+          <h2>{props.title}</h2>
+          {props.description ? <div className="dialog-body">{props.description}</div> : null}
+          {props.extra}
+          {needsReason ? (
+            <div className="field">
+              <label htmlFor={reasonId}>{t('common.reason')}</label>
+              <textarea id={reasonId} value={reason} onChange={(e) => setReason(e.target.value)} required minLength={3} maxLength={1000} rows={3} />
+              <p className="hint">{t('common.reasonHint')}</p>
+            </div>
+          ) : null}
+          <ErrorNotice error={error} />
+          <div className="row dialog-actions">
+            <Button variant="secondary" onClick={() => dialog.current?.close()}>{t('common.cancel')}</Button>
+            <Button type="submit" variant={props.variant === 'danger' ? 'danger' : 'primary'} disabled={busy || (needsReason && reason.trim().length < 3)}>{props.confirmLabel ?? t('common.confirm')}</Button>
+          </div>
+        </form>
+      </dialog>
+    </>
+  );
+}

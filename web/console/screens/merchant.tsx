@@ -1,0 +1,47 @@
+/** A merchant: its stores and terminals, what it is owed, and its recent payments. */
+import { useI18n } from '../../shared/i18n.tsx';
+import { Card } from '../../shared/ui.tsx';
+import { Link } from '../../shared/router.tsx';
+import { Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+
+interface Merchant {
+  id: string; name: string; categoryCode: string; status: string; createdAt: string; receivableAccountId: string; receivableMinor: string;
+  stores: Array<{ id: string; name: string; address: string; status: string; terminals: Array<{ id: string; name: string; status: string }> }>;
+  recentPayments: Array<{ id: string; merchantPaymentId: string; status: string; amountMinor: string; storeId: string | null; terminalId: string | null; customerId: string | null; createdAt: string }>;
+}
+
+export function MerchantScreen(props: { id: string }) {
+  const { t } = useI18n();
+  const loaded = useLoad<Merchant>(`/v1/ops/merchants/${props.id}`);
+  const m = loaded.data;
+  if (m === null) return <Loading loaded={loaded} />;
+  const storeName = new Map(m.stores.map((s) => [s.id, s.name]));
+  return (
+    <>
+      <div className="screen-head">
+        <h2 className="screen-title">{m.name}</h2>
+        <div className="row-pills"><Pill tone={m.status === 'active' ? 'ok' : 'bad'}>{m.status}</Pill><Pill>MCC {m.categoryCode}</Pill></div>
+      </div>
+      <Card title={t('merchant.receivable')}>
+        <p className="balance"><Money minor={m.receivableMinor} /></p>
+        <p className="hint">{t('merchant.since')} <When at={m.createdAt} /> · <code className="id wrap">{m.id}</code></p>
+      </Card>
+      <Card title={t('merchant.stores')}>
+        <Table caption={t('merchant.stores')} head={[t('col.store'), t('col.status'), t('col.terminals')]} empty={m.stores.length === 0}>
+          {m.stores.map((s) => (
+            <tr key={s.id}><td>{s.name}<br /><span className="hint">{s.address}</span></td><td>{s.status}</td>
+              <td>{s.terminals.length === 0 ? '—' : s.terminals.map((tl) => <div key={tl.id}>{tl.name} <Short id={tl.id} /> {tl.status === 'active' ? null : <Pill tone="bad">{tl.status}</Pill>}</div>)}</td></tr>
+          ))}
+        </Table>
+      </Card>
+      <Card title={t('merchant.payments')}>
+        <Table caption={t('merchant.payments')} head={[t('col.when'), t('col.order'), t('col.amount'), t('col.status'), t('col.store'), t('col.customer')]} empty={m.recentPayments.length === 0}>
+          {m.recentPayments.map((p) => (
+            <tr key={p.id}><td><When at={p.createdAt} /></td><td><code className="id wrap">{p.merchantPaymentId}</code></td><td><Money minor={p.amountMinor} /></td><td>{p.status}</td>
+              <td>{p.storeId ? storeName.get(p.storeId) ?? p.storeId : '—'}</td><td>{p.customerId ? <Link to={`/customers/${p.customerId}`}><Short id={p.customerId} /></Link> : '—'}</td></tr>
+          ))}
+        </Table>
+      </Card>
+    </>
+  );
+}

@@ -1,0 +1,145 @@
+/**
+ * Pay at a till: a one-time code (20 digits, 5 minutes, this device only) shown as a CODE128 barcode, a
+ * QR and the digits, high-contrast and large. A countdown shows how long it lives; the code is replaced
+ * automatically shortly before it expires (minting a new one revokes the old). The screen asks whether a
+ * till took the code every second or so and, the moment one did, shows the payment instead.
+ */
+import JsBarcode from 'jsbarcode';
+import QRCode from 'qrcode';
+import { useEffect, useRef, useState } from 'react';
+import { api } from '../../shared/api.ts';
+import { formatYen, useI18n } from '../../shared/i18n.tsx';
+import { Link } from '../../shared/router.tsx';
+import { Button, Card, Notice } from '../../shared/ui.tsx';
+import { problemCode, problemText } from '../account/problems.ts';
+import { FrozenNotice, MoneyPage, useSummary } from './frame.tsx';
+
+interface Minted { codeId: string; code: string; expiresAt: string }
+interface CodeStatus { status: 'live' | 'used' | 'expired'; paymentId: string | null }
+interface PaidView { paymentId: string; amount: string; merchantName?: string; storeName?: string | null }
+
+/** Refresh this long before expiry, so a code is never shown in its last seconds. */
+const REFRESH_BEFORE_MS = 20_000;
+const POLL_MS = 1_000;
+
+export function PayPage() {
+  const { t } = useI18n();
+  const { summary } = useSummary();
+  const [minted, setMinted] = useState<Minted | null>(null);
+  const [error, setError] = useState<{ code: string | null; text: string } | null>(null);
+  const [paid, setPaid] = useState<PaidView | null>(null);
+  const [generation, setGeneration] = useState(0);
+  const now = useNow();
+  useWakeLock(paid === null);
+
+  // Mint (again) whenever asked; a frozen wallet gets no code (the server would refuse it too).
+  useEffect(() => {
+    if (summary === null || summary.status !== 'active') return;
+    let live = true;
+    setError(null);
+    api<Minted>('POST', '/v1/wallet/payment-codes', {}).then((answer) => { if (live) setMinted(answer); }, (failure: unknown) => {
+      if (live) setError({ code: problemCode(failure), text: problemText(t, failure) });
+    });
+    return () => { live = false; };
+  }, [summary?.status, generation]);
+
+  const remainingMs = minted === null ? 0 : new Date(minted.expiresAt).getTime() - now;
+  useEffect(() => {
+    if (minted !== null && paid === null && remainingMs < REFRESH_BEFORE_MS) setGeneration((n) => n + 1);
+  }, [minted?.codeId, paid, remainingMs < REFRESH_BEFORE_MS]);
+
+  // Has a till taken it?
+  useEffect(() => {
+    if (minted === null || paid !== null) return;
+    let live = true;
+    const timer = window.setInterval(() => {
+      api<CodeStatus>('GET', `/v1/wallet/payment-codes/${encodeURIComponent(minted.codeId)}`).then(async (status) => {
+        if (!live || status.status !== 'used' || status.paymentId === null) return;
+        live = false;
+        const payments = await api<{ payments: PaidView[] }>('GET', '/v1/wallet/payments').catch(() => ({ payments: [] }));
+        setPaid(payments.payments.find((p) => p.paymentId === status.paymentId) ?? { paymentId: status.paymentId, amount: '' });
+      }, () => undefined);
+    }, POLL_MS);
+    return () => { live = false; window.clearInterval(timer); };
+  }, [minted?.codeId, paid]);
+
+  if (summary?.status === 'frozen' || error?.code === 'wallet_frozen') {
+    return <MoneyPage title={t('money.pay.title')} back="/"><FrozenNotice /></MoneyPage>;
+  }
+  if (paid !== null) return <MoneyPage title={t('money.pay.title')} back="/"><PaidCard paid={paid} onAgain={() => { setPaid(null); setMinted(null); setGeneration((n) => n + 1); }} /></MoneyPage>;
+  return (
+    <MoneyPage title={t('money.pay.title')} back="/">
+      {error === null ? null : <Notice kind="error">{error.text}</Notice>}
+      {minted === null ? (error === null ? <p role="status">{t('money.pay.minting')}</p> : <Button onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.retry')}</Button>) : (
+        <section className="pay-code" aria-label={t('money.pay.codeLabel')}>
+          <p className="pay-hint">{t('money.pay.hint')}</p>
+          <Barcode value={minted.code} label={t('money.pay.barcodeAlt')} />
+          <QrImage value={minted.code} label={t('money.pay.qrAlt')} />
+          <p className="pay-digits" aria-label={t('money.pay.digitsLabel')}>{minted.code.replace(/(\d{4})(?=\d)/g, '$1 ')}</p>
+          <p className="pay-countdown" role="timer" aria-live="off">{t('money.pay.expiresIn', { time: clock(remainingMs) })}</p>
+          <Button variant="secondary" onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.refresh')}</Button>
+        </section>
+      )}
+    </MoneyPage>
+  );
+}
+
+function PaidCard(props: { paid: PaidView; onAgain(): void }) {
+  const { t, language } = useI18n();
+  const where = props.paid.merchantName === undefined ? '' : [props.paid.merchantName, props.paid.storeName].filter(Boolean).join(' ');
+  return (
+    <Card>
+      <Notice kind="success"><strong>{t('money.pay.paid')}</strong></Notice>
+      {props.paid.amount === '' ? null : <p className="balance" data-testid="paid-amount">{formatYen(props.paid.amount, language)}</p>}
+      {where === '' ? null : <p>{where}</p>}
+      <div className="row">
+        <Link to="/" className="button primary">{t('money.pay.done')}</Link>
+        <Button variant="secondary" onClick={props.onAgain}>{t('money.pay.again')}</Button>
+      </div>
+    </Card>
+  );
+}
+
+function Barcode(props: { value: string; label: string }) {
+  const svg = useRef<SVGSVGElement>(null);
+  useEffect(() => {
+    if (svg.current !== null) JsBarcode(svg.current, props.value, { format: 'CODE128', displayValue: false, margin: 8, height: 90, width: 2, background: '#ffffff', lineColor: '#000000' });
+  }, [props.value]);
+  return <svg ref={svg} className="pay-barcode" role="img" aria-label={props.label} data-code={props.value} />;
+}
+
+function QrImage(props: { value: string; label: string }) {
+  const [src, setSrc] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    QRCode.toDataURL(props.value, { errorCorrectionLevel: 'M', margin: 2, width: 240, color: { dark: '#000000', light: '#ffffff' } }).then((url) => { if (live) setSrc(url); }, () => { if (live) setSrc(null); });
+    return () => { live = false; };
+  }, [props.value]);
+  return src === null ? null : <img src={src} className="pay-qr" alt={props.label} width={240} height={240} />;
+}
+
+function clock(ms: number): string {
+  const seconds = Math.max(0, Math.ceil(ms / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`;
+}
+
+function useNow(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 1000);
+    return () => window.clearInterval(timer);
+  }, []);
+  return now;
+}
+
+/** Keeps the screen on while a code is shown, where the browser allows it (Screen Wake Lock API). */
+function useWakeLock(active: boolean): void {
+  useEffect(() => {
+    if (!active) return;
+    const wakeLock = (navigator as Navigator & { wakeLock?: { request(type: 'screen'): Promise<{ release(): Promise<void> }> } }).wakeLock;
+    let sentinel: { release(): Promise<void> } | null = null;
+    let live = true;
+    wakeLock?.request('screen').then((s) => { if (live) sentinel = s; else void s.release(); }, () => undefined);
+    return () => { live = false; void sentinel?.release(); };
+  }, [active]);
+}
