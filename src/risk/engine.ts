@@ -81,7 +81,7 @@ function combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecis
   return { id: uuidv7(), decision, score, reasons, ruleVersion };
 }
 
-interface FactRow { t: 'c' | 'l' | 's'; key: string | null; n: bigint; amount: bigint; inserted: boolean | null; first_seen_ms: number | null; extra: { here: [number, number] | null; usual: Array<[number, number]> | null } | null }
+interface FactRow { t: 'c' | 'l' | 's'; key: string | null; n: bigint; amount: bigint; inserted: boolean | null; first_seen_ms: number | null; extra: { here?: [number, number] | null; usual?: Array<[number, number]> | null; other?: number | null } | null }
 
 async function gatherFacts(db: Database, event: RiskEvent, needs: readonly CounterNeed[], nowMs: number, settings: RiskSettings): Promise<Facts> {
   const nowSec = Math.floor(nowMs / 1000);
@@ -111,9 +111,10 @@ async function gatherFacts(db: Database, event: RiskEvent, needs: readonly Count
       assert(read !== undefined, 'a counter row matches a read');
       sums.set(`${read.key}|${read.since}`, { count: row.n, amountMinor: row.amount });
     } else if (row.t === 'l' && row.key !== null) {
-      linkFacts.set(row.key, { accounts: Number(row.n) + 1, firstSeenMs: row.inserted === true ? nowMs : (row.first_seen_ms ?? nowMs) });
+      const otherFirstSeenMs = row.key === 'device' ? (row.extra?.other ?? null) : undefined;
+      linkFacts.set(row.key, { accounts: Number(row.n) + 1, firstSeenMs: row.inserted === true ? nowMs : (row.first_seen_ms ?? nowMs), ...(otherFirstSeenMs === undefined ? {} : { otherFirstSeenMs }) });
     } else if (row.t === 's' && row.extra !== null) {
-      store = { here: row.extra.here === null ? null : point(row.extra.here), usual: (row.extra.usual ?? []).map(point) };
+      store = { here: row.extra.here === null || row.extra.here === undefined ? null : point(row.extra.here), usual: (row.extra.usual ?? []).map(point) };
     }
   }
   return {
@@ -174,7 +175,11 @@ select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coale
 union all
 select 'l', lnk.kind, (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
          and r.last_seen > now() - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end)::bigint,
-       0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8, null from lnk where lnk.kind <> 'store'
+       0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8,
+       -- For a device, the account's oldest other device (risk_links_by_account: the account's few rows).
+       case when lnk.kind = 'device' then json_build_object('other', (select (extract(epoch from min(r.first_seen)) * 1000)::float8
+         from risk_links r where r.account_id = $7 and r.kind = 'device' and r.key <> lnk.key)) end
+  from lnk where lnk.kind <> 'store'
 union all
 select 's', null, 0, 0, null, null, json_build_object(
          'here', (select json_build_array(latitude, longitude) from stores where id = $10::uuid and latitude is not null),

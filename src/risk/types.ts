@@ -70,6 +70,12 @@ export interface LinkFact {
   readonly accounts: number;
   /** When this account was first seen with it (now if just now). */
   readonly firstSeenMs: number;
+  /**
+   * Devices only: when the account was first seen with any *other* device, or null when this is its only
+   * one. A device new to an account that has older ones is what a takeover looks like; a customer's first
+   * device (a new account) is not.
+   */
+  readonly otherFirstSeenMs?: number | null;
 }
 
 export interface StoreFact {

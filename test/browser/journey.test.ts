@@ -4,7 +4,8 @@
  * (Chromium's virtual authenticator), tops up from a 3-D Secure card confirming with the passkey, and shows
  * a payment code; a store tablet activated as a till reads the code like a barcode scanner and charges it;
  * the phone shows the payment the moment it happens; an operator finds the customer in the console and
- * freezes the wallet from a case; the code the customer had already shown is then refused at the till.
+ * freezes the wallet from a case; the code the customer had already shown is then refused at the till; the
+ * operator ends the customer's sessions and the phone is signed out at its next request.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -190,6 +191,15 @@ describe('a customer, a till and an operator', () => {
     await phone.page.goto(`${env.base}/wallet/`);
     await phone.page.getByText(ja('money.frozen.title')).first().waitFor();
     expect(await phone.page.getByTestId('balance').textContent()).toBe('3,800円');
+  });
+
+  it('the operator ends the customer\'s sessions, and the phone is signed out at its next request, saying why', async () => {
+    await desk.getByRole('button', { name: 'Revoke sessions' }).first().click();
+    await confirmWithReason(desk, 'the phone is in the wrong hands');
+    await phone.page.getByRole('link', { name: ja('money.home.history') }).first().click();
+    await phone.page.getByText('ログインの有効期限が切れたか、別の端末からログアウトされました').waitFor();
+    await phone.page.getByRole('link', { name: 'ログイン' }).waitFor();
+    await screenshot(phone.page, 'journey-wallet-signed-out');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -82,7 +82,7 @@ describe('risk engine', () => {
     expect(rulesOf(await risk.assess({ kind: 'top_up', accountId, deviceId: `dev-${randomUUID()}`, amountMinor: 500n }))).not.toContain('new_device_high_value');
   });
 
-  it('holds for review a new device spending fast in small payments (the drained-wallet pattern), not a known device', async () => {
+  it('holds for review a device new to an established account spending fast in small payments (the drained-wallet pattern), not a known device or a newcomer\'s first', async () => {
     const accountId = account();
     const known = `dev-${randomUUID()}`;
     await ordinaryDevice(accountId, known, '');
@@ -95,6 +95,13 @@ describe('risk engine', () => {
     expect(rulesOf(fifth)).toContain('new_device_spending');
     expect(fifth.reasons.find((r) => r.rule === 'new_device_spending')?.message).toMatch(/25000 spent within 30 minutes/);
     expect(rulesOf(await spend(known))).not.toContain('new_device_spending');
+
+    // A new customer on their first (and only) device is not a takeover: the same spending passes this rule.
+    const newcomer = account();
+    const firstPhone = `dev-${randomUUID()}`;
+    const payments = [];
+    for (let i = 0; i < 6; i++) payments.push(await risk.assess({ kind: 'payment', accountId: newcomer, deviceId: firstPhone, storeId: randomUUID(), amountMinor: 5_000n }));
+    for (const decision of payments) expect(rulesOf(decision)).not.toContain('new_device_spending');
   });
 
   it('flags one card used across several accounts', async () => {

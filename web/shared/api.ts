@@ -26,6 +26,17 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+const unauthorizedListeners = new Set<(path: string) => void>();
+
+/**
+ * Called with the request path whenever the API answers 401 (a session that expired or was revoked
+ * elsewhere, or simply wrong credentials: the listener decides). Returns the way to stop listening.
+ */
+export function onUnauthorized(listener: (path: string) => void): () => void {
+  unauthorizedListeners.add(listener);
+  return () => unauthorizedListeners.delete(listener);
+}
+
 /** `options.headers` adds request headers, e.g. `{ 'x-step-up-grant': grant }` for a sensitive action. */
 export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, options?: { headers?: Record<string, string> }): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...options?.headers };
@@ -36,6 +47,7 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   const parsed: unknown = text === '' ? null : JSON.parse(text);
   if (!response.ok) {
     const problem = (parsed ?? { type: 'about:blank', title: response.statusText, status: response.status, code: 'http_error' }) as Problem;
+    if (response.status === 401) for (const listener of unauthorizedListeners) listener(path);
     throw new ApiError(problem);
   }
   return parsed as T;

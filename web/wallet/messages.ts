@@ -11,6 +11,7 @@ const shellMessages: Messages = {
   'welcome.signUp': { ja: '新規登録', en: 'Create an account' },
   'status.checking': { ja: 'サービスの状態を確認しています…', en: 'Checking the service…' },
   'status.ready': { ja: 'サービスは正常に稼働しています', en: 'The service is running' },
+  'session.ended': { ja: 'ログインの有効期限が切れたか、別の端末からログアウトされました。もう一度ログインしてください。', en: 'Your session ended (it expired, or you were signed out from another device). Please sign in again.' },
   'notFound': { ja: 'ページが見つかりません', en: 'Page not found' },
   'status.down': { ja: 'サービスに接続できません', en: 'The service cannot be reached' },
 };

@@ -38,12 +38,14 @@ type Status = 'checking' | 'ready' | 'down';
 
 function Welcome() {
   const { t } = useI18n();
+  const { ended } = useSession();
   const [status, setStatus] = useState<Status>('checking');
   useEffect(() => {
     api<{ status: string }>('GET', '/readyz').then(() => setStatus('ready'), () => setStatus('down'));
   }, []);
   return (
     <>
+      {ended ? <Notice kind="info">{t('session.ended')}</Notice> : null}
       <Card>
         <h2 className="welcome-heading">{t('welcome.heading')}</h2>
         <p>{t('welcome.body')}</p>
