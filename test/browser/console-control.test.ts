@@ -46,6 +46,23 @@ describe('console: control screens', () => {
     await expect.poll(() => env.koban.operations.switches.isOn('top_ups')).toBe(true);
   });
 
+  it('blocks a device linked to a customer from the account page, and unblocks it', async () => {
+    const customer = await fundedCustomer(env.koban, 5_000n);
+    expect((await pay(env.koban, await createShop(env.koban, 'Block Test Mart'), customer, 500)).resultInfo.code).toBe('SUCCESS');
+    await page.goto(`${env.base}/console/customers/${customer.customerId}`);
+    const links = page.getByRole('table', { name: 'Devices, cards and networks seen' });
+    const device = links.getByRole('row').filter({ hasText: 'Device' }).first();
+    const deviceKey = (await device.locator('td code').first().textContent()) ?? '';
+    await device.getByRole('button', { name: 'Block' }).click();
+    await confirmWithReason(page, 'phone reported stolen');
+    await device.getByText('Blocked', { exact: true }).waitFor();
+    expect(env.koban.risk.settings.listEntries().some((e) => e.list === 'blocked_device' && e.value === deviceKey)).toBe(true);
+    await device.getByRole('button', { name: 'Unblock' }).click();
+    await confirmWithReason(page, 'phone found in the office');
+    await device.getByRole('button', { name: 'Block' }).waitFor();
+    expect(env.koban.risk.settings.listEntries().some((e) => e.list === 'blocked_device' && e.value === deviceKey)).toBe(false);
+  });
+
   it('edits a rule threshold with a reason, and the new version is in force and in its history', async () => {
     await page.getByRole('link', { name: 'Risk rules' }).click();
     const rule = page.locator('[data-rule="account_velocity"]');

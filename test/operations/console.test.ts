@@ -254,4 +254,18 @@ describe('rules, compensation lists, audit', () => {
     const exact = (await as(admin)('GET', '/v1/ops/audit?action=case')).json() as { events: unknown[] };
     expect(exact.events).toEqual([]);
   });
+
+  it('blocks a network from the account page and takes it off the list again (a value with a slash, through the URL)', async () => {
+    const request = opsRequest(koban, risk);
+    const network = '203.0.113.0/24';
+    expect((await request('POST', '/v1/ops/risk/lists/blocked_network', { value: network, reason: 'stuffing from this block' })).statusCode).toBe(201);
+    const listed = async () => ((await request('GET', '/v1/ops/risk/lists')).json() as { entries: Array<{ list: string; value: string }> }).entries
+      .filter((entry) => entry.list === 'blocked_network' && entry.value === network).length;
+    expect(await listed()).toBe(1);
+    const removed = await request('DELETE', `/v1/ops/risk/lists/blocked_network/${encodeURIComponent(network)}?reason=${encodeURIComponent('the block was a shared office')}`);
+    expect(removed.statusCode, removed.body).toBe(204);
+    expect(await listed()).toBe(0);
+    // Support may look but not change the lists.
+    expect((await opsRequest(koban, support)('DELETE', `/v1/ops/risk/lists/blocked_network/${encodeURIComponent(network)}?reason=nope-nope`)).statusCode).toBe(403);
+  });
 });

@@ -176,6 +176,8 @@ export const messages: Messages = {
   'action.forceResetText': { ja: '現在のパスワードとPINは使えなくなり、すべてのセッションが終了します。', en: 'The current password and PIN stop working and every session ends.' },
   'action.openCase': { ja: 'ケースを作成', en: 'Open a case' },
   'action.block': { ja: 'ブロック', en: 'Block' },
+  'action.unblock': { ja: 'ブロック解除', en: 'Unblock' },
+  'action.unblockTitle': { ja: 'この{what}のブロックを解除しますか？', en: 'Take this {what} off the block list?' },
   'action.blockTitle': { ja: 'この{what}をブロックしますか？', en: 'Block this {what}?' },
 
   'merchant.receivable': { ja: '未精算額', en: 'Owed to the merchant (unsettled)' },

@@ -105,7 +105,15 @@ export function CustomerScreen(props: { id: string }) {
           {c.riskLinks.map((l) => (
             <tr key={`${l.kind}-${l.key}`}>
               <td>{t(`link.${l.kind}`)}</td><td><code className="id wrap">{l.key}</code></td><td><When at={l.lastSeen} /></td>
-              <td>{l.blocked ? <Pill tone="bad">{t('customer.blocked')}</Pill> : l.blockable && session.can('risk.lists.change') ? (
+              <td>{l.blocked ? (
+                <div className="row">
+                  <Pill tone="bad">{t('customer.blocked')}</Pill>
+                  {session.can('risk.lists.change') ? (
+                    <ActionButton label={t('action.unblock')} title={t('action.unblockTitle', { what: t(`link.${l.kind}`) })} description={<code className="id wrap">{l.key}</code>}
+                      run={(reason) => ops('DELETE', `/v1/ops/risk/lists/blocked_${l.kind}/${encodeURIComponent(l.key)}?reason=${encodeURIComponent(reason)}`)} onDone={loaded.reload} />
+                  ) : null}
+                </div>
+              ) : l.blockable && session.can('risk.lists.change') ? (
                 <ActionButton variant="danger" label={t('action.block')} title={t('action.blockTitle', { what: t(`link.${l.kind}`) })} description={<code className="id wrap">{l.key}</code>}
                   run={(reason) => ops('POST', `/v1/ops/risk/lists/blocked_${l.kind}`, { value: l.key, reason })} onDone={loaded.reload} />
               ) : null}</td>
