@@ -8,11 +8,11 @@ import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
 import { issueDemoTillCode, seedDemoPayments } from './payments/demo.ts';
-import { seedDemoOperators } from './operations/operators/demo.ts';
+import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 import { startDevSandboxes } from './demo/sandboxes.ts';
 import { startDevIdentityProvider } from './demo/dev-idp.ts';
-import { seedDemoCustomers } from './demo/demo-customers.ts';
+import { DEMO_CUSTOMER_PASSWORD, DEMO_CUSTOMERS, seedDemoCustomers } from './demo/demo-customers.ts';
 
 async function main(): Promise<void> {
   const sandboxes = await startDevSandboxes(process.env);
@@ -42,6 +42,10 @@ async function main(): Promise<void> {
     process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
     const till = await issueDemoTillCode(koban.payments.terminals);
     process.stdout.write(`  Demo till code     ${till.code}   (enter at ${base}/till/ to make this browser ${till.storeName} ${till.terminalName}; one use, 15 min; a restart prints a new one)\n`);
+    process.stdout.write(`  Demo customers     ${DEMO_CUSTOMERS.map((c) => c.email).join(', ')} / ${DEMO_CUSTOMER_PASSWORD}   (the codes they are sent: ${base}/dev/outbox)\n`);
+    if (config.operations.demoOperator) {
+      process.stdout.write(`  Demo operators     ${DEMO_OPERATORS.map((o) => o.email).join(', ')} / ${DEMO_OPERATOR_PASSWORD}   (authenticator code: npm run koban -- operator demo-code)\n`);
+    }
   }
   process.stdout.write('\n');
 

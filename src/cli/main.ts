@@ -17,8 +17,13 @@ interface Command {
   readonly summary: string;
   /** Options after the words (`--role administrator`); commands without it take none. */
   readonly usage?: string;
+  /** false: needs no database, so it also runs while `npm start` holds the embedded folder's lock. */
+  readonly opensDatabase?: false;
   run(db: Database, args: readonly string[]): Promise<number>;
 }
+
+/** What a command that opens no database is given: any use of it is a bug, and says so. */
+const NO_DATABASE = new Proxy({}, { get() { throw new Error('this command opens no database'); } }) as Database;
 
 const COMMANDS: readonly Command[] = [
   {
@@ -59,6 +64,7 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     process.stderr.write(`${usage()}\n`);
     return argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' ? 0 : 2;
   }
+  if (command.opensDatabase === false) return command.run(NO_DATABASE, argv.slice(command.words.length));
   let db: Database | null = null;
   try {
     db = await openDatabase({ ...loadConfig(), demoData: false });

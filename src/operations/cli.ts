@@ -16,6 +16,8 @@ export interface OperationsCommand {
   readonly words: readonly string[];
   readonly summary: string;
   readonly usage?: string;
+  /** false: the command needs no database, so it runs while Koban holds the embedded folder. */
+  readonly opensDatabase?: false;
   run(db: Database, args: readonly string[]): Promise<number>;
 }
 
@@ -52,6 +54,7 @@ export const OPERATIONS_COMMANDS: readonly OperationsCommand[] = [
   {
     words: ['operator', 'demo-code'],
     summary: 'print the current TOTP code of the public demo operators (development only)',
+    opensDatabase: false,
     async run() {
       if (loadConfig().nodeEnv === 'production') return 2;
       process.stdout.write(`${await demoTotpCode()}\n`);

@@ -1,5 +1,9 @@
 /** Operators: a separate realm with mandatory TOTP, short sessions and least privilege on every route. */
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { verify } from 'otplib';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Type } from 'typebox';
@@ -9,6 +13,8 @@ import { createMetrics } from '../../src/platform/metrics.ts';
 import { registerOperationsRoutes } from '../../src/operations/routes.ts';
 import { startTestKoban, ledgerAuth } from '../support/koban.ts';
 import { createOperator, opsRequest, signInAs, totpCode } from './support.ts';
+import { acquireFolderLock } from '../../src/platform/db/folder-lock.ts';
+import { DEMO_OPERATOR_TOTP_SECRET } from '../../src/operations/operators/demo.ts';
 
 const run = promisify(execFile);
 let koban: Koban;
@@ -195,5 +201,23 @@ describe('koban operator create', () => {
     expect(response.statusCode).toBe(200);
     expect(response.json().operator.role).toBe('administrator');
     expect(await lastAudit('operator.created')).toMatchObject({ actor_kind: 'cli', target_id: response.json().operator.id });
+  });
+});
+
+describe('koban operator demo-code', () => {
+  it('prints the demo operators\' current code while a running Koban holds the embedded folder (it opens no database)', async () => {
+    const folder = mkdtempSync(path.join(tmpdir(), 'koban-locked-'));
+    const lock = acquireFolderLock(path.join(folder, 'data'));
+    try {
+      const { stdout } = await run(process.execPath, ['bin/koban.mjs', 'operator', 'demo-code'],
+        { env: { ...process.env, DATABASE_URL: '', KOBAN_DATA_DIR: path.join(folder, 'data'), NODE_ENV: 'development' } });
+      const printed = stdout.trim();
+      expect(printed).toMatch(/^[0-9]{6}$/);
+      // The code of this 30-second step (or of the one before, if the step turned meanwhile).
+      expect((await verify({ secret: DEMO_OPERATOR_TOTP_SECRET, token: printed, epochTolerance: 30 })).valid).toBe(true);
+    } finally {
+      lock.release();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });
