@@ -103,6 +103,7 @@ export const problems = {
   settlement_not_ready: { status: 409, title: 'The business day is not over yet' },
   terminal_activation_failed: { status: 401, title: 'The activation code is wrong, expired or already used' },
   till_day_closed: { status: 409, title: 'This till has closed its business day' },
+  till_busy: { status: 409, title: 'This till is in the middle of something; close again in a moment' },
 
   // Wallet: funding sources and top-ups (src/wallet)
   funding_unavailable: { status: 503, title: 'This kind of funding source is not available' },

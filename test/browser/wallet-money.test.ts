@@ -197,6 +197,54 @@ describe('wallet money screens', () => {
     const cases = await env.koban.operations.cases.list({ status: 'open' });
     expect(cases.find((c) => c.accountId === customer.customerId)).toMatchObject({ source: 'customer' });
   });
+
+  it('a top-up whose answer was lost is sent again with the same idempotency key: the card is charged once', async () => {
+    // A customer of their own, so the balances the other tests assert stay theirs.
+    const other = await browser.newContext({ viewport: { width: 360, height: 780 } });
+    const page = await other.newPage();
+    const customer = await signUpInBrowser(env, page);
+    await page.goto(`${env.base}/wallet/top-up`);
+    await page.getByRole('button', { name: ja('money.topUp.addCard') }).click();
+    await page.getByLabel(ja('money.card.number')).fill(CARDS.threeDs);
+    await page.getByLabel(ja('money.card.exp')).fill('12/31');
+    await page.getByLabel(ja('money.card.cvv')).fill('123');
+    await page.getByLabel(ja('money.card.holder')).fill('TARO KOBAN');
+    await page.getByRole('button', { name: ja('money.card.add') }).click();
+    await completeStepUpDialog(env, page, customer);
+    await page.getByRole('radio', { name: /3220/ }).waitFor();
+    await page.getByLabel(ja('money.topUp.amount')).fill('3000');
+    await page.getByLabel(ja('money.topUp.pin')).fill(PIN);
+    // The request reaches Koban, but the answer never reaches the phone (a tunnel, a dropped connection).
+    const keys: string[] = [];
+    await page.route('**/v1/customer/top-ups', async (route) => {
+      keys.push(route.request().headers()['idempotency-key'] ?? '');
+      if (keys.length === 1) {
+        await route.fetch();
+        await route.abort('connectionreset');
+      } else {
+        await route.continue();
+      }
+    });
+    const submit = page.getByRole('button', { name: ja('money.topUp.submit', { amount: '3,000円' }) });
+    await submit.click();
+    await completeStepUpDialog(env, page, customer);
+    await page.getByRole('alert').first().waitFor();
+    // The customer presses again: same source and amount, so the same intent.
+    await submit.click();
+    await completeStepUpDialog(env, page, customer);
+    await page.waitForURL(/\/v1\/challenges\//);
+    await page.unroute('**/v1/customer/top-ups');
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    const made = await env.koban.db.pool.query(`select status from top_ups where customer_id = $1`, [customer.customerId]);
+    expect(made.rowCount).toBe(1);
+    await page.getByLabel('One-time code').fill('123456');
+    await page.getByRole('button', { name: 'Confirm' }).click();
+    await expect.poll(() => page.getByTestId('top-up-status').textContent(), { timeout: 10_000 }).toBe(ja('money.topUp.status.completed'));
+    await page.getByRole('link', { name: ja('money.pay.done') }).click();
+    await expect.poll(() => page.getByTestId('balance').textContent()).toBe('3,000円');
+    await other.close();
+  });
 });
 
 /** Completed top-ups of the customer, read from the database: nothing is credited before the issuer answers. */

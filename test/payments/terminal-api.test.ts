@@ -314,6 +314,33 @@ describe('sales, cancel, refund and the daily close', () => {
     expect((await till.request({ method: 'GET', url: '/v1/till/session' })).json()).toMatchObject({ dayClosed: true });
   });
 
+  it('the close waits for nothing: it refuses while a sale is in flight or a QR order waits, so no sale lands after the Z-report', async () => {
+    const other = await createTestMerchant(koban.db, koban.ledger);
+    const terminalId = other.terminalIds[0]!;
+    const till = await activatedTill(terminalId);
+    const today = (await till.request({ method: 'GET', url: '/v1/till/sales' })).json().businessDate as string;
+    // A charge of this till between its open-day check and its payment (day-guard.ts registers it).
+    const inFlight = await koban.db.pool.query<{ id: string }>(
+      `insert into terminal_actions_in_flight (id, terminal_id, business_date) values (gen_random_uuid(), $1, $2) returning id`, [terminalId, today]);
+    const busy = await till.request({ method: 'POST', url: '/v1/till/close', body: {} });
+    expect(busy.statusCode).toBe(409);
+    expect(busy.json()).toMatchObject({ code: 'till_busy' });
+    // A crashed request's row is ignored once stale.
+    await koban.db.pool.query(`update terminal_actions_in_flight set started_at = now() - interval '3 minutes' where id = $1`, [inFlight.rows[0]!.id]);
+
+    const unpaid = orderId();
+    expect((await till.request({ method: 'POST', url: '/v1/till/orders', body: { merchantPaymentId: unpaid, amount: '400' } })).statusCode).toBe(200);
+    const waiting = await till.request({ method: 'POST', url: '/v1/till/close', body: {} });
+    expect(waiting.json()).toMatchObject({ code: 'till_busy', detail: expect.stringContaining('QR order') });
+    expect((await koban.db.pool.query('select 1 from terminal_day_closes where terminal_id = $1', [terminalId])).rowCount).toBe(0);
+
+    await till.request({ method: 'DELETE', url: `/v1/till/orders/${unpaid}` });
+    const closed = await till.request({ method: 'POST', url: '/v1/till/close', body: {} });
+    expect(closed.statusCode, closed.body).toBe(200);
+    // Every finished action took its in-flight row with it; only the crashed one is left.
+    expect((await koban.db.pool.query('select id from terminal_actions_in_flight where terminal_id = $1', [terminalId])).rows).toEqual([{ id: inFlight.rows[0]!.id }]);
+  });
+
   it('the till API is in the OpenAPI document', async () => {
     const document = (await koban.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
     for (const path of ['/v1/till/activate', '/v1/till/charges', '/v1/till/orders', '/v1/till/sales', '/v1/till/close', '/v1/till/payments/{merchantPaymentId}/refunds']) {

@@ -9,6 +9,7 @@
 import type pg from 'pg';
 import type { Queryable } from '../../platform/db/database.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
+import { requireNothingInFlight } from './day-guard.ts';
 import { assert } from '../../platform/assert.ts';
 import { paymentColumnsOf, REFUND_COLUMNS, toPayment, toRefund, type Payment, type PaymentRow, type Refund, type RefundRow } from '../model.ts';
 
@@ -96,13 +97,15 @@ export async function readDayClose(db: Queryable, terminalId: string, businessDa
 
 /**
  * Records the Z-report once. The terminal's row lock serialises two closes; the second (or a retry
- * after a timeout) answers the report recorded first, whatever happened since.
+ * after a timeout) answers the report recorded first, whatever happened since. The same lock keeps the
+ * till's own actions out while it records (day-guard.ts).
  */
 export async function closeDay(db: Database, terminalId: string, sessionId: string, businessDate: string, at: Date): Promise<DayClose> {
   return withTransaction(db, async (client: pg.PoolClient) => {
     await client.query('select 1 from terminals where id = $1 for update', [terminalId]);
     const earlier = await readDayClose(client, terminalId, businessDate);
     if (earlier !== null) return earlier;
+    await requireNothingInFlight(client, terminalId);
     const totals = await dayTotals(client, terminalId, businessDate);
     const inserted = await client.query<CloseRow>(
       `insert into terminal_day_closes (terminal_id, business_date, payments_count, gross_minor, cancels_count, cancels_minor, refunds_count, refunds_minor, net_minor, closed_at, session_id)

@@ -7,15 +7,17 @@
  * - a till sees and reverses only the payments it took (another terminal's are "not found");
  * - a cancel is for today's payments (refund otherwise) and every cancel and refund carries a reason;
  * - after the daily close the till takes no new payment, cancel or refund for that business day
- *   (a retried charge still learns what happened to it).
+ *   (a retried charge still learns what happened to it), and the close waits for none in flight
+ *   (day-guard.ts).
  */
 import type { Database } from '../../platform/db/database.ts';
-import { KobanError } from '../../platform/errors.ts';
+import { isKobanError, KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { readPaymentByMerchantId, type Payment, type Refund } from '../model.ts';
 import type { Payments } from '../service.ts';
 import { businessDate } from '../time.ts';
 import type { TerminalPrincipal } from './access.ts';
+import { whileDayOpen } from './day-guard.ts';
 import { closeDay, dayTotals, daySales, readDayClose, type DayClose, type DayTotals, type SaleLine } from './sales.ts';
 
 export interface ChargeRequest {
@@ -48,11 +50,8 @@ export function createTillService(db: Database, payments: Payments): TillService
   const now = () => payments.deps.now();
   const today = () => businessDate(now());
 
-  const requireDayOpen = async (till: TerminalPrincipal): Promise<void> => {
-    if (await readDayClose(db.pool, till.terminalId, today()) !== null) {
-      throw new KobanError('till_day_closed', { detail: 'this till has closed today; new sales belong to the next business day' });
-    }
-  };
+  /** Runs a till action only while this till's day is open, and keeps the close out while it runs (day-guard.ts). */
+  const duringOpenDay = <T>(till: TerminalPrincipal, work: () => Promise<T>): Promise<T> => whileDayOpen(db, till.terminalId, today(), work);
 
   /** The till's own payment, or "not found" (another terminal's payment does not exist for this till). */
   const ownPayment = async (till: TerminalPrincipal, merchantPaymentId: string): Promise<Payment> => {
@@ -78,27 +77,31 @@ export function createTillService(db: Database, payments: Payments): TillService
 
   return {
     async charge(till, request) {
+      const pay = async () => {
+        const outcome = await payments.payAtTill({
+          merchantId: till.merchantId, storeId: till.storeId, terminalId: till.terminalId,
+          merchantPaymentId: request.merchantPaymentId, code: request.code, amountMinor: request.amountMinor, orderDescription: null, requestedAt: null,
+        });
+        const failure = tillFailure(outcome.payment);
+        if (failure !== null) throw failure;
+        return outcome;
+      };
       try {
-        await requireDayOpen(till);
+        return await duringOpenDay(till, pay);
       } catch (error) {
-        // A till retrying after a timeout must learn what happened, even after the close.
+        // A till retrying after a timeout must learn what happened, even after the close (payAtTill
+        // answers a repeated merchantPaymentId with the first result and moves no money).
+        if (!isKobanError(error) || error.code !== 'till_day_closed') throw error;
         const earlier = await readPaymentByMerchantId(db.pool, till.merchantId, request.merchantPaymentId);
         if (earlier === null || earlier.terminalId !== till.terminalId) throw error;
+        return pay();
       }
-      const outcome = await payments.payAtTill({
-        merchantId: till.merchantId, storeId: till.storeId, terminalId: till.terminalId,
-        merchantPaymentId: request.merchantPaymentId, code: request.code, amountMinor: request.amountMinor, orderDescription: null, requestedAt: null,
-      });
-      const failure = tillFailure(outcome.payment);
-      if (failure !== null) throw failure;
-      return outcome;
     },
 
     async createOrder(till, merchantPaymentId, amountMinor) {
-      await requireDayOpen(till);
-      const qr = await payments.createDynamicQr({
+      const qr = await duringOpenDay(till, () => payments.createDynamicQr({
         merchantId: till.merchantId, storeId: till.storeId, terminalId: till.terminalId, merchantPaymentId, amountMinor, orderDescription: null, requestedAt: null,
-      });
+      }));
       return { codeId: qr.codeId, expiresAt: qr.expiresAt, state: orderState(qr.payment, qr.expiresAt, now()), payment: qr.payment };
     },
 
@@ -123,20 +126,23 @@ export function createTillService(db: Database, payments: Payments): TillService
       if (payment.status === 'CANCELED') return payment;
       if (payment.status !== 'COMPLETED' && payment.status !== 'REFUNDED') throw new KobanError('payment_not_reversible', { detail: `the payment is ${payment.status}` });
       if (payment.businessDate !== today()) throw new KobanError('payment_not_reversible', { detail: 'only today\'s payments can be cancelled at the till; refund it instead' });
-      await requireDayOpen(till);
-      const canceled = await payments.cancelPayment(till.merchantId, merchantPaymentId);
-      if (canceled.status === 'CANCELED') await recordReason(till, canceled, 'cancel', null, canceled.cancelAmountMinor ?? canceled.amountMinor, reason);
-      return canceled;
+      return duringOpenDay(till, async () => {
+        const canceled = await payments.cancelPayment(till.merchantId, merchantPaymentId);
+        if (canceled.status === 'CANCELED') await recordReason(till, canceled, 'cancel', null, canceled.cancelAmountMinor ?? canceled.amountMinor, reason);
+        return canceled;
+      });
     },
 
     async refund(till, merchantPaymentId, request) {
       const payment = await ownPayment(till, merchantPaymentId);
-      await requireDayOpen(till);
-      const refund = await payments.refundPayment({
-        merchantId: till.merchantId, merchantRefundId: request.merchantRefundId, paymentId: payment.id, amountMinor: request.amountMinor, reason: request.reason, requestedAt: null,
+      const refund = await duringOpenDay(till, async () => {
+        const made = await payments.refundPayment({
+          merchantId: till.merchantId, merchantRefundId: request.merchantRefundId, paymentId: payment.id, amountMinor: request.amountMinor, reason: request.reason, requestedAt: null,
+        });
+        if (made.status === 'REFUNDED') await recordReason(till, payment, 'refund', made.id, made.amountMinor, request.reason);
+        return made;
       });
       if (refund.status === 'REFUND_FAILED') throw new KobanError('payment_not_refundable', { detail: `the refund failed: ${refund.failureCode ?? 'unknown'}` });
-      if (refund.status === 'REFUNDED') await recordReason(till, payment, 'refund', refund.id, refund.amountMinor, request.reason);
       const after = await readPaymentByMerchantId(db.pool, till.merchantId, merchantPaymentId);
       return { refund, payment: after ?? payment };
     },

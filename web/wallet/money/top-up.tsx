@@ -4,7 +4,7 @@
  * amount, the charge PIN and a step-up bound to exactly this amount and source. The wallet is credited only
  * when the provider confirms: the status screen shows processing until then, then succeeded or failed.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { api } from '../../shared/api.ts';
 import { formatYen, useI18n } from '../../shared/i18n.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
@@ -40,6 +40,13 @@ export function TopUpPage() {
   const [pin, setPin] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // One idempotency key per intent (this source, this amount): a retry after a lost answer gets the
+  // top-up the first attempt made instead of charging the card twice; a changed amount is a new intent.
+  const intent = useRef<{ key: string; of: string } | null>(null);
+  const intentKey = (of: string): string => {
+    if (intent.current?.of !== of) intent.current = { key: newIntentKey('topup'), of };
+    return intent.current.key;
+  };
   useEffect(() => {
     let live = true;
     api<{ fundingSources: FundingSource[] }>('GET', '/v1/customer/funding-sources').then((answer) => {
@@ -59,7 +66,7 @@ export function TopUpPage() {
     if (grant === null) return;
     setBusy(true);
     try {
-      const topUp = await api<TopUp>('POST', '/v1/customer/top-ups', { fundingSourceId: chosen, amount, pin }, { headers: { ...stepUpHeaders(grant), 'idempotency-key': newIntentKey('topup') } });
+      const topUp = await api<TopUp>('POST', '/v1/customer/top-ups', { fundingSourceId: chosen, amount, pin }, { headers: { ...stepUpHeaders(grant), 'idempotency-key': intentKey(`${chosen}:${amount}`) } });
       // The card issuer's own page (3-D Secure): it sends the browser back to /wallet/top-up/{id}.
       if (topUp.status === 'requires_action' && topUp.challengeUrl !== null) location.assign(topUp.challengeUrl);
       else navigate(`/top-up/${topUp.topUpId}`);
