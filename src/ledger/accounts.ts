@@ -3,7 +3,7 @@
  * moved between active, frozen (no debits, credits still allowed so refunds land) and closed.
  */
 import { assert } from '../platform/assert.ts';
-import { withTransaction, type Database } from '../platform/db/database.ts';
+import { withTransaction, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError, type FieldError } from '../platform/errors.ts';
 import { isUuid } from '../platform/ids.ts';
 import { AccountFlags, type Account, type AccountStatus } from './types.ts';
@@ -44,7 +44,7 @@ export async function insertAccounts(db: Database, accounts: readonly NewAccount
      on conflict (id) do nothing`,
     [accounts.map((a) => a.id), accounts.map((a) => a.ledger), accounts.map((a) => a.code), accounts.map((a) => a.flags), accounts.map((a) => a.reference)],
   );
-  const stored = await readAccounts(db, accounts.map((a) => a.id));
+  const stored = await readAccounts(db.pool, accounts.map((a) => a.id));
   const byId = new Map(stored.map((account) => [account.id, account]));
   return accounts.map((wanted) => {
     const account = byId.get(wanted.id);
@@ -89,17 +89,17 @@ async function refuseUnknownLedgersAndCodes(db: Database, accounts: readonly New
   if (missingCode !== undefined) throw new KobanError('account_code_unknown', { detail: `no account code ${missingCode}` });
 }
 
-export async function readAccount(db: Database, id: string): Promise<Account | null> {
+export async function readAccount(db: Queryable, id: string): Promise<Account | null> {
   if (!isUuid(id)) return null;
-  const result = await db.pool.query<AccountRow>(`select ${ACCOUNT_COLUMNS} from accounts where id = $1`, [id]);
+  const result = await db.query<AccountRow>(`select ${ACCOUNT_COLUMNS} from accounts where id = $1`, [id]);
   const row = result.rows[0];
   return row === undefined ? null : toAccount(row);
 }
 
-export async function readAccounts(db: Database, ids: readonly string[]): Promise<Account[]> {
+export async function readAccounts(db: Queryable, ids: readonly string[]): Promise<Account[]> {
   const valid = ids.filter(isUuid);
   if (valid.length === 0) return [];
-  const result = await db.pool.query<AccountRow>(`select ${ACCOUNT_COLUMNS} from accounts where id = any($1::uuid[])`, [valid]);
+  const result = await db.query<AccountRow>(`select ${ACCOUNT_COLUMNS} from accounts where id = any($1::uuid[])`, [valid]);
   return result.rows.map(toAccount);
 }
 

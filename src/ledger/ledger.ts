@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { assert } from '../platform/assert.ts';
-import { sleep, sqlState, type Database } from '../platform/db/database.ts';
+import { sleep, sqlState, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
@@ -33,8 +33,9 @@ export type TransferLookup =
 export interface Ledger {
   readonly maxAmountMinor: bigint;
   createAccounts(accounts: readonly NewAccount[]): Promise<Account[]>;
-  getAccount(id: string): Promise<Account | null>;
-  getAccounts(ids: readonly string[]): Promise<Account[]>;
+  /** Pass `within` (the caller's transaction client) when calling from inside `withTransaction`. */
+  getAccount(id: string, within?: Queryable): Promise<Account | null>;
+  getAccounts(ids: readonly string[], within?: Queryable): Promise<Account[]>;
   setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
   /** One group: linked chains inside it commit or fail together. Validates shape first. */
   createTransfers(requests: readonly TransferRequest[]): Promise<TransferResult[]>;
@@ -56,8 +57,8 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
   return {
     maxAmountMinor: options.maxAmountMinor,
     createAccounts: (accounts) => insertAccounts(db, accounts),
-    getAccount: (id) => readAccount(db, id),
-    getAccounts: (ids) => readAccounts(db, ids),
+    getAccount: (id, within) => readAccount(within ?? db.pool, id),
+    getAccounts: (ids, within) => readAccounts(within ?? db.pool, ids),
     setAccountStatus: (id, status) => changeAccountStatus(db, id, status),
     async createTransfers(requests) {
       validateTransferRequests(requests, options.maxAmountMinor, '/transfers');

@@ -139,30 +139,50 @@ async function applyDebit(deps: WalletDeps, row: TopUpRow, source: FundingSource
 }
 
 /**
- * Credits the wallet with the deterministic transfer id while holding the top-up row, so a concurrent
- * "failed" (the reconciler giving up) and this credit cannot both win.
+ * Credits the wallet with the deterministic transfer id. The ledger writes on its own connection, so the
+ * credit cannot sit inside the transaction that holds the top-up row: first the row is claimed for the
+ * credit (under its lock, only while it is open), then the ledger credits (idempotent by id), then the row
+ * is finished under its lock again. A claimed row is never failed by another path (`finishTopUp` leaves
+ * it), so a concurrent "failed" and this credit cannot both win; a crash after the claim is repaired by
+ * the next confirmation or the reconciler, which credit again under the same id.
  */
 export async function creditTopUp(deps: WalletDeps, topUpId: string): Promise<void> {
-  await deps.creditGate.run(() => withTransaction(deps.db, async (client) => {
-    const row = await loadTopUp(client, topUpId, true);
-    if (row === null || !isOpen(row)) {
-      if (row?.status === 'failed') deps.log.error({ topUpId }, 'the provider confirmed funds for a top-up Koban had already failed: refund it at the provider');
-      return;
-    }
+  await deps.creditGate.run(async () => {
+    const claimed = await withTransaction(deps.db, (client) => claimCredit(deps, client, topUpId));
+    if (claimed === null) return;
     const [result] = await deps.ledger.createTransfers([{
-      id: row.ledger_transfer_id, debitAccountId: row.kind === 'card' ? PLATFORM_ACCOUNTS.cardClearing : PLATFORM_ACCOUNTS.bankClearing, creditAccountId: row.wallet_account_id, amount: row.amount_minor,
-      pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: `top-up:${row.id}`,
+      id: claimed.ledger_transfer_id, debitAccountId: claimed.kind === 'card' ? PLATFORM_ACCOUNTS.cardClearing : PLATFORM_ACCOUNTS.bankClearing, creditAccountId: claimed.wallet_account_id, amount: claimed.amount_minor,
+      pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: `top-up:${claimed.id}`,
     }]);
     const credited = result !== undefined && isSuccess(result.result);
     if (!credited) deps.log.error({ topUpId, result: result?.result }, 'the ledger refused a confirmed top-up: refund it at the provider');
-    await finishLocked(client, row, credited ? 'completed' : 'failed', credited ? null : `ledger_${result?.result ?? 'unknown'}`);
-  }));
+    await withTransaction(deps.db, async (client) => {
+      const row = await loadTopUp(client, topUpId, true);
+      if (row === null || !isOpen(row)) return; // a concurrent credit of the same top-up finished it
+      await finishLocked(client, row, credited ? 'completed' : 'failed', credited ? null : `ledger_${result?.result ?? 'unknown'}`);
+    });
+  });
 }
 
+async function claimCredit(deps: WalletDeps, client: Parameters<typeof loadTopUp>[0], topUpId: string): Promise<TopUpRow | null> {
+  const row = await loadTopUp(client, topUpId, true);
+  if (row === null || !isOpen(row)) {
+    if (row?.status === 'failed') deps.log.error({ topUpId }, 'the provider confirmed funds for a top-up Koban had already failed: refund it at the provider');
+    return null;
+  }
+  if (row.credit_claimed_at === null) await client.query('update top_ups set credit_claimed_at = now(), updated_at = now() where id = $1', [topUpId]);
+  return row;
+}
+
+/** Finishes an open top-up; a "failed" never overrides a credit already under way (see `creditTopUp`). */
 export async function finishTopUp(deps: WalletDeps, topUpId: string, status: 'completed' | 'failed', failureCode: string | null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const row = await loadTopUp(client, topUpId, true);
     if (row === null || !isOpen(row)) return;
+    if (status === 'failed' && row.credit_claimed_at !== null) {
+      deps.log.warn({ topUpId, failureCode }, 'not failing a top-up whose confirmed funds are being credited');
+      return;
+    }
     await finishLocked(client, row, status, failureCode);
   });
 }

@@ -40,6 +40,8 @@ export interface TopUpRow {
   next_check_at: Date;
   created_at: Date;
   finished_at: Date | null;
+  /** Set when a confirmed credit started (settle.ts); such a top-up is finished only by the credit. */
+  credit_claimed_at: Date | null;
 }
 
 export interface TopUpRequest {
@@ -109,7 +111,7 @@ async function readUsage(client: Queryable, deps: WalletDeps, customerId: string
   );
   const sums = result.rows[0];
   if (sums === undefined) throw new Error('usage query returned no row');
-  const wallet = await deps.ledger.getAccount(walletAccountId);
+  const wallet = await deps.ledger.getAccount(walletAccountId, client);
   if (wallet === null) throw new KobanError('wallet_not_found');
   return {
     amountMinor, threeDs, last24hMinor: sums.d, last30dMinor: sums.m, nonThreeDsLast24hMinor: sums.nd, nonThreeDsLast30dMinor: sums.nm,

@@ -4,7 +4,9 @@
  * its node-postgres bridge. Same driver means same type parsing: int8 is a bigint everywhere.
  */
 import pg from 'pg';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kysely, PostgresDialect } from 'kysely';
+import { AssertionFailed } from '../assert.ts';
 import type { KobanTables } from './tables.ts';
 
 // int8 → bigint. Without this, pg hands back strings and a careless `+` concatenates money.
@@ -29,13 +31,17 @@ export function wrapPool(options: {
   description: string;
   onClose?: () => Promise<void>;
 }): Database {
+  guardPoolAgainstOpenTransactions(options.pool);
   const kysely = new Kysely<KobanTables>({ dialect: new PostgresDialect({ pool: options.pool }) });
   let closed = false;
   return {
     kind: options.kind,
     durability: options.kind === 'postgres' ? 'durable' : 'trial',
     pool: options.pool,
-    kysely,
+    get kysely() {
+      assertOutsideTransaction(options.pool, 'db.kysely');
+      return kysely;
+    },
     description: options.description,
     async close() {
       if (closed) return;
@@ -65,7 +71,7 @@ export async function withTransaction<T>(
     const client = await db.pool.connect();
     try {
       await client.query(`begin isolation level ${options.isolation ?? 'read committed'}`);
-      const result = await work(client);
+      const result = await insideTransaction(db.pool, () => work(client));
       await client.query('commit');
       return result;
     } catch (error) {
@@ -76,6 +82,60 @@ export async function withTransaction<T>(
       client.release();
     }
   }
+}
+
+/**
+ * Code running inside `withTransaction` must use the transaction's client, never the pool of the same
+ * database: on PostgreSQL a pool query runs on a second connection, outside the transaction (it neither
+ * sees the transaction's writes nor rolls back with it), and on PGlite, whose pool has one connection,
+ * it waits for the transaction's own connection for ever. So reaching the pool from inside is a bug, in
+ * every environment, and fails at once with an assertion naming it.
+ */
+interface TransactionScope {
+  readonly pool: pg.Pool;
+  /** False once the transaction ended: work it started in the background may use the pool then. */
+  open: boolean;
+}
+
+const openTransactions = new AsyncLocalStorage<readonly TransactionScope[]>();
+
+async function insideTransaction<T>(pool: pg.Pool, work: () => Promise<T>): Promise<T> {
+  const scope: TransactionScope = { pool, open: true };
+  try {
+    return await openTransactions.run([...(openTransactions.getStore() ?? []), scope], work);
+  } finally {
+    scope.open = false;
+  }
+}
+
+/** True while the caller runs inside a transaction of this pool's database. */
+export function isInsideTransaction(pool: pg.Pool): boolean {
+  return (openTransactions.getStore() ?? []).some((scope) => scope.open && scope.pool === pool);
+}
+
+function assertOutsideTransaction(pool: pg.Pool, what: string): void {
+  if (isInsideTransaction(pool)) {
+    throw new AssertionFailed(
+      `${what} was called inside withTransaction on the same database: use the transaction's client ` +
+        '(on PGlite this waits on itself for ever; on PostgreSQL it runs outside the transaction)',
+    );
+  }
+}
+
+/** Wraps the pool's own connect and query (Kysely goes through connect) with the check above. */
+function guardPoolAgainstOpenTransactions(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  Object.assign(pool, {
+    connect: (...args: unknown[]) => {
+      assertOutsideTransaction(pool, 'db.pool.connect()');
+      return connect(...args);
+    },
+    query: (...args: unknown[]) => {
+      assertOutsideTransaction(pool, 'db.pool.query()');
+      return query(...args);
+    },
+  });
 }
 
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
