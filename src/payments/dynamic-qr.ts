@@ -39,6 +39,8 @@ export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequ
   const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription]);
   const earlier = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
+  // Read through the pool (a cached lookup), so before the transaction: inside it only its client may be used.
+  if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
   try {
     return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, requestFingerprint));
   } catch (error) {
@@ -58,7 +60,6 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 }
 
 async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, request: DynamicQrRequest, requestFingerprint: string): Promise<DynamicQr> {
-  if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
   const now = deps.now();
   const inserted = await client.query<PaymentRow>(
     `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, order_description,
