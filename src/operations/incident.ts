@@ -23,14 +23,23 @@ export function createIncident(db: Database, proposals: Proposals, adapters: Ope
       const proposal = await proposals.get(proposalId);
       if (proposal.kind !== 'incident_reset_all') throw new KobanError('proposal_not_found', { detail: `${proposalId} is not an incident proposal` });
       const identity = required(adapters.identity, 'identity (sessions and credentials)');
-      let counts: { customers: number; sessions: number } | null = null;
-      const decided = await proposals.decide(proposalId, approve, by, async (client) => {
+      const decided = await proposals.decide(proposalId, approve, by);
+      if (!approve) return { proposal: decided, customers: null, sessions: null };
+      // After the approval commits, never inside it: the reset runs in batches, each its own transaction
+      // (a transaction cannot reach the pool, and PGlite has one connection). If it stops half-way the
+      // audit shows the approval and a failed execution, and a new proposal runs it again.
+      const audit = (outcome: 'success' | 'failure', details: Record<string, unknown>) => withTransaction(db, (client) => recordAudit(client, {
+        actor: { kind: 'operator', id: by.operatorId }, action: 'incident.reset_all_executed', target: { kind: 'proposal', id: proposalId },
+        reason: proposal.reason, outcome, details: { ...details, proposedBy: proposal.proposedBy }, ip: by.ip ?? null, requestId: by.requestId ?? null }));
+      let counts: { customers: number; sessions: number };
+      try {
         counts = await identity.forceResetAllCustomers(proposal.reason);
-        await recordAudit(client, { actor: { kind: 'operator', id: by.operatorId }, action: 'incident.reset_all_executed', target: { kind: 'proposal', id: proposalId },
-          reason: proposal.reason, outcome: 'success', details: { ...counts, proposedBy: proposal.proposedBy }, ip: by.ip ?? null, requestId: by.requestId ?? null });
-      });
-      const done = counts as { customers: number; sessions: number } | null;
-      return { proposal: decided, customers: done?.customers ?? null, sessions: done?.sessions ?? null };
+      } catch (error) {
+        await audit('failure', { error: (error as Error).message });
+        throw error;
+      }
+      await audit('success', counts);
+      return { proposal: decided, customers: counts.customers, sessions: counts.sessions };
     },
   };
 }
