@@ -19,6 +19,7 @@ import { registerIdentityRoutes } from './identity/http/routes.ts';
 import { createOperations, type Operations } from './operations/operations.ts';
 import { every } from './platform/every.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
+import { registerTillActivationOpsRoute } from './payments/terminal/issue-routes.ts';
 import { createWallet, type Wallet } from './wallet/wallet.ts';
 import type { OperationsAdapters } from './operations/adapters.ts';
 import { registerCaseRoutes } from './operations/cases/routes.ts';
@@ -79,7 +80,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);
-  registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations)]);
+  registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
+    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app,
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.

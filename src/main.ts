@@ -13,14 +13,23 @@ import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 import { startDevSandboxes } from './demo/sandboxes.ts';
 import { startDevIdentityProvider } from './demo/dev-idp.ts';
 import { DEMO_CUSTOMER_PASSWORD, DEMO_CUSTOMERS, seedDemoCustomers } from './demo/demo-customers.ts';
+import { AlreadyRunning, holdEmbeddedFolder, quietWhileStarting, START_LOG, withProviderNoticesLogged } from './demo/start-up.ts';
+import { newLocalAdminToken, publishLocalAdmin } from './platform/local-admin.ts';
+import { registerLocalTillActivationRoute } from './payments/terminal/issue-routes.ts';
 
 async function main(): Promise<void> {
+  // Before any port is bound: a second npm start on the same folder stops here and names the first.
+  const folderLock = holdEmbeddedFolder(process.env);
   const sandboxes = await startDevSandboxes(process.env);
-  const devIdp = await startDevIdentityProvider(sandboxes.env);
+  const devIdp = await withProviderNoticesLogged(() => startDevIdentityProvider(sandboxes.env));
   const config = loadConfig(devIdp.env);
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, folderLock);
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
+  const restoreLogLevels = quietWhileStarting([koban.app.log, koban.payments.opa.app.log]);
+  // Beside an embedded Koban no other process may open the folder: commands ask this one instead.
+  const localAdminToken = config.databaseUrl === null ? newLocalAdminToken() : null;
+  if (localAdminToken !== null) registerLocalTillActivationRoute(koban.app, koban.payments.terminals, localAdminToken);
   if (config.demoData) await seedDemoData(db, koban.ledger);
   if (config.demoData) await seedDemoCustomers(koban, devIdp.issuer);
   if (config.demoData && config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
@@ -31,6 +40,7 @@ async function main(): Promise<void> {
   const address = koban.app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const base = publicBase(config.publicUrl, port);
+  const unpublishLocalAdmin = localAdminToken === null ? () => undefined : publishLocalAdmin(config.dataDir, loopbackUrl(config.host, port), localAdminToken);
   printBanner(base, db.description, db.durability, applied, config, webApps);
   if (sandboxes.banner.length > 0) process.stdout.write(`${sandboxes.banner.join('\n')}\n`);
   if (devIdp.banner.length > 0) process.stdout.write(`${devIdp.banner.join('\n')}\n`);
@@ -47,13 +57,15 @@ async function main(): Promise<void> {
       process.stdout.write(`  Demo operators     ${DEMO_OPERATORS.map((o) => o.email).join(', ')} / ${DEMO_OPERATOR_PASSWORD}   (authenticator code: npm run koban -- operator demo-code)\n`);
     }
   }
-  process.stdout.write('\n');
+  process.stdout.write(`  Start-up log       ${START_LOG}\n\n`);
+  restoreLogLevels();
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     koban.app.log.info({ signal }, 'stopping');
+    unpublishLocalAdmin();
     await koban.close();
     await sandboxes.close();
     await devIdp.close();
@@ -85,10 +97,16 @@ function printBanner(base: string, database: string, durability: string, applied
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof AlreadyRunning) process.stderr.write(`${error.message}\n`);
   else process.stderr.write(`Koban could not start: ${(error as Error).message}\n`);
   process.exit(1);
 });
+
+/** How a command on this machine reaches Koban: loopback unless Koban listens on one other address only. */
+function loopbackUrl(host: string, port: number): string {
+  const any = host === '0.0.0.0' || host === '::' || host === '127.0.0.1' || host === 'localhost';
+  return `http://${any ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${port}`;
+}
 
 /** The public URL with the port actually bound (KOBAN_PORT=0 picks one). */
 function publicBase(publicUrl: string, port: number): string {

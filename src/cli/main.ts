@@ -11,6 +11,7 @@ import type { Database } from '../platform/db/database.ts';
 import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
 import { PAYMENTS_COMMANDS } from '../payments/cli.ts';
 import { TILL_COMMANDS } from '../payments/terminal/cli.ts';
+import { runningKoban, type LocalAdminAddress } from '../platform/local-admin.ts';
 
 interface Command {
   readonly words: readonly string[];
@@ -20,6 +21,8 @@ interface Command {
   /** false: needs no database, so it also runs while `npm start` holds the embedded folder's lock. */
   readonly opensDatabase?: false;
   run(db: Database, args: readonly string[]): Promise<number>;
+  /** How to do it by asking the Koban that runs on the embedded folder (PGlite allows one process on it). */
+  viaRunningKoban?(koban: LocalAdminAddress, args: readonly string[]): Promise<number>;
 }
 
 /** What a command that opens no database is given: any use of it is a bug, and says so. */
@@ -67,7 +70,10 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   if (command.opensDatabase === false) return command.run(NO_DATABASE, argv.slice(command.words.length));
   let db: Database | null = null;
   try {
-    db = await openDatabase({ ...loadConfig(), demoData: false });
+    const config = loadConfig();
+    const running = command.viaRunningKoban === undefined || config.databaseUrl !== null ? null : runningKoban(config.dataDir);
+    if (running !== null && command.viaRunningKoban !== undefined) return await command.viaRunningKoban(running, argv.slice(command.words.length));
+    db = await openDatabase({ ...config, demoData: false });
     return await command.run(db, argv.slice(command.words.length));
   } catch (error) {
     process.stderr.write(`koban ${command.words.join(' ')}: ${error instanceof ConfigError ? error.message : (error as Error).message}\n`);

@@ -19,6 +19,8 @@ export const PERMISSIONS = {
   // Contacts, IP addresses and user agents in full; everyone else sees them masked.
   'customers.read_unmasked': RISK,
   'merchants.read': ALL,
+  // A one-time code that turns a browser into a store's till (a new tablet, a cleared browser).
+  'terminals.activate': ['support', 'administrator'],
   'cases.open': ['support', 'risk_analyst', 'administrator'],
   'audit.read': ['risk_analyst', 'administrator'],
   'switches.read': ALL,

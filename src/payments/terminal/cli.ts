@@ -1,12 +1,14 @@
 /**
  * `koban till activation-code --terminal <id>`: a one-time code (15 minutes) that turns one browser into
  * that terminal's till. `koban till revoke --terminal <id>`: ends every session of the terminal (a lost or
- * stolen tablet) and retires its unused codes. Both work against the configured database.
+ * stolen tablet) and retires its unused codes. Both work against the configured database; beside a Koban
+ * running on the embedded folder (which no second process may open), the activation code is asked of it.
  */
 import { resolveSecretKey } from '../../merchants/secret-key.ts';
 import { loadConfig } from '../../platform/config.ts';
 import type { Database } from '../../platform/db/database.ts';
 import { UUID_PATTERN } from '../../platform/ids.ts';
+import type { LocalAdminAddress } from '../../platform/local-admin.ts';
 import { createTerminalAccess } from './access.ts';
 
 interface CliCommand {
@@ -14,6 +16,30 @@ interface CliCommand {
   readonly summary: string;
   readonly usage?: string;
   run(db: Database, args: readonly string[]): Promise<number>;
+  viaRunningKoban?(koban: LocalAdminAddress, args: readonly string[]): Promise<number>;
+}
+
+const ACTIVATION_USAGE = 'usage: koban till activation-code --terminal <terminal uuid>\n';
+/** A running Koban answers within a second; past this it is stuck, and the operator should hear so. */
+const LOCAL_REQUEST_TIMEOUT_MS = 10_000;
+
+function printIssued(issued: { terminalId: string; code: string; expiresAt: string }): void {
+  process.stdout.write(`${issued.code}   (terminal ${issued.terminalId}; one use; expires ${issued.expiresAt}; enter it at /till/)\n`);
+}
+
+/** Beside an embedded Koban: it issues the code (src/payments/terminal/issue-routes.ts). */
+async function issueThroughRunningKoban(koban: LocalAdminAddress, terminalId: string): Promise<number> {
+  const response = await fetch(new URL('/v1/local/till/activation-codes', koban.url), {
+    method: 'POST', headers: { authorization: `Bearer ${koban.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ terminalId }), signal: AbortSignal.timeout(LOCAL_REQUEST_TIMEOUT_MS),
+  });
+  const body = await response.json() as { terminalId: string; code: string; expiresAt: string; detail?: string; title?: string };
+  if (!response.ok) {
+    process.stderr.write(`koban till activation-code: ${body.detail ?? body.title ?? `HTTP ${response.status}`} (asked the Koban running as pid ${koban.pid})\n`);
+    return 2;
+  }
+  printIssued(body);
+  return 0;
 }
 
 function terminalArgument(args: readonly string[]): string | null {
@@ -33,12 +59,20 @@ export const TILL_COMMANDS: readonly CliCommand[] = [
     async run(db, args) {
       const terminalId = terminalArgument(args);
       if (terminalId === null) {
-        process.stderr.write('usage: koban till activation-code --terminal <terminal uuid>\n');
+        process.stderr.write(ACTIVATION_USAGE);
         return 2;
       }
       const issued = await (await terminalAccess(db)).issueActivationCode(terminalId, 'cli');
-      process.stdout.write(`${issued.code}   (terminal ${terminalId}; one use; expires ${issued.expiresAt.toISOString()}; enter it at /till/)\n`);
+      printIssued({ terminalId, code: issued.code, expiresAt: issued.expiresAt.toISOString() });
       return 0;
+    },
+    async viaRunningKoban(koban, args) {
+      const terminalId = terminalArgument(args);
+      if (terminalId === null) {
+        process.stderr.write(ACTIVATION_USAGE);
+        return 2;
+      }
+      return issueThroughRunningKoban(koban, terminalId);
     },
   },
   {

@@ -8,6 +8,12 @@ import os from 'node:os';
 
 export class FolderLocked extends Error {
   override readonly name = 'FolderLocked';
+  /** The process holding the folder, when it could be read. */
+  readonly owner: LockOwner | null;
+  constructor(message: string, owner: LockOwner | null = null) {
+    super(message);
+    this.owner = owner;
+  }
 }
 
 export interface FolderLock {
@@ -15,7 +21,7 @@ export interface FolderLock {
   release(): void;
 }
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   hostname: string;
   startedAt: string;
@@ -35,6 +41,7 @@ export function acquireFolderLock(folder: string): FolderLock {
         throw new FolderLocked(
           `The data folder ${folder} is in use by process ${owner.pid} on ${owner.hostname} (since ${owner.startedAt}). ` +
             'Stop that Koban first, or set KOBAN_DATA_DIR to another folder.',
+          owner,
         );
       }
       unlinkSync(lockPath); // stale: its owner is gone
@@ -81,4 +88,10 @@ function isAlive(owner: LockOwner): boolean {
 
 function isAlreadyExists(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EEXIST';
+}
+
+/** The live process holding the folder's lock, or null (no lock, or its owner is gone). Takes nothing. */
+export function folderHolder(folder: string): LockOwner | null {
+  const owner = readOwner(`${folder}.lock`);
+  return owner !== null && isAlive(owner) ? owner : null;
 }

@@ -10,13 +10,14 @@ import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { wrapPool, type Database } from './database.ts';
-import { acquireFolderLock } from './folder-lock.ts';
+import { acquireFolderLock, type FolderLock } from './folder-lock.ts';
 
 export class EmbeddedDatabaseRefused extends Error {
   override readonly name = 'EmbeddedDatabaseRefused';
 }
 
-export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv: string }): Promise<Database> {
+/** `heldLock`: the folder's lock, already taken by the caller (`npm start` takes it before binding any port). */
+export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv: string; heldLock?: FolderLock }): Promise<Database> {
   if (options.nodeEnv === 'production') {
     throw new EmbeddedDatabaseRefused(
       'NODE_ENV=production needs DATABASE_URL: the embedded PGlite database never fsyncs (trial durability only).',
@@ -30,7 +31,7 @@ export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv:
   }
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(path.dirname(dataDir), { recursive: true });
-  const lock = acquireFolderLock(dataDir);
+  const lock = options.heldLock ?? acquireFolderLock(dataDir);
   try {
     const pglite = await PGlite.create(dataDir);
     return wrap(pglite, createPgConfig, `PGlite at ${dataDir} (trial durability: no fsync)`, async () => {
