@@ -184,6 +184,12 @@ export const messages: Messages = {
   'merchant.since': { ja: '登録日', en: 'Merchant since' },
   'merchant.stores': { ja: '店舗と端末', en: 'Stores and terminals' },
   'merchant.payments': { ja: '最近の支払い', en: 'Recent payments' },
+  'merchant.activationCode': { ja: '有効化コード', en: 'Activation code' },
+  'merchant.activationCodeTitle': { ja: 'レジの有効化コードを発行', en: 'Issue a till activation code' },
+  'merchant.activationCodeText': { ja: '1回限り・15分有効のコードで、ブラウザーをこの端末のレジにします。未使用の以前のコードは無効になります。発行は監査ログに残ります。', en: 'A one-time code, valid for 15 minutes, that makes a browser this terminal\'s till. An earlier unused code stops working. The issue is kept in the audit log.' },
+  'merchant.activationCodeIssue': { ja: '発行する', en: 'Issue' },
+  'merchant.activationCodeIs': { ja: 'コード', en: 'Code' },
+  'merchant.activationCodeUntil': { ja: '有効期限', en: 'valid until' },
 
   'cases.status': { ja: '状態', en: 'Status' },
   'cases.open': { ja: '未解決', en: 'Open' },

@@ -2,7 +2,9 @@
 import { useI18n } from '../../shared/i18n.tsx';
 import { Card } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
-import { Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+import { useState } from 'react';
+import { ActionButton, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+import { ops, useSession } from '../session.tsx';
 
 interface Merchant {
   id: string; name: string; categoryCode: string; status: string; createdAt: string; receivableAccountId: string; receivableMinor: string;
@@ -30,7 +32,9 @@ export function MerchantScreen(props: { id: string }) {
         <Table caption={t('merchant.stores')} head={[t('col.store'), t('col.status'), t('col.terminals')]} empty={m.stores.length === 0}>
           {m.stores.map((s) => (
             <tr key={s.id}><td>{s.name}<br /><span className="hint">{s.address}</span></td><td>{s.status}</td>
-              <td>{s.terminals.length === 0 ? '—' : s.terminals.map((tl) => <div key={tl.id}>{tl.name} <Short id={tl.id} /> {tl.status === 'active' ? null : <Pill tone="bad">{tl.status}</Pill>}</div>)}</td></tr>
+              <td>{s.terminals.length === 0 ? '—' : s.terminals.map((tl) => (
+                <div key={tl.id} className="terminal-line">{tl.name} <Short id={tl.id} /> {tl.status === 'active' ? null : <Pill tone="bad">{tl.status}</Pill>}
+                  {tl.status === 'active' ? <ActivationCode terminalId={tl.id} terminalName={`${s.name} ${tl.name}`} /> : null}</div>))}</td></tr>
           ))}
         </Table>
       </Card>
@@ -42,6 +46,26 @@ export function MerchantScreen(props: { id: string }) {
           ))}
         </Table>
       </Card>
+    </>
+  );
+}
+
+interface IssuedCode { terminalId: string; code: string; expiresAt: string }
+
+/** A one-time code that turns a browser into this terminal's till (a new tablet at the store); audited. */
+function ActivationCode(props: { terminalId: string; terminalName: string }) {
+  const { t } = useI18n();
+  const session = useSession();
+  const [issued, setIssued] = useState<IssuedCode | null>(null);
+  if (!session.can('terminals.activate')) return null;
+  return (
+    <>
+      <ActionButton label={t('merchant.activationCode')} title={`${t('merchant.activationCodeTitle')}: ${props.terminalName}`} description={t('merchant.activationCodeText')}
+        needsReason={false} confirmLabel={t('merchant.activationCodeIssue')}
+        run={async () => setIssued(await ops<IssuedCode>('POST', `/v1/ops/terminals/${props.terminalId}/activation-codes`))} />
+      {issued === null ? null : (
+        <p className="activation-code" role="status">{t('merchant.activationCodeIs')} <strong><code>{issued.code}</code></strong> · {t('merchant.activationCodeUntil')} <When at={issued.expiresAt} /></p>
+      )}
     </>
   );
 }
