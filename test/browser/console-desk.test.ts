@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import type { Customer } from '../identity/support.ts';
+import { newClient, type Customer } from '../identity/support.ts';
 import { overflowsHorizontally, screenshot } from '../support/browser.ts';
 import { charge, createShop, fundedCustomer, mintCode, pay, type ShopFixture } from '../operations/console-support.ts';
 import { confirmWithReason, newOperator, signInThroughForm, startConsoleEnv, type BrowserOperator, type ConsoleEnv } from './console-support.ts';
@@ -91,6 +91,21 @@ describe('console: support desk', () => {
     }
     await screenshot(page, 'console-account-360');
     await page.setViewportSize({ width: 1280, height: 900 });
+  });
+
+  it('issues a till activation code from the merchant page while Koban runs, and the code activates that till', async () => {
+    await page.goto(`${env.base}/console/merchants/${shop.merchant.merchantId}`);
+    await page.getByRole('button', { name: 'Activation code' }).first().click();
+    const dialog = page.getByRole('dialog', { name: /^Issue a till activation code/ });
+    await dialog.getByRole('button', { name: 'Issue' }).click();
+    const shown = page.locator('.activation-code code');
+    await shown.waitFor();
+    const code = (await shown.textContent()) ?? '';
+    expect(code).toMatch(/^[A-Z0-9]{4}-[A-Z0-9]{4}$/);
+    await screenshot(page, 'console-till-activation-code');
+    const till = newClient(env.koban, '203.0.113.61');
+    expect((await till.request({ method: 'POST', url: '/v1/till/activate', body: { code } })).statusCode).toBe(200);
+    expect((await till.request({ method: 'GET', url: '/v1/till/session' })).json()).toMatchObject({ terminal: { id: shop.merchant.terminalIds[0] } });
   });
 
   it('an expired session returns to the sign-in form with a message', async () => {
