@@ -9,6 +9,7 @@
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { assert } from '../assert.ts';
 import { wrapPool, type Database } from './database.ts';
 import { acquireFolderLock, type FolderLock } from './folder-lock.ts';
 
@@ -31,6 +32,7 @@ export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv:
   }
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(path.dirname(dataDir), { recursive: true });
+  assert(options.heldLock === undefined || options.heldLock.path === `${dataDir}.lock`, 'the lock held is the data folder\'s');
   const lock = options.heldLock ?? acquireFolderLock(dataDir);
   try {
     const pglite = await PGlite.create(dataDir);
