@@ -92,7 +92,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   });
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
   // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
-  const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax });
+  const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax, metrics });
   liveFeed.start((error) => app.log.error({ err: error }, 'live feed failed'));
   const feedAndCases = customerFeedAndCases(identity, db, operations);
   registerFeedStreamRoutes(app, { feed: liveFeed, heartbeatMs: config.notifications.streamHeartbeatMs, guard: feedAndCases.guard });

@@ -1,6 +1,9 @@
 /**
  * `npm start`: Koban on the embedded database (or DATABASE_URL), migrated, with demo data, serving
  * the APIs and printing where. Stops cleanly on SIGINT/SIGTERM so the data folder lock is released.
+ * The configuration is validated before anything starts: under NODE_ENV=production the demonstration
+ * parts (demo data and operators, sandboxes, development identity provider) are refused, and nothing
+ * this prints carries a secret.
  */
 import { ConfigError, describeConfig, loadConfig } from './platform/config.ts';
 import { openDatabase } from './platform/db/open.ts';
@@ -10,18 +13,26 @@ import { seedDemoData } from './demo/seed.ts';
 import { issueDemoTillCode, seedDemoPayments } from './payments/demo.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
-import { startDevSandboxes } from './demo/sandboxes.ts';
-import { startDevIdentityProvider } from './demo/dev-idp.ts';
+import { startDevSandboxes, type DevSandboxes } from './demo/sandboxes.ts';
+import { startDevIdentityProvider, type DevIdentityProvider } from './demo/dev-idp.ts';
 import { DEMO_CUSTOMER_PASSWORD, DEMO_CUSTOMERS, seedDemoCustomers } from './demo/demo-customers.ts';
 import { AlreadyRunning, holdEmbeddedFolder, quietWhileStarting, START_LOG, withProviderNoticesLogged } from './demo/start-up.ts';
 import { newLocalAdminToken, publishLocalAdmin } from './platform/local-admin.ts';
 import { registerLocalTillActivationRoute } from './payments/terminal/issue-routes.ts';
+import { assert } from './platform/assert.ts';
+import type { Koban } from './koban.ts';
+import type { Database } from './platform/db/database.ts';
 
 async function main(): Promise<void> {
+  // Every problem at once, production's refusals included, before a port is bound or a row written.
+  const asked = loadConfig(process.env);
   // Before any port is bound: a second npm start on the same folder stops here and names the first.
   const folderLock = holdEmbeddedFolder(process.env);
-  const sandboxes = await startDevSandboxes(process.env);
-  const devIdp = await withProviderNoticesLogged(() => startDevIdentityProvider(sandboxes.env));
+  const sandboxes: DevSandboxes = asked.devSandboxes ? await startDevSandboxes(process.env) : { env: process.env, banner: [], close: async () => undefined };
+  const devIdp: DevIdentityProvider = asked.devIdentityProvider
+    ? await withProviderNoticesLogged(() => startDevIdentityProvider(sandboxes.env))
+    : { env: sandboxes.env, issuer: null, banner: [], close: async () => undefined };
+  // Read again with the sandboxes' and the identity provider's settings added.
   const config = loadConfig(devIdp.env);
   const db = await openDatabase(config, folderLock);
   const { applied } = await migrate(db);
@@ -30,9 +41,7 @@ async function main(): Promise<void> {
   // Beside an embedded Koban no other process may open the folder: commands ask this one instead.
   const localAdminToken = config.databaseUrl === null ? newLocalAdminToken() : null;
   if (localAdminToken !== null) registerLocalTillActivationRoute(koban.app, koban.payments.terminals, localAdminToken);
-  if (config.demoData) await seedDemoData(db, koban.ledger);
-  if (config.demoData) await seedDemoCustomers(koban, devIdp.issuer);
-  if (config.demoData && config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
+  if (config.demoData) await seedDemo(koban, devIdp.issuer);
   const webApps = await ensureWebBuilt((message) => process.stdout.write(`${message}\n`));
   if (webApps) await registerWebApps(koban.app, { publicUrl: config.publicUrl });
   koban.startBackgroundWork();
@@ -47,16 +56,7 @@ async function main(): Promise<void> {
   // The merchant API (PayPay OPA-compatible, and the till API) on its own HTTPS listener with the dev CA.
   const opaUrl = await koban.payments.listenOpa();
   process.stdout.write(`  Merchant API (OPA) ${opaUrl}   (clients trust the dev CA with NODE_EXTRA_CA_CERTS=${config.payments.tlsDir}/ca.pem)\n`);
-  if (config.demoData) {
-    const demo = await seedDemoPayments(db, koban.payments.box);
-    process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
-    const till = await issueDemoTillCode(koban.payments.terminals);
-    process.stdout.write(`  Demo till code     ${till.code}   (enter at ${base}/till/ to make this browser ${till.storeName} ${till.terminalName}; one use, 15 min; a restart prints a new one)\n`);
-    process.stdout.write(`  Demo customers     ${DEMO_CUSTOMERS.map((c) => c.email).join(', ')} / ${DEMO_CUSTOMER_PASSWORD}   (the codes they are sent: ${base}/dev/outbox)\n`);
-    if (config.operations.demoOperator) {
-      process.stdout.write(`  Demo operators     ${DEMO_OPERATORS.map((o) => o.email).join(', ')} / ${DEMO_OPERATOR_PASSWORD}   (authenticator code: npm run koban -- operator demo-code)\n`);
-    }
-  }
+  if (config.demoData) await printDemo(koban, db, base);
   process.stdout.write(`  Start-up log       ${START_LOG}\n\n`);
   restoreLogLevels();
 
@@ -74,6 +74,28 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+/** The demo's wallets, merchant, customers and operators; configuration refuses all of it in production. */
+async function seedDemo(koban: Koban, devIdpIssuer: string | null): Promise<void> {
+  const config = koban.config;
+  assert(config.nodeEnv !== 'production' && config.demoData, 'demo data is never seeded in production');
+  await seedDemoData(koban.db, koban.ledger);
+  await seedDemoCustomers(koban, devIdpIssuer);
+  if (config.operations.demoOperator) await seedDemoOperators(koban.operations.operators, config.nodeEnv);
+}
+
+/** Demo credentials are public (they are in the source), and are printed only because they are demo ones. */
+async function printDemo(koban: Koban, db: Database, base: string): Promise<void> {
+  assert(koban.config.nodeEnv !== 'production' && koban.config.demoData, 'no credential is printed in production');
+  const demo = await seedDemoPayments(db, koban.payments.box);
+  process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
+  const till = await issueDemoTillCode(koban.payments.terminals);
+  process.stdout.write(`  Demo till code     ${till.code}   (enter at ${base}/till/ to make this browser ${till.storeName} ${till.terminalName}; one use, 15 min; a restart prints a new one)\n`);
+  process.stdout.write(`  Demo customers     ${DEMO_CUSTOMERS.map((c) => c.email).join(', ')} / ${DEMO_CUSTOMER_PASSWORD}   (the codes they are sent: ${base}/dev/outbox)\n`);
+  if (koban.config.operations.demoOperator) {
+    process.stdout.write(`  Demo operators     ${DEMO_OPERATORS.map((o) => o.email).join(', ')} / ${DEMO_OPERATOR_PASSWORD}   (authenticator code: npm run koban -- operator demo-code)\n`);
+  }
 }
 
 function printBanner(base: string, database: string, durability: string, applied: string[], config: ReturnType<typeof loadConfig>, webApps: boolean): void {

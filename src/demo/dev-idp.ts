@@ -2,8 +2,10 @@
  * `npm start` runs the development identity provider (sandbox/idp, on oidc-provider) in-process on its
  * own port and configures it as Koban's `dev` social provider (KOBAN_SOCIAL_DEV_*), so a person can
  * try "sign in with a provider" end to end. Koban still reaches it only over HTTP, through the same
- * openid-client path as a real provider. Nothing starts in production, when KOBAN_DEV_IDP=false, or
- * when a `dev` provider is already configured. The client secret is random per start.
+ * openid-client path as a real provider. main.ts calls this only when the configuration asks for it
+ * (KOBAN_DEV_IDP: on by default under NODE_ENV=development, refused in production); even then nothing
+ * starts in production, when KOBAN_DEV_IDP=false, or when a `dev` provider is already configured. The
+ * client secret is random per start.
  */
 import { randomBytes } from 'node:crypto';
 import { startDevIdp, type DevUser } from '../../sandbox/idp/dev-idp.ts';

@@ -1,8 +1,9 @@
 /**
  * `npm start` runs the sandbox card acquirer and sandbox bank in-process, each on its own port, and points
  * Koban's adapters at them (KOBAN_ACQUIRER_*, KOBAN_BANK_*), with their webhooks aimed at Koban's receivers.
- * Koban still reaches them only over HTTP. Nothing starts in production, when KOBAN_SANDBOXES=false, or when
- * a real acquirer URL is configured.
+ * Koban still reaches them only over HTTP. main.ts calls this only when the configuration asks for the
+ * sandboxes (KOBAN_SANDBOXES: on by default under NODE_ENV=development, refused in production); even then
+ * nothing starts in production, when KOBAN_SANDBOXES=false, or when a real acquirer URL is configured.
  */
 import { buildAcquirer } from '../../sandbox/acquirer/app.ts';
 import { buildBank } from '../../sandbox/bank/app.ts';

@@ -12,7 +12,7 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import type { LedgerOperation } from './engine.ts';
 import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type NewAccount } from './accounts.ts';
 import { readStatement, type Statement, type StatementQuery } from './statement.ts';
-import { createAccountFlagsCache, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
+import { createAccountFlagsCache, LateAccountChanged, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
 import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode } from './types.ts';
 import { LEDGER_LIMITS, validateTransferRequests } from './validate.ts';
 
@@ -107,7 +107,7 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
-      const results = await writeWithRetry(db, groups, flagsCache);
+      const results = await writeWithRetry(db, groups, flagsCache, (reason) => options.metrics?.ledgerBatchRetries.inc({ reason }));
       options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
       options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
       return results;
@@ -115,7 +115,11 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
   });
 }
 
-async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCache: AccountFlagsCache): Promise<TransferResult[][]> {
+/** Why a batch is decided again (koban_ledger_batch_retries_total): a late account's status changed, or a SQLSTATE. */
+export type RetryReason = 'late_account_changed' | 'serialization_failure' | 'deadlock' | 'concurrent_insert';
+const RETRY_REASONS: Readonly<Record<string, RetryReason>> = { '40001': 'serialization_failure', '40P01': 'deadlock', '23505': 'concurrent_insert' };
+
+async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCache: AccountFlagsCache, onRetry: (reason: RetryReason) => void): Promise<TransferResult[][]> {
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
     try {
@@ -124,6 +128,7 @@ async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCa
     } catch (error) {
       await rollbackQuietly(client);
       if (attempt >= BATCH_ATTEMPTS_MAX || !RETRY_SQLSTATES.has(sqlState(error) ?? '')) throw error;
+      onRetry(error instanceof LateAccountChanged ? 'late_account_changed' : RETRY_REASONS[sqlState(error) ?? ''] ?? 'serialization_failure');
       await sleep(Math.random() * Math.min(20, 2 ** attempt));
     } finally {
       client.release();

@@ -9,6 +9,7 @@
  * writing transaction's start: a row can commit after a later-stamped one and must still be sent.
  */
 import type { Database, Queryable } from '../platform/db/database.ts';
+import type { Metrics } from '../platform/metrics.ts';
 import { createNotificationListener } from '../platform/db/listen.ts';
 import { isUuid } from '../platform/ids.ts';
 
@@ -56,30 +57,33 @@ interface Watch {
   readonly seen: Map<string, Date>;
 }
 
-export function createLiveFeed(db: Database, options: { pollMs: number; streamsPerCustomerMax: number }): LiveFeed {
+/** What woke a read: the customer's NOTIFY, the safety-net poll, or a stream resuming after Last-Event-ID. */
+export type WakeCause = 'notify' | 'poll' | 'resume';
+
+export function createLiveFeed(db: Database, options: { pollMs: number; streamsPerCustomerMax: number; metrics?: Pick<Metrics, 'liveFeedDeliveries'> }): LiveFeed {
   const watches = new Map<string, Set<Watch>>();
   let count = 0;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
   let reportError: (error: unknown) => void = () => undefined;
-  const running = new Map<string, { again: boolean }>();
+  const running = new Map<string, { again: WakeCause | null }>();
 
   /** One read per customer at a time; a wake-up during a read asks for one more read afterwards. */
-  const check = (customerId: string): void => {
+  const check = (customerId: string, cause: WakeCause): void => {
     const state = running.get(customerId);
     if (state !== undefined) {
-      state.again = true;
+      state.again = cause;
       return;
     }
-    const mine = { again: false };
+    const mine: { again: WakeCause | null } = { again: null };
     running.set(customerId, mine);
-    readAndDeliver(customerId).catch(reportError).finally(() => {
+    readAndDeliver(customerId, cause).catch(reportError).finally(() => {
       running.delete(customerId);
-      if (mine.again && !closed) check(customerId);
+      if (mine.again !== null && !closed) check(customerId, mine.again);
     });
   };
 
-  const readAndDeliver = async (customerId: string): Promise<void> => {
+  const readAndDeliver = async (customerId: string, cause: WakeCause): Promise<void> => {
     const group = watches.get(customerId);
     if (group === undefined || group.size === 0) return;
     const since = new Date(Math.min(...[...group].map((w) => w.watermark.getTime())) - OVERLAP_MS);
@@ -91,12 +95,13 @@ export function createLiveFeed(db: Database, options: { pollMs: number; streamsP
       const newest = Math.max(watch.watermark.getTime(), ...fresh.map((entry) => entry.createdAt.getTime()));
       watch.watermark = new Date(newest);
       for (const [id, at] of watch.seen) if (at.getTime() < newest - 2 * OVERLAP_MS) watch.seen.delete(id);
+      options.metrics?.liveFeedDeliveries.inc({ cause }, fresh.length);
       watch.subscriber.deliver(fresh);
     }
   };
 
   const listener = createNotificationListener(db, FEED_CHANNEL, (customerId) => {
-    if (watches.has(customerId)) check(customerId);
+    if (watches.has(customerId)) check(customerId, 'notify');
   });
 
   return {
@@ -118,7 +123,7 @@ export function createLiveFeed(db: Database, options: { pollMs: number; streamsP
       listener.ensure().catch(reportError);
       let active = true;
       // Whatever was written while the stream was away is sent at once.
-      if (lastEventId !== null) check(subscriber.customerId);
+      if (lastEventId !== null) check(subscriber.customerId, 'resume');
       return {
         unsubscribe() {
           if (!active) return;
@@ -132,7 +137,7 @@ export function createLiveFeed(db: Database, options: { pollMs: number; streamsP
       reportError = onError;
       if (timer !== null) return;
       timer = setInterval(() => {
-        for (const customerId of watches.keys()) check(customerId);
+        for (const customerId of watches.keys()) check(customerId, 'poll');
         // The LISTEN connection is taken only once someone streams (most processes in tests never do).
         if (watches.size > 0) listener.ensure().catch(onError);
       }, options.pollMs);

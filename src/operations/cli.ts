@@ -56,7 +56,10 @@ export const OPERATIONS_COMMANDS: readonly OperationsCommand[] = [
     summary: 'print the current TOTP code of the public demo operators (development only)',
     opensDatabase: false,
     async run() {
-      if (loadConfig().nodeEnv === 'production') return 2;
+      if (loadConfig().nodeEnv === 'production') {
+        process.stderr.write('koban operator demo-code: there are no demo operators in production\n');
+        return 2;
+      }
       process.stdout.write(`${await demoTotpCode()}\n`);
       return 0;
     },

@@ -2,10 +2,14 @@
 import type { Ledger } from '../ledger/ledger.ts';
 import { AccountCodes, AccountFlags, Ledgers } from '../ledger/types.ts';
 import type { Database } from '../platform/db/database.ts';
-import { uuidv7 } from '../platform/ids.ts';
+import { ownedAccountId } from '../ledger/owned-accounts.ts';
 
-/** Returns the customer's wallet account id, creating wallet and mapping once (idempotent). */
-export async function ensureCustomerWallet(db: Database, ledger: Ledger, customerId: string, accountId: string = uuidv7()): Promise<string> {
+/**
+ * Returns the customer's wallet account id, creating wallet and mapping once (idempotent). The new
+ * wallet's id is derived from the customer (ledger/owned-accounts.ts): concurrent first calls, or a call
+ * after a crash between the account and the mapping, all land on the same account.
+ */
+export async function ensureCustomerWallet(db: Database, ledger: Ledger, customerId: string, accountId: string = ownedAccountId(AccountCodes.customerWallet, customerId)): Promise<string> {
   const existing = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
   if (existing.rows[0] !== undefined) return existing.rows[0].account_id;
   await ledger.createAccounts([{ id: accountId, ledger: Ledgers.JPY, code: AccountCodes.customerWallet, flags: AccountFlags.debitsMustNotExceedCredits, reference: `customer:${customerId}` }]);

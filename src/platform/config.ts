@@ -15,7 +15,12 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly databasePoolSize: number;
   readonly dataDir: string;
+  /** Demo wallets, merchant (with its public API credential) and customers: development only by default, refused in production. */
   readonly demoData: boolean;
+  /** `npm start` runs the sandbox acquirer and bank in-process (src/demo/sandboxes.ts); refused in production. */
+  readonly devSandboxes: boolean;
+  /** `npm start` runs the development identity provider in-process (src/demo/dev-idp.ts); refused in production. */
+  readonly devIdentityProvider: boolean;
   /** Largest amount a single transfer may carry, in minor units. */
   readonly ledgerMaxAmountMinor: bigint;
   /** Bearer token for the internal ledger API; the API is not mounted without one. */
@@ -75,7 +80,7 @@ export interface OperationsConfig {
   /** How often each process re-reads switches and risk rules when no notification arrives (≤ 1 s). */
   readonly switchPollIntervalMs: number;
   readonly auditSealIntervalMs: number;
-  /** Seed the demo operator (never in production). */
+  /** Seed the demo operators (with KOBAN_DEMO_DATA; development only by default, refused in production). */
   readonly demoOperator: boolean;
 }
 
@@ -196,16 +201,19 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: reader.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: reader.integer('KOBAN_DATABASE_POOL_SIZE', 20, 1, 500),
     dataDir: path.resolve(reader.string('KOBAN_DATA_DIR', '.koban/data')),
-    demoData: reader.boolean('KOBAN_DEMO_DATA', true),
+    demoData: reader.boolean('KOBAN_DEMO_DATA', nodeEnv === 'development'),
+    devSandboxes: reader.boolean('KOBAN_SANDBOXES', nodeEnv === 'development'),
+    devIdentityProvider: reader.boolean('KOBAN_DEV_IDP', nodeEnv === 'development'),
     ledgerMaxAmountMinor: reader.bigint('KOBAN_LEDGER_MAX_AMOUNT', 100_000_000_000n),
     ledgerApiToken: reader.optionalSecret('KOBAN_LEDGER_API_TOKEN', 32),
     pendingSweepIntervalMs: reader.integer('KOBAN_PENDING_SWEEP_INTERVAL_MS', 1000, 50, 60_000),
     identity: readIdentityConfig(reader, nodeEnv, publicUrl, problems),
     notifications: readNotificationsConfig(reader, nodeEnv, problems),
-    payments: readPaymentsConfig(reader, nodeEnv, host),
+    payments: readPaymentsConfig(reader, nodeEnv, host, problems),
     operations: readOperationsConfig(reader, nodeEnv, problems),
     wallet: readWalletConfig(reader),
   };
+  if (nodeEnv === 'production') problems.push(...productionRefusals(config));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -218,6 +226,25 @@ export function describeConfig(config: Config): Record<string, string> {
     view[key] = hidden ? '[set, hidden]' : String(value);
   }
   return view;
+}
+
+/**
+ * What is there only to demonstrate Koban is off unless asked for (on by default only under
+ * NODE_ENV=development, which is `npm start`'s), and refused in production even when asked: demo
+ * secrets are in the source, the sandboxes accept any card, and the development identity provider signs
+ * anyone in. Production also needs a real database (the embedded one never fsyncs).
+ */
+function productionRefusals(config: Config): string[] {
+  const refused = [
+    { on: config.demoData, name: 'KOBAN_DEMO_DATA', why: 'demo wallets hold minted money and the demo merchant\'s API secret is public' },
+    { on: config.operations.demoOperator, name: 'KOBAN_DEMO_OPERATOR', why: 'the demo operators\' passwords and TOTP secret are public' },
+    { on: config.devSandboxes, name: 'KOBAN_SANDBOXES', why: 'the sandbox acquirer and bank accept any test card and account' },
+    { on: config.devIdentityProvider, name: 'KOBAN_DEV_IDP', why: 'the development identity provider signs in anyone with a public password' },
+  ];
+  return [
+    ...refused.filter((r) => r.on).map((r) => `${r.name} is refused in production: it is for demonstration only (${r.why})`),
+    ...(config.databaseUrl === null ? ['DATABASE_URL is required in production (the embedded database does not fsync)'] : []),
+  ];
 }
 
 const MINUTE_MS = 60_000;
@@ -294,9 +321,11 @@ function readNotificationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], pro
   };
 }
 
-function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: string): PaymentsConfig {
+function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: string, problems: string[]): PaymentsConfig {
+  const secretKey = reader.optionalSecret('KOBAN_SECRET_KEY', 43);
+  if (secretKey === null && nodeEnv === 'production') problems.push('KOBAN_SECRET_KEY is required in production (32 random bytes, base64 or hex)');
   return {
-    secretKey: reader.optionalSecret('KOBAN_SECRET_KEY', 43),
+    secretKey,
     opaHost: reader.string('KOBAN_OPA_HOST', host),
     opaPort: reader.integer('KOBAN_OPA_PORT', 8443, 0, 65535),
     // Tests drive the OPA app with inject (no socket); the SDK test switches TLS on itself.
@@ -362,7 +391,7 @@ function readOperationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], proble
     operatorAbsoluteTimeoutMs: reader.integer('KOBAN_OPERATOR_ABSOLUTE_TIMEOUT_MS', 8 * HOUR_MS, 15 * MINUTE_MS, 12 * HOUR_MS),
     switchPollIntervalMs: reader.integer('KOBAN_SWITCH_POLL_INTERVAL_MS', 500, 50, 1000),
     auditSealIntervalMs: reader.integer('KOBAN_AUDIT_SEAL_INTERVAL_MS', 1000, 50, 60_000),
-    demoOperator: nodeEnv !== 'production' && reader.boolean('KOBAN_DEMO_OPERATOR', true),
+    demoOperator: reader.boolean('KOBAN_DEMO_OPERATOR', nodeEnv === 'development'),
   };
 }
 

@@ -10,6 +10,10 @@ export interface Metrics {
   readonly ledgerBatchSize: Histogram;
   readonly ledgerBatchDuration: Histogram;
   readonly ledgerTransfers: Counter<'result'>;
+  /** Ledger batches decided again, by reason (a late account's status changed, serialization, deadlock, a racing insert). */
+  readonly ledgerBatchRetries: Counter<'reason'>;
+  /** Live feed entries sent to streams, by what woke the read: a NOTIFY, the safety-net poll, a resume. Poll deliveries mean LISTEN missed something. */
+  readonly liveFeedDeliveries: Counter<'cause'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -30,5 +34,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: [registry],
     }),
     ledgerTransfers: new Counter({ name: 'koban_ledger_transfers_total', help: 'Transfer outcomes', labelNames: ['result'], registers: [registry] }),
+    ledgerBatchRetries: new Counter({ name: 'koban_ledger_batch_retries_total', help: 'Ledger batches decided again', labelNames: ['reason'], registers: [registry] }),
+    liveFeedDeliveries: new Counter({ name: 'koban_live_feed_deliveries_total', help: 'Live feed entries sent to open streams, by what woke the read', labelNames: ['cause'], registers: [registry] }),
   };
 }

@@ -4,10 +4,11 @@
  * batcher, are what keep money safe here.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import type { Database } from '../../src/platform/db/database.ts';
+import { createMetrics } from '../../src/platform/metrics.ts';
 import { createTestDatabase, openAnotherConnection, type TestDatabase } from '../support/database.ts';
 import { balanceOf, expectLedgerConsistent, MAX_AMOUNT, openAccounts, openWallet, transfer } from './fixtures.ts';
 
@@ -82,21 +83,44 @@ describe('concurrency on the real PostgreSQL', () => {
   it('an unlocked (hot) account frozen while a batch is deciding: the batch decides again and refuses', async () => {
     const { funding, merchant } = await openAccounts(some(0));
     await some(0).createTransfers([transfer(funding, merchant, 1_000n)]);
+    // A ledger of its own, so its retry counter counts this batch alone.
+    const metrics = createMetrics({ defaultMetrics: false });
+    const watched = createLedger(pools[1]!, { maxAmountMinor: MAX_AMOUNT, batchItemsMax: 100, metrics });
     // Another transaction holds the merchant's row; the batch reads it (no lock), decides, and waits in its write.
     const blocker = await db.pool.connect();
     try {
       await blocker.query('begin');
+      const blockerPid = (await blocker.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
       await blocker.query('select 1 from accounts where id = $1 for update', [merchant]);
       // More operations than LATE_LOCK_MIN_OPERATIONS, so the batch locks the merchant late.
-      const debit = some(1).createTransfers(Array.from({ length: 20 }, () => transfer(merchant, funding, 10n)));
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      const debit = watched.createTransfers(Array.from({ length: 20 }, () => transfer(merchant, funding, 10n)));
+      // The event itself: the batch has read the merchant as active and now waits for its late lock.
+      await vi.waitFor(async () => {
+        const waiting = await db.pool.query('select 1 from pg_stat_activity where $1 = any(pg_blocking_pids(pid))', [blockerPid]);
+        if (waiting.rowCount === 0) throw new Error('the batch is not waiting on the merchant yet');
+      }, { timeout: 15_000, interval: 10 });
       await blocker.query(`update accounts set status = 'frozen' where id = $1`, [merchant]);
       await blocker.query('commit');
       expect((await debit).map((r) => r.result)).toEqual(Array.from({ length: 20 }, () => 'debit_account_frozen'));
     } finally {
       blocker.release();
     }
+    // Which path ran: the status re-check under the late lock sent the batch back once, and the second
+    // decision refused. (Had the freeze come before the read, there would be no retry.)
+    const retries = (await metrics.ledgerBatchRetries.get()).values;
+    expect(retries.map((v) => ({ reason: v.labels.reason, count: v.value }))).toEqual([{ reason: 'late_account_changed', count: 1 }]);
     expect((await balanceOf(some(0), merchant)).posted).toBe(1_000n);
+  });
+
+  it('an unlocked account frozen before the batch reads it is refused at once, with no second decision', async () => {
+    const { funding, merchant } = await openAccounts(some(0));
+    await some(0).createTransfers([transfer(funding, merchant, 1_000n)]);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const watched = createLedger(pools[1]!, { maxAmountMinor: MAX_AMOUNT, batchItemsMax: 100, metrics });
+    await some(0).setAccountStatus(merchant, 'frozen');
+    const results = await watched.createTransfers(Array.from({ length: 20 }, () => transfer(merchant, funding, 10n)));
+    expect(results.map((r) => r.result)).toEqual(Array.from({ length: 20 }, () => 'debit_account_frozen'));
+    expect((await metrics.ledgerBatchRetries.get()).values).toEqual([]);
   });
 
   it('a post racing a void on the same hold: exactly one wins', async () => {

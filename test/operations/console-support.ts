@@ -48,7 +48,7 @@ export async function fundedCustomer(koban: Koban, balance: bigint): Promise<Cus
   return { ...customer, wallet, topUpTransferId };
 }
 
-export interface ChargeResult { readonly resultInfo: { code: string }; readonly data: { status: string; paymentId?: string } | null; readonly merchantPaymentId: string }
+export interface ChargeResult { readonly resultInfo: { code: string; message: string }; readonly data: { status: string; paymentId?: string } | null; readonly merchantPaymentId: string }
 
 export async function charge(koban: Koban, shop: ShopFixture, code: string, amount: number): Promise<ChargeResult> {
   const merchantPaymentId = `order-${randomBytes(6).toString('hex')}`;

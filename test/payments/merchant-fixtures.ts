@@ -4,6 +4,7 @@ import type { Ledger } from '../../src/ledger/ledger.ts';
 import { AccountCodes, AccountFlags, Ledgers } from '../../src/ledger/types.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
+import { ownedAccountId } from '../../src/ledger/owned-accounts.ts';
 
 export interface TestMerchant {
   readonly merchantId: string;
@@ -15,7 +16,7 @@ export interface TestMerchant {
 
 export async function createTestMerchant(db: Database, ledger: Ledger, name = `Shop ${randomBytes(3).toString('hex')}`): Promise<TestMerchant> {
   const merchantId = uuidv7();
-  const receivableAccountId = uuidv7();
+  const receivableAccountId = ownedAccountId(AccountCodes.merchantReceivable, merchantId);
   await ledger.createAccounts([{ id: receivableAccountId, ledger: Ledgers.JPY, code: AccountCodes.merchantReceivable, flags: AccountFlags.none, reference: `merchant:${merchantId}` }]);
   await db.pool.query(`insert into merchants (id, name, category_code, receivable_account_id) values ($1, $2, '5411', $3)`, [merchantId, name, receivableAccountId]);
   const storeId = uuidv7();

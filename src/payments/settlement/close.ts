@@ -13,6 +13,7 @@ import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
+import { ownedAccountId } from '../../ledger/owned-accounts.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
 import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
@@ -134,11 +135,12 @@ async function setPayout(db: Database, settlement: Settlement, payout: { status:
   return stored;
 }
 
-async function ensurePayoutAccount(deps: SettlementDeps, merchantId: string): Promise<string> {
+/** The merchant's payout account; its id is derived from the merchant, so a race or a crash leaves no orphan. */
+export async function ensurePayoutAccount(deps: Pick<SettlementDeps, 'db' | 'ledger'>, merchantId: string): Promise<string> {
   const current = await deps.db.pool.query<{ payout_account_id: string | null }>('select payout_account_id from merchants where id = $1', [merchantId]);
   const known = current.rows[0]?.payout_account_id;
   if (known !== undefined && known !== null) return known;
-  const id = uuidv7();
+  const id = ownedAccountId(AccountCodes.merchantPayout, merchantId);
   await deps.ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
   const set = await deps.db.pool.query<{ payout_account_id: string }>(
     `update merchants set payout_account_id = coalesce(payout_account_id, $2) where id = $1 returning payout_account_id`, [merchantId, id]);
