@@ -8,7 +8,7 @@ import { assert } from '../platform/assert.ts';
 import type { Koban } from '../koban.ts';
 import { checkNewPassword } from '../identity/password/policy.ts';
 import { randomToken } from '../identity/secrets.ts';
-import { ensureCustomerWallet } from '../payments/wallets.ts';
+import { ensureCustomerWallet } from '../wallet/customer-wallets.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { DEMO } from './seed.ts';
 import { DEV_IDP_PROVIDER_ID } from './dev-idp.ts';
