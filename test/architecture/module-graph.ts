@@ -195,8 +195,10 @@ const KYSELY_WRITES = new Map<string, TableWrite['verb']>([
 
 /** Every table a file writes, as far as its literals say (a table name built at run time is not seen). */
 export function tableWrites(file: SourceFile): TableWrite[] {
+  // Most files hold no SQL at all: skip the parse when no write verb appears anywhere in them.
+  if (!/insert|update|delete|merge/i.test(file.text)) return [];
   const module = moduleOf(file.path) ?? '';
-  const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, true);
+  const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, false);
   const writes: TableWrite[] = [];
   const record = (table: string, verb: TableWrite['verb'], node: ts.Node): void => {
     const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
@@ -267,4 +269,41 @@ export function tablesCreated(sql: string): string[] {
   const pattern = new RegExp(String.raw`\bcreate\s+(?:unlogged\s+)?table\s+(?:if\s+not\s+exists\s+)?${IDENTIFIER}`, 'gi');
   for (const match of sql.replace(/--[^\n]*/g, '').matchAll(pattern)) if (match[1]) names.push(match[1].toLowerCase());
   return names;
+}
+
+export interface RouteSql {
+  file: string;
+  line: number;
+  /** The SQL statement's opening words, or the database call. */
+  what: string;
+}
+
+/** A routes file: `routes.ts` or `*-routes.ts` (the HTTP adapters). */
+export const isRoutesFile = (path: string): boolean => /(^|\/|-)routes\.ts$/.test(path) && !path.endsWith('.test.ts');
+
+// Lower case only, as Koban writes its SQL: a capitalised "Select the sales from…" in an OpenAPI summary is prose.
+const SQL_STATEMENT = /\b(select\s[\s\S]*?\bfrom\s+[a-z_]+|insert\s+into\s+[a-z_]+|update\s+[a-z_]+\s+(?:[a-z_]+\s+)?set\b|delete\s+from\s+[a-z_]+|merge\s+into\s+[a-z_]+)/;
+const DATABASE_CALLS = new Set(['query', 'selectFrom', 'insertInto', 'updateTable', 'deleteFrom', 'mergeInto']);
+
+/** SQL text or a database call in a routes file: a route parses, calls its module and maps; the module holds the SQL. */
+export function sqlInRoutes(files: SourceFile[]): RouteSql[] {
+  const found: RouteSql[] = [];
+  for (const file of files.filter((candidate) => isRoutesFile(candidate.path))) {
+    const source = ts.createSourceFile(file.path, file.text, ts.ScriptTarget.Latest, false);
+    const record = (node: ts.Node, what: string): void => {
+      found.push({ file: file.path, line: source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1, what });
+    };
+    const visit = (node: ts.Node): void => {
+      const literal = literalText(node);
+      const statement = literal === null ? null : SQL_STATEMENT.exec(literal);
+      if (statement !== null && statement !== undefined) record(node, statement[1]?.replace(/\s+/g, ' ').slice(0, 60) ?? '');
+      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && DATABASE_CALLS.has(node.expression.name.text)) {
+        record(node, `.${node.expression.name.text}(…)`);
+      }
+      if (literal !== null && ts.isTemplateExpression(node)) return;
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  }
+  return found;
 }

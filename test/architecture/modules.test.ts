@@ -1,8 +1,8 @@
 /**
  * The house rules (README "Module rules", docs/STYLE.md), checked on the real source on every
- * `npm test`: no import cycle between modules, nothing imports the composition root, and no module
- * writes a table another module owns. The first block shows the checker itself catches each breach,
- * on a tiny tree written for the purpose.
+ * `npm test`: no import cycle between modules, nothing imports the composition root, no module
+ * writes a table another module owns, and no routes file holds SQL. The first block shows that the
+ * checker itself catches each breach, on a tiny tree written for the purpose.
  *
  * Every file under src/ is read, tests and test-support included: a test that imports across modules
  * couples them just as much (a cross-module test belongs in test/, outside the graph).
@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  foreignWrites, importEdges, moduleCycles, ownersByTable, readSourceTree, ROOT_MODULE, tablesCreated, tableWrites,
+  foreignWrites, importEdges, moduleCycles, ownersByTable, readSourceTree, ROOT_MODULE, sqlInRoutes, tablesCreated, tableWrites,
   type ForeignWrite, type SourceFile,
 } from './module-graph.ts';
 import { TABLE_OWNERS, TABLES_OUTSIDE_MIGRATIONS } from './table-owners.ts';
@@ -94,6 +94,21 @@ describe('the checker', () => {
     expect(tablesCreated('-- create table ignored (x int);\ncreate table one (x int);\nCREATE TABLE IF NOT EXISTS two (y int);')).toEqual(['one', 'two']);
   });
 
+  it('finds SQL and database calls in a routes file, and only there', () => {
+    const files = fakeTree({
+      'src/shop/routes.ts': [
+        `declare const db: any; declare const app: any;`,
+        `app.get('/sales', { schema: { summary: 'Select the sales from this week' } }, async () => db.pool.query('select id from sales where day = $1', [1]));`,
+      ].join('\n'),
+      'src/shop/till-routes.ts': `declare const list: () => unknown;\nexport const route = () => list();`,
+      'src/shop/sales.ts': `declare const db: any;\nexport const list = () => db.query('select id from sales');`,
+    });
+    expect(sqlInRoutes(files).map((found) => `${found.file}:${found.line} ${found.what}`)).toEqual([
+      'src/shop/routes.ts:2 .query(…)',
+      'src/shop/routes.ts:2 select id from sales',
+    ]);
+  });
+
   it('refuses a table declared by two modules', () => {
     expect(() => ownersByTable({ a: ['t'], b: ['t'] })).toThrow('table t is declared by both a and b');
   });
@@ -118,6 +133,10 @@ describe('Koban', () => {
     const writes = files.flatMap(tableWrites);
     expect(writes.length).toBeGreaterThan(100);
     expect(foreignWrites(files, owners).map(describeWrite)).toEqual([]);
+  });
+
+  it('keeps SQL out of routes: a route parses, calls its module and maps the result', () => {
+    expect(sqlInRoutes(files).map((found) => `${found.file}:${found.line} ${found.what}`)).toEqual([]);
   });
 
   it('gives every table a migration creates exactly one owner, and owns no table that does not exist', () => {

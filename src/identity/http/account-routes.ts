@@ -12,6 +12,7 @@ import { completeSecondFactor, loginPasskeyOptions, sendLoginCode, type SecondFa
 import { rememberDevice } from '../sessions/devices.ts';
 import { createSession, revokeSession } from '../sessions/sessions.ts';
 import { resendSignupCode, startSignup, verifySignupCode } from '../signup/signup.ts';
+import { verifiedContacts } from '../contacts/contacts.ts';
 import { clearCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfTokenFor, ensureDeviceToken, requestOrigin } from './guard.ts';
 import { Code, Identifier, LoginResult, Ok, Password, SignedIn, Uuid, WebAuthnCredential } from './schemas.ts';
@@ -119,8 +120,8 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
       response: { 200: Type.Object({ customerId: Type.String(), csrfToken: Type.String(), contacts: Type.Array(Type.Object({ kind: Type.String(), value: Type.String() })), recoveryCooldown: Type.Boolean() }) } },
   }, async (request) => {
     const session = await identity.guard(request);
-    const contacts = await deps.db.pool.query<{ kind: string; value: string }>('select kind, value from customer_contacts where customer_id = $1 order by kind', [session.customerId]);
-    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts: contacts.rows, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
+    const contacts = await verifiedContacts(deps.db.pool, session.customerId);
+    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
   });
 }
 
