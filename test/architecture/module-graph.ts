@@ -285,7 +285,7 @@ export const isRoutesFile = (path: string): boolean => /(^|\/|-)routes\.ts$/.tes
 const SQL_STATEMENT = /\b(select\s[\s\S]*?\bfrom\s+[a-z_]+|insert\s+into\s+[a-z_]+|update\s+[a-z_]+\s+(?:[a-z_]+\s+)?set\b|delete\s+from\s+[a-z_]+|merge\s+into\s+[a-z_]+)/;
 const DATABASE_CALLS = new Set(['query', 'selectFrom', 'insertInto', 'updateTable', 'deleteFrom', 'mergeInto']);
 
-/** SQL text or a database call in a routes file: a route parses, calls its module and maps; the module holds the SQL. */
+/** SQL text, a database call or a transaction in a routes file: a route parses, calls its module and maps; the module holds the SQL. */
 export function sqlInRoutes(files: SourceFile[]): RouteSql[] {
   const found: RouteSql[] = [];
   for (const file of files.filter((candidate) => isRoutesFile(candidate.path))) {
@@ -300,6 +300,8 @@ export function sqlInRoutes(files: SourceFile[]): RouteSql[] {
       if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && DATABASE_CALLS.has(node.expression.name.text)) {
         record(node, `.${node.expression.name.text}(…)`);
       }
+      // A transaction is the module's decision of what commits together.
+      if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'withTransaction') record(node, 'withTransaction(…)');
       if (literal !== null && ts.isTemplateExpression(node)) return;
       ts.forEachChild(node, visit);
     };

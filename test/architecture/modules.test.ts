@@ -94,18 +94,19 @@ describe('the checker', () => {
     expect(tablesCreated('-- create table ignored (x int);\ncreate table one (x int);\nCREATE TABLE IF NOT EXISTS two (y int);')).toEqual(['one', 'two']);
   });
 
-  it('finds SQL and database calls in a routes file, and only there', () => {
+  it('finds SQL, database calls and transactions in a routes file, and only there', () => {
     const files = fakeTree({
       'src/shop/routes.ts': [
         `declare const db: any; declare const app: any;`,
         `app.get('/sales', { schema: { summary: 'Select the sales from this week' } }, async () => db.pool.query('select id from sales where day = $1', [1]));`,
       ].join('\n'),
-      'src/shop/till-routes.ts': `declare const list: () => unknown;\nexport const route = () => list();`,
+      'src/shop/till-routes.ts': `declare const list: () => unknown; declare const withTransaction: (f: () => void) => void;\nexport const route = () => withTransaction(() => list());`,
       'src/shop/sales.ts': `declare const db: any;\nexport const list = () => db.query('select id from sales');`,
     });
     expect(sqlInRoutes(files).map((found) => `${found.file}:${found.line} ${found.what}`)).toEqual([
       'src/shop/routes.ts:2 .query(…)',
       'src/shop/routes.ts:2 select id from sales',
+      'src/shop/till-routes.ts:2 withTransaction(…)',
     ]);
   });
 
@@ -135,7 +136,7 @@ describe('Koban', () => {
     expect(foreignWrites(files, owners).map(describeWrite)).toEqual([]);
   });
 
-  it('keeps SQL out of routes: a route parses, calls its module and maps the result', () => {
+  it('keeps SQL and transactions out of routes: a route parses, calls its module and maps the result', () => {
     expect(sqlInRoutes(files).map((found) => `${found.file}:${found.line} ${found.what}`)).toEqual([]);
   });
 
