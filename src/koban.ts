@@ -3,6 +3,7 @@
  * `npm start`, the tests use it to boot real instances (several at once when they test nodes).
  */
 import type { Config } from './platform/config.ts';
+import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/database.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { createHttpApp, type App } from './http/app.ts';
@@ -61,9 +62,12 @@ export interface KobanOptions {
   readonly paymentHooks?: Partial<PaymentHooks>;
   /** Overrides of operations' adapters (src/wiring.ts builds the defaults). */
   readonly operations?: OperationsAdapters;
+  /** The one clock (src/platform/clock.ts) risk and payments decide by; the system clock unless a test drives time. */
+  readonly clock?: Clock;
 }
 
 export async function createKoban(config: Config, db: Database, options: KobanOptions = {}): Promise<Koban> {
+  const clock = options.clock ?? systemClock;
   const metrics = createMetrics();
   const ledger = createLedger(db, { maxAmountMinor: config.ledgerMaxAmountMinor, metrics });
   // Clearing, fees, compensation…: every module moves money through them, so they exist before any module starts.
@@ -75,15 +79,15 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
-  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
-  const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision));
+  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision), clock);
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
   const payments = await createPaymentsModule({
-    config, db, ledger, log: app.log, app,
+    config, db, ledger, log: app.log, app, now: clock,
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.
     customerAuthenticator: options.customerAuthenticator === undefined ? customerAuthenticator(identity, db, ledger) : options.customerAuthenticator,
     hooks: { ...paymentHooks(identity, risk, db), ...options.paymentHooks },

@@ -10,7 +10,7 @@ import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { seedDemoData } from './demo/seed.ts';
-import { issueDemoTillCode, seedDemoPayments } from './payments/demo.ts';
+import { issueDemoTillCode, seedDemoPayments } from './demo/demo-payments.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
 import { startDevSandboxes, type DevSandboxes } from './demo/sandboxes.ts';

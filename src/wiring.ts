@@ -11,7 +11,7 @@ import { verifiedContacts } from './identity/contacts/contacts.ts';
 import { addFeedEntry, enqueueMessage } from './notifications/outbox.ts';
 import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
-import { ensureCustomerWallet } from './payments/wallets.ts';
+import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
 import type { Risk } from './risk/risk.ts';
 import { withTransaction, type Database } from './platform/db/database.ts';
 import { isKobanError } from './platform/errors.ts';

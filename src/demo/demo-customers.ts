@@ -1,15 +1,15 @@
 /**
  * Demo customers for `npm start`, one per demo wallet in seed.ts (hanako, taro, yuki): verified phone
  * and e-mail, one documented password (src/identity/README.md), and the demo wallet linked through
- * payments' customer → wallet mapping. Hanako's account at the dev identity provider is linked too, so
+ * the wallet's customer → wallet mapping. Hanako's account at the dev identity provider is linked too, so
  * "sign in with dev" works at once. Fixed ids, idempotent, and never in production (AUTH-09).
  */
+import type { PasswordHasher } from '../identity/password/hasher.ts';
+import { ensureSeededCustomer } from '../identity/seed/seeded-customer.ts';
+import type { Ledger } from '../ledger/ledger.ts';
 import { assert } from '../platform/assert.ts';
-import type { Koban } from '../koban.ts';
-import { checkNewPassword } from '../identity/password/policy.ts';
-import { randomToken } from '../identity/secrets.ts';
-import { ensureCustomerWallet } from '../payments/wallets.ts';
-import { uuidv7 } from '../platform/ids.ts';
+import type { Database } from '../platform/db/database.ts';
+import { ensureCustomerWallet, linkCustomerWallets } from '../wallet/customer-wallets.ts';
 import { DEMO } from './seed.ts';
 import { DEV_IDP_PROVIDER_ID } from './dev-idp.ts';
 
@@ -22,32 +22,26 @@ export const DEMO_CUSTOMERS = [
   { name: 'yuki', customerId: '00000000-0000-7000-8000-000000004003', email: 'yuki@demo.koban.example', phone: '+818011110003', devIdpSubject: null },
 ] as const;
 
-export async function seedDemoCustomers(koban: Koban, devIdpIssuer: string | null): Promise<void> {
+/** What seeding needs from a running Koban (the `Koban` object fits; the demo does not import the composition root). */
+export interface DemoCustomerDeps {
+  readonly config: { readonly nodeEnv: string };
+  readonly db: Database;
+  readonly ledger: Ledger;
+  readonly identity: { readonly deps: { readonly hasher: PasswordHasher } };
+}
+
+export async function seedDemoCustomers(koban: DemoCustomerDeps, devIdpIssuer: string | null): Promise<void> {
   if (koban.config.nodeEnv === 'production') return;
-  const db = koban.db.pool;
   for (const demo of DEMO_CUSTOMERS) {
     const wallet = DEMO.customers.find((c) => c.name === demo.name)?.wallet;
     assert(wallet !== undefined, `demo wallet for ${demo.name}`);
-    await db.query('insert into customers (id, webauthn_user_id) values ($1, $2) on conflict (id) do nothing', [demo.customerId, randomToken()]);
-    await db.query(
-      `insert into customer_contacts (id, customer_id, kind, value, verified_at) values ($1, $3, 'email', $4, now()), ($2, $3, 'phone', $5, now()) on conflict do nothing`,
-      [uuidv7(), uuidv7(), demo.customerId, demo.email, demo.phone],
-    );
-    const hasPassword = (await db.query('select 1 from password_credentials where customer_id = $1', [demo.customerId])).rowCount === 1;
-    if (!hasPassword) {
-      const password = checkNewPassword(DEMO_CUSTOMER_PASSWORD, { email: demo.email, phone: demo.phone });
-      await db.query('insert into password_credentials (customer_id, password_hash) values ($1, $2) on conflict do nothing', [demo.customerId, await koban.identity.deps.hasher.hash(password)]);
-    }
+    const socialIdentity = devIdpIssuer !== null && demo.devIdpSubject !== null
+      ? { providerId: DEV_IDP_PROVIDER_ID, issuer: devIdpIssuer, subject: demo.devIdpSubject } : null;
+    await ensureSeededCustomer(koban.db, koban.identity.deps.hasher, { customerId: demo.customerId, email: demo.email, phone: demo.phone, password: DEMO_CUSTOMER_PASSWORD, socialIdentity });
     // The demo wallet account already exists (seed.ts) under its own reference, which
-    // ensureCustomerWallet would refuse to re-create: map it first, then let payments confirm the mapping.
-    await db.query('insert into customer_wallets (customer_id, account_id) values ($1, $2) on conflict do nothing', [demo.customerId, wallet]);
+    // ensureCustomerWallet would refuse to re-create: map it first, then let the wallet confirm the mapping.
+    await linkCustomerWallets(koban.db, [{ customerId: demo.customerId, accountId: wallet }]);
     const linked = await ensureCustomerWallet(koban.db, koban.ledger, demo.customerId, wallet);
     assert(linked === wallet, `demo customer ${demo.name} is linked to another wallet`);
-    if (devIdpIssuer !== null && demo.devIdpSubject !== null) {
-      await db.query(
-        'insert into social_identities (id, customer_id, provider_id, issuer, subject) values ($1, $2, $3, $4, $5) on conflict (issuer, subject) do nothing',
-        [uuidv7(), demo.customerId, DEV_IDP_PROVIDER_ID, devIdpIssuer, demo.devIdpSubject],
-      );
-    }
   }
 }

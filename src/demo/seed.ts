@@ -9,6 +9,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { requireTransferCreated } from '../ledger/ledger.ts';
 import { ensurePlatformAccounts, PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../ledger/types.ts';
+import { ensureMerchant, ensureStore, ensureTerminal } from '../merchants/directory.ts';
 
 export const DEMO = {
   customers: [
@@ -47,16 +48,9 @@ export async function seedDemoData(db: Database, ledger: Ledger): Promise<void> 
 
 async function seedMerchant(db: Database): Promise<void> {
   const m = DEMO.merchant;
-  await db.kysely.insertInto('merchants')
-    .values({ id: m.id, name: m.name, category_code: m.categoryCode, receivable_account_id: m.receivable })
-    .onConflict((c) => c.column('id').doNothing()).execute();
+  await ensureMerchant(db, { id: m.id, name: m.name, categoryCode: m.categoryCode, receivableAccountId: m.receivable });
   for (const store of m.stores) {
-    await db.kysely.insertInto('stores')
-      .values({ id: store.id, merchant_id: m.id, name: store.name, address: store.address, latitude: store.lat, longitude: store.lon })
-      .onConflict((c) => c.column('id').doNothing()).execute();
-    for (const terminal of store.terminals) {
-      await db.kysely.insertInto('terminals').values({ id: terminal.id, store_id: store.id, name: terminal.name })
-        .onConflict((c) => c.column('id').doNothing()).execute();
-    }
+    await ensureStore(db, { id: store.id, merchantId: m.id, name: store.name, address: store.address, latitude: store.lat, longitude: store.lon });
+    for (const terminal of store.terminals) await ensureTerminal(db, { id: terminal.id, storeId: store.id, name: terminal.name });
   }
 }

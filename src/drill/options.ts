@@ -3,7 +3,7 @@
  * are, and for how long. Defaults fit `npm start` on one machine (demo operator, demo merchant key, dev CA).
  */
 import { DEMO } from '../demo/seed.ts';
-import { DEMO_PAYMENTS } from '../payments/demo.ts';
+import { DEMO_PAYMENTS } from '../demo/demo-payments.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATOR_TOTP_SECRET } from '../operations/operators/demo.ts';
 import type { OperatorCredentials } from './ops.ts';
 import type { Store } from './till.ts';

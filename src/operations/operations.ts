@@ -4,6 +4,7 @@
  */
 import { every } from '../platform/every.ts';
 import type { OperationsConfig } from '../platform/config.ts';
+import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { createAuditLog, type AuditLog } from './audit/audit-log.ts';
 import { sealPending } from './audit/sealer.ts';
@@ -38,6 +39,8 @@ export interface OperationsDependencies {
   readonly ledger: Ledger;
   readonly adapters: OperationsAdapters;
   readonly onError: (error: unknown, what: string) => void;
+  /** The one clock (src/platform/clock.ts); the system clock unless the composition root injects another. */
+  readonly clock?: Clock;
 }
 
 export async function createOperations(deps: OperationsDependencies): Promise<Operations> {
@@ -47,7 +50,7 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   const switches = await createSwitches(db, changes);
   // Switches are obeyed whether or not background work runs: a process that serves requests must see changes.
   changes.start();
-  const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs });
+  const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs, ...(deps.clock === undefined ? {} : { clock: deps.clock }) });
   const proposals = createProposals(db);
   const cases = createCases(db, deps.ledger, deps.adapters);
   const compensation = createCompensation(db, deps.ledger, proposals, () => required(deps.adapters.wallets, 'the customer wallet directory'));

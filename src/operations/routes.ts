@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import type { App } from '../http/app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { KobanError } from '../platform/errors.ts';
+import { AUDIT_PAGE_MAX, readAuditEvents } from './audit/read.ts';
 import { actorOf, clearedSessionCookie, contextOf, installOperatorGate, OPS_SECURITY_NOTE, OPS_TAG, principalOf, sessionCookie, type OpsRouteConfig } from './http.ts';
 import type { Operations } from './operations.ts';
 import type { Operator } from './operators/operators.ts';
@@ -127,7 +128,6 @@ const AuditEventOut = Type.Object({
   targetKind: Type.Union([Type.String(), Type.Null()]), targetId: Type.Union([Type.String(), Type.Null()]), reason: Type.Union([Type.String(), Type.Null()]),
   details: Type.Unknown(), ip: Type.Union([Type.String(), Type.Null()]), outcome: Type.String(),
 });
-const AUDIT_PAGE_MAX = 200;
 
 function registerAuditRoutes(scope: App, operations: Operations): void {
   scope.get('/v1/ops/audit', {
@@ -143,14 +143,12 @@ function registerAuditRoutes(scope: App, operations: Operations): void {
     const limit = Math.min(Number(request.query.limit ?? 50), AUDIT_PAGE_MAX);
     const context = contextOf(request);
     await operations.audit.record({ actor: actorOf(request), action: 'audit.read', outcome: 'success', details: { ...request.query }, ip: context.ip, requestId: context.requestId });
-    const result = await operations.db.pool.query<{ id: bigint; occurred_at: Date; actor_kind: string; actor_id: string; action: string; target_kind: string | null; target_id: string | null; reason: string | null; details: unknown; ip: string | null; outcome: string }>(
-      `select id, occurred_at, actor_kind, actor_id, action, target_kind, target_id, reason, details, ip, outcome from audit_events
-       where ($1::text is null or target_kind = $1) and ($2::text is null or target_id = $2) and id < $3::bigint
-         and ($5::text is null or action = $5 or (right($5, 1) = '.' and starts_with(action, $5))) and ($6::text is null or actor_id = $6)
-       order by id desc limit $4`,
-      [request.query.targetKind ?? null, request.query.targetId ?? null, request.query.before ?? '9223372036854775807', limit, request.query.action ?? null, request.query.actorId ?? null]);
-    const events = result.rows.map((row) => ({ id: row.id.toString(), occurredAt: row.occurred_at.toISOString(), actorKind: row.actor_kind, actorId: row.actor_id, action: row.action,
-      targetKind: row.target_kind, targetId: row.target_id, reason: row.reason, details: row.details, ip: row.ip, outcome: row.outcome }));
+    const q = request.query;
+    const found = await readAuditEvents(operations.db.pool, {
+      targetKind: q.targetKind ?? null, targetId: q.targetId ?? null, action: q.action ?? null, actorId: q.actorId ?? null,
+      before: q.before === undefined ? null : BigInt(q.before), limit,
+    });
+    const events = found.map((event) => ({ ...event, id: event.id.toString(), occurredAt: event.occurredAt.toISOString() }));
     const last = events[events.length - 1];
     return { events, nextBefore: events.length === limit && last !== undefined ? last.id : null };
   });

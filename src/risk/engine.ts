@@ -7,6 +7,7 @@
  * operation (fail closed): nothing is allowed unscored.
  */
 import { assert } from '../platform/assert.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
@@ -25,11 +26,11 @@ export interface RiskEngine {
 
 export type AlertHandler = (event: RiskEvent, decision: RiskDecision) => Promise<void>;
 
-export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: AlertHandler | null): RiskEngine {
+export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: AlertHandler | null, clock: Clock = systemClock): RiskEngine {
   return {
     async assess(event) {
       checkEvent(event);
-      const nowMs = Date.now();
+      const nowMs = clock().getTime();
       const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
         .filter(({ setting }) => setting.enabled);
       const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
@@ -51,14 +52,14 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
         ...(network === null ? [] : [counterKey('net', network, 'failure')]),
       ];
       if (keys.length === 0) return;
-      const nowSec = Math.floor(Date.now() / 1000);
+      const nowSec = Math.floor(clock().getTime() / 1000);
       await db.pool.query(
         `insert into risk_counters (key, bucket, shard, count, amount_minor) select k, $2, $3, 1, 0 from unnest($1::text[]) as t(k)
          on conflict (key, bucket, shard) do update set count = risk_counters.count + 1`,
         [keys.map((key) => `${key}|${BUCKET.medium}`), bucketOf(nowSec, BUCKET.medium), Math.floor(Math.random() * SHARDS)]);
     },
     async pruneCounters(limit = 10_000) {
-      const horizon = Math.floor(Date.now() / 1000) - 2 * 86_400;
+      const horizon = Math.floor(clock().getTime() / 1000) - 2 * 86_400;
       const deleted = await db.pool.query(
         'delete from risk_counters where ctid = any(array(select ctid from risk_counters where bucket < $1 limit $2))', [horizon, limit]);
       return deleted.rowCount ?? 0;
@@ -100,7 +101,7 @@ async function gatherFacts(db: Database, event: RiskEvent, needs: readonly Count
   const result = await db.pool.query<FactRow>(FACTS_SQL, [
     incList.map((i) => i.key), incList.map((i) => i.bucket), incList.map((i) => (SHARDED_PREFIXES.some((p) => i.key.startsWith(p)) ? Math.floor(Math.random() * SHARDS) : 0)),
     incList.map(() => amount.toString()), readList.map((r) => r.key), readList.map((r) => r.since),
-    event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId,
+    event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId, new Date(nowMs),
   ]);
   const sums = new Map<string, CounterValue>();
   const linkFacts = new Map<string, LinkFact>();
@@ -148,6 +149,8 @@ function linksOf(event: RiskEvent): Array<{ kind: string; key: string }> {
   ];
 }
 
+// Every time in it is $11, the engine's clock (src/platform/clock.ts): first and last sightings and the
+// windows they are judged by come from the clock the counters' buckets come from, never the database's now().
 // Data-modifying CTEs run exactly once whether or not the SELECT reads them; the SELECT sees the
 // table as it was before them, so the engine adds this event's own increment in memory.
 // Counters are commit-asynchronous (synchronous_commit off for this one statement's transaction): they
@@ -161,9 +164,9 @@ inc as (
   on conflict (key, bucket, shard) do update set count = risk_counters.count + 1, amount_minor = risk_counters.amount_minor + excluded.amount_minor
   returning 1
 ), lnk as (
-  insert into risk_links (kind, key, account_id)
-  select lk, lv, $7 from unnest($8::text[], $9::text[]) as l(lk, lv)
-  on conflict (kind, key, account_id) do update set last_seen = now()
+  insert into risk_links (kind, key, account_id, first_seen, last_seen)
+  select lk, lv, $7, $11::timestamptz, $11::timestamptz from unnest($8::text[], $9::text[]) as l(lk, lv)
+  on conflict (kind, key, account_id) do update set last_seen = $11::timestamptz
   returning kind, key, (xmax = 0) as inserted, first_seen
 )
 select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount,
@@ -174,7 +177,7 @@ select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coale
   group by w.i
 union all
 select 'l', lnk.kind, (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
-         and r.last_seen > now() - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end)::bigint,
+         and r.last_seen > $11::timestamptz - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end)::bigint,
        0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8,
        -- For a device, the account's oldest other device (risk_links_by_account: the account's few rows).
        case when lnk.kind = 'device' then json_build_object('other', (select (extract(epoch from min(r.first_seen)) * 1000)::float8
@@ -184,7 +187,7 @@ union all
 select 's', null, 0, 0, null, null, json_build_object(
          'here', (select json_build_array(latitude, longitude) from stores where id = $10::uuid and latitude is not null),
          'usual', (select json_agg(json_build_array(s.latitude, s.longitude)) from
-                    (select key from risk_links where kind = 'store' and account_id = $7 and key <> $10::text and last_seen > now() - interval '90 days' limit 50) r
+                    (select key from risk_links where kind = 'store' and account_id = $7 and key <> $10::text and last_seen > $11::timestamptz - interval '90 days' limit 50) r
                     join stores s on s.id::text = r.key where s.latitude is not null))
   where $10::uuid is not null`;
 

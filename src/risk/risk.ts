@@ -5,6 +5,7 @@
  *   requireAllowed(decision);          // or handle 'challenge' with a step-up and assess again
  *   await koban.risk.recordFailure({ kind: 'password', accountId, ip });   // after a failed password or PIN
  */
+import { systemClock, type Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import type { ChangeFeed } from '../operations/change-feed.ts';
@@ -24,11 +25,11 @@ export interface Risk extends RiskEngine {
 
 const RECENT_DECISIONS_MAX = 200;
 
-export async function createRisk(db: Database, feed: ChangeFeed, onAlert: AlertHandler | null): Promise<Risk> {
-  const settings = await createRiskSettings(db, feed);
+export async function createRisk(db: Database, feed: ChangeFeed, onAlert: AlertHandler | null, clock: Clock = systemClock): Promise<Risk> {
+  const settings = await createRiskSettings(db, feed, undefined, clock);
   return {
     settings,
-    ...createRiskEngine(db, settings, onAlert),
+    ...createRiskEngine(db, settings, onAlert, clock),
     async recentDecisions(query) {
       const rows = await db.pool.query<{ id: string; kind: string; account_id: string | null; decision: string; score: number; reasons: unknown; rule_version: bigint; amount_minor: bigint | null; created_at: Date }>(
         `select id, kind, account_id, decision, score, reasons, rule_version, amount_minor, created_at from risk_events

@@ -5,6 +5,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { assert } from '../platform/assert.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
 import { sqlState, withTransaction, type Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
@@ -64,10 +65,10 @@ interface Snapshot {
   networks: { blocked_network: BlockList; marked_network: BlockList };
 }
 
-export async function createRiskSettings(db: Database, feed: ChangeFeed, rules: readonly AnyRule[] = DEFAULT_RULES): Promise<RiskSettings> {
-  let snapshot = await load(db, rules);
+export async function createRiskSettings(db: Database, feed: ChangeFeed, rules: readonly AnyRule[] = DEFAULT_RULES, clock: Clock = systemClock): Promise<RiskSettings> {
+  let snapshot = await load(db, rules, clock());
   const refresh = async (): Promise<void> => {
-    snapshot = await load(db, rules);
+    snapshot = await load(db, rules, clock());
   };
   feed.subscribe(RISK_TOPIC, refresh);
   const settingOf = (rule: AnyRule): RuleSetting<unknown> => snapshot.settings.get(rule.id) ?? { ...rule.defaults, version: 0 };
@@ -141,14 +142,15 @@ export async function createRiskSettings(db: Database, feed: ChangeFeed, rules: 
   };
 }
 
-async function load(db: Database, rules: readonly AnyRule[]): Promise<Snapshot> {
+/** Rules and lists as of `at` (the injected clock): a list entry expired by then is left out. */
+async function load(db: Database, rules: readonly AnyRule[], at: Date): Promise<Snapshot> {
   const [version, settings, lists] = await Promise.all([
     db.pool.query<{ version: bigint }>('select version from risk_ruleset'),
     db.pool.query<{ rule_id: string; version: number; enabled: boolean; action: RiskAction; params: unknown }>(
       'select distinct on (rule_id) rule_id, version, enabled, action, params from risk_rule_settings order by rule_id, version desc'),
     db.pool.query<{ id: string; list: RiskListName; value: string; reason: string; created_by: string; created_at: Date; expires_at: Date | null }>(
       `select id, list, value, reason, created_by, created_at, expires_at from risk_lists
-       where removed_at is null and (expires_at is null or expires_at > now()) order by created_at limit $1`, [LIST_ENTRIES_MAX]),
+       where removed_at is null and (expires_at is null or expires_at > $2) order by created_at limit $1`, [LIST_ENTRIES_MAX, at]),
   ]);
   const byId = new Map(rules.map((rule) => [rule.id, rule]));
   const parsed = new Map<string, RuleSetting<unknown>>();

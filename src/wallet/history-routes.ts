@@ -10,7 +10,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { availableBalance } from '../ledger/types.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
-import { ensureCustomerWallet } from '../payments/wallets.ts';
+import { ensureCustomerWallet } from './customer-wallets.ts';
 import { HISTORY_PAGE_MAX, historyItemView, readHistory, readHistoryItem, type PaymentFactsPort } from './history.ts';
 
 const tags = ['wallet history'];

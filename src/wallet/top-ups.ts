@@ -4,7 +4,7 @@
  * (LED-05). Nothing here moves money: `settle.ts` does, once the provider confirms.
  */
 import { createHash } from 'node:crypto';
-import { ensureCustomerWallet } from '../payments/wallets.ts';
+import { ensureCustomerWallet } from './customer-wallets.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
 import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';

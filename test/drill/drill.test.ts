@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKoban, type Koban } from '../../src/koban.ts';
 import { startDevSandboxes, type DevSandboxes } from '../../src/demo/sandboxes.ts';
 import { seedDemoData } from '../../src/demo/seed.ts';
-import { seedDemoPayments } from '../../src/payments/demo.ts';
+import { seedDemoPayments } from '../../src/demo/demo-payments.ts';
 import { seedDemoOperators } from '../../src/operations/operators/demo.ts';
 import { runDrill } from '../../src/drill/drill.ts';
 import { createTransport, newBrowser, type Transport } from '../../src/drill/http.ts';

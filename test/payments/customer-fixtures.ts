@@ -5,7 +5,7 @@ import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../../src/le
 import type { Database } from '../../src/platform/db/database.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
-import { ensureCustomerWallet } from '../../src/payments/wallets.ts';
+import { ensureCustomerWallet } from '../../src/wallet/customer-wallets.ts';
 
 let fundingAccount: string | null = null;
 

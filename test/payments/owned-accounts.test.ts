@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedger, type Ledger } from '../../src/ledger/ledger.ts';
 import { ownedAccountId } from '../../src/ledger/owned-accounts.ts';
 import { AccountCodes, AccountFlags, Ledgers } from '../../src/ledger/types.ts';
-import { ensurePayoutAccount } from '../../src/payments/settlement/close.ts';
-import { ensureCustomerWallet } from '../../src/payments/wallets.ts';
+import { ensurePayoutAccount } from '../../src/merchants/payout-accounts.ts';
+import { ensureCustomerWallet } from '../../src/wallet/customer-wallets.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { expectLedgerConsistent, MAX_AMOUNT } from '../ledger/fixtures.ts';
 import { createTestDatabase, openAnotherConnection, type TestDatabase } from '../support/database.ts';
@@ -74,7 +74,7 @@ describe('a customer\'s wallet account', () => {
 describe('a merchant\'s payout account', () => {
   it('concurrent first requests from two processes create one account, recorded on the merchant', async () => {
     const { merchantId } = await createTestMerchant(db, ledger);
-    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => ensurePayoutAccount(processes()[i % 2]!, merchantId)));
+    const answers = await Promise.all(Array.from({ length: 24 }, (_, i) => ((p) => ensurePayoutAccount(p.db, p.ledger, merchantId))(processes()[i % 2]!)));
     const expected = ownedAccountId(AccountCodes.merchantPayout, merchantId);
     expect(new Set(answers)).toEqual(new Set([expected]));
     expect(await accountsReferencing(`merchant-payout:${merchantId}`)).toEqual([expected]);
@@ -86,7 +86,7 @@ describe('a merchant\'s payout account', () => {
     const { merchantId } = await createTestMerchant(db, ledger);
     const id = ownedAccountId(AccountCodes.merchantPayout, merchantId);
     await ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
-    expect(await ensurePayoutAccount({ db: other, ledger: otherLedger }, merchantId)).toBe(id);
+    expect(await ensurePayoutAccount(other, otherLedger, merchantId)).toBe(id);
     expect(await accountsReferencing(`merchant-payout:${merchantId}`)).toEqual([id]);
   });
 

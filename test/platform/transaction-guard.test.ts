@@ -27,7 +27,7 @@ afterAll(async () => {
 const ways: Array<[string, (db: Database) => Promise<unknown>]> = [
   ['db.pool.query()', (db) => db.pool.query('select 1')],
   ['db.pool.connect()', async (db) => (await db.pool.connect()).release()],
-  ['db.kysely', (db) => db.kysely.selectFrom('ledgers').selectAll().execute()],
+  ['db.kysely', (db) => db.kysely.selectFrom('schema_migrations').selectAll().execute()],
   ['withTransaction', (db) => withTransaction(db, async (client) => client.query('select 1'))],
 ];
 

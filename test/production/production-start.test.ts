@@ -15,7 +15,7 @@ import { DEV_IDP_USERS } from '../../src/demo/dev-idp.ts';
 import { ensureWebBuilt } from '../../src/http/web.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATOR_TOTP_SECRET } from '../../src/operations/operators/demo.ts';
-import { DEMO_PAYMENTS } from '../../src/payments/demo.ts';
+import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '../..');

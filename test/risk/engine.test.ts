@@ -225,3 +225,20 @@ describe('risk rule settings', () => {
     }
   });
 });
+
+describe('risk engine clock', () => {
+  it('records and judges sightings by the clock it is given, not the database clock', async () => {
+    const at = new Date('2031-05-06T07:08:09.000Z');
+    const clocked = await createRisk(db, createChangeFeed(db, { intervalMs: 1000, onError: () => undefined }), null, () => at);
+    const accountId = account();
+    const deviceId = `dev-${randomUUID()}`;
+    await clocked.assess({ kind: 'sign_in', accountId, deviceId });
+    const seen = await db.pool.query<{ first_seen: Date; last_seen: Date }>('select first_seen, last_seen from risk_links where kind = $1 and key = $2', ['device', deviceId]);
+    expect(seen.rows).toEqual([{ first_seen: at, last_seen: at }]);
+    // A second account seen on the device a day later, by that clock.
+    const later = await createRisk(db, createChangeFeed(db, { intervalMs: 1000, onError: () => undefined }), null, () => new Date(at.getTime() + 86_400_000));
+    await later.assess({ kind: 'sign_in', accountId: account(), deviceId });
+    const shared = await db.pool.query<{ last_seen: Date }>('select last_seen from risk_links where kind = $1 and key = $2 order by last_seen', ['device', deviceId]);
+    expect(shared.rows.map((row) => row.last_seen.getTime())).toEqual([at.getTime(), at.getTime() + 86_400_000]);
+  });
+});

@@ -1,5 +1,6 @@
 import { loadConfig, type Config } from '../../src/platform/config.ts';
 import { createKoban, type Koban } from '../../src/koban.ts';
+import type { Clock } from '../../src/platform/clock.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
@@ -10,10 +11,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 /** A Koban on its own fresh database, driven with app.inject (no socket) unless listened on. */
-export async function startTestKoban(options: { db?: Database; env?: Record<string, string>; beforeReady?: (app: Koban['app']) => Promise<void> } = {}): Promise<{ koban: Koban; db: TestDatabase | Database; close(): Promise<void> }> {
+export async function startTestKoban(options: { db?: Database; env?: Record<string, string>; beforeReady?: (app: Koban['app']) => Promise<void>; clock?: Clock } = {}): Promise<{ koban: Koban; db: TestDatabase | Database; close(): Promise<void> }> {
   const ownDb = options.db === undefined;
   const db = options.db ?? await createTestDatabase();
-  const koban = await createKoban(testConfig(options.env), db);
+  const koban = await createKoban(testConfig(options.env), db, options.clock === undefined ? {} : { clock: options.clock });
   await options.beforeReady?.(koban.app);
   await koban.app.ready();
   return {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTransferCreated } from '../../src/ledger/ledger.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { ensureCustomerWallet } from '../../src/payments/wallets.ts';
+import { ensureCustomerWallet } from '../../src/wallet/customer-wallets.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { stepUpBySms } from '../identity/support.ts';
 import {

@@ -3,15 +3,13 @@ import { Type } from 'typebox';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { App } from '../../http/app.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { withTransaction } from '../../platform/db/database.ts';
-import { recordSecurityEvent } from '../../platform/audit/security-log.ts';
+import { signOut, startSignedUpSession } from '../account-security.ts';
 import type { Identity } from '../identity.ts';
 import { loginWithPassword } from '../login/login.ts';
 import { loginWithPasskey, passkeyLoginOptions } from '../login/passkey-login.ts';
 import { completeSecondFactor, loginPasskeyOptions, sendLoginCode, type SecondFactorProof } from '../login/second-factor.ts';
-import { rememberDevice } from '../sessions/devices.ts';
-import { createSession, revokeSession } from '../sessions/sessions.ts';
 import { resendSignupCode, startSignup, verifySignupCode } from '../signup/signup.ts';
+import { verifiedContacts } from '../contacts/contacts.ts';
 import { clearCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfTokenFor, ensureDeviceToken, requestOrigin } from './guard.ts';
 import { Code, Identifier, LoginResult, Ok, Password, SignedIn, Uuid, WebAuthnCredential } from './schemas.ts';
@@ -50,11 +48,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
     const deviceToken = ensureDeviceToken(request, reply);
     const progress = await verifySignupCode(deps, request.body, origin);
     if (progress.status === 'pending') return progress;
-    // The phone code just entered on this device is the second factor: the device is remembered.
-    const session = await withTransaction(deps.db, async (client) => {
-      const device = await rememberDevice(client, progress.customerId, deviceToken, origin.userAgent);
-      return createSession(client, { customerId: progress.customerId, deviceId: device.id, authMethods: ['signup'], origin });
-    });
+    const session = await startSignedUpSession(deps, progress.customerId, deviceToken, origin);
     return issueSession(deps, reply, progress.customerId, session.token);
   });
 
@@ -107,9 +101,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
   app.post('/v1/customer/logout', {
     schema: { tags, summary: 'Sign out this session', body: Type.Optional(Type.Object({}, { additionalProperties: false })), response: { 200: Ok } },
   }, async (request, reply) => {
-    const session = await identity.guard(request);
-    await revokeSession(deps.db.pool, session.customerId, session.id);
-    await recordSecurityEvent(deps.db.pool, { type: 'logout', outcome: 'success', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin: requestOrigin(request) });
+    await signOut(deps, await identity.guard(request), requestOrigin(request));
     clearCookie(reply, SESSION_COOKIE);
     return { status: 'ok' as const };
   });
@@ -119,8 +111,8 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
       response: { 200: Type.Object({ customerId: Type.String(), csrfToken: Type.String(), contacts: Type.Array(Type.Object({ kind: Type.String(), value: Type.String() })), recoveryCooldown: Type.Boolean() }) } },
   }, async (request) => {
     const session = await identity.guard(request);
-    const contacts = await deps.db.pool.query<{ kind: string; value: string }>('select kind, value from customer_contacts where customer_id = $1 order by kind', [session.customerId]);
-    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts: contacts.rows, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
+    const contacts = await verifiedContacts(deps.db.pool, session.customerId);
+    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
   });
 }
 

@@ -4,18 +4,16 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../../http/app.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { withTransaction } from '../../platform/db/database.ts';
 import { FEED_PAGE_MAX, listFeed } from '../../notifications/outbox.ts';
-import { verifiedContacts } from '../contacts/contacts.ts';
-import { finishRegistration, listPasskeys, registrationOptions, removePasskey } from '../factors/passkeys.ts';
-import { generateRecoveryCodes, unusedRecoveryCodes } from '../factors/recovery-codes.ts';
-import { acceptTotp, beginTotpEnrollment, hasTotp } from '../factors/totp.ts';
+import {
+  addPasskey, confirmTotp, factorSummary, forgetDevice, newRecoveryCodes, removeOwnPasskey, signOutEverywhere, startPasskeyRegistration, startTotpEnrollment,
+} from '../account-security.ts';
+import { listPasskeys } from '../factors/passkeys.ts';
 import type { Identity } from '../identity.ts';
-import { chargePinStatus, setChargePin } from '../pin/charge-pin.ts';
-import { announceSecurityEvent } from '../security-alerts.ts';
-import { listDevices, removeDevice } from '../sessions/devices.ts';
-import { listSessions, revokeAllSessions, revokeSession } from '../sessions/sessions.ts';
-import { completeStepUp, requireStepUp, sendStepUpCode, startStepUp, stepUpPasskeyOptions, type StepUpProof } from '../step-up/step-up.ts';
+import { setChargePin } from '../pin/charge-pin.ts';
+import { listDevices } from '../sessions/devices.ts';
+import { listSessions, revokeSession } from '../sessions/sessions.ts';
+import { completeStepUp, sendStepUpCode, startStepUp, stepUpPasskeyOptions, type StepUpProof } from '../step-up/step-up.ts';
 import { setSessionCookie } from './cookies.ts';
 import { csrfTokenFor, requestOrigin } from './guard.ts';
 import { Code, GrantHeader, Ok, StepUpAction, StepUpParams, Uuid, WebAuthnCredential } from './schemas.ts';
@@ -45,11 +43,7 @@ export function registerSecurityRoutes(app: App, identity: Identity): void {
     return { status: 'ok' as const };
   });
   app.post('/v1/customer/sessions/revoke-all', { schema: { tags, summary: 'Sign out everywhere (this session included)', body: Empty, response: { 200: Ok } } }, async (request) => {
-    const session = await identity.guard(request);
-    await withTransaction(deps.db, async (client) => {
-      await revokeAllSessions(client, session.customerId);
-      await announceSecurityEvent(client, { customerId: session.customerId, type: 'sessions.revoked_all', origin: requestOrigin(request), sessionId: session.id });
-    });
+    await signOutEverywhere(deps, await identity.guard(request), requestOrigin(request));
     return { status: 'ok' as const };
   });
 
@@ -59,11 +53,7 @@ export function registerSecurityRoutes(app: App, identity: Identity): void {
     return { devices: devices.map((d) => ({ id: d.id, label: d.label, current: d.id === session.deviceId, createdAt: iso(d.createdAt), lastSeenAt: iso(d.lastSeenAt) })) };
   });
   app.delete('/v1/customer/devices/:id', { schema: { tags, summary: 'Forget a device and end its sessions', params: IdParams, response: { 200: Ok } } }, async (request) => {
-    const session = await identity.guard(request);
-    await withTransaction(deps.db, async (client) => {
-      if (!(await removeDevice(client, session.customerId, request.params.id))) throw new KobanError('device_not_found');
-      await announceSecurityEvent(client, { customerId: session.customerId, type: 'device.removed', origin: requestOrigin(request), sessionId: session.id });
-    });
+    await forgetDevice(deps, await identity.guard(request), request.params.id, requestOrigin(request));
     return { status: 'ok' as const };
   });
 
@@ -113,35 +103,20 @@ function registerStepUpRoutes(app: App, identity: Identity): void {
 
 function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: FastifyRequest) => string | undefined): void {
   const deps = identity.deps;
-  const factorStepUp = (factor: string) => ({ factor });
 
   app.get('/v1/customer/factors', {
     schema: { tags, summary: 'Which sign-in factors and charge PIN the signed-in customer has (counts and states, never secrets)',
       response: { 200: Type.Object({ passkeys: Type.Integer(), totp: Type.Boolean(), recoveryCodesLeft: Type.Integer(), chargePin: Type.Union([Type.Literal('not_set'), Type.Literal('set'), Type.Literal('locked')]) }) } },
-  }, async (request) => {
-    const session = await identity.guard(request);
-    const db = deps.db.pool;
-    const [passkeys, totp, recoveryCodesLeft, chargePin] = await Promise.all([
-      listPasskeys(db, session.customerId), hasTotp(db, session.customerId), unusedRecoveryCodes(db, session.customerId), chargePinStatus(db, session.customerId),
-    ]);
-    return { passkeys: passkeys.length, totp, recoveryCodesLeft, chargePin };
-  });
+  }, async (request) => factorSummary(deps, (await identity.guard(request)).customerId));
   app.post('/v1/customer/passkeys/registration/options', {
     schema: { tags, summary: 'Start adding a passkey (step-up change_factors {factor: "passkey"} in X-Step-Up-Grant)', headers: GrantHeader, body: Empty },
-  }, async (request) => {
-    const session = await identity.guard(request);
-    await requireStepUp(deps.db.pool, session, grantOf(request), 'change_factors', factorStepUp('passkey'));
-    const email = (await verifiedContacts(deps.db.pool, session.customerId)).find((c) => c.kind === 'email')?.value ?? session.customerId;
-    return registrationOptions(deps, session.customerId, session.id, email);
-  });
+  }, async (request) => startPasskeyRegistration(deps, await identity.guard(request), grantOf(request)));
   app.post('/v1/customer/passkeys/registration', {
     schema: { tags, summary: 'Finish adding a passkey', body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnCredential, name: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
       response: { 201: Type.Object({ passkeyId: Type.String() }) } },
   }, async (request, reply) => {
-    const session = await identity.guard(request);
-    const input = { customerId: session.customerId, sessionId: session.id, challengeId: request.body.webauthnChallengeId, response: request.body.credential as unknown as RegistrationResponseJSON, name: request.body.name ?? 'Passkey' };
-    const passkeyId = await finishRegistration(deps.db.pool, deps, input);
-    await announceSecurityEvent(deps.db.pool, { customerId: session.customerId, type: 'factor.passkey_added', origin: requestOrigin(request), sessionId: session.id });
+    const input = { challengeId: request.body.webauthnChallengeId, response: request.body.credential as unknown as RegistrationResponseJSON, name: request.body.name ?? 'Passkey' };
+    const passkeyId = await addPasskey(deps, await identity.guard(request), input, requestOrigin(request));
     reply.code(201);
     return { passkeyId };
   });
@@ -150,44 +125,23 @@ function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: F
     return { passkeys: (await listPasskeys(deps.db.pool, session.customerId)).map((p) => ({ ...p, createdAt: p.createdAt.toISOString(), lastUsedAt: p.lastUsedAt?.toISOString() ?? null })) };
   });
   app.delete('/v1/customer/passkeys/:id', { schema: { tags, summary: 'Remove a passkey (step-up change_factors {factor: "passkey", passkeyId})', headers: GrantHeader, params: IdParams, response: { 200: Ok } } }, async (request) => {
-    const session = await identity.guard(request);
-    await withTransaction(deps.db, async (client) => {
-      await requireStepUp(client, session, grantOf(request), 'change_factors', { factor: 'passkey', passkeyId: request.params.id });
-      if (!(await removePasskey(client, session.customerId, request.params.id))) throw new KobanError('passkey_not_found');
-      await announceSecurityEvent(client, { customerId: session.customerId, type: 'factor.passkey_removed', origin: requestOrigin(request), sessionId: session.id });
-    });
+    await removeOwnPasskey(deps, await identity.guard(request), request.params.id, grantOf(request), requestOrigin(request));
     return { status: 'ok' as const };
   });
 
   app.post('/v1/customer/totp', {
     schema: { tags, summary: 'Start setting up an authenticator app (step-up change_factors {factor: "totp"})', headers: GrantHeader, body: Empty, response: { 200: Type.Object({ secret: Type.String(), uri: Type.String() }) } },
-  }, async (request) => {
-    const session = await identity.guard(request);
-    return withTransaction(deps.db, async (client) => {
-      await requireStepUp(client, session, grantOf(request), 'change_factors', factorStepUp('totp'));
-      return beginTotpEnrollment(client, deps.secrets, session.customerId, session.customerId);
-    });
-  });
+  }, async (request) => startTotpEnrollment(deps, await identity.guard(request), grantOf(request)));
   app.post('/v1/customer/totp/confirm', {
     schema: { tags, summary: 'Confirm the authenticator app with its first code', body: Type.Object({ code: Code }, { additionalProperties: false }), response: { 200: Ok } },
   }, async (request) => {
-    const session = await identity.guard(request);
-    if (!(await acceptTotp(deps.db.pool, deps.secrets, session.customerId, request.body.code, 'pending'))) throw new KobanError('verification_failed');
-    await announceSecurityEvent(deps.db.pool, { customerId: session.customerId, type: 'factor.totp_enabled', origin: requestOrigin(request), sessionId: session.id });
+    await confirmTotp(deps, await identity.guard(request), request.body.code, requestOrigin(request));
     return { status: 'ok' as const };
   });
 
   app.post('/v1/customer/recovery-codes', {
     schema: { tags, summary: 'Generate 10 new recovery codes, shown once (step-up change_factors {factor: "recovery_codes"})', headers: GrantHeader, body: Empty, response: { 200: Type.Object({ codes: Type.Array(Type.String()) }) } },
-  }, async (request) => {
-    const session = await identity.guard(request);
-    return withTransaction(deps.db, async (client) => {
-      await requireStepUp(client, session, grantOf(request), 'change_factors', factorStepUp('recovery_codes'));
-      const codes = await generateRecoveryCodes(client, deps.secrets, session.customerId);
-      await announceSecurityEvent(client, { customerId: session.customerId, type: 'factor.recovery_codes_generated', origin: requestOrigin(request), sessionId: session.id });
-      return { codes };
-    });
-  });
+  }, async (request) => ({ codes: await newRecoveryCodes(deps, await identity.guard(request), grantOf(request), requestOrigin(request)) }));
 
   app.put('/v1/customer/pin', {
     schema: { tags, summary: 'Set or reset the charge PIN (step-up change_factors {factor: "charge_pin"}; the current PIN unless it is locked)', headers: GrantHeader,

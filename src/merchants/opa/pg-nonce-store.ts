@@ -10,9 +10,15 @@ const NONCE_SWEEP_STATEMENTS_MAX = 20;
 
 export class PgNonceStore implements NonceStore {
   readonly #db: Database;
+  /**
+   * The clock the OPA server checks a request's timestamp with (server.ts; both default to the system
+   * clock): a nonce's expiry comes from that timestamp, so it is judged by the same clock, not the database's now().
+   */
+  readonly #nowSec: () => number;
 
-  constructor(db: Database) {
+  constructor(db: Database, nowSec: () => number = () => Math.floor(Date.now() / 1000)) {
     this.#db = db;
+    this.#nowSec = nowSec;
   }
 
   async claim(apiKey: string, nonce: string, expiresAtSec: number): Promise<boolean> {
@@ -22,9 +28,9 @@ export class PgNonceStore implements NonceStore {
       name: 'opa_nonce_claim',
       text: `insert into opa_nonces (api_key, nonce, expires_at) values ($1, $2, to_timestamp($3))
              on conflict (api_key, nonce) do update set expires_at = excluded.expires_at
-               where opa_nonces.expires_at <= now()
+               where opa_nonces.expires_at <= to_timestamp($4)
              returning 1`,
-      values: [apiKey, nonce, expiresAtSec],
+      values: [apiKey, nonce, expiresAtSec, this.#nowSec()],
     });
     return result.rowCount === 1;
   }
@@ -35,7 +41,7 @@ export class PgNonceStore implements NonceStore {
     for (let i = 0; i < NONCE_SWEEP_STATEMENTS_MAX; i++) {
       const result = await this.#db.pool.query(
         `delete from opa_nonces where ctid = any (array(
-           select ctid from opa_nonces where expires_at <= now() order by expires_at limit $1))`, [NONCE_SWEEP_BATCH]);
+           select ctid from opa_nonces where expires_at <= to_timestamp($2) order by expires_at limit $1))`, [NONCE_SWEEP_BATCH, this.#nowSec()]);
       removed += result.rowCount ?? 0;
       if ((result.rowCount ?? 0) < NONCE_SWEEP_BATCH) break;
     }

@@ -11,7 +11,6 @@ import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
-import type { RiskDecision, RiskEvent } from '../../risk/types.ts';
 import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import { required, type OperationsAdapters } from '../adapters.ts';
 
@@ -44,8 +43,15 @@ export interface ActionContext {
   readonly requestId?: string | null;
 }
 
+/**
+ * What a case keeps from a risk alert. Risk's own `RiskEvent` and `RiskDecision` fit these shapes; they are
+ * stated here so operations does not import risk (risk imports operations for audit and the change feed).
+ */
+export interface AlertSubject { readonly accountId: string | null }
+export interface AlertDecision { readonly id: string; readonly decision: string; readonly reasons: readonly unknown[] }
+
 export interface Cases {
-  openFromAlert(event: RiskEvent, decision: RiskDecision): Promise<void>;
+  openFromAlert(event: AlertSubject, decision: AlertDecision): Promise<void>;
   reportNotMe(customerId: string, eventRef: string): Promise<{ caseId: string; walletFrozen: boolean }>;
   list(query: { status?: 'open' | 'closed'; limit?: number }): Promise<CaseSummary[]>;
   get(caseId: string): Promise<CaseDetail>;

@@ -10,6 +10,7 @@ import { sqlState, withTransaction, type Database } from '../../platform/db/data
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
+import { systemClock, type Clock } from '../../platform/clock.ts';
 import { checkPassword, checkTotp, hashPassword, newPassword, newTotpSecret, openSecret, PASSWORD_LENGTH, sealSecret, sha256, totpUri } from './credentials.ts';
 import type { OperatorRole } from './permissions.ts';
 
@@ -71,6 +72,8 @@ export interface OperatorsOptions {
   readonly secret: string;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
+  /** The one clock (src/platform/clock.ts): a session's expiry and idle window, and the TOTP step, are judged by it. */
+  readonly clock?: Clock;
 }
 
 interface OperatorRow {
@@ -145,7 +148,8 @@ async function signIn(db: Database, options: OperatorsOptions, input: { email: s
   if (row.status !== 'active') return refuse('disabled');
   if (row.locked) return refuse('locked');
   if (!passwordOk) return refuse('bad_password');
-  const step = await checkTotp(openSecret(options.secret, row.totp_secret_sealed), input.totpCode, Number(row.totp_last_step));
+  const now = (options.clock ?? systemClock)();
+  const step = await checkTotp(openSecret(options.secret, row.totp_secret_sealed), input.totpCode, Number(row.totp_last_step), now.getTime());
   if (step === null) return refuse('bad_totp');
   return withTransaction(db, async (client) => {
     // Check-and-set in one statement: two requests with the same code cannot both pass (OTP-02).
@@ -157,9 +161,9 @@ async function signIn(db: Database, options: OperatorsOptions, input: { email: s
     }
     const sessionToken = randomBytes(32).toString('base64url');
     const csrfToken = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(Date.now() + options.absoluteTimeoutMs);
-    await client.query('insert into operator_sessions (token_hash, operator_id, csrf_hash, expires_at, ip, user_agent) values ($1, $2, $3, $4, $5, $6)',
-      [sha256(sessionToken), row.id, sha256(csrfToken), expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null]);
+    const expiresAt = new Date(now.getTime() + options.absoluteTimeoutMs);
+    await client.query('insert into operator_sessions (token_hash, operator_id, csrf_hash, expires_at, ip, user_agent, last_seen_at) values ($1, $2, $3, $4, $5, $6, $7)',
+      [sha256(sessionToken), row.id, sha256(csrfToken), expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null, now]);
     await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'success', details: { role: row.role }, ip: context.ip, requestId: context.requestId });
     return { operator: toOperator({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? new Date() }), sessionToken, csrfToken, expiresAt };
   });
@@ -181,12 +185,13 @@ async function recordFailure(db: Database, operatorId: string | null, email: str
 async function authenticate(db: Database, options: OperatorsOptions, token: string): Promise<OperatorPrincipal | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const tokenHash = sha256(token);
-  // Checks revocation, absolute expiry, idle timeout and operator status, and slides the idle window.
+  // Checks revocation, absolute expiry, idle timeout and operator status, and slides the idle window,
+  // all by the clock that set the expiry at sign-in ($3), never the database's now().
   const result = await db.pool.query<{ id: string; email: string; role: OperatorRole; csrf_hash: Buffer }>(
-    `update operator_sessions s set last_seen_at = now() from operators o
-     where s.token_hash = $1 and o.id = s.operator_id and s.revoked_at is null and s.expires_at > now()
-       and s.last_seen_at > now() - $2 * interval '1 millisecond' and o.status = 'active'
-     returning o.id, o.email, o.role, s.csrf_hash`, [tokenHash, options.idleTimeoutMs]);
+    `update operator_sessions s set last_seen_at = $3 from operators o
+     where s.token_hash = $1 and o.id = s.operator_id and s.revoked_at is null and s.expires_at > $3
+       and s.last_seen_at > $3::timestamptz - $2 * interval '1 millisecond' and o.status = 'active'
+     returning o.id, o.email, o.role, s.csrf_hash`, [tokenHash, options.idleTimeoutMs, (options.clock ?? systemClock)()]);
   const row = result.rows[0];
   return row === undefined ? null : { operatorId: row.id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash };
 }

@@ -8,12 +8,12 @@
  */
 import type pg from 'pg';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../../ledger/types.ts';
+import { TransferCodes } from '../../ledger/types.ts';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import { ownedAccountId } from '../../ledger/owned-accounts.ts';
+import { ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../../merchants/payout-accounts.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
 import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
@@ -45,7 +45,6 @@ export interface Settlement {
 }
 
 const MERCHANTS_PER_CLOSE_MAX = 10_000;
-export const payoutAccountContext = (merchantId: string): string => `merchant-payout-account:${merchantId}`;
 
 /** Closes `date` for every merchant with activity that day. The day must be over (JST). */
 export async function closeBusinessDay(deps: SettlementDeps, date: string): Promise<Settlement[]> {
@@ -62,7 +61,7 @@ export async function closeBusinessDay(deps: SettlementDeps, date: string): Prom
 }
 
 export async function closeMerchantDay(deps: SettlementDeps, merchantId: string, date: string): Promise<Settlement> {
-  const payoutAccount = await ensurePayoutAccount(deps, merchantId);
+  const payoutAccount = await ensurePayoutAccount(deps.db, deps.ledger, merchantId);
   const settlement = await withTransaction(deps.db, (client) => recordTotals(deps, client, merchantId, date));
   const receivable = await receivableAccount(deps.db, merchantId);
   if (settlement.settlementTransferId !== null) {
@@ -111,7 +110,7 @@ async function instructPayout(deps: SettlementDeps, settlement: Settlement, payo
   assert(account !== null, 'payout account exists');
   const owed = account.creditsPosted - account.debitsPosted;
   if (owed <= 0n) return setPayout(deps.db, settlement, { status: 'nothing_to_pay' });
-  const bank = await payoutBankAccount(deps, settlement.merchantId);
+  const bank = await payoutBankAccount(deps.db, deps.box, settlement.merchantId);
   if (bank === null || deps.rail === null) return setPayout(deps.db, settlement, { status: 'no_payout_account' });
   const reference = `koban-settlement:${settlement.businessDate}`;
   const result = await deps.rail.payout({ ...bank, amountMinor: owed, reference, idempotencyKey: `settlement-${settlement.id}` });
@@ -133,45 +132,6 @@ async function setPayout(db: Database, settlement: Settlement, payout: { status:
   const stored = await readSettlement(db.pool, settlement.merchantId, settlement.businessDate);
   assert(stored !== null, 'settlement readable');
   return stored;
-}
-
-/** The merchant's payout account; its id is derived from the merchant, so a race or a crash leaves no orphan. */
-export async function ensurePayoutAccount(deps: Pick<SettlementDeps, 'db' | 'ledger'>, merchantId: string): Promise<string> {
-  const current = await deps.db.pool.query<{ payout_account_id: string | null }>('select payout_account_id from merchants where id = $1', [merchantId]);
-  const known = current.rows[0]?.payout_account_id;
-  if (known !== undefined && known !== null) return known;
-  const id = ownedAccountId(AccountCodes.merchantPayout, merchantId);
-  await deps.ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
-  const set = await deps.db.pool.query<{ payout_account_id: string }>(
-    `update merchants set payout_account_id = coalesce(payout_account_id, $2) where id = $1 returning payout_account_id`, [merchantId, id]);
-  const chosen = set.rows[0]?.payout_account_id;
-  assert(chosen !== undefined, 'merchant exists');
-  return chosen;
-}
-
-async function receivableAccount(db: Database, merchantId: string): Promise<string> {
-  const result = await db.pool.query<{ receivable_account_id: string }>('select receivable_account_id from merchants where id = $1', [merchantId]);
-  const id = result.rows[0]?.receivable_account_id;
-  assert(id !== undefined, 'merchant exists');
-  return id;
-}
-
-async function payoutBankAccount(deps: SettlementDeps, merchantId: string): Promise<Omit<PayoutRequest, 'amountMinor' | 'reference' | 'idempotencyKey'> | null> {
-  const result = await deps.db.pool.query<{ bank_code: string; branch_code: string; account_type: 'ordinary' | 'current'; account_number_sealed: Buffer; holder_name_kana: string }>(
-    `select bank_code, branch_code, account_type, account_number_sealed, holder_name_kana from merchant_payout_accounts where merchant_id = $1`, [merchantId]);
-  const row = result.rows[0];
-  if (row === undefined) return null;
-  return { bankCode: row.bank_code, branchCode: row.branch_code, accountType: row.account_type, accountNumber: deps.box.open(row.account_number_sealed, payoutAccountContext(merchantId)), holderNameKana: row.holder_name_kana };
-}
-
-export async function setMerchantPayoutAccount(db: Database, box: SecretBox, merchantId: string, bank: { bankCode: string; branchCode: string; accountType: 'ordinary' | 'current'; accountNumber: string; holderNameKana: string }): Promise<void> {
-  if (!/^[0-9]{7}$/.test(bank.accountNumber)) throw new KobanError('validation_failed', { errors: [{ pointer: '/accountNumber', message: 'must be 7 digits' }] });
-  await db.pool.query(
-    `insert into merchant_payout_accounts (merchant_id, bank_code, branch_code, account_type, account_number_sealed, account_number_last4, holder_name_kana)
-     values ($1, $2, $3, $4, $5, $6, $7)
-     on conflict (merchant_id) do update set bank_code = excluded.bank_code, branch_code = excluded.branch_code, account_type = excluded.account_type,
-       account_number_sealed = excluded.account_number_sealed, account_number_last4 = excluded.account_number_last4, holder_name_kana = excluded.holder_name_kana, updated_at = now()`,
-    [merchantId, bank.bankCode, bank.branchCode, bank.accountType, box.seal(bank.accountNumber, payoutAccountContext(merchantId)), bank.accountNumber.slice(-4), bank.holderNameKana]);
 }
 
 interface SettlementRow {

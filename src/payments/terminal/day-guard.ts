@@ -31,13 +31,17 @@ export async function whileDayOpen<T>(db: Database, terminalId: string, business
   }
 }
 
-/** Inside the close's transaction, after it locked the terminal FOR UPDATE. */
-export async function requireNothingInFlight(client: pg.PoolClient, terminalId: string): Promise<void> {
+/**
+ * Inside the close's transaction, after it locked the terminal FOR UPDATE. `at` is the close's instant
+ * from the injected clock, the clock a QR order's expiry was computed with (dynamic-qr.ts): comparing that
+ * expiry with the database's now() would judge it by a second clock.
+ */
+export async function requireNothingInFlight(client: pg.PoolClient, terminalId: string, at: Date): Promise<void> {
   const busy = await client.query(
     `select 1 from terminal_actions_in_flight where terminal_id = $1 and started_at > now() - interval '${STALE_AFTER}' limit 1`, [terminalId]);
   if (busy.rowCount !== 0) throw new KobanError('till_busy', { detail: 'a sale, cancel or refund is still in progress at this till; close again in a moment' });
   const waiting = await client.query(
     `select 1 from payments p join dynamic_qr_codes q on q.payment_id = p.id
-     where p.terminal_id = $1 and q.status = 'ACTIVE' and q.expires_at > now() limit 1`, [terminalId]);
+     where p.terminal_id = $1 and q.status = 'ACTIVE' and q.expires_at > $2 limit 1`, [terminalId, at]);
   if (waiting.rowCount !== 0) throw new KobanError('till_busy', { detail: 'a QR order is still waiting to be paid: withdraw it, or wait until it is paid or expires' });
 }

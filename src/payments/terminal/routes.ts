@@ -13,7 +13,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { parseAmountMinor } from '../../platform/money.ts';
 import type { Payment, Refund } from '../model.ts';
 import type { Payments } from '../service.ts';
-import { businessDate, cancelDeadline } from '../time.ts';
+import { cancelableAtTill } from './till-rules.ts';
 import { TERMINAL_SESSION_ABSOLUTE_MS, type TerminalAccess, type TerminalPrincipal } from './access.ts';
 import type { DayClose, DayTotals, SaleLine } from './sales.ts';
 import type { TillOrder, TillService } from './till-service.ts';
@@ -61,8 +61,7 @@ function refundOut(refund: Refund) {
 
 function paymentOut(payment: Payment, refunds: readonly Refund[], reasons: SaleLine['reasons'], at: Date, cutoffMinutes: number) {
   const paid = payment.status === 'COMPLETED' || payment.status === 'REFUNDED';
-  const cancelable = paid && payment.businessDate === businessDate(at) && payment.acceptedAt !== null
-    && at < cancelDeadline(payment.acceptedAt, cutoffMinutes) && payment.refundedMinor < payment.amountMinor;
+  const cancelable = cancelableAtTill(payment, at, cutoffMinutes);
   return {
     paymentId: payment.id, merchantPaymentId: payment.merchantPaymentId, kind: payment.kind, status: payment.status, amount: payment.amountMinor.toString(),
     refunded: payment.refundedMinor.toString(), canceledAmount: (payment.cancelAmountMinor ?? 0n).toString(),

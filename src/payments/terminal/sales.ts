@@ -105,7 +105,7 @@ export async function closeDay(db: Database, terminalId: string, sessionId: stri
     await client.query('select 1 from terminals where id = $1 for update', [terminalId]);
     const earlier = await readDayClose(client, terminalId, businessDate);
     if (earlier !== null) return earlier;
-    await requireNothingInFlight(client, terminalId);
+    await requireNothingInFlight(client, terminalId, at);
     const totals = await dayTotals(client, terminalId, businessDate);
     const inserted = await client.query<CloseRow>(
       `insert into terminal_day_closes (terminal_id, business_date, payments_count, gross_minor, cancels_count, cancels_minor, refunds_count, refunds_minor, net_minor, closed_at, session_id)

@@ -1,10 +1,8 @@
 /**
- * Row types for Kysely. Each module declares its own tables; this file only joins them so one
- * Kysely instance can query across modules where a read needs it.
+ * Row types for Kysely: only the platform's own bookkeeping. A module that queries its tables through
+ * Kysely widens the instance with its own declaration (`db.kysely.withTables<…>()`, see src/merchants/directory.ts), so the
+ * platform never imports a domain module's tables.
  */
-import type { LedgerTables } from '../../ledger/tables.ts';
-import type { MerchantTables } from '../../merchants/tables.ts';
-
-export interface KobanTables extends LedgerTables, MerchantTables {
+export interface KobanTables {
   schema_migrations: { version: number; name: string; checksum: string; applied_at: Date };
 }

@@ -1,9 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { httpTransport } from '../payments/webhooks/dispatcher.ts';
-import { validateWebhookUrl } from '../merchants/webhook-endpoints.ts';
-import { isPublicAddress } from './public-address.ts';
+import { httpTransport } from '../../src/payments/webhooks/dispatcher.ts';
+import { validateWebhookUrl } from '../../src/merchants/webhook-endpoints.ts';
+import { isPublicAddress } from '../../src/platform/public-address.ts';
 
 describe('SSRF guard: webhooks reach only public addresses in production', () => {
   it('classifies loopback, private, link-local (cloud metadata), CGNAT, multicast and mapped addresses as not public', () => {

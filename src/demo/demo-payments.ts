@@ -3,13 +3,15 @@
  * setup for Koban Mart, customer → wallet mappings for the demo wallets, and a payout bank account at the
  * sandbox bank. Fixed values, idempotent writes. The demo secret is public: never use it outside a laptop.
  */
-import { DEMO } from '../demo/seed.ts';
+import { assert } from '../platform/assert.ts';
 import { createApiCredential } from '../merchants/credentials.ts';
+import { setMerchantPayoutAccount } from '../merchants/payout-accounts.ts';
 import type { SecretBox } from '../merchants/secret-box.ts';
+import { buildStaticQrPayload } from '../payments/emvco.ts';
+import type { TerminalAccess } from '../payments/terminal/access.ts';
 import type { Database } from '../platform/db/database.ts';
-import { buildStaticQrPayload } from './emvco.ts';
-import { setMerchantPayoutAccount } from './settlement/close.ts';
-import type { TerminalAccess } from './terminal/access.ts';
+import { linkCustomerWallets } from '../wallet/customer-wallets.ts';
+import { DEMO } from './seed.ts';
 
 export const DEMO_PAYMENTS = {
   credential: {
@@ -34,9 +36,11 @@ export async function issueDemoTillCode(terminals: TerminalAccess): Promise<{ co
 export async function seedDemoPayments(db: Database, box: SecretBox): Promise<{ apiKey: string; apiSecret: string; storeQr: string }> {
   const merchantId = DEMO.merchant.id;
   await createApiCredential(db, box, { merchantId, ...DEMO_PAYMENTS.credential });
-  await db.pool.query(
-    `insert into customer_wallets (customer_id, account_id) select * from unnest($1::uuid[], $2::uuid[]) on conflict do nothing`,
-    [DEMO_PAYMENTS.customerIds, DEMO.customers.map((c) => c.wallet)]);
+  await linkCustomerWallets(db, DEMO_PAYMENTS.customerIds.map((customerId, index) => {
+    const wallet = DEMO.customers[index]?.wallet;
+    assert(wallet !== undefined, 'one demo wallet per demo payments customer');
+    return { customerId, accountId: wallet };
+  }));
   await setMerchantPayoutAccount(db, box, merchantId, { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '1234567', holderNameKana: 'ｺﾊﾞﾝﾏｰﾄ' });
   const store = DEMO.merchant.stores[0];
   const storeQr = buildStaticQrPayload({ merchantId, storeId: store.id, categoryCode: DEMO.merchant.categoryCode, merchantName: DEMO.merchant.name });

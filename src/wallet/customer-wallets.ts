@@ -19,3 +19,13 @@ export async function ensureCustomerWallet(db: Database, ledger: Ledger, custome
   if (row === undefined) throw new Error('customer wallet mapping was not written');
   return row.account_id;
 }
+
+/**
+ * Maps customers to wallet accounts that already exist (the demo wallets, created by the seed under
+ * their own reference). A customer or an account already mapped is left as it is.
+ */
+export async function linkCustomerWallets(db: Database, links: readonly { customerId: string; accountId: string }[]): Promise<void> {
+  await db.pool.query(
+    `insert into customer_wallets (customer_id, account_id) select * from unnest($1::uuid[], $2::uuid[]) on conflict do nothing`,
+    [links.map((link) => link.customerId), links.map((link) => link.accountId)]);
+}

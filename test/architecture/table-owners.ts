@@ -1,0 +1,39 @@
+/**
+ * Which module owns which table: the only module whose source may insert into, update, delete from or
+ * merge into it. Every other module reads it at most, and changes it by calling the owner.
+ *
+ * Declared here rather than derived from the migration ranges because the ranges and the owners
+ * differ (0002 and 0030 create merchants' tables, 0010 the platform's security log, 0031 the wallet
+ * mapping). `modules.test.ts` checks that every table a migration creates has exactly one owner here,
+ * so a new table cannot slip in unowned: add it to its module's list in the same commit.
+ */
+export const TABLE_OWNERS = {
+  platform: ['schema_migrations', 'security_events'],
+  ledger: ['ledgers', 'account_codes', 'accounts', 'transfers', 'pending_transfers', 'transfer_failures'],
+  identity: [
+    'customers', 'customer_contacts', 'password_credentials', 'signups', 'one_time_codes', 'devices', 'sessions',
+    'login_challenges', 'throttle_counters', 'passkeys', 'webauthn_challenges', 'totp_factors', 'recovery_codes',
+    'step_up_requests', 'step_up_grants', 'charge_pins', 'recovery_requests', 'social_identities', 'social_transactions',
+    'contact_changes',
+  ],
+  notifications: ['outbox_messages', 'dev_outbox', 'customer_notifications'],
+  wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events'],
+  merchants: [
+    'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces',
+    'merchant_payout_accounts',
+  ],
+  payments: [
+    'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
+    'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
+    'terminal_actions_in_flight',
+  ],
+  risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
+  operations: [
+    'audit_events', 'audit_unsealed', 'security_events_unsealed', 'audit_blocks', 'operation_switches', 'operators',
+    'operator_sessions', 'cases', 'case_alerts', 'case_notes', 'proposals', 'fraud_flags', 'compensation_batches',
+    'compensation_items', 'compensated_transfers',
+  ],
+} as const satisfies Record<string, readonly string[]>;
+
+/** Tables created by code rather than by a migration (the migrations runner's own bookkeeping). */
+export const TABLES_OUTSIDE_MIGRATIONS = ['schema_migrations'] as const;
