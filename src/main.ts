@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   // Bounded: in-flight requests and open streams cannot keep Koban from stopping (src/http/shutdown.ts).
   stopOnSignals({
     graceMs: config.limits.shutdownGraceMs,
-    log: (message) => koban.app.log.info(message),
+    log: (message, level) => koban.app.log[level](message),
     servers: () => [koban.app.server, koban.payments.opa.app.server],
     stop: async () => {
       await koban.close();

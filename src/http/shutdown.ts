@@ -14,7 +14,7 @@ export interface ShutdownOptions {
   readonly stop: () => Promise<void>;
   /** The listening servers, whose connections are destroyed when the grace period is over. */
   readonly servers: () => readonly Server[];
-  readonly log: (message: string) => void;
+  readonly log: (message: string, level: 'info' | 'warn') => void;
   readonly exit?: (code: number) => void;
 }
 
@@ -26,12 +26,12 @@ export function stopOnSignals(options: ShutdownOptions): void {
   let stopping = false;
   const onSignal = (signal: string): void => {
     if (stopping) {
-      options.log(`${signal} again: exiting now`);
+      options.log(`${signal} again: exiting now`, 'warn');
       exit(1);
       return;
     }
     stopping = true;
-    options.log(`${signal}: stopping (in-flight requests get ${options.graceMs} ms)`);
+    options.log(`${signal}: stopping (in-flight requests get ${options.graceMs} ms)`, 'info');
     void stopWithin(options, exit);
   };
   process.on('SIGINT', () => onSignal('SIGINT'));
@@ -40,11 +40,11 @@ export function stopOnSignals(options: ShutdownOptions): void {
 
 async function stopWithin(options: ShutdownOptions, exit: (code: number) => void): Promise<void> {
   const forceClose = setTimeout(() => {
-    options.log(`still stopping after ${options.graceMs} ms: closing every open connection`);
+    options.log(`still stopping after ${options.graceMs} ms: closing every open connection`, 'warn');
     for (const server of options.servers()) server.closeAllConnections();
   }, options.graceMs);
   const forceExit = setTimeout(() => {
-    options.log('could not stop cleanly in time: exiting');
+    options.log('could not stop cleanly in time: exiting', 'warn');
     exit(1);
   }, options.graceMs + FORCED_EXIT_MARGIN_MS);
   try {
@@ -53,7 +53,7 @@ async function stopWithin(options: ShutdownOptions, exit: (code: number) => void
     clearTimeout(forceExit);
     exit(0);
   } catch (error) {
-    options.log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`);
+    options.log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`, 'warn');
     exit(1);
   }
 }
