@@ -13,6 +13,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { runLegs } from './ledger-legs.ts';
+import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate, cancelDeadline } from './time.ts';
@@ -22,6 +23,10 @@ const REVERSAL_REPAIR_AFTER_MS = 10_000;
 const REPAIR_BATCH = 100;
 
 export async function cancelPayment(deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> {
+  // A payment being paid right now is waited for (bounded, in-flight.ts): the cancel then applies to its
+  // outcome. Still in flight after the bound: payment_in_progress (decideCancel), cancel again later.
+  const current = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
+  if (current !== null && paymentInFlight(current)) await settledPayment(deps, current);
   const decided = await withTransaction(deps.db, (client) => decideCancel(deps, client, merchantId, merchantPaymentId));
   if (!decided.reverse) return decided.payment;
   await reverse(deps, decided.payment);

@@ -15,8 +15,9 @@ import type { PaymentsDeps } from './deps.ts';
 import { readDynamicQrForCustomer, type QrPreview } from './dynamic-qr.ts';
 import { parseStaticQrPayload } from './emvco.ts';
 import { merchantFee } from './fees.ts';
-import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { assessPayment } from './risk-check.ts';
+import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { requirePayableAmount } from './till.ts';
 
 /**
@@ -40,9 +41,19 @@ async function clearPayment(deps: PaymentsDeps, ctx: CustomerContext, facts: { p
 /** The outcome of a customer's attempt: a completed payment, or the reason it did not go through. */
 function requireCompleted(payment: Payment): Payment {
   if (payment.status === 'COMPLETED') return payment;
-  if (payment.failureCode === 'insufficient_funds') throw new KobanError('insufficient_funds');
-  if (payment.failureCode === 'wallet_frozen') throw new KobanError('wallet_frozen');
-  throw new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
+  throw failureOf(payment.failureCode);
+}
+
+function failureOf(failureCode: string | null): KobanError {
+  if (failureCode === 'insufficient_funds') return new KobanError('insufficient_funds');
+  if (failureCode === 'wallet_frozen') return new KobanError('wallet_frozen');
+  return new KobanError('payment_refused_by_risk', { detail: `payment failed: ${failureCode ?? 'unknown'}` });
+}
+
+/** An attempt that settled while a second tap waited: paid, or released with the reason it failed. */
+function settledAttempt(payment: Payment): Payment {
+  if (payment.status === 'CREATED') throw failureOf(payment.failureCode);
+  return requireCompleted(payment);
 }
 
 export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Promise<QrPreview> {
@@ -52,15 +63,21 @@ export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Prom
 export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> {
   await requireOwnWallet(deps.db.pool, ctx);
   const { qr, preview } = await readDynamicQrForCustomer(deps, codeId);
+  // A second tap while this customer's first is being paid, or after it was: the first's outcome.
+  const own = qr.payment.customerId === ctx.customerId && qr.payment.walletAccountId === ctx.walletAccountId;
+  if (own && paymentInFlight(qr.payment)) return settledAttempt(await settledPayment(deps, qr.payment));
+  if (own && (qr.payment.status === 'COMPLETED' || qr.payment.status === 'REFUNDED')) return qr.payment;
   // Refused before the risk engine counts an attempt; the staging transaction checks again under the lock.
   if (qr.status !== 'ACTIVE' || qr.payment.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
   if (qr.expiresAt <= deps.now()) throw new KobanError('dynamic_qr_expired');
   const merchant = await deps.tills.merchant(qr.payment.merchantId);
   await clearPayment(deps, ctx, { paymentId: qr.payment.id, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode });
   const staged = await withTransaction(deps.db, async (client) => {
+    // The global lock order (model.ts lockPayment): the payment row, then its QR row.
+    await lockPayment(client, qr.payment.id);
     const locked = await client.query<PaymentRow & { code_status: string; expires_at: Date }>(
       `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.status as code_status, c.expires_at
-       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c, p`, [codeId]);
+       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c`, [codeId]);
     const row = locked.rows[0];
     assert(row !== undefined, 'the code was just read');
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
@@ -97,7 +114,7 @@ export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payl
   const requestFingerprint = fingerprint(['static_qr', amountMinor, store.storeId, ctx.customerId]);
   const earlier = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
   // A double tap answers the first payment, even while payments are switched off.
-  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
   const till = await deps.tills.require(store.merchantId, store.storeId, null);
   const paymentId = uuidv7();
   await clearPayment(deps, ctx, { paymentId, amountMinor, storeId: store.storeId, categoryCode: till.categoryCode });
@@ -118,12 +135,13 @@ export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payl
     if (sqlState(error) !== '23505') throw error;
     const winner = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
     assert(winner !== null, 'the conflicting payment exists');
-    return repeatOf(winner, requestFingerprint);
+    return repeatOf(deps, winner, requestFingerprint);
   }
   return requireCompleted(await completePayment(deps, staged, till));
 }
 
-function repeatOf(earlier: Payment, requestFingerprint: string): Payment {
+/** A double tap answers the first payment's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
+async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<Payment> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict', { detail: 'this idempotency key was used for another payment' });
-  return earlier.status === 'CREATED' ? earlier : requireCompleted(earlier);
+  return requireCompleted(await settledPayment(deps, earlier));
 }

@@ -13,8 +13,9 @@ import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
+import { awaitOutcome } from './in-flight.ts';
 import { failureCodeOf, runLegs } from './ledger-legs.ts';
-import { fingerprint, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
+import { fingerprint, lockPayment, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { paymentEventData, refundView } from './views.ts';
@@ -41,7 +42,7 @@ export async function refundPayment(deps: PaymentsDeps, request: RefundRequest):
   const requestFingerprint = fingerprint(['refund', request.paymentId, request.amountMinor]);
   const earlier = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
   // A repeat answers what happened, even while refunds are switched off.
-  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
+  if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
   deps.switches.assertOn('refunds');
   let staged: { refund: Refund; payment: Payment };
   try {
@@ -50,14 +51,20 @@ export async function refundPayment(deps: PaymentsDeps, request: RefundRequest):
     if (sqlState(error) !== '23505') throw error;
     const winner = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
     assert(winner !== null, 'the conflicting refund exists');
-    return repeatOf(winner, requestFingerprint);
+    return repeatOf(deps, winner, requestFingerprint);
   }
   return completeRefund(deps, staged.refund, staged.payment);
 }
 
-function repeatOf(earlier: Refund, requestFingerprint: string): Refund {
+/** A repeat answers the first refund's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
+async function repeatOf(deps: PaymentsDeps, earlier: Refund, requestFingerprint: string): Promise<Refund> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_refund_id_conflict');
-  return earlier;
+  if (earlier.status !== 'CREATED') return earlier;
+  return awaitOutcome(async () => {
+    const current = await readRefundByMerchantId(deps.db.pool, earlier.merchantId, earlier.merchantRefundId);
+    assert(current !== null, 'a refund row is never deleted');
+    return current;
+  }, (current) => current.status !== 'CREATED', () => new KobanError('refund_in_progress'));
 }
 
 async function reserveRefund(deps: PaymentsDeps, client: pg.PoolClient, request: RefundRequest, requestFingerprint: string): Promise<{ refund: Refund; payment: Payment }> {
@@ -89,6 +96,10 @@ export async function completeRefund(deps: PaymentsDeps, refund: Refund, payment
   ]);
   const at = deps.now();
   const recorded = await withTransaction(deps.db, async (client) => {
+    // The global lock order for refunds and cancels: the payment row first, then its refund rows. The
+    // reservation locks the payment before inserting a refund; recording here locked the refund first,
+    // and two copies of one refund deadlocked (the insert's unique check waits on the refund row).
+    await lockPayment(client, payment.id);
     const updated = outcome.ok
       ? await client.query<RefundRow>(`update refunds set status = 'REFUNDED', completed_at = $2, business_date = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, at, businessDate(at)])
       : await client.query<RefundRow>(`update refunds set status = 'REFUND_FAILED', failure_code = $2, completed_at = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, failureCodeOf(outcome.result), at]);

@@ -17,6 +17,7 @@ import { completePayment } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
+import { settledPayment } from './in-flight.ts';
 import { assessPayment, refusedByRisk } from './risk-check.ts';
 
 export interface TillPaymentRequest {
@@ -57,15 +58,20 @@ export async function payWithCustomerCode(deps: PaymentsDeps, request: TillPayme
   // A step-up needs the customer at a screen; at a till they are not, so a challenge refuses.
   if (risk === 'challenge') throw refusedByRisk();
   assert(codeHash !== null, 'a live code has the code shape');
-  let staged: Payment;
+  let staged: Payment | null;
   try {
     staged = await stageTillPayment(deps, request, requestFingerprint, paymentId, codeHash, code);
   } catch (error) {
-    // The same merchantPaymentId arrived twice at once: the loser answers like a later repeat.
+    // The same merchantPaymentId arrived twice at once with different codes: the loser answers like a later repeat.
     if (sqlState(error) !== '23505') throw error;
+    staged = null;
+  }
+  if (staged === null) {
+    // The claim found the code taken. A retry of this very payment (same merchantPaymentId, same code)
+    // loses the claim to its original: it must answer the original's outcome, never "code used".
     const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
-    assert(winner !== null, 'the conflicting payment exists');
-    return repeatOf(deps, winner, requestFingerprint);
+    if (winner !== null) return repeatOf(deps, winner, requestFingerprint);
+    throw await codeRefusalNow(deps, codeHash);
   }
   // A payment completing right now has no refunds yet.
   return { payment: await completePayment(deps, staged, till), refunds: [] };
@@ -78,10 +84,14 @@ export function requirePayableAmount(deps: Pick<PaymentsDeps, 'config'>, amountM
   }
 }
 
-/** A repeated merchantPaymentId answers the earlier payment, or refuses a conflicting reuse. */
+/**
+ * A repeated merchantPaymentId answers the earlier payment's outcome, or refuses a conflicting reuse. An
+ * earlier payment still in flight is waited for (in-flight.ts), so a retry never answers CREATED as if paid.
+ */
 async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<TillOutcome> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict');
-  return { payment: earlier, refunds: await readRefunds(deps.db.pool, earlier.id) };
+  const settled = await settledPayment(deps, earlier);
+  return { payment: settled, refunds: await readRefunds(deps.db.pool, settled.id) };
 }
 
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
@@ -119,7 +129,7 @@ function requireLiveCode(code: string, facts: CodeFacts | null, now: Date): Code
  * Claims the code and writes the payment in one statement. The claim names the customer and device the
  * risk engine scored, so the payment is always the one that was assessed.
  */
-async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest, requestFingerprint: string, paymentId: string, codeHash: Buffer, code: CodeFacts): Promise<Payment> {
+async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest, requestFingerprint: string, paymentId: string, codeHash: Buffer, code: CodeFacts): Promise<Payment | null> {
   const now = deps.now();
   const feeMinor = merchantFee(request.amountMinor, deps.config.merchantFeeBps);
   const inserted = await deps.db.pool.query<PaymentRow>({
@@ -138,9 +148,13 @@ async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest,
       request.orderDescription, requestFingerprint, uuidv7(), feeMinor > 0n ? uuidv7() : null, request.requestedAt, now, codeHash, code.customerId, code.deviceId],
   });
   const row = inserted.rows[0];
-  if (row !== undefined) return toPayment(row);
-  // Another till took the code between the read and the claim (or it expired or was refreshed meanwhile).
+  // null: the code was taken between the read and the claim (by another till, or by this payment's original).
+  return row === undefined ? null : toPayment(row);
+}
+
+/** Why a code cannot be claimed now (used, expired, refreshed meanwhile). */
+async function codeRefusalNow(deps: PaymentsDeps, codeHash: Buffer): Promise<KobanError> {
   const current = await deps.db.pool.query<{ status: string; expires_at: Date }>('select status, expires_at from payment_codes where code_hash = $1', [codeHash]);
   const state = current.rows[0];
-  throw codeRefusal(state === undefined ? null : { status: state.status, expiresAt: state.expires_at }, now) ?? new KobanError('payment_code_expired');
+  return codeRefusal(state === undefined ? null : { status: state.status, expiresAt: state.expires_at }, deps.now()) ?? new KobanError('payment_code_expired');
 }

@@ -158,7 +158,10 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   terminal_not_found: 'INVALID_PARAMS',
   merchant_payment_id_conflict: 'DUPLICATE_DYNAMIC_QR_REQUEST',
   payment_not_found: 'RESOURCE_NOT_FOUND',
-  payment_in_progress: 'UNACCEPTABLE_OP',
+  payment_in_progress: 'PAYMENT_IN_PROGRESS',
+  // PayPay's "a similar refund is in progress; retry" code.
+  refund_in_progress: 'THROTTLED_MULTIPLE_REFUND_REJECTED',
+  wallet_frozen: 'WALLET_FROZEN',
   payment_not_reversible: 'ORDER_NOT_REVERSIBLE',
   payment_not_refundable: 'ORDER_NOT_REVERSIBLE',
   refund_exceeds_payment: 'REFUND_AMOUNT_EXCEEDED',

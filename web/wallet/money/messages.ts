@@ -139,6 +139,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'problem.insufficient_funds': { ja: '残高が足りません。チャージしてからもう一度お試しください。', en: 'Your balance is too low. Top up and try again.' },
   'problem.payment_code_expired': { ja: 'コードの有効期限が切れました。新しいコードを表示してください。', en: 'The code expired. Show a new one.' },
   'problem.payment_refused_by_risk': { ja: 'この支払いはお受けできませんでした。', en: 'This payment was refused.' },
+  'problem.payment_in_progress': { ja: 'この支払いはまだ処理中です。少し待ってから履歴をご確認ください。', en: 'This payment is still being processed. Check your history in a moment.' },
   'problem.dynamic_qr_not_found': { ja: 'この QR コードは見つかりません。', en: 'This QR code was not found.' },
   'problem.dynamic_qr_expired': { ja: 'この QR コードは有効期限が切れています。', en: 'This QR code has expired.' },
   'problem.dynamic_qr_unavailable': { ja: 'この QR コードは支払い済みか削除されています。', en: 'This QR code was already paid or deleted.' },
