@@ -8,7 +8,7 @@ import { assert } from '../platform/assert.ts';
 import { withTransaction } from '../platform/db/database.ts';
 import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { failureCodeOf, runLegs } from './ledger-legs.ts';
+import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
@@ -26,19 +26,57 @@ export interface PaymentTarget {
   readonly storeName: string | null;
 }
 
+/**
+ * The second half of every payment, as the pipeline's steps (pipeline.ts) run it and the repair sweeper
+ * re-runs it: choose the accounts, move the money, record the outcome, then the consequences.
+ */
 export async function completePayment(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<Payment> {
+  const moved = await moveMoney(deps, payment, chooseDebits(payment), target);
+  const recorded = await recordOutcome(deps, payment, moved);
+  if (recorded.recordedHere) paymentConsequences(deps, recorded.payment, target);
+  return recorded.payment;
+}
+
+/** One account a payment takes money from, and how much. */
+export interface Debit {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  /** The ledger transfer id, chosen when the payment row was written. */
+  readonly transferId: string;
+}
+
+/**
+ * Which accounts pay: a step of its own, so a payment can later be split over points, prepaid and
+ * funds-transfer balances (one transfer per debit, linked in one chain). Today: the whole amount from the
+ * wallet the payment was staged with.
+ */
+export function chooseDebits(payment: Payment): readonly Debit[] {
   assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
+  return [{ accountId: payment.walletAccountId, amountMinor: payment.amountMinor, transferId: payment.paymentTransferId }];
+}
+
+/** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
+export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
+  assert(debits.reduce((sum, d) => sum + d.amountMinor, 0n) === payment.amountMinor, 'the debits add up to the payment');
   const reference = `payment:${payment.id}`;
   const receivableAccountId = target.receivableAccountId;
-  const outcome = await runLegs(deps.ledger, [
-    { id: payment.paymentTransferId, debitAccountId: payment.walletAccountId, creditAccountId: receivableAccountId, amountMinor: payment.amountMinor, code: TransferCodes.payment, reference },
+  return runLegs(deps.ledger, [
+    ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference })),
     ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
   ]);
-  if (!outcome.ok) return recordFailed(deps, payment, failureCodeOf(outcome.result));
+}
+
+/** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */
+export async function recordOutcome(deps: PaymentsDeps, payment: Payment, moved: LegsOutcome): Promise<{ payment: Payment; recordedHere: boolean }> {
+  if (!moved.ok) return { payment: await recordFailed(deps, payment, failureCodeOf(moved.result)), recordedHere: false };
   const { completed, recordedHere } = await recordCompleted(deps, payment);
+  return { payment: completed, recordedHere };
+}
+
+/** What follows a completed payment beyond the merchant event (written with the outcome): the customer's notice. */
+export function paymentConsequences(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): void {
   // Only the path that recorded the outcome notifies, so a repair racing the request never notifies twice.
-  if (recordedHere) notifyPaid(deps, completed, target);
-  return completed;
+  if (payment.status === 'COMPLETED') notifyPaid(deps, payment, target);
 }
 
 /**
@@ -133,4 +171,44 @@ export async function repairInFlightPayments(deps: PaymentsDeps): Promise<number
     await completePayment(deps, payment, await targetOf(deps, payment));
   }
   return stuck.rows.length;
+}
+
+/** What the settling steps (choose accounts, move money, record, consequences) read and leave on an attempt. */
+export interface SettlingAttempt {
+  /** The payment row as the claim wrote it (CREATED, transfer ids chosen). */
+  staged?: Payment;
+  target?: PaymentTarget;
+  debits?: readonly Debit[];
+  moved?: LegsOutcome;
+  recorded?: { readonly payment: Payment; readonly recordedHere: boolean };
+}
+
+export function chooseAccountsStep(_deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
+  assert(attempt.staged !== undefined, 'the claim staged the payment');
+  attempt.debits = chooseDebits(attempt.staged);
+  return undefined;
+}
+
+export async function moveMoneyStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
+  assert(attempt.staged !== undefined && attempt.debits !== undefined && attempt.target !== undefined, 'staged, with its debits and target');
+  attempt.moved = await moveMoney(deps, attempt.staged, attempt.debits, attempt.target);
+  return undefined;
+}
+
+export async function recordStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
+  assert(attempt.staged !== undefined && attempt.moved !== undefined, 'the ledger answered');
+  attempt.recorded = await recordOutcome(deps, attempt.staged, attempt.moved);
+  return undefined;
+}
+
+export function consequencesStep(deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
+  assert(attempt.recorded !== undefined && attempt.target !== undefined, 'the outcome is recorded');
+  if (attempt.recorded.recordedHere) paymentConsequences(deps, attempt.recorded.payment, attempt.target);
+  return undefined;
+}
+
+/** The recorded payment (for the answer step). */
+export function recordedPayment(attempt: SettlingAttempt): Payment {
+  assert(attempt.recorded !== undefined, 'the outcome is recorded');
+  return attempt.recorded.payment;
 }

@@ -12,12 +12,13 @@ import { repairInFlightPayments } from './complete.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { payWithCustomerCode, type TillOutcome, type TillPaymentRequest } from './till.ts';
+import type { TillOutcome, TillPaymentRequest } from './till.ts';
+import { cancelPayment, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment } from './pipeline.ts';
 import { createTills } from './tills.ts';
-import { cancelPayment, repairPendingReversals } from './cancel.ts';
-import { payDynamicQr, payStaticQr, previewDynamicQr, previewStaticQr } from './customer-pay.ts';
+import { repairPendingReversals } from './cancel.ts';
+import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
-import { getRefund, refundPayment, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
+import { getRefund, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
 import type { Refund } from './model.ts';
 
 export interface PaymentsOptions {

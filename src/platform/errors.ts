@@ -79,6 +79,8 @@ export const problems = {
   payment_code_used: { status: 409, title: 'The payment code has already been used' },
   payment_refused_by_risk: { status: 403, title: 'This payment was refused' },
   insufficient_funds: { status: 422, title: 'The wallet balance is too low' },
+  payment_failed: { status: 422, title: 'The payment could not be completed' },
+  refund_failed: { status: 422, title: 'The refund could not be completed' },
   wallet_frozen: { status: 403, title: 'The wallet is frozen: paying is stopped until Koban support has checked the account' },
   wallet_not_found: { status: 404, title: 'No wallet for this customer' },
   merchant_not_found: { status: 404, title: 'No such merchant' },

@@ -51,6 +51,8 @@ export const messages: Messages = {
   'reason.payment_code_used': { ja: 'このコードは使用済みです。新しいコードを表示してもらってください。', en: 'This code was already used. Ask the customer for a new one.' },
   'reason.payment_code_not_found': { ja: 'コードが見つかりません。もう一度読み取ってください。', en: 'Unknown code. Please scan it again.' },
   'reason.wallet_frozen': { ja: 'お客様のアカウントは凍結されています。Koban サポートへの連絡をご案内ください。', en: "The customer's account is frozen. Please refer them to Koban support." },
+  'reason.payment_failed': { ja: 'この支払いは完了できませんでした。', en: 'This payment could not be completed.' },
+  'reason.refund_failed': { ja: 'この返金は完了できませんでした。', en: 'This refund could not be completed.' },
   'reason.payment_refused_by_risk': { ja: 'この支払いはお受けできません。', en: 'This payment was refused.' },
   'reason.service_switched_off': { ja: '現在 Koban の決済は停止中です。他のお支払い方法をご案内ください。', en: 'Koban payments are switched off right now. Please offer another way to pay.' },
   'reason.till_day_closed': { ja: '本日は精算済みです。', en: 'This till has closed the day.' },

@@ -138,6 +138,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'problem.wallet_frozen': { ja: 'アカウントが凍結されているため、支払いできません。', en: 'Your account is frozen, so payments are refused.' },
   'problem.insufficient_funds': { ja: '残高が足りません。チャージしてからもう一度お試しください。', en: 'Your balance is too low. Top up and try again.' },
   'problem.payment_code_expired': { ja: 'コードの有効期限が切れました。新しいコードを表示してください。', en: 'The code expired. Show a new one.' },
+  'problem.payment_failed': { ja: 'この支払いは完了できませんでした。', en: 'This payment could not be completed.' },
   'problem.payment_refused_by_risk': { ja: 'この支払いはお受けできませんでした。', en: 'This payment was refused.' },
   'problem.payment_in_progress': { ja: 'この支払いはまだ処理中です。少し待ってから履歴をご確認ください。', en: 'This payment is still being processed. Check your history in a moment.' },
   'problem.dynamic_qr_not_found': { ja: 'この QR コードは見つかりません。', en: 'This QR code was not found.' },
