@@ -12,6 +12,7 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
+import { writeNotice } from './customer-notices.ts';
 import { runLegs } from './ledger-legs.ts';
 import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
@@ -56,16 +57,9 @@ export async function reverseStep(deps: PaymentsDeps, attempt: CancelAttempt): P
   return undefined;
 }
 
-/** The customer's notice of a cancel decided here (the merchant event was written with the decision). */
-export function cancelConsequencesStep(deps: PaymentsDeps, attempt: CancelAttempt): undefined {
-  assert(attempt.decided !== undefined, 'the cancel is decided');
-  const canceled = attempt.decided.payment;
-  const customerId = canceled.customerId;
-  if (customerId !== null) {
-    void names(deps, canceled).then((n) => deps.hooks.notifyCustomer(customerId, {
-      type: 'payment.canceled', paymentId: canceled.id, amountMinor: canceled.cancelAmountMinor ?? 0n, merchantName: n.merchantName, storeName: n.storeName, at: canceled.canceledAt ?? new Date(),
-    })).catch((error: unknown) => deps.log.error({ err: error, paymentId: canceled.id }, 'customer notification failed'));
-  }
+/** The merchant event and the customer's notice were written with the decision; this relays the notice now. */
+export function cancelConsequencesStep(deps: PaymentsDeps): undefined {
+  deps.notices.kick();
   return undefined;
 }
 
@@ -95,6 +89,9 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
     [payment.id, now, businessDate(now), amount, fee, uuidv7(), fee > 0n ? uuidv7() : null]);
   const canceled = toPayment(updated.rows[0] as PaymentRow);
   await deps.events.record(client, { type: 'payment.canceled', merchantId, data: await paymentEventData(client, canceled) });
+  if (canceled.customerId !== null) {
+    await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(deps, canceled)), at: now });
+  }
   return { payment: canceled, reverse: true };
 }
 

@@ -12,6 +12,7 @@ import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
+import { noticeValues } from './customer-notices.ts';
 import { outboxCte } from './webhooks/outbox.ts';
 import { paymentEventData, paymentEventDataOf } from './views.ts';
 
@@ -32,8 +33,8 @@ export interface PaymentTarget {
  */
 export async function completePayment(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<Payment> {
   const moved = await moveMoney(deps, payment, chooseDebits(payment), target);
-  const recorded = await recordOutcome(deps, payment, moved);
-  if (recorded.recordedHere) paymentConsequences(deps, recorded.payment, target);
+  const recorded = await recordOutcome(deps, payment, moved, target);
+  if (recorded.recordedHere) paymentConsequences(deps);
   return recorded.payment;
 }
 
@@ -67,28 +68,32 @@ export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: re
 }
 
 /** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */
-export async function recordOutcome(deps: PaymentsDeps, payment: Payment, moved: LegsOutcome): Promise<{ payment: Payment; recordedHere: boolean }> {
+export async function recordOutcome(deps: PaymentsDeps, payment: Payment, moved: LegsOutcome, target: PaymentTarget): Promise<{ payment: Payment; recordedHere: boolean }> {
   if (!moved.ok) return { payment: await recordFailed(deps, payment, failureCodeOf(moved.result)), recordedHere: false };
-  const { completed, recordedHere } = await recordCompleted(deps, payment);
+  const { completed, recordedHere } = await recordCompleted(deps, payment, target);
   return { payment: completed, recordedHere };
 }
 
-/** What follows a completed payment beyond the merchant event (written with the outcome): the customer's notice. */
-export function paymentConsequences(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): void {
-  // Only the path that recorded the outcome notifies, so a repair racing the request never notifies twice.
-  if (payment.status === 'COMPLETED') notifyPaid(deps, payment, target);
+/**
+ * What follows a recorded payment: the merchant event and the customer's notice were written with the
+ * outcome (same statement); this relays the notice now rather than at the next maintenance round.
+ */
+export function paymentConsequences(deps: PaymentsDeps): void {
+  deps.notices.kick();
 }
 
 /**
  * One statement: the payment becomes COMPLETED, a dynamic QR becomes PAID, and the merchant event with its
  * deliveries is written — all or nothing, and only if this call is the one that moved the payment on.
  */
-async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ completed: Payment; recordedHere: boolean }> {
+async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<{ completed: Payment; recordedHere: boolean }> {
   // Refunds need a COMPLETED payment, so one completing now has none: the event's refund list is empty.
   assert(payment.refundedMinor === 0n, 'a payment completing now has no refunds');
+  assert(payment.customerId !== null, 'a payment being completed has its customer');
   const acceptedAt = deps.now();
   const completing: Payment = { ...payment, status: 'COMPLETED', acceptedAt, businessDate: businessDate(acceptedAt) };
   const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, data: paymentEventDataOf(completing, []) });
+  const notice = noticeValues({ type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: acceptedAt });
   const updated = await deps.db.pool.query<PaymentRow>({
     name: 'payments_record_completed',
     text: `with done as (
@@ -96,9 +101,11 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ 
              where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}
            ), paid_qr as (
              update dynamic_qr_codes set status = 'PAID' where payment_id in (select id from done)
+           ), customer_notice as (
+             insert into payment_customer_notices (id, customer_id, event, created_at) select $11, customer_id, $12::jsonb, $3 from done
            ), ${outboxCte(5, 'done')}
            select ${PAYMENT_COLUMNS} from done`,
-    values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values],
+    values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values, ...notice],
   });
   const row = updated.rows[0];
   if (row === undefined) return { completed: await currentState(deps.db.pool, payment.id), recordedHere: false };
@@ -135,14 +142,6 @@ async function currentState(client: Parameters<typeof readPaymentById>[0], payme
   const current = await readPaymentById(client, paymentId);
   assert(current !== null, 'a payment row is never deleted');
   return current;
-}
-
-function notifyPaid(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): void {
-  const customerId = payment.customerId;
-  assert(customerId !== null && payment.acceptedAt !== null, 'a completed payment has a customer');
-  deps.hooks.notifyCustomer(customerId, {
-    type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: payment.acceptedAt,
-  }).catch((error: unknown) => deps.log.error({ err: error, paymentId: payment.id }, 'customer notification failed'));
 }
 
 export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
@@ -197,13 +196,14 @@ export async function moveMoneyStep(deps: PaymentsDeps, attempt: SettlingAttempt
 
 export async function recordStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
   assert(attempt.staged !== undefined && attempt.moved !== undefined, 'the ledger answered');
-  attempt.recorded = await recordOutcome(deps, attempt.staged, attempt.moved);
+  assert(attempt.target !== undefined, 'the target is known');
+  attempt.recorded = await recordOutcome(deps, attempt.staged, attempt.moved, attempt.target);
   return undefined;
 }
 
 export function consequencesStep(deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
   assert(attempt.recorded !== undefined && attempt.target !== undefined, 'the outcome is recorded');
-  if (attempt.recorded.recordedHere) paymentConsequences(deps, attempt.recorded.payment, attempt.target);
+  if (attempt.recorded.recordedHere) paymentConsequences(deps);
   return undefined;
 }
 

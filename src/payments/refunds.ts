@@ -13,6 +13,7 @@ import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
+import { writeNotice } from './customer-notices.ts';
 import { awaitOutcome } from './in-flight.ts';
 import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
 import { fingerprint, lockPayment, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
@@ -88,7 +89,7 @@ export async function recordRefundStep(deps: PaymentsDeps, attempt: RefundAttemp
 
 export function refundConsequencesStep(deps: PaymentsDeps, attempt: RefundAttempt): undefined {
   assert(attempt.reserved !== undefined && attempt.recorded !== undefined, 'the outcome is recorded');
-  if (attempt.recorded !== null) refundConsequences(deps, attempt.recorded, attempt.reserved.payment);
+  if (attempt.recorded !== null) refundConsequences(deps);
   return undefined;
 }
 
@@ -133,7 +134,7 @@ export async function completeRefund(deps: PaymentsDeps, refund: Refund, payment
   const moved = await moveRefundMoney(deps, refund, payment);
   const recorded = await recordRefundOutcome(deps, refund, payment, moved);
   if (recorded === null) return currentRefund(deps, refund);
-  refundConsequences(deps, recorded, payment);
+  refundConsequences(deps);
   return recorded;
 }
 
@@ -157,6 +158,7 @@ async function moveRefundMoney(deps: PaymentsDeps, refund: Refund, payment: Paym
 /** The outcome and the merchant event in one transaction; null when another path recorded it first. */
 async function recordRefundOutcome(deps: PaymentsDeps, refund: Refund, payment: Payment, outcome: LegsOutcome): Promise<Refund | null> {
   const at = deps.now();
+  const where = outcome.ok ? await names(deps, payment) : null;
   return withTransaction(deps.db, async (client) => {
     // The global lock order for refunds and cancels: the payment row first, then its refund rows. The
     // reservation locks the payment before inserting a refund; recording here locked the refund first,
@@ -175,21 +177,17 @@ async function recordRefundOutcome(deps: PaymentsDeps, refund: Refund, payment: 
     const after = await readPaymentById(client, payment.id);
     assert(after !== null, 'payment readable');
     await deps.events.record(client, { type: outcome.ok ? 'refund.completed' : 'refund.failed', merchantId: done.merchantId, data: { ...(await paymentEventData(client, after)), refund: refundView(done, after) } });
+    if (where !== null) {
+      assert(payment.customerId !== null, 'refunds go to a customer');
+      await writeNotice(client, payment.customerId, { type: 'refund.completed', paymentId: payment.id, refundId: done.id, amountMinor: done.amountMinor, ...where, at });
+    }
     return done;
   });
 }
 
-/** What follows a refund recorded here beyond the merchant event: the customer's notice. */
-function refundConsequences(deps: PaymentsDeps, refund: Refund, payment: Payment): void {
-  if (refund.status === 'REFUNDED') notifyRefunded(deps, refund, payment);
-}
-
-function notifyRefunded(deps: PaymentsDeps, refund: Refund, payment: Payment): void {
-  const customerId = payment.customerId;
-  assert(customerId !== null, 'refunds go to a customer');
-  void names(deps, payment).then((n) => deps.hooks.notifyCustomer(customerId, {
-    type: 'refund.completed', paymentId: payment.id, refundId: refund.id, amountMinor: refund.amountMinor, merchantName: n.merchantName, storeName: n.storeName, at: refund.completedAt ?? new Date(),
-  })).catch((error: unknown) => deps.log.error({ err: error, refundId: refund.id }, 'customer notification failed'));
+/** The merchant event and the customer's notice were written with the outcome; this relays the notice now. */
+function refundConsequences(deps: PaymentsDeps): void {
+  deps.notices.kick();
 }
 
 export async function getRefund(deps: PaymentsDeps, merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }> {
