@@ -90,7 +90,7 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
   const canceled = toPayment(updated.rows[0] as PaymentRow);
   await deps.events.record(client, { type: 'payment.canceled', merchantId, data: await paymentEventData(client, canceled) });
   if (canceled.customerId !== null) {
-    await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(deps, canceled)), at: now });
+    await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(client, canceled)), at: now });
   }
   return { payment: canceled, reverse: true };
 }

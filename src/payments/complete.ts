@@ -5,7 +5,7 @@
  * so running the legs again yields the original outcome.
  */
 import { assert } from '../platform/assert.ts';
-import { withTransaction } from '../platform/db/database.ts';
+import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
@@ -144,8 +144,9 @@ async function currentState(client: Parameters<typeof readPaymentById>[0], payme
   return current;
 }
 
-export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
-  const result = await deps.db.pool.query<{ merchant_name: string; store_name: string | null }>(
+/** The merchant's and store's names; `db` is the caller's transaction when it holds one (never a second pool connection then). */
+export async function names(db: Queryable, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
+  const result = await db.query<{ merchant_name: string; store_name: string | null }>(
     `select m.name as merchant_name, s.name as store_name from merchants m left join stores s on s.id = $2 where m.id = $1`, [payment.merchantId, payment.storeId]);
   return { merchantName: result.rows[0]?.merchant_name ?? '', storeName: result.rows[0]?.store_name ?? null };
 }
@@ -156,7 +157,7 @@ export async function receivableOf(deps: Pick<PaymentsDeps, 'tills'>, merchantId
 
 /** The target of a payment already written (repairs): receivable from the cache, names as stored. */
 export async function targetOf(deps: Pick<PaymentsDeps, 'db' | 'tills'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<PaymentTarget> {
-  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps, payment)) };
+  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps.db.pool, payment)) };
 }
 
 /** Finishes payments a crash left between the ledger and the outcome row. Bounded per run. */

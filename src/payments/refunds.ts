@@ -158,7 +158,7 @@ async function moveRefundMoney(deps: PaymentsDeps, refund: Refund, payment: Paym
 /** The outcome and the merchant event in one transaction; null when another path recorded it first. */
 async function recordRefundOutcome(deps: PaymentsDeps, refund: Refund, payment: Payment, outcome: LegsOutcome): Promise<Refund | null> {
   const at = deps.now();
-  const where = outcome.ok ? await names(deps, payment) : null;
+  const where = outcome.ok ? await names(deps.db.pool, payment) : null;
   return withTransaction(deps.db, async (client) => {
     // The global lock order for refunds and cancels: the payment row first, then its refund rows. The
     // reservation locks the payment before inserting a refund; recording here locked the refund first,
