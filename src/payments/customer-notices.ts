@@ -42,13 +42,30 @@ function eventOf(stored: StoredEvent): CustomerEvent {
 }
 
 /** One relay round: delivers up to a batch of notices; answers how many. */
-export async function relayCustomerNotices(deps: Pick<PaymentsDeps, 'db' | 'hooks'>): Promise<number> {
+export async function relayCustomerNotices(deps: Pick<PaymentsDeps, 'db' | 'hooks' | 'log'>): Promise<number> {
   return withTransaction(deps.db, async (client) => {
-    const due = await client.query<{ id: string; customer_id: string; event: StoredEvent }>(
-      'select id, customer_id, event from payment_customer_notices order by created_at limit $1 for update skip locked', [RELAY_BATCH]);
+    const due = await client.query<{ id: string; customer_id: string; event: StoredEvent; attempts: number }>(
+      `select id, customer_id, event, attempts from payment_customer_notices where next_attempt_at <= now()
+       order by next_attempt_at limit $1 for update skip locked`, [RELAY_BATCH]);
     if (due.rows.length === 0) return 0;
-    for (const row of due.rows) await deps.hooks.notifyCustomer(row.customer_id, eventOf(row.event), client);
-    await client.query('delete from payment_customer_notices where id = any($1::uuid[])', [due.rows.map((r) => r.id)]);
+    const delivered: string[] = [];
+    for (const row of due.rows) {
+      // One notice that cannot be delivered (its writes fail) must not hold up the others: it waits and is retried.
+      await client.query('savepoint notice');
+      try {
+        await deps.hooks.notifyCustomer(row.customer_id, eventOf(row.event), client);
+        await client.query('release savepoint notice');
+        delivered.push(row.id);
+      } catch (error) {
+        await client.query('rollback to savepoint notice');
+        deps.log.error({ err: error, noticeId: row.id }, 'customer notice not delivered; retrying later');
+        await client.query(
+          `update payment_customer_notices set attempts = attempts + 1, last_error = $2,
+             next_attempt_at = now() + make_interval(secs => least(3600, 2 ^ attempts)) where id = $1`,
+          [row.id, String(error instanceof Error ? error.message : error).slice(0, 500)]);
+      }
+    }
+    await client.query('delete from payment_customer_notices where id = any($1::uuid[])', [delivered]);
     return due.rows.length;
   });
 }

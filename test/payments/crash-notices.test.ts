@@ -69,4 +69,25 @@ describe('notices survive a crash between commit and delivery', () => {
     const mails = await db.pool.query<{ kind: string }>(`select kind from outbox_messages where recipient = $1 order by kind`, [email]);
     expect(mails.rows.map((r) => r.kind)).toEqual(['payment_completed', 'refund_completed']);
   });
+
+  it('a notice that cannot be delivered waits for a retry without holding up the others', async () => {
+    const merchant = await createTestMerchant(db, koban.ledger);
+    // No customers row: its feed entry violates the foreign key, so its notice cannot be delivered.
+    const orphan = await createCustomer(db, koban.ledger, 5_000n);
+    const known = await createCustomer(db, koban.ledger, 5_000n);
+    await db.pool.query('insert into customers (id, webauthn_user_id) values ($1, $2)', [known.customerId, randomBytes(32).toString('base64url')]);
+    const payments = koban.payments.payments;
+    for (const customer of [orphan, known]) {
+      const code = (await payments.mintPaymentCode(customer)).code;
+      await payments.payAtTill({ merchantId: merchant.merchantId, merchantPaymentId: `n-${Date.now()}-${customer.customerId}`, code, amountMinor: 500n,
+        storeId: merchant.storeId, terminalId: merchant.terminalIds[0] as string, orderDescription: null, requestedAt: null });
+    }
+    await payments.deps.notices.drain();
+    await payments.runMaintenance();
+    expect(await count('customer_notifications where customer_id = $1', [known.customerId])).toBe(1);
+    const waiting = await db.pool.query<{ attempts: number; last_error: string | null }>('select attempts, last_error from payment_customer_notices where customer_id = $1', [orphan.customerId]);
+    expect(waiting.rows).toHaveLength(1);
+    expect(waiting.rows[0]?.attempts).toBeGreaterThanOrEqual(1);
+    expect(waiting.rows[0]?.last_error).toMatch(/foreign key/);
+  });
 });
