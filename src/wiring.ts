@@ -13,7 +13,7 @@ import type { CustomerWallets, IdentityControl } from './operations/adapters.ts'
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
 import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
 import type { Risk } from './risk/risk.ts';
-import { withTransaction, type Database } from './platform/db/database.ts';
+import { withTransaction, type Database, type Queryable } from './platform/db/database.ts';
 import { isKobanError } from './platform/errors.ts';
 
 /**
@@ -52,15 +52,17 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       return decision.decision === 'deny' || decision.decision === 'review';
     },
     // The in-app feed and an e-mail to the verified address, in one transaction (as top-ups do).
-    async notifyCustomer(customerId: string, event: CustomerEvent) {
+    // Payments' notice relay passes its transaction, so the notice is delivered exactly when it is consumed.
+    async notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable) {
       const entry = describeEvent(event);
-      await withTransaction(db, async (client) => {
-        await addFeedEntry(client, customerId, entry);
-        for (const contact of await verifiedContacts(client, customerId)) {
+      const write = async (tx: Queryable): Promise<void> => {
+        await addFeedEntry(tx, customerId, entry);
+        for (const contact of await verifiedContacts(tx, customerId)) {
           if (contact.kind !== 'email') continue;
-          await enqueueMessage(client, { channel: 'email', recipient: contact.value, kind: entry.kind, subject: `Koban: ${entry.title}`, body: entry.body });
+          await enqueueMessage(tx, { channel: 'email', recipient: contact.value, kind: entry.kind, subject: `Koban: ${entry.title}`, body: entry.body });
         }
-      });
+      };
+      await (client === undefined ? withTransaction(db, write) : write(client));
     },
   };
 }

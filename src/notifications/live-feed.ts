@@ -1,7 +1,7 @@
 /**
  * The live feed: pushes each new entry of a customer's in-app feed to that customer's open streams
  * (server-sent events, stream-routes.ts) the moment it is written, in any Koban process. A trigger
- * (migration 0021) NOTIFYs `koban_customer_feed` with the customer id; each process LISTENs on one held
+ * (migrations 0021, 0131) NOTIFYs `koban_customer_feed` once per inserting statement with the customer ids; each process LISTENs on one held
  * connection (PostgreSQL only: PGlite has a single connection) and re-reads that customer's newest rows.
  * A poll every `pollMs` is the safety net for a dropped LISTEN connection and the only path on PGlite.
  *
@@ -100,8 +100,9 @@ export function createLiveFeed(db: Database, options: { pollMs: number; streamsP
     }
   };
 
-  const listener = createNotificationListener(db, FEED_CHANNEL, (customerId) => {
-    if (watches.has(customerId)) check(customerId, 'notify');
+  // One notification per inserting statement names its customers joined by ',' (migration 0131).
+  const listener = createNotificationListener(db, FEED_CHANNEL, (customerIds) => {
+    for (const customerId of customerIds.split(',')) if (watches.has(customerId)) check(customerId, 'notify');
   });
 
   return {

@@ -12,7 +12,9 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
+import { writeNotice } from './customer-notices.ts';
 import { runLegs } from './ledger-legs.ts';
+import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate, cancelDeadline } from './time.ts';
@@ -21,17 +23,49 @@ import { paymentEventData } from './views.ts';
 const REVERSAL_REPAIR_AFTER_MS = 10_000;
 const REPAIR_BATCH = 100;
 
-export async function cancelPayment(deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> {
-  const decided = await withTransaction(deps.db, (client) => decideCancel(deps, client, merchantId, merchantPaymentId));
-  if (!decided.reverse) return decided.payment;
-  await reverse(deps, decided.payment);
-  const customerId = decided.payment.customerId;
-  if (customerId !== null) {
-    void names(deps, decided.payment).then((n) => deps.hooks.notifyCustomer(customerId, {
-      type: 'payment.canceled', paymentId: decided.payment.id, amountMinor: decided.payment.cancelAmountMinor ?? 0n, merchantName: n.merchantName, storeName: n.storeName, at: decided.payment.canceledAt ?? new Date(),
-    })).catch((error: unknown) => deps.log.error({ err: error, paymentId: decided.payment.id }, 'customer notification failed'));
-  }
-  return decided.payment;
+/** A cancel as it passes the steps (pipeline.ts CANCEL). */
+export interface CancelAttempt {
+  readonly merchantId: string;
+  readonly merchantPaymentId: string;
+  decided?: { payment: Payment; reverse: boolean };
+  reversed?: boolean;
+}
+
+/**
+ * A payment being paid right now is waited for (bounded, in-flight.ts): the cancel then applies to its
+ * outcome. Still in flight after the bound: payment_in_progress (decideCancel), cancel again later.
+ */
+export async function awaitPaymentOutcome(deps: PaymentsDeps, attempt: CancelAttempt): Promise<undefined> {
+  const current = await readPaymentByMerchantId(deps.db.pool, attempt.merchantId, attempt.merchantPaymentId);
+  if (current !== null && paymentInFlight(current)) await settledPayment(deps, current);
+  return undefined;
+}
+
+/**
+ * The claim of a cancel, under the payment row's lock: an open order is withdrawn, a paid payment within
+ * the window becomes CANCELED with its reversal's transfer ids and the merchant event; a repeat answers
+ * the cancel already decided. Paid payments need the refunds switch on (checked here, under the lock).
+ */
+export async function decideCancelStep(deps: PaymentsDeps, attempt: CancelAttempt): Promise<Payment | undefined> {
+  attempt.decided = await withTransaction(deps.db, (client) => decideCancel(deps, client, attempt.merchantId, attempt.merchantPaymentId));
+  return attempt.decided.reverse ? undefined : attempt.decided.payment;
+}
+
+export async function reverseStep(deps: PaymentsDeps, attempt: CancelAttempt): Promise<undefined> {
+  assert(attempt.decided !== undefined, 'the cancel is decided');
+  attempt.reversed = await reverse(deps, attempt.decided.payment);
+  return undefined;
+}
+
+/** The merchant event and the customer's notice were written with the decision; this relays the notice now. */
+export function cancelConsequencesStep(deps: PaymentsDeps): undefined {
+  deps.notices.kick();
+  return undefined;
+}
+
+export function cancelAnswer(_deps: PaymentsDeps, attempt: CancelAttempt): Payment {
+  assert(attempt.decided !== undefined, 'the cancel is decided');
+  return attempt.decided.payment;
 }
 
 async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantId: string, merchantPaymentId: string): Promise<{ payment: Payment; reverse: boolean }> {
@@ -55,6 +89,9 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
     [payment.id, now, businessDate(now), amount, fee, uuidv7(), fee > 0n ? uuidv7() : null]);
   const canceled = toPayment(updated.rows[0] as PaymentRow);
   await deps.events.record(client, { type: 'payment.canceled', merchantId, data: await paymentEventData(client, canceled) });
+  if (canceled.customerId !== null) {
+    await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(client, canceled)), at: now });
+  }
   return { payment: canceled, reverse: true };
 }
 
@@ -66,7 +103,8 @@ async function cancelOpenOrder(client: pg.PoolClient, payment: Payment): Promise
   return toPayment(updated.rows[0] as PaymentRow);
 }
 
-async function reverse(deps: PaymentsDeps, payment: Payment): Promise<void> {
+/** Moves the money back and records it (reversal_pending false); a refusal stays pending for operations (false). */
+async function reverse(deps: PaymentsDeps, payment: Payment): Promise<boolean> {
   assert(payment.cancelTransferId !== null && payment.cancelAmountMinor !== null && payment.walletAccountId !== null, 'a decided cancel');
   const receivable = await receivableOf(deps, payment.merchantId);
   const reference = `cancel:${payment.id}`;
@@ -78,9 +116,10 @@ async function reverse(deps: PaymentsDeps, payment: Payment): Promise<void> {
   // the cancel was promised to the merchant, so it is never silently dropped.
   if (!outcome.ok) {
     deps.log.error({ paymentId: payment.id, result: outcome.result }, 'cancel reversal refused by the ledger');
-    return;
+    return false;
   }
   await deps.db.pool.query(`update payments set reversal_pending = false where id = $1`, [payment.id]);
+  return true;
 }
 
 export async function repairPendingReversals(deps: PaymentsDeps): Promise<number> {

@@ -5,13 +5,14 @@
  * so running the legs again yields the original outcome.
  */
 import { assert } from '../platform/assert.ts';
-import { withTransaction } from '../platform/db/database.ts';
+import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { failureCodeOf, runLegs } from './ledger-legs.ts';
+import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
+import { noticeValues } from './customer-notices.ts';
 import { outboxCte } from './webhooks/outbox.ts';
 import { paymentEventData, paymentEventDataOf } from './views.ts';
 
@@ -26,31 +27,73 @@ export interface PaymentTarget {
   readonly storeName: string | null;
 }
 
+/**
+ * The second half of every payment, as the pipeline's steps (pipeline.ts) run it and the repair sweeper
+ * re-runs it: choose the accounts, move the money, record the outcome, then the consequences.
+ */
 export async function completePayment(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<Payment> {
+  const moved = await moveMoney(deps, payment, chooseDebits(payment), target);
+  const recorded = await recordOutcome(deps, payment, moved, target);
+  if (recorded.recordedHere) paymentConsequences(deps);
+  return recorded.payment;
+}
+
+/** One account a payment takes money from, and how much. */
+export interface Debit {
+  readonly accountId: string;
+  readonly amountMinor: bigint;
+  /** The ledger transfer id, chosen when the payment row was written. */
+  readonly transferId: string;
+}
+
+/**
+ * Which accounts pay: a step of its own, so a payment can later be split over points, prepaid and
+ * funds-transfer balances (one transfer per debit, linked in one chain). Today: the whole amount from the
+ * wallet the payment was staged with.
+ */
+export function chooseDebits(payment: Payment): readonly Debit[] {
   assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
+  return [{ accountId: payment.walletAccountId, amountMinor: payment.amountMinor, transferId: payment.paymentTransferId }];
+}
+
+/** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
+export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
+  assert(debits.reduce((sum, d) => sum + d.amountMinor, 0n) === payment.amountMinor, 'the debits add up to the payment');
   const reference = `payment:${payment.id}`;
   const receivableAccountId = target.receivableAccountId;
-  const outcome = await runLegs(deps.ledger, [
-    { id: payment.paymentTransferId, debitAccountId: payment.walletAccountId, creditAccountId: receivableAccountId, amountMinor: payment.amountMinor, code: TransferCodes.payment, reference },
+  return runLegs(deps.ledger, [
+    ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference })),
     ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
   ]);
-  if (!outcome.ok) return recordFailed(deps, payment, failureCodeOf(outcome.result));
-  const { completed, recordedHere } = await recordCompleted(deps, payment);
-  // Only the path that recorded the outcome notifies, so a repair racing the request never notifies twice.
-  if (recordedHere) notifyPaid(deps, completed, target);
-  return completed;
+}
+
+/** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */
+export async function recordOutcome(deps: PaymentsDeps, payment: Payment, moved: LegsOutcome, target: PaymentTarget): Promise<{ payment: Payment; recordedHere: boolean }> {
+  if (!moved.ok) return { payment: await recordFailed(deps, payment, failureCodeOf(moved.result)), recordedHere: false };
+  const { completed, recordedHere } = await recordCompleted(deps, payment, target);
+  return { payment: completed, recordedHere };
+}
+
+/**
+ * What follows a recorded payment: the merchant event and the customer's notice were written with the
+ * outcome (same statement); this relays the notice now rather than at the next maintenance round.
+ */
+export function paymentConsequences(deps: PaymentsDeps): void {
+  deps.notices.kick();
 }
 
 /**
  * One statement: the payment becomes COMPLETED, a dynamic QR becomes PAID, and the merchant event with its
  * deliveries is written — all or nothing, and only if this call is the one that moved the payment on.
  */
-async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ completed: Payment; recordedHere: boolean }> {
+async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<{ completed: Payment; recordedHere: boolean }> {
   // Refunds need a COMPLETED payment, so one completing now has none: the event's refund list is empty.
   assert(payment.refundedMinor === 0n, 'a payment completing now has no refunds');
+  assert(payment.customerId !== null, 'a payment being completed has its customer');
   const acceptedAt = deps.now();
   const completing: Payment = { ...payment, status: 'COMPLETED', acceptedAt, businessDate: businessDate(acceptedAt) };
   const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, data: paymentEventDataOf(completing, []) });
+  const notice = noticeValues({ type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: acceptedAt });
   const updated = await deps.db.pool.query<PaymentRow>({
     name: 'payments_record_completed',
     text: `with done as (
@@ -58,9 +101,11 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment): Promise<{ 
              where id = $1 and status = 'CREATED' and payment_transfer_id = $2 returning ${PAYMENT_COLUMNS}
            ), paid_qr as (
              update dynamic_qr_codes set status = 'PAID' where payment_id in (select id from done)
+           ), customer_notice as (
+             insert into payment_customer_notices (id, customer_id, event, created_at) select $11, customer_id, $12::jsonb, $3 from done
            ), ${outboxCte(5, 'done')}
            select ${PAYMENT_COLUMNS} from done`,
-    values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values],
+    values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values, ...notice],
   });
   const row = updated.rows[0];
   if (row === undefined) return { completed: await currentState(deps.db.pool, payment.id), recordedHere: false };
@@ -99,16 +144,9 @@ async function currentState(client: Parameters<typeof readPaymentById>[0], payme
   return current;
 }
 
-function notifyPaid(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): void {
-  const customerId = payment.customerId;
-  assert(customerId !== null && payment.acceptedAt !== null, 'a completed payment has a customer');
-  deps.hooks.notifyCustomer(customerId, {
-    type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: payment.acceptedAt,
-  }).catch((error: unknown) => deps.log.error({ err: error, paymentId: payment.id }, 'customer notification failed'));
-}
-
-export async function names(deps: Pick<PaymentsDeps, 'db'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
-  const result = await deps.db.pool.query<{ merchant_name: string; store_name: string | null }>(
+/** The merchant's and store's names; `db` is the caller's transaction when it holds one (never a second pool connection then). */
+export async function names(db: Queryable, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<{ merchantName: string; storeName: string | null }> {
+  const result = await db.query<{ merchant_name: string; store_name: string | null }>(
     `select m.name as merchant_name, s.name as store_name from merchants m left join stores s on s.id = $2 where m.id = $1`, [payment.merchantId, payment.storeId]);
   return { merchantName: result.rows[0]?.merchant_name ?? '', storeName: result.rows[0]?.store_name ?? null };
 }
@@ -119,7 +157,7 @@ export async function receivableOf(deps: Pick<PaymentsDeps, 'tills'>, merchantId
 
 /** The target of a payment already written (repairs): receivable from the cache, names as stored. */
 export async function targetOf(deps: Pick<PaymentsDeps, 'db' | 'tills'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<PaymentTarget> {
-  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps, payment)) };
+  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps.db.pool, payment)) };
 }
 
 /** Finishes payments a crash left between the ledger and the outcome row. Bounded per run. */
@@ -133,4 +171,45 @@ export async function repairInFlightPayments(deps: PaymentsDeps): Promise<number
     await completePayment(deps, payment, await targetOf(deps, payment));
   }
   return stuck.rows.length;
+}
+
+/** What the settling steps (choose accounts, move money, record, consequences) read and leave on an attempt. */
+export interface SettlingAttempt {
+  /** The payment row as the claim wrote it (CREATED, transfer ids chosen). */
+  staged?: Payment;
+  target?: PaymentTarget;
+  debits?: readonly Debit[];
+  moved?: LegsOutcome;
+  recorded?: { readonly payment: Payment; readonly recordedHere: boolean };
+}
+
+export function chooseAccountsStep(_deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
+  assert(attempt.staged !== undefined, 'the claim staged the payment');
+  attempt.debits = chooseDebits(attempt.staged);
+  return undefined;
+}
+
+export async function moveMoneyStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
+  assert(attempt.staged !== undefined && attempt.debits !== undefined && attempt.target !== undefined, 'staged, with its debits and target');
+  attempt.moved = await moveMoney(deps, attempt.staged, attempt.debits, attempt.target);
+  return undefined;
+}
+
+export async function recordStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
+  assert(attempt.staged !== undefined && attempt.moved !== undefined, 'the ledger answered');
+  assert(attempt.target !== undefined, 'the target is known');
+  attempt.recorded = await recordOutcome(deps, attempt.staged, attempt.moved, attempt.target);
+  return undefined;
+}
+
+export function consequencesStep(deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
+  assert(attempt.recorded !== undefined && attempt.target !== undefined, 'the outcome is recorded');
+  if (attempt.recorded.recordedHere) paymentConsequences(deps);
+  return undefined;
+}
+
+/** The recorded payment (for the answer step). */
+export function recordedPayment(attempt: SettlingAttempt): Payment {
+  assert(attempt.recorded !== undefined, 'the outcome is recorded');
+  return attempt.recorded.payment;
 }

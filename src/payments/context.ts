@@ -3,6 +3,7 @@
  * authenticates a customer itself: every customer-facing function takes an already authenticated context.
  */
 import type { FastifyRequest } from 'fastify';
+import type { Queryable } from '../platform/db/database.ts';
 
 /** An authenticated customer on a device bound to their account (identity's session and device checks). */
 export interface CustomerContext {
@@ -42,7 +43,8 @@ export interface PaymentHooks {
    */
   requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint): Promise<boolean>;
   /** In-app feed and notification adapters (identity's notifications module). Failures are logged, never fatal. */
-  notifyCustomer(customerId: string, event: CustomerEvent): Promise<void>;
+  /** Writes the customer's notice (feed entry, e-mail) in `client`'s transaction when given (the notice relay, customer-notices.ts). */
+  notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable): Promise<void>;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * A customer pays a merchant-presented QR from the wallet app: a dynamic (order) QR with a fixed amount,
  * or a static store QR (EMVCo, with CRC) for which the customer types the amount. Above the configured
- * amount the customer must have confirmed with their PIN or a passkey (identity's hook decides).
+ * amount the customer must have confirmed with their PIN or a passkey (identity's hook decides). The steps,
+ * in the order the pipeline (pipeline.ts) runs them, are below.
  */
 import { createHash } from 'node:crypto';
 import { assert } from '../platform/assert.ts';
@@ -9,58 +10,106 @@ import { sqlState, withTransaction } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { requireOwnWallet } from './codes.ts';
-import { completePayment } from './complete.ts';
+import type { SettlingAttempt } from './complete.ts';
 import type { CustomerContext } from './context.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { readDynamicQrForCustomer, type QrPreview } from './dynamic-qr.ts';
+import { readDynamicQrForCustomer, type DynamicQr, type QrPreview } from './dynamic-qr.ts';
 import { parseStaticQrPayload } from './emvco.ts';
 import { merchantFee } from './fees.ts';
-import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { paymentAnswer } from './outcomes.ts';
 import { assessPayment } from './risk-check.ts';
-import { requirePayableAmount } from './till.ts';
+import { paymentInFlight, settledPayment } from './in-flight.ts';
+
+/** A customer's QR payment as it passes the steps (pipeline.ts DYNAMIC_QR_PAYMENT, STATIC_QR_PAYMENT). */
+export interface QrAttempt extends SettlingAttempt {
+  readonly ctx: CustomerContext;
+  /** What the risk engine and the strong-confirmation check are told; set by the step that finds the order or store. */
+  facts?: { paymentId: string; amountMinor: bigint; storeId: string | null; categoryCode: string };
+}
+
+export interface DynamicQrAttempt extends QrAttempt {
+  readonly codeId: string;
+  qr?: DynamicQr;
+}
+
+export interface StaticQrAttempt extends QrAttempt {
+  readonly payload: string;
+  readonly amountMinor: bigint;
+  readonly idempotencyKey: string | null;
+  store?: { merchantId: string; storeId: string };
+  merchantPaymentId?: string;
+  requestFingerprint?: string;
+}
+
+export async function requireOwnWalletStep(deps: PaymentsDeps, attempt: QrAttempt): Promise<undefined> {
+  await requireOwnWallet(deps.db.pool, attempt.ctx);
+  return undefined;
+}
 
 /**
- * Before money moves: the kill switch, then the risk engine (deny and review refuse), then strong
- * confirmation — above the configured amount, or whenever the engine asks for a step-up (challenge).
+ * The risk engine (deny and review refuse), then strong confirmation — above the configured amount, or
+ * whenever the engine asks for a step-up (challenge).
  */
-async function clearPayment(deps: PaymentsDeps, ctx: CustomerContext, facts: { paymentId: string; amountMinor: bigint; storeId: string | null; categoryCode: string }): Promise<void> {
-  deps.switches.assertOn('payments');
+export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): Promise<undefined> {
+  const { ctx, facts } = attempt;
+  assert(facts !== undefined, 'the order or store is known');
   const risk = await assessPayment(deps, {
     kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
     amountMinor: facts.amountMinor, ref: facts.paymentId,
   });
   const aboveThreshold = facts.amountMinor > deps.config.strongConfirmationAboveMinor;
-  if (!aboveThreshold && risk === 'allow') return;
+  if (!aboveThreshold && risk === 'allow') return undefined;
   if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor))) {
     const detail = aboveThreshold ? `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` : 'confirm this payment with your PIN or a passkey';
     throw new KobanError('strong_confirmation_required', { detail });
   }
-}
-
-/** The outcome of a customer's attempt: a completed payment, or the reason it did not go through. */
-function requireCompleted(payment: Payment): Payment {
-  if (payment.status === 'COMPLETED') return payment;
-  if (payment.failureCode === 'insufficient_funds') throw new KobanError('insufficient_funds');
-  if (payment.failureCode === 'wallet_frozen') throw new KobanError('wallet_frozen');
-  throw new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
+  return undefined;
 }
 
 export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Promise<QrPreview> {
   return (await readDynamicQrForCustomer(deps, codeId)).preview;
 }
 
-export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> {
-  await requireOwnWallet(deps.db.pool, ctx);
-  const { qr, preview } = await readDynamicQrForCustomer(deps, codeId);
-  // Refused before the risk engine counts an attempt; the staging transaction checks again under the lock.
+/** The order behind the code, and where its money goes. */
+export async function readOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<undefined> {
+  const { qr, preview } = await readDynamicQrForCustomer(deps, attempt.codeId);
+  const merchant = await deps.tills.merchant(qr.payment.merchantId);
+  attempt.qr = qr;
+  attempt.target = { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName };
+  attempt.facts = { paymentId: qr.payment.id, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode };
+  return undefined;
+}
+
+/** Replay check: a second tap while this customer's first is being paid, or after it was, answers the first's outcome. */
+export async function answerRepeatedTap(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<Payment | undefined> {
+  const { qr, ctx } = attempt;
+  assert(qr !== undefined, 'the order was read');
+  const own = qr.payment.customerId === ctx.customerId && qr.payment.walletAccountId === ctx.walletAccountId;
+  if (own && paymentInFlight(qr.payment)) return paymentAnswer(await settledPayment(deps, qr.payment));
+  if (own && (qr.payment.status === 'COMPLETED' || qr.payment.status === 'REFUNDED')) return qr.payment;
+  return undefined;
+}
+
+/** Refused before the risk engine counts an attempt; the claim checks again under the lock. */
+export function requirePayableOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): undefined {
+  const { qr } = attempt;
+  assert(qr !== undefined, 'the order was read');
   if (qr.status !== 'ACTIVE' || qr.payment.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
   if (qr.expiresAt <= deps.now()) throw new KobanError('dynamic_qr_expired');
-  const merchant = await deps.tills.merchant(qr.payment.merchantId);
-  await clearPayment(deps, ctx, { paymentId: qr.payment.id, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode });
-  const staged = await withTransaction(deps.db, async (client) => {
+  return undefined;
+}
+
+/** Claims the order for this customer under the payment row's lock, with fresh ledger transfer ids. */
+export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<undefined> {
+  const { qr, ctx } = attempt;
+  assert(qr !== undefined, 'the order was read');
+  attempt.staged = await withTransaction(deps.db, async (client) => {
+    // The global lock order (model.ts lockPayment): the payment row, then its QR row.
+    await lockPayment(client, qr.payment.id);
     const locked = await client.query<PaymentRow & { code_status: string; expires_at: Date }>(
       `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.status as code_status, c.expires_at
-       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c, p`, [codeId]);
+       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c`, [attempt.codeId]);
     const row = locked.rows[0];
     assert(row !== undefined, 'the code was just read');
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
@@ -72,7 +121,7 @@ export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, cod
       [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
     return toPayment(updated.rows[0] as PaymentRow);
   });
-  return requireCompleted(await completePayment(deps, staged, { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName }));
+  return undefined;
 }
 
 export async function previewStaticQr(deps: PaymentsDeps, payload: string): Promise<QrPreview & { merchantId: string; storeId: string }> {
@@ -86,44 +135,61 @@ export async function previewStaticQr(deps: PaymentsDeps, payload: string): Prom
 }
 
 /**
- * `idempotencyKey` (from the app) makes a double tap one payment: the same key and amount answer the
- * first payment; the same key with another amount is a conflict.
+ * The store behind the payload; `idempotencyKey` (from the app) makes a double tap one payment: the same
+ * key and amount answer the first payment, the same key with another amount is a conflict.
  */
-export async function payStaticQr(deps: PaymentsDeps, ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey: string | null = null): Promise<Payment> {
-  requirePayableAmount(deps, amountMinor);
-  await requireOwnWallet(deps.db.pool, ctx);
-  const store = await previewStaticQr(deps, payload);
-  const merchantPaymentId = idempotencyKey === null ? `st-${uuidv7()}` : `st-${createHash('sha256').update(`${ctx.customerId}:${idempotencyKey}`).digest('base64url').slice(0, 40)}`;
-  const requestFingerprint = fingerprint(['static_qr', amountMinor, store.storeId, ctx.customerId]);
+export async function readStore(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<undefined> {
+  const store = await previewStaticQr(deps, attempt.payload);
+  attempt.store = store;
+  const key = attempt.idempotencyKey;
+  attempt.merchantPaymentId = key === null ? `st-${uuidv7()}` : `st-${createHash('sha256').update(`${attempt.ctx.customerId}:${key}`).digest('base64url').slice(0, 40)}`;
+  attempt.requestFingerprint = fingerprint(['static_qr', attempt.amountMinor, store.storeId, attempt.ctx.customerId]);
+  return undefined;
+}
+
+/** Replay check: a double tap answers the first payment, even while payments are switched off. */
+export async function answerRepeatedStaticPayment(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<Payment | undefined> {
+  const { store, merchantPaymentId, requestFingerprint } = attempt;
+  assert(store !== undefined && merchantPaymentId !== undefined && requestFingerprint !== undefined, 'the store was read');
   const earlier = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
-  // A double tap answers the first payment, even while payments are switched off.
-  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
-  const till = await deps.tills.require(store.merchantId, store.storeId, null);
-  const paymentId = uuidv7();
-  await clearPayment(deps, ctx, { paymentId, amountMinor, storeId: store.storeId, categoryCode: till.categoryCode });
-  let staged: Payment;
+  return earlier === null ? undefined : repeatOf(deps, earlier, requestFingerprint);
+}
+
+export async function resolveStore(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<undefined> {
+  assert(attempt.store !== undefined, 'the store was read');
+  const till = await deps.tills.require(attempt.store.merchantId, attempt.store.storeId, null);
+  attempt.target = till;
+  attempt.facts = { paymentId: uuidv7(), amountMinor: attempt.amountMinor, storeId: till.storeId, categoryCode: till.categoryCode };
+  return undefined;
+}
+
+/** Writes the payment with its ledger transfer ids; a concurrent double tap loses on the unique key and answers the first. */
+export async function stageStaticPayment(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<Payment | undefined> {
+  const { store, merchantPaymentId, requestFingerprint, facts, ctx, amountMinor } = attempt;
+  assert(store !== undefined && merchantPaymentId !== undefined && requestFingerprint !== undefined && facts !== undefined, 'the store was read');
   try {
-    staged = await withTransaction(deps.db, async (client) => {
+    attempt.staged = await withTransaction(deps.db, async (client) => {
       const now = deps.now();
       const feeMinor = merchantFee(amountMinor, deps.config.merchantFeeBps);
       const inserted = await client.query<PaymentRow>(
         `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, request_fingerprint,
            customer_id, wallet_account_id, device_id, payment_transfer_id, fee_transfer_id, created_at, staged_at)
          values ($1, $2, $3, 'static_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning ${PAYMENT_COLUMNS}`,
-        [paymentId, store.merchantId, merchantPaymentId, amountMinor, feeMinor, store.storeId, requestFingerprint,
+        [facts.paymentId, store.merchantId, merchantPaymentId, amountMinor, feeMinor, store.storeId, requestFingerprint,
           ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), feeMinor > 0n ? uuidv7() : null, now]);
       return toPayment(inserted.rows[0] as PaymentRow);
     });
+    return undefined;
   } catch (error) {
     if (sqlState(error) !== '23505') throw error;
     const winner = await readPaymentByMerchantId(deps.db.pool, store.merchantId, merchantPaymentId);
     assert(winner !== null, 'the conflicting payment exists');
-    return repeatOf(winner, requestFingerprint);
+    return repeatOf(deps, winner, requestFingerprint);
   }
-  return requireCompleted(await completePayment(deps, staged, till));
 }
 
-function repeatOf(earlier: Payment, requestFingerprint: string): Payment {
+/** A double tap answers the first payment's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
+async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<Payment> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict', { detail: 'this idempotency key was used for another payment' });
-  return earlier.status === 'CREATED' ? earlier : requireCompleted(earlier);
+  return paymentAnswer(await settledPayment(deps, earlier));
 }

@@ -76,6 +76,8 @@ export interface PaymentsDeps {
   /** HMAC key for payment codes (derived from KOBAN_SECRET_KEY). */
   readonly pepper: Buffer;
   readonly events: MerchantEventSink;
+  /** Relays customer notices written with an outcome (customer-notices.ts); `kick` after such a commit. */
+  readonly notices: { kick(): void; drain(): Promise<void> };
   readonly now: () => Date;
   readonly log: Logger;
 }

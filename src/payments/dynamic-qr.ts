@@ -10,7 +10,7 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
-import { fingerprint, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
+import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { requirePayableAmount } from './till.ts';
 
 export interface DynamicQrRequest {
@@ -85,9 +85,13 @@ async function readQrByPayment(db: pg.Pool | pg.PoolClient, payment: Payment): P
 /** DELETE /v2/codes/{codeId}: an unpaid code stops working and its order fails. */
 export async function deleteDynamicQr(deps: PaymentsDeps, merchantId: string, codeId: string): Promise<void> {
   await withTransaction(deps.db, async (client) => {
+    // The global lock order (model.ts lockPayment): the payment row, then its QR row.
+    const owner = await client.query<{ payment_id: string }>('select payment_id from dynamic_qr_codes where id = $1 and merchant_id = $2', [codeId, merchantId]);
+    if (owner.rows[0] === undefined) throw new KobanError('dynamic_qr_not_found');
+    await lockPayment(client, owner.rows[0].payment_id);
     const locked = await client.query<{ status: string; payment_id: string; payment_status: string; staged: boolean }>(
       `select c.status, c.payment_id, p.status as payment_status, p.payment_transfer_id is not null as staged
-       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 and c.merchant_id = $2 for update of c, p`, [codeId, merchantId]);
+       from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 and c.merchant_id = $2 for update of c`, [codeId, merchantId]);
     const row = locked.rows[0];
     if (row === undefined) throw new KobanError('dynamic_qr_not_found');
     if (row.status === 'DELETED') return;

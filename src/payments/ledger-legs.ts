@@ -34,12 +34,15 @@ export async function runLegs(ledger: Ledger, legs: readonly Leg[]): Promise<Leg
   return { ok: false, result: cause.result };
 }
 
-/** The customer-facing meaning of a ledger refusal. */
+/**
+ * The meaning of a ledger refusal, as the payer's side sees it (the debit account of a payment is the
+ * wallet; outcomes.ts turns these into the error every surface answers).
+ */
 export function failureCodeOf(result: TransferResultCode): string {
   switch (result) {
     case 'exceeds_credits': return 'insufficient_funds';
     case 'debit_account_frozen': return 'wallet_frozen';
-    case 'debit_account_closed':
+    case 'debit_account_closed': return 'wallet_closed';
     case 'credit_account_closed': return 'account_closed';
     default: return `ledger_${result}`;
   }

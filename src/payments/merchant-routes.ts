@@ -4,18 +4,15 @@
  */
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { checkBody, type OpaErrorMap, type OpaServer } from '../merchants/opa/server.ts';
+import { checkBody, type OpaServer } from '../merchants/opa/server.ts';
 import { opaReply } from '../merchants/opa/result-info.ts';
 import { KobanError } from '../platform/errors.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
-import type { Payment } from './model.ts';
 import { readRefunds } from './model.ts';
+import { paymentAnswer, refundFailure } from './outcomes.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
-
-/** A kill switch answers the OPA surface's maintenance code (503), PayPay's nearest equivalent. */
-const SWITCHED_OFF: OpaErrorMap = { service_switched_off: 'MAINTENANCE_MODE' };
 
 export const MERCHANT_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const MerchantScopedId = Type.String({ pattern: MERCHANT_ID_PATTERN });
@@ -112,7 +109,7 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
   server.route('DELETE', '/v2/payments/:merchantPaymentId', async (call) => {
     await payments.cancelPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));
     return opaReply('REQUEST_ACCEPTED');
-  }, SWITCHED_OFF);
+  });
 
   server.route('POST', '/v2/refunds', async (call) => {
     const body = checkBody(RefundBody, call.body);
@@ -120,9 +117,10 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
       merchantId: call.merchantId, merchantRefundId: body.merchantRefundId, paymentId: body.paymentId, amountMinor: BigInt(body.amount.amount),
       reason: body.reason ?? null, requestedAt: epochToDate(body.requestedAt),
     });
-    if (refund.status === 'REFUND_FAILED') return opaReply('UNACCEPTABLE_OP', { message: `refund failed: ${refund.failureCode ?? 'unknown'}` });
+    const failure = refundFailure(refund);
+    if (failure !== null) throw failure;
     return opaReply('SUCCESS', { data: refundView(refund, { id: refund.paymentId }) });
-  }, { ...SWITCHED_OFF, payment_not_found: 'RESOURCE_NOT_FOUND' });
+  }, { payment_not_found: 'RESOURCE_NOT_FOUND' });
 
   server.route('GET', '/v2/refunds/:merchantRefundId', async (call) => {
     const { refund, payment } = await payments.getRefund(call.merchantId, requireScopedId(call.params.merchantRefundId, 'merchantRefundId'));
@@ -134,13 +132,6 @@ export function epochToDate(sec: number | undefined): Date | null {
   return sec === undefined ? null : new Date(sec * 1000);
 }
 
-/** A payment that ended in failure answers with the failure's code, as PayPay's createPayment does. */
-export function failedPaymentError(payment: Payment): KobanError | null {
-  if (payment.status !== 'FAILED') return null;
-  if (payment.failureCode === 'insufficient_funds') return new KobanError('insufficient_funds');
-  return new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
-}
-
 export function registerTillRoutes(server: OpaServer, payments: Payments): void {
   server.route('POST', '/v2/till/payments', async (call) => {
     const body = checkBody(TillPaymentBody, call.body);
@@ -148,10 +139,8 @@ export function registerTillRoutes(server: OpaServer, payments: Payments): void 
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
       storeId: body.storeId, terminalId: body.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt),
     });
-    const failure = failedPaymentError(payment);
-    if (failure !== null) throw failure;
-    return opaReply('SUCCESS', { data: paymentView(payment, refunds) });
-  }, { ...SWITCHED_OFF, merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
+    return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds) });
+  }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
 
   server.route('GET', '/v2/payments/:merchantPaymentId', async (call) => {
     const payment = await payments.getPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));

@@ -1,5 +1,6 @@
 /** Payments and refunds as the module's functions see them, and the row mapping. */
 import { createHash } from 'node:crypto';
+import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
 
 export type PaymentKind = 'customer_code' | 'dynamic_qr' | 'static_qr';
@@ -117,6 +118,15 @@ export async function readPaymentById(db: Queryable, paymentId: string, lock = f
   const result = await db.query<PaymentRow>(`select ${PAYMENT_COLUMNS} from payments where id = $1${lock ? ' for update' : ''}`, [paymentId]);
   const row = result.rows[0];
   return row === undefined ? null : toPayment(row);
+}
+
+/**
+ * Takes the payment row's lock. The one lock order of every refund and cancel: the payment row first, then
+ * its dependants (refund rows, the dynamic QR row), so two of them on one payment never wait on each other.
+ */
+export async function lockPayment(db: Queryable, paymentId: string): Promise<void> {
+  const locked = await db.query({ name: 'payments_lock', text: 'select 1 from payments where id = $1 for update', values: [paymentId] });
+  assert(locked.rowCount === 1, 'a payment row is never deleted');
 }
 
 export async function readRefunds(db: Queryable, paymentId: string): Promise<Refund[]> {

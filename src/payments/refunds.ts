@@ -13,8 +13,10 @@ import { uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
-import { failureCodeOf, runLegs } from './ledger-legs.ts';
-import { fingerprint, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
+import { writeNotice } from './customer-notices.ts';
+import { awaitOutcome } from './in-flight.ts';
+import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
+import { fingerprint, lockPayment, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { paymentEventData, refundView } from './views.ts';
@@ -36,28 +38,76 @@ async function readRefundByMerchantId(db: Pick<pg.Pool, 'query'>, merchantId: st
   return result.rows[0] === undefined ? null : toRefund(result.rows[0]);
 }
 
-export async function refundPayment(deps: PaymentsDeps, request: RefundRequest): Promise<Refund> {
-  if (request.amountMinor <= 0n) throw new KobanError('invalid_amount', { errors: [{ pointer: '/body/amount', message: 'must be a positive integer' }] });
-  const requestFingerprint = fingerprint(['refund', request.paymentId, request.amountMinor]);
-  const earlier = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
-  // A repeat answers what happened, even while refunds are switched off.
-  if (earlier !== null) return repeatOf(earlier, requestFingerprint);
-  deps.switches.assertOn('refunds');
-  let staged: { refund: Refund; payment: Payment };
-  try {
-    staged = await withTransaction(deps.db, (client) => reserveRefund(deps, client, request, requestFingerprint));
-  } catch (error) {
-    if (sqlState(error) !== '23505') throw error;
-    const winner = await readRefundByMerchantId(deps.db.pool, request.merchantId, request.merchantRefundId);
-    assert(winner !== null, 'the conflicting refund exists');
-    return repeatOf(winner, requestFingerprint);
-  }
-  return completeRefund(deps, staged.refund, staged.payment);
+/** A refund as it passes the steps (pipeline.ts REFUND). */
+export interface RefundAttempt {
+  readonly request: RefundRequest;
+  readonly requestFingerprint: string;
+  reserved?: { refund: Refund; payment: Payment };
+  moved?: LegsOutcome;
+  recorded?: Refund | null;
 }
 
-function repeatOf(earlier: Refund, requestFingerprint: string): Refund {
+export function refundAttempt(request: RefundRequest): RefundAttempt {
+  return { request, requestFingerprint: fingerprint(['refund', request.paymentId, request.amountMinor]) };
+}
+
+export function validateRefund(_deps: PaymentsDeps, attempt: RefundAttempt): undefined {
+  if (attempt.request.amountMinor <= 0n) throw new KobanError('invalid_amount', { errors: [{ pointer: '/body/amount', message: 'must be a positive integer' }] });
+  return undefined;
+}
+
+/** Replay check: a repeated merchantRefundId answers what happened, even while refunds are switched off. */
+export async function answerRepeatedRefund(deps: PaymentsDeps, attempt: RefundAttempt): Promise<Refund | undefined> {
+  const earlier = await readRefundByMerchantId(deps.db.pool, attempt.request.merchantId, attempt.request.merchantRefundId);
+  return earlier === null ? undefined : repeatOf(deps, earlier, attempt.requestFingerprint);
+}
+
+/** The claim of a refund: reserved against the payment under its row lock; a concurrent copy loses on the unique key and answers the first. */
+export async function reserveRefundStep(deps: PaymentsDeps, attempt: RefundAttempt): Promise<Refund | undefined> {
+  try {
+    attempt.reserved = await withTransaction(deps.db, (client) => reserveRefund(deps, client, attempt.request, attempt.requestFingerprint));
+    return undefined;
+  } catch (error) {
+    if (sqlState(error) !== '23505') throw error;
+    const winner = await readRefundByMerchantId(deps.db.pool, attempt.request.merchantId, attempt.request.merchantRefundId);
+    assert(winner !== null, 'the conflicting refund exists');
+    return repeatOf(deps, winner, attempt.requestFingerprint);
+  }
+}
+
+export async function moveRefundMoneyStep(deps: PaymentsDeps, attempt: RefundAttempt): Promise<undefined> {
+  assert(attempt.reserved !== undefined, 'the refund is reserved');
+  attempt.moved = await moveRefundMoney(deps, attempt.reserved.refund, attempt.reserved.payment);
+  return undefined;
+}
+
+export async function recordRefundStep(deps: PaymentsDeps, attempt: RefundAttempt): Promise<undefined> {
+  assert(attempt.reserved !== undefined && attempt.moved !== undefined, 'the ledger answered');
+  attempt.recorded = await recordRefundOutcome(deps, attempt.reserved.refund, attempt.reserved.payment, attempt.moved);
+  return undefined;
+}
+
+export function refundConsequencesStep(deps: PaymentsDeps, attempt: RefundAttempt): undefined {
+  assert(attempt.reserved !== undefined && attempt.recorded !== undefined, 'the outcome is recorded');
+  if (attempt.recorded !== null) refundConsequences(deps);
+  return undefined;
+}
+
+/** The refund as recorded here, or as whoever recorded it first (the repair sweeper) did. */
+export async function refundAnswer(deps: PaymentsDeps, attempt: RefundAttempt): Promise<Refund> {
+  assert(attempt.reserved !== undefined && attempt.recorded !== undefined, 'the outcome is recorded');
+  return attempt.recorded ?? currentRefund(deps, attempt.reserved.refund);
+}
+
+/** A repeat answers the first refund's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
+async function repeatOf(deps: PaymentsDeps, earlier: Refund, requestFingerprint: string): Promise<Refund> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_refund_id_conflict');
-  return earlier;
+  if (earlier.status !== 'CREATED') return earlier;
+  return awaitOutcome(async () => {
+    const current = await readRefundByMerchantId(deps.db.pool, earlier.merchantId, earlier.merchantRefundId);
+    assert(current !== null, 'a refund row is never deleted');
+    return current;
+  }, (current) => current.status !== 'CREATED', () => new KobanError('refund_in_progress'));
 }
 
 async function reserveRefund(deps: PaymentsDeps, client: pg.PoolClient, request: RefundRequest, requestFingerprint: string): Promise<{ refund: Refund; payment: Payment }> {
@@ -79,16 +129,41 @@ async function reserveRefund(deps: PaymentsDeps, client: pg.PoolClient, request:
   return { refund: toRefund(inserted.rows[0] as RefundRow), payment };
 }
 
+/** The ledger step, the record and the consequences of a reserved refund (the repair sweeper re-runs it). */
 export async function completeRefund(deps: PaymentsDeps, refund: Refund, payment: Payment): Promise<Refund> {
+  const moved = await moveRefundMoney(deps, refund, payment);
+  const recorded = await recordRefundOutcome(deps, refund, payment, moved);
+  if (recorded === null) return currentRefund(deps, refund);
+  refundConsequences(deps);
+  return recorded;
+}
+
+async function currentRefund(deps: PaymentsDeps, refund: Refund): Promise<Refund> {
+  const current = await readRefundByMerchantId(deps.db.pool, refund.merchantId, refund.merchantRefundId);
+  assert(current !== null, 'refund readable');
+  return current;
+}
+
+/** From the merchant's receivable back to the wallet, and the refund's share of the fee back to the receivable: one linked chain. */
+async function moveRefundMoney(deps: PaymentsDeps, refund: Refund, payment: Payment): Promise<LegsOutcome> {
   assert(payment.walletAccountId !== null && payment.customerId !== null, 'a refunded payment was paid by a customer');
   const receivable = await receivableOf(deps, payment.merchantId);
   const reference = `refund:${refund.id}`;
-  const outcome = await runLegs(deps.ledger, [
+  return runLegs(deps.ledger, [
     { id: refund.refundTransferId, debitAccountId: receivable, creditAccountId: payment.walletAccountId, amountMinor: refund.amountMinor, code: TransferCodes.refund, reference },
     ...(refund.feeTransferId === null ? [] : [{ id: refund.feeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: refund.feeRefundMinor, code: TransferCodes.fee, reference }]),
   ]);
+}
+
+/** The outcome and the merchant event in one transaction; null when another path recorded it first. */
+async function recordRefundOutcome(deps: PaymentsDeps, refund: Refund, payment: Payment, outcome: LegsOutcome): Promise<Refund | null> {
   const at = deps.now();
-  const recorded = await withTransaction(deps.db, async (client) => {
+  const where = outcome.ok ? await names(deps.db.pool, payment) : null;
+  return withTransaction(deps.db, async (client) => {
+    // The global lock order for refunds and cancels: the payment row first, then its refund rows. The
+    // reservation locks the payment before inserting a refund; recording here locked the refund first,
+    // and two copies of one refund deadlocked (the insert's unique check waits on the refund row).
+    await lockPayment(client, payment.id);
     const updated = outcome.ok
       ? await client.query<RefundRow>(`update refunds set status = 'REFUNDED', completed_at = $2, business_date = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, at, businessDate(at)])
       : await client.query<RefundRow>(`update refunds set status = 'REFUND_FAILED', failure_code = $2, completed_at = $3 where id = $1 and status = 'CREATED' returning ${REFUND_COLUMNS}`, [refund.id, failureCodeOf(outcome.result), at]);
@@ -102,23 +177,17 @@ export async function completeRefund(deps: PaymentsDeps, refund: Refund, payment
     const after = await readPaymentById(client, payment.id);
     assert(after !== null, 'payment readable');
     await deps.events.record(client, { type: outcome.ok ? 'refund.completed' : 'refund.failed', merchantId: done.merchantId, data: { ...(await paymentEventData(client, after)), refund: refundView(done, after) } });
+    if (where !== null) {
+      assert(payment.customerId !== null, 'refunds go to a customer');
+      await writeNotice(client, payment.customerId, { type: 'refund.completed', paymentId: payment.id, refundId: done.id, amountMinor: done.amountMinor, ...where, at });
+    }
     return done;
   });
-  if (recorded === null) {
-    const current = await readRefundByMerchantId(deps.db.pool, refund.merchantId, refund.merchantRefundId);
-    assert(current !== null, 'refund readable');
-    return current;
-  }
-  if (recorded.status === 'REFUNDED') notifyRefunded(deps, recorded, payment);
-  return recorded;
 }
 
-function notifyRefunded(deps: PaymentsDeps, refund: Refund, payment: Payment): void {
-  const customerId = payment.customerId;
-  assert(customerId !== null, 'refunds go to a customer');
-  void names(deps, payment).then((n) => deps.hooks.notifyCustomer(customerId, {
-    type: 'refund.completed', paymentId: payment.id, refundId: refund.id, amountMinor: refund.amountMinor, merchantName: n.merchantName, storeName: n.storeName, at: refund.completedAt ?? new Date(),
-  })).catch((error: unknown) => deps.log.error({ err: error, refundId: refund.id }, 'customer notification failed'));
+/** The merchant event and the customer's notice were written with the outcome; this relays the notice now. */
+function refundConsequences(deps: PaymentsDeps): void {
+  deps.notices.kick();
 }
 
 export async function getRefund(deps: PaymentsDeps, merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }> {

@@ -9,15 +9,17 @@ import { KobanError } from '../platform/errors.ts';
 import { deriveKey } from '../merchants/secret-box.ts';
 import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
 import { repairInFlightPayments } from './complete.ts';
+import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { payWithCustomerCode, type TillOutcome, type TillPaymentRequest } from './till.ts';
+import type { TillOutcome, TillPaymentRequest } from './till.ts';
+import { cancelPayment, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment } from './pipeline.ts';
 import { createTills } from './tills.ts';
-import { cancelPayment, repairPendingReversals } from './cancel.ts';
-import { payDynamicQr, payStaticQr, previewDynamicQr, previewStaticQr } from './customer-pay.ts';
+import { repairPendingReversals } from './cancel.ts';
+import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
-import { getRefund, refundPayment, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
+import { getRefund, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
 import type { Refund } from './model.ts';
 
 export interface PaymentsOptions {
@@ -63,12 +65,12 @@ export interface Payments {
 
 export async function createPayments(options: PaymentsOptions): Promise<Payments> {
   const now = options.now ?? (() => new Date());
+  const hooks: PaymentHooks = { ...defaultPaymentHooks, ...options.hooks };
   const deps: PaymentsDeps = {
-    db: options.db, ledger: options.ledger, config: options.config,
-    hooks: { ...defaultPaymentHooks, ...options.hooks },
+    db: options.db, ledger: options.ledger, config: options.config, hooks,
     switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
-    events: options.events, log: options.log, now,
+    events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,
   };
   return {
     deps,
@@ -104,6 +106,8 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
       await repairInFlightPayments(deps);
       await repairInFlightRefunds(deps);
       await repairPendingReversals(deps);
+      // Notices a crash left undelivered (and those the repairs just wrote).
+      while ((await relayCustomerNotices(deps)) > 0) { /* until none waits */ }
       await deleteOldPaymentCodes(deps.db, deps.now());
     },
   };

@@ -1,23 +1,26 @@
 /**
- * A till charges a customer-presented code: one call, completed or failed.
+ * A till charges a customer-presented code: one call, completed or failed. The steps, in the order the
+ * pipeline (pipeline.ts, CUSTOMER_CODE_PAYMENT) runs them, are below.
  *
- * Round trips are what a payment costs, so each step is one statement: (1) one read finds an earlier
- * payment with this merchantPaymentId and the code's owner; the till's store and merchant come from the
- * per-process cache (tills.ts); the risk engine scores the payment; (2) one statement claims the code
- * and writes the payment with its ledger transfer ids (atomic on its own: two tills with one code, the
- * second's UPDATE waits on the row lock, finds it used and inserts nothing); (3) the ledger moves the
- * money; (4) one statement records the outcome and the merchant event (complete.ts).
+ * Round trips are what a payment costs, so each step is one statement: one read finds an earlier payment
+ * with this merchantPaymentId and the code's owner; the till's store and merchant come from the per-process
+ * cache (tills.ts); the risk engine scores the payment; one statement claims the code and writes the
+ * payment with its ledger transfer ids (atomic on its own: two tills with one code, the second's UPDATE
+ * waits on the row lock, finds it used and inserts nothing); the ledger moves the money; one statement
+ * records the outcome and the merchant event (complete.ts).
  */
 import { assert } from '../platform/assert.ts';
 import { sqlState, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { codeRefusal, hashPaymentCode, isPaymentCodeShape, PAYMENT_CODE_LENGTH, PAYMENT_CODE_PREFIX } from './codes.ts';
-import { completePayment } from './complete.ts';
+import type { SettlingAttempt } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
+import { settledPayment } from './in-flight.ts';
 import { assessPayment, refusedByRisk } from './risk-check.ts';
+import type { TillFacts } from './tills.ts';
 
 export interface TillPaymentRequest {
   readonly merchantId: string;
@@ -38,37 +41,83 @@ export interface TillOutcome {
 
 interface CodeFacts { id: string; status: string; expiresAt: Date; customerId: string; deviceId: string }
 
-export async function payWithCustomerCode(deps: PaymentsDeps, request: TillPaymentRequest): Promise<TillOutcome> {
-  requirePayableAmount(deps, request.amountMinor);
+/** One customer-code payment as it passes the steps: what each step learnt, for the ones after it. */
+export interface CodeAttempt extends SettlingAttempt {
+  readonly request: TillPaymentRequest;
+  readonly codeHash: Buffer | null;
+  readonly requestFingerprint: string;
+  readonly paymentId: string;
+  code?: CodeFacts | null;
+  till?: TillFacts;
+  staged?: Payment;
+}
+
+export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
   const codeHash = isPaymentCodeShape(request.code) ? hashPaymentCode(deps.pepper, request.code) : null;
   const requestFingerprint = fingerprint(['customer_code', request.amountMinor, request.storeId, request.terminalId, request.orderDescription, codeHash?.toString('hex') ?? request.code]);
-  const found = await readTillRequest(deps.db.pool, request.merchantId, request.merchantPaymentId, codeHash);
-  // A repeat answers what happened, even while payments are switched off: a till retrying after a
-  // timeout must learn that the money moved.
-  if (found.earlier !== null) return repeatOf(deps, found.earlier, requestFingerprint);
-  deps.switches.assertOn('payments');
-  const till = await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
-  const code = requireLiveCode(request.code, found.code, deps.now());
-  const paymentId = uuidv7();
+  return { request, codeHash, requestFingerprint, paymentId: uuidv7() };
+}
+
+/**
+ * Replay check: an earlier payment with this merchantPaymentId answers what happened, even while payments
+ * are switched off (a till retrying after a timeout must learn that the money moved). The same read
+ * finds the code's owner for the steps after.
+ */
+export async function answerRepeatedPayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | undefined> {
+  const found = await readTillRequest(deps.db.pool, attempt.request.merchantId, attempt.request.merchantPaymentId, attempt.codeHash);
+  attempt.code = found.code;
+  return found.earlier === null ? undefined : repeatOf(deps, found.earlier, attempt.requestFingerprint);
+}
+
+/** The till's store and merchant, open and active (cached, tills.ts). */
+export async function resolveTill(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
+  attempt.till = await deps.tills.require(attempt.request.merchantId, attempt.request.storeId, attempt.request.terminalId);
+  attempt.target = attempt.till;
+  return undefined;
+}
+
+/** The code exists, is live and unexpired (the claim checks again, atomically). */
+export function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttempt): undefined {
+  assert(attempt.code !== undefined, 'the replay step read the code');
+  attempt.code = requireLiveCode(attempt.request.code, attempt.code, deps.now());
+  return undefined;
+}
+
+/** The risk engine scores the payment; a step-up needs the customer at a screen and at a till they are not, so a challenge refuses. */
+export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
+  const { code, till } = attempt;
+  assert(code != null && till !== undefined, 'the code and the till are known');
   const risk = await assessPayment(deps, {
     kind: 'payment', accountId: code.customerId, deviceId: code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
-    amountMinor: request.amountMinor, ref: paymentId,
+    amountMinor: attempt.request.amountMinor, ref: attempt.paymentId,
   });
-  // A step-up needs the customer at a screen; at a till they are not, so a challenge refuses.
   if (risk === 'challenge') throw refusedByRisk();
-  assert(codeHash !== null, 'a live code has the code shape');
-  let staged: Payment;
+  return undefined;
+}
+
+/**
+ * Claims the code and writes the payment (with its ledger transfer ids) in one statement. Losing the claim
+ * to this very payment's original (a retry: same merchantPaymentId, same code) answers the original's
+ * outcome, never "code used"; losing it to another payment answers why the code is gone.
+ */
+export async function claimCode(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | undefined> {
+  const { code, codeHash, request } = attempt;
+  assert(code != null && codeHash !== null, 'a live code has the code shape');
+  let staged: Payment | null;
   try {
-    staged = await stageTillPayment(deps, request, requestFingerprint, paymentId, codeHash, code);
+    staged = await stageTillPayment(deps, request, attempt.requestFingerprint, attempt.paymentId, codeHash, code);
   } catch (error) {
-    // The same merchantPaymentId arrived twice at once: the loser answers like a later repeat.
+    // The same merchantPaymentId arrived twice at once with different codes: the loser answers like a later repeat.
     if (sqlState(error) !== '23505') throw error;
-    const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
-    assert(winner !== null, 'the conflicting payment exists');
-    return repeatOf(deps, winner, requestFingerprint);
+    staged = null;
   }
-  // A payment completing right now has no refunds yet.
-  return { payment: await completePayment(deps, staged, till), refunds: [] };
+  if (staged !== null) {
+    attempt.staged = staged;
+    return undefined;
+  }
+  const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
+  if (winner !== null) return repeatOf(deps, winner, attempt.requestFingerprint);
+  throw await codeRefusalNow(deps, codeHash);
 }
 
 export function requirePayableAmount(deps: Pick<PaymentsDeps, 'config'>, amountMinor: bigint): void {
@@ -78,10 +127,14 @@ export function requirePayableAmount(deps: Pick<PaymentsDeps, 'config'>, amountM
   }
 }
 
-/** A repeated merchantPaymentId answers the earlier payment, or refuses a conflicting reuse. */
+/**
+ * A repeated merchantPaymentId answers the earlier payment's outcome, or refuses a conflicting reuse. An
+ * earlier payment still in flight is waited for (in-flight.ts), so a retry never answers CREATED as if paid.
+ */
 async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<TillOutcome> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict');
-  return { payment: earlier, refunds: await readRefunds(deps.db.pool, earlier.id) };
+  const settled = await settledPayment(deps, earlier);
+  return { payment: settled, refunds: await readRefunds(deps.db.pool, settled.id) };
 }
 
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
@@ -119,7 +172,7 @@ function requireLiveCode(code: string, facts: CodeFacts | null, now: Date): Code
  * Claims the code and writes the payment in one statement. The claim names the customer and device the
  * risk engine scored, so the payment is always the one that was assessed.
  */
-async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest, requestFingerprint: string, paymentId: string, codeHash: Buffer, code: CodeFacts): Promise<Payment> {
+async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest, requestFingerprint: string, paymentId: string, codeHash: Buffer, code: CodeFacts): Promise<Payment | null> {
   const now = deps.now();
   const feeMinor = merchantFee(request.amountMinor, deps.config.merchantFeeBps);
   const inserted = await deps.db.pool.query<PaymentRow>({
@@ -138,9 +191,13 @@ async function stageTillPayment(deps: PaymentsDeps, request: TillPaymentRequest,
       request.orderDescription, requestFingerprint, uuidv7(), feeMinor > 0n ? uuidv7() : null, request.requestedAt, now, codeHash, code.customerId, code.deviceId],
   });
   const row = inserted.rows[0];
-  if (row !== undefined) return toPayment(row);
-  // Another till took the code between the read and the claim (or it expired or was refreshed meanwhile).
+  // null: the code was taken between the read and the claim (by another till, or by this payment's original).
+  return row === undefined ? null : toPayment(row);
+}
+
+/** Why a code cannot be claimed now (used, expired, refreshed meanwhile). */
+async function codeRefusalNow(deps: PaymentsDeps, codeHash: Buffer): Promise<KobanError> {
   const current = await deps.db.pool.query<{ status: string; expires_at: Date }>('select status, expires_at from payment_codes where code_hash = $1', [codeHash]);
   const state = current.rows[0];
-  throw codeRefusal(state === undefined ? null : { status: state.status, expiresAt: state.expires_at }, now) ?? new KobanError('payment_code_expired');
+  return codeRefusal(state === undefined ? null : { status: state.status, expiresAt: state.expires_at }, deps.now()) ?? new KobanError('payment_code_expired');
 }

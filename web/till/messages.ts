@@ -51,6 +51,8 @@ export const messages: Messages = {
   'reason.payment_code_used': { ja: 'このコードは使用済みです。新しいコードを表示してもらってください。', en: 'This code was already used. Ask the customer for a new one.' },
   'reason.payment_code_not_found': { ja: 'コードが見つかりません。もう一度読み取ってください。', en: 'Unknown code. Please scan it again.' },
   'reason.wallet_frozen': { ja: 'お客様のアカウントは凍結されています。Koban サポートへの連絡をご案内ください。', en: "The customer's account is frozen. Please refer them to Koban support." },
+  'reason.payment_failed': { ja: 'この支払いは完了できませんでした。', en: 'This payment could not be completed.' },
+  'reason.refund_failed': { ja: 'この返金は完了できませんでした。', en: 'This refund could not be completed.' },
   'reason.payment_refused_by_risk': { ja: 'この支払いはお受けできません。', en: 'This payment was refused.' },
   'reason.service_switched_off': { ja: '現在 Koban の決済は停止中です。他のお支払い方法をご案内ください。', en: 'Koban payments are switched off right now. Please offer another way to pay.' },
   'reason.till_day_closed': { ja: '本日は精算済みです。', en: 'This till has closed the day.' },
@@ -58,6 +60,8 @@ export const messages: Messages = {
   'reason.merchant_payment_id_conflict': { ja: '同じお会計番号で別の内容が送られました。新しいお会計を始めてください。', en: 'This sale number was used with other details. Start a new sale.' },
   'reason.unauthenticated': { ja: 'レジの有効期限が切れました。もう一度有効化してください。', en: 'This till session has ended. Activate it again.' },
   'reason.refund_exceeds_payment': { ja: '返金額が返金可能額を超えています。', en: 'The refund is more than what can still be refunded.' },
+  'reason.payment_in_progress': { ja: 'この支払いはまだ処理中です。少し待ってから、同じお会計をもう一度送ってください。', en: 'This payment is still being processed. Wait a moment, then send the same sale again.' },
+  'reason.refund_in_progress': { ja: 'この返金はまだ処理中です。少し待ってから、もう一度送ってください。', en: 'This refund is still being processed. Wait a moment, then send it again.' },
   'reason.payment_not_reversible': { ja: 'この支払いは取り消しできません。返金をご利用ください。', en: 'This payment can no longer be cancelled; refund it instead.' },
 
   'qr.title': { ja: 'お客様に QR コードを読み取ってもらってください', en: 'Ask the customer to scan this QR code' },

@@ -90,6 +90,14 @@ export const OPA_RESULT_CODES = {
   REFUND_AMOUNT_EXCEEDED: { httpStatus: 400, codeId: '90000404', message: 'Refunds would exceed the amount paid' },
   DUPLICATE_REFUND_REQUEST: { httpStatus: 400, codeId: '90000405', message: 'merchantRefundId was used with different details' },
   DUPLICATE_PAYMENT_REQUEST: { httpStatus: 400, codeId: '90000406', message: 'merchantPaymentId was used with different details' },
+  // The payment named by this merchantPaymentId is still being processed (LINE Pay's 1145): neither paid nor
+  // failed yet. Send the same request again; it answers the outcome once there is one.
+  PAYMENT_IN_PROGRESS: { httpStatus: 409, codeId: '90000407', message: 'Payment in progress; send the same request again' },
+  // The customer's wallet is frozen (Koban support is checking the account): not a risk refusal, not a balance.
+  WALLET_FROZEN: { httpStatus: 400, codeId: '90000408', message: "The customer's wallet is frozen" },
+  // The ledger refused the payment or refund for a cause that is neither the balance nor the wallet's state.
+  PAYMENT_FAILED: { httpStatus: 400, codeId: '90000409', message: 'The payment could not be completed' },
+  REFUND_FAILED: { httpStatus: 400, codeId: '90000410', message: 'The refund could not be completed' },
 } as const satisfies Record<string, OpaResultSpec>;
 
 export type OpaResultCode = keyof typeof OPA_RESULT_CODES;

@@ -173,7 +173,14 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   terminal_not_found: 'INVALID_PARAMS',
   merchant_payment_id_conflict: 'DUPLICATE_DYNAMIC_QR_REQUEST',
   payment_not_found: 'RESOURCE_NOT_FOUND',
-  payment_in_progress: 'UNACCEPTABLE_OP',
+  payment_in_progress: 'PAYMENT_IN_PROGRESS',
+  // PayPay's "a similar refund is in progress; retry" code.
+  refund_in_progress: 'THROTTLED_MULTIPLE_REFUND_REJECTED',
+  wallet_frozen: 'WALLET_FROZEN',
+  payment_failed: 'PAYMENT_FAILED',
+  refund_failed: 'REFUND_FAILED',
+  // Every kill switch on a payment surface: PayPay's maintenance code.
+  service_switched_off: 'MAINTENANCE_MODE',
   payment_not_reversible: 'ORDER_NOT_REVERSIBLE',
   payment_not_refundable: 'ORDER_NOT_REVERSIBLE',
   refund_exceeds_payment: 'REFUND_AMOUNT_EXCEEDED',

@@ -14,6 +14,7 @@ import type { Database } from '../../platform/db/database.ts';
 import { isKobanError, KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { readPaymentByMerchantId, type Payment, type Refund } from '../model.ts';
+import { paymentAnswer, refundFailure } from '../outcomes.ts';
 import type { Payments } from '../service.ts';
 import { businessDate } from '../time.ts';
 import type { TerminalPrincipal } from './access.ts';
@@ -82,9 +83,7 @@ export function createTillService(db: Database, payments: Payments): TillService
           merchantId: till.merchantId, storeId: till.storeId, terminalId: till.terminalId,
           merchantPaymentId: request.merchantPaymentId, code: request.code, amountMinor: request.amountMinor, orderDescription: null, requestedAt: null,
         });
-        const failure = tillFailure(outcome.payment);
-        if (failure !== null) throw failure;
-        return outcome;
+        return { payment: paymentAnswer(outcome.payment), refunds: outcome.refunds };
       };
       try {
         return await duringOpenDay(till, pay);
@@ -142,7 +141,8 @@ export function createTillService(db: Database, payments: Payments): TillService
         if (made.status === 'REFUNDED') await recordReason(till, payment, 'refund', made.id, made.amountMinor, request.reason);
         return made;
       });
-      if (refund.status === 'REFUND_FAILED') throw new KobanError('payment_not_refundable', { detail: `the refund failed: ${refund.failureCode ?? 'unknown'}` });
+      const failure = refundFailure(refund);
+      if (failure !== null) throw failure;
       const after = await readPaymentByMerchantId(db.pool, till.merchantId, merchantPaymentId);
       return { refund, payment: after ?? payment };
     },
@@ -160,13 +160,3 @@ function orderState(payment: Payment, expiresAt: Date, at: Date): OrderState {
   return 'WAITING';
 }
 
-/** A charge that ended FAILED answers the reason the till shows staff. */
-export function tillFailure(payment: Payment): KobanError | null {
-  if (payment.status !== 'FAILED') return null;
-  switch (payment.failureCode) {
-    case 'insufficient_funds': return new KobanError('insufficient_funds');
-    case 'wallet_frozen':
-    case 'account_closed': return new KobanError('wallet_frozen');
-    default: return new KobanError('payment_refused_by_risk', { detail: `payment failed: ${payment.failureCode ?? 'unknown'}` });
-  }
-}

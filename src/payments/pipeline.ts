@@ -1,0 +1,127 @@
+/**
+ * Every way to pay, refund and cancel, top to bottom: one ordered table of small named steps per
+ * operation (step.ts runs them). The same steps recur in the same order in every table:
+ *
+ *   authenticate → replay check → validate → switches → risk → claim → choose accounts → move money →
+ *   record → consequences → answer
+ *
+ * - **authenticate** happens at the surface, before the table: OPA-Auth signature and nonce (the
+ *   request's own replay check) on the merchant API (`merchants/opa/server.ts`), the terminal session at
+ *   `/v1/till` (`terminal/access.ts`), the customer session for the wallet's QR payments.
+ * - **replay check** answers a repeated merchantPaymentId / merchantRefundId / idempotency key with the
+ *   first outcome, before the switches (a till retrying after a timeout must learn that money moved); an
+ *   operation still in flight is waited for, bounded, else "in progress, retry" (in-flight.ts).
+ * - **claim** is the one atomic step that makes the operation this request's: the code claim, the order's
+ *   row lock, the refund's reservation, the cancel's decision. A retry that loses the claim to its
+ *   original answers the original's outcome.
+ * - **choose accounts** says which balances pay (complete.ts `chooseDebits`): today the wallet.
+ * - **record** writes the outcome with the merchant event (the transactional outbox) in one transaction.
+ * - Refusals are thrown as the one outcome → error mapping (outcomes.ts) every surface shares.
+ */
+import { consequencesStep, chooseAccountsStep, moveMoneyStep, recordedPayment, recordStep } from './complete.ts';
+import { cancelAnswer, cancelConsequencesStep, decideCancelStep, awaitPaymentOutcome, reverseStep, type CancelAttempt } from './cancel.ts';
+import type { CustomerContext } from './context.ts';
+import {
+  answerRepeatedStaticPayment, answerRepeatedTap, assessQrPayment, claimOrder, readOrder, readStore, requireOwnWalletStep, requirePayableOrder,
+  resolveStore, stageStaticPayment, type DynamicQrAttempt, type StaticQrAttempt,
+} from './customer-pay.ts';
+import type { PaymentsDeps } from './deps.ts';
+import type { Payment, Refund } from './model.ts';
+import { paymentAnswer } from './outcomes.ts';
+import {
+  answerRepeatedRefund, moveRefundMoneyStep, recordRefundStep, refundAnswer, refundAttempt, refundConsequencesStep, reserveRefundStep, validateRefund,
+  type RefundAttempt, type RefundRequest,
+} from './refunds.ts';
+import { runSteps, table } from './step.ts';
+import {
+  answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill,
+  type CodeAttempt, type TillOutcome, type TillPaymentRequest,
+} from './till.ts';
+
+const paymentsOn = (deps: PaymentsDeps): undefined => { deps.switches.assertOn('payments'); return undefined; };
+const refundsOn = (deps: PaymentsDeps): undefined => { deps.switches.assertOn('refunds'); return undefined; };
+
+/** A customer-presented code at a till: the signed till API (`POST /v2/till/payments`) and the till app (`/v1/till/charges`). */
+export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
+  ['validate amount', (deps, a) => { requirePayableAmount(deps, a.request.amountMinor); }],
+  ['replay check', answerRepeatedPayment],
+  ['switches', paymentsOn],
+  ['till', resolveTill],
+  ['validate code', requireLiveCodeStep],
+  ['risk', assessCodePayment],
+  ['claim code', claimCode],
+  ['choose accounts', chooseAccountsStep],
+  ['move money', moveMoneyStep],
+  ['record', recordStep],
+  ['consequences', consequencesStep],
+  // A payment completing right now has no refunds yet.
+  ['answer', (_deps, a) => ({ payment: recordedPayment(a), refunds: [] })],
+]);
+
+/** The wallet pays a merchant's order QR (`POST /v2/codes` made it). */
+export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
+  ['validate wallet', requireOwnWalletStep],
+  ['read order', readOrder],
+  ['replay check', answerRepeatedTap],
+  ['validate order', requirePayableOrder],
+  ['switches', paymentsOn],
+  ['risk and confirmation', assessQrPayment],
+  ['claim order', claimOrder],
+  ['choose accounts', chooseAccountsStep],
+  ['move money', moveMoneyStep],
+  ['record', recordStep],
+  ['consequences', consequencesStep],
+  ['answer', (_deps, a) => paymentAnswer(recordedPayment(a))],
+]);
+
+/** The wallet pays a store's static QR with a typed amount. */
+export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
+  ['validate amount', (deps, a) => { requirePayableAmount(deps, a.amountMinor); }],
+  ['validate wallet', requireOwnWalletStep],
+  ['read store', readStore],
+  ['replay check', answerRepeatedStaticPayment],
+  ['switches', paymentsOn],
+  ['store', resolveStore],
+  ['risk and confirmation', assessQrPayment],
+  ['claim', stageStaticPayment],
+  ['choose accounts', chooseAccountsStep],
+  ['move money', moveMoneyStep],
+  ['record', recordStep],
+  ['consequences', consequencesStep],
+  ['answer', (_deps, a) => paymentAnswer(recordedPayment(a))],
+]);
+
+/** A refund (`POST /v2/refunds`, `/v1/till/payments/{id}/refunds`): full or partial, several per payment. */
+export const REFUND = table<RefundAttempt, Refund>([
+  ['validate amount', validateRefund],
+  ['replay check', answerRepeatedRefund],
+  ['switches', refundsOn],
+  ['reserve (claim)', reserveRefundStep],
+  ['move money', moveRefundMoneyStep],
+  ['record', recordRefundStep],
+  ['consequences', refundConsequencesStep],
+  ['answer', refundAnswer],
+]);
+
+/** A cancel (`DELETE /v2/payments/{id}`, `/v1/till/payments/{id}/cancel`): today's payment back in full, or an open order withdrawn. */
+export const CANCEL = table<CancelAttempt, Payment>([
+  ['wait for a payment in flight', awaitPaymentOutcome],
+  ['decide (claim; switches for a paid payment)', decideCancelStep],
+  ['move money back', reverseStep],
+  ['consequences', cancelConsequencesStep],
+  ['answer', cancelAnswer],
+]);
+
+export const payWithCustomerCode = (deps: PaymentsDeps, request: TillPaymentRequest): Promise<TillOutcome> =>
+  runSteps(CUSTOMER_CODE_PAYMENT, deps, codeAttempt(deps, request));
+
+export const payDynamicQr = (deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> =>
+  runSteps(DYNAMIC_QR_PAYMENT, deps, { ctx, codeId });
+
+export const payStaticQr = (deps: PaymentsDeps, ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey: string | null = null): Promise<Payment> =>
+  runSteps(STATIC_QR_PAYMENT, deps, { ctx, payload, amountMinor, idempotencyKey });
+
+export const refundPayment = (deps: PaymentsDeps, request: RefundRequest): Promise<Refund> => runSteps(REFUND, deps, refundAttempt(request));
+
+export const cancelPayment = (deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> =>
+  runSteps(CANCEL, deps, { merchantId, merchantPaymentId });
