@@ -178,6 +178,8 @@ describe('reading an answer', () => {
     expect(verdictOf({ op: 'pay', status: 500, result: 'INTERNAL_SERVER_ERROR' })).toBe('unknown');
     expect(verdictOf({ op: 'refund', status: 400, result: 'THROTTLED_MULTIPLE_REFUND_REJECTED' })).toBe('unknown');
     expect(verdictOf({ op: 'pay', status: 409, result: 'PAYMENT_IN_PROGRESS' })).toBe('unknown');
+    expect(verdictOf({ op: 'qr_pay', status: 409, result: 'payment_in_progress' })).toBe('unknown');
+    expect(verdictOf({ op: 'qr_pay', status: 409, result: 'dynamic_qr_unavailable' })).toBe('failed');
     expect(verdictOf({ op: 'pay', status: 400, result: 'PAYMENT_CODE_ALREADY_USED' })).toBe('failed');
     expect(verdictOf({ op: 'cancel', status: 202, result: 'REQUEST_ACCEPTED' })).toBe('ok');
     expect(verdictOf({ op: 'topup', status: 201, result: 'topup', state: 'processing' })).toBe('unknown');

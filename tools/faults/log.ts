@@ -53,7 +53,9 @@ export type LogRecord = AttemptRecord | FaultRecord;
 /** What an answer says about the operation. */
 export type Verdict = 'ok' | 'failed' | 'unknown' | 'premature';
 
-const INDETERMINATE_STATUSES = new Set([0, 408, 409, 423, 425, 429]);
+const INDETERMINATE_STATUSES = new Set([0, 408, 423, 425, 429]);
+/** A 409 is "try again" only when it says so (in progress, busy); otherwise it is a final "no". */
+const RETRY_CONFLICT = /progress|in_flight|busy|retry|pending/i;
 /** Codes that say "try again", not "no": a refund of the same payment in flight, a rate limit. */
 const RETRY_CODES = new Set(['THROTTLED_MULTIPLE_REFUND_REJECTED', 'RATE_LIMIT', 'MAINTENANCE_MODE', 'SERVICE_ERROR', 'INTERNAL_SERVER_ERROR']);
 /** Payment states an answer may report for an operation that has not finished. */
@@ -67,7 +69,7 @@ const UNFINISHED_STATES = new Set(['CREATED', 'processing', 'requires_action', '
  */
 export function verdictOf(attempt: Pick<AttemptRecord, 'op' | 'status' | 'result' | 'state'>): Verdict {
   const { status, result, state } = attempt;
-  if (INDETERMINATE_STATUSES.has(status) || status >= 500 || RETRY_CODES.has(result) || /IN_PROGRESS|in_progress/.test(result)) return 'unknown';
+  if (INDETERMINATE_STATUSES.has(status) || status >= 500 || RETRY_CODES.has(result) || RETRY_CONFLICT.test(result)) return 'unknown';
   if (status >= 200 && status < 300) {
     if (attempt.op === 'topup') {
       if (state === 'completed') return 'ok';
