@@ -93,6 +93,7 @@ describe('fault checker', () => {
     const report = check(log, [], state({ payments: [payment('p1')] }), OPTIONS);
     expect(report.contradictions).toHaveLength(1);
     expect(report.contradictions[0]?.message).toContain('PAYMENT_CODE_ALREADY_USED');
+    expect(report.contradictionKinds).toEqual({ 'pay 400 PAYMENT_CODE_ALREADY_USED vs final COMPLETED': 1 });
     expect(report.ok).toBe(false);
   });
 

@@ -46,6 +46,8 @@ export interface CheckReport {
   readonly duplicated: Finding[];
   readonly phantoms: Finding[];
   readonly balances: Finding[];
+  /** Contradictions by kind: "<op> <status> <result> vs final <state>", storm copies apart. */
+  readonly contradictionKinds: Record<string, number>;
   /** SUCCESS answered while the operation was unfinished: not a contradiction unless it never finished. */
   readonly premature: number;
   readonly answers: Record<string, number>;
@@ -135,7 +137,13 @@ export function check(attempts: readonly AttemptRecord[], faults: readonly Fault
   const contradictions: Finding[] = [];
   const counts: CheckReport['operations'] = {};
   const answers: Record<string, number> = {};
+  const contradictionKinds: Record<string, number> = {};
   let premature = 0;
+  const contradict = (operation: Operation, attempt: AttemptRecord, state: string, message: string): void => {
+    contradictions.push({ op: operation.op, opId: operation.opId, message });
+    const kind = `${attempt.op} ${attempt.status} ${attempt.result}${attempt.state === undefined ? '' : `/${attempt.state}`} vs final ${state}${attempt.storm === true ? ' (storm)' : ''}`;
+    contradictionKinds[kind] = (contradictionKinds[kind] ?? 0) + 1;
+  };
   const happenedOps = new Map<string, boolean>();
 
   for (const operation of operations) {
@@ -161,11 +169,9 @@ export function check(attempts: readonly AttemptRecord[], faults: readonly Fault
     for (const { attempt, verdict } of verdicts) {
       if (verdict === 'premature') {
         premature++;
-        if (!final.happened) contradictions.push({ op: operation.op, opId: operation.opId, message: `${describe(attempt)}: SUCCESS for an operation that never completed (final ${final.state})` });
+        if (!final.happened) contradict(operation, attempt, final.state, `${describe(attempt)}: SUCCESS for an operation that never completed (final ${final.state})`);
       }
-      if (verdict === 'failed' && final.happened) {
-        contradictions.push({ op: operation.op, opId: operation.opId, message: `${describe(attempt)}, but the final state is ${final.state}` });
-      }
+      if (verdict === 'failed' && final.happened) contradict(operation, attempt, final.state, `${describe(attempt)}, but the final state is ${final.state}`);
     }
   }
 
@@ -175,7 +181,7 @@ export function check(attempts: readonly AttemptRecord[], faults: readonly Fault
   const recovery = measureRecovery(attempts, faults, options.recoveryBoundMs);
   const ok = lost.length === 0 && contradictions.length === 0 && duplicated.length === 0 && phantoms.length === 0 && balances.length === 0
     && db.ledgerVerify.ok && recovery.every((r) => r.ok);
-  return { ok, operations: counts, lost, contradictions, duplicated, phantoms, balances, premature, answers, ledgerVerify: db.ledgerVerify, recovery };
+  return { ok, operations: counts, lost, contradictions, contradictionKinds, duplicated, phantoms, balances, premature, answers, ledgerVerify: db.ledgerVerify, recovery };
 }
 
 /**

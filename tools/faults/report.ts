@@ -15,6 +15,7 @@ export function formatReport(report: CheckReport, meta: { seed: number; runDir: 
   lines.push(`${mark(report.lost.length === 0)}  lost (acknowledged, not in the final state): ${report.lost.length}`);
   lines.push(`${mark(report.duplicated.length === 0)}  duplicated (money moved twice for one operation): ${report.duplicated.length}`);
   lines.push(`${mark(report.contradictions.length === 0)}  contradictions (an answer the final state denies): ${report.contradictions.length}`);
+  for (const [kind, count] of Object.entries(report.contradictionKinds).sort((a, b) => b[1] - a[1])) lines.push(`        ${count} × ${kind}`);
   lines.push(`${mark(report.phantoms.length === 0)}  phantoms (in the database, asked by nobody): ${report.phantoms.length}`);
   lines.push(`${mark(report.balances.length === 0)}  balances recomputed from the operations vs the ledger: ${report.balances.length === 0 ? 'all equal' : `${report.balances.length} differ`}`);
   lines.push(`${mark(report.ledgerVerify.ok)}  koban ledger verify: ${report.ledgerVerify.summary.split('\n')[0] ?? ''}`);
