@@ -1,11 +1,13 @@
 /**
  * `npm start`: Koban on the embedded database (or DATABASE_URL), migrated, with demo data, serving
- * the APIs and printing where. Stops cleanly on SIGINT/SIGTERM so the data folder lock is released.
+ * the APIs and printing where. Stops on SIGINT/SIGTERM within KOBAN_SHUTDOWN_GRACE_MS (and a moment),
+ * releasing the data folder lock.
  */
 import { ConfigError, describeConfig, loadConfig } from './platform/config.ts';
 import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
+import { stopOnSignals } from './http/shutdown.ts';
 import { seedDemoData } from './demo/seed.ts';
 import { issueDemoTillCode, seedDemoPayments } from './payments/demo.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
@@ -18,6 +20,7 @@ async function main(): Promise<void> {
   const sandboxes = await startDevSandboxes(process.env);
   const devIdp = await startDevIdentityProvider(sandboxes.env);
   const config = loadConfig(devIdp.env);
+  // A PostgreSQL server that is not up yet is waited for, with backoff (KOBAN_DATABASE_STARTUP_WAIT_MS).
   const db = await openDatabase(config);
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
@@ -49,19 +52,18 @@ async function main(): Promise<void> {
   }
   process.stdout.write('\n');
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    koban.app.log.info({ signal }, 'stopping');
-    await koban.close();
-    await sandboxes.close();
-    await devIdp.close();
-    await db.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Bounded: in-flight requests and open streams cannot keep Koban from stopping (src/http/shutdown.ts).
+  stopOnSignals({
+    graceMs: config.limits.shutdownGraceMs,
+    log: (message, level) => koban.app.log[level](message),
+    servers: () => [koban.app.server, koban.payments.opa.app.server],
+    stop: async () => {
+      await koban.close();
+      await sandboxes.close();
+      await devIdp.close();
+      await db.close();
+    },
+  });
 }
 
 function printBanner(base: string, database: string, durability: string, applied: string[], config: ReturnType<typeof loadConfig>, webApps: boolean): void {

@@ -12,6 +12,7 @@ import type { Metrics } from '../platform/metrics.ts';
 import { KobanError } from '../platform/errors.ts';
 import { sendProblem, problemCatalogue } from './problem.ts';
 import { parseStrictJson } from './strict-json.ts';
+import { capConnections, DEFAULT_HTTP_LIMITS, serverTimeoutOptions, type HttpLimits } from './limits.ts';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -21,6 +22,8 @@ export interface HttpOptions {
   readonly publicUrl: string;
   readonly bodyLimitBytes?: number;
   readonly https?: { key: Buffer; cert: Buffer } | null;
+  /** Request and header timeouts and the connection cap (limits.ts). */
+  readonly limits?: HttpLimits;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
@@ -37,8 +40,9 @@ export async function createHttpApp(options: HttpOptions): Promise<App> {
     },
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    ...(options.https ? { https: options.https } : {}),
+    ...serverTimeoutOptions(options.limits ?? DEFAULT_HTTP_LIMITS, options.https),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  capConnections(app, options.limits ?? DEFAULT_HTTP_LIMITS);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);

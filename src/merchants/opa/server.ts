@@ -10,6 +10,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { TProperties, TSchema } from 'typebox';
 import type { Validator } from 'typebox/compile';
 import { parseStrictJson } from '../../http/strict-json.ts';
+import { RETRY_AFTER_SECONDS } from '../../http/problem.ts';
+import { capConnections, DEFAULT_HTTP_LIMITS, serverTimeoutOptions, type HttpLimits } from '../../http/limits.ts';
+import { isConnectionFailure } from '../../platform/db/resilience.ts';
 import { AssertionFailed } from '../../platform/assert.ts';
 import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -30,6 +33,8 @@ export interface OpaServerOptions {
   readonly nonceStore: NonceStore;
   readonly maxSkewSec: number;
   readonly nowSec?: () => number;
+  /** Request and header timeouts and the connection cap, as on the main listener (src/http/limits.ts). */
+  readonly limits?: HttpLimits;
 }
 
 export interface OpaCall {
@@ -59,8 +64,9 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
     },
     bodyLimit: OPA_BODY_LIMIT_BYTES,
-    ...(options.https === null ? {} : { https: options.https }),
+    ...serverTimeoutOptions(options.limits ?? DEFAULT_HTTP_LIMITS, options.https),
   });
+  capConnections(app, options.limits ?? DEFAULT_HTTP_LIMITS);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -91,6 +97,7 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
 }
 
 function sendOpa(reply: FastifyReply, answer: OpaReply<unknown>): FastifyReply {
+  if (answer.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS.database_unavailable));
   return reply.code(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
 }
 
@@ -149,6 +156,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   forbidden: 'OP_OUT_OF_SCOPE',
   rate_limited: 'RATE_LIMIT',
   service_unavailable: 'MAINTENANCE_MODE',
+  database_unavailable: 'MAINTENANCE_MODE',
+  operation_in_progress: 'UNACCEPTABLE_OP',
   payment_code_not_found: 'PAYMENT_CODE_NOT_FOUND',
   payment_code_expired: 'PAYMENT_CODE_EXPIRED',
   payment_code_used: 'PAYMENT_CODE_ALREADY_USED',
@@ -172,7 +181,9 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   payment_refused_by_risk: 'UNACCEPTABLE_OP',
 };
 
-function errorReply(error: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {
+function errorReply(thrown: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {
+  // A dropped or stalled database is MAINTENANCE_MODE (503, Retry-After), never an internal error (issue 12).
+  const error = isConnectionFailure(thrown) ? new KobanError('database_unavailable', { cause: thrown }) : thrown;
   if (isKobanError(error)) {
     const code = routeMap[error.code] ?? DEFAULT_ERROR_MAP[error.code];
     if (code !== undefined) {
