@@ -245,7 +245,9 @@ class Worker {
   }
 
   async topUp(outbox: Outbox): Promise<void> {
-    const fundingSourceId = this.customer.fundingSourceId;
+    // Card and bank by turns: the acquirer's and the bank's webhooks both reach Koban during faults.
+    const useBank = this.customer.bankSourceId !== null && this.rng() < 0.5;
+    const fundingSourceId = useBank ? this.customer.bankSourceId : this.customer.fundingSourceId;
     if (fundingSourceId === null) return;
     const amountMinor = 1_000 + Math.floor(this.rng() * 2_000);
     let grant: string | null = null;
@@ -285,8 +287,9 @@ class Worker {
     const merchantPaymentId = this.nextId('sp');
     const body = JSON.stringify({ merchantPaymentId, code, amount: { amount: amountMinor, currency: 'JPY' }, storeId: setup.storeId, terminalId: setup.terminalIds[0] });
     const pay = await burst(this.ctx('pay', merchantPaymentId, amountMinor), signed('POST', '/v2/till/payments', body, stormTransport), this.rng);
+    // A premature SUCCESS (status CREATED) names the payment too; its refunds are then stormed all the same.
     const paymentId = (pay.body as { data?: { paymentId?: string } } | null)?.data?.paymentId;
-    if (paymentId !== undefined && verdictOf({ op: 'pay', ...pay }) === 'ok') {
+    if (paymentId !== undefined && ['ok', 'premature'].includes(verdictOf({ op: 'pay', ...pay }))) {
       const merchantRefundId = this.nextId('sr');
       const refundBody = JSON.stringify({ merchantRefundId, paymentId, amount: { amount: 200, currency: 'JPY' }, reason: 'fault harness storm' });
       await burst(this.ctx('refund', merchantRefundId, 200, merchantPaymentId), signed('POST', '/v2/refunds', refundBody, stormTransport), this.rng);
@@ -305,7 +308,8 @@ async function burst(ctx: OpContext, send: () => Promise<HttpResponse>, rng: () 
     record(ctx, index + 1, sentAtMs, answer, true);
     return answer;
   }));
-  const settled = answers.find((a) => verdictOf({ op: ctx.op, ...a }) !== 'unknown');
+  const verdict = (a: Answer) => verdictOf({ op: ctx.op, ...a });
+  const settled = answers.find((a) => verdict(a) === 'ok') ?? answers.find((a) => verdict(a) !== 'unknown');
   if (settled !== undefined) return settled;
   return settle({ ...ctx }, send, rng);
 }

@@ -56,6 +56,9 @@ const STORM_BOUND_MS = 120_000;
 const LOAD_STOP_BOUND_MS = 150_000;
 const SETTLE_BOUND_MS = 90_000;
 const SETTLE_POLL_MS = 1_000;
+/** Every fault more than once: the first round in the order given, later rounds shuffled by the seed. */
+const DEFAULT_ROUNDS = 2;
+const ROUNDS_MAX = 5;
 const CUSTOMERS = ['till0', 'till1', 'till2', 'till3', 'till4', 'till5', 'topup', 'qr', 'storm'] as const;
 
 interface Run {
@@ -89,23 +92,25 @@ function seededRng(seed: number): () => number {
   };
 }
 
-function options(): { seed: number; faults: FaultName[]; portBase: number; outDir: string } {
-  const { values } = parseArgs({ options: { seed: { type: 'string' }, faults: { type: 'string' }, 'port-base': { type: 'string' }, out: { type: 'string' } } });
+function options(): { seed: number; faults: FaultName[]; rounds: number; portBase: number; outDir: string } {
+  const { values } = parseArgs({ options: { seed: { type: 'string' }, faults: { type: 'string' }, rounds: { type: 'string' }, 'port-base': { type: 'string' }, out: { type: 'string' } } });
   const seed = values.seed === undefined ? randomInt(1, 2 ** 31 - 1) : Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 1) throw new Error('--seed must be a positive integer');
   const faults = (values.faults ?? FAULT_NAMES.join(',')).split(',').map((f) => f.trim()).filter((f) => f !== '');
   for (const fault of faults) if (!(FAULT_NAMES as readonly string[]).includes(fault)) throw new Error(`unknown fault ${fault}; one of ${FAULT_NAMES.join(', ')}`);
   const portBase = Number(values['port-base'] ?? process.env.KOBAN_FAULTS_PORT_BASE ?? 3500);
   if (!Number.isSafeInteger(portBase) || portBase < 1024 || portBase > 65_000) throw new Error('--port-base must be a port number');
-  return { seed, faults: faults as FaultName[], portBase, outDir: values.out ?? path.join(REPO_ROOT, 'test-results/faults') };
+  const rounds = Number(values.rounds ?? DEFAULT_ROUNDS);
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > ROUNDS_MAX) throw new Error(`--rounds must be 1 to ${ROUNDS_MAX}`);
+  return { seed, faults: faults as FaultName[], rounds, portBase, outDir: values.out ?? path.join(REPO_ROOT, 'test-results/faults') };
 }
 
 async function main(): Promise<number> {
   const opts = options();
   const runDir = path.join(opts.outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${opts.seed}`);
   mkdirSync(runDir, { recursive: true });
-  const command = `npm run test:faults -- --seed ${opts.seed} --faults ${opts.faults.join(',')}`;
-  log(`seed ${opts.seed}; faults ${opts.faults.join(', ')}; logs in ${runDir}`);
+  const command = `npm run test:faults -- --seed ${opts.seed} --faults ${opts.faults.join(',')} --rounds ${opts.rounds}`;
+  log(`seed ${opts.seed}; faults ${opts.faults.join(', ')}; ${opts.rounds} round(s); logs in ${runDir}`);
   const ports = { pg: opts.portBase, proxy: opts.portBase + 1, http: opts.portBase + 2, opa: opts.portBase + 3, acquirer: opts.portBase + 4, bank: opts.portBase + 5, idp: opts.portBase + 6 };
   const pg = await startThrowawayPostgres({ label: 'faults', port: ports.pg });
   const cleanups: Array<() => Promise<void>> = [() => pg.stop()];
@@ -133,7 +138,7 @@ async function main(): Promise<number> {
     koban.start();
     if (!(await koban.waitReady(FIRST_START_BOUND_MS))) throw new Error(`Koban did not become ready; see ${runDir}/koban.log`);
     log('Koban ready; signing up and funding the customers');
-    const customers = await seedCustomers({ baseUrl, directUrl, ledgerToken, names: CUSTOMERS, topUpCustomer: 'topup', runTag: String(opts.seed), log });
+    const customers = await seedCustomers({ baseUrl, directUrl, ledgerToken, bankUrl: sandboxes.env.KOBAN_BANK_URL ?? '', names: CUSTOMERS, topUpCustomer: 'topup', runTag: String(opts.seed), log });
     const walletIds = customers.map((c) => c.walletAccountId);
     const setup: SetupFile = {
       seed: opts.seed, baseUrl, opaUrl: `https://${HOST}:${ports.opa}`, caPemPath: devTlsPaths(tlsDir).caCertPath,
@@ -150,7 +155,7 @@ async function main(): Promise<number> {
     writeFileSync(run.faultsLog, '');
     log(`load running; warm-up ${WARMUP_MS / 1000} s`);
     await sleep(WARMUP_MS);
-    for (const fault of opts.faults) await phase(run, fault);
+    for (const fault of schedule(opts.faults, opts.rounds, run.rng)) await phase(run, fault);
     await stopLoad(run);
     await settle(run, walletIds);
     log('reading the final state and running koban ledger verify');
@@ -184,6 +189,19 @@ async function prepareDatabase(directUrl: string): Promise<void> {
     await db.close();
   }
   await disableRiskRules(directUrl);
+}
+
+function schedule(faults: readonly FaultName[], rounds: number, rng: () => number): FaultName[] {
+  const phases = [...faults];
+  for (let round = 1; round < rounds; round++) {
+    const shuffled = [...faults];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(rng() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j] as FaultName, shuffled[i] as FaultName];
+    }
+    phases.push(...shuffled);
+  }
+  return phases;
 }
 
 function between(rng: () => number, minMs: number, maxMs: number): number {

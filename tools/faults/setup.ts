@@ -10,7 +10,10 @@ import { DEFAULT_RULES } from '../../src/risk/rules/index.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { addCard, setPin, signUp, topUp, type Person } from '../../src/drill/customer-api.ts';
+import { addCard, setPin, signUp, stepUp, topUp, type Person } from '../../src/drill/customer-api.ts';
+import type { Browser } from '../../src/drill/http.ts';
+import type { Outbox } from '../../src/drill/outbox.ts';
+import { DEV_SANDBOX_KEYS } from '../../src/demo/sandboxes.ts';
 import { createTransport, newBrowser, type Transport } from '../../src/drill/http.ts';
 import { createOutbox } from '../../src/drill/outbox.ts';
 import pg from 'pg';
@@ -29,6 +32,8 @@ export interface SeededCustomer {
   readonly cookies: Array<[string, string]>;
   readonly csrf: string | null;
   readonly fundingSourceId: string | null;
+  /** A confirmed direct-debit mandate at the sandbox bank (the top-up customer only). */
+  readonly bankSourceId: string | null;
 }
 
 export interface SetupFile {
@@ -64,7 +69,7 @@ export async function disableRiskRules(directUrl: string): Promise<void> {
 }
 
 export async function seedCustomers(input: {
-  baseUrl: string; directUrl: string; ledgerToken: string; names: readonly string[]; topUpCustomer: string; runTag: string; log: (line: string) => void;
+  baseUrl: string; directUrl: string; ledgerToken: string; bankUrl: string; names: readonly string[]; topUpCustomer: string; runTag: string; log: (line: string) => void;
 }): Promise<SeededCustomer[]> {
   const transport = createTransport();
   const outbox = createOutbox(newBrowser(transport, input.baseUrl, null));
@@ -89,11 +94,13 @@ export async function seedCustomers(input: {
       if (walletAccountId === undefined) throw new Error(`no wallet for ${name} after sign-up`);
       await fund(transport, input.baseUrl, input.ledgerToken, walletAccountId);
       let fundingSourceId: string | null = null;
+      let bankSourceId: string | null = null;
       if (name === input.topUpCustomer) {
         fundingSourceId = must(`card of ${name}`, await addCard(home, outbox, person.phone, TOP_UP_CARD, 'FAULT HARNESS'));
         must(`first (3-D Secure) top-up of ${name}`, await topUp(home, outbox, transport, person, { fundingSourceId, amountMinor: FIRST_TOP_UP_MINOR, passThreeDSecure: true }));
+        bankSourceId = await addBankAccount(home, outbox, person, db, transport, input.bankUrl);
       }
-      seeded.push({ name, person, walletAccountId, address, cookies: [...home.cookies], csrf: home.csrf, fundingSourceId });
+      seeded.push({ name, person, walletAccountId, address, cookies: [...home.cookies], csrf: home.csrf, fundingSourceId, bankSourceId });
       input.log(`  customer ${name}: ${person.customerId}, wallet ${walletAccountId}`);
     }
     return seeded;
@@ -101,6 +108,25 @@ export async function seedCustomers(input: {
     await db.end();
     transport.close();
   }
+}
+
+/**
+ * A direct-debit mandate: the bank sends its code to the holder; the sandbox's test endpoint stands in for the
+ * holder reading it (as test/wallet does), and the customer relays it to Koban.
+ */
+async function addBankAccount(home: Browser, outbox: Outbox, person: Person, db: pg.Client, transport: Transport, bankUrl: string): Promise<string> {
+  const accountNumber = '7654321';
+  const grant = must('bank step-up', await stepUp(home, outbox, person.phone, 'add_funding_source', { kind: 'bank', last4: accountNumber.slice(-4) }));
+  const added = await home.request('POST', '/v1/customer/funding-sources/bank-accounts',
+    { bankCode: '0001', branchCode: '123', accountType: 'ordinary', accountNumber, holderNameKana: 'ﾌｫﾙﾄ ﾊｰﾈｽ' }, { 'x-step-up-grant': grant });
+  if (added.status !== 201) throw new Error(`bank account not added: ${added.status} ${added.text}`);
+  const id = (added.body as { fundingSourceId: string }).fundingSourceId;
+  const mandate = await db.query<{ bank_mandate_id: string }>('select bank_mandate_id from funding_sources where id = $1', [id]);
+  const otp = await transport.send({ method: 'GET', url: new URL(`/v1/test/mandates/${mandate.rows[0]?.bank_mandate_id}/otp`, bankUrl).toString(), headers: { authorization: `Bearer ${DEV_SANDBOX_KEYS.bankTestKey}` } });
+  const code = (otp.body as { code?: string; otp?: string } | null);
+  const confirmed = await home.request('POST', `/v1/customer/funding-sources/${id}/confirm`, { code: code?.code ?? code?.otp ?? '' });
+  if (confirmed.status !== 200) throw new Error(`mandate not confirmed: ${confirmed.status} ${confirmed.text}`);
+  return id;
 }
 
 /** The seed balance, from the card clearing account as the demo data funds its wallets. */
