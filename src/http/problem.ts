@@ -44,6 +44,9 @@ export function toKobanError(error: unknown): KobanError {
       break;
   }
   if (fastifyError.statusCode === 404) return new KobanError('not_found', { cause: error });
+  // Fastify's other refusals of a malformed request (a bad URL encoding, a wrong Content-Length…).
+  if (fastifyError.statusCode === 400) return new KobanError('validation_failed', { detail: fastifyError.message ?? 'the request is malformed', cause: error });
+  if (fastifyError.statusCode === 405) return new KobanError('method_not_allowed', { cause: error });
   if (fastifyError.statusCode === 429) return new KobanError('rate_limited', { cause: error });
   // A dropped connection, a full pool, a statement or lock timeout: the caller may retry (issue 12).
   if (isConnectionFailure(error)) return new KobanError('database_unavailable', { cause: error });

@@ -10,6 +10,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { TProperties, TSchema } from 'typebox';
 import type { Validator } from 'typebox/compile';
 import { parseStrictJson } from '../../http/strict-json.ts';
+import { refuseUnsafeParams } from '../../http/safe-strings.ts';
 import { RETRY_AFTER_SECONDS } from '../../http/problem.ts';
 import { capConnections, DEFAULT_HTTP_LIMITS, serverTimeoutOptions, type HttpLimits } from '../../http/limits.ts';
 import { isConnectionFailure } from '../../platform/db/resilience.ts';
@@ -72,6 +73,7 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('preValidation', refuseUnsafeParams);
   app.setErrorHandler((error, request, reply) => sendOpa(reply, errorReply(error, {}, request)));
   app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
   const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
@@ -141,7 +143,7 @@ async function authenticate(options: OpaServerOptions, request: FastifyRequest, 
 function parseBody(rawBody: Buffer | null, contentType: string | undefined): unknown {
   if (rawBody === null || rawBody.length === 0) return undefined;
   if (contentType === undefined || !JSON_MEDIA_TYPE.test(contentType)) throw new KobanError('unsupported_media_type');
-  return parseStrictJson(rawBody.toString('utf8'));
+  return parseStrictJson(rawBody);
 }
 
 const DEFAULT_ERROR_MAP: OpaErrorMap = {
