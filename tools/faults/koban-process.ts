@@ -27,7 +27,8 @@ export interface KobanProcess {
   stop(boundMs: number): Promise<void>;
 }
 
-export function kobanProcess(input: { env: NodeJS.ProcessEnv; baseUrl: string; logDir: string }): KobanProcess {
+/** `onSpawn`: Koban runs in its own process group, handed over so a watchdog can kill it if the harness dies. */
+export function kobanProcess(input: { env: NodeJS.ProcessEnv; baseUrl: string; logDir: string; onSpawn: (pgid: number) => void }): KobanProcess {
   let child: ChildProcess | null = null;
   let expectingExit = false;
   let starts = 0;
@@ -44,7 +45,8 @@ export function kobanProcess(input: { env: NodeJS.ProcessEnv; baseUrl: string; l
       starts++;
       output.write(`\n===== start ${starts} at ${new Date().toISOString()} =====\n`);
       expectingExit = false;
-      const started = spawn(process.execPath, [MAIN], { cwd: REPO_ROOT, env: input.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const started = spawn(process.execPath, [MAIN], { cwd: REPO_ROOT, env: input.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      if (started.pid !== undefined) input.onSpawn(started.pid);
       started.stdout?.pipe(output, { end: false });
       started.stderr?.pipe(output, { end: false });
       started.on('exit', (code, signal) => {

@@ -26,7 +26,6 @@ const OP_BOUND_MS = 90_000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 2_000;
 const STORM_SIZE = 50;
-const EAGER_RETRY_SHARE = 0.1;
 const EAGER_RETRY_MAX_MS = 25;
 const TOP_UP_POLL_MS = 250;
 
@@ -194,7 +193,7 @@ class Worker {
     const merchantPaymentId = this.nextId('p');
     const terminalId = setup.terminalIds[Math.floor(this.rng() * setup.terminalIds.length)] ?? setup.terminalIds[0];
     const body = JSON.stringify({ merchantPaymentId, code, amount: { amount: amountMinor, currency: 'JPY' }, storeId: setup.storeId, terminalId });
-    const eager = this.rng() < EAGER_RETRY_SHARE ? Math.floor(this.rng() * (EAGER_RETRY_MAX_MS + 1)) : null;
+    const eager = this.rng() < setup.eagerShare ? Math.floor(this.rng() * (EAGER_RETRY_MAX_MS + 1)) : null;
     const answer = await settle(this.ctx('pay', merchantPaymentId, amountMinor), signed('POST', '/v2/till/payments', body), this.rng, eager);
     const paymentId = (answer.body as { data?: { paymentId?: string } } | null)?.data?.paymentId;
     if (verdictOf({ op: 'pay', ...answer }) === 'ok' && paymentId !== undefined) this.paid.push({ merchantPaymentId, paymentId, amountMinor, refundedMinor: 0 });

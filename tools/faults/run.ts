@@ -12,6 +12,7 @@
  *   npm run test:faults                       # every fault, a random seed (printed)
  *   npm run test:faults -- --seed 42          # the same choices again
  *   npm run test:faults -- --faults pg_pause  # one fault alone (comma-separated for several)
+ *   npm run test:faults -- --eager 0          # no eager duplicates (a fault's own effect alone)
  *   npm run test:faults -- --port-base 3500   # ports used: base .. base+6
  * Exits 0 only when the checker passes.
  */
@@ -59,6 +60,8 @@ const SETTLE_POLL_MS = 1_000;
 /** Every fault more than once: the first round in the order given, later rounds shuffled by the seed. */
 const DEFAULT_ROUNDS = 2;
 const ROUNDS_MAX = 5;
+/** Till payments that also get a duplicate 0–25 ms after the original, as a till with a short timeout sends. */
+const DEFAULT_EAGER_SHARE = 0.1;
 const CUSTOMERS = ['till0', 'till1', 'till2', 'till3', 'till4', 'till5', 'topup', 'qr', 'storm'] as const;
 
 interface Run {
@@ -92,8 +95,8 @@ function seededRng(seed: number): () => number {
   };
 }
 
-function options(): { seed: number; faults: FaultName[]; rounds: number; portBase: number; outDir: string } {
-  const { values } = parseArgs({ options: { seed: { type: 'string' }, faults: { type: 'string' }, rounds: { type: 'string' }, 'port-base': { type: 'string' }, out: { type: 'string' } } });
+function options(): { seed: number; faults: FaultName[]; rounds: number; eagerShare: number; portBase: number; outDir: string } {
+  const { values } = parseArgs({ options: { seed: { type: 'string' }, faults: { type: 'string' }, rounds: { type: 'string' }, eager: { type: 'string' }, 'port-base': { type: 'string' }, out: { type: 'string' } } });
   const seed = values.seed === undefined ? randomInt(1, 2 ** 31 - 1) : Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 1) throw new Error('--seed must be a positive integer');
   const faults = (values.faults ?? FAULT_NAMES.join(',')).split(',').map((f) => f.trim()).filter((f) => f !== '');
@@ -102,18 +105,26 @@ function options(): { seed: number; faults: FaultName[]; rounds: number; portBas
   if (!Number.isSafeInteger(portBase) || portBase < 1024 || portBase > 65_000) throw new Error('--port-base must be a port number');
   const rounds = Number(values.rounds ?? DEFAULT_ROUNDS);
   if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > ROUNDS_MAX) throw new Error(`--rounds must be 1 to ${ROUNDS_MAX}`);
-  return { seed, faults: faults as FaultName[], rounds, portBase, outDir: values.out ?? path.join(REPO_ROOT, 'test-results/faults') };
+  const eagerShare = Number(values.eager ?? DEFAULT_EAGER_SHARE);
+  if (!(eagerShare >= 0 && eagerShare <= 1)) throw new Error('--eager must be a share from 0 to 1');
+  return { seed, faults: faults as FaultName[], rounds, eagerShare, portBase, outDir: values.out ?? path.join(REPO_ROOT, 'test-results/faults') };
 }
 
 async function main(): Promise<number> {
   const opts = options();
   const runDir = path.join(opts.outDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${opts.seed}`);
   mkdirSync(runDir, { recursive: true });
-  const command = `npm run test:faults -- --seed ${opts.seed} --faults ${opts.faults.join(',')} --rounds ${opts.rounds}`;
+  const command = `npm run test:faults -- --seed ${opts.seed} --faults ${opts.faults.join(',')} --rounds ${opts.rounds} --eager ${opts.eagerShare}`;
   log(`seed ${opts.seed}; faults ${opts.faults.join(', ')}; ${opts.rounds} round(s); logs in ${runDir}`);
   const ports = { pg: opts.portBase, proxy: opts.portBase + 1, http: opts.portBase + 2, opa: opts.portBase + 3, acquirer: opts.portBase + 4, bank: opts.portBase + 5, idp: opts.portBase + 6 };
   const pg = await startThrowawayPostgres({ label: 'faults', port: ports.pg });
   const cleanups: Array<() => Promise<void>> = [() => pg.stop()];
+  const interrupted = (signal: NodeJS.Signals): void => {
+    log(`${signal}: cleaning up`);
+    void runCleanups(cleanups).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     await adminQuery(pg.adminUrl, `create database ${DATABASE}`);
     const directUrl = `postgres://koban@${HOST}:${pg.port}/${DATABASE}`;
@@ -132,7 +143,9 @@ async function main(): Promise<number> {
       KOBAN_SECRET_KEY: randomBytes(32).toString('base64url'), KOBAN_LEDGER_API_TOKEN: ledgerToken, KOBAN_LOG_LEVEL: 'warn', KOBAN_DEMO_DATA: 'true',
       KOBAN_SETTLEMENT_DIR: path.join(runDir, 'settlement'), KOBAN_TOPUP_RECONCILE_DELAY_MS: '1000',
     };
-    const koban = kobanProcess({ env, baseUrl, logDir: runDir });
+    // Koban and the load run in their own process groups, registered with the PostgreSQL watchdog: if the harness
+    // dies (even by SIGKILL), the watchdog kills them with the database instead of leaving them on our ports.
+    const koban = kobanProcess({ env, baseUrl, logDir: runDir, onSpawn: (pgid) => pg.registerProcessGroup(pgid) });
     cleanups.push(() => koban.stop(10_000));
     log('starting Koban (the first start may build the web apps)');
     koban.start();
@@ -143,11 +156,12 @@ async function main(): Promise<number> {
     const setup: SetupFile = {
       seed: opts.seed, baseUrl, opaUrl: `https://${HOST}:${ports.opa}`, caPemPath: devTlsPaths(tlsDir).caCertPath,
       apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, storeId: DEMO.merchant.stores[0].id,
-      terminalIds: DEMO.merchant.stores[0].terminals.map((t) => t.id), customers, logPath: path.join(runDir, 'requests.jsonl'),
+      terminalIds: DEMO.merchant.stores[0].terminals.map((t) => t.id), customers, logPath: path.join(runDir, 'requests.jsonl'), eagerShare: opts.eagerShare,
     };
     writeFileSync(path.join(runDir, 'setup.json'), JSON.stringify(setup, null, 2));
     const baseline = await readBaseline(directUrl, walletIds);
-    const load = fork(path.join(REPO_ROOT, 'tools/faults/load.ts'), [path.join(runDir, 'setup.json')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const load = fork(path.join(REPO_ROOT, 'tools/faults/load.ts'), [path.join(runDir, 'setup.json')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    if (load.pid !== undefined) pg.registerProcessGroup(load.pid);
     cleanups.push(async () => {
       if (load.exitCode === null && load.signalCode === null) load.kill('SIGKILL');
     });
@@ -170,12 +184,17 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${text}\n`);
     return report.ok ? 0 : 1;
   } finally {
-    for (const cleanup of cleanups.reverse()) {
-      try {
-        await cleanup();
-      } catch (error) {
-        log(`cleanup: ${(error as Error).message}`);
-      }
+    await runCleanups(cleanups);
+  }
+}
+
+async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
+  // Taken out of the list as they run, so an interrupt during the normal cleanup does not run one twice.
+  for (let cleanup = cleanups.pop(); cleanup !== undefined; cleanup = cleanups.pop()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      log(`cleanup: ${(error as Error).message}`);
     }
   }
 }

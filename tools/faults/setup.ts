@@ -47,6 +47,8 @@ export interface SetupFile {
   readonly terminalIds: readonly string[];
   readonly customers: readonly SeededCustomer[];
   readonly logPath: string;
+  /** Share of till payments sent a second time 0–25 ms after the first (0 turns the eager duplicates off). */
+  readonly eagerShare: number;
 }
 
 /** Every risk rule off, recorded as an operator would record it (with a reason), before Koban starts. */
