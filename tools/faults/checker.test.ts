@@ -114,8 +114,8 @@ describe('fault checker', () => {
     expect(report.ok).toBe(false);
   });
 
-  it('reports a payment no client asked for as a phantom', () => {
-    const report = check([paid('p1')], [], state({ payments: [payment('p1'), payment('ghost')] }), OPTIONS);
+  it('reports a payment no client asked for as a phantom, but not an order QR nobody paid', () => {
+    const report = check([paid('p1')], [], state({ payments: [payment('p1'), payment('ghost'), { ...payment('unpaid-qr', 'CREATED'), paymentTransferId: null }] }), OPTIONS);
     expect(report.phantoms.map((p) => p.opId)).toEqual(['ghost']);
   });
 

@@ -201,18 +201,22 @@ function findDuplicates(db: DbState, indexed: Indexed): Finding[] {
   }));
 }
 
-/** Rows no logged operation asked for: money moved by something the clients never requested. */
+/**
+ * Rows that moved money although no logged operation asked for them. (An order QR created but never paid is
+ * a payment row in CREATED: no money, not a phantom.)
+ */
 function findPhantoms(operations: readonly Operation[], db: DbState): Finding[] {
   const asked = new Set(operations.map((o) => `${o.op === 'qr_pay' ? 'pay' : o.op}:${o.opId}`));
   const findings: Finding[] = [];
   for (const p of db.payments) {
+    if (p.paymentTransferId === null || !['COMPLETED', 'REFUNDED', 'CANCELED'].includes(p.status)) continue;
     if (!asked.has(`pay:${p.merchantPaymentId}`)) findings.push({ op: 'pay', opId: p.merchantPaymentId, message: `payment ${p.status} of ${p.amountMinor} that no client asked for` });
   }
   for (const r of db.refunds) {
-    if (!asked.has(`refund:${r.merchantRefundId}`)) findings.push({ op: 'refund', opId: r.merchantRefundId, message: `refund ${r.status} of ${r.amountMinor} that no client asked for` });
+    if (r.status === 'REFUNDED' && !asked.has(`refund:${r.merchantRefundId}`)) findings.push({ op: 'refund', opId: r.merchantRefundId, message: `refund ${r.status} of ${r.amountMinor} that no client asked for` });
   }
   for (const t of db.topUps) {
-    if (!asked.has(`topup:${t.idempotencyKey}`)) findings.push({ op: 'topup', opId: t.idempotencyKey, message: `top-up ${t.status} of ${t.amountMinor} that no client asked for` });
+    if (t.status === 'completed' && !asked.has(`topup:${t.idempotencyKey}`)) findings.push({ op: 'topup', opId: t.idempotencyKey, message: `top-up ${t.status} of ${t.amountMinor} that no client asked for` });
   }
   return findings;
 }
