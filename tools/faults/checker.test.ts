@@ -135,6 +135,14 @@ describe('fault checker', () => {
     expect(report.ok).toBe(true);
   });
 
+  it('fails on a 500 even when a retry settled the operation, but not on an honest 503', () => {
+    const log = [attempt({ op: 'pay', opId: 'p1', status: 503, result: 'MAINTENANCE_MODE' }), attempt({ op: 'pay', opId: 'p1', attempt: 2, status: 500, result: 'INTERNAL_SERVER_ERROR' }), paid('p1', { attempt: 3 })];
+    const report = check(log, [], state({ payments: [payment('p1')] }), OPTIONS);
+    expect(report.serverErrors).toHaveLength(1);
+    expect(report.serverErrors[0]?.message).toContain('attempt 2');
+    expect(report.ok).toBe(false);
+  });
+
   it('fails on a ledger verify failure even when every operation checks out', () => {
     const report = check([paid('p1')], [], state({ payments: [payment('p1')], verify: false }), OPTIONS);
     expect(report.ok).toBe(false);

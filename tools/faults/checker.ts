@@ -46,6 +46,8 @@ export interface CheckReport {
   readonly duplicated: Finding[];
   readonly phantoms: Finding[];
   readonly balances: Finding[];
+  /** Answers 5xx other than 503: Koban failed in a way it did not expect (a 503 is an honest "unavailable"). */
+  readonly serverErrors: Finding[];
   /** Contradictions by kind: "<op> <status> <result> vs final <state>", storm copies apart. */
   readonly contradictionKinds: Record<string, number>;
   /** SUCCESS answered while the operation was unfinished: not a contradiction unless it never finished. */
@@ -179,9 +181,11 @@ export function check(attempts: readonly AttemptRecord[], faults: readonly Fault
   const phantoms = findPhantoms(operations, db);
   const balances = checkBalances(operations, happenedOps, db);
   const recovery = measureRecovery(attempts, faults, options.recoveryBoundMs);
+  const serverErrors = attempts.filter((a) => a.status >= 500 && a.status !== 503)
+    .map((a) => ({ op: a.op, opId: a.opId, message: describe(a) }));
   const ok = lost.length === 0 && contradictions.length === 0 && duplicated.length === 0 && phantoms.length === 0 && balances.length === 0
-    && db.ledgerVerify.ok && recovery.every((r) => r.ok);
-  return { ok, operations: counts, lost, contradictions, contradictionKinds, duplicated, phantoms, balances, premature, answers, ledgerVerify: db.ledgerVerify, recovery };
+    && serverErrors.length === 0 && db.ledgerVerify.ok && recovery.every((r) => r.ok);
+  return { ok, operations: counts, lost, contradictions, contradictionKinds, duplicated, phantoms, balances, serverErrors, premature, answers, ledgerVerify: db.ledgerVerify, recovery };
 }
 
 /**

@@ -19,6 +19,7 @@ import { createOutbox, type Outbox } from '../../src/drill/outbox.ts';
 import { stepUp } from '../../src/drill/customer-api.ts';
 import type { AttemptRecord, OpKind } from './log.ts';
 import { verdictOf } from './log.ts';
+import { seededRandom } from '../../src/drill/journal.ts';
 import type { SeededCustomer, SetupFile } from './setup.ts';
 
 /** An operation still unsettled after this long is left to the checker (which reads the database). */
@@ -35,18 +36,6 @@ const transport = createTransport({ ca: readFileSync(setup.caPemPath, 'utf8'), m
 /** A storm must really be 50 requests at once, not 16 at a time. */
 const stormTransport = createTransport({ ca: readFileSync(setup.caPemPath, 'utf8'), maxSocketsPerSource: STORM_SIZE + 4 });
 let stopping = false;
-
-/** mulberry32: small, seeded, good enough to make a run's choices reproducible. */
-function rngFrom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,7 +143,7 @@ class Worker {
   constructor(name: string, customer: SeededCustomer, seed: number) {
     this.name = name;
     this.customer = customer;
-    this.rng = rngFrom(seed);
+    this.rng = seededRandom(seed);
     this.browser = phone(customer);
   }
 

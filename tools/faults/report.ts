@@ -18,6 +18,7 @@ export function formatReport(report: CheckReport, meta: { seed: number; runDir: 
   for (const [kind, count] of Object.entries(report.contradictionKinds).sort((a, b) => b[1] - a[1])) lines.push(`        ${count} × ${kind}`);
   lines.push(`${mark(report.phantoms.length === 0)}  phantoms (in the database, asked by nobody): ${report.phantoms.length}`);
   lines.push(`${mark(report.balances.length === 0)}  balances recomputed from the operations vs the ledger: ${report.balances.length === 0 ? 'all equal' : `${report.balances.length} differ`}`);
+  lines.push(`${mark(report.serverErrors.length === 0)}  server errors (5xx other than an honest 503; see koban.log): ${report.serverErrors.length}`);
   lines.push(`${mark(report.ledgerVerify.ok)}  koban ledger verify: ${report.ledgerVerify.summary.split('\n')[0] ?? ''}`);
   lines.push(`      premature SUCCESS (answered while unfinished; a contradiction only if it never finished): ${report.premature}`);
   lines.push('');
@@ -27,7 +28,7 @@ export function formatReport(report: CheckReport, meta: { seed: number; runDir: 
     const notes = [r.unexpectedExits > 0 ? `Koban exited by itself ${r.unexpectedExits}×` : '', r.manualRestart ? 'needed a manual restart' : ''].filter((n) => n !== '').join(', ');
     lines.push(`${mark(r.ok)}  ${r.fault.padEnd(10)} ${time.padStart(8)}  ${r.detail}${notes === '' ? '' : `  — ${notes}`}`);
   }
-  for (const [title, findings] of [['Lost', report.lost], ['Duplicated', report.duplicated], ['Contradictions', report.contradictions], ['Phantoms', report.phantoms], ['Balances', report.balances]] as const) {
+  for (const [title, findings] of [['Lost', report.lost], ['Duplicated', report.duplicated], ['Contradictions', report.contradictions], ['Phantoms', report.phantoms], ['Balances', report.balances], ['Server errors', report.serverErrors]] as const) {
     if (findings.length === 0) continue;
     lines.push('', `${title}:`);
     for (const f of (findings as readonly Finding[]).slice(0, FINDINGS_SHOWN)) lines.push(`  ${f.op} ${f.opId}: ${f.message}`);

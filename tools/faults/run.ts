@@ -24,6 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../../src/demo/seed.ts';
+import { seededRandom, shuffle } from '../../src/drill/journal.ts';
 import { DEMO_PAYMENTS } from '../../src/payments/demo.ts';
 import { startDevSandboxes } from '../../src/demo/sandboxes.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
@@ -82,17 +83,6 @@ function log(line: string): void {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function seededRng(seed: number): () => number {
-  let state = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function options(): { seed: number; faults: FaultName[]; rounds: number; eagerShare: number; portBase: number; outDir: string } {
@@ -165,7 +155,7 @@ async function main(): Promise<number> {
     cleanups.push(async () => {
       if (load.exitCode === null && load.signalCode === null) load.kill('SIGKILL');
     });
-    const run: Run = { seed: opts.seed, rng: seededRng(opts.seed), runDir, pg, proxy, koban, load, faultsLog: path.join(runDir, 'faults.jsonl'), directUrl };
+    const run: Run = { seed: opts.seed, rng: seededRandom(opts.seed ^ 0x9e3779b9), runDir, pg, proxy, koban, load, faultsLog: path.join(runDir, 'faults.jsonl'), directUrl };
     writeFileSync(run.faultsLog, '');
     log(`load running; warm-up ${WARMUP_MS / 1000} s`);
     await sleep(WARMUP_MS);
@@ -212,14 +202,7 @@ async function prepareDatabase(directUrl: string): Promise<void> {
 
 function schedule(faults: readonly FaultName[], rounds: number, rng: () => number): FaultName[] {
   const phases = [...faults];
-  for (let round = 1; round < rounds; round++) {
-    const shuffled = [...faults];
-    for (let i = shuffled.length - 1; i > 0; i--) {
-      const j = Math.floor(rng() * (i + 1));
-      [shuffled[i], shuffled[j]] = [shuffled[j] as FaultName, shuffled[i] as FaultName];
-    }
-    phases.push(...shuffled);
-  }
+  for (let round = 1; round < rounds; round++) phases.push(...shuffle(faults, rng));
   return phases;
 }
 
