@@ -179,4 +179,24 @@ describe('a stalled database', () => {
     expect((await topUp(koban.base, ids)).status).toBe(200);
     expect(koban.child.exitCode).toBeNull();
   });
+
+  it('answers 503 in bounded time when the backend itself stops answering (SIGSTOP), and recovers on a fresh connection', async () => {
+    const koban = await started({ KOBAN_DATABASE_STATEMENT_TIMEOUT_MS: '1000', KOBAN_DATABASE_ACQUIRE_TIMEOUT_MS: '1000' });
+    const ids = await ledgerAccounts(koban.base);
+    // Every idle pool connection's backend stops: the server's own statement timeout can no longer fire.
+    const idle = (await admin.query<{ pid: number }>(`${KOBAN_BACKENDS} and state = 'idle' and query not ilike 'listen %'`)).rows.map((row) => row.pid);
+    expect(idle.length).toBeGreaterThan(0);
+    for (const pid of idle) process.kill(pid, 'SIGSTOP');
+    try {
+      const stalled = await call(koban.base, 'GET', `/v1/ledger/accounts/${ids.wallet}`);
+      expect(stalled.status).toBe(503);
+      expect(stalled.json).toMatchObject({ code: 'database_unavailable' });
+    } finally {
+      for (const pid of idle) process.kill(pid, 'SIGCONT');
+    }
+    // The stuck connections were dropped, not lent again: the next requests get fresh ones.
+    expect((await call(koban.base, 'GET', `/v1/ledger/accounts/${ids.wallet}`)).status).toBe(200);
+    expect((await topUp(koban.base, ids)).status).toBe(200);
+    expect(koban.child.exitCode).toBeNull();
+  });
 });

@@ -54,6 +54,8 @@ export type OpaErrorMap = Partial<Record<ProblemCode, OpaResultCode>>;
 
 export interface OpaServer {
   readonly app: FastifyInstance;
+  /** Every route registered (the fuzzer walks them: test/http/fuzz.test.ts). */
+  readonly routes: ReadonlyArray<{ readonly method: 'GET' | 'POST' | 'DELETE'; readonly url: string }>;
   route(method: 'GET' | 'POST' | 'DELETE', url: string, handler: OpaHandler, errorMap?: OpaErrorMap): void;
 }
 
@@ -78,9 +80,11 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
   app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
   const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
 
+  const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; url: string }> = [];
   return {
-    app,
+    app, routes,
     route(method, url, handler, errorMap = {}) {
+      routes.push({ method, url });
       app.route({
         method, url,
         handler: async (request, reply) => {
