@@ -34,7 +34,8 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
 export function serverTimeoutOptions(limits: HttpLimits, https: { key: Buffer; cert: Buffer } | null | undefined): Record<string, unknown> {
   const timeouts = { requestTimeout: limits.requestTimeoutMs, headersTimeout: Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs), connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS };
   // https.createServer takes the http.Server options in the same object as the TLS ones.
-  if (https) return { requestTimeout: limits.requestTimeoutMs, https: { ...https, ...timeouts } };
+  // A TLS handshake that never completes is bounded like headers that never finish (Node's default is 120 s).
+  if (https) return { requestTimeout: limits.requestTimeoutMs, https: { ...https, ...timeouts, handshakeTimeout: timeouts.headersTimeout } };
   return { requestTimeout: limits.requestTimeoutMs, http: timeouts };
 }
 

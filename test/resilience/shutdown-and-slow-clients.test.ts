@@ -139,6 +139,14 @@ describe('slow clients', () => {
     expect(koban.child.exitCode).toBeNull();
   });
 
+  it('cuts off a connection to the HTTPS merchant listener that never starts its TLS handshake', async () => {
+    const koban = await started({ KOBAN_OPA_TLS: 'true', KOBAN_HTTP_REQUEST_TIMEOUT_MS: '2000', KOBAN_HTTP_HEADERS_TIMEOUT_MS: '1000' });
+    expect(koban.opaBase).toMatch(/^https:/);
+    // Half a ClientHello, then silence: the server closes the connection rather than hold it.
+    expect(await slowClient(portOf(koban.opaBase), '\x16\x03\x01\x00')).toBe('');
+    expect(koban.child.exitCode).toBeNull();
+  });
+
   it('answers 503 with Retry-After above the connection cap, on both listeners, and serves again once they close', async () => {
     const koban = await started({ KOBAN_HTTP_CONNECTIONS_MAX: '10', KOBAN_HTTP_REQUEST_TIMEOUT_MS: '60000', KOBAN_HTTP_HEADERS_TIMEOUT_MS: '60000' });
     // Ten idle connections on each listener fill it.
