@@ -17,13 +17,13 @@ export const TABLE_OWNERS = {
     'contact_changes',
   ],
   notifications: ['outbox_messages', 'dev_outbox', 'customer_notifications'],
-  wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events'],
+  wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims'],
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces',
     'merchant_payout_accounts',
   ],
   payments: [
-    'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
+    'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
     'terminal_actions_in_flight',
   ],

@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../../src/demo/seed.ts';
 import { seededRandom, shuffle } from '../../src/drill/journal.ts';
-import { DEMO_PAYMENTS } from '../../src/payments/demo.ts';
+import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
 import { startDevSandboxes } from '../../src/demo/sandboxes.ts';
 import { migrate } from '../../src/platform/db/migrate.ts';
 import { openPostgres } from '../../src/platform/db/postgres.ts';
