@@ -15,6 +15,7 @@ import { verifiedPhone } from '../contacts/contacts.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { acceptTotp } from '../factors/totp.ts';
+import { guardedFactorCheck, isGuessableFactor, refuseLockedFactor } from '../factors/factor-guard.ts';
 import { availableMethods } from '../login/login.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 import { rotateSession, type Session } from '../sessions/sessions.ts';
@@ -57,6 +58,7 @@ export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepU
     const request = await liveRequest(client, session, stepUpId, false);
     const phone = await verifiedPhone(client, session.customerId);
     if (phone === null) throw new KobanError('factor_not_enrolled');
+    await refuseLockedFactor(client, session.customerId, 'sms');
     const issued = await issueCode(client, deps.secrets, 'step_up_sms', request.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: 'Koban confirmation code',
@@ -82,7 +84,9 @@ async function proofHolds(deps: IdentityDeps, session: Session, request: StepUpR
 /** Verifies the fresh factor; returns the single-use grant and the session's new token. */
 export async function completeStepUp(deps: IdentityDeps, session: Session, stepUpId: string, proof: StepUpProof, origin: RequestOrigin): Promise<{ grant: string; sessionToken: string; expiresInMs: number }> {
   const request = await liveRequest(deps.db.pool, session, stepUpId, true);
-  if (!(await proofHolds(deps, session, request, proof))) {
+  const check = () => proofHolds(deps, session, request, proof);
+  const ok = isGuessableFactor(proof.method) ? await guardedFactorCheck(deps, session.customerId, proof.method, origin, check) : await check();
+  if (!ok) {
     await recordSecurityEvent(deps.db.pool, { type: 'step_up', outcome: 'failure', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, reasons: [proof.method, request.action] });
     throw new KobanError('step_up_failed');
   }
