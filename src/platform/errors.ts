@@ -50,6 +50,7 @@ export const problems = {
   csrf_failed: { status: 403, title: 'The request did not prove it came from Koban' },
   step_up_required: { status: 403, title: 'A fresh second factor for exactly this action is required' },
   step_up_failed: { status: 401, title: 'The step-up was not accepted' },
+  sms_budget_exceeded: { status: 429, title: 'Too many text messages were asked for; try again later or use another second factor' },
   factor_locked: { status: 423, title: 'This second factor is locked after too many wrong codes; recover your account to unlock it' },
   factor_slowed_down: { status: 429, title: 'Too many wrong codes for this second factor; wait before trying again' },
   step_up_method_not_allowed: { status: 403, title: 'This second factor is not accepted for this action; use a stronger one' },

@@ -84,7 +84,7 @@ function registerStepUpRoutes(app: App, identity: Identity): void {
       response: { 200: Type.Object({ stepUpId: Type.String(), methods: Type.Array(Type.String()) }) } },
   }, async (request) => startStepUp(deps, await identity.guard(request), request.body.action, request.body.params));
   app.post('/v1/customer/step-up/:id/sms', { schema: { tags, summary: 'Send the step-up code to the verified phone', params: IdParams, body: Empty, response: { 202: Ok } } }, async (request, reply) => {
-    await sendStepUpCode(deps, await identity.guard(request), request.params.id);
+    await sendStepUpCode(deps, await identity.guard(request), request.params.id, requestOrigin(request));
     reply.code(202);
     return { status: 'ok' as const };
   });

@@ -14,6 +14,7 @@ import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
 import { acceptTotp } from '../factors/totp.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
 import { guardedFactorCheck, isGuessableFactor, refuseLockedFactor } from '../factors/factor-guard.ts';
 import { sha256 } from '../secrets.ts';
 import { rememberDevice } from '../sessions/devices.ts';
@@ -53,13 +54,14 @@ async function liveChallenge(db: Queryable, challengeId: string, deviceToken: st
 }
 
 /** Sends the SMS code for a challenge, only to the verified phone on file. */
-export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string): Promise<void> {
+export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string, origin: RequestOrigin | null = null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const challenge = await liveChallenge(client, challengeId, deviceToken);
     const phone = await verifiedPhone(client, challenge.customer_id);
     if (phone === null) throw new KobanError('factor_not_enrolled');
     // A locked SMS factor gets no more codes: they could not be used, and each one costs and disturbs.
     await refuseLockedFactor(client, challenge.customer_id, 'sms');
+    await requireSmsBudget(deps, phone, origin);
     const issued = await issueCode(client, deps.secrets, 'login_sms', challenge.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: 'Koban sign-in code',

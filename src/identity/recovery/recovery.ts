@@ -20,6 +20,7 @@ import { normalizeIdentifier } from '../contacts/normalize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
 import { liftFactorLocks } from '../factors/factor-guard.ts';
+import { takeSmsBudget } from '../codes/sms-budget.ts';
 import { loginKeys, riskDeviceId } from '../login/login.ts';
 import { hitCounter, resetCounter } from '../login/throttle.ts';
 import { checkNewPassword } from '../password/policy.ts';
@@ -52,6 +53,8 @@ export async function startRecovery(deps: IdentityDeps, identifierInput: string,
     );
     if (customerId !== null && withinLimit) {
       for (const contact of await verifiedContacts(client, customerId)) {
+        // Over an SMS budget the phone gets nothing; the answer stays the same (AUTH-06) and the e-mail code still goes.
+        if (contact.kind === 'phone' && !(await takeSmsBudget(deps, contact.value, origin)).ok) continue;
         const purpose = contact.kind === 'phone' ? 'recovery_sms' : 'recovery_email';
         const issued = await issueCode(client, deps.secrets, purpose, recoveryId, contact.value);
         if ('refused' in issued) continue;

@@ -15,6 +15,7 @@ import { verifiedPhone } from '../contacts/contacts.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { acceptTotp } from '../factors/totp.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
 import { guardedFactorCheck, isGuessableFactor, refuseLockedFactor } from '../factors/factor-guard.ts';
 import { availableMethods } from '../login/login.ts';
 import { randomToken, sha256 } from '../secrets.ts';
@@ -53,12 +54,13 @@ async function liveRequest(db: Queryable, session: Session, stepUpId: string, co
   return request;
 }
 
-export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepUpId: string): Promise<void> {
+export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepUpId: string, origin: RequestOrigin | null = null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const request = await liveRequest(client, session, stepUpId, false);
     const phone = await verifiedPhone(client, session.customerId);
     if (phone === null) throw new KobanError('factor_not_enrolled');
     await refuseLockedFactor(client, session.customerId, 'sms');
+    await requireSmsBudget(deps, phone, origin);
     const issued = await issueCode(client, deps.secrets, 'step_up_sms', request.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: 'Koban confirmation code',
