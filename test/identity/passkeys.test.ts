@@ -3,7 +3,7 @@
 // attack the server must refuse (WA-01..05).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKoban } from '../support/koban.ts';
-import { newClient, PUBLIC_URL, signUp, stepUpBySms, type Client, type Customer } from './support.ts';
+import { newClient, PUBLIC_URL, signUp, stepUpByPasskey, stepUpBySms, type Client, type Customer } from './support.ts';
 import { createSoftAuthenticator, type SoftAuthenticator } from './support/soft-authenticator.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 
@@ -15,8 +15,11 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function registrationOptions(customer: Customer): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
-  const grant = await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'passkey' });
+/** A customer who already has a passkey steps up with it: the policy refuses SMS for change_factors then. */
+async function registrationOptions(customer: Customer, existing?: SoftAuthenticator): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
+  const grant = existing === undefined
+    ? await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'passkey' })
+    : await stepUpByPasskey(customer, (options) => existing.assert(options), 'change_factors', { factor: 'passkey' });
   const response = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration/options', body: {}, headers: { 'x-step-up-grant': grant } });
   expect(response.statusCode).toBe(200);
   return response.json();
@@ -170,7 +173,7 @@ describe('passkey registration and passwordless sign-in', () => {
     const response = await finishRegistration(b, other.challengeId, attacker.register(other.options, { credentialId: stolenId }));
     expect(response.statusCode).toBe(409);
     expect(response.json().code).toBe('passkey_already_registered');
-    const again = await registrationOptions(a.customer);
+    const again = await registrationOptions(a.customer, a.authenticator);
     expect(again.options.excludeCredentials?.map((c) => c.id)).toEqual([stolenId?.toString('base64url')]);
     expect((await finishRegistration(a.customer, again.challengeId, attacker.register(again.options, { credentialId: stolenId }))).json().code).toBe('passkey_already_registered');
     const owners = await env.db.pool.query<{ customer_id: string }>('select customer_id from passkeys where credential_id = $1', [stolenId?.toString('base64url')]);
