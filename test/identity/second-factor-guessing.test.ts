@@ -122,21 +122,22 @@ describe('second-factor guessing across fresh challenges', () => {
     expect((await env.db.pool.query('select 1 from recovery_codes where customer_id = $1 and used_at is null', [owner.customerId])).rowCount).toBe(codes.length);
   });
 
-  it('SMS step-up guessing over fresh step-ups shares the account counter and locks too', async () => {
+  it('SMS step-up guessing over fresh step-ups counts on the account, and from the slow-down on the policy refuses SMS step-ups', async () => {
     const owner = await signUp(env.koban);
-    for (let guesses = 0; guesses < FACTOR_LOCK_AT; guesses += 2) {
-      const { stepUpId } = (await owner.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'change_password', params: {} } })).json() as { stepUpId: string };
+    const freshStepUp = async () => (await owner.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'change_password', params: {} } })).json() as { stepUpId?: string; methods?: string[]; code?: string };
+    for (let guesses = 0; guesses < FACTOR_SLOW_FROM; guesses++) {
+      const { stepUpId } = await freshStepUp();
       await owner.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/sms`, body: {} });
       const code = await lastCode(env.koban, owner.phone);
-      for (let i = 0; i < 2; i++) {
-        const guess = await owner.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/verify`, body: { method: 'sms', code: wrong(code) } });
-        expect(guess.json().code).toBe('step_up_failed');
-      }
+      const guess = await owner.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/verify`, body: { method: 'sms', code: wrong(code) } });
+      expect(guess.json().code).toBe('step_up_failed');
     }
-    const { stepUpId } = (await owner.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'change_password', params: {} } })).json() as { stepUpId: string };
-    const send = await owner.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/sms`, body: {} });
-    expect(send.statusCode).toBe(423);
-    expect(send.json().code).toBe('factor_locked');
+    const failures = await env.db.pool.query(`select failures from factor_failures where customer_id = $1 and factor = 'sms'`, [owner.customerId]);
+    expect(failures.rows).toEqual([{ failures: FACTOR_SLOW_FROM }]);
+    // Risk is elevated now: SMS is the only factor this customer has, so no step-up can start, and nothing is sent.
+    const smsBefore = (await messagesTo(env.koban, owner.phone)).length;
+    expect(await freshStepUp()).toMatchObject({ code: 'step_up_method_not_allowed' });
+    expect(await messagesTo(env.koban, owner.phone)).toHaveLength(smsBefore);
   });
 });
 

@@ -105,9 +105,18 @@ export async function refuseLockedFactor(db: Queryable, customerId: string, fact
   if (result.rowCount === 1) throw new KobanError('factor_locked', { extensions: { factor } });
 }
 
-/** Whether some factor of this customer is slowed down or locked: the step-up policy treats it as elevated risk. */
+/**
+ * How long a slowed-down factor keeps the account's risk elevated after its last attempt: long enough to
+ * outlast a guessing run, short enough that a customer who mistyped three times is not stuck until recovery.
+ */
+export const FACTOR_PRESSURE_WINDOW_MS = 60 * 60_000;
+
+/** Whether some factor of this customer is locked, or slowed down within the last hour: the step-up policy treats it as elevated risk. */
 export async function underGuessingPressure(db: Queryable, customerId: string): Promise<boolean> {
-  const result = await db.query('select 1 from factor_failures where customer_id = $1 and (locked_at is not null or failures >= $2) limit 1', [customerId, FACTOR_SLOW_FROM]);
+  const result = await db.query(
+    `select 1 from factor_failures where customer_id = $1
+       and (locked_at is not null or (failures >= $2 and last_attempt_at > now() - make_interval(secs => $3::double precision / 1000))) limit 1`,
+    [customerId, FACTOR_SLOW_FROM, FACTOR_PRESSURE_WINDOW_MS]);
   return result.rowCount === 1;
 }
 
