@@ -272,3 +272,53 @@ describe('passkey as second factor and for step-up', () => {
     expect(response.json().code).toBe('step_up_failed');
   });
 });
+
+describe('schema limits on every WebAuthn field (issue 14)', () => {
+  const passkeyCount = async (customerId: string) => Number((await env.db.pool.query<{ n: string }>('select count(*) as n from passkeys where customer_id = $1', [customerId])).rows[0]?.n);
+
+  it('a 1,030-byte credential id at registration is a 400 naming the field, not a 500, and stores nothing', async () => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const oversized = createSoftAuthenticator(PUBLIC_URL).register(options, { credentialId: Buffer.alloc(1030, 7) });
+    const response = await finishRegistration(customer, challengeId, oversized);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+    expect(JSON.stringify(response.json().errors)).toContain('/body/credential/id');
+    expect(await passkeyCount(customer.customerId)).toBe(0);
+    const events = await env.db.pool.query(`select 1 from security_events where customer_id = $1 and event_type = 'factor.passkey_added'`, [customer.customerId]);
+    expect(events.rowCount).toBe(0);
+  });
+
+  it('a credential id of exactly 1,023 bytes is still accepted (the WebAuthn maximum)', async () => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const largest = createSoftAuthenticator(PUBLIC_URL).register(options, { credentialId: Buffer.alloc(1023, 9) });
+    expect((await finishRegistration(customer, challengeId, largest)).statusCode).toBe(201);
+  });
+
+  it.each([
+    ['an unknown field in the response', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, smuggled: 'x' } })],
+    ['a credential id that is not base64url', (c: RegistrationResponseJSON) => ({ ...c, id: `${c.id}+/=`, rawId: `${c.rawId}+/=` })],
+    ['an unknown transport', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, transports: ['carrier-pigeon'] } })],
+    ['an attestation object above 64 KiB', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, attestationObject: 'A'.repeat(65537) } })],
+  ])('registration with %s is a 400', async (_name, corrupt) => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const response = await finishRegistration(customer, challengeId, corrupt(createSoftAuthenticator(PUBLIC_URL).register(options)) as RegistrationResponseJSON);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+    expect(await passkeyCount(customer.customerId)).toBe(0);
+  });
+
+  it('an assertion with a user handle above 64 bytes or a huge signature is a 400', async () => {
+    const { authenticator } = await customerWithPasskey();
+    const client = newClient(env.koban, '198.51.100.190');
+    const { challengeId, options } = await passwordlessOptions(client);
+    const assertion = authenticator.assert(options);
+    const longHandle = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, userHandle: 'A'.repeat(87) } });
+    expect(longHandle.statusCode).toBe(400);
+    const hugeSignature = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, signature: 'A'.repeat(1025) } });
+    expect(hugeSignature.statusCode).toBe(400);
+    expect(client.cookies.has('__Host-koban_session')).toBe(false);
+  });
+});

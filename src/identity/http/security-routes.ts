@@ -18,7 +18,7 @@ import { listSessions, revokeAllSessions, revokeSession } from '../sessions/sess
 import { completeStepUp, requireStepUp, sendStepUpCode, startStepUp, stepUpPasskeyOptions, type StepUpProof } from '../step-up/step-up.ts';
 import { setSessionCookie } from './cookies.ts';
 import { csrfTokenFor, requestOrigin } from './guard.ts';
-import { Code, GrantHeader, Ok, StepUpAction, StepUpParams, Uuid, WebAuthnCredential } from './schemas.ts';
+import { Code, GrantHeader, Ok, StepUpAction, StepUpParams, Uuid, WebAuthnCredential, WebAuthnRegistrationCredential } from './schemas.ts';
 
 const tags = ['customer-security'];
 const IdParams = Type.Object({ id: Uuid });
@@ -135,7 +135,7 @@ function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: F
     return registrationOptions(deps, session.customerId, session.id, email);
   });
   app.post('/v1/customer/passkeys/registration', {
-    schema: { tags, summary: 'Finish adding a passkey', body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnCredential, name: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+    schema: { tags, summary: 'Finish adding a passkey', body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnRegistrationCredential, name: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
       response: { 201: Type.Object({ passkeyId: Type.String() }) } },
   }, async (request, reply) => {
     const session = await identity.guard(request);
