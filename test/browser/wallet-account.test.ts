@@ -151,6 +151,11 @@ describe('wallet account screens', () => {
     await dialog.getByRole('button', { name: 'パスキーで確認' }).click();
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => fresh.page.getByRole('list', { name: 'リカバリーコード一覧' }).getByRole('listitem').count()).toBe(10);
+    // Synced back to the first browser with the counter the copy reached, as a synced passkey would be,
+    // so the step-ups that now need it there (step-up policy) do not look like a cloned key.
+    const { credentials: used } = await other.cdp.send('WebAuthn.getCredentials', { authenticatorId: other.authenticatorId });
+    await authenticator.cdp.send('WebAuthn.removeCredential', { authenticatorId: authenticator.authenticatorId, credentialId: used[0]!.credentialId });
+    await authenticator.cdp.send('WebAuthn.addCredential', { authenticatorId: authenticator.authenticatorId, credential: used[0]! });
     await fresh.context.close();
   });
 
