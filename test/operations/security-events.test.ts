@@ -13,6 +13,8 @@ beforeAll(async () => {
   env = await startTestKoban({ env: { KOBAN_PUBLIC_URL: PUBLIC_URL } });
   analyst = await signInAs(env.koban, 'risk_analyst');
   victim = await signUp(env.koban);
+  // The customer signs in on their own, remembered phone: a success.
+  await victim.client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: victim.email, password: victim.password } });
   // An attacker: one wrong password, then the right one from a new device and two wrong SMS codes.
   const attacker = newClient(env.koban, '203.0.113.90');
   await attacker.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: victim.email, password: 'not the right password' } });
