@@ -317,7 +317,7 @@ describe('schema limits on every WebAuthn field (issue 14)', () => {
     const assertion = authenticator.assert(options);
     const longHandle = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, userHandle: 'A'.repeat(87) } });
     expect(longHandle.statusCode).toBe(400);
-    const hugeSignature = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, signature: 'A'.repeat(1025) } });
+    const hugeSignature = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, signature: 'A'.repeat(8193) } });
     expect(hugeSignature.statusCode).toBe(400);
     expect(client.cookies.has('__Host-koban_session')).toBe(false);
   });

@@ -20,8 +20,9 @@ export const WEBAUTHN_FIELD_LIMITS = {
   clientDataJsonChars: 8192,
   attestationObjectChars: 65536,
   authenticatorDataChars: 16384,
-  signatureChars: 1024,
-  publicKeyChars: 2048,
+  /** Room for post-quantum signatures (ML-DSA-87: 4,627 bytes), which browsers' authenticators already use. */
+  signatureChars: 8192,
+  publicKeyChars: 4096,
   /** A user handle is at most 64 bytes (WebAuthn §5.4.3). */
   userHandleChars: 86,
   transportsMax: 8,
