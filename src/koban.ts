@@ -85,6 +85,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);
+  identity.useSwitches(operations.switches);
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
   const payments = await createPaymentsModule({

@@ -12,4 +12,10 @@ export interface IdentityDeps {
   readonly hasher: PasswordHasher;
   /** The risk engine, plugged in by createKoban right after it creates risk (risk-port.ts). */
   readonly risk: RiskPort;
+  /** Operations' kill switches, plugged in by createKoban like risk (all on until then). */
+  readonly switches: SwitchPort;
+}
+
+export interface SwitchPort {
+  isOn(name: string): boolean;
 }

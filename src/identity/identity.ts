@@ -6,7 +6,8 @@
 import type { Config } from '../platform/config.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
-import type { IdentityDeps } from './deps.ts';
+import type { IdentityDeps, SwitchPort } from './deps.ts';
+import { assert } from '../platform/assert.ts';
 import { createCustomerGuard, type CustomerGuard } from './http/guard.ts';
 import { createPasswordHasher } from './password/hasher.ts';
 import { verifyChargePin } from './pin/charge-pin.ts';
@@ -35,6 +36,8 @@ export interface Identity {
    * serves anything; until then identity's port allows everything (risk-port.ts).
    */
   useRisk(risk: RiskPort): void;
+  /** Plugs in operations' kill switches (once), right after operations is created (the `sms` switch). */
+  useSwitches(switches: SwitchPort): void;
   /** Flags the customer (sign-in refused until recovery), deletes the charge PIN, revokes every session; answers how many. */
   forcePasswordAndPinReset(customerId: string, reason: string): Promise<number>;
   /** The same for every active customer, in bounded batches. */
@@ -43,7 +46,10 @@ export interface Identity {
 
 export function createIdentity(config: Config, db: Database): Identity {
   const risk = createRiskSlot();
+  let switches: SwitchPort | null = null;
   const deps: IdentityDeps = {
+    // Until createKoban plugs operations in (before the app serves), every switch reads as on.
+    switches: { isOn: (name) => switches?.isOn(name) ?? true },
     db,
     config: config.identity,
     secrets: createSecrets(config.identity.secret),
@@ -64,6 +70,10 @@ export function createIdentity(config: Config, db: Database): Identity {
       await verifyChargePin(deps, session.customerId, input.pin, origin);
     },
     useRisk: (engine) => risk.plug(engine),
+    useSwitches(next) {
+      assert(switches === null, 'identity is given its switches once');
+      switches = next;
+    },
     forcePasswordAndPinReset: (customerId, reason) => forcePasswordAndPinReset(db, customerId, reason),
     forceResetAllCustomers: (reason) => forceResetAllCustomers(db, reason),
     async purgeExpired() {

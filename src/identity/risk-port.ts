@@ -26,15 +26,26 @@ export interface IdentityRiskFailure {
   readonly deviceId: string | null;
 }
 
+/** Something an operator must see (issue 14); the engine records it as a review-level alert. */
+export interface IdentitySecuritySignal {
+  readonly signal: 'factor_locked' | 'sms_budget_exceeded';
+  readonly accountId: string | null;
+  readonly ip: string | null;
+  readonly ref?: string | null;
+  readonly message: string;
+}
+
 export interface RiskPort {
   /** The engine records the decision, its reasons and any case it opens; identity only acts on the verdict. */
   assess(event: IdentityRiskEvent): Promise<{ readonly decision: RiskVerdict }>;
   recordFailure(failure: IdentityRiskFailure): Promise<void>;
+  recordSignal(signal: IdentitySecuritySignal): Promise<unknown>;
 }
 
 const ALLOW_ALL: RiskPort = {
   assess: async () => ({ decision: 'allow' }),
   recordFailure: async () => {},
+  recordSignal: async () => {},
 };
 
 /** A port that forwards to whatever engine is plugged in last (ALLOW_ALL until then). */
@@ -45,6 +56,7 @@ export function createRiskSlot(): { port: RiskPort; plug(engine: RiskPort): void
     port: {
       assess: (event) => engine.assess(event),
       recordFailure: (failure) => engine.recordFailure(failure),
+      recordSignal: (signal) => engine.recordSignal(signal),
     },
     plug(next) {
       assert(!plugged, 'identity is given its risk engine once');

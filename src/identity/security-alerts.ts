@@ -11,7 +11,7 @@ export type AlertType =
   | 'login.new_device' | 'login.password_correct_second_factor_pending' | 'password.changed' | 'pin.set' | 'pin.locked'
   | 'factor.passkey_added' | 'factor.passkey_removed' | 'factor.totp_enabled' | 'factor.recovery_codes_generated' | 'factor.recovery_code_used'
   | 'contact.changed' | 'contact.change_reported' | 'recovery.completed' | 'social.linked' | 'social.unlinked' | 'device.removed' | 'sessions.revoked_all'
-  | 'credentials.reset_forced';
+  | 'credentials.reset_forced' | 'factor.locked';
 
 const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'login.new_device': { title: 'New sign-in to Koban', body: 'Your Koban account was signed in to from a new device.' },
@@ -31,6 +31,7 @@ const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'social.unlinked': { title: 'A social sign-in was removed', body: 'An external account can no longer sign in to your Koban account.' },
   'device.removed': { title: 'A device was removed', body: 'A remembered device was removed from your Koban account; it needs a second factor next time.' },
   'credentials.reset_forced': { title: 'Reset your Koban password and PIN', body: 'As a security precaution Koban has signed out every session of your account; your password and charge PIN no longer work. To sign in again, recover your account in the app: choose a new password, then set a new charge PIN.' },
+  'factor.locked': { title: 'A second factor of your Koban account is locked', body: 'Too many wrong codes were entered for one of your second factors, so Koban locked it. If this was not you, someone knows your password: recover your account now to choose a new password and unlock it.' },
   'sessions.revoked_all': { title: 'Signed out everywhere', body: 'Every session of your Koban account was signed out.' },
 };
 

@@ -45,7 +45,8 @@ export function installOperatorGate(scope: App, operators: Operators, audit: Aud
     const config = request.routeOptions.config as OpsRouteConfig;
     if (config.public === true) return;
     const token = readCookie(request.headers.cookie, OPERATOR_COOKIE);
-    const principal = token === null ? null : await operators.authenticate(token);
+    const agent = request.headers['user-agent'];
+    const principal = token === null ? null : await operators.authenticate(token, { ip: request.ip, userAgent: typeof agent === 'string' ? agent : null, requestId: request.id });
     if (principal === null) throw new KobanError('unauthenticated', { detail: 'an operator session is required (it may have timed out)' });
     const refuse = async (why: string, error: KobanError): Promise<never> => {
       await audit.record({ actor: { kind: 'operator', id: principal.operatorId }, action: 'operator.request_denied', outcome: 'denied',

@@ -148,6 +148,12 @@ export interface IdentityConfig {
   /** Failed logins per window across all of Koban above which every login needs a second factor. */
   readonly loginGlobalFailuresAnomaly: number;
   readonly loginWindowMs: number;
+  /** Second-factor slow-down: the first wait after FACTOR_SLOW_FROM wrong codes, doubled at each further one (0 turns waiting off). */
+  readonly factorSlowdownBaseMs: number;
+  /** SMS budgets (OTP-04): codes per destination, per requesting /24 or /64 network, and across Koban, per hour. */
+  readonly smsPerDestinationPerHour: number;
+  readonly smsPerNetworkPerHour: number;
+  readonly smsGlobalPerHour: number;
   readonly webauthnRpId: string;
   readonly webauthnRpName: string;
   readonly webauthnOrigins: readonly string[];
@@ -290,6 +296,10 @@ function readIdentityConfig(reader: Reader, nodeEnv: Config['nodeEnv'], publicUr
     loginNetworkFailuresMax: reader.integer('KOBAN_LOGIN_NETWORK_FAILURES_MAX', 100, 1, 1_000_000),
     loginGlobalFailuresAnomaly: reader.integer('KOBAN_LOGIN_GLOBAL_FAILURES_ANOMALY', 1000, 1, 100_000_000),
     loginWindowMs: reader.integer('KOBAN_LOGIN_WINDOW_MS', 15 * MINUTE_MS, MINUTE_MS, 24 * HOUR_MS),
+    factorSlowdownBaseMs: reader.integer('KOBAN_FACTOR_SLOWDOWN_BASE_MS', 2000, 0, 60_000),
+    smsPerDestinationPerHour: reader.integer('KOBAN_SMS_PER_DESTINATION_PER_HOUR', 10, 1, 1_000_000),
+    smsPerNetworkPerHour: reader.integer('KOBAN_SMS_PER_NETWORK_PER_HOUR', 100, 1, 10_000_000),
+    smsGlobalPerHour: reader.integer('KOBAN_SMS_GLOBAL_PER_HOUR', 10_000, 1, 100_000_000),
     webauthnRpId: reader.string('KOBAN_WEBAUTHN_RP_ID', publicUrl?.hostname ?? '127.0.0.1'),
     webauthnRpName: reader.string('KOBAN_WEBAUTHN_RP_NAME', 'Koban'),
     webauthnOrigins: origins,

@@ -12,7 +12,7 @@ import type { Database } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
-import { RISK_EVENT_KINDS, SEVERITY, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type StoreFact } from './types.ts';
+import { RISK_EVENT_KINDS, SEVERITY, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
 const FIELD_LENGTH_MAX = 200;
@@ -20,6 +20,8 @@ const FIELD_LENGTH_MAX = 200;
 export interface RiskEngine {
   assess(event: RiskEvent): Promise<RiskDecision>;
   recordFailure(failure: RiskFailure): Promise<void>;
+  /** Records a security signal as a review-level decision and raises it as an alert (a case when it names a customer). */
+  recordSignal(signal: SecuritySignal): Promise<RiskDecision>;
   /** Deletes counters older than the longest window; bounded per call. */
   pruneCounters(limit?: number): Promise<number>;
 }
@@ -57,6 +59,14 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
         `insert into risk_counters (key, bucket, shard, count, amount_minor) select k, $2, $3, 1, 0 from unnest($1::text[]) as t(k)
          on conflict (key, bucket, shard) do update set count = risk_counters.count + 1`,
         [keys.map((key) => `${key}|${BUCKET.medium}`), bucketOf(nowSec, BUCKET.medium), Math.floor(Math.random() * SHARDS)]);
+    },
+    async recordSignal(signal) {
+      const event: RiskEvent = { kind: 'security_signal', accountId: signal.accountId, ip: signal.ip ?? null, ref: signal.ref ?? null };
+      checkEvent(event);
+      const decision = combine([{ rule: signal.signal, action: 'review', score: ACTION_SCORE.review, message: signal.message.slice(0, FIELD_LENGTH_MAX) }], settings.ruleVersion());
+      await recordDecision(db, event, decision);
+      if (onAlert !== null) await onAlert(event, decision);
+      return decision;
     },
     async pruneCounters(limit = 10_000) {
       const horizon = Math.floor(clock().getTime() / 1000) - 2 * 86_400;

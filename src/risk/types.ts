@@ -2,7 +2,7 @@
  * The risk engine's vocabulary. An event is scored before it happens; each rule that fires adds a
  * reason; the most severe action wins (allow < challenge < review < deny).
  */
-export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment'] as const;
+export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal'] as const;
 export type RiskEventKind = (typeof RISK_EVENT_KINDS)[number];
 
 export type RiskDecisionKind = 'allow' | 'challenge' | 'review' | 'deny';
@@ -41,6 +41,21 @@ export interface RiskDecision {
   readonly score: number;
   readonly reasons: readonly RiskReason[];
   readonly ruleVersion: number;
+}
+
+/**
+ * Something another module saw that an operator must look at (issue 14): a second factor locked after
+ * guessing, an SMS budget exhausted, a forged or mismatching provider callback. Not scored: recorded as
+ * a `review` decision of kind `security_signal`, which joins the customer's case when it names one.
+ */
+export const SECURITY_SIGNALS = ['factor_locked', 'sms_budget_exceeded', 'forged_callback', 'mismatching_callback'] as const;
+export type SecuritySignalName = (typeof SECURITY_SIGNALS)[number];
+export interface SecuritySignal {
+  readonly signal: SecuritySignalName;
+  readonly accountId: string | null;
+  readonly ip?: string | null;
+  readonly ref?: string | null;
+  readonly message: string;
 }
 
 /** Failed password or PIN attempts: counted for the failure-burst rule, never decided on. */

@@ -2,10 +2,16 @@
  * Webhooks from the acquirer and the bank. A webhook is a notification, not the truth (WH-03): it must be
  * signed over the raw body with a fresh timestamp (WH-01/02), its event id is handled once, its amount must
  * match the top-up it names, and then Koban reads the resource from the provider and acts on that.
+ *
+ * A refused callback (bad or stale signature, unreadable body, an amount that differs from the top-up)
+ * changes nothing and is a security event (`callback.forged` / `callback.mismatch`) that operators see;
+ * the first from a source address in ten minutes (every mismatch) also raises a risk-engine alert, so
+ * someone probing the webhook endpoints is noticed (issue 14) without one case per forged request.
  */
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { KobanError } from '../platform/errors.ts';
+import { isKobanError, KobanError } from '../platform/errors.ts';
+import { recordSecurityEvent } from '../platform/audit/security-log.ts';
 import { isUuid } from '../platform/ids.ts';
 import type { WalletDeps } from './deps.ts';
 import { applyMandateStatus } from './funding-sources.ts';
@@ -78,11 +84,47 @@ async function claimEvent(deps: WalletDeps, provider: Provider, event: ProviderE
   return seen.rows[0]?.processed_at === null;
 }
 
-export async function receiveProviderWebhook(deps: WalletDeps, provider: Provider, header: string | undefined, rawBody: Buffer): Promise<WebhookOutcome> {
-  const event = verified(deps, provider, header, rawBody);
+export interface CallbackOrigin {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+}
+
+/** Forged-callback alerts per source address: the first in this window raises one, the rest are only logged. */
+export const FORGED_CALLBACK_ALERT_WINDOW_MS = 10 * 60_000;
+
+async function reportForged(deps: WalletDeps, provider: Provider, reason: string, origin: CallbackOrigin | null): Promise<void> {
+  const ip = origin?.ip ?? null;
+  const recent = ip === null ? null : await deps.db.pool.query(
+    `select 1 from security_events where event_type = 'callback.forged' and ip = $1 and occurred_at > now() - make_interval(secs => $2::double precision / 1000) limit 1`,
+    [ip.slice(0, 64), FORGED_CALLBACK_ALERT_WINDOW_MS]);
+  await recordSecurityEvent(deps.db.pool, { type: 'callback.forged', outcome: 'refused', actor: 'anonymous', origin: origin === null ? null : { ...origin, deviceToken: null },
+    reasons: [provider, reason], details: { provider } });
+  if (recent?.rowCount === 1) return;
+  await deps.risk?.recordSignal({ signal: 'forged_callback', accountId: null, ip, ref: provider, message: `${provider} callback refused (${reason}) from ${ip ?? 'an unknown address'}` });
+}
+
+async function reportMismatch(deps: WalletDeps, provider: Provider, event: ProviderEvent, topUp: TopUpRow, origin: CallbackOrigin | null): Promise<void> {
+  deps.log.warn({ provider, eventId: event.id, topUpId: topUp.id }, 'webhook amount differs from the top-up; ignored');
+  await recordSecurityEvent(deps.db.pool, { type: 'callback.mismatch', outcome: 'refused', actor: 'anonymous', customerId: topUp.customer_id,
+    origin: origin === null ? null : { ...origin, deviceToken: null }, reasons: [provider, 'amount'],
+    details: { provider, topUpId: topUp.id, eventId: event.id, expectedMinor: topUp.amount_minor.toString(), claimedMinor: event.data.amount ?? null } });
+  await deps.risk?.recordSignal({ signal: 'mismatching_callback', accountId: topUp.customer_id, ip: origin?.ip ?? null, ref: topUp.id,
+    message: `${provider} callback for top-up ${topUp.id} claims ${event.data.amount ?? '?'} instead of ${topUp.amount_minor}` });
+}
+
+const FORGED_CODES: ReadonlySet<string> = new Set(['webhook_signature_invalid', 'webhook_timestamp_stale', 'webhook_invalid']);
+
+export async function receiveProviderWebhook(deps: WalletDeps, provider: Provider, header: string | undefined, rawBody: Buffer, origin: CallbackOrigin | null = null): Promise<WebhookOutcome> {
+  let event: ProviderEvent;
+  try {
+    event = verified(deps, provider, header, rawBody);
+  } catch (error) {
+    if (isKobanError(error) && FORGED_CODES.has(error.code)) await reportForged(deps, provider, error.code, origin);
+    throw error;
+  }
   const topUp = await topUpOf(deps, provider, event);
   if (topUp !== null && event.data.amount !== undefined && BigInt(event.data.amount) !== topUp.amount_minor) {
-    deps.log.warn({ provider, eventId: event.id, topUpId: topUp.id }, 'webhook amount differs from the top-up; ignored');
+    await reportMismatch(deps, provider, event, topUp, origin);
     throw new KobanError('webhook_amount_mismatch');
   }
   if (!(await claimEvent(deps, provider, event))) return 'duplicate';

@@ -4,11 +4,13 @@
  * rules on velocity, shared cards and the 7pay burst see them. Both actions have just passed a fresh
  * step-up, so a `challenge` is already met; `review` and `deny` refuse.
  */
-import type { RiskDecision, RiskEvent } from '../risk/types.ts';
+import type { RiskDecision, RiskEvent, SecuritySignal } from '../risk/types.ts';
 import { KobanError } from '../platform/errors.ts';
 
 export interface WalletRisk {
   assess(event: RiskEvent): Promise<RiskDecision>;
+  /** A forged or mismatching provider callback (issue 14): an alert for operators, a case when it names a customer. */
+  recordSignal(signal: SecuritySignal): Promise<RiskDecision>;
 }
 
 export async function refuseUnlessAllowed(risk: WalletRisk | null, event: RiskEvent): Promise<void> {

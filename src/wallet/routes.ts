@@ -140,7 +140,8 @@ function registerWebhookRoutes(app: App, wallet: Wallet): void {
       scope.post(`/v1/webhooks/${provider}`, { schema: { tags, summary: `Signed webhook from the ${provider}` } }, async (request) => {
         const header = request.headers[WEBHOOK_SIGNATURE_HEADER];
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-        return { status: await wallet.receiveWebhook(provider, typeof header === 'string' ? header : undefined, raw) };
+        const userAgent = request.headers['user-agent'];
+        return { status: await wallet.receiveWebhook(provider, typeof header === 'string' ? header : undefined, raw, { ip: request.ip, userAgent: typeof userAgent === 'string' ? userAgent : null }) };
       });
     }
   });

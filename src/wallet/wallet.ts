@@ -16,7 +16,7 @@ import { HttpCardAcquirer } from './funding/http-acquirer.ts';
 import * as sources from './funding-sources.ts';
 import type { WalletIdentity, WalletSession } from './identity-port.ts';
 import { createCreditGate } from './credit-gate.ts';
-import { receiveProviderWebhook, type Provider, type WebhookOutcome } from './provider-webhooks.ts';
+import { receiveProviderWebhook, type CallbackOrigin, type Provider, type WebhookOutcome } from './provider-webhooks.ts';
 import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
 import type { WalletRisk } from './risk-port.ts';
 import { registerWalletRoutes } from './routes.ts';
@@ -37,7 +37,8 @@ export interface Wallet {
   getTopUp(customerId: string, topUpId: string): Promise<TopUpRow>;
   listTopUps(customerId: string): Promise<TopUpRow[]>;
   advanceTopUp(topUpId: string): Promise<TopUpRow | null>;
-  receiveWebhook(provider: Provider, signatureHeader: string | undefined, rawBody: Buffer): Promise<WebhookOutcome>;
+  /** `origin` is where the callback came from: a refused one is a security event and an operator alert. */
+  receiveWebhook(provider: Provider, signatureHeader: string | undefined, rawBody: Buffer, origin?: CallbackOrigin): Promise<WebhookOutcome>;
   /** One reconciler round (the background loop calls it; tests call it directly). */
   reconcile(options?: ReconcileOptions): Promise<number>;
   startBackgroundWork(): NodeJS.Timeout[];
@@ -101,7 +102,7 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     getTopUp: (customerId, id) => ownTopUp(deps.db.pool, customerId, id),
     listTopUps: (customerId) => listTopUps(deps.db.pool, customerId),
     advanceTopUp: (id) => advanceTopUp(deps, id),
-    receiveWebhook: (provider, header, rawBody) => receiveProviderWebhook(deps, provider, header, rawBody),
+    receiveWebhook: (provider, header, rawBody, origin) => receiveProviderWebhook(deps, provider, header, rawBody, origin),
     reconcile: (reconcileOptions) => reconcileTopUps(deps, reconcileOptions),
     startBackgroundWork() {
       let running = false;

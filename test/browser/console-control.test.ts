@@ -137,4 +137,19 @@ describe('console: control screens', () => {
     expect(await adminPage.getByRole('table', { name: 'Events, newest first' }).getByRole('row').count()).toBe(3); // header + off + on
     await screenshot(adminPage, 'console-audit');
   });
+
+  it('shows a customer\'s failed sign-ins to a risk analyst, platform-wide and on the account page (invisible signals, issue 14)', async () => {
+    const customer = await fundedCustomer(env.koban, 1_000n);
+    const wrong = await env.koban.app.inject({ method: 'POST', url: '/v1/customer/login', remoteAddress: '203.0.113.66', payload: { identifier: customer.email, password: 'guessing the password now' } });
+    expect(wrong.statusCode).toBe(401);
+    await page.goto(`${env.base}/console/security-events?outcome=not_success`);
+    const table = page.getByRole('table', { name: 'Security events' });
+    const row = table.getByRole('row').filter({ hasText: 'login.password' }).filter({ hasText: '203.0.113.66' });
+    await expect.poll(() => row.count()).toBe(1);
+    await screenshot(page, 'console-security-events');
+    await row.getByRole('link').click();
+    await page.waitForURL(`${env.base}/console/customers/${customer.customerId}`);
+    const own = page.getByRole('table', { name: 'This customer\'s security events' });
+    await expect.poll(async () => (await own.textContent()) ?? '').toContain('wrong_password');
+  });
 });

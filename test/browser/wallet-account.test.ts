@@ -48,6 +48,14 @@ async function stepUpBySms(page: Page, phone: string): Promise<void> {
   await dialog.waitFor({ state: 'detached' });
 }
 
+/** Answers the step-up dialog with the passkey (the page's virtual authenticator). */
+async function stepUpByPasskey(page: Page): Promise<void> {
+  const dialog = page.getByRole('dialog', { name: '本人確認' });
+  await dialog.waitFor();
+  await dialog.getByRole('button', { name: 'パスキーで確認' }).click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
 async function signInWithPassword(page: Page, identifier: string, password: string): Promise<void> {
   await page.goto(`${env.base}/wallet/sign-in`);
   await page.getByLabel('メールアドレスまたは電話番号').fill(identifier);
@@ -143,6 +151,11 @@ describe('wallet account screens', () => {
     await dialog.getByRole('button', { name: 'パスキーで確認' }).click();
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => fresh.page.getByRole('list', { name: 'リカバリーコード一覧' }).getByRole('listitem').count()).toBe(10);
+    // Synced back to the first browser with the counter the copy reached, as a synced passkey would be,
+    // so the step-ups that now need it there (step-up policy) do not look like a cloned key.
+    const { credentials: used } = await other.cdp.send('WebAuthn.getCredentials', { authenticatorId: other.authenticatorId });
+    await authenticator.cdp.send('WebAuthn.removeCredential', { authenticatorId: authenticator.authenticatorId, credentialId: used[0]!.credentialId });
+    await authenticator.cdp.send('WebAuthn.addCredential', { authenticatorId: authenticator.authenticatorId, credential: used[0]! });
     await fresh.context.close();
   });
 
@@ -151,7 +164,8 @@ describe('wallet account screens', () => {
     const { page } = signedIn;
     await page.goto(`${env.base}/wallet/settings/totp`);
     await page.getByRole('button', { name: '認証アプリを設定' }).click();
-    await stepUpBySms(page, customer.phone);
+    // With a passkey enrolled, changing factors takes the passkey, never SMS (step-up policy, issue 14).
+    await stepUpByPasskey(page);
     const qr = page.getByRole('img', { name: '認証アプリ設定用のQRコード' });
     await qr.waitFor();
     // A string expression keeps DOM types out of the Node type-check (as in test/support/browser.ts).
@@ -166,10 +180,12 @@ describe('wallet account screens', () => {
     await page.goto(`${env.base}/wallet/settings/contacts`);
     await page.getByLabel('新しいメールアドレス').fill(newEmail);
     await page.getByRole('button', { name: '変更する' }).nth(1).click();
-    // The dialog now offers the passkey and the authenticator app too; this step-up uses SMS.
+    // With a passkey enrolled an e-mail change offers the passkey alone: no SMS, no authenticator app to choose.
     const dialog = page.getByRole('dialog', { name: '本人確認' });
-    await expect.poll(() => dialog.getByRole('group', { name: '確認方法' }).getByRole('button').allTextContents()).toEqual(['パスキー', '認証アプリ', 'SMS']);
-    await stepUpBySms(page, customer.phone);
+    await dialog.getByRole('button', { name: 'パスキーで確認' }).waitFor();
+    expect(await dialog.getByRole('group', { name: '確認方法' }).count()).toBe(0);
+    expect(await dialog.getByRole('button', { name: 'SMS', exact: true }).count()).toBe(0);
+    await stepUpByPasskey(page);
     await page.getByLabel('新しいメールアドレスに届いたコード').fill(await code(newEmail, 'contact_change_code'));
     await page.getByRole('button', { name: '確認する' }).click();
     await page.getByText('連絡先を変更しました。').waitFor();
@@ -183,11 +199,11 @@ describe('wallet account screens', () => {
     await page.getByLabel('現在のパスワード').fill(customer.password);
     await page.getByLabel('新しいパスワード').fill('short');
     await page.getByRole('button', { name: 'パスワードを変更' }).click();
-    await stepUpBySms(page, customer.phone);
+    await stepUpByPasskey(page);
     await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('短すぎます');
     await page.getByLabel('新しいパスワード').fill('paper cranes above the shrine');
     await page.getByRole('button', { name: 'パスワードを変更' }).click();
-    await stepUpBySms(page, customer.phone);
+    await stepUpByPasskey(page);
     await page.getByText('パスワードを変更しました').waitFor();
     customer.password = 'paper cranes above the shrine';
   });

@@ -3,7 +3,7 @@
 // attack the server must refuse (WA-01..05).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKoban } from '../support/koban.ts';
-import { newClient, PUBLIC_URL, signUp, stepUpBySms, type Client, type Customer } from './support.ts';
+import { newClient, PUBLIC_URL, signUp, stepUpByPasskey, stepUpBySms, type Client, type Customer } from './support.ts';
 import { createSoftAuthenticator, type SoftAuthenticator } from './support/soft-authenticator.ts';
 import type { AuthenticationResponseJSON, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 
@@ -15,8 +15,11 @@ afterAll(async () => {
   await env?.close();
 });
 
-async function registrationOptions(customer: Customer): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
-  const grant = await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'passkey' });
+/** A customer who already has a passkey steps up with it: the policy refuses SMS for change_factors then. */
+async function registrationOptions(customer: Customer, existing?: SoftAuthenticator): Promise<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }> {
+  const grant = existing === undefined
+    ? await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'passkey' })
+    : await stepUpByPasskey(customer, (options) => existing.assert(options), 'change_factors', { factor: 'passkey' });
   const response = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration/options', body: {}, headers: { 'x-step-up-grant': grant } });
   expect(response.statusCode).toBe(200);
   return response.json();
@@ -170,7 +173,7 @@ describe('passkey registration and passwordless sign-in', () => {
     const response = await finishRegistration(b, other.challengeId, attacker.register(other.options, { credentialId: stolenId }));
     expect(response.statusCode).toBe(409);
     expect(response.json().code).toBe('passkey_already_registered');
-    const again = await registrationOptions(a.customer);
+    const again = await registrationOptions(a.customer, a.authenticator);
     expect(again.options.excludeCredentials?.map((c) => c.id)).toEqual([stolenId?.toString('base64url')]);
     expect((await finishRegistration(a.customer, again.challengeId, attacker.register(again.options, { credentialId: stolenId }))).json().code).toBe('passkey_already_registered');
     const owners = await env.db.pool.query<{ customer_id: string }>('select customer_id from passkeys where credential_id = $1', [stolenId?.toString('base64url')]);
@@ -267,5 +270,55 @@ describe('passkey as second factor and for step-up', () => {
     const options = (await customer.client.request({ method: 'POST', url: `/v1/customer/step-up/${started.stepUpId}/passkey-options`, body: {} })).json();
     const response = await customer.client.request({ method: 'POST', url: `/v1/customer/step-up/${started.stepUpId}/verify`, body: { method: 'passkey', webauthnChallengeId: options.challengeId, credential: authenticator.assert(options.options, { userVerified: false }) } });
     expect(response.json().code).toBe('step_up_failed');
+  });
+});
+
+describe('schema limits on every WebAuthn field (issue 14)', () => {
+  const passkeyCount = async (customerId: string) => Number((await env.db.pool.query<{ n: string }>('select count(*) as n from passkeys where customer_id = $1', [customerId])).rows[0]?.n);
+
+  it('a 1,030-byte credential id at registration is a 400 naming the field, not a 500, and stores nothing', async () => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const oversized = createSoftAuthenticator(PUBLIC_URL).register(options, { credentialId: Buffer.alloc(1030, 7) });
+    const response = await finishRegistration(customer, challengeId, oversized);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+    expect(JSON.stringify(response.json().errors)).toContain('/body/credential/id');
+    expect(await passkeyCount(customer.customerId)).toBe(0);
+    const events = await env.db.pool.query(`select 1 from security_events where customer_id = $1 and event_type = 'factor.passkey_added'`, [customer.customerId]);
+    expect(events.rowCount).toBe(0);
+  });
+
+  it('a credential id of exactly 1,023 bytes is still accepted (the WebAuthn maximum)', async () => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const largest = createSoftAuthenticator(PUBLIC_URL).register(options, { credentialId: Buffer.alloc(1023, 9) });
+    expect((await finishRegistration(customer, challengeId, largest)).statusCode).toBe(201);
+  });
+
+  it.each([
+    ['an unknown field in the response', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, smuggled: 'x' } })],
+    ['a credential id that is not base64url', (c: RegistrationResponseJSON) => ({ ...c, id: `${c.id}+/=`, rawId: `${c.rawId}+/=` })],
+    ['an unknown transport', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, transports: ['carrier-pigeon'] } })],
+    ['an attestation object above 64 KiB', (c: RegistrationResponseJSON) => ({ ...c, response: { ...c.response, attestationObject: 'A'.repeat(65537) } })],
+  ])('registration with %s is a 400', async (_name, corrupt) => {
+    const customer = await signUp(env.koban);
+    const { challengeId, options } = await registrationOptions(customer);
+    const response = await finishRegistration(customer, challengeId, corrupt(createSoftAuthenticator(PUBLIC_URL).register(options)) as RegistrationResponseJSON);
+    expect(response.statusCode).toBe(400);
+    expect(response.json().code).toBe('validation_failed');
+    expect(await passkeyCount(customer.customerId)).toBe(0);
+  });
+
+  it('an assertion with a user handle above 64 bytes or a huge signature is a 400', async () => {
+    const { authenticator } = await customerWithPasskey();
+    const client = newClient(env.koban, '198.51.100.190');
+    const { challengeId, options } = await passwordlessOptions(client);
+    const assertion = authenticator.assert(options);
+    const longHandle = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, userHandle: 'A'.repeat(87) } });
+    expect(longHandle.statusCode).toBe(400);
+    const hugeSignature = await passwordlessLogin(client, challengeId, { ...assertion, response: { ...assertion.response, signature: 'A'.repeat(8193) } });
+    expect(hugeSignature.statusCode).toBe(400);
+    expect(client.cookies.has('__Host-koban_session')).toBe(false);
   });
 });

@@ -91,3 +91,14 @@ export async function stepUpBySms(koban: Koban, customer: Customer, action: stri
   if (verified.statusCode !== 200) throw new Error(`step-up verify failed: ${verified.body}`);
   return (verified.json() as { grant: string }).grant;
 }
+
+/** Runs a step-up with a passkey (a soft authenticator's `assert`) for action+params and returns the grant. */
+export async function stepUpByPasskey(customer: Customer, assert: (options: never) => unknown, action: string, params: Record<string, string | number>): Promise<string> {
+  const started = await customer.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action, params } });
+  if (started.statusCode !== 200) throw new Error(`step-up start failed: ${started.body}`);
+  const { stepUpId } = started.json() as { stepUpId: string };
+  const options = (await customer.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/passkey-options`, body: {} })).json() as { challengeId: string; options: never };
+  const verified = await customer.client.request({ method: 'POST', url: `/v1/customer/step-up/${stepUpId}/verify`, body: { method: 'passkey', webauthnChallengeId: options.challengeId, credential: assert(options.options) } });
+  if (verified.statusCode !== 200) throw new Error(`step-up verify failed: ${verified.body}`);
+  return (verified.json() as { grant: string }).grant;
+}

@@ -122,7 +122,7 @@ describe('confirmation by webhook', () => {
 });
 
 describe('webhooks that must not be believed', () => {
-  it('rejects a webhook with a bad signature and leaves the top-up as it was', async () => {
+  it('forged acquirer callbacks (bad signature, none, other bytes) are refused, move nothing, and operators see them with one alert', async () => {
     const { customer, topUpId } = await authorizedAtAcquirer();
     const authorized = await waitForEvent(w.acquirerHooks, 'authorized', topUpId);
     const forged = await deliver(w.koban, 'acquirer', { rawBody: authorized.rawBody, signature: signWebhook('whsec_attacker_guess_000000', nowSec(), authorized.rawBody) });
@@ -135,6 +135,11 @@ describe('webhooks that must not be believed', () => {
     expect(reserialised.json().code).toBe('webhook_signature_invalid');
     expect(await topUpStatus(w, topUpId)).toBe('requires_action');
     expect(await balanceOf(w, customer.customerId)).toBe(0n);
+    // Issue 14: refused but visible — three security events, one risk alert for this source in the window.
+    const events = await w.db.pool.query<{ reasons: string[] }>(`select reasons from security_events where event_type = 'callback.forged' order by seq`);
+    expect(events.rows.map((row) => row.reasons)).toEqual([['acquirer', 'webhook_signature_invalid'], ['acquirer', 'webhook_signature_invalid'], ['acquirer', 'webhook_signature_invalid']]);
+    const alerts = await w.db.pool.query(`select decision from risk_events where kind = 'security_signal' and reasons->0->>'rule' = 'forged_callback'`);
+    expect(alerts.rows).toEqual([{ decision: 'review' }]);
   });
 
   it('rejects a correctly signed webhook with an old timestamp', async () => {
@@ -147,7 +152,7 @@ describe('webhooks that must not be believed', () => {
     expect(await balanceOf(w, customer.customerId)).toBe(0n);
   });
 
-  it('rejects a signed webhook whose amount differs from the top-up', async () => {
+  it('a signed callback whose amount differs from the top-up is refused, moves nothing, and opens a case on the customer', async () => {
     const { customer, topUpId } = await authorizedAtAcquirer(5000);
     const authorized = await waitForEvent(w.acquirerHooks, 'authorized', topUpId);
     const event = JSON.parse(authorized.rawBody) as { id: string; data: Record<string, unknown> };
@@ -159,6 +164,10 @@ describe('webhooks that must not be believed', () => {
     expect(changed.json().code).toBe('webhook_amount_mismatch');
     expect(await topUpStatus(w, topUpId)).toBe('requires_action');
     expect(await balanceOf(w, customer.customerId)).toBe(0n);
+    const seen = await w.db.pool.query(`select details->>'claimedMinor' as claimed from security_events where event_type = 'callback.mismatch' and customer_id = $1`, [customer.customerId]);
+    expect(seen.rows).toEqual([{ claimed: '500000' }]);
+    const cases = await w.db.pool.query(`select alert_count from cases where account_id = $1 and status = 'open'`, [customer.customerId]);
+    expect(cases.rows).toEqual([{ alert_count: 1 }]);
   });
 
   it('never credits what a webhook claims: a signed "captured" for a top-up the acquirer has not captured moves nothing', async () => {

@@ -16,6 +16,7 @@ import { RulesScreen } from './screens/rules.tsx';
 import { SearchScreen } from './screens/search.tsx';
 import { SignIn } from './screens/sign-in.tsx';
 import { SwitchesScreen } from './screens/switches.tsx';
+import { SecurityEventsScreen } from './screens/security-events.tsx';
 
 const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = [
   { path: '/', label: 'nav.dashboard', permission: 'dashboard.read' },
@@ -24,6 +25,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = 
   { path: '/switches', label: 'nav.switches', permission: 'switches.read' },
   { path: '/rules', label: 'nav.rules', permission: 'risk.rules.read' },
   { path: '/compensation', label: 'nav.compensation', permission: 'proposals.read' },
+  { path: '/security-events', label: 'nav.securityEvents', permission: 'security_events.read' },
   { path: '/audit', label: 'nav.audit', permission: 'audit.read' },
 ];
 
@@ -82,6 +84,7 @@ function SignedIn() {
             '/switches': () => guard('switches.read', <SwitchesScreen />),
             '/rules': () => guard('risk.rules.read', <RulesScreen />),
             '/compensation': () => guard('proposals.read', <CompensationScreen />),
+            '/security-events': () => guard('security_events.read', <SecurityEventsScreen />),
             '/audit': () => guard('audit.read', <AuditScreen />),
           }}
           fallback={<Notice kind="error">{t('common.notFound')}</Notice>}

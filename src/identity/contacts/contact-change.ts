@@ -11,6 +11,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import { enqueueMessage } from '../../notifications/outbox.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
 import { consumeCode, issueCode } from '../codes/one-time-codes.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { hitCounter } from '../login/throttle.ts';
@@ -55,7 +56,8 @@ async function refuseDuringOtherKindCooldown(db: Queryable, customerId: string, 
 }
 
 /** The code to the new contact, or, if it already belongs to an account, a notice and no code (AUTH-06). */
-async function sendChangeCode(db: Queryable, deps: IdentityDeps, changeId: string, kind: ContactKind, value: string): Promise<void> {
+async function sendChangeCode(db: Queryable, deps: IdentityDeps, changeId: string, kind: ContactKind, value: string, origin: RequestOrigin | null): Promise<void> {
+  if (kind === 'phone') await requireSmsBudget(deps, value, origin);
   const registered = (await customerByContact(db, kind, value)) !== null;
   const issued = await issueCode(db, deps.secrets, 'contact_change', changeId, value);
   if ('refused' in issued) throw new KobanError('resend_limit_reached');
@@ -94,7 +96,7 @@ export async function startContactChange(deps: IdentityDeps, session: Session, i
        values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000))`,
       [changeId, session.customerId, session.id, input.kind, old, value, CONTACT_CHANGE_LIMITS.ttlMs],
     );
-    await sendChangeCode(client, deps, changeId, input.kind, value);
+    await sendChangeCode(client, deps, changeId, input.kind, value, origin);
     await recordSecurityEvent(client, { type: 'contact.change_started', outcome: 'success', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, details: { kind: input.kind } });
   });
   return { changeId };

@@ -22,7 +22,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
   const deps = identity.deps;
 
   app.post('/v1/customer/signup', {
-    schema: { tags, summary: 'Start a sign-up: codes go to the phone and the e-mail', description: 'The answer is the same whether or not the phone or e-mail is already registered.',
+    schema: { tags, summary: 'Start a sign-up: codes go to the phone and the e-mail', description: 'The answer is the same whether or not the phone or e-mail is already registered: if a contact can be used for a new account, a code is on its way to it. A contact that belongs to an account receives nothing (its owner is told in the app and by e-mail). SMS codes are limited per number, per network and overall (429 sms_budget_exceeded; the `sms` switch off answers 503).',
       body: Type.Object({ email: Type.String({ maxLength: 320 }), phone: Type.String({ maxLength: 32 }), password: Password }, { additionalProperties: false }),
       response: { 202: Type.Object({ signupId: Type.String() }) } },
   }, async (request, reply) => {
@@ -34,7 +34,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
   app.post('/v1/customer/signup/resend', {
     schema: { tags, summary: 'Send a sign-up code again (limited; keeps the failure count)', body: Type.Object({ signupId: Uuid, channel: Channel }, { additionalProperties: false }), response: { 202: Ok } },
   }, async (request, reply) => {
-    await resendSignupCode(deps, request.body);
+    await resendSignupCode(deps, request.body, requestOrigin(request));
     reply.code(202);
     return { status: 'ok' as const };
   });
@@ -63,7 +63,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
   app.post('/v1/customer/login/second-factor/sms', {
     schema: { tags, summary: 'Send the sign-in code to the verified phone on file', body: Type.Object({ challengeId: Uuid }, { additionalProperties: false }), response: { 202: Ok } },
   }, async (request, reply) => {
-    await sendLoginCode(deps, request.body.challengeId, ensureDeviceToken(request, reply));
+    await sendLoginCode(deps, request.body.challengeId, ensureDeviceToken(request, reply), requestOrigin(request));
     reply.code(202);
     return { status: 'ok' as const };
   });

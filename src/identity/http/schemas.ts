@@ -9,12 +9,55 @@ export const Password = Type.String({ minLength: 1, maxLength: 256, description:
 export const Identifier = Type.String({ minLength: 3, maxLength: 320, description: 'The verified e-mail address or phone number of the account' });
 export const GrantHeader = Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 128 })) });
 
-/** A WebAuthn response as produced by @simplewebauthn/browser; the library validates its content. */
+/**
+ * WebAuthn responses as @simplewebauthn/browser (or PublicKeyCredential.toJSON) produces them, with a
+ * limit on every field (issue 14: a 1,030-byte credential id reached the database and answered 500).
+ * The library validates the content; these bound the shape and sizes so bad input is a 400 naming the
+ * field. A credential id is at most 1023 bytes (WebAuthn §5.1 / §7.1 step 24): 1364 base64url characters.
+ */
+export const WEBAUTHN_FIELD_LIMITS = {
+  credentialIdChars: 1364,
+  clientDataJsonChars: 8192,
+  attestationObjectChars: 65536,
+  authenticatorDataChars: 16384,
+  /** Room for post-quantum signatures (ML-DSA-87: 4,627 bytes), which browsers' authenticators already use. */
+  signatureChars: 8192,
+  publicKeyChars: 4096,
+  /** A user handle is at most 64 bytes (WebAuthn §5.4.3). */
+  userHandleChars: 86,
+  transportsMax: 8,
+  extensionResultsMax: 16,
+} as const;
+const Base64Url = (maxLength: number, minLength = 1) => Type.String({ minLength, maxLength, pattern: '^[A-Za-z0-9_-]+$' });
+const CredentialId = Base64Url(WEBAUTHN_FIELD_LIMITS.credentialIdChars, 16);
+const Transport = Type.Union(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', 'internal', 'cable'].map((t) => Type.Literal(t)));
+const Attachment = Type.Union([Type.Literal('platform'), Type.Literal('cross-platform')]);
+const ExtensionResults = Type.Record(Type.String({ maxLength: 64 }), Type.Unknown(), { maxProperties: WEBAUTHN_FIELD_LIMITS.extensionResultsMax });
+
+export const WebAuthnRegistrationCredential = Type.Object({
+  id: CredentialId, rawId: CredentialId, type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: Base64Url(WEBAUTHN_FIELD_LIMITS.clientDataJsonChars),
+    attestationObject: Base64Url(WEBAUTHN_FIELD_LIMITS.attestationObjectChars),
+    authenticatorData: Type.Optional(Base64Url(WEBAUTHN_FIELD_LIMITS.authenticatorDataChars)),
+    transports: Type.Optional(Type.Array(Transport, { maxItems: WEBAUTHN_FIELD_LIMITS.transportsMax })),
+    publicKeyAlgorithm: Type.Optional(Type.Integer({ minimum: -65536, maximum: 65535 })),
+    publicKey: Type.Optional(Base64Url(WEBAUTHN_FIELD_LIMITS.publicKeyChars)),
+  }, { additionalProperties: false }),
+  authenticatorAttachment: Type.Optional(Attachment),
+  clientExtensionResults: ExtensionResults,
+}, { additionalProperties: false });
+
 export const WebAuthnCredential = Type.Object({
-  id: Type.String({ maxLength: 1400 }), rawId: Type.String({ maxLength: 1400 }), type: Type.Literal('public-key'),
-  response: Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 65536 }), Type.Array(Type.String({ maxLength: 32 }), { maxItems: 8 }), Type.Integer()])),
-  authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
-  clientExtensionResults: Type.Record(Type.String(), Type.Unknown()),
+  id: CredentialId, rawId: CredentialId, type: Type.Literal('public-key'),
+  response: Type.Object({
+    clientDataJSON: Base64Url(WEBAUTHN_FIELD_LIMITS.clientDataJsonChars),
+    authenticatorData: Base64Url(WEBAUTHN_FIELD_LIMITS.authenticatorDataChars),
+    signature: Base64Url(WEBAUTHN_FIELD_LIMITS.signatureChars),
+    userHandle: Type.Optional(Base64Url(WEBAUTHN_FIELD_LIMITS.userHandleChars)),
+  }, { additionalProperties: false }),
+  authenticatorAttachment: Type.Optional(Attachment),
+  clientExtensionResults: ExtensionResults,
 }, { additionalProperties: false });
 
 export const StepUpAction = Type.Union(STEP_UP_ACTIONS.map((action) => Type.Literal(action)));

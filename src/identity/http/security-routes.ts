@@ -16,7 +16,7 @@ import { listSessions, revokeSession } from '../sessions/sessions.ts';
 import { completeStepUp, sendStepUpCode, startStepUp, stepUpPasskeyOptions, type StepUpProof } from '../step-up/step-up.ts';
 import { setSessionCookie } from './cookies.ts';
 import { csrfTokenFor, requestOrigin } from './guard.ts';
-import { Code, GrantHeader, Ok, StepUpAction, StepUpParams, Uuid, WebAuthnCredential } from './schemas.ts';
+import { Code, GrantHeader, Ok, StepUpAction, StepUpParams, Uuid, WebAuthnCredential, WebAuthnRegistrationCredential } from './schemas.ts';
 
 const tags = ['customer-security'];
 const IdParams = Type.Object({ id: Uuid });
@@ -74,7 +74,7 @@ function registerStepUpRoutes(app: App, identity: Identity): void {
       response: { 200: Type.Object({ stepUpId: Type.String(), methods: Type.Array(Type.String()) }) } },
   }, async (request) => startStepUp(deps, await identity.guard(request), request.body.action, request.body.params));
   app.post('/v1/customer/step-up/:id/sms', { schema: { tags, summary: 'Send the step-up code to the verified phone', params: IdParams, body: Empty, response: { 202: Ok } } }, async (request, reply) => {
-    await sendStepUpCode(deps, await identity.guard(request), request.params.id);
+    await sendStepUpCode(deps, await identity.guard(request), request.params.id, requestOrigin(request));
     reply.code(202);
     return { status: 'ok' as const };
   });
@@ -112,7 +112,7 @@ function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: F
     schema: { tags, summary: 'Start adding a passkey (step-up change_factors {factor: "passkey"} in X-Step-Up-Grant)', headers: GrantHeader, body: Empty },
   }, async (request) => startPasskeyRegistration(deps, await identity.guard(request), grantOf(request)));
   app.post('/v1/customer/passkeys/registration', {
-    schema: { tags, summary: 'Finish adding a passkey', body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnCredential, name: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+    schema: { tags, summary: 'Finish adding a passkey', body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnRegistrationCredential, name: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
       response: { 201: Type.Object({ passkeyId: Type.String() }) } },
   }, async (request, reply) => {
     const input = { challengeId: request.body.webauthnChallengeId, response: request.body.credential as unknown as RegistrationResponseJSON, name: request.body.name ?? 'Passkey' };

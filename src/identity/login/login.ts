@@ -20,6 +20,7 @@ import { customerByContact } from '../contacts/contacts.ts';
 import { normalizeIdentifier } from '../contacts/normalize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { hasTotp } from '../factors/totp.ts';
+import { lockedFactors } from '../factors/factor-guard.ts';
 import { needsRehash } from '../password/hasher.ts';
 import { normalizePassword, PASSWORD_LENGTH_MAX } from '../password/policy.ts';
 import { refuseWhileResetRequired } from '../recovery/forced-reset.ts';
@@ -95,7 +96,9 @@ export async function availableMethods(db: Queryable, customerId: string): Promi
   if (await hasTotp(db, customerId)) methods.push('totp');
   methods.push('sms');
   if ((await db.query('select 1 from recovery_codes where customer_id = $1 and used_at is null limit 1', [customerId])).rowCount === 1) methods.push('recovery_code');
-  return methods;
+  // A factor locked after guessing is not offered until recovery lifts the lock (factor-guard.ts).
+  const locked: readonly string[] = await lockedFactors(db, customerId);
+  return methods.filter((method) => !locked.includes(method));
 }
 
 /** Whether a correct first factor from this device may skip the second factor. */

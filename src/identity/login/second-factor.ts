@@ -14,6 +14,8 @@ import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
 import { acceptTotp } from '../factors/totp.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
+import { guardedFactorCheck, isGuessableFactor, refuseLockedFactor } from '../factors/factor-guard.ts';
 import { sha256 } from '../secrets.ts';
 import { rememberDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
@@ -52,11 +54,14 @@ async function liveChallenge(db: Queryable, challengeId: string, deviceToken: st
 }
 
 /** Sends the SMS code for a challenge, only to the verified phone on file. */
-export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string): Promise<void> {
+export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string, origin: RequestOrigin | null = null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const challenge = await liveChallenge(client, challengeId, deviceToken);
     const phone = await verifiedPhone(client, challenge.customer_id);
     if (phone === null) throw new KobanError('factor_not_enrolled');
+    // A locked SMS factor gets no more codes: they could not be used, and each one costs and disturbs.
+    await refuseLockedFactor(client, challenge.customer_id, 'sms');
+    await requireSmsBudget(deps, phone, origin);
     const issued = await issueCode(client, deps.secrets, 'login_sms', challenge.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: 'Koban sign-in code',
@@ -82,10 +87,12 @@ async function proofHolds(db: Queryable, deps: IdentityDeps, challenge: Challeng
 
 export async function completeSecondFactor(deps: IdentityDeps, challengeId: string, proof: SecondFactorProof, deviceToken: string, origin: RequestOrigin): Promise<{ customerId: string; sessionId: string; sessionToken: string }> {
   const challenge = await takeAttempt(deps.db.pool, challengeId, deviceToken);
-  const ok = await proofHolds(deps.db.pool, deps, challenge, proof).catch((error: unknown) => {
+  const check = () => proofHolds(deps.db.pool, deps, challenge, proof).catch((error: unknown) => {
     if (error instanceof KobanError && error.code === 'passkey_failed') return false;
     throw error;
   });
+  // The account-wide counter (factor-guard.ts): a fresh challenge gives no fresh guesses.
+  const ok = isGuessableFactor(proof.method) ? await guardedFactorCheck(deps, challenge.customer_id, proof.method, origin, check) : await check();
   if (!ok) {
     await recordSecurityEvent(deps.db.pool, { type: 'login.second_factor', outcome: 'failure', actor: 'anonymous', customerId: challenge.customer_id, origin, reasons: [proof.method] });
     throw new KobanError('second_factor_failed');

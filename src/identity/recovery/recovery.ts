@@ -19,6 +19,8 @@ import { customerByContact, verifiedContacts } from '../contacts/contacts.ts';
 import { normalizeIdentifier } from '../contacts/normalize.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
+import { liftFactorLocks } from '../factors/factor-guard.ts';
+import { takeSmsBudget } from '../codes/sms-budget.ts';
 import { loginKeys, riskDeviceId } from '../login/login.ts';
 import { hitCounter, resetCounter } from '../login/throttle.ts';
 import { checkNewPassword } from '../password/policy.ts';
@@ -51,6 +53,8 @@ export async function startRecovery(deps: IdentityDeps, identifierInput: string,
     );
     if (customerId !== null && withinLimit) {
       for (const contact of await verifiedContacts(client, customerId)) {
+        // Over an SMS budget the phone gets nothing; the answer stays the same (AUTH-06) and the e-mail code still goes.
+        if (contact.kind === 'phone' && !(await takeSmsBudget(deps, contact.value, origin)).ok) continue;
         const purpose = contact.kind === 'phone' ? 'recovery_sms' : 'recovery_email';
         const issued = await issueCode(client, deps.secrets, purpose, recoveryId, contact.value);
         if ('refused' in issued) continue;
@@ -95,6 +99,8 @@ export async function completeRecovery(deps: IdentityDeps, input: { recoveryId: 
     await client.query('update password_credentials set password_hash = $2, updated_at = now() where customer_id = $1', [customerId, passwordHash]);
     await revokeAllSessions(client, customerId);
     await clearResetRequired(client, customerId);
+    // Recovery (two channels, REC-04) is the only way to lift a second factor locked after guessing.
+    await liftFactorLocks(client, customerId);
     await client.query(`update customers set recovery_cooldown_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1`, [customerId, deps.config.recoveryCooldownMs]);
     await announceSecurityEvent(client, { customerId, type: 'recovery.completed', origin });
   });

@@ -2,8 +2,15 @@
  * Sign-up with a phone and an e-mail, each proved by a code before it counts (LINK-03). A pending
  * sign-up is not a customer: it claims nothing, expires after 24 h, and the first sign-up to verify
  * both contacts deletes every other pending sign-up for them. The answer never depends on whether a
- * contact is registered (AUTH-06): a registered contact receives a notice instead of a code, and a
- * code is still stored (one nobody knows) so that resend limits and failures behave the same.
+ * contact is registered (AUTH-06): a code is still stored (one nobody knows) so that resend limits and
+ * failures behave the same, and SMS budgets are spent alike.
+ *
+ * A contact already verified on another account receives nothing (issue 14: 25 sign-ups naming a
+ * victim's phone sent it 25 messages). Its owner is told once a day, in the app's feed and by e-mail,
+ * never by SMS; the sign-up can never complete (it cannot be proved). The honest refusal for the person
+ * signing up is in the wording of every sign-up answer: "if this number can be used for a new account,
+ * a code is on its way" — the same for a taken and a free number. A number recycled by its carrier is
+ * released by the old account (contact change) or by support; nothing is sent to it on a stranger's word.
  */
 import { sqlState, withTransaction, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
@@ -17,6 +24,9 @@ import type { IdentityDeps } from '../deps.ts';
 import { checkNewPassword } from '../password/policy.ts';
 import { randomToken } from '../secrets.ts';
 import { hitCounter } from '../login/throttle.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
+import { addFeedEntry } from '../../notifications/outbox.ts';
+import { verifiedContacts } from '../contacts/contacts.ts';
 
 export const SIGNUP_TTL_MS = 24 * 60 * 60_000;
 /** Sign-ups started per IP per hour: each one sends an SMS, which costs money (OTP-04). */
@@ -29,20 +39,36 @@ interface PendingSignup { id: string; email: string; phone: string; password_has
 
 const PURPOSE: Readonly<Record<SignupChannel, CodePurpose>> = { email: 'signup_email', phone: 'signup_phone' };
 
-async function sendSignupCode(db: Queryable, deps: IdentityDeps, signupId: string, channel: SignupChannel, destination: string): Promise<void> {
-  const registered = (await customerByContact(db, channel, destination)) !== null;
+async function sendSignupCode(db: Queryable, deps: IdentityDeps, signupId: string, channel: SignupChannel, destination: string, origin: RequestOrigin | null): Promise<void> {
+  // Spent for taken and free numbers alike, before anything is looked up: the budget answer tells nothing.
+  if (channel === 'phone') await requireSmsBudget(deps, destination, origin);
+  const owner = await customerByContact(db, channel, destination);
   const issued = await issueCode(db, deps.secrets, PURPOSE[channel], signupId, destination);
   if ('refused' in issued) throw new KobanError('resend_limit_reached');
   const transport = channel === 'phone' ? 'sms' : 'email';
-  if (registered) {
-    await enqueueMessage(db, { channel: transport, recipient: destination, kind: 'signup_already_registered', subject: 'Koban sign-up',
-      body: 'Someone tried to create a Koban account with this contact, which already belongs to an account. If it was you, sign in or use account recovery. Otherwise ignore this message.' });
+  if (owner !== null) {
+    await tellOwnerOfSignupAttempt(db, owner, channel, origin);
     // The code just stored was never sent: overwrite it with an unguessable one so nobody can know it.
     await db.query('update one_time_codes set code_hash = $3 where purpose = $1 and subject_id = $2', [PURPOSE[channel], signupId, deps.secrets.mac('one_time_codes', randomToken())]);
     return;
   }
   await enqueueMessage(db, { channel: transport, recipient: destination, kind: 'signup_code', subject: 'Your Koban sign-up code',
     body: `Your Koban code is ${issued.code}. It expires in 10 minutes. Koban will never ask you for it by phone.` });
+}
+
+/** SIGNUP_NOTICES_PER_DAY per account, in the feed and by e-mail only: a stranger's sign-ups never reach the owner's phone. */
+export const SIGNUP_NOTICES_PER_DAY = 1;
+const DAY_MS = 24 * HOUR_MS;
+
+async function tellOwnerOfSignupAttempt(db: Queryable, customerId: string, channel: SignupChannel, origin: RequestOrigin | null): Promise<void> {
+  await recordSecurityEvent(db, { type: 'signup.contact_taken', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: [channel] });
+  if ((await hitCounter(db, `signup_notice:${customerId}`, DAY_MS)) > SIGNUP_NOTICES_PER_DAY) return;
+  const label = channel === 'phone' ? 'phone number' : 'e-mail address';
+  const body = `Someone tried to create a new Koban account with your ${label}. Nothing was sent to it and no account was created. If this was you, sign in to your existing account or recover it. If you gave up this ${label}, change it in the app.`;
+  await addFeedEntry(db, customerId, { kind: 'security_alert', title: `Sign-up attempt with your ${label}`, body });
+  for (const contact of await verifiedContacts(db, customerId)) {
+    if (contact.kind === 'email') await enqueueMessage(db, { channel: 'email', recipient: contact.value, kind: 'signup_already_registered', subject: 'Koban sign-up attempt', body });
+  }
 }
 
 export async function startSignup(deps: IdentityDeps, input: { email: string; phone: string; password: string }, origin: RequestOrigin): Promise<{ signupId: string }> {
@@ -60,8 +86,8 @@ export async function startSignup(deps: IdentityDeps, input: { email: string; ph
       `insert into signups (id, email, phone, password_hash, expires_at) values ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))`,
       [signupId, email, phone, passwordHash, SIGNUP_TTL_MS],
     );
-    await sendSignupCode(client, deps, signupId, 'email', email);
-    await sendSignupCode(client, deps, signupId, 'phone', phone);
+    await sendSignupCode(client, deps, signupId, 'email', email, origin);
+    await sendSignupCode(client, deps, signupId, 'phone', phone, origin);
     await recordSecurityEvent(client, { type: 'signup.started', outcome: 'success', actor: 'anonymous', origin, details: { signupId } });
   });
   return { signupId };
@@ -75,13 +101,13 @@ async function lockPendingSignup(db: Queryable, signupId: string): Promise<Pendi
   return result.rows[0] ?? null;
 }
 
-export async function resendSignupCode(deps: IdentityDeps, input: { signupId: string; channel: SignupChannel }): Promise<void> {
+export async function resendSignupCode(deps: IdentityDeps, input: { signupId: string; channel: SignupChannel }, origin: RequestOrigin | null = null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const signup = await lockPendingSignup(client, input.signupId);
     // Unknown, expired and completed sign-ups answer like a successful resend: nothing to learn here.
     if (signup === null) return;
     if ((input.channel === 'email' ? signup.email_verified_at : signup.phone_verified_at) !== null) return;
-    await sendSignupCode(client, deps, signup.id, input.channel, input.channel === 'email' ? signup.email : signup.phone);
+    await sendSignupCode(client, deps, signup.id, input.channel, input.channel === 'email' ? signup.email : signup.phone, origin);
   });
 }
 

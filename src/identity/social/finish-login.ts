@@ -76,7 +76,7 @@ export async function finishSocialLogin(
   const tokens = await redeemCode(provider, transaction, currentUrl);
   const claims = tokens.claims();
   // idTokenExpected makes openid-client fail without an ID token; assert it rather than trust it silently.
-  assert(claims !== undefined, 'openid-client returned no ID token claims');
-  checkIdTokenClaims(claims, provider, transaction, nowMs);
+  assert(claims !== undefined && typeof tokens.id_token === 'string', 'openid-client returned no ID token');
+  checkIdTokenClaims(tokens.id_token, claims, provider, transaction, nowMs);
   return toIdentity(claims);
 }

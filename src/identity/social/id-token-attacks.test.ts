@@ -86,6 +86,28 @@ describe('ID token validation against a malicious token endpoint', () => {
     expect(request?.body.get('client_secret')).toBe(CLIENT_SECRET);
   });
 
+  it('accepts an ID token whose header has no typ (OIDC sets none), like one with typ JWT', async () => {
+    const { transaction, claims } = await attempt();
+    expect(await finishWith(transaction, await evil.signRs256(claims, 'published', null))).toEqual({ issuer: evil.issuer, subject: 'victim-123' });
+  });
+
+  it.each(['logout+jwt', 'application/logout+jwt', 'at+jwt', 'secevent+jwt', 'dpop+jwt', 'token-introspection+jwt'])(
+    'rejects a token of another type passed off as an ID token (typ %s), though the issuer signed it', async (typ) => {
+      const { transaction, claims } = await attempt();
+      await expectRejected(finishWith(transaction, await evil.signRs256(claims, 'published', typ)), 'id_token_invalid');
+    });
+
+  it('rejects a back-channel logout token (events claim) whose header pretends to be a plain JWT', async () => {
+    const { transaction, claims } = await attempt();
+    const token = await evil.signRs256({ ...claims, events: { 'http://schemas.openid.net/event/backchannel-logout': {} }, sid: 'session-1' });
+    await expectRejected(finishWith(transaction, token), 'id_token_invalid');
+  });
+
+  it('rejects an RFC 9068 access token (client_id and scope) whose header pretends to be a plain JWT', async () => {
+    const { transaction, claims } = await attempt();
+    await expectRejected(finishWith(transaction, await evil.signRs256({ ...claims, client_id: CLIENT_ID, scope: 'openid' })), 'id_token_invalid');
+  });
+
   it('rejects an ID token signed with alg none', async () => {
     const { transaction, claims } = await attempt();
     await expectRejected(finishWith(transaction, evil.unsigned(claims)), 'id_token_invalid');

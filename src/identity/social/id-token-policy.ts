@@ -1,3 +1,4 @@
+import { decodeProtectedHeader } from 'jose';
 import type { IDToken } from 'openid-client';
 import { assert } from '../../platform/assert.ts';
 import { SocialLoginError } from './errors.ts';
@@ -39,7 +40,23 @@ function checkSubject(claims: IDToken): void {
   if (claims.sub.length === 0 || claims.sub.length > SUBJECT_LENGTH_MAX) fail('sub length');
 }
 
+// RFC 8725 §3.11 / §2.8 of OIDC Back-Channel Logout: a JWT made for another use (a logout token
+// `logout+jwt`, an access token `at+jwt`, a security event `secevent+jwt`…) must never pass as an ID
+// token, even when the same issuer signed it with the same key. OIDC sets no typ for ID tokens, so
+// only none or "JWT" are accepted. openid-client has no option for this, so the header is read with
+// jose after openid-client verified the signature (enableNonRepudiationChecks).
+const ID_TOKEN_TYPES: ReadonlySet<string> = new Set(['jwt', 'application/jwt']);
+// Claims that only other token types carry: `events` (logout tokens, security event tokens), and
+// RFC 9068 access tokens' `client_id` + `scope` together.
+function checkTokenUse(idToken: string, claims: IDToken): void {
+  const { typ } = decodeProtectedHeader(idToken);
+  if (typ !== undefined && !ID_TOKEN_TYPES.has(typ.toLowerCase())) fail(`typ ${typ} is not an ID token`);
+  if (claims.events !== undefined) fail('a token with events is a logout or security event token');
+  if (claims.client_id !== undefined && claims.scope !== undefined) fail('a token with client_id and scope is an access token');
+}
+
 export function checkIdTokenClaims(
+  idToken: string,
   claims: IDToken,
   provider: SocialProvider,
   transaction: SocialLoginTransaction,
@@ -47,6 +64,7 @@ export function checkIdTokenClaims(
 ): void {
   // Postcondition of openid-client (exact iss match); a difference here would be a library bug.
   assert(claims.iss === provider.issuer, 'openid-client returned an ID token from another issuer');
+  checkTokenUse(idToken, claims);
   checkAudience(claims, provider.clientId);
   checkAuthorizedParty(claims, provider.clientId);
   checkIssuedAt(claims, transaction, nowMs);

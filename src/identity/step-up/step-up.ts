@@ -15,10 +15,13 @@ import { verifiedPhone } from '../contacts/contacts.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { acceptTotp } from '../factors/totp.ts';
+import { requireSmsBudget } from '../codes/sms-budget.ts';
+import { guardedFactorCheck, isGuessableFactor, refuseLockedFactor } from '../factors/factor-guard.ts';
 import { availableMethods } from '../login/login.ts';
 import { randomToken, sha256 } from '../secrets.ts';
 import { rotateSession, type Session } from '../sessions/sessions.ts';
-import { stepUpHash, type StepUpAction, type StepUpParams } from './actions.ts';
+import { isStepUpAction, stepUpHash, type StepUpAction, type StepUpParams } from './actions.ts';
+import { allowedStepUpFactors, requireAllowedStepUpFactor, stepUpContext } from './policy.ts';
 
 export const STEP_UP_MAX_AGE_MS = 5 * 60_000;
 export const STEP_UP_ATTEMPTS_MAX = 5;
@@ -34,7 +37,10 @@ export async function startStepUp(deps: IdentityDeps, session: Session, action: 
     `insert into step_up_requests (id, session_id, customer_id, action, params_hash, expires_at) values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000))`,
     [stepUpId, session.id, session.customerId, action, stepUpHash(action, params), STEP_UP_MAX_AGE_MS],
   );
-  const methods = (await availableMethods(deps.db.pool, session.customerId)).filter((m): m is StepUpMethod => m !== 'recovery_code');
+  // Offered: what the customer has, as far as the policy table allows for this action (policy.ts).
+  const allowed: readonly string[] = allowedStepUpFactors(action, await stepUpContext(deps.db.pool, session.customerId));
+  const methods = (await availableMethods(deps.db.pool, session.customerId)).filter((m): m is StepUpMethod => m !== 'recovery_code' && allowed.includes(m));
+  if (methods.length === 0) throw new KobanError('step_up_method_not_allowed', { detail: 'none of your second factors is accepted for this action now', extensions: { action, allowed } });
   return { stepUpId, methods };
 }
 
@@ -52,11 +58,19 @@ async function liveRequest(db: Queryable, session: Session, stepUpId: string, co
   return request;
 }
 
-export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepUpId: string): Promise<void> {
+function actionOf(request: StepUpRequest): StepUpAction {
+  if (!isStepUpAction(request.action)) throw new KobanError('step_up_failed');
+  return request.action;
+}
+
+export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepUpId: string, origin: RequestOrigin | null = null): Promise<void> {
   await withTransaction(deps.db, async (client) => {
     const request = await liveRequest(client, session, stepUpId, false);
+    await requireAllowedStepUpFactor(client, session.customerId, actionOf(request), 'sms');
     const phone = await verifiedPhone(client, session.customerId);
     if (phone === null) throw new KobanError('factor_not_enrolled');
+    await refuseLockedFactor(client, session.customerId, 'sms');
+    await requireSmsBudget(deps, phone, origin);
     const issued = await issueCode(client, deps.secrets, 'step_up_sms', request.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: 'Koban confirmation code',
@@ -82,7 +96,14 @@ async function proofHolds(deps: IdentityDeps, session: Session, request: StepUpR
 /** Verifies the fresh factor; returns the single-use grant and the session's new token. */
 export async function completeStepUp(deps: IdentityDeps, session: Session, stepUpId: string, proof: StepUpProof, origin: RequestOrigin): Promise<{ grant: string; sessionToken: string; expiresInMs: number }> {
   const request = await liveRequest(deps.db.pool, session, stepUpId, true);
-  if (!(await proofHolds(deps, session, request, proof))) {
+  // Refused before any factor is checked: a downgraded method spends no code and proves nothing.
+  await requireAllowedStepUpFactor(deps.db.pool, session.customerId, actionOf(request), proof.method).catch(async (error: unknown) => {
+    await recordSecurityEvent(deps.db.pool, { type: 'step_up', outcome: 'refused', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, reasons: [proof.method, request.action, 'policy'] });
+    throw error;
+  });
+  const check = () => proofHolds(deps, session, request, proof);
+  const ok = isGuessableFactor(proof.method) ? await guardedFactorCheck(deps, session.customerId, proof.method, origin, check) : await check();
+  if (!ok) {
     await recordSecurityEvent(deps.db.pool, { type: 'step_up', outcome: 'failure', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, reasons: [proof.method, request.action] });
     throw new KobanError('step_up_failed');
   }

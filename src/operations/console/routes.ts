@@ -15,6 +15,7 @@ import { createDashboard } from './dashboard.ts';
 import { caseQueue, compensationBatches, operatorDirectory, pendingFlags, ruleHistory, type AssigneeFilter } from './lists.ts';
 import { maskerFor } from './masking.ts';
 import { search, SEARCH_QUERY_MAX } from './search.ts';
+import { SECURITY_EVENT_GROUPS, SECURITY_EVENTS_PAGE_DEFAULT, securityEvents } from './security-events.ts';
 
 const tags = [OPS_TAG];
 const Str = Type.String();
@@ -63,6 +64,7 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
   const db = operations.db;
   const dashboard = createDashboard(db, operations.switches);
   const maskerOf = (request: Parameters<typeof principalOf>[0]) => maskerFor(principalOf(request).role);
+  registerSecurityEventRoutes(scope, operations, maskerOf);
 
   scope.get('/v1/ops/me', {
     config: opsConfig({ permission: 'session.self' }),
@@ -177,5 +179,31 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
       details: { blocks: report.blocks, headHash: report.headHash, problems: report.problems.length }, ip: context.ip, requestId: context.requestId });
     return { ok: report.ok, checkedAt: new Date().toISOString(), blocks: report.blocks, sealedEvents: report.sealedEvents, unsealedEvents: report.unsealedEvents,
       headBlockNo: report.headBlockNo, headHash: report.headHash, firstProblem: report.problems[0] ?? null, problems: report.problems };
+  });
+}
+
+const SecurityEventOut = Type.Object({ seq: Str, id: Str, occurredAt: Str, type: Str, outcome: Str, actor: Str, customerId: NullableStr, sessionId: NullableStr, deviceRef: NullableStr,
+  ip: NullableStr, userAgent: NullableStr, reasons: Type.Array(Str), details: Type.Unknown() });
+
+function registerSecurityEventRoutes(scope: App, operations: Operations, maskerOf: (request: Parameters<typeof principalOf>[0]) => ReturnType<typeof maskerFor>): void {
+  scope.get('/v1/ops/security-events', {
+    config: opsConfig({ permission: 'security_events.read' }),
+    schema: { tags, summary: 'Security events, newest first: sign-ins and failures, factor changes and locks, SMS budget refusals, forged callbacks (per customer or platform-wide; reading is audited)',
+      description: `${OPS_SECURITY_NOTE} \`type\` is a group (${Object.keys(SECURITY_EVENT_GROUPS).join(', ')}), an event type, or a prefix ending in a dot. Page with \`before\` = the previous page's \`nextBefore\`.`,
+      querystring: Type.Object({
+        customerId: Type.Optional(Type.String({ format: 'uuid' })),
+        type: Type.Optional(Type.String({ pattern: '^[a-z][a-z0-9_.]{0,63}$' })),
+        outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure'), Type.Literal('refused'), Type.Literal('not_success')])),
+        before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+      }, { additionalProperties: false }),
+      response: { 200: Type.Object({ events: Type.Array(SecurityEventOut), nextBefore: NullableStr }) } },
+  }, async (request) => {
+    const context = contextOf(request);
+    await operations.audit.record({ actor: actorOf(request), action: 'security_events.read', outcome: 'success', details: { ...request.query }, ip: context.ip, requestId: context.requestId,
+      ...(request.query.customerId === undefined ? {} : { target: { kind: 'customer', id: request.query.customerId } }) });
+    return securityEvents(operations.db.pool, {
+      customerId: request.query.customerId ?? null, type: request.query.type ?? null, outcome: request.query.outcome ?? null,
+      before: request.query.before ?? null, limit: Number(request.query.limit ?? SECURITY_EVENTS_PAGE_DEFAULT),
+    }, maskerOf(request));
   });
 }

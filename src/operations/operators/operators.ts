@@ -13,6 +13,7 @@ import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import { systemClock, type Clock } from '../../platform/clock.ts';
 import { checkPassword, checkTotp, hashPassword, newPassword, newTotpSecret, openSecret, PASSWORD_LENGTH, sealSecret, sha256, totpUri } from './credentials.ts';
 import type { OperatorRole } from './permissions.ts';
+import { networkOf } from '../../identity/login/throttle.ts';
 
 export const SIGN_IN_FAILURES_MAX = 5;
 export const LOCKOUT_MS = 15 * 60_000;
@@ -61,7 +62,11 @@ export interface RequestContext {
 export interface Operators {
   create(input: { email: string; displayName: string; role: OperatorRole; password?: string; totpSecret?: string }, actor: AuditActor, context?: RequestContext): Promise<NewOperatorSecrets>;
   signIn(input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<SignInResult>;
-  authenticate(sessionToken: string): Promise<OperatorPrincipal | null>;
+  /**
+   * The session must come from the browser that signed in (same user agent) and the same /24 or /64
+   * network (issue 14): a cookie replayed elsewhere ends the session and is audited.
+   */
+  authenticate(sessionToken: string, from: SessionBinding): Promise<OperatorPrincipal | null>;
   csrfMatches(principal: OperatorPrincipal, csrfToken: string): boolean;
   signOut(principal: OperatorPrincipal, context: RequestContext): Promise<void>;
   list(): Promise<Operator[]>;
@@ -86,7 +91,7 @@ export function createOperators(db: Database, options: OperatorsOptions): Operat
   return {
     create: (input, actor, context) => createOperator(db, options, input, actor, context),
     signIn: (input, context) => signIn(db, options, input, context),
-    authenticate: (token) => authenticate(db, options, token),
+    authenticate: (token, from) => authenticate(db, options, token, from),
     csrfMatches: (principal, csrfToken) => csrfToken.length <= 128 && timingSafeEqual(sha256(csrfToken), principal.csrfHash),
     async signOut(principal, context) {
       await withTransaction(db, async (client) => {
@@ -182,9 +187,39 @@ async function recordFailure(db: Database, operatorId: string | null, email: str
   });
 }
 
-async function authenticate(db: Database, options: OperatorsOptions, token: string): Promise<OperatorPrincipal | null> {
+export interface SessionBinding {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId?: string | null;
+}
+
+const USER_AGENT_LENGTH_MAX = 512;
+
+/**
+ * Ends a session used from another browser or network than the one that signed in. Returns false (and
+ * the caller answers 401) when the binding does not hold; the revocation and the audit event commit together.
+ */
+async function holdsBinding(db: Database, tokenHash: Buffer, from: SessionBinding): Promise<boolean> {
+  const stored = (await db.pool.query<{ operator_id: string; ip: string | null; user_agent: string | null }>(
+    'select operator_id, ip, user_agent from operator_sessions where token_hash = $1 and revoked_at is null', [tokenHash])).rows[0];
+  if (stored === undefined) return true; // nothing to bind: the main query refuses it anyway
+  const agent = from.userAgent?.slice(0, USER_AGENT_LENGTH_MAX) ?? null;
+  const sameAgent = stored.user_agent === agent;
+  const sameNetwork = stored.ip === null || from.ip === null ? stored.ip === from.ip : networkOf(stored.ip) === networkOf(from.ip);
+  if (sameAgent && sameNetwork) return true;
+  await withTransaction(db, async (client) => {
+    const revoked = await client.query('update operator_sessions set revoked_at = now() where token_hash = $1 and revoked_at is null', [tokenHash]);
+    if (revoked.rowCount !== 1) return;
+    await recordAudit(client, { actor: { kind: 'operator', id: stored.operator_id }, action: 'operator.session_binding_broken', outcome: 'denied',
+      details: { why: sameAgent ? 'network' : 'user_agent', signedInFrom: stored.ip, usedFrom: from.ip }, ip: from.ip, requestId: from.requestId ?? null });
+  });
+  return false;
+}
+
+async function authenticate(db: Database, options: OperatorsOptions, token: string, from: SessionBinding): Promise<OperatorPrincipal | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const tokenHash = sha256(token);
+  if (!(await holdsBinding(db, tokenHash, from))) return null;
   // Checks revocation, absolute expiry, idle timeout and operator status, and slides the idle window,
   // all by the clock that set the expiry at sign-in ($3), never the database's now().
   const result = await db.pool.query<{ id: string; email: string; role: OperatorRole; csrf_hash: Buffer }>(

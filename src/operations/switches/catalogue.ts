@@ -20,6 +20,7 @@ export const SWITCH_CATALOGUE: readonly SwitchDefinition[] = [
   { name: 'top_ups', description: 'every top-up, whatever the rail' },
   { name: 'payments', description: 'customer payments at merchants' },
   { name: 'refunds', description: 'merchant refunds to customers' },
+  { name: 'sms', description: 'every code sent by SMS (sign-up, sign-in, step-up, recovery, contact change): refused at once, other factors keep working' },
   { name: 'payment_code_minting', description: 'issuing new payment codes (codes already shown expire on their own)' },
 ];
 

@@ -9,6 +9,7 @@ import { Button, Card, Notice } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
 import { ActionButton, ErrorNotice, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
+import { CustomerSecurityEvents } from './security-events.tsx';
 
 export interface Reason { rule: string; action?: string; message?: string; observed?: unknown; threshold?: unknown }
 
@@ -89,6 +90,7 @@ export function CustomerScreen(props: { id: string }) {
         </div>
       </Card>
       <StatementCard key={c.id} customerId={c.id} />
+      {session.can('security_events.read') ? <CustomerSecurityEvents customerId={c.id} /> : null}
       <Card title={t('customer.riskEvents')}>
         <Table caption={t('customer.riskEvents')} head={[t('col.when'), t('col.kind'), t('col.decision'), t('col.score'), t('col.amount'), t('col.reasons')]} empty={c.riskEvents.length === 0}>
           {c.riskEvents.map((e) => (

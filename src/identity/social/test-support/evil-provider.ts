@@ -27,7 +27,8 @@ export type EvilProvider = {
   readonly issuer: string;
   readonly tokenRequests: TokenRequest[];
   respondWith(responder: TokenResponder): void;
-  signRs256(claims: JWTPayload, key?: 'published' | 'unpublished'): Promise<string>;
+  /** `typ` replaces the header's "JWT" (null leaves it out): token-type confusion tests. */
+  signRs256(claims: JWTPayload, key?: 'published' | 'unpublished', typ?: string | null): Promise<string>;
   signEs256(claims: JWTPayload): Promise<string>;
   signHs256(claims: JWTPayload, secret: string): Promise<string>;
   unsigned(claims: JWTPayload): string;
@@ -106,8 +107,8 @@ export async function startEvilProvider(options: EvilProviderOptions = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  const sign = (claims: JWTPayload, alg: string, kid: string, key: CryptoKey | Uint8Array) =>
-    new SignJWT(claims).setProtectedHeader({ alg, kid, typ: 'JWT' }).sign(key);
+  const sign = (claims: JWTPayload, alg: string, kid: string, key: CryptoKey | Uint8Array, typ: string | null = 'JWT') =>
+    new SignJWT(claims).setProtectedHeader({ alg, kid, ...(typ === null ? {} : { typ }) }).sign(key);
 
   return {
     issuer,
@@ -116,8 +117,8 @@ export async function startEvilProvider(options: EvilProviderOptions = {}): Prom
       responder = next;
     },
     // "unpublished" signs with a key that is not in the JWKS but claims the published key's kid.
-    signRs256: (claims, key = 'published') =>
-      sign(claims, 'RS256', RSA_KID, key === 'published' ? keys.rsa.privateKey : keys.rogue.privateKey),
+    signRs256: (claims, key = 'published', typ = 'JWT') =>
+      sign(claims, 'RS256', RSA_KID, key === 'published' ? keys.rsa.privateKey : keys.rogue.privateKey, typ),
     signEs256: (claims) => sign(claims, 'ES256', EC_KID, keys.ec.privateKey),
     signHs256: (claims, secret) => sign(claims, 'HS256', RSA_KID, new TextEncoder().encode(secret)),
     unsigned: (claims) => new UnsecuredJWT(claims).encode(),

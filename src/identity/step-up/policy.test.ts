@@ -1,0 +1,25 @@
+// The step-up policy table itself: complete, and never weaker once a passkey exists or risk is elevated.
+import { describe, expect, it } from 'vitest';
+import { STEP_UP_ACTIONS } from './actions.ts';
+import { allowedStepUpFactors, STEP_UP_POLICY } from './policy.ts';
+
+describe('step-up policy table', () => {
+  it('has one row per step-up action', () => {
+    expect(Object.keys(STEP_UP_POLICY).sort()).toEqual([...STEP_UP_ACTIONS].sort());
+  });
+
+  it.each(STEP_UP_ACTIONS)('%s: no SMS once a passkey is enrolled (no downgrade), and no SMS while risk is elevated', (action) => {
+    expect(allowedStepUpFactors(action, { hasPasskey: true, riskElevated: false })).not.toContain('sms');
+    expect(allowedStepUpFactors(action, { hasPasskey: false, riskElevated: true })).not.toContain('sms');
+    expect(allowedStepUpFactors(action, { hasPasskey: true, riskElevated: true })).toContain('passkey');
+  });
+
+  it.each(['change_email', 'change_phone', 'change_password', 'change_factors', 'link_social', 'add_funding_source'] as const)(
+    '%s needs the passkey itself once one exists', (action) => {
+      expect(allowedStepUpFactors(action, { hasPasskey: true, riskElevated: false })).toEqual(['passkey']);
+    });
+
+  it('a customer with neither passkey nor elevated risk may use any factor they have', () => {
+    for (const action of STEP_UP_ACTIONS) expect(allowedStepUpFactors(action, { hasPasskey: false, riskElevated: false })).toEqual(['passkey', 'totp', 'sms']);
+  });
+});
