@@ -100,11 +100,16 @@ export function requirePayableOrder(deps: PaymentsDeps, attempt: DynamicQrAttemp
   return undefined;
 }
 
-/** Claims the order for this customer under the payment row's lock, with fresh ledger transfer ids. */
-export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<undefined> {
+/**
+ * Claims the order for this customer under the payment row's lock, with fresh ledger transfer ids. A tap
+ * that loses the claim to this customer's own earlier tap (a double tap, a retry storm) answers that tap's
+ * outcome, exactly as the replay check would have had it read the order a moment later.
+ */
+export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<Payment | undefined> {
   const { qr, ctx } = attempt;
   assert(qr !== undefined, 'the order was read');
-  attempt.staged = await withTransaction(deps.db, async (client) => {
+  let ownEarlierTap: Payment | null = null;
+  const staged = await withTransaction(deps.db, async (client): Promise<Payment | null> => {
     // The global lock order (model.ts lockPayment): the payment row, then its QR row.
     await lockPayment(client, qr.payment.id);
     const locked = await client.query<PaymentRow & { code_status: string; expires_at: Date }>(
@@ -112,6 +117,11 @@ export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt):
        from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c`, [attempt.codeId]);
     const row = locked.rows[0];
     assert(row !== undefined, 'the code was just read');
+    const claimedByThisWallet = row.customer_id === ctx.customerId && row.wallet_account_id === ctx.walletAccountId && row.payment_transfer_id !== null;
+    if (claimedByThisWallet) {
+      ownEarlierTap = toPayment(row);
+      return null;
+    }
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
     if (row.expires_at <= deps.now()) throw new KobanError('dynamic_qr_expired');
     if (row.payment_transfer_id !== null) throw new KobanError('payment_in_progress');
@@ -121,6 +131,9 @@ export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt):
       [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
     return toPayment(updated.rows[0] as PaymentRow);
   });
+  if (ownEarlierTap !== null) return paymentAnswer(await settledPayment(deps, ownEarlierTap));
+  assert(staged !== null, 'the order was claimed or answered');
+  attempt.staged = staged;
   return undefined;
 }
 

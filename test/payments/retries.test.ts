@@ -206,6 +206,19 @@ describe('customer QR retries', () => {
     expect(answers[0]).toMatch(/^COMPLETED /);
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(9_300n);
   });
+
+  it('a storm of taps on one order QR by its payer answers the one completed payment every time (not "QR unavailable")', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 10_000n);
+    const created = await opa(h, { method: 'POST', url: '/v2/codes', body: { merchantPaymentId: id('order'), amount: { amount: 800, currency: 'JPY' }, codeType: 'ORDER_QR' } });
+    const codeId = created.json().data.codeId as string;
+    const answers = await Promise.all(Array.from({ length: 40 }, async (_, k) => {
+      await sleep(k % 26);
+      return h.module.payments.payDynamicQr(customer, codeId).then((p) => `${p.status} ${p.id}`, (e: { code?: string }) => String(e.code));
+    }));
+    expect(new Set(answers)).toEqual(new Set([answers[0]]));
+    expect(answers[0]).toMatch(/^COMPLETED /);
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(9_200n);
+  });
 });
 
 async function waitForPaymentRow(merchantPaymentId: string): Promise<void> {
