@@ -74,7 +74,7 @@ describe('console: support desk', () => {
     await expect.poll(async () => (await page.locator('.timeline').textContent()) ?? '').toContain('frozen: stolen phone: contain first');
     await screenshot(page, 'console-case');
     expect((await env.koban.ledger.getAccount(customer.wallet))?.status).toBe('frozen');
-    expect((await charge(env.koban, shop, codeShownBeforeTheFreeze, 300)).resultInfo).toMatchObject({ code: 'UNACCEPTABLE_OP', message: 'payment failed: wallet_frozen' });
+    expect((await charge(env.koban, shop, codeShownBeforeTheFreeze, 300)).resultInfo).toMatchObject({ code: 'WALLET_FROZEN' });
     await page.getByRole('link', { name: /Open the account/ }).click();
     await expect.poll(() => page.getByText('Frozen', { exact: true }).count()).toBeGreaterThan(0);
   });

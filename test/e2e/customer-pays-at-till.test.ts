@@ -86,7 +86,7 @@ it('after the wallet is frozen the next payment fails and moves nothing', async 
   const code = await mintCode();
   await koban.ledger.setAccountStatus(wallet, 'frozen');
   const before = await koban.ledger.getAccount(wallet);
-  // Refused as frozen (OPA has no code of its own for it), not for any other reason.
-  expect((await charge(code, 100)).resultInfo).toMatchObject({ code: 'UNACCEPTABLE_OP', message: 'payment failed: wallet_frozen' });
+  // Refused as frozen, with the one code every surface uses for it (payments/outcomes.ts), not for any other reason.
+  expect((await charge(code, 100)).resultInfo).toMatchObject({ code: 'WALLET_FROZEN' });
   expect(await koban.ledger.getAccount(wallet)).toMatchObject({ debitsPosted: before?.debitsPosted, debitsPending: before?.debitsPending });
 });

@@ -186,7 +186,7 @@ describe('cases from the account page', () => {
     const view = (await as(support)('GET', `/v1/ops/customers/${other.customerId}`)).json() as { wallet: { status: string }; cases: Array<{ id: string; source: string }> };
     expect(view.wallet.status).toBe('frozen');
     expect(view.cases).toEqual([expect.objectContaining({ id: caseId, source: 'operator' })]);
-    expect((await charge(koban, shop, codeShownBeforeTheFreeze, 100)).resultInfo).toMatchObject({ code: 'UNACCEPTABLE_OP', message: 'payment failed: wallet_frozen' });
+    expect((await charge(koban, shop, codeShownBeforeTheFreeze, 100)).resultInfo).toMatchObject({ code: 'WALLET_FROZEN' });
     expect(await koban.ledger.getAccount(other.wallet)).toMatchObject({ debitsPosted: 0n, debitsPending: 0n });
 
     expect((await as(support)('POST', `/v1/ops/cases/${caseId}/assign`, { operatorId: support.id, reason: 'mine' })).statusCode).toBe(200);

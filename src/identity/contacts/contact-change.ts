@@ -56,8 +56,7 @@ async function refuseDuringOtherKindCooldown(db: Queryable, customerId: string, 
 }
 
 /** The code to the new contact, or, if it already belongs to an account, a notice and no code (AUTH-06). */
-async function sendChangeCode(db: Queryable, deps: IdentityDeps, changeId: string, kind: ContactKind, value: string, origin: RequestOrigin | null): Promise<void> {
-  if (kind === 'phone') await requireSmsBudget(deps, value, origin);
+async function sendChangeCode(db: Queryable, deps: IdentityDeps, changeId: string, kind: ContactKind, value: string): Promise<void> {
   const registered = (await customerByContact(db, kind, value)) !== null;
   const issued = await issueCode(db, deps.secrets, 'contact_change', changeId, value);
   if ('refused' in issued) throw new KobanError('resend_limit_reached');
@@ -88,6 +87,8 @@ export async function startContactChange(deps: IdentityDeps, session: Session, i
     throw new KobanError('rate_limited', { detail: 'too many contact changes; try again later' });
   }
   const changeId = uuidv7();
+  // The budget counts on its own connection, so it is spent before the transaction.
+  if (input.kind === 'phone') await requireSmsBudget(deps, value, origin);
   await withTransaction(deps.db, async (client) => {
     // One pending change per kind: a new one ends the previous one.
     await client.query('update contact_changes set expires_at = now() where customer_id = $1 and kind = $2 and completed_at is null and expires_at > now()', [session.customerId, input.kind]);
@@ -96,7 +97,7 @@ export async function startContactChange(deps: IdentityDeps, session: Session, i
        values ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::double precision / 1000))`,
       [changeId, session.customerId, session.id, input.kind, old, value, CONTACT_CHANGE_LIMITS.ttlMs],
     );
-    await sendChangeCode(client, deps, changeId, input.kind, value, origin);
+    await sendChangeCode(client, deps, changeId, input.kind, value);
     await recordSecurityEvent(client, { type: 'contact.change_started', outcome: 'success', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, details: { kind: input.kind } });
   });
   return { changeId };

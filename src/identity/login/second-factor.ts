@@ -55,13 +55,18 @@ async function liveChallenge(db: Queryable, challengeId: string, deviceToken: st
 
 /** Sends the SMS code for a challenge, only to the verified phone on file. */
 export async function sendLoginCode(deps: IdentityDeps, challengeId: string, deviceToken: string, origin: RequestOrigin | null = null): Promise<void> {
+  // The refusals that need no SMS first; then the budget, which counts on its own connection (so before the transaction).
+  const asked = await liveChallenge(deps.db.pool, challengeId, deviceToken);
+  const onFile = await verifiedPhone(deps.db.pool, asked.customer_id);
+  if (onFile === null) throw new KobanError('factor_not_enrolled');
+  // A locked SMS factor gets no more codes: they could not be used, and each one costs and disturbs.
+  await refuseLockedFactor(deps.db.pool, asked.customer_id, 'sms');
+  await requireSmsBudget(deps, onFile, origin);
   await withTransaction(deps.db, async (client) => {
     const challenge = await liveChallenge(client, challengeId, deviceToken);
     const phone = await verifiedPhone(client, challenge.customer_id);
-    if (phone === null) throw new KobanError('factor_not_enrolled');
-    // A locked SMS factor gets no more codes: they could not be used, and each one costs and disturbs.
-    await refuseLockedFactor(client, challenge.customer_id, 'sms');
-    await requireSmsBudget(deps, phone, origin);
+    // The phone changed between the budget and now: the budget was spent for another number, so send nothing.
+    if (phone !== onFile) throw new KobanError('factor_not_enrolled');
     const issued = await issueCode(client, deps.secrets, 'login_sms', challenge.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: 'Koban sign-in code',

@@ -45,6 +45,14 @@ export async function startRecovery(deps: IdentityDeps, identifierInput: string,
   const { decision } = await deps.risk.assess({ kind: 'recovery', accountId: customerId, ref: recoveryId, ip: origin.ip,
     deviceId: origin.deviceToken === null ? null : riskDeviceId(origin.deviceToken) });
   const withinLimit = underLimit && !riskRefuses(decision);
+  // SMS budgets count on their own connection, so they are spent before the transaction. Over a budget the
+  // phone gets nothing; the answer stays the same (AUTH-06) and the e-mail code still goes.
+  const budgetedPhones = new Set<string>();
+  if (customerId !== null && withinLimit) {
+    for (const contact of await verifiedContacts(deps.db.pool, customerId)) {
+      if (contact.kind === 'phone' && (await takeSmsBudget(deps, contact.value, origin)).ok) budgetedPhones.add(contact.value);
+    }
+  }
   await withTransaction(deps.db, async (client) => {
     // A row exists for unknown identifiers too: same work, same answer, and it can never complete.
     await client.query(
@@ -53,8 +61,7 @@ export async function startRecovery(deps: IdentityDeps, identifierInput: string,
     );
     if (customerId !== null && withinLimit) {
       for (const contact of await verifiedContacts(client, customerId)) {
-        // Over an SMS budget the phone gets nothing; the answer stays the same (AUTH-06) and the e-mail code still goes.
-        if (contact.kind === 'phone' && !(await takeSmsBudget(deps, contact.value, origin)).ok) continue;
+        if (contact.kind === 'phone' && !budgetedPhones.has(contact.value)) continue;
         const purpose = contact.kind === 'phone' ? 'recovery_sms' : 'recovery_email';
         const issued = await issueCode(client, deps.secrets, purpose, recoveryId, contact.value);
         if ('refused' in issued) continue;

@@ -39,9 +39,8 @@ interface PendingSignup { id: string; email: string; phone: string; password_has
 
 const PURPOSE: Readonly<Record<SignupChannel, CodePurpose>> = { email: 'signup_email', phone: 'signup_phone' };
 
+/** The SMS budget for `destination` must already be spent (before the caller's transaction: `requireSmsBudget` counts on its own connection). */
 async function sendSignupCode(db: Queryable, deps: IdentityDeps, signupId: string, channel: SignupChannel, destination: string, origin: RequestOrigin | null): Promise<void> {
-  // Spent for taken and free numbers alike, before anything is looked up: the budget answer tells nothing.
-  if (channel === 'phone') await requireSmsBudget(deps, destination, origin);
   const owner = await customerByContact(db, channel, destination);
   const issued = await issueCode(db, deps.secrets, PURPOSE[channel], signupId, destination);
   if ('refused' in issued) throw new KobanError('resend_limit_reached');
@@ -81,6 +80,8 @@ export async function startSignup(deps: IdentityDeps, input: { email: string; ph
   // Hashed before anything is looked up, so registered and new contacts cost the same.
   const passwordHash = await deps.hasher.hash(password);
   const signupId = uuidv7();
+  // Spent for taken and free numbers alike, before anything is looked up: the budget answer tells nothing.
+  await requireSmsBudget(deps, phone, origin);
   await withTransaction(deps.db, async (client) => {
     await client.query(
       `insert into signups (id, email, phone, password_hash, expires_at) values ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))`,
@@ -102,6 +103,13 @@ async function lockPendingSignup(db: Queryable, signupId: string): Promise<Pendi
 }
 
 export async function resendSignupCode(deps: IdentityDeps, input: { signupId: string; channel: SignupChannel }, origin: RequestOrigin | null = null): Promise<void> {
+  if (input.channel === 'phone') {
+    // The budget counts on its own connection, so it is spent before the transaction (read without the lock).
+    const pending = await deps.db.pool.query<{ phone: string }>('select phone from signups where id = $1 and expires_at > now() and phone_verified_at is null', [input.signupId]);
+    const phone = pending.rows[0]?.phone;
+    if (phone === undefined) return; // unknown, expired or done: answered like a successful resend
+    await requireSmsBudget(deps, phone, origin);
+  }
   await withTransaction(deps.db, async (client) => {
     const signup = await lockPendingSignup(client, input.signupId);
     // Unknown, expired and completed sign-ups answer like a successful resend: nothing to learn here.

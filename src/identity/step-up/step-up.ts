@@ -64,13 +64,18 @@ function actionOf(request: StepUpRequest): StepUpAction {
 }
 
 export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepUpId: string, origin: RequestOrigin | null = null): Promise<void> {
+  // The refusals that need no SMS first; then the budget, which counts on its own connection (so before the transaction).
+  const asked = await liveRequest(deps.db.pool, session, stepUpId, false);
+  await requireAllowedStepUpFactor(deps.db.pool, session.customerId, actionOf(asked), 'sms');
+  const onFile = await verifiedPhone(deps.db.pool, session.customerId);
+  if (onFile === null) throw new KobanError('factor_not_enrolled');
+  await refuseLockedFactor(deps.db.pool, session.customerId, 'sms');
+  await requireSmsBudget(deps, onFile, origin);
   await withTransaction(deps.db, async (client) => {
     const request = await liveRequest(client, session, stepUpId, false);
-    await requireAllowedStepUpFactor(client, session.customerId, actionOf(request), 'sms');
     const phone = await verifiedPhone(client, session.customerId);
-    if (phone === null) throw new KobanError('factor_not_enrolled');
-    await refuseLockedFactor(client, session.customerId, 'sms');
-    await requireSmsBudget(deps, phone, origin);
+    // The phone changed between the budget and now: the budget was spent for another number, so send nothing.
+    if (phone !== onFile) throw new KobanError('factor_not_enrolled');
     const issued = await issueCode(client, deps.secrets, 'step_up_sms', request.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
     await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: 'Koban confirmation code',
