@@ -1,9 +1,10 @@
 /** Every visible string of the console, in English (the operators' default) and Japanese. */
 import type { Messages } from '../shared/messages.ts';
+import { sharedMessages } from '../shared/shared-messages.ts';
 
 export const messages: Messages = {
+  ...sharedMessages,
   'app.title': { ja: 'Koban 運用コンソール', en: 'Koban Operator Console' },
-  'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
   'signOut': { ja: 'ログアウト', en: 'Sign out' },
 
   'signIn.heading': { ja: 'オペレーターログイン', en: 'Operator sign-in' },

@@ -1,9 +1,10 @@
 /** Every string the till shows, in Japanese (the default: store staff) and English. */
 import type { Messages } from '../shared/messages.ts';
+import { sharedMessages } from '../shared/shared-messages.ts';
 
 export const messages: Messages = {
+  ...sharedMessages,
   'app.title': { ja: 'Koban レジ', en: 'Koban Till' },
-  'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
   'loading': { ja: '読み込み中…', en: 'Loading…' },
   'error.network': { ja: 'Koban に接続できません。もう一度お試しください。', en: 'Cannot reach Koban. Please try again.' },
   'error.generic': { ja: '処理できませんでした（{code}）', en: 'This did not work ({code})' },
