@@ -1,5 +1,5 @@
 /** Koban's small design system: one look across wallet, till and console. Accessible by default. */
-import { useEffect, useId, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react';
 import { useI18n } from './i18n.tsx';
 import { formatAgo } from './time.ts';
 
@@ -86,4 +86,18 @@ export function NoAnswer(props: { onRetry(): void; message?: string }) {
       <Button variant="secondary" onClick={props.onRetry}>{t('connection.retry')}</Button>
     </div>
   );
+}
+
+/**
+ * Moves keyboard and screen-reader focus to a screen's heading when the screen arrives: always when
+ * `step` changes (the next step of a flow replaced the form that had focus), and on first showing only
+ * when focus was lost to <body> (a route change), so a field the screen focuses itself keeps it.
+ */
+export function useFocusOnArrival(heading: RefObject<HTMLElement | null>, step: string): void {
+  const shown = useRef(false);
+  useEffect(() => {
+    const lost = document.activeElement === null || document.activeElement === document.body;
+    if (shown.current || lost) heading.current?.focus({ preventScroll: false });
+    shown.current = true;
+  }, [step]);
 }

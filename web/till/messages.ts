@@ -7,6 +7,7 @@ export const messages: Messages = {
   'app.title': { ja: 'Koban レジ', en: 'Koban Till' },
   'loading': { ja: '読み込み中…', en: 'Loading…' },
   'error.network': { ja: 'Koban に接続できません。もう一度お試しください。', en: 'Cannot reach Koban. Please try again.' },
+  'offline.heading': { ja: 'Koban に接続できません', en: 'Cannot reach Koban' },
   'error.generic': { ja: '処理できませんでした（{code}）', en: 'This did not work ({code})' },
 
   'activate.title': { ja: 'レジの有効化', en: 'Activate this till' },

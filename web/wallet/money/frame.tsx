@@ -2,11 +2,11 @@
  * What every money screen shares: the page frame (nav, live toasts, heading), the wallet summary, the
  * frozen-account notice, "this wasn't me" and date formatting.
  */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Link } from '../../shared/router.tsx';
-import { Button, Notice } from '../../shared/ui.tsx';
+import { Button, Notice, useFocusOnArrival } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
 import { dismissLive, useLiveFeed, type LiveNotification } from '../common/live-feed.ts';
 import { WalletNav } from '../common/nav.tsx';
@@ -17,13 +17,15 @@ export interface Summary { balance: string; available: string; status: 'active' 
 export function MoneyPage(props: { title: string; back?: string; children: ReactNode; hideHeading?: boolean }) {
   const { t } = useI18n();
   const { connected } = useLiveFeed();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useFocusOnArrival(heading, props.title);
   return (
     // data-live: whether the live stream is connected (for tests and debugging; the toasts speak for themselves).
     <div className="money-stack" data-live={connected ? 'on' : 'off'}>
       <WalletNav />
       <LiveToasts />
       {props.back ? <Link to={props.back} className="button ghost money-back">{`‹ ${t('common.back')}`}</Link> : null}
-      <h2 className={props.hideHeading ? 'visually-hidden' : 'money-heading'}>{props.title}</h2>
+      <h2 className={props.hideHeading ? 'visually-hidden' : 'money-heading'} ref={heading} tabIndex={-1}>{props.title}</h2>
       {props.children}
     </div>
   );
