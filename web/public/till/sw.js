@@ -8,8 +8,19 @@
 const SHELL_CACHE = 'koban-till-shell-v1';
 const SHELL_URLS = ['/till/', '/till/offline.html', '/till/offline.css', '/till/manifest.webmanifest', '/till/icon-192.png', '/till/icon-512.png', '/till/icon.svg'];
 
+// The shell's own scripts and styles too (their hashed names are read from the page), so the very first
+// reload without a server already has everything it needs.
+async function cacheShell() {
+  const cache = await caches.open(SHELL_CACHE);
+  await cache.addAll(SHELL_URLS);
+  const shell = await cache.match('/till/');
+  const html = shell === undefined ? '' : await shell.text();
+  const assets = [...new Set(html.match(/\/assets\/[A-Za-z0-9._-]+/g) ?? [])];
+  await cache.addAll(assets);
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(SHELL_CACHE).then((cache) => cache.addAll(SHELL_URLS)).then(() => self.skipWaiting()));
+  event.waitUntil(cacheShell().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
