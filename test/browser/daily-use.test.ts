@@ -173,6 +173,18 @@ describe('no spinner that never ends', () => {
     // Unambiguous dates: 2026-12-03 14:05:09 JST, never 03/12/2026.
     expect(await ops.locator('.screen-head time').textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? JST$/);
 
+    // The customer's ledger: newest first, references and ids short and readable (no raw UUIDs).
+    await ops.goto(`${env.base}/console/customers/${customer.customerId}`);
+    const statement = ops.locator('table', { has: ops.locator('caption', { hasText: 'Wallet history (ledger)' }) });
+    await statement.locator('tbody tr time').first().waitFor();
+    const times = await statement.locator('tbody tr td:first-child time').evaluateAll((nodes) => nodes.map((n) => n.getAttribute('datetime') ?? ''));
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    expect([...times].sort((a, b) => Date.parse(b) - Date.parse(a))).toEqual(times);
+    expect(await statement.locator('tbody').textContent()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/);
+    await screenshot(ops, 'console-customer-statement');
+    await ops.goto(`${env.base}/console/`);
+    await ops.getByTestId('payments-hour').waitFor();
+
     await wallet.context.close(); // its live stream would hold the server open
     serverUp = false;
     await env.close();

@@ -96,8 +96,31 @@ export function Table(props: { caption: string; head: string[]; children: ReactN
   );
 }
 
+/**
+ * A short id people can tell apart: Koban's ids are UUIDv7, whose first characters are a timestamp shared
+ * by everything made in the same minute, so the short form is the random tail. The whole id is the title
+ * (and is what search accepts).
+ */
 export function Short(props: { id: string }) {
-  return <code className="id" title={props.id}>{props.id.slice(0, 8)}</code>;
+  return <code className="id" title={props.id}>{shortId(props.id)}</code>;
+}
+
+export function shortId(id: string): string {
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/** A ledger reference (`top-up:0192…`, `settlement:…`) as words and short ids, the raw text kept as the title. */
+export function Reference(props: { value: string | null }) {
+  const { t } = useI18n();
+  if (props.value === null || props.value === '') return <span>—</span>;
+  const colon = props.value.indexOf(':');
+  const kind = colon > 0 ? props.value.slice(0, colon) : '';
+  const key = `reference.${kind}`;
+  const label = kind === '' || t(key) === key ? null : t(key);
+  const rest = (label === null ? props.value : props.value.slice(colon + 1)).replace(UUID, (id) => shortId(id));
+  return <span className="reference" title={props.value}>{label === null ? rest : `${label} ${rest}`}</span>;
 }
 
 /** A bar chart in SVG: one bar per point, scaled to the largest; the numbers are also in a hidden table. */
