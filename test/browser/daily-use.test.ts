@@ -90,6 +90,15 @@ describe('the payment moment in the wallet', () => {
     expect(await notMe.getAttribute('class')).not.toContain('danger');
   });
 
+  it('history is grouped under its month', async () => {
+    const { page } = wallet;
+    await page.goto(`${env.base}/wallet/history`);
+    const month = new Intl.DateTimeFormat('ja-JP', { year: 'numeric', month: 'long', timeZone: 'Asia/Tokyo' }).format(new Date());
+    const group = page.getByRole('region', { name: month });
+    await group.getByRole('heading', { name: month }).waitFor();
+    expect(await group.getByRole('listitem').count()).toBe(3);
+  });
+
   it('top-up offers ¥1,000 / ¥3,000 / ¥5,000 / ¥10,000 in one tap', async () => {
     const { page } = wallet;
     await page.goto(`${env.base}/wallet/top-up`);
