@@ -69,7 +69,14 @@ export function PayPage() {
   if (summary?.status === 'frozen' || error?.code === 'wallet_frozen') {
     return <MoneyPage title={t('money.pay.title')} back="/"><FrozenNotice /></MoneyPage>;
   }
-  if (paid !== null) return <PaidScreen paid={paid} balance={summary?.balance ?? null} onAgain={() => { setPaid(null); setMinted(null); setGeneration((n) => n + 1); }} />;
+  if (paid !== null) {
+    // Inside the page frame, so live notifications still arrive (the success screen covers it).
+    return (
+      <MoneyPage title={t('money.pay.title')} back="/">
+        <PaidScreen paid={paid} balance={summary?.balance ?? null} onAgain={() => { setPaid(null); setMinted(null); setGeneration((n) => n + 1); }} />
+      </MoneyPage>
+    );
+  }
   return (
     <MoneyPage title={t('money.pay.title')} back="/">
       {error === null ? null : <Notice kind="error">{error.text}</Notice>}
