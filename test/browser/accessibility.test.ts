@@ -111,7 +111,7 @@ describe('axe-core finds no serious or critical violation', () => {
     for (const link of await nav.getByRole('link').allTextContents()) {
       await nav.getByRole('link', { name: link, exact: true }).click();
       await page.getByRole('heading', { level: 2 }).first().waitFor();
-      await page.getByText('Loading…').waitFor({ state: 'detached' });
+      await expect.poll(() => page.getByText('Loading…').count()).toBe(0);
       await scan(page, `console ${link}`, failures);
     }
     expect(failures).toEqual({});

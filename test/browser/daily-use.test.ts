@@ -12,7 +12,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { CARDS } from '../wallet/support.ts';
-import { fundWallet, scanningContext, watchPageErrors } from './a11y-support.ts';
+import { fundWallet, scanningContext, seriousViolations, watchPageErrors } from './a11y-support.ts';
 import { newOperator } from './console-support.ts';
 import { chargeAtTill, completeStepUpDialog, ja, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
 
@@ -70,6 +70,7 @@ describe('the payment moment in the wallet', () => {
     expect(await page.evaluate<string>('document.activeElement && document.activeElement.id')).toBe('paid-heading');
     expect(await page.evaluate<string>('document.documentElement.dataset.paymentFeedback')).toContain('chimed');
     await screenshot(page, 'wallet-paid');
+    expect(await seriousViolations(page)).toEqual([]);
 
     await page.emulateMedia({ reducedMotion: 'reduce' });
     await page.getByRole('button', { name: ja('money.pay.again') }).click();
@@ -147,6 +148,7 @@ describe('no spinner that never ends', () => {
     expect(await page.getByText('サービスの状態を確認しています…').count()).toBe(0);
     await page.getByRole('button', { name: '再読み込み' }).waitFor();
     await screenshot(page, 'wallet-offline');
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await wallet.pageErrors()).toEqual([]);
     await context.setOffline(false);
     await page.getByRole('button', { name: '再読み込み' }).click();
@@ -203,10 +205,12 @@ describe('no spinner that never ends', () => {
     await till.reload();
     await till.getByRole('heading', { name: 'Koban に接続できません' }).waitFor();
     await screenshot(till, 'till-server-down');
+    expect(await seriousViolations(till)).toEqual([]);
     await ops.getByTestId('connection-lost').waitFor({ timeout: 30_000 });
     expect(await ops.getByTestId('connection-lost').textContent()).toContain('Connection lost');
     expect(await ops.getByText('refreshes every', { exact: false }).count()).toBe(0);
     await screenshot(ops, 'console-dashboard-stale');
+    expect(await seriousViolations(ops)).toEqual([]);
     expect(await tillErrors()).toEqual([]);
     expect(await opsErrors()).toEqual([]);
   }, 120_000);
