@@ -6,12 +6,15 @@
 import { useCallback, useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError } from '../shared/api.ts';
 import { formatYen, useI18n } from '../shared/i18n.tsx';
+import { formatInstant } from '../shared/time.ts';
 import { Button, Notice } from '../shared/ui.tsx';
 import { ops } from './session.tsx';
 
 export interface Loaded<T> {
   data: T | null;
   error: unknown;
+  /** When `data` was last read successfully (ms): a failed refresh keeps `data` and shows its age. */
+  lastUpdatedAt: number | null;
   reload(): Promise<void>;
 }
 
@@ -19,13 +22,14 @@ export interface Loaded<T> {
 export function useLoad<T>(path: string | null, intervalMs?: number): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [lastUpdatedAt, setLastUpdatedAt] = useState<number | null>(null);
   const current = useRef(path);
   current.current = path;
   const reload = useCallback(async () => {
     if (path === null) return;
     try {
       const next = await ops<T>('GET', path);
-      if (current.current === path) { setData(next); setError(null); }
+      if (current.current === path) { setData(next); setError(null); setLastUpdatedAt(Date.now()); }
     } catch (caught) {
       if (current.current === path) setError(caught);
     }
@@ -37,7 +41,7 @@ export function useLoad<T>(path: string | null, intervalMs?: number): Loaded<T> 
     const timer = setInterval(() => { if (document.visibilityState === 'visible') void reload(); }, intervalMs);
     return () => clearInterval(timer);
   }, [reload, intervalMs]);
-  return { data, error, reload };
+  return { data, error, lastUpdatedAt, reload };
 }
 
 export function problemText(error: unknown, t: (key: string) => string): string {
@@ -68,10 +72,10 @@ export function Money(props: { minor: string }) {
 }
 
 export function When(props: { at: string | null }) {
-  const { language } = useI18n();
   if (props.at === null) return <span>—</span>;
   const date = new Date(props.at);
-  return <time dateTime={props.at}>{date.toLocaleString(language === 'ja' ? 'ja-JP' : 'en-GB', { timeZone: 'Asia/Tokyo', dateStyle: 'short', timeStyle: 'medium' })}</time>;
+  // 2026-12-03 14:05 JST in both languages: year first and the zone named, so no reader takes 03/12 for March.
+  return <time dateTime={props.at} title={date.toISOString()}>{formatInstant(props.at)}</time>;
 }
 
 export function Pill(props: { tone?: 'ok' | 'warn' | 'bad' | 'muted'; children: ReactNode }) {
@@ -92,8 +96,31 @@ export function Table(props: { caption: string; head: string[]; children: ReactN
   );
 }
 
+/**
+ * A short id people can tell apart: Koban's ids are UUIDv7, whose first characters are a timestamp shared
+ * by everything made in the same minute, so the short form is the random tail. The whole id is the title
+ * (and is what search accepts).
+ */
 export function Short(props: { id: string }) {
-  return <code className="id" title={props.id}>{props.id.slice(0, 8)}</code>;
+  return <code className="id" title={props.id}>{shortId(props.id)}</code>;
+}
+
+export function shortId(id: string): string {
+  return id.length > 12 ? `…${id.slice(-8)}` : id;
+}
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi;
+
+/** A ledger reference (`top-up:0192…`, `settlement:…`) as words and short ids, the raw text kept as the title. */
+export function Reference(props: { value: string | null }) {
+  const { t } = useI18n();
+  if (props.value === null || props.value === '') return <span>—</span>;
+  const colon = props.value.indexOf(':');
+  const kind = colon > 0 ? props.value.slice(0, colon) : '';
+  const key = `reference.${kind}`;
+  const label = kind === '' || t(key) === key ? null : t(key);
+  const rest = (label === null ? props.value : props.value.slice(colon + 1)).replace(UUID, (id) => shortId(id));
+  return <span className="reference" title={props.value}>{label === null ? rest : `${label} ${rest}`}</span>;
 }
 
 /** A bar chart in SVG: one bar per point, scaled to the largest; the numbers are also in a hidden table. */

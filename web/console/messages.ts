@@ -1,9 +1,20 @@
 /** Every visible string of the console, in English (the operators' default) and Japanese. */
 import type { Messages } from '../shared/messages.ts';
+import { sharedMessages } from '../shared/shared-messages.ts';
 
 export const messages: Messages = {
+  ...sharedMessages,
+  'reference.top-up': { ja: 'チャージ', en: 'Top-up' },
+  'reference.payment': { ja: '支払い', en: 'Payment' },
+  'reference.refund': { ja: '返金', en: 'Refund' },
+  'reference.settlement': { ja: '精算', en: 'Settlement' },
+  'reference.payout': { ja: '出金', en: 'Payout' },
+  'reference.payout-return': { ja: '出金の返却', en: 'Payout returned' },
+  'reference.merchant-payout': { ja: '加盟店出金', en: 'Merchant payout' },
+  'reference.compensation': { ja: '補償', en: 'Compensation' },
+  'reference.customer': { ja: 'お客様', en: 'Customer' },
+  'reference.platform': { ja: 'プラットフォーム', en: 'Platform' },
   'app.title': { ja: 'Koban 運用コンソール', en: 'Koban Operator Console' },
-  'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
   'signOut': { ja: 'ログアウト', en: 'Sign out' },
 
   'signIn.heading': { ja: 'オペレーターログイン', en: 'Operator sign-in' },

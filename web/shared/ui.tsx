@@ -1,6 +1,7 @@
 /** Koban's small design system: one look across wallet, till and console. Accessible by default. */
-import { useId, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react';
+import { useEffect, useId, useRef, useState, type RefObject, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react';
 import { useI18n } from './i18n.tsx';
+import { formatAgo } from './time.ts';
 
 export function AppShell(props: { title: string; children: ReactNode; actions?: ReactNode }) {
   return (
@@ -18,8 +19,8 @@ export function AppShell(props: { title: string; children: ReactNode; actions?: 
 export function LanguageSwitch() {
   const { language, setLanguage, t } = useI18n();
   return (
-    <button type="button" className="button ghost" onClick={() => setLanguage(language === 'ja' ? 'en' : 'ja')} aria-label={t('language.switch')}>
-      {language === 'ja' ? 'EN' : '日本語'}
+    <button type="button" className="button ghost" onClick={() => setLanguage(language === 'ja' ? 'en' : 'ja')} aria-label={t('language.switch')} lang={language === 'ja' ? 'en' : 'ja'}>
+      {t('language.visible')}
     </button>
   );
 }
@@ -54,4 +55,49 @@ export function Card(props: { children: ReactNode; title?: string }) {
 
 export function Notice(props: { kind: 'info' | 'success' | 'error'; children: ReactNode }) {
   return <div className={`notice ${props.kind}`} role={props.kind === 'error' ? 'alert' : 'status'}>{props.children}</div>;
+}
+
+/**
+ * Shown over data that can go stale when its refresh fails: "Connection lost — last updated 3 minutes
+ * ago", with a retry. The age keeps counting while the connection stays down.
+ */
+export function ConnectionLost(props: { lastUpdatedAt: number | null; onRetry?: () => void }) {
+  const { t, language } = useI18n();
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), 15_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  const age = props.lastUpdatedAt === null ? t('connection.never') : t('connection.lastUpdated', { ago: formatAgo(now - props.lastUpdatedAt, language) });
+  return (
+    <div className="notice error connection-lost" role="status" data-testid="connection-lost">
+      <strong>{t('connection.lost')}</strong> <span>— {age}</span>
+      {props.onRetry ? <Button variant="secondary" className="connection-retry" onClick={props.onRetry}>{t('connection.retry')}</Button> : null}
+    </div>
+  );
+}
+
+/** The unfinished-request state every screen shows: an honest message and a retry, never an endless spinner. */
+export function NoAnswer(props: { onRetry(): void; message?: string }) {
+  const { t } = useI18n();
+  return (
+    <div className="notice error no-answer" role="alert">
+      <p>{props.message ?? t('connection.noAnswer')}</p>
+      <Button variant="secondary" onClick={props.onRetry}>{t('connection.retry')}</Button>
+    </div>
+  );
+}
+
+/**
+ * Moves keyboard and screen-reader focus to a screen's heading when the screen arrives: always when
+ * `step` changes (the next step of a flow replaced the form that had focus), and on first showing only
+ * when focus was lost to <body> (a route change), so a field the screen focuses itself keeps it.
+ */
+export function useFocusOnArrival(heading: RefObject<HTMLElement | null>, step: string): void {
+  const shown = useRef(false);
+  useEffect(() => {
+    const lost = document.activeElement === null || document.activeElement === document.body;
+    if (shown.current || lost) heading.current?.focus({ preventScroll: false });
+    shown.current = true;
+  }, [step]);
 }

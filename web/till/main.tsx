@@ -7,6 +7,11 @@ import './till.css';
 import { messages } from './messages.ts';
 import { TillApp } from './till-app.tsx';
 
+// The app shell offline (web/public/till/sw.js): a reload with Koban down shows our own screen.
+if ('serviceWorker' in navigator) {
+  addEventListener('load', () => { navigator.serviceWorker.register('/till/sw.js', { scope: '/till/' }).catch(() => undefined); });
+}
+
 const root = document.getElementById('root');
 if (root === null) throw new Error('no #root');
 createRoot(root).render(

@@ -1,11 +1,13 @@
 /** Every string the till shows, in Japanese (the default: store staff) and English. */
 import type { Messages } from '../shared/messages.ts';
+import { sharedMessages } from '../shared/shared-messages.ts';
 
 export const messages: Messages = {
+  ...sharedMessages,
   'app.title': { ja: 'Koban レジ', en: 'Koban Till' },
-  'language.switch': { ja: 'Switch to English', en: '日本語に切り替え' },
   'loading': { ja: '読み込み中…', en: 'Loading…' },
   'error.network': { ja: 'Koban に接続できません。もう一度お試しください。', en: 'Cannot reach Koban. Please try again.' },
+  'offline.heading': { ja: 'Koban に接続できません', en: 'Cannot reach Koban' },
   'error.generic': { ja: '処理できませんでした（{code}）', en: 'This did not work ({code})' },
 
   'activate.title': { ja: 'レジの有効化', en: 'Activate this till' },

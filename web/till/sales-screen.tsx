@@ -4,9 +4,12 @@
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { formatYen, useI18n } from '../shared/i18n.tsx';
-import { Button, Card, Field, Notice } from '../shared/ui.tsx';
+import { NoAnswerError } from '../shared/api.ts';
+import { Button, Card, ConnectionLost, Field, NoAnswer, Notice } from '../shared/ui.tsx';
 import { appendDigit } from './keypad.tsx';
 import { newMerchantPaymentId, reasonKey, tillApi, type Sales, type TillPayment, type Totals } from './till-api.ts';
+
+export const SALES_REFRESH_MS = 15_000;
 
 type Action = { kind: 'cancel' | 'refund'; payment: TillPayment };
 
@@ -16,20 +19,34 @@ export function SalesScreen() {
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action | null>(null);
   const [done, setDone] = useState(false);
+  const [lastUpdatedAt, setLastUpdatedAt] = useState<number | null>(null);
+  const [stale, setStale] = useState(false);
   const load = useCallback(async () => {
     try {
       setSales(await tillApi.sales());
       setError(null);
+      setStale(false);
+      setLastUpdatedAt(Date.now());
     } catch (failure) {
+      setStale(true);
+      if (failure instanceof NoAnswerError) return setError(null); // the connection-lost line says it
       const reason = reasonKey(failure, (k) => t(k) !== k);
       setError(t(reason.key, { code: reason.code }));
     }
   }, [t]);
-  useEffect(() => { void load(); }, [load]);
+  // Other tills of the store sell too: read the day again while the screen is visible.
+  useEffect(() => {
+    void load();
+    const timer = window.setInterval(() => { if (document.visibilityState === 'visible') void load(); }, SALES_REFRESH_MS);
+    return () => window.clearInterval(timer);
+  }, [load]);
 
-  if (sales === null) return <Card>{error !== null ? <Notice kind="error">{error}</Notice> : <p role="status">{t('loading')}</p>}</Card>;
+  if (sales === null) {
+    return <Card>{error !== null ? <Notice kind="error">{error}</Notice> : stale ? <NoAnswer onRetry={() => void load()} /> : <p role="status">{t('loading')}</p>}</Card>;
+  }
   return (
     <>
+      {stale ? <ConnectionLost lastUpdatedAt={lastUpdatedAt} onRetry={() => void load()} /> : null}
       <TotalsCard title={t('sales.title', { date: sales.businessDate })} totals={sales.totals} />
       {done ? <Notice kind="success">{t('sales.done')}</Notice> : null}
       {error !== null ? <Notice kind="error">{error}</Notice> : null}

@@ -40,7 +40,13 @@ export function TillApp() {
   if (session === undefined) {
     return (
       <AppShell title={t('app.title')}>
-        {failed ? <Notice kind="error">{t('error.network')} <Button variant="secondary" onClick={() => void refresh()}>{t('result.retry')}</Button></Notice> : <p role="status">{t('loading')}</p>}
+        {failed ? (
+          <Card>
+            <h2 className="till-offline-heading">{t('offline.heading')}</h2>
+            <Notice kind="error">{t('error.network')}</Notice>
+            <Button onClick={() => void refresh()}>{t('result.retry')}</Button>
+          </Card>
+        ) : <p role="status">{t('loading')}</p>}
       </AppShell>
     );
   }

@@ -4,7 +4,7 @@
  * `refresh` so the whole app follows.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import { api, ApiError, onUnauthorized, setCsrfToken } from '../shared/api.ts';
+import { api, ApiError, NoAnswerError, onUnauthorized, setCsrfToken } from '../shared/api.ts';
 
 const ME_PATH = '/v1/customer/me';
 
@@ -20,6 +20,8 @@ interface Session {
   me: Me | null | undefined;
   /** True when a signed-in session ended under the customer (expired, or revoked elsewhere). */
   ended: boolean;
+  /** True when the last attempt to ask who is signed in got no answer (offline, or Koban down). */
+  unreachable: boolean;
   refresh(): Promise<Me | null>;
 }
 
@@ -28,6 +30,7 @@ const SessionContext = createContext<Session | null>(null);
 export function SessionProvider(props: { children: ReactNode }) {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [ended, setEnded] = useState(false);
+  const [unreachable, setUnreachable] = useState(false);
   const signedIn = useRef(false);
   signedIn.current = me !== null && me !== undefined;
   const refresh = useCallback(async () => {
@@ -36,22 +39,25 @@ export function SessionProvider(props: { children: ReactNode }) {
       setCsrfToken(next.csrfToken);
       setMe(next);
       setEnded(false);
+      setUnreachable(false);
       return next;
     } catch (error) {
+      setUnreachable(error instanceof NoAnswerError);
       if (!(error instanceof ApiError) || error.problem.status !== 401) throw error;
       setCsrfToken(null);
       setMe(null);
       return null;
     }
   }, []);
-  useEffect(() => { void refresh(); }, [refresh]);
+  // A first ask that gets no answer shows "no connection" with a retry (see WalletScreens), not a rejection.
+  useEffect(() => { refresh().catch(() => undefined); }, [refresh]);
   // Any 401 while signed in may mean the session is gone: ask once; if it is, every screen follows to
   // the welcome page, which says why. (A wrong PIN or password answers 401 too: then /me still works.)
   useEffect(() => onUnauthorized((path) => {
     if (path === ME_PATH || !signedIn.current) return;
     void refresh().then((next) => { if (next === null) setEnded(true); }, () => undefined);
   }), [refresh]);
-  const value = useMemo(() => ({ me, ended, refresh }), [me, ended, refresh]);
+  const value = useMemo(() => ({ me, ended, unreachable, refresh }), [me, ended, unreachable, refresh]);
   return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
 }
 

@@ -7,7 +7,7 @@ import { useEffect, useState } from 'react';
 import { api } from '../shared/api.ts';
 import { useI18n } from '../shared/i18n.tsx';
 import { Link, RouterProvider, Switch } from '../shared/router.tsx';
-import { AppShell, Card, Notice } from '../shared/ui.tsx';
+import { AppShell, Button, Card, Notice } from '../shared/ui.tsx';
 import { accountRoutes, signedOutRoutes } from './account/routes.tsx';
 import { moneyRoutes } from './money/routes.tsx';
 import { SessionProvider, useSession } from './session.tsx';
@@ -24,14 +24,44 @@ export function WalletApp() {
 
 function WalletScreens() {
   const { t } = useI18n();
-  const { me } = useSession();
-  if (me === undefined) return <AppShell title={t('app.title')}><p role="status">{t('status.checking')}</p></AppShell>;
+  const { me, unreachable, refresh } = useSession();
+  if (me === undefined) {
+    return (
+      <AppShell title={t('app.title')}>
+        {unreachable ? <OfflineCard onRetry={() => { refresh().catch(() => undefined); }} /> : <p role="status">{t('status.checking')}</p>}
+      </AppShell>
+    );
+  }
   const routes = me === null ? signedOutRoutes : { ...moneyRoutes, ...accountRoutes };
   return (
     <AppShell title={t('app.title')}>
       <Switch routes={routes} fallback={me === null ? <Welcome /> : <p>{t('notFound')}</p>} />
     </AppShell>
   );
+}
+
+/** Opened without a connection (the service worker served the shell): say so, and offer to try again. */
+function OfflineCard(props: { onRetry(): void }) {
+  const { t } = useI18n();
+  const online = useOnline();
+  return (
+    <Card>
+      <h2 className="welcome-heading">{t(online ? 'offline.downHeading' : 'offline.heading')}</h2>
+      <p role="alert">{t(online ? 'offline.downBody' : 'offline.body')}</p>
+      <Button onClick={props.onRetry}>{t('connection.retry')}</Button>
+    </Card>
+  );
+}
+
+function useOnline(): boolean {
+  const [online, setOnline] = useState(() => navigator.onLine);
+  useEffect(() => {
+    const update = () => setOnline(navigator.onLine);
+    addEventListener('online', update);
+    addEventListener('offline', update);
+    return () => { removeEventListener('online', update); removeEventListener('offline', update); };
+  }, []);
+  return online;
 }
 
 type Status = 'checking' | 'ready' | 'down';

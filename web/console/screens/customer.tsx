@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Notice } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
-import { ActionButton, ErrorNotice, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, ErrorNotice, Loading, Money, Pill, Reference, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { CustomerSecurityEvents } from './security-events.tsx';
 
@@ -149,6 +149,11 @@ export function CustomerScreen(props: { id: string }) {
   );
 }
 
+/** Newest first by the time each entry was posted (ties by transfer id, which is time-ordered too). */
+function inTimeOrder<T extends { createdAt: string; transferId: string }>(entries: T[]): T[] {
+  return [...entries].sort((a, b) => (a.createdAt === b.createdAt ? b.transferId.localeCompare(a.transferId) : Date.parse(b.createdAt) - Date.parse(a.createdAt)));
+}
+
 function StatementCard(props: { customerId: string }) {
   const { t } = useI18n();
   const [pages, setPages] = useState<StatementPage[]>([]);
@@ -169,11 +174,11 @@ function StatementCard(props: { customerId: string }) {
     <Card title={t('customer.statement')}>
       {first.data === null ? <Loading loaded={first} /> : (
         <Table caption={t('customer.statement')} head={[t('col.when'), t('col.kind'), t('col.amount'), t('col.reference'), t('col.transfer')]} empty={all.every((p) => p.entries.length === 0)}>
-          {all.flatMap((p) => p.entries).map((e) => (
+          {inTimeOrder(all.flatMap((p) => p.entries)).map((e) => (
             <tr key={e.transferId}>
               <td><When at={e.createdAt} /></td><td>{t(`code.${e.code}`)}{e.holdStatus ? ` (${e.holdStatus})` : ''}</td>
               <td className={e.direction === 'in' ? 'amount-in' : 'amount-out'}>{e.direction === 'in' ? '+' : '−'}<Money minor={e.amountMinor} /></td>
-              <td>{e.reference ?? '—'}</td><td><Short id={e.transferId} /></td>
+              <td><Reference value={e.reference} /></td><td><Short id={e.transferId} /></td>
             </tr>
           ))}
         </Table>

@@ -1,6 +1,7 @@
 /** The live dashboard: refreshed every few seconds while the tab is visible. */
 import { useI18n } from '../../shared/i18n.tsx';
-import { Card } from '../../shared/ui.tsx';
+import { formatClock } from '../../shared/time.ts';
+import { Card, ConnectionLost } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
 import { BarChart, HBarChart, Loading, Money, Pill, useLoad, When } from '../common.tsx';
 
@@ -18,7 +19,7 @@ interface Dashboard {
 }
 
 const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;
-const hhmm = (iso: string) => new Date(iso).toLocaleTimeString('en-GB', { timeZone: 'Asia/Tokyo', hour: '2-digit', minute: '2-digit' });
+const hhmm = formatClock;
 
 export function DashboardScreen() {
   const { t } = useI18n();
@@ -29,7 +30,9 @@ export function DashboardScreen() {
     <>
       <div className="screen-head">
         <h2 className="screen-title">{t('nav.dashboard')}</h2>
-        <p className="hint">{t('dashboard.updated')} <When at={d.generatedAt} /> · {t('dashboard.refresh')}</p>
+        {loaded.error === null
+          ? <p className="hint">{t('dashboard.updated')} <When at={d.generatedAt} /> · {t('dashboard.refresh')}</p>
+          : <ConnectionLost lastUpdatedAt={loaded.lastUpdatedAt} onRetry={() => void loaded.reload()} />}
       </div>
       <div className="stats" aria-live="polite">
         <Stat label={t('dashboard.paymentsHour')} value={String(d.totals.payments)} sub={<Money minor={d.totals.paymentsAmountMinor} />} testId="payments-hour" />

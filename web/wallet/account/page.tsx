@@ -1,18 +1,24 @@
 /** Small building blocks shared by the account screens: a titled page, data loading, redirects. */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
-import { Notice } from '../../shared/ui.tsx';
+import { Notice, useFocusOnArrival } from '../../shared/ui.tsx';
 import { problemText } from './problems.ts';
 
-/** A screen with its own h2 (the app's h1 is the shell title) and an optional way back. */
-export function Page(props: { title: string; back?: string; children: ReactNode }) {
+/**
+ * A screen with its own h2 (the app's h1 is the shell title) and an optional way back. `step` names the
+ * step of a multi-step flow: when it (or the title) changes, focus moves to the heading, so keyboard and
+ * screen-reader users land on the new step instead of <body>.
+ */
+export function Page(props: { title: string; back?: string; step?: string; children: ReactNode }) {
   const { t } = useI18n();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useFocusOnArrival(heading, `${props.title}|${props.step ?? ''}`);
   return (
     <div className="account-stack">
       {props.back ? <Link to={props.back} className="button ghost">{`‹ ${t('common.back')}`}</Link> : null}
-      <h2 className="welcome-heading">{props.title}</h2>
+      <h2 className="welcome-heading" ref={heading} tabIndex={-1}>{props.title}</h2>
       {props.children}
     </div>
   );

@@ -21,7 +21,7 @@ export function SignUpPage() {
   const { t } = useI18n();
   const [started, setStarted] = useState<Started | null>(null);
   return (
-    <Page title={t('signUp.title')}>
+    <Page title={t('signUp.title')} step={started === null ? 'details' : 'verify'}>
       {started === null ? <SignUpForm onStarted={setStarted} /> : <VerifyContacts started={started} />}
       <p><Link to="/sign-in">{t('signUp.haveAccount')}</Link></p>
     </Page>

@@ -2,11 +2,11 @@
  * What every money screen shares: the page frame (nav, live toasts, heading), the wallet summary, the
  * frozen-account notice, "this wasn't me" and date formatting.
  */
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Link } from '../../shared/router.tsx';
-import { Button, Notice } from '../../shared/ui.tsx';
+import { Button, Notice, useFocusOnArrival } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
 import { dismissLive, useLiveFeed, type LiveNotification } from '../common/live-feed.ts';
 import { WalletNav } from '../common/nav.tsx';
@@ -17,31 +17,61 @@ export interface Summary { balance: string; available: string; status: 'active' 
 export function MoneyPage(props: { title: string; back?: string; children: ReactNode; hideHeading?: boolean }) {
   const { t } = useI18n();
   const { connected } = useLiveFeed();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useFocusOnArrival(heading, props.title);
   return (
     // data-live: whether the live stream is connected (for tests and debugging; the toasts speak for themselves).
     <div className="money-stack" data-live={connected ? 'on' : 'off'}>
       <WalletNav />
       <LiveToasts />
       {props.back ? <Link to={props.back} className="button ghost money-back">{`‹ ${t('common.back')}`}</Link> : null}
-      <h2 className={props.hideHeading ? 'visually-hidden' : 'money-heading'}>{props.title}</h2>
+      <h2 className={props.hideHeading ? 'visually-hidden' : 'money-heading'} ref={heading} tabIndex={-1}>{props.title}</h2>
       {props.children}
     </div>
   );
 }
 
-/** The wallet's balance and state; read again when `refreshKey` changes or on `reload`. */
-export function useSummary(refreshKey: unknown = null): { summary: Summary | null; error: string | null; reload(): void } {
+/** How often a screen that shows the balance reads it again while it is visible (it also follows live notifications). */
+export const SUMMARY_REFRESH_MS = 30_000;
+
+export interface SummaryState {
+  summary: Summary | null;
+  error: string | null;
+  /** When the summary was last read successfully (ms), so a failed refresh can say how old it is. */
+  lastUpdatedAt: number | null;
+  /** True when the newest attempt failed: the balance on screen may be out of date. */
+  stale: boolean;
+  reload(): void;
+}
+
+/**
+ * The wallet's balance and state; read again when `refreshKey` changes, on `reload`, and every
+ * SUMMARY_REFRESH_MS while the page is visible. A failed refresh keeps the last answer on screen and
+ * marks it stale, so the screen can say "connection lost — last updated …" instead of pretending.
+ */
+export function useSummary(refreshKey: unknown = null): SummaryState {
   const { t } = useI18n();
   const [summary, setSummary] = useState<Summary | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [lastUpdatedAt, setLastUpdatedAt] = useState<number | null>(null);
+  const [stale, setStale] = useState(false);
   const [version, setVersion] = useState(0);
   useEffect(() => {
     let live = true;
-    api<Summary>('GET', '/v1/wallet/summary').then((answer) => { if (live) { setSummary(answer); setError(null); } }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
+    api<Summary>('GET', '/v1/wallet/summary').then((answer) => {
+      if (!live) return;
+      setSummary(answer); setError(null); setStale(false); setLastUpdatedAt(Date.now());
+    }, (failure: unknown) => { if (live) { setError(problemText(t, failure)); setStale(true); } });
     return () => { live = false; };
   }, [version, refreshKey]);
+  useEffect(() => {
+    const timer = window.setInterval(() => { if (document.visibilityState === 'visible') setVersion((n) => n + 1); }, SUMMARY_REFRESH_MS);
+    const onOnline = () => setVersion((n) => n + 1);
+    addEventListener('online', onOnline);
+    return () => { window.clearInterval(timer); removeEventListener('online', onOnline); };
+  }, []);
   const reload = useCallback(() => setVersion((n) => n + 1), []);
-  return { summary, error, reload };
+  return { summary, error, lastUpdatedAt, stale, reload };
 }
 
 export function FrozenNotice() {
@@ -65,13 +95,23 @@ export function LiveToasts() {
         <div key={entry.id} className="toast">
           <p className="toast-title">{entry.title}</p>
           <div className="row">
-            <NotMeButton entry={entry} />
+            {notMeApplies(entry.kind) ? <NotMeButton entry={entry} /> : null}
             <Button variant="ghost" onClick={() => dismissLive(entry.id)}>{t('money.live.dismiss')}</Button>
           </div>
         </div>
       ))}
     </section>
   );
+}
+
+/**
+ * Kinds where "this wasn't me" cannot help the customer: money coming back (a refund or a cancel) and a
+ * top-up that failed (nothing moved). Payments, top-ups and security alerts keep it.
+ */
+const NOT_ME_NEVER = new Set(['refund_completed', 'payment_canceled', 'top_up_failed']);
+
+export function notMeApplies(kind: string): boolean {
+  return !NOT_ME_NEVER.has(kind);
 }
 
 /**
@@ -95,7 +135,8 @@ export function NotMeButton(props: { entry: Pick<LiveNotification, 'id' | 'title
     }
   }
   if (step === 'done') return <Notice kind="success">{t('money.notMe.done')}</Notice>;
-  if (step === 'idle') return <Button variant="danger" onClick={() => setStep('confirm')}>{t('money.notMe.button')}</Button>;
+  // Quiet until asked: a small outlined link-style button, not a red alarm on every row.
+  if (step === 'idle') return <Button variant="ghost" className="not-me-quiet" onClick={() => setStep('confirm')}>{t('money.notMe.button')}</Button>;
   return (
     <div className="not-me-confirm" role="group" aria-label={t('money.notMe.button')}>
       <p>{t('money.notMe.confirm')}</p>

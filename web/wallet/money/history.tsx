@@ -42,10 +42,38 @@ export function useCounterparty(): (item: HistoryItem) => string {
   };
 }
 
-export function HistoryList(props: { items: readonly HistoryItem[]; language: Language }) {
+export function HistoryList(props: { items: readonly HistoryItem[]; language: Language; byMonth?: boolean }) {
+  const { t } = useI18n();
+  if (props.items.length === 0) return <p>{t('money.history.empty')}</p>;
+  if (props.byMonth !== true) return <HistoryRows items={props.items} language={props.language} />;
+  return (
+    <>
+      {groupByMonth(props.items, props.language).map((group) => (
+        <section key={group.label} className="history-month" aria-label={group.label}>
+          <h3 className="history-month-heading">{group.label}</h3>
+          <HistoryRows items={group.items} language={props.language} />
+        </section>
+      ))}
+    </>
+  );
+}
+
+/** Consecutive items (newest first, as the server pages them) under their month in Japan's time: 「2026年12月」. */
+function groupByMonth(items: readonly HistoryItem[], language: Language): Array<{ label: string; items: HistoryItem[] }> {
+  const format = new Intl.DateTimeFormat(language === 'ja' ? 'ja-JP' : 'en-GB', { year: 'numeric', month: 'long', timeZone: 'Asia/Tokyo' });
+  const groups: Array<{ label: string; items: HistoryItem[] }> = [];
+  for (const item of items) {
+    const label = format.format(new Date(item.at));
+    const last = groups.at(-1);
+    if (last?.label === label) last.items.push(item);
+    else groups.push({ label, items: [item] });
+  }
+  return groups;
+}
+
+function HistoryRows(props: { items: readonly HistoryItem[]; language: Language }) {
   const { t } = useI18n();
   const counterparty = useCounterparty();
-  if (props.items.length === 0) return <p>{t('money.history.empty')}</p>;
   return (
     <ul className="money-list history-list">
       {props.items.map((item) => (
@@ -127,7 +155,7 @@ export function HistoryPage() {
       {error === null ? null : <Notice kind="error">{error}</Notice>}
       {items === null ? (error === null ? <p role="status">{t('common.loading')}</p> : null) : (
         <Card title={t('money.history.results')}>
-          <HistoryList items={items} language={language} />
+          <HistoryList items={items} language={language} byMonth />
           {cursor === null ? null : <Button variant="secondary" onClick={() => void more()}>{t('money.history.more')}</Button>}
         </Card>
       )}

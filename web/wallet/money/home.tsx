@@ -7,17 +7,17 @@ import { useEffect, useState } from 'react';
 import { api } from '../../shared/api.ts';
 import { formatYen, useI18n } from '../../shared/i18n.tsx';
 import { Link } from '../../shared/router.tsx';
-import { Button, Card, Notice } from '../../shared/ui.tsx';
+import { Button, Card, ConnectionLost, NoAnswer, Notice } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
 import { useLiveFeed } from '../common/live-feed.ts';
-import { FrozenNotice, MoneyPage, NotMeButton, formatWhen, useSummary } from './frame.tsx';
+import { FrozenNotice, MoneyPage, NotMeButton, formatWhen, notMeApplies, useSummary } from './frame.tsx';
 import { HistoryList, type HistoryItem } from './history.tsx';
 
 export function HomePage() {
   const { t, language } = useI18n();
   const { received } = useLiveFeed();
   // Money moved (a live notification arrived): balance and recent activity are read again.
-  const { summary, error, reload } = useSummary(received.length);
+  const { summary, error, reload, stale, lastUpdatedAt } = useSummary(received.length);
   const [recent, setRecent] = useState<HistoryItem[] | null>(null);
   useEffect(() => {
     let live = true;
@@ -25,16 +25,25 @@ export function HomePage() {
     return () => { live = false; };
   }, [received.length]);
   const frozen = summary?.status === 'frozen';
+  const empty = summary !== null && summary.balance === '0' && recent !== null && recent.length === 0;
   return (
     <MoneyPage title={t('money.home.title')} hideHeading>
       <Card title={t('money.home.balance')}>
-        {summary === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <Notice kind="error">{error}</Notice>) : (
+        {summary === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <NoAnswer message={error} onRetry={reload} />) : (
           <>
+            {stale ? <ConnectionLost lastUpdatedAt={lastUpdatedAt} onRetry={reload} /> : null}
             <p className="balance" data-testid="balance">{formatYen(summary.balance, language)}</p>
             <p className={`account-state ${frozen ? 'is-frozen' : ''}`}>{t(`money.state.${summary.status}`)}</p>
           </>
         )}
       </Card>
+      {empty && !frozen ? (
+        <section className="card empty-invite" aria-labelledby="empty-invite-heading">
+          <h3 id="empty-invite-heading">{t('money.home.emptyTitle')}</h3>
+          <p>{t('money.home.emptyBody')}</p>
+          <Link to="/top-up" className="button primary">{t('money.home.emptyAction')}</Link>
+        </section>
+      ) : null}
       {frozen ? <FrozenNotice /> : null}
       <Link to="/pay" className={`button ${frozen ? 'secondary' : 'primary'} pay-button`}>{t('money.home.pay')}</Link>
       <div className="row money-actions">
@@ -101,7 +110,7 @@ export function NotificationsPage() {
             <li key={entry.id} className="notification-item">
               <p className="item-title">{entry.title}</p>
               <p className="meta">{formatWhen(entry.createdAt, language)}</p>
-              <NotMeButton entry={entry} />
+              {notMeApplies(entry.kind) ? <NotMeButton entry={entry} /> : null}
             </li>
           ))}
         </ul>

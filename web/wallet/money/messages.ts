@@ -1,5 +1,8 @@
 // The shape of shared/i18n.tsx's Messages, spelled out so Node-side tests can import this file without JSX.
 export const moneyMessages: Record<string, { ja: string; en: string }> = {
+  'money.home.emptyTitle': { ja: 'まずはチャージしましょう', en: 'Start with a top-up' },
+  'money.home.emptyBody': { ja: '残高は0円です。カードか銀行口座からチャージすると、お店でコードを見せるだけで支払えます。', en: 'Your balance is ¥0. Top up from a card or bank account, then pay by showing your code at the till.' },
+  'money.home.emptyAction': { ja: 'チャージする', en: 'Top up' },
   'money.home.title': { ja: 'ホーム', en: 'Home' },
   'money.home.balance': { ja: '残高', en: 'Balance' },
   'money.home.pay': { ja: '支払う', en: 'Pay' },
@@ -41,6 +44,13 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.pay.expiresIn': { ja: '有効期限まで {time}', en: 'Expires in {time}' },
   'money.pay.refresh': { ja: 'コードを更新', en: 'New code' },
   'money.pay.paid': { ja: 'お支払いが完了しました', en: 'Payment complete' },
+  'money.pay.source': { ja: '支払い元：Koban 残高', en: 'Paying from: Koban balance' },
+  'money.pay.sourceLabel': { ja: '支払い元と残高', en: 'Payment source and balance' },
+  'money.pay.emptyWarning': { ja: '残高が0円です。このままではお支払いできません。先にチャージしてください。', en: 'Your balance is ¥0, so this code cannot pay yet. Top up first.' },
+  'money.pay.feedback': { ja: '支払い完了時に音と振動で知らせる', en: 'Sound and vibration when a payment completes' },
+  'money.paid.store': { ja: 'お店', en: 'Store' },
+  'money.paid.time': { ja: '日時', en: 'Time' },
+  'money.paid.balance': { ja: '支払い後の残高', en: 'New balance' },
   'money.pay.done': { ja: 'ホームへ', en: 'Home' },
   'money.pay.again': { ja: 'もう一度支払う', en: 'Pay again' },
 
@@ -70,6 +80,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.topUp.noSources': { ja: 'チャージ元がまだありません。カードか銀行口座を登録してください。', en: 'No funding source yet. Add a card or a bank account.' },
   'money.topUp.formLabel': { ja: 'チャージの内容', en: 'Top-up details' },
   'money.topUp.source': { ja: 'チャージ元', en: 'Pay from' },
+  'money.topUp.presets': { ja: 'よく使う金額', en: 'Common amounts' },
   'money.topUp.amount': { ja: 'チャージ金額（円）', en: 'Amount (yen)' },
   'money.topUp.amountHint': { ja: '1回 50,000円まで（3-D セキュア未認証のカードは 5,000円まで）', en: 'Up to ¥50,000 at a time (¥5,000 for cards not yet verified with 3-D Secure)' },
   'money.topUp.pin': { ja: '決済用 PIN（6桁）', en: 'Charge PIN (6 digits)' },

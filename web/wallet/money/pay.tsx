@@ -13,10 +13,10 @@ import { Link } from '../../shared/router.tsx';
 import { Button, Card, Notice } from '../../shared/ui.tsx';
 import { problemCode, problemText } from '../account/problems.ts';
 import { FrozenNotice, MoneyPage, useSummary } from './frame.tsx';
+import { PaidScreen, paymentFeedbackEnabled, setPaymentFeedback, type PaidView } from './paid-screen.tsx';
 
 interface Minted { codeId: string; code: string; expiresAt: string }
 interface CodeStatus { status: 'live' | 'used' | 'expired'; paymentId: string | null }
-interface PaidView { paymentId: string; amount: string; merchantName?: string; storeName?: string | null }
 
 /** Refresh this long before expiry, so a code is never shown in its last seconds. */
 const REFRESH_BEFORE_MS = 20_000;
@@ -24,7 +24,9 @@ const POLL_MS = 1_000;
 
 export function PayPage() {
   const { t } = useI18n();
-  const { summary } = useSummary();
+  const [paidCount, setPaidCount] = useState(0);
+  // Read again once a till took the code: the success screen shows the new balance.
+  const { summary } = useSummary(paidCount);
   const [minted, setMinted] = useState<Minted | null>(null);
   const [error, setError] = useState<{ code: string | null; text: string } | null>(null);
   const [paid, setPaid] = useState<PaidView | null>(null);
@@ -58,6 +60,7 @@ export function PayPage() {
         live = false;
         const payments = await api<{ payments: PaidView[] }>('GET', '/v1/wallet/payments').catch(() => ({ payments: [] }));
         setPaid(payments.payments.find((p) => p.paymentId === status.paymentId) ?? { paymentId: status.paymentId, amount: '' });
+        setPaidCount((n) => n + 1);
       }, () => undefined);
     }, POLL_MS);
     return () => { live = false; window.clearInterval(timer); };
@@ -66,7 +69,14 @@ export function PayPage() {
   if (summary?.status === 'frozen' || error?.code === 'wallet_frozen') {
     return <MoneyPage title={t('money.pay.title')} back="/"><FrozenNotice /></MoneyPage>;
   }
-  if (paid !== null) return <MoneyPage title={t('money.pay.title')} back="/"><PaidCard paid={paid} onAgain={() => { setPaid(null); setMinted(null); setGeneration((n) => n + 1); }} /></MoneyPage>;
+  if (paid !== null) {
+    // Inside the page frame, so live notifications still arrive (the success screen covers it).
+    return (
+      <MoneyPage title={t('money.pay.title')} back="/">
+        <PaidScreen paid={paid} balance={summary?.balance ?? null} onAgain={() => { setPaid(null); setMinted(null); setGeneration((n) => n + 1); }} />
+      </MoneyPage>
+    );
+  }
   return (
     <MoneyPage title={t('money.pay.title')} back="/">
       {error === null ? null : <Notice kind="error">{error.text}</Notice>}
@@ -80,23 +90,38 @@ export function PayPage() {
           <Button variant="secondary" onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.refresh')}</Button>
         </section>
       )}
+      {summary === null ? null : <PaySource balance={summary.balance} />}
+      <FeedbackSetting />
     </MoneyPage>
   );
 }
 
-function PaidCard(props: { paid: PaidView; onAgain(): void }) {
+/** What the code pays from, and how much is there: a ¥0 wallet is warned before the clerk scans. */
+function PaySource(props: { balance: string }) {
   const { t, language } = useI18n();
-  const where = props.paid.merchantName === undefined ? '' : [props.paid.merchantName, props.paid.storeName].filter(Boolean).join(' ');
+  const empty = props.balance === '0';
   return (
-    <Card>
-      <Notice kind="success"><strong>{t('money.pay.paid')}</strong></Notice>
-      {props.paid.amount === '' ? null : <p className="balance" data-testid="paid-amount">{formatYen(props.paid.amount, language)}</p>}
-      {where === '' ? null : <p>{where}</p>}
-      <div className="row">
-        <Link to="/" className="button primary">{t('money.pay.done')}</Link>
-        <Button variant="secondary" onClick={props.onAgain}>{t('money.pay.again')}</Button>
-      </div>
-    </Card>
+    <section className="pay-source" aria-label={t('money.pay.sourceLabel')}>
+      <p className="pay-source-line"><span>{t('money.pay.source')}</span> <strong data-testid="pay-balance">{formatYen(props.balance, language)}</strong></p>
+      {empty ? (
+        <div className="notice error" role="alert">
+          <p>{t('money.pay.emptyWarning')}</p>
+          <Link to="/top-up" className="button primary">{t('money.home.emptyAction')}</Link>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+/** The customer's own switch for the chime and vibration (the device's reduced-motion setting also silences them). */
+function FeedbackSetting() {
+  const { t } = useI18n();
+  const [enabled, setEnabled] = useState(paymentFeedbackEnabled);
+  return (
+    <label className="feedback-setting">
+      <input type="checkbox" checked={enabled} onChange={(event) => { setPaymentFeedback(event.target.checked); setEnabled(event.target.checked); }} />
+      {t('money.pay.feedback')}
+    </label>
   );
 }
 

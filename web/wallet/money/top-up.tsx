@@ -22,6 +22,12 @@ interface FundingSource {
 }
 interface TopUp { topUpId: string; status: 'processing' | 'requires_action' | 'completed' | 'failed'; amount: string; challengeUrl: string | null; failureCode: string | null; kind: string }
 
+/** One tap for the amounts people top up most (PayPay offers the same); any other amount can be typed. */
+const TOP_UP_PRESETS = ['1000', '3000', '5000', '10000'] as const;
+/** A top-up waits on the card network or the bank: allow it longer than an ordinary request. */
+const TOP_UP_TIMEOUT_MS = 45_000;
+const STATUS_RETRY_MS = 3_000;
+
 function sourceLabel(t: (key: string, values?: Record<string, string>) => string, source: FundingSource): string {
   return source.kind === 'card'
     ? t('money.source.card', { brand: (source.card?.brand ?? '').toUpperCase(), last4: source.card?.last4 ?? '' })
@@ -66,7 +72,7 @@ export function TopUpPage() {
     if (grant === null) return;
     setBusy(true);
     try {
-      const topUp = await api<TopUp>('POST', '/v1/customer/top-ups', { fundingSourceId: chosen, amount, pin }, { headers: { ...stepUpHeaders(grant), 'idempotency-key': intentKey(`${chosen}:${amount}`) } });
+      const topUp = await api<TopUp>('POST', '/v1/customer/top-ups', { fundingSourceId: chosen, amount, pin }, { headers: { ...stepUpHeaders(grant), 'idempotency-key': intentKey(`${chosen}:${amount}`) }, timeoutMs: TOP_UP_TIMEOUT_MS });
       // The card issuer's own page (3-D Secure): it sends the browser back to /wallet/top-up/{id}.
       if (topUp.status === 'requires_action' && topUp.challengeUrl !== null) location.assign(topUp.challengeUrl);
       else navigate(`/top-up/${topUp.topUpId}`);
@@ -94,6 +100,14 @@ export function TopUpPage() {
                     <span>{sourceLabel(t, source)}</span>
                   </label>
                 ))}
+              </fieldset>
+              <fieldset className="amount-presets">
+                <legend>{t('money.topUp.presets')}</legend>
+                <div className="preset-row">
+                  {TOP_UP_PRESETS.map((preset) => (
+                    <button key={preset} type="button" className={`button preset ${amount === preset ? 'primary' : 'secondary'}`} aria-pressed={amount === preset} onClick={() => setAmount(preset)}>{formatYen(preset, language)}</button>
+                  ))}
+                </div>
               </fieldset>
               <Field label={t('money.topUp.amount')} hint={t('money.topUp.amountHint')} inputMode="numeric" value={amount} onChange={(event) => setAmount(event.target.value.replace(/[^0-9]/g, ''))} required />
               <Field label={t('money.topUp.pin')} type="password" inputMode="numeric" autoComplete="off" maxLength={6} value={pin} onChange={(event) => setPin(event.target.value.replace(/[^0-9]/g, ''))} required />
@@ -224,8 +238,14 @@ export function TopUpStatusPage(props: { topUpId: string }) {
     const load = () => api<TopUp>('GET', `/v1/customer/top-ups/${encodeURIComponent(props.topUpId)}`).then((answer) => {
       if (!live) return;
       setTopUp(answer);
+      setError(null);
       if (answer.status === 'processing' || answer.status === 'requires_action') timer = window.setTimeout(load, 1000);
-    }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
+    }, (failure: unknown) => {
+      // Keep asking: the top-up goes on at the provider whether or not this screen hears about it.
+      if (!live) return;
+      setError(problemText(t, failure));
+      timer = window.setTimeout(load, STATUS_RETRY_MS);
+    });
     void load();
     return () => { live = false; window.clearTimeout(timer); };
   }, [props.topUpId]);
@@ -233,6 +253,7 @@ export function TopUpStatusPage(props: { topUpId: string }) {
     <MoneyPage title={t('money.topUp.statusTitle')} back="/top-up">
       {topUp === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <Notice kind="error">{error}</Notice>) : (
         <Card>
+          {error === null ? null : <Notice kind="error">{error}</Notice>}
           <p className="balance">{formatYen(topUp.amount, language)}</p>
           <Notice kind={topUp.status === 'completed' ? 'success' : topUp.status === 'failed' ? 'error' : 'info'}>
             <strong data-testid="top-up-status">{t(`money.topUp.status.${topUp.status}`)}</strong>
