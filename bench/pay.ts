@@ -48,7 +48,9 @@ const BASE_WALLETS = 100_000;
 const GROWTH_WALLETS = Number(process.env.KOBAN_BENCH_WALLETS ?? BASE_WALLETS);
 const CALLERS = (process.env.KOBAN_BENCH_CALLERS ?? '1,16,64,256').split(',').map(Number);
 const GROWTH_CALLERS = [16, 64];
-const RATES = (process.env.KOBAN_BENCH_RATES ?? '50,100,150,200,250,300,400,500,600,800,1000,1200,1500,1800,2200,2600,3000,4000,5000').split(',').map(Number);
+/** An explicit open-loop ladder; without one, it starts at a quarter of the closed-loop peak and climbs by 30 %. */
+const RATES = process.env.KOBAN_BENCH_RATES?.split(',').map(Number) ?? null;
+const LADDER_STEPS_MAX = 14;
 const MEASURE_MS = Number(process.env.KOBAN_BENCH_SECONDS ?? (QUICK ? 4 : 20)) * 1000;
 const WARMUP_MS = QUICK ? 1500 : 5000;
 const OPEN_MEASURE_MS = QUICK ? 4000 : 15_000;
@@ -220,7 +222,7 @@ async function measureKoban(bench: Bench, wallets: number, callers: readonly num
         log(`  closed loop, ${count} callers, charge alone: ${int(rate(row))} payments/s, p99 ${ms(percentiles(row.result.charge).p99)} ms${failureText(row.result)}`);
       }
     }
-    if (parts.has('open')) open = await openLadder(bench);
+    if (parts.has('open')) open = await openLadder(bench, Math.max(0, ...closed.filter((r) => r.label === 'mint+charge').map(rate)));
   } finally {
     await koban.stop();
     bench.targets.kobanPid = null;
@@ -299,19 +301,32 @@ function closedTable(rows: readonly Row[]): string {
 interface OpenStep extends Row { readonly rate: number; readonly held: boolean; readonly why: string }
 
 /** Steps the offered rate up the ladder until a step is not held, then tries once between the last two. */
-async function openLadder(bench: Bench): Promise<OpenStep[]> {
+async function openLadder(bench: Bench, closedPeak: number): Promise<OpenStep[]> {
   const steps: OpenStep[] = [];
-  for (const offered of RATES) {
+  const ladder = RATES ?? generatedLadder(closedPeak);
+  for (const offered of ladder) {
     const step = await openStep(bench, offered);
     steps.push(step);
-    if (!step.held) {
-      const last = steps.filter((s) => s.held).at(-1)?.rate ?? 0;
-      const middle = Math.round((last + offered) / 2 / 10) * 10;
-      if (middle > last && middle < offered && offered - last > 0.1 * Math.max(last, 1)) steps.push(await openStep(bench, middle));
-      break;
-    }
+    if (step.held) continue;
+    // Not held: once between the last held rate (or nothing) and this one, then stop.
+    const last = steps.filter((s) => s.held).at(-1)?.rate ?? 0;
+    const middle = roundRate((last + offered) / 2);
+    if (middle > last && middle < offered) steps.push(await openStep(bench, middle));
+    break;
   }
   return steps.sort((a, b) => a.rate - b.rate);
+}
+
+function generatedLadder(closedPeak: number): number[] {
+  const rates = [roundRate(Math.max(10, closedPeak / 4))];
+  while (rates.length < LADDER_STEPS_MAX) rates.push(roundRate((rates.at(-1) ?? 10) * 1.3));
+  return rates;
+}
+
+/** Two significant digits: 37 → 37, 1234 → 1200. */
+function roundRate(value: number): number {
+  const scale = 10 ** Math.max(0, Math.floor(Math.log10(Math.max(1, value))) - 1);
+  return Math.max(1, Math.round(value / scale) * scale);
 }
 
 async function openStep(bench: Bench, offered: number): Promise<OpenStep> {
@@ -360,10 +375,29 @@ async function measureCeilings(bench: Bench, koban: KobanMeasurement): Promise<s
   ]));
   const ratios = [
     `Lower ceiling: ${int(lower)} payments/s (${lower === noopBest ? '(b) the signed no-op route' : '(a) the batched essential writes'}).`,
-    `Koban, closed-loop peak (mint+charge): ${int(kobanPeak)} payments/s = **${fixed(kobanPeak / lower)}× the lower ceiling**.`,
+    ...(kobanPeak > 0 ? [`Koban, closed-loop peak (mint+charge): ${int(kobanPeak)} payments/s = **${fixed(kobanPeak / lower)}× the lower ceiling**.`] : []),
     ...(koban.open.length > 0 ? [`Koban, highest open-loop rate held with p99 < ${P99_TARGET_MS} ms: ${int(koban.heldRate)} payments/s = **${fixed(koban.heldRate / lower)}× the lower ceiling**.`] : []),
+    ...capacityLines(koban, noopRows, writeRows),
   ];
   return `### The two ceilings, same run\n\n${writesTable}\n\n${noopTable}\n\n${ratios.join('\n')}`;
+}
+
+/**
+ * The same comparison in CPU, which other tenants of the box disturb far less than rates: what each would do
+ * alone on this box's cores, the load generator elsewhere (cores × 1000 ÷ CPU ms per payment).
+ */
+function capacityLines(koban: KobanMeasurement, noopRows: readonly Row[], writeRows: readonly WriteRow[]): string[] {
+  const cores = cpus().length;
+  const noopCpu = Math.min(...noopRows.map((r) => r.cost.kobanCpuMs / Math.max(1, r.result.succeeded)));
+  const writesCpu = Math.min(...writeRows.map((r) => r.cost.postgresCpuMs / Math.max(1, r.payments)));
+  const anchorCpu = noopCpu + writesCpu;
+  const kobanRows = koban.closed.filter((r) => r.label === 'mint+charge' && r.result.succeeded > 0);
+  const lines = [`CPU anchor: (b) ${fixed(noopCpu)} + (a) ${fixed(writesCpu)} = ${fixed(anchorCpu)} ms per payment → ${int((cores * 1000) / anchorCpu)} payments/s on ${cores} cores if nothing else ran (Koban's own logic would add to this).`];
+  if (kobanRows.length > 0) {
+    const best = Math.min(...kobanRows.map((r) => (r.cost.kobanCpuMs + r.cost.postgresCpuMs) / r.result.succeeded));
+    lines.push(`Koban's lowest CPU per payment (Koban + PostgreSQL, mint+charge): ${fixed(best)} ms → ${int((cores * 1000) / best)} payments/s on ${cores} cores = **${fixed(anchorCpu / best)}× the CPU anchor**.`);
+  }
+  return lines;
 }
 
 async function measureNoop(bench: Bench): Promise<Row[]> {

@@ -31,21 +31,21 @@ export function batchSql(t: CeilingTargets): string {
 paid as (
   insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, request_fingerprint,
     customer_id, wallet_account_id, device_id, code_id, payment_transfer_id, fee_transfer_id, requested_at, created_at, accepted_at, business_date)
-  select payment_id, '${t.merchantId}', 'ceiling-' || payment_id, 'customer_code', 'COMPLETED', ${AMOUNT}, ${FEE}, '${t.storeId}', '${t.terminalId}', 'bench',
+  select payment_id, '${t.merchantId}'::uuid, 'ceiling-' || payment_id, 'customer_code', 'COMPLETED', ${AMOUNT}, ${FEE}, '${t.storeId}'::uuid, '${t.terminalId}'::uuid, 'bench',
     customer_id, wallet_account_id, device_id, id, md5('pt' || payment_id::text)::uuid, md5('ft' || payment_id::text)::uuid, now(), now(), now(), to_char(now(), 'YYYY-MM-DD')
   from claimed returning id, wallet_account_id, payment_transfer_id, fee_transfer_id),
 legs as (
   insert into transfers (id, debit_account_id, credit_account_id, amount, ledger, code, flags, timeout_seconds, created_at)
-  select payment_transfer_id, wallet_account_id, '${t.receivableId}', ${AMOUNT}, ${Ledgers.JPY}, ${TransferCodes.payment}, 0, 0, now() from paid
+  select payment_transfer_id, wallet_account_id, '${t.receivableId}'::uuid, ${AMOUNT}, ${Ledgers.JPY}, ${TransferCodes.payment}, 0, 0, now() from paid
   union all
-  select fee_transfer_id, '${t.receivableId}', '${t.feeAccountId}', ${FEE}, ${Ledgers.JPY}, ${TransferCodes.fee}, 0, 0, now() from paid
+  select fee_transfer_id, '${t.receivableId}'::uuid, '${t.feeAccountId}'::uuid, ${FEE}, ${Ledgers.JPY}, ${TransferCodes.fee}, 0, 0, now() from paid
   returning 1),
 wallets as (update accounts a set debits_posted = a.debits_posted + ${AMOUNT} from paid where a.id = paid.wallet_account_id returning 1),
 hot as (update accounts set credits_posted = credits_posted + ${AMOUNT} * (select count(*) from paid), debits_posted = debits_posted + ${FEE} * (select count(*) from paid)
-  where id = '${t.receivableId}' returning 1),
-fee as (update accounts set credits_posted = credits_posted + ${FEE} * (select count(*) from paid) where id = '${t.feeAccountId}' returning 1),
+  where id = '${t.receivableId}'::uuid returning 1),
+fee as (update accounts set credits_posted = credits_posted + ${FEE} * (select count(*) from paid) where id = '${t.feeAccountId}'::uuid returning 1),
 events as (insert into webhook_events (id, merchant_id, type, body, created_at)
-  select md5('e' || id::text)::uuid, '${t.merchantId}', 'payment.completed', '{"paymentId":"' || id || '"}', now() from paid returning 1)
+  select md5('e' || id::text)::uuid, '${t.merchantId}'::uuid, 'payment.completed', '{"paymentId":"' || id || '"}', now() from paid returning 1)
 select (select count(*) from paid) as payments, (select count(*) from legs) as legs, (select count(*) from wallets) as wallets,
   (select count(*) from hot) + (select count(*) from fee) as hot, (select count(*) from events) as events`;
 }
