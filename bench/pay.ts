@@ -212,7 +212,7 @@ async function measureKoban(bench: Bench, wallets: number, callers: readonly num
       if (parts.has('closed')) {
         const row = await closedCell(bench, 'mint+charge', 'payment', count, 0);
         closed.push(row);
-        log(`  closed loop, ${count} callers, mint+charge: ${int(rate(row))} payments/s, p99 ${ms(percentiles(row.result.total).p99)} ms${failureText(row.result)}`);
+        log(`  closed loop, ${count} callers, mint+charge: ${int(rate(row))} payments/s, p99 ${ms(percentiles(row.result.total).p99)} ms (mint p50/p99 ${ms(percentiles(row.result.mint).p50)}/${ms(percentiles(row.result.mint).p99)}, charge ${ms(percentiles(row.result.charge).p50)}/${ms(percentiles(row.result.charge).p99)})${failureText(row.result)}`);
       }
       if (parts.has('charge')) {
         const reference = closed.find((r) => r.callers === String(count));

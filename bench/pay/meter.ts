@@ -38,7 +38,6 @@ export interface Cost {
   readonly commits: number;
   readonly walSyncs: number;
   readonly walBytes: number;
-  /** pg_stat_statements was preloaded: statements are counted; else NaN. */
 }
 
 /** utime + stime (+ waited-for children's, for the postmaster: backends that exited mid-window land there). */
@@ -97,7 +96,8 @@ export interface Meter {
 export interface MeterTargets {
   readonly adminUrl: string;
   readonly database: string;
-  readonly postmasterPid: number;
+  /** null when the server is not ours to read (KOBAN_BENCH_PG_URL): PostgreSQL CPU then reads NaN. */
+  readonly postmasterPid: number | null;
   kobanPid: number | null;
   loadPid: number | null;
 }
@@ -105,12 +105,13 @@ export interface MeterTargets {
 export async function openMeter(targets: MeterTargets): Promise<Meter> {
   const client = new pg.Client({ connectionString: targets.adminUrl });
   await client.connect();
+  // Statements are counted when pg_stat_statements is preloaded and installed in the meter's database; else NaN.
   const extension = await client.query(`select 1 from pg_extension where extname = 'pg_stat_statements'`);
   const statementsCounted = extension.rowCount === 1;
   return {
     statementsCounted,
     async snapshot() {
-      const cpu = { koban: targets.kobanPid === null ? 0 : processCpuMs(targets.kobanPid, true), load: targets.loadPid === null ? 0 : processCpuMs(targets.loadPid, true), postgres: postgresCpuMs(targets.postmasterPid), box: boxCpu() };
+      const cpu = { koban: targets.kobanPid === null ? 0 : processCpuMs(targets.kobanPid, true), load: targets.loadPid === null ? 0 : processCpuMs(targets.loadPid, true), postgres: targets.postmasterPid === null ? Number.NaN : postgresCpuMs(targets.postmasterPid), box: boxCpu() };
       const counters = await client.query<{ statements: string | null; commits: string; wal_sync: string; wal_bytes: string }>(
         `select ${statementsCounted ? `(select sum(calls) from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1 and s.toplevel)` : 'null'} as statements,
                 (select xact_commit from pg_stat_database where datname = $1) as commits,
