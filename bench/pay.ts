@@ -24,6 +24,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
@@ -34,7 +35,7 @@ import { openPostgres } from '../src/platform/db/postgres.ts';
 import { ensureDevTls } from '../src/platform/tls/dev-ca.ts';
 import { BATCH, pgbenchAvailable, prepareCeiling, runOwnWriters, runPgbench, type CeilingRun } from './pay/ceiling-sql.ts';
 import { createHotMerchant, raiseStoreVelocity, seedWallets, signInCustomers } from './pay/fixture.ts';
-import { costBetween, openMeter, postmasterPid, type Cost, type Meter, type MeterTargets, type Snapshot } from './pay/meter.ts';
+import { costBetween, openMeter, othersBetween, postmasterPid, processTable, type Cost, type Meter, type MeterTargets, type Snapshot } from './pay/meter.ts';
 import { REPO_ROOT, startKoban, startLoad, startNoopServer, type LoadProcess } from './pay/processes.ts';
 import type { CellResult, CellSpec, Credential, LoadSetup } from './pay/protocol.ts';
 import { fixed, int, markdownTable, ms, percent, percentiles, spectrum } from './pay/table.ts';
@@ -125,6 +126,15 @@ async function run(server: ThrowawayPostgres, workDir: string): Promise<void> {
   await ensureDevTls({ dir: path.join(workDir, 'tls') });
   const bench: Bench = { server, adminUrl, workDir, secrets, meter, targets, merchant, load: null };
   const output: string[] = [];
+  const processesAtStart = processTable();
+  const ourPids = new Set<number>([process.pid]);
+  const isOurs = (pid: number): boolean => {
+    for (let at = pid, hops = 0; at > 1 && hops < 6; hops++) {
+      if (ourPids.has(at) || at === targets.postmasterPid) return true;
+      at = Number(readFileSync(`/proc/${at}/stat`, 'utf8').split(') ')[1]?.split(' ')[1] ?? 0);
+    }
+    return false;
+  };
   try {
     const base = await measureKoban(bench, BASE_WALLETS, CALLERS, PARTS);
     output.push(...base.tables);
@@ -134,6 +144,13 @@ async function run(server: ThrowawayPostgres, workDir: string): Promise<void> {
     await bench.load?.stop();
     await meter.close();
   }
+  let sharing = '';
+  try {
+    sharing = othersBetween(processesAtStart, processTable(), (pid) => { try { return isOurs(pid); } catch { return false; } });
+  } catch {
+    sharing = 'other processes: unknown';
+  }
+  output.unshift(`Shared the box during the run (${((performance.now() - started) / 1000).toFixed(0)} s): ${sharing}. Koban, PostgreSQL and the load generator are in every row's CPU columns.`);
   log(`\n${output.join('\n\n')}\n`);
 }
 

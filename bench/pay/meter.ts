@@ -147,3 +147,44 @@ export function costBetween(before: Snapshot, after: Snapshot): Cost {
     walBytes: after.walBytes - before.walBytes,
   };
 }
+
+/** CPU ms of every process on the box by pid, with its command name: to say who else used the box. */
+export function processTable(): Map<number, { name: string; cpuMs: number }> {
+  const table = new Map<number, { name: string; cpuMs: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(entry), { name, cpuMs: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return table;
+}
+
+/** The heaviest other processes between two tables (excluding ours), by command line where readable. */
+export function othersBetween(before: Map<number, { name: string; cpuMs: number }>, after: Map<number, { name: string; cpuMs: number }>, ours: (pid: number) => boolean, top = 5): string {
+  const used: Array<{ label: string; cpuMs: number }> = [];
+  for (const [pid, now] of after) {
+    if (ours(pid)) continue;
+    const cpuMs = now.cpuMs - (before.get(pid)?.cpuMs ?? 0);
+    if (cpuMs < 1000) continue;
+    used.push({ label: commandOf(pid, now.name), cpuMs });
+  }
+  used.sort((a, b) => b.cpuMs - a.cpuMs);
+  const total = used.reduce((sum, u) => sum + u.cpuMs, 0);
+  return `${(total / 1000).toFixed(0)} CPU-seconds by other processes (still running at the end), heaviest: ${used.slice(0, top).map((u) => `${u.label} ${(u.cpuMs / 1000).toFixed(0)} s`).join(', ') || 'none'}`;
+}
+
+function commandOf(pid: number, fallback: string): string {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const interesting = args.slice(0, 3).map((a) => path.basename(a)).join(' ');
+    return interesting === '' ? fallback : interesting.slice(0, 60);
+  } catch {
+    return fallback;
+  }
+}
