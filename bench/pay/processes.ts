@@ -40,6 +40,8 @@ export async function startKoban(env: Record<string, string>, log: (line: string
       reject(new Error(`Koban exited (${code}) before it listened:\n${output}\n${stderr.join('')}`));
     });
   });
+  // From here on Koban's stdout (its warn-level log) is drained, not kept: a long run must not grow our memory.
+  child.stdout?.removeAllListeners('data');
   child.stdout?.resume();
   const walletBase = /API\s+(http:\/\/\S+)/.exec(output)?.[1] ?? `http://${env.KOBAN_HOST}:${env.KOBAN_PORT}`;
   log(`  Koban pid ${child.pid}: API ${walletBase}, OPA ${opaBase}`);
