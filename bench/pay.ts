@@ -54,6 +54,9 @@ const RATES = process.env.KOBAN_BENCH_RATES?.split(',').map(Number) ?? null;
 const LADDER_STEPS_MAX = 14;
 const MEASURE_MS = Number(process.env.KOBAN_BENCH_SECONDS ?? (QUICK ? 4 : 20)) * 1000;
 const WARMUP_MS = QUICK ? 1500 : 5000;
+/** A closed-loop window runs until each caller has had this many answers in it (on a slow box, past MEASURE_MS). */
+const CLOSED_MIN_ROUNDS = 3;
+const MEASURE_MAX_MS = 60_000;
 const OPEN_MEASURE_MS = QUICK ? 4000 : 15_000;
 const CEILING_SECONDS = QUICK ? 5 : 15;
 /** Signed-in customers the load spreads over: risk rules allow each about 20 payments an hour. */
@@ -233,7 +236,8 @@ async function measureKoban(bench: Bench, wallets: number, callers: readonly num
       }
       if (parts.has('charge')) {
         const reference = closed.find((r) => r.callers === String(count));
-        const premint = Math.min(PREMINT_MAX, Math.ceil(2.5 * (reference === undefined ? 500 : rate(reference)) * (WARMUP_MS + MEASURE_MS) / 1000) + 200);
+        // Enough codes for the window at about 2.5× the mint+charge rate, and for every caller's warm-up and minimum rounds.
+        const premint = Math.min(PREMINT_MAX, Math.max((CLOSED_MIN_ROUNDS + 2) * count, Math.ceil(2.5 * (reference === undefined ? 500 : rate(reference)) * (WARMUP_MS + MEASURE_MS) / 1000) + 200));
         const row = await closedCell(bench, 'charge', 'charge', count, premint);
         closed.push(row);
         log(`  closed loop, ${count} callers, charge alone: ${int(rate(row))} payments/s, p99 ${ms(percentiles(row.result.charge).p99)} ms${failureText(row.result)}`);
@@ -281,7 +285,8 @@ async function measuredCell(bench: Bench, spec: CellSpec): Promise<{ result: Cel
 }
 
 async function closedCell(bench: Bench, label: string, work: 'payment' | 'charge' | 'noop', callers: number, premint: number, path = '/v2/till/payments'): Promise<Row> {
-  const spec: CellSpec = { tag: `${label}-${callers}`, loop: 'closed', work, callers, ratePerSecond: 0, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, premint, inFlightMax: callers, path };
+  const spec: CellSpec = { tag: `${label}-${callers}`, loop: 'closed', work, callers, ratePerSecond: 0, warmupMs: WARMUP_MS, measureMs: MEASURE_MS,
+    minCompleted: CLOSED_MIN_ROUNDS * callers, measureMaxMs: MEASURE_MAX_MS, premint, inFlightMax: callers, path };
   const { result, cost } = await measuredCell(bench, spec);
   return { label, callers: String(callers), result, cost, latency: work === 'charge' ? 'charge' : 'total' };
 }
@@ -347,7 +352,8 @@ function roundRate(value: number): number {
 }
 
 async function openStep(bench: Bench, offered: number): Promise<OpenStep> {
-  const spec: CellSpec = { tag: `open-${offered}`, loop: 'open', work: 'payment', callers: 0, ratePerSecond: offered, warmupMs: WARMUP_MS, measureMs: OPEN_MEASURE_MS, premint: 0, inFlightMax: Math.min(OPEN_IN_FLIGHT_MAX, Math.floor(ACTIVE_CUSTOMERS / 4)), path: '/v2/till/payments' };
+  const spec: CellSpec = { tag: `open-${offered}`, loop: 'open', work: 'payment', callers: 0, ratePerSecond: offered, warmupMs: WARMUP_MS, measureMs: OPEN_MEASURE_MS,
+    minCompleted: 0, measureMaxMs: OPEN_MEASURE_MS, premint: 0, inFlightMax: Math.min(OPEN_IN_FLIGHT_MAX, Math.floor(ACTIVE_CUSTOMERS / 4)), path: '/v2/till/payments' };
   const { result, cost } = await measuredCell(bench, spec);
   const p99 = percentiles(result.total).p99;
   const achieved = result.succeeded / (result.windowMs / 1000);

@@ -16,6 +16,7 @@ const HISTOGRAM_MAX_US = 3_600_000_000;
 const PREMINT_CONCURRENCY = 32;
 const REQUEST_TIMEOUT_MS = 60_000;
 const SESSION_COOKIE = '__Host-koban_session';
+const WARMUP_MAX_MS = 60_000;
 
 interface Customer { readonly token: string; readonly csrf: string }
 interface Answer { readonly status: number; readonly body: string }
@@ -193,13 +194,17 @@ class Window {
 }
 
 /** Warm-up, then the orchestrator snapshots its meters ('window-start' → 'go'), then the window. */
-async function openWindow(window: Window, spec: CellSpec, stopEarly: () => boolean): Promise<void> {
+async function openWindow(window: Window, spec: CellSpec, stopEarly: () => boolean, finishedSoFar: () => number): Promise<void> {
+  const started = performance.now();
   await sleepUnless(spec.warmupMs, stopEarly);
+  // A slow box: the window opens only once every caller has had an answer, so it measures steady state.
+  await sleepUnless(WARMUP_MAX_MS - (performance.now() - started), () => stopEarly() || finishedSoFar() >= spec.callers);
   const go = new Promise<void>((resolve) => { goSignal = resolve; });
   send({ type: 'window-start' });
   await go;
   window.startMs = performance.now();
   await sleepUnless(spec.measureMs, stopEarly);
+  await sleepUnless(spec.measureMaxMs - spec.measureMs, () => stopEarly() || window.completed >= spec.minCompleted);
   window.endMs = performance.now();
   send({ type: 'window-end' });
 }
@@ -212,15 +217,17 @@ async function sleepUnless(ms: number, stop: () => boolean): Promise<void> {
 async function runClosed(spec: CellSpec, client: Client, work: Work, premint: string[]): Promise<Window> {
   const window = new Window();
   let stopping = false;
+  let finished = 0;
   const outOfCodes = () => spec.work === 'charge' && premint.length === 0;
   const callers = Array.from({ length: spec.callers }, async () => {
     while (!stopping && !outOfCodes()) {
       const sent = performance.now();
       const outcome = await work(premint);
+      finished++;
       window.record(performance.now(), sent, sent, outcome);
     }
   });
-  await openWindow(window, spec, outOfCodes);
+  await openWindow(window, spec, outOfCodes, () => finished);
   stopping = true;
   await Promise.all(callers);
   window.offered = window.completed;
@@ -259,7 +266,7 @@ async function runOpen(spec: CellSpec, client: Client, work: Work, premint: stri
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
   })();
-  await openWindow(window, spec, () => false);
+  await openWindow(window, spec, () => false, () => Number.POSITIVE_INFINITY);
   stopping = true;
   await scheduler;
   await Promise.all(pending);

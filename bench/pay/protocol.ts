@@ -26,8 +26,12 @@ export interface CellSpec {
   readonly work: 'payment' | 'charge' | 'noop';
   readonly callers: number;
   readonly ratePerSecond: number;
+  /** Closed loop: the warm-up also waits until every caller has finished one request (at most warmupMaxMs). */
   readonly warmupMs: number;
+  /** The window lasts measureMs, longer if needed for minCompleted answers, never beyond measureMaxMs. */
   readonly measureMs: number;
+  readonly minCompleted: number;
+  readonly measureMaxMs: number;
   /** For `charge`: how many codes to mint before the warm-up (the cell ends early if they run out). */
   readonly premint: number;
   /** Open loop: most requests in flight before the generator counts the rest as not sent. */
