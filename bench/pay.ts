@@ -52,6 +52,7 @@ const GROWTH_CALLERS = [16, 64];
 /** An explicit open-loop ladder; without one, it starts at a quarter of the closed-loop peak and climbs by 30 %. */
 const RATES = process.env.KOBAN_BENCH_RATES?.split(',').map(Number) ?? null;
 const LADDER_STEPS_MAX = 14;
+const DESCENT_STEPS_MAX = 3;
 const MEASURE_MS = Number(process.env.KOBAN_BENCH_SECONDS ?? (QUICK ? 4 : 20)) * 1000;
 const WARMUP_MS = QUICK ? 1500 : 5000;
 /** A closed-loop window runs until each caller has had this many answers in it (on a slow box, past MEASURE_MS). */
@@ -335,6 +336,12 @@ async function openLadder(bench: Bench, closedPeak: number): Promise<OpenStep[]>
     const middle = roundRate((last + offered) / 2);
     if (middle > last && middle < offered) steps.push(await openStep(bench, middle));
     break;
+  }
+  // Nothing held (a crowded box): halve a few times, so the table still says where the knee is.
+  for (let tries = 0; tries < DESCENT_STEPS_MAX && !steps.some((s) => s.held); tries++) {
+    const lowest = Math.min(...steps.map((s) => s.rate));
+    if (lowest <= 2) break;
+    steps.push(await openStep(bench, roundRate(lowest / 2)));
   }
   return steps.sort((a, b) => a.rate - b.rate);
 }
