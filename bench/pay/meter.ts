@@ -182,7 +182,8 @@ export function othersBetween(before: Map<number, { name: string; cpuMs: number 
 function commandOf(pid: number, fallback: string): string {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-    const interesting = args.slice(0, 3).map((a) => path.basename(a)).join(' ');
+    // The program's name, then its script's last path components (which worktree's benchmark, which test runner).
+    const interesting = [path.basename(args[0] ?? ''), ...args.slice(1, 3).map((a) => a.split('/').slice(-4).join('/'))].join(' ');
     return interesting === '' ? fallback : interesting.slice(0, 60);
   } catch {
     return fallback;
