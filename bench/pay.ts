@@ -504,13 +504,17 @@ async function measureGrowth(bench: Bench, base: KobanMeasurement): Promise<stri
   const growthParts = new Set<Part>([...PARTS].filter((p) => p === 'closed' || p === 'open'));
   const grown = await measureKoban(bench, GROWTH_WALLETS, GROWTH_CALLERS, growthParts);
   const rows: string[][] = [];
+  // CPU per payment beside the rates: on a shared box it moves far less than payments/s, so it says more about size.
+  const cpu = (row: Row) => (row.cost.kobanCpuMs + row.cost.postgresCpuMs) / Math.max(1, row.result.succeeded);
   for (const row of grown.closed) {
     const reference = base.closed.find((r) => r.label === row.label && r.callers === row.callers);
     rows.push([`closed, ${row.callers} callers`, reference === undefined ? '–' : int(rate(reference)), int(rate(row)), reference === undefined ? '–' : `${fixed((100 * rate(row)) / rate(reference), 0)} %`,
-      fixed(row.cost.kobanCpuMs / Math.max(1, row.result.succeeded)), fixed(row.cost.postgresCpuMs / Math.max(1, row.result.succeeded))]);
+      reference === undefined ? '–' : fixed(cpu(reference)), fixed(cpu(row)), reference === undefined ? '–' : `${fixed((100 * cpu(row)) / cpu(reference), 0)} %`,
+      reference === undefined ? '–' : percent(reference.cost.othersShare), percent(row.cost.othersShare)]);
   }
-  if (grown.open.length > 0) rows.push(['open loop, highest rate held', int(base.heldRate), int(grown.heldRate), base.heldRate === 0 ? '–' : `${fixed((100 * grown.heldRate) / base.heldRate, 0)} %`, '', '']);
-  const table = markdownTable(['cell', `payments/s at ${int(BASE_WALLETS)}`, `payments/s at ${int(GROWTH_WALLETS)}`, 'relative', 'Koban CPU ms/pay', 'PG CPU ms/pay'], rows);
+  if (grown.open.length > 0) rows.push(['open loop, highest rate held', int(base.heldRate), int(grown.heldRate), base.heldRate === 0 ? '–' : `${fixed((100 * grown.heldRate) / base.heldRate, 0)} %`, '', '', '', '', '']);
+  const table = markdownTable(['cell', `payments/s at ${int(BASE_WALLETS)}`, `payments/s at ${int(GROWTH_WALLETS)}`, 'relative',
+    `Koban+PG CPU ms/pay at ${int(BASE_WALLETS)}`, `at ${int(GROWTH_WALLETS)}`, 'relative CPU', `others at ${int(BASE_WALLETS)}`, `others at ${int(GROWTH_WALLETS)}`], rows);
   return `### Growth — ${int(GROWTH_WALLETS)} wallets against ${int(BASE_WALLETS)}\n\n${table}\n\n${grown.tables.join('\n\n')}`;
 }
 
