@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchSql, BATCH, prepareCeiling } from '../../bench/pay/ceiling-sql.ts';
+import { batchSql, BATCH, prepareCeiling, runOwnWriters } from '../../bench/pay/ceiling-sql.ts';
 import { createHotMerchant, FUNDING_ACCOUNT_ID, OPENING_BALANCE_MINOR, seedWallets, signInCustomers } from '../../bench/pay/fixture.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { isPaymentCodeShape } from '../../src/payments/codes.ts';
@@ -72,5 +72,13 @@ describe('bench:pay fixture', () => {
     expect(Number(completed.rows[0]?.n)).toBe(BATCH);
     const report = await verifyLedger(db);
     expect(report.problems).toEqual([]);
+
+    // Without pgbench the same statement runs from forked writers: they go on from the sequence, past batch 0.
+    await client.query(`select setval('bench_ceiling_batch', 1)`);
+    const run = await runOwnWriters(db.url ?? '', targets, 1, 1);
+    const after = await client.query<{ n: string }>(`select count(*) as n from payments where status = 'COMPLETED' and merchant_id = $1`, [merchant.merchantId]);
+    expect(run.batches).toBeGreaterThan(0);
+    expect(Number(after.rows[0]?.n)).toBe(BATCH * Math.min(3, 1 + run.batches));
+    expect((await verifyLedger(db)).problems).toEqual([]);
   });
 });
