@@ -23,6 +23,7 @@ import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../src/ledge
 import { formatReport, verifyLedger } from '../src/ledger/verify.ts';
 import { startThrowawayPostgres } from '../tools/postgres/throwaway.ts';
 import { naiveTransfer } from './naive-ledger.ts';
+import { costBetween, openMeter, postmasterPid, type Meter } from './pay/meter.ts';
 import { formatTable, LatencyRecorder, type Row } from './report.ts';
 
 const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 5);
@@ -35,16 +36,17 @@ const OPENING_BALANCE = 100_000_000n;
 interface Fixture { wallets: string[]; hotMerchant: string; merchants: string[]; funding: string }
 
 async function main(): Promise<void> {
-  const server = process.env.KOBAN_BENCH_PG_URL === undefined ? await startThrowawayPostgres({ label: 'bench' }) : null;
+  const settings = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'top' };
+  const server = process.env.KOBAN_BENCH_PG_URL === undefined ? await startThrowawayPostgres({ label: 'bench', settings }) : null;
   const adminUrl = server?.adminUrl ?? process.env.KOBAN_BENCH_PG_URL ?? '';
   try {
-    await run(adminUrl);
+    await run(adminUrl, server === null ? null : postmasterPid(server.dataDir));
   } finally {
     await server?.stop();
   }
 }
 
-async function run(adminUrl: string): Promise<void> {
+async function run(adminUrl: string, postmaster: number | null): Promise<void> {
   await admin(adminUrl, 'drop database if exists koban_bench_batched with (force)');
   await admin(adminUrl, 'drop database if exists koban_bench_naive with (force)');
   await admin(adminUrl, 'create database koban_bench_batched');
@@ -59,13 +61,24 @@ async function run(adminUrl: string): Promise<void> {
   const settings = await serverSettings(adminUrl);
   process.stdout.write(`PostgreSQL: ${settings}\n\n`);
 
+  await admin(adminUrl, 'create extension if not exists pg_stat_statements').catch(() => undefined);
+  // This process is both the callers and the ledger, so its CPU is one column ("bench process").
+  const meters = {
+    batched: await openMeter({ adminUrl, database: 'koban_bench_batched', postmasterPid: postmaster, kobanPid: process.pid, loadPid: null }),
+    naive: await openMeter({ adminUrl, database: 'koban_bench_naive', postmasterPid: postmaster, kobanPid: process.pid, loadPid: null }),
+  };
   const rows: Row[] = [];
-  for (const scenario of ['hot merchant', '1,000 merchants'] as const) {
-    for (const callers of CALLERS) {
-      if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers));
-      if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers));
-      process.stdout.write(`  ${scenario}, ${callers} callers: done\n`);
+  try {
+    for (const scenario of ['hot merchant', '1,000 merchants'] as const) {
+      for (const callers of CALLERS) {
+        if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched));
+        if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers, meters.naive));
+        process.stdout.write(`  ${scenario}, ${callers} callers: done\n`);
+      }
     }
+  } finally {
+    await meters.batched.close();
+    await meters.naive.close();
   }
   process.stdout.write(`\n${formatTable(rows)}\n`);
   for (const name of ['koban_bench_batched', 'koban_bench_naive']) {
@@ -93,7 +106,7 @@ async function load(ledger: Ledger): Promise<Fixture> {
 
 type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
 
-async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number): Promise<Row> {
+async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
   const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2) });
   const pay: Pay = async (debit, credit, amount) => {
@@ -101,26 +114,28 @@ async function measureBatched(adminUrl: string, fixture: Fixture, scenario: stri
     return result?.result === 'created';
   };
   try {
-    return await measure('batched', scenario, callers, fixture, pay);
+    return await measure('batched', scenario, callers, fixture, pay, meter);
   } finally {
     await db.close();
   }
 }
 
-async function measureNaive(adminUrl: string, fixture: Fixture, scenario: string, callers: number): Promise<Row> {
+async function measureNaive(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_naive'), Math.min(callers, 256));
   const pay: Pay = async (debit, credit, amount) => (await naiveTransfer(db, { id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount })) === 'created';
   try {
-    return await measure('naive', scenario, callers, fixture, pay);
+    return await measure('naive', scenario, callers, fixture, pay, meter);
   } finally {
     await db.close();
   }
 }
 
-async function measure(impl: string, scenario: string, callers: number, fixture: Fixture, pay: Pay): Promise<Row> {
+async function measure(impl: string, scenario: string, callers: number, fixture: Fixture, pay: Pay, meter: Meter): Promise<Row> {
   const pickCredit = scenario === 'hot merchant' ? () => fixture.hotMerchant : () => fixture.merchants[randomInt(fixture.merchants.length)]!;
   const latency = new LatencyRecorder();
   let failures = 0;
+  let completed = 0;
+  const before = await meter.snapshot();
   const deadline = performance.now() + SECONDS * 1000;
   const warmupEnds = performance.now() + Math.min(1000, SECONDS * 200);
   const caller = async (): Promise<void> => {
@@ -128,12 +143,19 @@ async function measure(impl: string, scenario: string, callers: number, fixture:
       const started = performance.now();
       const ok = await pay(fixture.wallets[randomInt(fixture.wallets.length)]!, pickCredit(), BigInt(1 + randomInt(999)));
       if (started >= warmupEnds) latency.record(performance.now() - started);
+      completed++;
       if (!ok) failures++;
     }
   };
   await Promise.all(Array.from({ length: callers }, caller));
+  // CPU and counters cover the whole cell, warm-up included, so they are divided by every transfer made in it.
+  const cost = costBetween(before, await meter.snapshot());
   const measuredSeconds = (deadline - warmupEnds) / 1000;
-  return { scenario, impl, callers, transfersPerSecond: latency.count / measuredSeconds, p50Ms: latency.percentile(50), p99Ms: latency.percentile(99), failures };
+  return {
+    scenario, impl, callers, transfersPerSecond: latency.count / measuredSeconds, p50Ms: latency.percentile(50), p99Ms: latency.percentile(99), failures,
+    cost: { benchCpuMs: cost.kobanCpuMs / completed, postgresCpuMs: cost.postgresCpuMs / completed, boxBusyShare: cost.boxBusyShare, othersShare: cost.othersShare,
+      statements: cost.statements / completed, commits: cost.commits / completed, walSyncs: cost.walSyncs / completed },
+  };
 }
 
 

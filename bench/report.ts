@@ -28,16 +28,24 @@ export interface Row {
   p50Ms: number;
   p99Ms: number;
   failures: number;
+  /** Per transfer: the bench process's CPU (callers and ledger), PostgreSQL's, and the database's counters. */
+  cost?: { benchCpuMs: number; postgresCpuMs: number; boxBusyShare: number; othersShare: number; statements: number; commits: number; walSyncs: number };
 }
 
+/** A Markdown table (paste-ready for the README), with the cost columns when the rows carry them. */
 export function formatTable(rows: readonly Row[], baseline = 'naive', unit = 'transfers/s'): string {
-  const header = ['scenario', 'impl', 'callers', unit, 'p50 ms', 'p99 ms', `× ${baseline}`];
+  const withCost = rows.some((row) => row.cost !== undefined);
+  const header = ['scenario', 'impl', 'callers', unit, 'p50 ms', 'p99 ms', `× ${baseline}`,
+    ...(withCost ? ['bench process CPU ms/transfer', 'PG CPU ms/transfer', 'box busy', 'others', 'statements/transfer', 'commits/transfer', 'WAL fsyncs/transfer'] : [])];
+  const number = (value: number | undefined, digits: number) => (value === undefined || !Number.isFinite(value) ? '–' : value.toFixed(digits));
+  const share = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)} %`);
   const lines = rows.map((row) => {
     const base = rows.find((r) => r.impl === baseline && r.scenario === row.scenario && r.callers === row.callers);
     const ratio = base === undefined || row.impl === baseline ? '' : `${(row.transfersPerSecond / base.transfersPerSecond).toFixed(1)}×`;
-    return [row.scenario, row.impl, String(row.callers), Math.round(row.transfersPerSecond).toLocaleString('en-US'), row.p50Ms.toFixed(2), row.p99Ms.toFixed(2), ratio];
+    const cost = row.cost;
+    return [row.scenario, row.impl, String(row.callers), Math.round(row.transfersPerSecond).toLocaleString('en-US'), row.p50Ms.toFixed(2), row.p99Ms.toFixed(2), ratio,
+      ...(withCost ? [number(cost?.benchCpuMs, 3), number(cost?.postgresCpuMs, 3), share(cost?.boxBusyShare), share(cost?.othersShare), number(cost?.statements, 2), number(cost?.commits, 3), number(cost?.walSyncs, 3)] : [])];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
-  const format = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [format(header), format(widths.map((w) => '-'.repeat(w))), ...lines.map(format)].join('\n');
+  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map((_, i) => (i < 2 ? '---' : '---:'))), ...lines.map(line)].join('\n');
 }
