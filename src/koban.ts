@@ -7,6 +7,7 @@ import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/database.ts';
 import { createMetrics, type Metrics } from './platform/metrics.ts';
 import { createHttpApp, type App } from './http/app.ts';
+import { httpLimitsOf } from './http/limits.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createLedger, type Ledger } from './ledger/ledger.ts';
 import { registerLedgerRoutes } from './ledger/routes.ts';
@@ -72,7 +73,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   const ledger = createLedger(db, { maxAmountMinor: config.ledgerMaxAmountMinor, metrics });
   // Clearing, fees, compensation…: every module moves money through them, so they exist before any module starts.
   await ensurePlatformAccounts(ledger);
-  const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl });
+  const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl, limits: httpLimitsOf(config) });
   registerHealthRoutes(app, db);
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);
   const notifications = createNotifications(config.notifications, db);

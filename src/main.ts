@@ -1,14 +1,15 @@
 /**
  * `npm start`: Koban on the embedded database (or DATABASE_URL), migrated, with demo data, serving
- * the APIs and printing where. Stops cleanly on SIGINT/SIGTERM so the data folder lock is released.
- * The configuration is validated before anything starts: under NODE_ENV=production the demonstration
- * parts (demo data and operators, sandboxes, development identity provider) are refused, and nothing
- * this prints carries a secret.
+ * the APIs and printing where. Stops on SIGINT/SIGTERM within KOBAN_SHUTDOWN_GRACE_MS (and a moment),
+ * releasing the data folder lock. The configuration is validated before anything starts: under
+ * NODE_ENV=production the demonstration parts (demo data and operators, sandboxes, development identity
+ * provider) are refused, and nothing this prints carries a secret.
  */
 import { ConfigError, describeConfig, loadConfig } from './platform/config.ts';
 import { openDatabase } from './platform/db/open.ts';
 import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
+import { stopOnSignals } from './http/shutdown.ts';
 import { seedDemoData } from './demo/seed.ts';
 import { issueDemoTillCode, seedDemoPayments } from './demo/demo-payments.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     : { env: sandboxes.env, issuer: null, banner: [], close: async () => undefined };
   // Read again with the sandboxes' and the identity provider's settings added.
   const config = loadConfig(devIdp.env);
+  // A PostgreSQL server that is not up yet is waited for, with backoff (KOBAN_DATABASE_STARTUP_WAIT_MS).
   const db = await openDatabase(config, folderLock);
   const { applied } = await migrate(db);
   const koban = await createKoban(config, db);
@@ -60,20 +62,19 @@ async function main(): Promise<void> {
   process.stdout.write(`  Start-up log       ${START_LOG}\n\n`);
   restoreLogLevels();
 
-  let stopping = false;
-  const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    koban.app.log.info({ signal }, 'stopping');
-    unpublishLocalAdmin();
-    await koban.close();
-    await sandboxes.close();
-    await devIdp.close();
-    await db.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Bounded: in-flight requests and open streams cannot keep Koban from stopping (src/http/shutdown.ts).
+  stopOnSignals({
+    graceMs: config.limits.shutdownGraceMs,
+    log: (message, level) => koban.app.log[level](message),
+    servers: () => [koban.app.server, koban.payments.opa.app.server],
+    stop: async () => {
+      unpublishLocalAdmin();
+      await koban.close();
+      await sandboxes.close();
+      await devIdp.close();
+      await db.close();
+    },
+  });
 }
 
 /** The demo's wallets, merchant, customers and operators; configuration refuses all of it in production. */

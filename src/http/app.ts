@@ -12,6 +12,8 @@ import type { Metrics } from '../platform/metrics.ts';
 import { KobanError } from '../platform/errors.ts';
 import { sendProblem, problemCatalogue } from './problem.ts';
 import { parseStrictJson } from './strict-json.ts';
+import { refuseUnsafeParams } from './safe-strings.ts';
+import { capConnections, DEFAULT_HTTP_LIMITS, serverTimeoutOptions, type HttpLimits } from './limits.ts';
 
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -21,9 +23,12 @@ export interface HttpOptions {
   readonly publicUrl: string;
   readonly bodyLimitBytes?: number;
   readonly https?: { key: Buffer; cert: Buffer } | null;
+  /** Request and header timeouts and the connection cap (limits.ts). */
+  readonly limits?: HttpLimits;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const PLAIN_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Logged requests never carry credentials. */
 const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'res.headers["set-cookie"]'];
 
@@ -36,9 +41,14 @@ export async function createHttpApp(options: HttpOptions): Promise<App> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
     },
     bodyLimit: options.bodyLimitBytes ?? 256 * 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true } },
-    ...(options.https ? { https: options.https } : {}),
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true },
+      // ajv-formats' uuid also accepts `urn:uuid:…`, which PostgreSQL's uuid type refuses (a 500): plain form only.
+      onCreate: (ajv: { addFormat(name: string, format: RegExp): unknown }) => ajv.addFormat('uuid', PLAIN_UUID),
+    },
+    ...serverTimeoutOptions(options.limits ?? DEFAULT_HTTP_LIMITS, options.https),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  capConnections(app, options.limits ?? DEFAULT_HTTP_LIMITS);
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -51,14 +61,17 @@ export async function createHttpApp(options: HttpOptions): Promise<App> {
   app.removeAllContentTypeParsers();
   const parseJson = (_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void => {
     try {
-      done(null, parseStrictJson(String(body)));
+      // Bytes, not a string: invalid UTF-8 is refused instead of silently replaced (strict-json.ts).
+      done(null, parseStrictJson(body));
     } catch (error) {
       done(error as Error, undefined);
     }
   };
   // A string type matches with any parameters (`; charset=utf-8`); the pattern covers `+json` types.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJson);
-  app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json(\s*;.*)?$/i, { parseAs: 'string' }, parseJson);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  app.addContentTypeParser(/^application\/[a-z0-9.-]+\+json(\s*;.*)?$/i, { parseAs: 'buffer' }, parseJson);
+  // NUL and unpaired surrogates in path and query strings, refused before any route sees them.
+  app.addHook('preValidation', refuseUnsafeParams);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   app.setNotFoundHandler((request, reply) => sendProblem(reply, request, new KobanError('not_found', { detail: `no route ${request.method} ${request.url.split('?')[0]}` })));
   await registerOpenApi(app, options.publicUrl);

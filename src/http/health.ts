@@ -6,24 +6,42 @@ import type { App } from './app.ts';
 const Health = Type.Object({ status: Type.Literal('ok') });
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
-  database: Type.Union([Type.Literal('reachable'), Type.Literal('unreachable')]),
+  database: Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('too_slow')]),
   migrations: Type.Union([Type.Literal('current'), Type.Literal('pending'), Type.Literal('unknown')]),
   durability: Type.Union([Type.Literal('durable'), Type.Literal('trial')]),
+  /** Why it is not ready, for the operator reading a probe's output. */
+  reason: Type.Optional(Type.String()),
 });
+
+/** /readyz answers within this even when the database or the pool is stuck (issue 12). */
+export const READINESS_CHECK_TIMEOUT_MS = 2_000;
+
+type Check = { database: 'reachable' | 'unreachable' | 'too_slow'; migrations: 'current' | 'pending' | 'unknown'; reason?: string };
 
 /** /healthz: the process answers. /readyz: it can serve traffic (database up, schema current). */
 export function registerHealthRoutes(app: App, db: Database): void {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
-  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
-    let database: 'reachable' | 'unreachable' = 'reachable';
-    let migrations: 'current' | 'pending' | 'unknown' = 'unknown';
-    try {
-      migrations = (await migrationsAreCurrent(db)) ? 'current' : 'pending';
-    } catch {
-      database = 'unreachable';
-    }
-    const ready = database === 'reachable' && migrations === 'current';
+  app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness (answers within 2 s; `reason` says why not ready)', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
+    const check = await checkReadiness(db, READINESS_CHECK_TIMEOUT_MS);
+    const ready = check.database === 'reachable' && check.migrations === 'current';
     reply.code(ready ? 200 : 503);
-    return { status: ready ? 'ready' as const : 'not_ready' as const, database, migrations, durability: db.durability };
+    if (!ready) reply.header('retry-after', '2');
+    return { status: ready ? 'ready' as const : 'not_ready' as const, ...check, durability: db.durability };
   });
+}
+
+async function checkReadiness(db: Database, timeoutMs: number): Promise<Check> {
+  let timer: NodeJS.Timeout | undefined;
+  const tooSlow = new Promise<Check>((resolve) => {
+    timer = setTimeout(() => resolve({ database: 'too_slow', migrations: 'unknown', reason: `the database did not answer within ${timeoutMs} ms (stalled, or every pool connection busy)` }), timeoutMs);
+  });
+  const probe = migrationsAreCurrent(db).then(
+    (current): Check => current ? { database: 'reachable', migrations: 'current' } : { database: 'reachable', migrations: 'pending', reason: 'migrations are pending' },
+    (error: unknown): Check => ({ database: 'unreachable', migrations: 'unknown', reason: `the database is unreachable: ${error instanceof Error ? error.message : String(error)}` }),
+  );
+  try {
+    return await Promise.race([probe, tooSlow]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -7,6 +7,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AssertionFailed } from '../platform/assert.ts';
 import { isKobanError, KobanError, problems, type FieldError, type ProblemCode } from '../platform/errors.ts';
+import { isConnectionFailure } from '../platform/db/resilience.ts';
 
 export interface ProblemDocument {
   type: string;
@@ -43,7 +44,14 @@ export function toKobanError(error: unknown): KobanError {
       break;
   }
   if (fastifyError.statusCode === 404) return new KobanError('not_found', { cause: error });
+  // Fastify's other refusals of a malformed request (a bad URL encoding, a wrong Content-Length…).
+  if (fastifyError.statusCode === 400) return new KobanError('validation_failed', { detail: fastifyError.message ?? 'the request is malformed', cause: error });
+  if (fastifyError.statusCode === 405) return new KobanError('method_not_allowed', { cause: error });
   if (fastifyError.statusCode === 429) return new KobanError('rate_limited', { cause: error });
+  // A dropped connection, a full pool, a statement or lock timeout: the caller may retry (issue 12).
+  if (isConnectionFailure(error)) return new KobanError('database_unavailable', { cause: error });
+  // The ledger's bounded queue is full: back-pressure, not a bug (src/ledger/batcher.ts).
+  if (error instanceof Error && error.name === 'BatcherOverloaded') return new KobanError('service_unavailable', { detail: 'the ledger is busy; retry shortly', cause: error });
   return new KobanError('internal_error', { cause: error });
 }
 
@@ -82,10 +90,15 @@ export function renderProblem(error: KobanError, request: FastifyRequest): Probl
   return document;
 }
 
+/** Seconds a client should wait before retrying, for the answers that invite a retry. */
+export const RETRY_AFTER_SECONDS: Partial<Record<ProblemCode, number>> = { database_unavailable: 2, operation_in_progress: 1, service_unavailable: 2 };
+
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const kobanError = toKobanError(error);
   if (kobanError.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: kobanError.code }, 'request refused');
+  const retryAfter = RETRY_AFTER_SECONDS[kobanError.code];
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   return reply.code(kobanError.status).type(PROBLEM_CONTENT_TYPE).send(renderProblem(kobanError, request));
 }
 

@@ -4,8 +4,24 @@
  * fractional numbers at all, so any number literal with a fraction, an exponent or beyond the safe
  * integer range is refused, naming the field by its JSON pointer. (Amounts are documented as
  * integer strings anyway.) Uses the JSON.parse source-text access of Node 24 (`context.source`).
+ *
+ * Text is refused too where PostgreSQL (or any other reader) would fail on it or read it differently:
+ * a body that is not valid UTF-8, and strings or keys holding a NUL or an unpaired surrogate
+ * (`"\u0000"`, `"\ud800"`) — issue 12 saw both reach the database as 500s.
  */
 import { KobanError, type FieldError } from '../platform/errors.ts';
+import { findUnsafeStrings } from './safe-strings.ts';
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes a body's bytes, refusing anything that is not valid UTF-8 (instead of replacing it silently). */
+export function decodeUtf8Body(bytes: Buffer): string {
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    throw new KobanError('invalid_json', { detail: 'the body is not valid UTF-8', errors: [{ pointer: '/body', message: 'is not valid UTF-8' }] });
+  }
+}
 
 const PLAIN_INTEGER = /^-?(0|[1-9][0-9]*)$/;
 const LOOSE_NUMBERS_MAX = 20;
@@ -17,7 +33,8 @@ class LooseNumber {
   }
 }
 
-export function parseStrictJson(text: string): unknown {
+export function parseStrictJson(input: string | Buffer): unknown {
+  const text = typeof input === 'string' ? input : decodeUtf8Body(input);
   if (text.trim() === '') return undefined;
   let parsed: unknown;
   let loose = false;
@@ -33,6 +50,7 @@ export function parseStrictJson(text: string): unknown {
   } catch (error) {
     throw new KobanError('invalid_json', { detail: (error as Error).message, errors: [{ pointer: '/body', message: 'is not valid JSON' }] });
   }
+  refuseUnsafeStrings(parsed);
   if (!loose) return parsed;
   const errors: FieldError[] = [];
   findLooseNumbers(parsed, '/body', errors);
@@ -51,4 +69,10 @@ function findLooseNumbers(value: unknown, pointer: string, errors: FieldError[])
   } else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) findLooseNumbers(item, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, errors);
   }
+}
+
+function refuseUnsafeStrings(parsed: unknown): void {
+  const errors = findUnsafeStrings(parsed, '/body');
+  if (errors.length === 0) return;
+  throw new KobanError('validation_failed', { detail: errors.map((e) => `${e.pointer} ${e.message}`).join('; '), errors });
 }

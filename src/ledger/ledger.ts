@@ -6,6 +6,7 @@
 import type pg from 'pg';
 import { assert } from '../platform/assert.ts';
 import { sleep, sqlState, type Database, type Queryable } from '../platform/db/database.ts';
+import { releaseAfter } from '../platform/db/resilience.ts';
 import { KobanError } from '../platform/errors.ts';
 import type { Metrics } from '../platform/metrics.ts';
 import { createBatcher, type Batcher } from './batcher.ts';
@@ -122,16 +123,19 @@ const RETRY_REASONS: Readonly<Record<string, RetryReason>> = { '40001': 'seriali
 async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCache: AccountFlagsCache, onRetry: (reason: RetryReason) => void): Promise<TransferResult[][]> {
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
+    let failure: unknown;
     try {
       const outcome = await runBatch(client, groups, flagsCache);
       return outcome.results;
     } catch (error) {
+      failure = error;
       await rollbackQuietly(client);
       if (attempt >= BATCH_ATTEMPTS_MAX || !RETRY_SQLSTATES.has(sqlState(error) ?? '')) throw error;
       onRetry(error instanceof LateAccountChanged ? 'late_account_changed' : RETRY_REASONS[sqlState(error) ?? ''] ?? 'serialization_failure');
       await sleep(Math.random() * Math.min(20, 2 ** attempt));
     } finally {
-      client.release();
+      // A broken connection fails this batch's requests only; it is destroyed and the pool opens another.
+      releaseAfter(client, failure);
     }
   }
 }

@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.ts';
 import { KobanError } from '../platform/errors.ts';
 import { parseAmountMinor } from '../platform/money.ts';
+import { UUID_PATTERN } from '../platform/ids.ts';
 import type { CustomerAuthenticator, CustomerContext } from './context.ts';
 import type { Payment } from './model.ts';
 import type { Payments } from './service.ts';
@@ -53,7 +54,7 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
     return { codeId: minted.codeId, code: minted.code, expiresAt: minted.expiresAt.toISOString() };
   });
 
-  app.get('/v1/wallet/payment-codes/:codeId', { schema: { tags, summary: 'Whether a till took the code', params: Type.Object({ codeId: Type.String({ maxLength: 64 }) }) } }, async (request) => {
+  app.get('/v1/wallet/payment-codes/:codeId', { schema: { tags, summary: 'Whether a till took the code', params: Type.Object({ codeId: Type.String({ pattern: UUID_PATTERN }) }) } }, async (request) => {
     const status = await payments.paymentCodeStatus(await requireCustomer(request), (request.params as { codeId: string }).codeId);
     return { codeId: status.codeId, status: status.status, paymentId: status.paymentId, expiresAt: status.expiresAt.toISOString() };
   });

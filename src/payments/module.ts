@@ -25,6 +25,7 @@ import { registerWebhookRoutes } from './webhooks/routes.ts';
 import { createTerminalAccess, type TerminalAccess } from './terminal/access.ts';
 import { registerTerminalRoutes } from './terminal/routes.ts';
 import { createTillService } from './terminal/till-service.ts';
+import { httpLimitsOf } from '../http/limits.ts';
 
 const NONCE_SWEEP_INTERVAL_MS = 60_000;
 const MAINTENANCE_INTERVAL_MS = 5_000;
@@ -75,7 +76,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const nonceStore = new PgNonceStore(db);
   const tls = options.opaTls ?? config.payments.opaTls;
   const https = tls ? await readDevTlsServerOptions(await ensureDevTls({ dir: config.payments.tlsDir })) : null;
-  const opa = createOpaServer({ logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec });
+  const opa = createOpaServer({ logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config) });
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
   const payments = await createPayments({

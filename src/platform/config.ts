@@ -36,6 +36,23 @@ export interface Config {
   readonly operations: OperationsConfig;
   /** Wallet funding and top-ups: see src/wallet/README.md. */
   readonly wallet: WalletConfig;
+  /** Bounds on waiting: for the database, for slow clients, for shutdown (issue 12). */
+  readonly limits: RuntimeLimits;
+}
+
+export interface RuntimeLimits {
+  readonly databaseAcquireTimeoutMs: number;
+  readonly databaseStatementTimeoutMs: number;
+  readonly databaseIdleInTransactionTimeoutMs: number;
+  /** How long start-up waits for an unreachable PostgreSQL, retrying with backoff. */
+  readonly databaseStartupWaitMs: number;
+  /** A request's whole body (and headers) must arrive within this; headers alone within the next. */
+  readonly httpRequestTimeoutMs: number;
+  readonly httpHeadersTimeoutMs: number;
+  /** Open connections per listener; the excess is answered 503 and closed. */
+  readonly httpConnectionsMax: number;
+  /** SIGINT/SIGTERM: in-flight requests get this long, then connections are closed and Koban exits. */
+  readonly shutdownGraceMs: number;
 }
 
 export interface WalletConfig {
@@ -212,6 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     payments: readPaymentsConfig(reader, nodeEnv, host, problems),
     operations: readOperationsConfig(reader, nodeEnv, problems),
     wallet: readWalletConfig(reader),
+    limits: readRuntimeLimits(reader),
   };
   if (nodeEnv === 'production') problems.push(...productionRefusals(config));
   if (problems.length > 0) throw new ConfigError(problems);
@@ -376,6 +394,19 @@ function readWalletConfig(reader: Reader): WalletConfig {
     reconcileIntervalMs: reader.integer('KOBAN_TOPUP_RECONCILE_INTERVAL_MS', 5_000, 50, 600_000),
     reconcileAttemptsMax: reader.integer('KOBAN_TOPUP_RECONCILE_ATTEMPTS_MAX', 12, 1, 100),
     reconcileDelayMs: reader.integer('KOBAN_TOPUP_RECONCILE_DELAY_MS', 15_000, 0, 3_600_000),
+  };
+}
+
+function readRuntimeLimits(reader: Reader): RuntimeLimits {
+  return {
+    databaseAcquireTimeoutMs: reader.integer('KOBAN_DATABASE_ACQUIRE_TIMEOUT_MS', 5_000, 100, 120_000),
+    databaseStatementTimeoutMs: reader.integer('KOBAN_DATABASE_STATEMENT_TIMEOUT_MS', 20_000, 100, 3_600_000),
+    databaseIdleInTransactionTimeoutMs: reader.integer('KOBAN_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    databaseStartupWaitMs: reader.integer('KOBAN_DATABASE_STARTUP_WAIT_MS', 120_000, 0, 3_600_000),
+    httpRequestTimeoutMs: reader.integer('KOBAN_HTTP_REQUEST_TIMEOUT_MS', 30_000, 1_000, 600_000),
+    httpHeadersTimeoutMs: reader.integer('KOBAN_HTTP_HEADERS_TIMEOUT_MS', 10_000, 1_000, 120_000),
+    httpConnectionsMax: reader.integer('KOBAN_HTTP_CONNECTIONS_MAX', 2_000, 1, 100_000),
+    shutdownGraceMs: reader.integer('KOBAN_SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
   };
 }
 

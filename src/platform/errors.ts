@@ -22,6 +22,10 @@ export const problems = {
   forbidden: { status: 403, title: 'Not allowed' },
   rate_limited: { status: 429, title: 'Too many requests' },
   service_unavailable: { status: 503, title: 'Service unavailable' },
+  // Issue 12: a dropped or stalled database answers in bounded time with this, and a Retry-After.
+  database_unavailable: { status: 503, title: 'The database is unavailable or too slow right now; retry shortly' },
+  // Issue 12: a copy of a request whose original is still running (same idempotency key); retry for its outcome.
+  operation_in_progress: { status: 409, title: 'The same request is still being processed; retry shortly for its outcome' },
   internal_error: { status: 500, title: 'Internal error' },
 
   // Ledger

@@ -6,7 +6,7 @@
 import { BlockList, isIP } from 'node:net';
 import { assert } from '../platform/assert.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import { sqlState, withTransaction, type Database } from '../platform/db/database.ts';
+import { sqlState, withTransaction, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { recordAudit, type AuditActor } from '../operations/audit/audit-log.ts';
@@ -111,6 +111,9 @@ export async function createRiskSettings(db: Database, feed: ChangeFeed, rules: 
       const id = uuidv7();
       try {
         await withTransaction(db, async (client) => {
+          await refuseExpiryInThePast(client, expiresAt);
+          // An entry that expired still holds the value's unique slot: retire it so the value can be listed again.
+          await client.query(`update risk_lists set removed_at = now(), removed_by = 'system:expired' where list = $1 and value = $2 and removed_at is null and expires_at <= now()`, [list, normalized]);
           await client.query('insert into risk_lists (id, list, value, reason, created_by, expires_at) values ($1, $2, $3, $4, $5, $6)',
             [id, list, normalized, reason, `${actor.kind}:${actor.id}`, expiresAt]);
           await client.query('update risk_ruleset set version = version + 1');
@@ -183,6 +186,15 @@ function addNetwork(blockList: BlockList, cidr: string): void {
   const [address = '', prefix] = cidr.split('/');
   const family = isIP(address) === 4 ? 'ipv4' : 'ipv6';
   blockList.addSubnet(address, Number(prefix ?? (family === 'ipv4' ? 32 : 128)), family);
+}
+
+/** On the database's clock, the one the list is read with: an entry that expired at once would be added and never seen. */
+async function refuseExpiryInThePast(client: Queryable, expiresAt: Date | null): Promise<void> {
+  if (expiresAt === null) return;
+  const result = await client.query<{ future: boolean }>('select $1::timestamptz > now() as future', [expiresAt]);
+  if (result.rows[0]?.future !== true) {
+    throw new KobanError('validation_failed', { detail: 'expiresAt must be in the future', errors: [{ pointer: '/body/expiresAt', message: 'must be in the future' }] });
+  }
 }
 
 function normalizeListValue(list: RiskListName, value: string): string {

@@ -81,12 +81,12 @@ export async function listTopUps(db: Queryable, customerId: string): Promise<Top
 }
 
 /** What the key stands for: the credentials (grant, PIN) are not part of it, so a retry with a fresh grant is the same request. */
-function requestHash(request: TopUpRequest): Buffer {
+export function requestHash(request: TopUpRequest): Buffer {
   return createHash('sha256').update(JSON.stringify(['top_up', request.fundingSourceId, request.amountMinor.toString(), request.threeDSecure])).digest();
 }
 
 /** The stored answer for a key already used by this customer, or null; a different request under it is refused. */
-async function replayed(db: Queryable, customerId: string, request: TopUpRequest, hash: Buffer): Promise<TopUpRow | null> {
+export async function replayed(db: Queryable, customerId: string, request: TopUpRequest, hash: Buffer): Promise<TopUpRow | null> {
   const result = await db.query<TopUpRow>('select * from top_ups where customer_id = $1 and idempotency_key = $2', [customerId, request.idempotencyKey]);
   const row = result.rows[0];
   if (row === undefined) return null;

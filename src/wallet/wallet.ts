@@ -21,7 +21,8 @@ import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
 import type { WalletRisk } from './risk-port.ts';
 import { registerWalletRoutes } from './routes.ts';
 import { advanceTopUp } from './settle.ts';
-import { listTopUps, ownTopUp, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
+import { listTopUps, ownTopUp, replayed, requestHash, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
+import { onceAtATime } from './top-up-claims.ts';
 
 export interface Wallet {
   readonly deps: WalletDeps;
@@ -84,9 +85,18 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     listFundingSources: (customerId) => sources.listFundingSources(deps.db.pool, customerId),
     removeFundingSource: (customerId, id) => sources.removeFundingSource(deps, customerId, id),
     async startTopUp(session, request, origin) {
-      const started = await startTopUp(deps, identity, session, request, origin);
-      if (started.replayed) return started;
-      return { topUp: (await advanceTopUp(deps, started.topUp.id)) ?? started.topUp, replayed: false };
+      // Copies of one request (same Idempotency-Key) at once: one runs, the others get its outcome (top-up-claims.ts).
+      return onceAtATime(deps.db, session.customerId, request.idempotencyKey, {
+        run: async () => {
+          const started = await startTopUp(deps, identity, session, request, origin);
+          if (started.replayed) return started;
+          return { topUp: (await advanceTopUp(deps, started.topUp.id)) ?? started.topUp, replayed: false };
+        },
+        outcome: async () => {
+          const earlier = await replayed(deps.db.pool, session.customerId, request, requestHash(request));
+          return earlier === null ? null : { topUp: earlier, replayed: true };
+        },
+      });
     },
     getTopUp: (customerId, id) => ownTopUp(deps.db.pool, customerId, id),
     listTopUps: (customerId) => listTopUps(deps.db.pool, customerId),

@@ -119,6 +119,44 @@ describe('idempotency', () => {
     expect(await balanceOf(w, customer.customerId)).toBe(1500n);
   });
 
+  it('answers copies of one top-up sent at once (same key, same grant) with its outcome, never step_up_required', async () => {
+    const customer = await customerWithPin(w.koban);
+    const card = await cardSource(w.koban, customer, CARDS.visa);
+    const key = newKey();
+    const grant = await stepUpBySms(w.koban, customer, 'top_up', { amountMinor: 1200, fundingSourceId: card });
+    const copies = await Promise.all(Array.from({ length: 5 }, () => topUp(w.koban, customer, card, 1200, { key, grant })));
+    const ids = new Set<string>();
+    for (const copy of copies) {
+      // The original's outcome, or the documented "still running, retry": never a refusal the original did not get.
+      expect([200, 201, 409], copy.body).toContain(copy.statusCode);
+      if (copy.statusCode === 409) {
+        expect(copy.json().code).toBe('operation_in_progress');
+        expect(copy.headers['retry-after']).toBe('1');
+      } else ids.add(copy.json().topUpId as string);
+    }
+    expect(ids.size).toBe(1);
+    expect(copies.filter((copy) => copy.statusCode === 201)).toHaveLength(1);
+    expect(await balanceOf(w, customer.customerId)).toBe(1200n);
+  });
+
+  it('tells a copy whose original is still running to retry (409 operation_in_progress), and runs it once the original is gone', async () => {
+    const customer = await customerWithPin(w.koban);
+    const card = await cardSource(w.koban, customer, CARDS.visa);
+    const key = newKey();
+    // An original that claimed the key and has not finished (its process is busy, or died a moment ago).
+    await w.koban.db.pool.query('insert into top_up_claims (customer_id, idempotency_key) values ($1, $2)', [customer.customerId, key]);
+    const copy = await topUp(w.koban, customer, card, 800, { key });
+    expect(copy.statusCode).toBe(409);
+    expect(copy.json()).toMatchObject({ code: 'operation_in_progress', status: 409 });
+    expect(copy.headers['retry-after']).toBe('1');
+    expect(await balanceOf(w, customer.customerId)).toBe(0n);
+    // A claim left by a process that died goes stale: the retry then runs.
+    await w.koban.db.pool.query("update top_up_claims set claimed_at = now() - interval '2 minutes' where customer_id = $1", [customer.customerId]);
+    const retried = await topUp(w.koban, customer, card, 800, { key });
+    expect(retried.statusCode, retried.body).toBe(201);
+    expect(await balanceOf(w, customer.customerId)).toBe(800n);
+  });
+
   it('refuses the same key with a different body (422) and a top-up without a key (400)', async () => {
     const customer = await customerWithPin(w.koban);
     const card = await cardSource(w.koban, customer, CARDS.jcb);

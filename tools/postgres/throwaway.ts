@@ -26,7 +26,8 @@ export type ThrowawayPostgres = {
   stop(): Promise<void>;
 };
 
-export type ThrowawayOptions = { label: string; settings?: Record<string, string>; ownerPid?: number };
+/** `port`: listen there instead of on a free port the OS picks (a harness confined to a port range). */
+export type ThrowawayOptions = { label: string; settings?: Record<string, string>; ownerPid?: number; port?: number };
 
 const HOST = '127.0.0.1';
 const SUPERUSER = 'koban';
@@ -64,7 +65,7 @@ export async function startThrowawayPostgres(options: ThrowawayOptions): Promise
   const stop = memoize(() => stopServer(record, watchdog));
   try {
     await initCluster(record, { ...BASE_SETTINGS, unix_socket_directories: dataDir, ...options.settings });
-    const port = await startServer(record);
+    const port = await startServer(record, options.port);
     return {
       adminUrl: `postgres://${SUPERUSER}@${HOST}:${port}/postgres`,
       host: HOST,
@@ -115,18 +116,18 @@ export function configLines(settings: Record<string, string>): string {
 }
 
 /** Starts the postmaster on a free port; pg_ctl -w returns once it accepts connections. */
-async function startServer(record: ServerRecord): Promise<number> {
+async function startServer(record: ServerRecord, fixedPort?: number): Promise<number> {
   const logFile = path.join(record.dataDir, 'server.log');
   const pgCtl = path.join(record.binDir, 'pg_ctl');
   for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort();
+    const port = fixedPort ?? await freePort();
     // The port is the only thing on pg_ctl's -o (which goes through a shell), and it is a number.
     const args = ['start', '-D', record.dataDir, '-w', '-t', String(START_WAIT_S), '-l', logFile, '-o', `-p ${port}`];
     const result = await runPg(record.runAsUser, pgCtl, args, START_TIMEOUT_MS);
     if (result.ok) return port;
     const log = await readLogTail(logFile);
     const portTaken = /could not bind|already in use/i.test(log);
-    if (!portTaken || attempt >= MAX_START_ATTEMPTS) {
+    if (!portTaken || fixedPort !== undefined || attempt >= MAX_START_ATTEMPTS) {
       throw new Error(`PostgreSQL did not start (${record.dataDir}):\n${result.output}\n--- server.log ---\n${log}`);
     }
   }

@@ -10,6 +10,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import type { TProperties, TSchema } from 'typebox';
 import type { Validator } from 'typebox/compile';
 import { parseStrictJson } from '../../http/strict-json.ts';
+import { refuseUnsafeParams } from '../../http/safe-strings.ts';
+import { RETRY_AFTER_SECONDS } from '../../http/problem.ts';
+import { capConnections, DEFAULT_HTTP_LIMITS, serverTimeoutOptions, type HttpLimits } from '../../http/limits.ts';
+import { isConnectionFailure } from '../../platform/db/resilience.ts';
 import { AssertionFailed } from '../../platform/assert.ts';
 import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
@@ -30,6 +34,8 @@ export interface OpaServerOptions {
   readonly nonceStore: NonceStore;
   readonly maxSkewSec: number;
   readonly nowSec?: () => number;
+  /** Request and header timeouts and the connection cap, as on the main listener (src/http/limits.ts). */
+  readonly limits?: HttpLimits;
 }
 
 export interface OpaCall {
@@ -48,6 +54,8 @@ export type OpaErrorMap = Partial<Record<ProblemCode, OpaResultCode>>;
 
 export interface OpaServer {
   readonly app: FastifyInstance;
+  /** Every route registered (the fuzzer walks them: test/http/fuzz.test.ts). */
+  readonly routes: ReadonlyArray<{ readonly method: 'GET' | 'POST' | 'DELETE'; readonly url: string }>;
   route(method: 'GET' | 'POST' | 'DELETE', url: string, handler: OpaHandler, errorMap?: OpaErrorMap): void;
 }
 
@@ -59,20 +67,24 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : uuidv7();
     },
     bodyLimit: OPA_BODY_LIMIT_BYTES,
-    ...(options.https === null ? {} : { https: options.https }),
+    ...serverTimeoutOptions(options.limits ?? DEFAULT_HTTP_LIMITS, options.https),
   });
+  capConnections(app, options.limits ?? DEFAULT_HTTP_LIMITS);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  app.addHook('preValidation', refuseUnsafeParams);
   app.setErrorHandler((error, request, reply) => sendOpa(reply, errorReply(error, {}, request)));
   app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
   const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
 
+  const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; url: string }> = [];
   return {
-    app,
+    app, routes,
     route(method, url, handler, errorMap = {}) {
+      routes.push({ method, url });
       app.route({
         method, url,
         handler: async (request, reply) => {
@@ -91,6 +103,7 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
 }
 
 function sendOpa(reply: FastifyReply, answer: OpaReply<unknown>): FastifyReply {
+  if (answer.statusCode === 503) reply.header('retry-after', String(RETRY_AFTER_SECONDS.database_unavailable));
   return reply.code(answer.statusCode).type('application/json; charset=utf-8').send(answer.body);
 }
 
@@ -134,7 +147,7 @@ async function authenticate(options: OpaServerOptions, request: FastifyRequest, 
 function parseBody(rawBody: Buffer | null, contentType: string | undefined): unknown {
   if (rawBody === null || rawBody.length === 0) return undefined;
   if (contentType === undefined || !JSON_MEDIA_TYPE.test(contentType)) throw new KobanError('unsupported_media_type');
-  return parseStrictJson(rawBody.toString('utf8'));
+  return parseStrictJson(rawBody);
 }
 
 const DEFAULT_ERROR_MAP: OpaErrorMap = {
@@ -149,6 +162,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   forbidden: 'OP_OUT_OF_SCOPE',
   rate_limited: 'RATE_LIMIT',
   service_unavailable: 'MAINTENANCE_MODE',
+  database_unavailable: 'MAINTENANCE_MODE',
+  operation_in_progress: 'UNACCEPTABLE_OP',
   payment_code_not_found: 'PAYMENT_CODE_NOT_FOUND',
   payment_code_expired: 'PAYMENT_CODE_EXPIRED',
   payment_code_used: 'PAYMENT_CODE_ALREADY_USED',
@@ -172,7 +187,9 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   payment_refused_by_risk: 'UNACCEPTABLE_OP',
 };
 
-function errorReply(error: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {
+function errorReply(thrown: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {
+  // A dropped or stalled database is MAINTENANCE_MODE (503, Retry-After), never an internal error (issue 12).
+  const error = isConnectionFailure(thrown) ? new KobanError('database_unavailable', { cause: thrown }) : thrown;
   if (isKobanError(error)) {
     const code = routeMap[error.code] ?? DEFAULT_ERROR_MAP[error.code];
     if (code !== undefined) {

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Kysely, PostgresDialect } from 'kysely';
 import { AssertionFailed } from '../assert.ts';
 import type { KobanTables } from './tables.ts';
+import { releaseAfter } from './resilience.ts';
 
 // int8 → bigint. Without this, pg hands back strings and a careless `+` concatenates money.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => BigInt(value));
@@ -69,17 +70,20 @@ export async function withTransaction<T>(
   const attemptsMax = options.attemptsMax ?? 5;
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
+    let failure: unknown;
     try {
       await client.query(`begin isolation level ${options.isolation ?? 'read committed'}`);
       const result = await insideTransaction(db.pool, () => work(client));
       await client.query('commit');
       return result;
     } catch (error) {
+      failure = error;
       await client.query('rollback').catch(() => undefined);
       if (attempt >= attemptsMax || !isRetryable(error)) throw error;
       await sleep(Math.min(50, 2 ** attempt) * Math.random());
     } finally {
-      client.release();
+      // A broken connection is destroyed, not lent again (resilience.ts).
+      releaseAfter(client, failure);
     }
   }
 }

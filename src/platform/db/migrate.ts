@@ -38,6 +38,9 @@ export function readMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
   return migrations;
 }
 
+/** statement_timeout is lifted inside a migration; the client still gives up after a day. */
+const MIGRATION_READ_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
 export async function migrate(db: Database, migrations: Migration[] = readMigrations()): Promise<{ applied: string[] }> {
   const client = await db.pool.connect();
   try {
@@ -56,7 +59,9 @@ export async function migrate(db: Database, migrations: Migration[] = readMigrat
       await client.query('begin');
       try {
         await client.query('set local statement_timeout = 0');
-        await client.query(migration.sql);
+        // The pool's client-side read timeout is for requests; a migration may legitimately run long.
+        const statement: { text: string; query_timeout: number } = { text: migration.sql, query_timeout: MIGRATION_READ_TIMEOUT_MS };
+        await client.query(statement);
         await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
         await client.query('commit');
       } catch (error) {

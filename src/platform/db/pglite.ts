@@ -12,13 +12,14 @@ import path from 'node:path';
 import { assert } from '../assert.ts';
 import { wrapPool, type Database } from './database.ts';
 import { acquireFolderLock, type FolderLock } from './folder-lock.ts';
+import { DEFAULT_DATABASE_TIMEOUTS, guardPoolClients } from './resilience.ts';
 
 export class EmbeddedDatabaseRefused extends Error {
   override readonly name = 'EmbeddedDatabaseRefused';
 }
 
 /** `heldLock`: the folder's lock, already taken by the caller (`npm start` takes it before binding any port). */
-export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv: string; heldLock?: FolderLock }): Promise<Database> {
+export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv: string; heldLock?: FolderLock; acquireTimeoutMs?: number }): Promise<Database> {
   if (options.nodeEnv === 'production') {
     throw new EmbeddedDatabaseRefused(
       'NODE_ENV=production needs DATABASE_URL: the embedded PGlite database never fsyncs (trial durability only).',
@@ -28,7 +29,7 @@ export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv:
   const { createPgConfig } = await import('@electric-sql/pglite/node-postgres');
   if (options.dataDir === 'memory') {
     const pglite = await PGlite.create();
-    return wrap(pglite, createPgConfig, 'PGlite in memory (trial durability)', async () => pglite.close());
+    return wrap(pglite, createPgConfig, 'PGlite in memory (trial durability)', async () => pglite.close(), options.acquireTimeoutMs);
   }
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -39,7 +40,7 @@ export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv:
     return wrap(pglite, createPgConfig, `PGlite at ${dataDir} (trial durability: no fsync)`, async () => {
       await pglite.close();
       lock.release();
-    });
+    }, options.acquireTimeoutMs);
   } catch (error) {
     lock.release();
     throw error;
@@ -49,8 +50,10 @@ export async function openPglite(options: { dataDir: string | 'memory'; nodeEnv:
 type PGliteInstance = Awaited<ReturnType<typeof import('@electric-sql/pglite').PGlite.create>>;
 type CreatePgConfig = typeof import('@electric-sql/pglite/node-postgres').createPgConfig;
 
-function wrap(pglite: PGliteInstance, createPgConfig: CreatePgConfig, description: string, onClose: () => Promise<void>): Database {
-  // PGlite is one session: a pool of one connection, so transactions never interleave.
-  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1 } as pg.PoolConfig);
+function wrap(pglite: PGliteInstance, createPgConfig: CreatePgConfig, description: string, onClose: () => Promise<void>, acquireTimeoutMs = DEFAULT_DATABASE_TIMEOUTS.acquireTimeoutMs): Database {
+  // PGlite is one session: a pool of one connection, so transactions never interleave. Waiting for it
+  // is bounded, so code that waits on its own connection fails with a 503 instead of freezing Koban.
+  const pool = new pg.Pool({ ...createPgConfig(pglite), max: 1, connectionTimeoutMillis: acquireTimeoutMs } as pg.PoolConfig);
+  guardPoolClients(pool);
   return wrapPool({ kind: 'pglite', pool, description, onClose });
 }

@@ -1,0 +1,59 @@
+/**
+ * Bounded shutdown (issues 10 and 12): SIGINT or SIGTERM stops Koban within `graceMs` plus a short
+ * margin, whatever is in flight. `stop` closes the listeners (no new connections; open notification
+ * streams are ended by their own preClose hook), waits for in-flight requests and closes the database.
+ * If that has not finished after `graceMs`, every remaining connection is destroyed; if it still has
+ * not finished a moment later (a request stuck on a database that does not answer), the process exits
+ * with status 1. A second signal exits at once.
+ */
+import type { Server } from 'node:http';
+
+export interface ShutdownOptions {
+  readonly graceMs: number;
+  /** Closes everything in order; resolves when Koban is fully stopped. */
+  readonly stop: () => Promise<void>;
+  /** The listening servers, whose connections are destroyed when the grace period is over. */
+  readonly servers: () => readonly Server[];
+  readonly log: (message: string, level: 'info' | 'warn') => void;
+  readonly exit?: (code: number) => void;
+}
+
+/** After the connections are destroyed, how long closing may still take before the process exits anyway. */
+export const FORCED_EXIT_MARGIN_MS = 2_000;
+
+export function stopOnSignals(options: ShutdownOptions): void {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let stopping = false;
+  const onSignal = (signal: string): void => {
+    if (stopping) {
+      options.log(`${signal} again: exiting now`, 'warn');
+      exit(1);
+      return;
+    }
+    stopping = true;
+    options.log(`${signal}: stopping (in-flight requests get ${options.graceMs} ms)`, 'info');
+    void stopWithin(options, exit);
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+}
+
+async function stopWithin(options: ShutdownOptions, exit: (code: number) => void): Promise<void> {
+  const forceClose = setTimeout(() => {
+    options.log(`still stopping after ${options.graceMs} ms: closing every open connection`, 'warn');
+    for (const server of options.servers()) server.closeAllConnections();
+  }, options.graceMs);
+  const forceExit = setTimeout(() => {
+    options.log('could not stop cleanly in time: exiting', 'warn');
+    exit(1);
+  }, options.graceMs + FORCED_EXIT_MARGIN_MS);
+  try {
+    await options.stop();
+    clearTimeout(forceClose);
+    clearTimeout(forceExit);
+    exit(0);
+  } catch (error) {
+    options.log(`stopping failed: ${error instanceof Error ? error.message : String(error)}`, 'warn');
+    exit(1);
+  }
+}
