@@ -224,22 +224,28 @@ async function settle(url: string, walletIds: readonly string[]): Promise<void> 
 }
 
 /**
- * For each fault: the time without service (from the last acknowledged answer before it to the first one
- * after it started) and the requests that did not get an acknowledgement in that window, by answer.
+ * For each fault: the time without service (the longest stretch with no acknowledgement at all, from the
+ * fault's start to the recovery bound after its end) and the requests sent in that stretch that were not
+ * acknowledged, by answer.
  */
 function serviceGaps(attempts: readonly AttemptRecord[], faults: readonly FaultRecord[]): string[] {
-  const acknowledged = attempts.filter((a) => verdictOf(a) === 'ok').sort((a, b) => a.answeredAtMs - b.answeredAtMs);
-  const lines = ['Time without service (last acknowledgement before the fault → first after it started):'];
+  const acknowledged = attempts.filter((a) => verdictOf(a) === 'ok').map((a) => a.answeredAtMs).sort((a, b) => a - b);
+  const lines = ['Time without service (longest stretch with no acknowledged operation around each fault):'];
   for (const fault of faults) {
-    const before = acknowledged.filter((a) => a.answeredAtMs <= fault.startedAtMs).at(-1);
-    const after = acknowledged.find((a) => a.answeredAtMs > fault.startedAtMs);
-    const from = before?.answeredAtMs ?? fault.startedAtMs;
-    const to = after?.answeredAtMs ?? Number.POSITIVE_INFINITY;
+    const windowEnd = fault.endedAtMs + RECOVERY_BOUND_MS;
+    const lastBefore = acknowledged.filter((t) => t <= fault.startedAtMs).at(-1) ?? fault.startedAtMs;
+    const marks = [lastBefore, ...acknowledged.filter((t) => t > fault.startedAtMs && t <= windowEnd)];
+    let from = lastBefore;
+    let to = marks.length > 1 ? (marks[1] ?? windowEnd) : windowEnd;
+    for (let i = 1; i < marks.length - 1; i++) {
+      const a = marks[i] ?? 0;
+      const b = marks[i + 1] ?? 0;
+      if (b - a > to - from) [from, to] = [a, b];
+    }
     const failed = attempts.filter((a) => a.sentAtMs >= from && a.sentAtMs < to && verdictOf(a) !== 'ok');
     const byAnswer = new Map<string, number>();
     for (const a of failed) byAnswer.set(`${a.op} ${a.status} ${a.result}`, (byAnswer.get(`${a.op} ${a.status} ${a.result}`) ?? 0) + 1);
-    const gap = Number.isFinite(to) ? `${((to - from) / 1000).toFixed(1)} s` : 'never served again';
-    lines.push(`  ${fault.fault.padEnd(12)} ${gap.padStart(10)}  ${failed.length} requests not acknowledged in it${failed.length === 0 ? '' : ':'}`);
+    lines.push(`  ${fault.fault.padEnd(12)} ${((to - from) / 1000).toFixed(1).padStart(6)} s  ${failed.length} requests sent in it not acknowledged${failed.length === 0 ? '' : ' (retried by id):'}`);
     for (const [answer, count] of [...byAnswer].sort((a, b) => b[1] - a[1])) lines.push(`      ${String(count).padStart(5)}  ${answer}`);
   }
   return lines;
