@@ -52,6 +52,9 @@ export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Prom
 export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> {
   await requireOwnWallet(deps.db.pool, ctx);
   const { qr, preview } = await readDynamicQrForCustomer(deps, codeId);
+  // A retry by the customer who paid (their first answer lost with a node, a connection, a timeout) gets the
+  // original outcome, not "already paid" for a payment that went through.
+  if (paidFrom(qr.payment, ctx.walletAccountId)) return qr.payment;
   // Refused before the risk engine counts an attempt; the staging transaction checks again under the lock.
   if (qr.status !== 'ACTIVE' || qr.payment.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
   if (qr.expiresAt <= deps.now()) throw new KobanError('dynamic_qr_expired');
@@ -63,6 +66,7 @@ export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, cod
        from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c, p`, [codeId]);
     const row = locked.rows[0];
     assert(row !== undefined, 'the code was just read');
+    if (paidFrom(toPayment(row), ctx.walletAccountId)) return { repeat: true as const, payment: toPayment(row) };
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
     if (row.expires_at <= deps.now()) throw new KobanError('dynamic_qr_expired');
     if (row.payment_transfer_id !== null) throw new KobanError('payment_in_progress');
@@ -70,9 +74,15 @@ export async function payDynamicQr(deps: PaymentsDeps, ctx: CustomerContext, cod
       `update payments set customer_id = $2, wallet_account_id = $3, device_id = $4, payment_transfer_id = $5, fee_transfer_id = $6, staged_at = $7, failure_code = null
        where id = $1 returning ${PAYMENT_COLUMNS}`,
       [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
-    return toPayment(updated.rows[0] as PaymentRow);
+    return { repeat: false as const, payment: toPayment(updated.rows[0] as PaymentRow) };
   });
-  return requireCompleted(await completePayment(deps, staged, { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName }));
+  if (staged.repeat) return staged.payment;
+  return requireCompleted(await completePayment(deps, staged.payment, { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName }));
+}
+
+/** The payment went through from this wallet (and may since have been refunded): a repeat answers it. */
+function paidFrom(payment: Payment, walletAccountId: string): boolean {
+  return (payment.status === 'COMPLETED' || payment.status === 'REFUNDED') && payment.walletAccountId === walletAccountId;
 }
 
 export async function previewStaticQr(deps: PaymentsDeps, payload: string): Promise<QrPreview & { merchantId: string; storeId: string }> {
