@@ -70,7 +70,8 @@ export interface Cluster {
   stopAll(): Promise<void>;
 }
 
-export function startCluster(runDir: string, log: (line: string) => void): Cluster {
+/** `runDir`: data (removed afterwards); `logDir`: the etcd, Patroni and HAProxy logs (kept). */
+export function startCluster(runDir: string, logDir: string): Cluster {
   const runAs = resolveRunAs();
   const groups = new Set<number>();
   const pgDataDirs: Record<PgNode, string> = { pg1: path.join(runDir, 'pg1'), pg2: path.join(runDir, 'pg2') };
@@ -80,7 +81,7 @@ export function startCluster(runDir: string, log: (line: string) => void): Clust
     if (runAs !== null) chownSync(dir, runAs.uid, runAs.gid);
   };
   const spawnLogged = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess => {
-    const output = createWriteStream(path.join(runDir, `${name}.log`), { flags: 'a' });
+    const output = createWriteStream(path.join(logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: runDir });
     child.stdout?.pipe(output);
     child.stderr?.pipe(output);

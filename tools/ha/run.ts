@@ -70,14 +70,14 @@ async function main(): Promise<number> {
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
   try {
-    const cluster = startCluster(clusterDir, log);
+    const cluster = startCluster(clusterDir, logDir);
     cleanups.push(async () => {
       await cluster.stopAll();
       rmSync(clusterDir, { recursive: true, force: true });
     });
     log('etcd, Patroni (pg1, pg2) and HAProxy started; waiting for a primary and its synchronous standby');
     const firstPrimary = await cluster.waitHealthy(CLUSTER_BOUND_MS, true);
-    if (firstPrimary === null) throw new Error(`no primary with a synchronous standby within ${CLUSTER_BOUND_MS / 1000} s; see ${clusterDir}/patroni-*.log`);
+    if (firstPrimary === null) throw new Error(`no primary with a synchronous standby within ${CLUSTER_BOUND_MS / 1000} s; see ${logDir}/patroni-*.log`);
     log(`primary ${firstPrimary}, synchronous standby ${PG_NODES.find((n) => n !== firstPrimary)}`);
     const superUrl = `postgres://postgres@${HOST}:${PORTS.haproxyPostgres}/postgres`;
     await adminQuery(superUrl, `create role koban login superuser`);
