@@ -69,12 +69,12 @@ export interface KobanOptions {
 
 export async function createKoban(config: Config, db: Database, options: KobanOptions = {}): Promise<Koban> {
   const clock = options.clock ?? systemClock;
-  const metrics = createMetrics();
+  const metrics = createMetrics({ nodeId: config.nodeId });
   const ledger = createLedger(db, { maxAmountMinor: config.ledgerMaxAmountMinor, metrics });
   // Clearing, fees, compensation…: every module moves money through them, so they exist before any module starts.
   await ensurePlatformAccounts(ledger);
   const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl, limits: httpLimitsOf(config) });
-  registerHealthRoutes(app, db);
+  registerHealthRoutes(app, db, config.nodeId);
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);
   const notifications = createNotifications(config.notifications, db);
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);

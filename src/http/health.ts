@@ -3,7 +3,8 @@ import type { Database } from '../platform/db/database.ts';
 import { migrationsAreCurrent } from '../platform/db/migrate.ts';
 import type { App } from './app.ts';
 
-const Health = Type.Object({ status: Type.Literal('ok') });
+/** `node`: which of several Koban processes answered (KOBAN_NODE_ID, else hostname:pid). */
+const Health = Type.Object({ status: Type.Literal('ok'), node: Type.String() });
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not_ready')]),
   database: Type.Union([Type.Literal('reachable'), Type.Literal('unreachable'), Type.Literal('too_slow')]),
@@ -19,8 +20,8 @@ export const READINESS_CHECK_TIMEOUT_MS = 2_000;
 type Check = { database: 'reachable' | 'unreachable' | 'too_slow'; migrations: 'current' | 'pending' | 'unknown'; reason?: string };
 
 /** /healthz: the process answers. /readyz: it can serve traffic (database up, schema current). */
-export function registerHealthRoutes(app: App, db: Database): void {
-  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness', response: { 200: Health } } }, async () => ({ status: 'ok' as const }));
+export function registerHealthRoutes(app: App, db: Database, nodeId: string): void {
+  app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness, and which node answered', response: { 200: Health } } }, async () => ({ status: 'ok' as const, node: nodeId }));
   app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness (answers within 2 s; `reason` says why not ready)', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
     const check = await checkReadiness(db, READINESS_CHECK_TIMEOUT_MS);
     const ready = check.database === 'reachable' && check.migrations === 'current';

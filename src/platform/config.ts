@@ -3,6 +3,7 @@
  * problem is collected and reported together, so an operator fixes a bad deployment in one pass.
  * Secrets are marked so `describeConfig` never prints them.
  */
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 export interface Config {
@@ -10,6 +11,8 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly publicUrl: string;
+  /** This node's name among several behind a load balancer (KOBAN_NODE_ID, else hostname:pid), in /healthz and metrics. */
+  readonly nodeId: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** PostgreSQL server; when absent Koban runs on the embedded PGlite database in `dataDir`. */
   readonly databaseUrl: string | null;
@@ -220,6 +223,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     port,
     publicUrl,
+    nodeId: reader.string('KOBAN_NODE_ID', `${hostname()}:${process.pid}`),
     logLevel: reader.oneOf('KOBAN_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: reader.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: reader.integer('KOBAN_DATABASE_POOL_SIZE', 20, 1, 500),

@@ -2,7 +2,7 @@
  * Prometheus metrics (prom-client). One registry per Koban instance, so tests that start several
  * instances in one process do not collide.
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
@@ -16,8 +16,12 @@ export interface Metrics {
   readonly liveFeedDeliveries: Counter<'cause'>;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+/** `nodeId`: published as koban_node_info{node="…"} 1, so each node's series can be told apart. */
+export function createMetrics(options: { defaultMetrics?: boolean; nodeId?: string } = {}): Metrics {
   const registry = new Registry();
+  if (options.nodeId !== undefined) {
+    new Gauge({ name: 'koban_node_info', help: 'This Koban node (KOBAN_NODE_ID, else hostname:pid)', labelNames: ['node'], registers: [registry] }).set({ node: options.nodeId }, 1);
+  }
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'koban_' });
   return {
     registry,

@@ -1,4 +1,5 @@
 /** The HTTP shell: problem+json everywhere, strict JSON, request ids, OpenAPI, health and metrics. */
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Koban } from '../../src/koban.ts';
 import { ledgerAuth, startTestKoban } from '../support/koban.ts';
@@ -82,7 +83,8 @@ describe('operations endpoints', () => {
   });
 
   it('healthz and readyz report the process and the database', async () => {
-    expect((await koban.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    // Without KOBAN_NODE_ID a node names itself hostname:pid, so several behind a load balancer can be told apart.
+    expect((await koban.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', node: `${hostname()}:${process.pid}` });
     const ready = await koban.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ready', database: 'reachable', migrations: 'current' });
@@ -105,6 +107,17 @@ describe('operations endpoints', () => {
     expect(metrics.headers['content-type']).toMatch(/text\/plain/);
     expect(metrics.body).toContain('koban_http_request_duration_seconds_bucket');
     expect(metrics.body).toContain('route="/healthz"');
+    expect(metrics.body).toContain(`koban_node_info{node="${hostname()}:${process.pid}"} 1`);
+  });
+
+  it('names the node KOBAN_NODE_ID says in /healthz and the metrics', async () => {
+    const named = await startTestKoban({ env: { KOBAN_NODE_ID: 'koban-b' } });
+    try {
+      expect((await named.koban.app.inject({ method: 'GET', url: '/healthz' })).json()).toEqual({ status: 'ok', node: 'koban-b' });
+      expect((await named.koban.app.inject({ method: 'GET', url: '/metrics' })).body).toContain('koban_node_info{node="koban-b"} 1');
+    } finally {
+      await named.close();
+    }
   });
 
   it('serves an OpenAPI 3.1 document generated from the route schemas, and a docs page', async () => {

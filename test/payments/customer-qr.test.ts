@@ -98,6 +98,20 @@ describe('paying a dynamic QR and presenting a code', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/wallet/payments', headers: as(bob) })).json().payments).toEqual([]);
   });
 
+  it('a retry by the payer of an order QR already paid (first answer lost) answers the payment, charged once; another customer is refused', async () => {
+    const alice = await createCustomer(h.db, h.ledger, 2_000n);
+    const bob = await createCustomer(h.db, h.ledger, 2_000n);
+    const created = await opa(h, { method: 'POST', url: '/v2/codes', body: { merchantPaymentId: `o-${Date.now()}-r`, amount: { amount: 600, currency: 'JPY' }, codeType: 'ORDER_QR' } });
+    const codeId = created.json().data.codeId as string;
+    const first = await app.inject({ method: 'POST', url: `/v1/wallet/qr/${codeId}/pay`, headers: as(alice) });
+    const retry = await app.inject({ method: 'POST', url: `/v1/wallet/qr/${codeId}/pay`, headers: as(alice) });
+    expect(retry.statusCode).toBe(first.statusCode);
+    expect(retry.json()).toMatchObject({ status: 'COMPLETED', paymentId: first.json().paymentId, amount: '600' });
+    expect(await balanceOf(h.ledger, alice.walletAccountId)).toBe(1_400n);
+    expect((await app.inject({ method: 'POST', url: `/v1/wallet/qr/${codeId}/pay`, headers: as(bob) })).json().code).toBe('dynamic_qr_unavailable');
+    expect(await balanceOf(h.ledger, bob.walletAccountId)).toBe(2_000n);
+  });
+
   it('refuses an order QR the wallet cannot afford and leaves the order payable', async () => {
     const poor = await createCustomer(h.db, h.ledger, 100n);
     const rich = await createCustomer(h.db, h.ledger, 1_000n);

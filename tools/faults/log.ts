@@ -33,11 +33,13 @@ export interface AttemptRecord {
 
 export type FaultName = 'kill' | 'pg_restart' | 'pg_pause' | 'blackhole' | 'reset' | 'storm';
 export const FAULT_NAMES: readonly FaultName[] = ['kill', 'pg_restart', 'pg_pause', 'blackhole', 'reset', 'storm'];
+/** The faults of the several-machine run (`npm run test:ha`, tools/ha/): a PostgreSQL node lost, a Koban node lost. */
+export type HaFaultName = 'pg_failover' | 'node_kill';
 
 /** One fault phase: when the fault started, when the harness removed it, and what it had to do by hand. */
 export interface FaultRecord {
   readonly kind: 'fault';
-  readonly fault: FaultName;
+  readonly fault: FaultName | HaFaultName;
   readonly startedAtMs: number;
   /** When the fault condition ended (Koban restarted after a kill, PostgreSQL resumed, the link healed). */
   readonly endedAtMs: number;

@@ -1,0 +1,257 @@
+/**
+ * `npm run test:ha` (issue 18): Koban on several nodes behind HAProxy, on two PostgreSQL nodes under Patroni
+ * and etcd, all from deploy/. Under signed payments and refunds from a separate load generator (the fault
+ * harness's, tools/faults/load.ts, retrying by id), it SIGKILLs the primary PostgreSQL node (Patroni and its
+ * postmaster: Patroni promotes the synchronous standby) and one Koban node. Then the fault harness's checker
+ * reads the load generator's own log: no acknowledged operation missing or duplicated, no contradiction,
+ * balances recomputed, `koban ledger verify` clean on the new primary; and it prints the time without service
+ * and the requests that failed during it.
+ *
+ *   npm run test:ha                 # as root it installs etcd-server, patroni, haproxy if missing
+ *   npm run test:ha -- --seed 42
+ * Exit 0 only when every check passes; 1 when a check fails; 2 when the cluster could not be made.
+ */
+import { fork } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEMO } from '../../src/demo/seed.ts';
+import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
+import { startDevSandboxes } from '../../src/demo/sandboxes.ts';
+import { migrate } from '../../src/platform/db/migrate.ts';
+import { openPostgres } from '../../src/platform/db/postgres.ts';
+import { devTlsPaths } from '../../src/platform/tls/dev-ca.ts';
+import { adminQuery } from '../postgres/admin.ts';
+import { check } from '../faults/checker.ts';
+import { ledgerVerify, readBaseline, readFinalState, unfinishedWork } from '../faults/db-state.ts';
+import { kobanProcess, type KobanProcess } from '../faults/koban-process.ts';
+import { parseLog, type AttemptRecord, type FaultRecord, verdictOf } from '../faults/log.ts';
+import { formatReport } from '../faults/report.ts';
+import { disableRiskRules, seedCustomers, type SetupFile } from '../faults/setup.ts';
+import { ensurePackages, PG_NODES, PORTS, REPO_ROOT, sleep, startCluster, type Cluster } from './cluster.ts';
+
+const HOST = '127.0.0.1';
+const DATABASE = 'koban_ha';
+const CLUSTER_BOUND_MS = 120_000;
+const FIRST_START_BOUND_MS = 240_000;
+const NODE_START_BOUND_MS = 120_000;
+/** Patroni's ttl (20 s) plus a loop and HAProxy's checks, with room for a busy machine. */
+const RECOVERY_BOUND_MS = 60_000;
+const WARMUP_MS = 8_000;
+const GAP_MS = 10_000;
+const LOAD_STOP_BOUND_MS = 150_000;
+const SETTLE_BOUND_MS = 90_000;
+const CUSTOMERS = ['till0', 'till1', 'till2', 'till3', 'till4', 'till5', 'topup', 'qr', 'storm'] as const;
+
+function log(line: string): void {
+  process.stdout.write(`[ha ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({ options: { seed: { type: 'string' }, nodes: { type: 'string' } } });
+  const seed = values.seed === undefined ? randomInt(1, 2 ** 31 - 1) : Number(values.seed);
+  const nodeCount = Number(values.nodes ?? 3);
+  if (!Number.isSafeInteger(seed) || seed < 1) throw new Error('--seed must be a positive integer');
+  if (!Number.isSafeInteger(nodeCount) || nodeCount < 2 || nodeCount > PORTS.kobanHttp.length) throw new Error(`--nodes must be 2 to ${PORTS.kobanHttp.length}`);
+  ensurePackages(log);
+  const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}-seed${seed}`;
+  const logDir = path.join(REPO_ROOT, 'test-results/ha', stamp);
+  mkdirSync(logDir, { recursive: true });
+  // PostgreSQL's data must be readable by the unprivileged user it runs as, which /work may not be.
+  const clusterDir = path.join('/tmp', `koban-ha-${stamp}`);
+  log(`seed ${seed}; ${nodeCount} Koban nodes; logs in ${logDir}, cluster in ${clusterDir}`);
+  const cleanups: Array<() => Promise<void>> = [];
+  const interrupted = (signal: NodeJS.Signals): void => {
+    log(`${signal}: cleaning up`);
+    void runCleanups(cleanups).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    const cluster = startCluster(clusterDir, logDir);
+    cleanups.push(async () => {
+      await cluster.stopAll();
+      rmSync(clusterDir, { recursive: true, force: true });
+    });
+    log('etcd, Patroni (pg1, pg2) and HAProxy started; waiting for a primary and its synchronous standby');
+    const firstPrimary = await cluster.waitHealthy(CLUSTER_BOUND_MS, true);
+    if (firstPrimary === null) throw new Error(`no primary with a synchronous standby within ${CLUSTER_BOUND_MS / 1000} s; see ${logDir}/patroni-*.log`);
+    log(`primary ${firstPrimary}, synchronous standby ${PG_NODES.find((n) => n !== firstPrimary)}`);
+    const superUrl = `postgres://postgres@${HOST}:${PORTS.haproxyPostgres}/postgres`;
+    await adminQuery(superUrl, `create role koban login superuser`);
+    await adminQuery(superUrl, `create database ${DATABASE} owner koban`);
+    // Every Koban connection, the checker's included, goes through HAProxy: after the failover it is the new primary.
+    const databaseUrl = `postgres://koban@${HOST}:${PORTS.haproxyPostgres}/${DATABASE}`;
+    await prepareDatabase(databaseUrl);
+
+    const baseUrl = `http://${HOST}:${PORTS.haproxyHttp}`;
+    const sandboxes = await startDevSandboxes({ NODE_ENV: 'development', KOBAN_HOST: HOST, KOBAN_PORT: String(PORTS.haproxyHttp), KOBAN_SANDBOX_ACQUIRER_PORT: String(PORTS.acquirer), KOBAN_SANDBOX_BANK_PORT: String(PORTS.bank) });
+    cleanups.push(() => sandboxes.close());
+    const ledgerToken = randomBytes(24).toString('hex');
+    const tlsDir = path.join(logDir, 'tls');
+    const shared: NodeJS.ProcessEnv = {
+      ...process.env, ...sandboxes.env, NODE_ENV: 'development', DATABASE_URL: databaseUrl, KOBAN_HOST: HOST, KOBAN_OPA_HOST: HOST,
+      KOBAN_PUBLIC_URL: baseUrl, KOBAN_DEV_IDP: 'false', KOBAN_TLS_DIR: tlsDir,
+      KOBAN_SECRET_KEY: randomBytes(32).toString('base64url'), KOBAN_LEDGER_API_TOKEN: ledgerToken, KOBAN_LOG_LEVEL: 'warn', KOBAN_DEMO_DATA: 'true',
+      KOBAN_SETTLEMENT_DIR: path.join(logDir, 'settlement'), KOBAN_TOPUP_RECONCILE_DELAY_MS: '1000',
+    };
+    const nodes: KobanProcess[] = [];
+    for (let i = 0; i < nodeCount; i++) {
+      const nodeDir = path.join(logDir, `koban${i + 1}`);
+      mkdirSync(nodeDir, { recursive: true });
+      const env = { ...shared, KOBAN_PORT: String(PORTS.kobanHttp[i]), KOBAN_OPA_PORT: String(PORTS.kobanOpa[i]), KOBAN_NODE_ID: `koban${i + 1}` };
+      const node = kobanProcess({ env, baseUrl: `http://${HOST}:${PORTS.kobanHttp[i]}`, logDir: nodeDir, onSpawn: (pgid) => cluster.registerGroup(pgid) });
+      nodes.push(node);
+      cleanups.push(() => node.stop(10_000));
+    }
+    // The first node creates the dev CA and the OPA certificate the others then read; it also builds the web apps.
+    log('starting koban1 (the first start may build the web apps)');
+    nodes[0]?.start();
+    if (!(await nodes[0]?.waitReady(FIRST_START_BOUND_MS))) throw new Error(`koban1 did not become ready; see ${logDir}/koban1/koban.log`);
+    for (const node of nodes.slice(1)) node.start();
+    for (const [i, node] of nodes.entries()) {
+      if (!(await node.waitReady(NODE_START_BOUND_MS))) throw new Error(`koban${i + 1} did not become ready; see ${logDir}/koban${i + 1}/koban.log`);
+    }
+    log(`${nodeCount} Koban nodes ready behind HAProxy; signing up and funding the customers`);
+    const customers = await seedCustomers({ baseUrl, directUrl: databaseUrl, ledgerToken, bankUrl: sandboxes.env.KOBAN_BANK_URL ?? '', names: CUSTOMERS, topUpCustomer: 'topup', runTag: `ha${seed}`, log });
+    const walletIds = customers.map((c) => c.walletAccountId);
+    const setup: SetupFile = {
+      seed, baseUrl, opaUrl: `https://${HOST}:${PORTS.haproxyOpa}`, caPemPath: devTlsPaths(tlsDir).caCertPath,
+      apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, storeId: DEMO.merchant.stores[0].id,
+      terminalIds: DEMO.merchant.stores[0].terminals.map((t) => t.id), customers, logPath: path.join(logDir, 'requests.jsonl'), eagerShare: 0,
+    };
+    writeFileSync(path.join(logDir, 'setup.json'), JSON.stringify(setup, null, 2));
+    const baseline = await readBaseline(databaseUrl, walletIds);
+    const load = fork(path.join(REPO_ROOT, 'tools/faults/load.ts'), [path.join(logDir, 'setup.json')], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    if (load.pid !== undefined) cluster.registerGroup(load.pid);
+    cleanups.push(async () => {
+      if (load.exitCode === null && load.signalCode === null) load.kill('SIGKILL');
+    });
+    const faultsLog = path.join(logDir, 'faults.jsonl');
+    writeFileSync(faultsLog, '');
+    log(`load running; warm-up ${WARMUP_MS / 1000} s`);
+    await sleep(WARMUP_MS);
+
+    await failover(cluster, nodes, faultsLog);
+    await sleep(GAP_MS);
+    await killKobanNode(nodes, nodeCount - 1, faultsLog);
+    await sleep(GAP_MS);
+
+    log('stopping the load (operations in flight settle first)');
+    load.send({ type: 'stop' });
+    const stopped = await Promise.race([once(load, 'exit').then(() => true), sleep(LOAD_STOP_BOUND_MS).then(() => false)]);
+    if (!stopped) {
+      log('the load generator did not stop in time; killed');
+      load.kill('SIGKILL');
+    }
+    await settle(databaseUrl, walletIds);
+    log('reading the final state through HAProxy (the new primary) and running koban ledger verify');
+    const final = await readFinalState(databaseUrl, walletIds, baseline);
+    const verify = await ledgerVerify(databaseUrl);
+    const records = parseLog(readFileSync(setup.logPath, 'utf8'));
+    const attempts = records.filter((r): r is AttemptRecord => r.kind === 'attempt');
+    const faults = parseLog(readFileSync(faultsLog, 'utf8')).filter((r): r is FaultRecord => r.kind === 'fault');
+    const report = check(attempts, faults, { ...final, ledgerVerify: verify }, { recoveryBoundMs: RECOVERY_BOUND_MS });
+    writeFileSync(path.join(logDir, 'report.json'), JSON.stringify(report, null, 2));
+    const text = [formatReport(report, { seed, runDir: logDir, command: `npm run test:ha -- --seed ${seed} --nodes ${nodeCount}` }), '', ...serviceGaps(attempts, faults)].join('\n');
+    writeFileSync(path.join(logDir, 'report.txt'), `${text}\n`);
+    process.stdout.write(`\n${text}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await runCleanups(cleanups);
+  }
+}
+
+async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
+  for (let cleanup = cleanups.pop(); cleanup !== undefined; cleanup = cleanups.pop()) {
+    try {
+      await cleanup();
+    } catch (error) {
+      log(`cleanup: ${(error as Error).message}`);
+    }
+  }
+}
+
+async function prepareDatabase(url: string): Promise<void> {
+  const db = await openPostgres(url, 2);
+  try {
+    await migrate(db);
+  } finally {
+    await db.close();
+  }
+  await disableRiskRules(url);
+}
+
+/** SIGKILL of the primary's Patroni and PostgreSQL; the fault ends when the standby has been promoted. */
+async function failover(cluster: Cluster, nodes: readonly KobanProcess[], faultsLog: string): Promise<void> {
+  const old = await cluster.primary();
+  if (old === null) throw new Error('no primary to kill');
+  const exitsBefore = nodes.map((n) => n.exits.length);
+  const startedAtMs = Date.now();
+  cluster.killPgNode(old);
+  log(`SIGKILL of ${old} (Patroni and its PostgreSQL); waiting for Patroni to promote the standby`);
+  const promoted = await cluster.waitHealthy(RECOVERY_BOUND_MS, false);
+  const endedAtMs = Date.now();
+  const detail = promoted === null ? `${old} killed; no node promoted within ${RECOVERY_BOUND_MS / 1000} s` : `${old} killed; ${promoted} primary after ${((endedAtMs - startedAtMs) / 1000).toFixed(1)} s`;
+  log(detail);
+  // Koban must reconnect by itself: no node may exit, and the load must see acknowledgements again.
+  const unexpectedExits = nodes.reduce((sum, n, i) => sum + n.exits.slice(exitsBefore[i]).filter((e) => !e.expected).length, 0);
+  const record: FaultRecord = { kind: 'fault', fault: 'pg_failover', startedAtMs, endedAtMs: promoted === null ? startedAtMs : endedAtMs, detail, unexpectedExits, manualRestartAtMs: null };
+  appendFileSync(faultsLog, `${JSON.stringify(record)}\n`);
+}
+
+/** SIGKILL of one Koban node, not restarted: HAProxy takes it out and the others carry the load. */
+async function killKobanNode(nodes: readonly KobanProcess[], index: number, faultsLog: string): Promise<void> {
+  const startedAtMs = Date.now();
+  await nodes[index]?.kill();
+  const detail = `SIGKILL of koban${index + 1} (left down)`;
+  log(detail);
+  const unexpectedExits = nodes.reduce((sum, n) => sum + n.exits.filter((e) => !e.expected).length, 0);
+  const record: FaultRecord = { kind: 'fault', fault: 'node_kill', startedAtMs, endedAtMs: Date.now(), detail, unexpectedExits, manualRestartAtMs: null };
+  appendFileSync(faultsLog, `${JSON.stringify(record)}\n`);
+}
+
+async function settle(url: string, walletIds: readonly string[]): Promise<void> {
+  const deadline = Date.now() + SETTLE_BOUND_MS;
+  let left = await unfinishedWork(url, walletIds);
+  while (left > 0 && Date.now() < deadline) {
+    await sleep(1_000);
+    left = await unfinishedWork(url, walletIds);
+  }
+  log(left === 0 ? 'no staged work left' : `${left} operations still unfinished after ${SETTLE_BOUND_MS / 1000} s`);
+}
+
+/**
+ * For each fault: the time without service (the longest stretch with no acknowledgement at all, from the
+ * fault's start to the recovery bound after its end) and the requests sent in that stretch that were not
+ * acknowledged, by answer.
+ */
+function serviceGaps(attempts: readonly AttemptRecord[], faults: readonly FaultRecord[]): string[] {
+  const acknowledged = attempts.filter((a) => verdictOf(a) === 'ok').map((a) => a.answeredAtMs).sort((a, b) => a - b);
+  const lines = ['Time without service (longest stretch with no acknowledged operation around each fault):'];
+  for (const fault of faults) {
+    const windowEnd = fault.endedAtMs + RECOVERY_BOUND_MS;
+    const lastBefore = acknowledged.filter((t) => t <= fault.startedAtMs).at(-1) ?? fault.startedAtMs;
+    const marks = [lastBefore, ...acknowledged.filter((t) => t > fault.startedAtMs && t <= windowEnd)];
+    let from = lastBefore;
+    let to = marks.length > 1 ? (marks[1] ?? windowEnd) : windowEnd;
+    for (let i = 1; i < marks.length - 1; i++) {
+      const a = marks[i] ?? 0;
+      const b = marks[i + 1] ?? 0;
+      if (b - a > to - from) [from, to] = [a, b];
+    }
+    const failed = attempts.filter((a) => a.sentAtMs >= from && a.sentAtMs < to && verdictOf(a) !== 'ok');
+    const byAnswer = new Map<string, number>();
+    for (const a of failed) byAnswer.set(`${a.op} ${a.status} ${a.result}`, (byAnswer.get(`${a.op} ${a.status} ${a.result}`) ?? 0) + 1);
+    lines.push(`  ${fault.fault.padEnd(12)} ${((to - from) / 1000).toFixed(1).padStart(6)} s  ${failed.length} requests sent in it not acknowledged${failed.length === 0 ? '' : ' (retried by id):'}`);
+    for (const [answer, count] of [...byAnswer].sort((a, b) => b[1] - a[1])) lines.push(`      ${String(count).padStart(5)}  ${answer}`);
+  }
+  return lines;
+}
+
+main().then((code) => process.exit(code), (error: unknown) => {
+  process.stderr.write(`test:ha failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(2);
+});
