@@ -12,7 +12,7 @@ import type { Koban } from '../../src/koban.ts';
 import { requireTransferCreated } from '../../src/ledger/ledger.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { ensureCustomerWallet } from '../../src/payments/wallets.ts';
+import { ensureCustomerWallet } from '../../src/wallet/customer-wallets.ts';
 
 const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
