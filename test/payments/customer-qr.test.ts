@@ -31,7 +31,7 @@ afterAll(async () => {
   await h.close();
 });
 
-const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop' });
+const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 const as = (ctx: CustomerContext) => testCustomerHeader(ctx);
 
 describe('paying a static store QR', () => {
@@ -64,7 +64,7 @@ describe('paying a static store QR', () => {
     const damaged = storeQr().replace('Test', 'Tost');
     const response = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: as(customer), payload: { payload: damaged, amount: '100' } });
     expect(response.json()).toMatchObject({ status: 400, code: 'qr_payload_invalid' });
-    const foreign = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: '00000000-0000-7000-8000-0000000fffff', categoryCode: '5411', merchantName: 'X' });
+    const foreign = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: '00000000-0000-7000-8000-0000000fffff', categoryCode: '5411', merchantName: 'X', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
     expect((await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: as(customer), payload: { payload: foreign, amount: '100' } })).json().code).toBe('qr_payload_invalid');
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(3_000n);
   });
