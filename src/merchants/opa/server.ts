@@ -15,6 +15,7 @@ import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../
 import { uuidv7 } from '../../platform/ids.ts';
 import { ipAllowed, type CredentialDirectory } from '../credentials.ts';
 import type { NonceStore } from './nonce-store.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { opaReply, opaUnauthorized, type OpaReply, type OpaResultCode } from './result-info.ts';
 import { verifyOpaAuth } from './signature.ts';
 
@@ -29,6 +30,8 @@ export interface OpaServerOptions {
   readonly credentials: CredentialDirectory;
   readonly nonceStore: NonceStore;
   readonly maxSkewSec: number;
+  /** Per-key limits, taken after the signature, the IP allow-list and scoping are checked. */
+  readonly rateLimiter: RateLimiter;
   readonly nowSec?: () => number;
 }
 
@@ -80,6 +83,7 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
             const call = await authenticate(options, request, nowSec());
             if (call === null) return sendOpa(reply, opaUnauthorized());
             if (call === 'out_of_scope') return sendOpa(reply, opaReply('OP_OUT_OF_SCOPE'));
+            if ('retryAfterSec' in call) return sendOpa(reply.header('retry-after', String(call.retryAfterSec)), opaReply('RATE_LIMIT'));
             return sendOpa(reply, await handler(call));
           } catch (error) {
             return sendOpa(reply, errorReply(error, errorMap, request));
@@ -99,7 +103,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function authenticate(options: OpaServerOptions, request: FastifyRequest, nowSec: number): Promise<OpaCall | null | 'out_of_scope'> {
+async function authenticate(options: OpaServerOptions, request: FastifyRequest, nowSec: number): Promise<OpaCall | null | 'out_of_scope' | { retryAfterSec: number }> {
   const rawBody = Buffer.isBuffer(request.body) ? request.body : null;
   const contentType = header(request, 'content-type');
   let credential = null;
@@ -125,6 +129,12 @@ async function authenticate(options: OpaServerOptions, request: FastifyRequest, 
   const query = request.query as Record<string, string | undefined>;
   const assumed = query.assumeMerchant ?? header(request, 'x-assume-merchant');
   if (assumed !== undefined && assumed !== verified.merchantId) return 'out_of_scope';
+  // Only a verified, in-scope call spends the key's allowance: a forger cannot exhaust a merchant's limit.
+  const decision = await options.rateLimiter.take(verified.credentialId, verified.rateLimit);
+  if (!decision.allowed) {
+    request.log.info({ outcome: 'rate_limited', credentialId: verified.credentialId }, 'OPA rate limit');
+    return { retryAfterSec: decision.retryAfterSec };
+  }
   return {
     merchantId: verified.merchantId, credentialId: verified.credentialId, body: parseBody(rawBody, contentType),
     params: request.params as Record<string, string>, query, request,
