@@ -15,6 +15,7 @@ import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../
 import { uuidv7 } from '../../platform/ids.ts';
 import { ipAllowed, type CredentialDirectory } from '../credentials.ts';
 import type { NonceStore } from './nonce-store.ts';
+import { buildOpenApiDocument, renderReferencePage, type DocumentedRoute } from './openapi.ts';
 import type { RateLimiter } from './rate-limit.ts';
 import { opaReply, opaUnauthorized, type OpaReply, type OpaResultCode } from './result-info.ts';
 import { verifyOpaAuth } from './signature.ts';
@@ -67,15 +68,18 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const routes: DocumentedRoute[] = [];
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.setErrorHandler((error, request, reply) => sendOpa(reply, errorReply(error, {}, request)));
   app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
   const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  registerReference(app, routes);
 
   return {
     app,
     route(method, url, handler, errorMap = {}) {
+      routes.push({ method, url });
       app.route({
         method, url,
         handler: async (request, reply) => {
@@ -92,6 +96,13 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
       });
     },
   };
+}
+
+/** Public and unsigned, like PayPay's own reference: the OpenAPI 3.1 document and a page over it. */
+function registerReference(app: FastifyInstance, routes: readonly DocumentedRoute[]): void {
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(buildOpenApiDocument(routes, '2')));
+  app.get('/reference', async (_request, reply) => reply.type('text/html; charset=utf-8')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderReferencePage(routes)));
 }
 
 function sendOpa(reply: FastifyReply, answer: OpaReply<unknown>): FastifyReply {
