@@ -35,6 +35,15 @@ const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, 
 const as = (ctx: CustomerContext) => testCustomerHeader(ctx);
 
 describe('paying a static store QR', () => {
+  it('accepts a store QR whose Japanese name travels in the language template (tag 64, UTF-8, CRC over the bytes)', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 1_000n);
+    const payload = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'コバンマート', merchantNameLatin: 'Koban Mart', merchantCity: 'Chiyoda-ku', merchantCityLocal: '千代田区', postalCode: '100-0001' });
+    expect(payload).toContain('0002JA0106コバンマート0204千代田区');
+    const preview = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/preview', headers: as(customer), payload: { payload } });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.json()).toEqual({ merchantName: expect.any(String), storeName: 'Main store' });
+  });
+
   it('previews merchant and store, then pays the typed amount', async () => {
     const customer = await createCustomer(h.db, h.ledger, 3_000n);
     const preview = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/preview', headers: as(customer), payload: { payload: storeQr() } });
