@@ -202,7 +202,7 @@ function kobanEnv(bench: Bench): Record<string, string> {
   return {
     NODE_ENV: 'development', DATABASE_URL: withDatabase(bench.adminUrl, DATABASE),
     KOBAN_HOST: '127.0.0.1', KOBAN_PORT: String(PORT_BASE), KOBAN_PUBLIC_URL: `http://127.0.0.1:${PORT_BASE}`,
-    KOBAN_OPA_HOST: '127.0.0.1', KOBAN_OPA_PORT: String(PORT_BASE + 1), KOBAN_OPA_TLS: 'true', KOBAN_TLS_DIR: path.join(bench.workDir, 'tls'),
+    KOBAN_OPA_HOST: '127.0.0.1', KOBAN_OPA_PORT: String(PORT_BASE + 1), KOBAN_OPA_RATE_PER_SECOND: '10000', KOBAN_OPA_RATE_BURST: '100000', KOBAN_OPA_TLS: 'true', KOBAN_TLS_DIR: path.join(bench.workDir, 'tls'),
     KOBAN_SECRET_KEY: bench.secrets.secretKey, KOBAN_IDENTITY_SECRET: bench.secrets.identitySecret,
     KOBAN_DEMO_DATA: 'false', KOBAN_DEMO_OPERATOR: 'false', KOBAN_SANDBOXES: 'false', KOBAN_DEV_IDP: 'false', KOBAN_LOG_LEVEL: 'warn',
     KOBAN_DATA_DIR: path.join(bench.workDir, 'data'), KOBAN_SETTLEMENT_DIR: path.join(bench.workDir, 'settlement'),

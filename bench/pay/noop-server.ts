@@ -15,13 +15,15 @@ const [port, tlsDir, apiKey, apiSecret, merchantId] = process.argv.slice(2);
 if (port === undefined || tlsDir === undefined || apiKey === undefined || apiSecret === undefined || merchantId === undefined) {
   throw new Error('usage: noop-server.ts <port> <tlsDir> <apiKey> <apiSecret> <merchantId>');
 }
-const credential = { credentialId: 'bench-noop', merchantId, apiKey, secret: apiSecret, ipAllowList: [] };
+const credential = { credentialId: 'bench-noop', merchantId, apiKey, secret: apiSecret, ipAllowList: [], rateLimit: null };
 const server = createOpaServer({
   logLevel: 'warn',
   https: await readDevTlsServerOptions(devTlsPaths(tlsDir)),
   credentials: { lookup: async (key) => (key === apiKey ? credential : null) },
   nonceStore: new MemoryNonceStore({ maxEntries: NONCES_MAX }),
   maxSkewSec: 120,
+  // The ceiling measures the signed HTTPS layer alone: no rate limit (Koban's own is one upsert per call).
+  rateLimiter: { take: async () => ({ allowed: true }) },
 });
 server.route('POST', '/v2/bench/noop', async (call) => opaReply('SUCCESS', { data: { merchantId: call.merchantId, received: call.body !== undefined } }));
 await server.app.listen({ host: '127.0.0.1', port: Number(port) });

@@ -43,6 +43,7 @@ export async function seedDemoPayments(db: Database, box: SecretBox): Promise<{ 
   }));
   await setMerchantPayoutAccount(db, box, merchantId, { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '1234567', holderNameKana: 'ｺﾊﾞﾝﾏｰﾄ' });
   const store = DEMO.merchant.stores[0];
-  const storeQr = buildStaticQrPayload({ merchantId, storeId: store.id, categoryCode: DEMO.merchant.categoryCode, merchantName: DEMO.merchant.name });
+  const storeQr = buildStaticQrPayload({ merchantId, storeId: store.id, categoryCode: DEMO.merchant.categoryCode, merchantName: DEMO.merchant.name,
+    merchantCity: store.city, merchantCityLocal: store.cityLocal, postalCode: store.postalCode });
   return { apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, storeQr };
 }

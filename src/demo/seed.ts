@@ -24,8 +24,10 @@ export const DEMO = {
     receivable: '00000000-0000-7000-8000-000000002201',
     stores: [
       { id: '00000000-0000-7000-8000-000000002101', name: 'Koban Mart Shibuya', address: '2-1 Dogenzaka, Shibuya, Tokyo', lat: 35.6580, lon: 139.6994,
+        city: 'Shibuya-ku', cityLocal: '渋谷区', postalCode: '150-0043',
         terminals: [{ id: '00000000-0000-7000-8000-000000002111', name: 'Till 1' }, { id: '00000000-0000-7000-8000-000000002112', name: 'Till 2' }] },
       { id: '00000000-0000-7000-8000-000000002102', name: 'Koban Mart Umeda', address: '3-1 Umeda, Kita, Osaka', lat: 34.7025, lon: 135.4959,
+        city: 'Osaka-shi', cityLocal: '大阪市', postalCode: '530-0001',
         terminals: [{ id: '00000000-0000-7000-8000-000000002121', name: 'Till 1' }] },
     ],
   },
@@ -50,7 +52,8 @@ async function seedMerchant(db: Database): Promise<void> {
   const m = DEMO.merchant;
   await ensureMerchant(db, { id: m.id, name: m.name, categoryCode: m.categoryCode, receivableAccountId: m.receivable });
   for (const store of m.stores) {
-    await ensureStore(db, { id: store.id, merchantId: m.id, name: store.name, address: store.address, latitude: store.lat, longitude: store.lon });
+    await ensureStore(db, { id: store.id, merchantId: m.id, name: store.name, address: store.address, latitude: store.lat, longitude: store.lon,
+      city: store.city, cityLocal: store.cityLocal, postalCode: store.postalCode });
     for (const terminal of store.terminals) await ensureTerminal(db, { id: terminal.id, storeId: store.id, name: terminal.name });
   }
 }

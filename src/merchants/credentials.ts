@@ -3,6 +3,7 @@
  * issued per merchant. The secret is returned once, at creation, and kept only sealed (secret-box.ts).
  * An optional IP allow-list restricts where a key may be used from.
  */
+import type { RateLimit } from './opa/rate-limit.ts';
 import { randomBytes } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import { assert } from '../platform/assert.ts';
@@ -30,6 +31,8 @@ export interface ActiveCredential {
   readonly apiKey: string;
   readonly secret: string;
   readonly ipAllowList: readonly string[];
+  /** The key's own rate limit; null: the listener's default (`opa/rate-limit.ts`). */
+  readonly rateLimit: RateLimit | null;
 }
 
 const secretContext = (apiKey: string): string => `merchant-api-secret:${apiKey}`;
@@ -89,6 +92,19 @@ export function ipAllowed(allowList: readonly string[], address: string): boolea
   return list.check(plain, family === 6 ? 'ipv6' : 'ipv4');
 }
 
+/**
+ * Sets one key's rate limit (null restores the default). Takes effect when the directory's short cache
+ * expires; the bucket itself is shared by every process.
+ */
+export async function setApiCredentialRateLimit(db: Database, credentialId: string, limit: RateLimit | null): Promise<void> {
+  if (limit !== null && (!Number.isInteger(limit.perSecond) || limit.perSecond < 1 || limit.perSecond > 10_000 || !Number.isInteger(limit.burst) || limit.burst < 1 || limit.burst > 100_000)) {
+    throw new KobanError('validation_failed', { detail: 'perSecond must be 1–10000 and burst 1–100000 (integers)', errors: [{ pointer: '/rateLimit', message: 'is out of range' }] });
+  }
+  const result = await db.pool.query('update merchant_api_credentials set rate_limit_per_second = $2, rate_limit_burst = $3 where id = $1',
+    [credentialId, limit?.perSecond ?? null, limit?.burst ?? null]);
+  if (result.rowCount !== 1) throw new KobanError('not_found');
+}
+
 export interface CredentialDirectory {
   lookup(apiKey: string): Promise<ActiveCredential | null>;
 }
@@ -100,8 +116,10 @@ export function createCredentialDirectory(db: Database, box: SecretBox, nowMs: (
     async lookup(apiKey) {
       const cached = cache.get(apiKey);
       if (cached !== undefined && cached.expiresAtMs > nowMs()) return cached.credential;
-      const result = await db.pool.query<{ id: string; merchant_id: string; secret_sealed: Buffer; ip_allow_list: string[] | string }>(
-        `select c.id, c.merchant_id, c.secret_sealed, c.ip_allow_list::text[] as ip_allow_list
+      const result = await db.pool.query<{
+        id: string; merchant_id: string; secret_sealed: Buffer; ip_allow_list: string[] | string; rate_limit_per_second: number | null; rate_limit_burst: number | null;
+      }>(
+        `select c.id, c.merchant_id, c.secret_sealed, c.ip_allow_list::text[] as ip_allow_list, c.rate_limit_per_second, c.rate_limit_burst
          from merchant_api_credentials c join merchants m on m.id = c.merchant_id
          where c.api_key = $1 and c.status = 'active' and m.status = 'active'`, [apiKey]);
       const row = result.rows[0];
@@ -113,6 +131,7 @@ export function createCredentialDirectory(db: Database, box: SecretBox, nowMs: (
         credentialId: row.id, merchantId: row.merchant_id, apiKey,
         secret: box.open(row.secret_sealed, secretContext(apiKey)),
         ipAllowList: Array.isArray(row.ip_allow_list) ? row.ip_allow_list : [],
+        rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null ? null : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
       };
       if (cache.size >= CREDENTIAL_CACHE_MAX) cache.clear();
       cache.set(apiKey, { credential, expiresAtMs: nowMs() + CREDENTIAL_CACHE_TTL_MS });

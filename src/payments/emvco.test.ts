@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { buildStaticQrPayload, crc16CcittFalse, parseStaticQrPayload } from './emvco.ts';
+import { buildStaticQrPayload, crc16CcittFalse, parseStaticQrPayload, parseTlv } from './emvco.ts';
 
-const fields = { merchantId: '00000000-0000-7000-8000-000000002001', storeId: '00000000-0000-7000-8000-000000002101', categoryCode: '5411', merchantName: 'Koban Mart' };
+const fields = {
+  merchantId: '00000000-0000-7000-8000-000000002001', storeId: '00000000-0000-7000-8000-000000002101', categoryCode: '5411', merchantName: 'Koban Mart',
+  merchantCity: 'Shibuya-ku', postalCode: '150-0043',
+};
+
+/** The top-level fields of a payload, checking the CRC independently of the module's own parser. */
+function fieldsOf(payload: string): Map<string, string> {
+  const body = payload.slice(0, -4);
+  expect(body.endsWith('6304')).toBe(true);
+  expect(payload.slice(-4)).toBe(crc16CcittFalse(body).toString(16).toUpperCase().padStart(4, '0'));
+  return parseTlv(payload.slice(0, -8));
+}
 
 describe('EMVCo merchant-presented QR', () => {
   it('computes CRC-16/CCITT-FALSE (check value of "123456789" is 0x29B1)', () => {
@@ -12,11 +23,58 @@ describe('EMVCo merchant-presented QR', () => {
     const payload = buildStaticQrPayload(fields);
     expect(payload.startsWith('000201010211')).toBe(true);
     expect(payload).toMatch(/6304[0-9A-F]{4}$/);
-    expect(parseStaticQrPayload(payload)).toEqual({ merchantId: fields.merchantId, storeId: fields.storeId, merchantName: 'Koban Mart' });
+    expect(parseStaticQrPayload(payload)).toEqual({
+      merchantId: fields.merchantId, storeId: fields.storeId, merchantName: 'Koban Mart', merchantCity: 'Shibuya-ku', postalCode: '150-0043', alternateLanguage: null,
+    });
   });
 
-  it('replaces a name that is not printable ASCII rather than mangling it', () => {
-    expect(parseStaticQrPayload(buildStaticQrPayload({ ...fields, merchantName: 'コバンマート' })).merchantName).toBe('KOBAN MERCHANT');
+  it('carries the store\'s real city in tag 60 and its postal code in tag 61, and no language template for a Latin name', () => {
+    const parsed = fieldsOf(buildStaticQrPayload(fields));
+    expect(parsed.get('59')).toBe('Koban Mart');
+    expect(parsed.get('60')).toBe('Shibuya-ku');
+    expect(parsed.get('61')).toBe('150-0043');
+    expect(parsed.has('64')).toBe(false);
+  });
+
+  it('puts a Japanese name into the language template (64) and its Latin name into tag 59', () => {
+    const payload = buildStaticQrPayload({ ...fields, merchantName: 'コバンマート', merchantNameLatin: 'Koban Mart', merchantCityLocal: '渋谷区' });
+    const top = fieldsOf(Buffer.from(payload, 'utf8').toString('utf8'));
+    expect(top.get('59')).toBe('Koban Mart');
+    expect(top.get('60')).toBe('Shibuya-ku');
+    const template = parseTlv(top.get('64') ?? '');
+    expect(Object.fromEntries(template)).toEqual({ '00': 'JA', '01': 'コバンマート', '02': '渋谷区' });
+    // Lengths count characters: six katakana are "06", not their eighteen UTF-8 bytes.
+    expect(top.get('64')).toBe('0002JA0106コバンマート0203渋谷区');
+    expect(parseStaticQrPayload(payload).alternateLanguage).toEqual({ languagePreference: 'JA', merchantName: 'コバンマート', merchantCity: '渋谷区' });
+  });
+
+  it('falls back to a fixed Latin name in tag 59 when a Japanese-named merchant has no Latin name, keeping the real name in 64', () => {
+    const top = fieldsOf(buildStaticQrPayload({ ...fields, merchantName: 'コバンマート' }));
+    expect(top.get('59')).toBe('KOBAN MERCHANT');
+    expect(parseTlv(top.get('64') ?? '').get('01')).toBe('コバンマート');
+    expect(parseTlv(top.get('64') ?? '').has('02')).toBe(false);
+  });
+
+  it('clips names to the EMVCo maxima (59: 25, template 01: 25 characters)', () => {
+    const long = 'A'.repeat(40);
+    expect(fieldsOf(buildStaticQrPayload({ ...fields, merchantName: long })).get('59')).toBe('A'.repeat(25));
+    const japanese = 'あ'.repeat(40);
+    expect(parseTlv(fieldsOf(buildStaticQrPayload({ ...fields, merchantName: japanese })).get('64') ?? '').get('01')).toBe('あ'.repeat(25));
+  });
+
+  it.each([
+    ['a city over 15 characters', { merchantCity: 'Higashimurayama-shi' }],
+    ['a non-Latin city in tag 60', { merchantCity: '渋谷区' }],
+    ['a postal code over 10 characters', { postalCode: '123-4567-8901' }],
+    ['an empty city', { merchantCity: ' ' }],
+  ])('refuses to build a code with %s', (_name, change) => {
+    expect(() => buildStaticQrPayload({ ...fields, ...change })).toThrow(/EMVCo field 6[01]/);
+  });
+
+  it('rejects non-ASCII outside the language template even with a correct CRC', () => {
+    const withCrc = (body: string) => body + crc16CcittFalse(body).toString(16).toUpperCase().padStart(4, '0');
+    const base = buildStaticQrPayload(fields).slice(0, -8).replace('5910Koban Mart', '5910コバンマートMart');
+    expect(() => parseStaticQrPayload(withCrc(`${base}6304`))).toThrow(/field 59 must be printable ASCII/);
   });
 
   it('rejects a payload with one character changed (CRC mismatch)', () => {

@@ -3,6 +3,7 @@
  * credentials, the PostgreSQL nonce store, the OPA listener (HTTPS with the dev CA unless switched off),
  * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
  */
+import { PgRateLimiter } from '../merchants/opa/rate-limit.ts';
 import { every } from '../platform/every.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -76,7 +77,10 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const nonceStore = new PgNonceStore(db);
   const tls = options.opaTls ?? config.payments.opaTls;
   const https = tls ? await readDevTlsServerOptions(await ensureDevTls({ dir: config.payments.tlsDir })) : null;
-  const opa = createOpaServer({ logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config) });
+  const opa = createOpaServer({
+    logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config),
+    rateLimiter: new PgRateLimiter(db, { perSecond: config.payments.opaRatePerSecond, burst: config.payments.opaRateBurst }),
+  });
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
   const payments = await createPayments({

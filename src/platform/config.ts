@@ -116,6 +116,9 @@ export interface PaymentsConfig {
   readonly opaTls: boolean;
   readonly tlsDir: string;
   readonly opaMaxSkewSec: number;
+  /** Default per-API-key rate limit on the merchant API (a key's own limit overrides it): steady rate and burst. */
+  readonly opaRatePerSecond: number;
+  readonly opaRateBurst: number;
   readonly paymentCodeTtlSec: number;
   readonly dynamicQrTtlSec: number;
   /** Merchant fee in basis points of the payment amount (198 = 1.98%), rounded down. */
@@ -364,6 +367,8 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     opaTls: reader.boolean('KOBAN_OPA_TLS', nodeEnv !== 'test'),
     tlsDir: path.resolve(reader.string('KOBAN_TLS_DIR', '.koban/tls')),
     opaMaxSkewSec: reader.integer('KOBAN_OPA_MAX_SKEW_SEC', 120, 5, 900),
+    opaRatePerSecond: reader.integer('KOBAN_OPA_RATE_PER_SECOND', 100, 1, 10_000),
+    opaRateBurst: reader.integer('KOBAN_OPA_RATE_BURST', 300, 1, 100_000),
     paymentCodeTtlSec: reader.integer('KOBAN_PAYMENT_CODE_TTL_SEC', 300, 30, 900),
     dynamicQrTtlSec: reader.integer('KOBAN_DYNAMIC_QR_TTL_SEC', 300, 60, 86_400),
     merchantFeeBps: reader.integer('KOBAN_MERCHANT_FEE_BPS', 198, 0, 10_000),

@@ -43,7 +43,7 @@ function qrVideo(text: string): string {
 
 beforeAll(async () => {
   env = await startMoneyEnv();
-  payload = buildStaticQrPayload({ merchantId: env.merchant.merchantId, storeId: env.merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart' });
+  payload = buildStaticQrPayload({ merchantId: env.merchant.merchantId, storeId: env.merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
   browser = await chromium.launch({
     executablePath: CHROMIUM_PATH, headless: true,
     args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${qrVideo(payload)}`],

@@ -105,7 +105,7 @@ describe('wallet money screens', () => {
   });
 
   it('pays a pasted static store QR with a typed amount, and dynamic order QRs (the large one with the charge PIN), after showing merchant, store and amount', async () => {
-    const payload = buildStaticQrPayload({ merchantId: env.merchant.merchantId, storeId: env.merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart' });
+    const payload = buildStaticQrPayload({ merchantId: env.merchant.merchantId, storeId: env.merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
     await page.goto(`${env.base}/wallet/scan`);
     await page.getByLabel(ja('money.scan.pasteLabel')).fill(payload);
     await page.getByRole('button', { name: ja('money.scan.read') }).click();

@@ -101,7 +101,7 @@ async function fundedCustomer(amount: bigint): Promise<Customer> {
   return customer;
 }
 
-const storeQr = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Live Mart' });
+const storeQr = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Live Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 const payAtStore = (customer: Customer, amount: string, key: string) =>
   customer.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload: storeQr(), amount, idempotencyKey: key } });
 

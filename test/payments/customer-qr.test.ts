@@ -31,10 +31,19 @@ afterAll(async () => {
   await h.close();
 });
 
-const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop' });
+const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 const as = (ctx: CustomerContext) => testCustomerHeader(ctx);
 
 describe('paying a static store QR', () => {
+  it('accepts a store QR whose Japanese name travels in the language template (tag 64, UTF-8, CRC over the bytes)', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 1_000n);
+    const payload = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'コバンマート', merchantNameLatin: 'Koban Mart', merchantCity: 'Chiyoda-ku', merchantCityLocal: '千代田区', postalCode: '100-0001' });
+    expect(payload).toContain('0002JA0106コバンマート0204千代田区');
+    const preview = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/preview', headers: as(customer), payload: { payload } });
+    expect(preview.statusCode).toBe(200);
+    expect(preview.json()).toEqual({ merchantName: expect.any(String), storeName: 'Main store' });
+  });
+
   it('previews merchant and store, then pays the typed amount', async () => {
     const customer = await createCustomer(h.db, h.ledger, 3_000n);
     const preview = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/preview', headers: as(customer), payload: { payload: storeQr() } });
@@ -64,7 +73,7 @@ describe('paying a static store QR', () => {
     const damaged = storeQr().replace('Test', 'Tost');
     const response = await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: as(customer), payload: { payload: damaged, amount: '100' } });
     expect(response.json()).toMatchObject({ status: 400, code: 'qr_payload_invalid' });
-    const foreign = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: '00000000-0000-7000-8000-0000000fffff', categoryCode: '5411', merchantName: 'X' });
+    const foreign = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: '00000000-0000-7000-8000-0000000fffff', categoryCode: '5411', merchantName: 'X', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
     expect((await app.inject({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: as(customer), payload: { payload: foreign, amount: '100' } })).json().code).toBe('qr_payload_invalid');
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(3_000n);
   });

@@ -21,7 +21,7 @@ export async function createTestMerchant(db: Database, ledger: Ledger, name = `S
   await db.pool.query(`insert into merchants (id, name, category_code, receivable_account_id) values ($1, $2, '5411', $3)`, [merchantId, name, receivableAccountId]);
   const storeId = uuidv7();
   const otherStoreId = uuidv7();
-  await db.pool.query(`insert into stores (id, merchant_id, name) values ($1, $2, 'Main store'), ($3, $2, 'Second store')`, [storeId, merchantId, otherStoreId]);
+  await db.pool.query(`insert into stores (id, merchant_id, name, city, postal_code) values ($1, $2, 'Main store', 'Chiyoda-ku', '100-0001'), ($3, $2, 'Second store', 'Chiyoda-ku', '100-0001')`, [storeId, merchantId, otherStoreId]);
   const terminalIds = [uuidv7(), uuidv7()];
   await db.pool.query(`insert into terminals (id, store_id, name) values ($1, $3, 'Till 1'), ($2, $3, 'Till 2')`, [terminalIds[0], terminalIds[1], storeId]);
   return { merchantId, receivableAccountId, storeId, terminalIds, otherStoreId };

@@ -35,7 +35,7 @@ async function orderQr(amount: number): Promise<string> {
   return response.json().data.codeId as string;
 }
 
-const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop' });
+const storeQr = () => buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 
 async function frozenCustomerWithCode(balance: bigint): Promise<{ customer: CustomerContext; code: string }> {
   const customer = await createCustomer(h.db, h.ledger, balance);

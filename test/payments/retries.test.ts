@@ -196,7 +196,7 @@ describe('refund and cancel retries', () => {
 describe('customer QR retries', () => {
   it('a storm of one static QR payment (same idempotency key) answers the one completed payment every time', async () => {
     const customer = await createCustomer(h.db, h.ledger, 10_000n);
-    const payload = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop' });
+    const payload = buildStaticQrPayload({ merchantId: h.merchant.merchantId, storeId: h.merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
     const key = id('tap');
     const answers = await Promise.all(Array.from({ length: 20 }, async (_, k) => {
       await sleep(k % 26);

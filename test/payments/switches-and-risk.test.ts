@@ -70,7 +70,7 @@ function refund(paymentId: string, amount: number) {
 }
 
 function payStoreQr(customer: CustomerContext, amount: string) {
-  const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop' });
+  const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Test Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
   return koban.app.inject({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: testCustomerHeader(customer), payload: { payload, amount } });
 }
 

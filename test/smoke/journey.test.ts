@@ -110,7 +110,7 @@ it('a customer signs up, tops up by card (3-D Secure) and bank, pays by code, st
   expect(signed).toMatchObject({ resultInfo: { code: 'SUCCESS' }, data: { status: 'COMPLETED' } });
 
   // The store's printed QR: the customer types the amount.
-  const storeQr = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Journey Mart' });
+  const storeQr = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Journey Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
   ok(await step('preview the store QR', () => customer.client.request({ method: 'POST', url: '/v1/wallet/static-qr/preview', body: { payload: storeQr } })), 'store QR preview');
   const storePaid = ok(await step('pay the store QR', () => customer.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload: storeQr, amount: '800', idempotencyKey: 'journey-store-0001' } })), 'store QR');
   expect(storePaid).toMatchObject({ status: 'COMPLETED', amount: '800' });

@@ -31,7 +31,7 @@ beforeAll(async () => {
   other = await customerWithPin(w.koban);
   const card = await cardSource(w.koban, customer, CARDS.visa);
   expect((await topUp(w.koban, customer, card, 3_000)).json()).toMatchObject({ status: 'completed' });
-  const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart' });
+  const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
   const paid = await customer.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload, amount: '1200', idempotencyKey: 'history-0001' } });
   expect(paid.statusCode, paid.body).toBe(200);
   paymentId = (paid.json() as { paymentId: string }).paymentId;

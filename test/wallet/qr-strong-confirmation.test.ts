@@ -36,7 +36,7 @@ afterAll(async () => {
   await w.close();
 });
 
-const payload = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Big Shop' });
+const payload = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Big Shop', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 const pay = (amount: string, key: string, pin?: string) =>
   customer.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload: payload(), amount, idempotencyKey: key, ...(pin === undefined ? {} : { pin }) } });
 

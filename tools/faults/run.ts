@@ -129,7 +129,9 @@ async function main(): Promise<number> {
     const tlsDir = path.join(runDir, 'tls');
     const env: NodeJS.ProcessEnv = {
       ...process.env, ...sandboxes.env, NODE_ENV: 'development', DATABASE_URL: proxiedUrl, KOBAN_HOST: HOST, KOBAN_PORT: String(ports.http),
-      KOBAN_OPA_HOST: HOST, KOBAN_OPA_PORT: String(ports.opa), KOBAN_DEV_IDP_PORT: String(ports.idp), KOBAN_TLS_DIR: tlsDir,
+      KOBAN_OPA_HOST: HOST, KOBAN_OPA_PORT: String(ports.opa),
+      // One merchant key drives every till here: its rate limit is not what this harness tests.
+      KOBAN_OPA_RATE_PER_SECOND: '10000', KOBAN_OPA_RATE_BURST: '100000', KOBAN_DEV_IDP_PORT: String(ports.idp), KOBAN_TLS_DIR: tlsDir,
       KOBAN_SECRET_KEY: randomBytes(32).toString('base64url'), KOBAN_LEDGER_API_TOKEN: ledgerToken, KOBAN_LOG_LEVEL: 'warn', KOBAN_DEMO_DATA: 'true',
       KOBAN_SETTLEMENT_DIR: path.join(runDir, 'settlement'), KOBAN_TOPUP_RECONCILE_DELAY_MS: '1000',
     };

@@ -101,7 +101,7 @@ async function main(): Promise<number> {
     for (let i = 0; i < nodeCount; i++) {
       const nodeDir = path.join(logDir, `koban${i + 1}`);
       mkdirSync(nodeDir, { recursive: true });
-      const env = { ...shared, KOBAN_PORT: String(PORTS.kobanHttp[i]), KOBAN_OPA_PORT: String(PORTS.kobanOpa[i]), KOBAN_NODE_ID: `koban${i + 1}` };
+      const env = { ...shared, KOBAN_PORT: String(PORTS.kobanHttp[i]), KOBAN_OPA_PORT: String(PORTS.kobanOpa[i]), KOBAN_NODE_ID: `koban${i + 1}`, KOBAN_OPA_RATE_PER_SECOND: '10000', KOBAN_OPA_RATE_BURST: '100000' };
       const node = kobanProcess({ env, baseUrl: `http://${HOST}:${PORTS.kobanHttp[i]}`, logDir: nodeDir, onSpawn: (pgid) => cluster.registerGroup(pgid) });
       nodes.push(node);
       cleanups.push(() => node.stop(10_000));

@@ -19,6 +19,8 @@ import { isKobanError, KobanError, type FieldError, type ProblemCode } from '../
 import { uuidv7 } from '../../platform/ids.ts';
 import { ipAllowed, type CredentialDirectory } from '../credentials.ts';
 import type { NonceStore } from './nonce-store.ts';
+import { buildOpenApiDocument, renderReferencePage, type DocumentedRoute } from './openapi.ts';
+import type { RateLimiter } from './rate-limit.ts';
 import { opaReply, opaUnauthorized, type OpaReply, type OpaResultCode } from './result-info.ts';
 import { verifyOpaAuth } from './signature.ts';
 
@@ -33,6 +35,8 @@ export interface OpaServerOptions {
   readonly credentials: CredentialDirectory;
   readonly nonceStore: NonceStore;
   readonly maxSkewSec: number;
+  /** Per-key limits, taken after the signature, the IP allow-list and scoping are checked. */
+  readonly rateLimiter: RateLimiter;
   readonly nowSec?: () => number;
   /** Request and header timeouts and the connection cap, as on the main listener (src/http/limits.ts). */
   readonly limits?: HttpLimits;
@@ -73,14 +77,15 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  const routes: DocumentedRoute[] = [];
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
   app.addHook('preValidation', refuseUnsafeParams);
   app.setErrorHandler((error, request, reply) => sendOpa(reply, errorReply(error, {}, request)));
   app.setNotFoundHandler((_request, reply) => sendOpa(reply, opaReply('RESOURCE_NOT_FOUND', { message: 'No such API' })));
   const nowSec = options.nowSec ?? (() => Math.floor(Date.now() / 1000));
+  registerReference(app, routes);
 
-  const routes: Array<{ method: 'GET' | 'POST' | 'DELETE'; url: string }> = [];
   return {
     app, routes,
     route(method, url, handler, errorMap = {}) {
@@ -92,6 +97,7 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
             const call = await authenticate(options, request, nowSec());
             if (call === null) return sendOpa(reply, opaUnauthorized());
             if (call === 'out_of_scope') return sendOpa(reply, opaReply('OP_OUT_OF_SCOPE'));
+            if ('retryAfterSec' in call) return sendOpa(reply.header('retry-after', String(call.retryAfterSec)), opaReply('RATE_LIMIT'));
             return sendOpa(reply, await handler(call));
           } catch (error) {
             return sendOpa(reply, errorReply(error, errorMap, request));
@@ -100,6 +106,13 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
       });
     },
   };
+}
+
+/** Public and unsigned, like PayPay's own reference: the OpenAPI 3.1 document and a page over it. */
+function registerReference(app: FastifyInstance, routes: readonly DocumentedRoute[]): void {
+  app.get('/openapi.json', async (_request, reply) => reply.type('application/json; charset=utf-8').send(buildOpenApiDocument(routes, '2')));
+  app.get('/reference', async (_request, reply) => reply.type('text/html; charset=utf-8')
+    .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").send(renderReferencePage(routes)));
 }
 
 function sendOpa(reply: FastifyReply, answer: OpaReply<unknown>): FastifyReply {
@@ -112,7 +125,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-async function authenticate(options: OpaServerOptions, request: FastifyRequest, nowSec: number): Promise<OpaCall | null | 'out_of_scope'> {
+async function authenticate(options: OpaServerOptions, request: FastifyRequest, nowSec: number): Promise<OpaCall | null | 'out_of_scope' | { retryAfterSec: number }> {
   const rawBody = Buffer.isBuffer(request.body) ? request.body : null;
   const contentType = header(request, 'content-type');
   let credential = null;
@@ -138,6 +151,12 @@ async function authenticate(options: OpaServerOptions, request: FastifyRequest, 
   const query = request.query as Record<string, string | undefined>;
   const assumed = query.assumeMerchant ?? header(request, 'x-assume-merchant');
   if (assumed !== undefined && assumed !== verified.merchantId) return 'out_of_scope';
+  // Only a verified, in-scope call spends the key's allowance: a forger cannot exhaust a merchant's limit.
+  const decision = await options.rateLimiter.take(verified.credentialId, verified.rateLimit);
+  if (!decision.allowed) {
+    request.log.info({ outcome: 'rate_limited', credentialId: verified.credentialId }, 'OPA rate limit');
+    return { retryAfterSec: decision.retryAfterSec };
+  }
   return {
     merchantId: verified.merchantId, credentialId: verified.credentialId, body: parseBody(rawBody, contentType),
     params: request.params as Record<string, string>, query, request,

@@ -4,9 +4,8 @@
  * schedules a retry with exponential backoff until the delivery's attempt limit. Every limit is bounded:
  * deliveries per run, concurrent posts, timeout, response size (not read), attempts.
  */
-import { signWebhook } from '../../wallet/funding/webhook-signature.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
-import { readWebhookEndpoint } from '../../merchants/webhook-endpoints.ts';
+import { readWebhookEndpoint, signDelivery } from '../../merchants/webhook-endpoints.ts';
 import type { Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Logger } from '../deps.ts';
@@ -100,7 +99,7 @@ async function attempt(deps: DispatcherDeps, row: DueRow): Promise<void> {
   } else {
     const headers = {
       'content-type': 'application/json',
-      [KOBAN_SIGNATURE_HEADER]: signWebhook(endpoint.signingSecret, Math.floor(sentAt.getTime() / 1000), row.body),
+      [KOBAN_SIGNATURE_HEADER]: signDelivery(endpoint, Math.floor(sentAt.getTime() / 1000), row.body),
       'koban-event-id': row.event_id,
       'koban-event-type': row.type,
       'koban-delivery-id': row.id,

@@ -1,0 +1,78 @@
+/** Per-API-key rate limits on the merchant API: PayPay's `429 RATE_LIMIT` with `Retry-After`, shared across processes. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiCredential, setApiCredentialRateLimit, type IssuedCredential } from '../../src/merchants/credentials.ts';
+import { PgRateLimiter } from '../../src/merchants/opa/rate-limit.ts';
+import { opa, resultCode, startHarness, type Harness } from './support.ts';
+
+let h: Harness;
+let other: IssuedCredential;
+
+beforeAll(async () => {
+  h = await startHarness();
+  other = await createApiCredential(h.db, h.module.box, { merchantId: h.merchant.merchantId });
+});
+afterAll(async () => h.close());
+
+const lookUpUnknownCode = (credential?: { apiKey: string; apiSecret: string }) =>
+  opa(h, { method: 'GET', url: '/v2/codes/payments/no-such-payment', ...(credential === undefined ? {} : { credential }) });
+
+describe('rate limit per API key on the OPA listener', () => {
+  it('answers a burst beyond one key\'s limit with 429 RATE_LIMIT and Retry-After, while another key of the same merchant is unaffected', async () => {
+    const limited = await createApiCredential(h.db, h.module.box, { merchantId: h.merchant.merchantId });
+    await setApiCredentialRateLimit(h.db, limited.credentialId, { perSecond: 1, burst: 3 });
+    const answers = await Promise.all(Array.from({ length: 12 }, () => lookUpUnknownCode(limited)));
+    const refused = answers.filter((a) => a.statusCode === 429);
+    // Three from the burst, plus at most what refilled while the twelve ran: most are refused.
+    expect(refused.length).toBeGreaterThanOrEqual(6);
+    for (const answer of refused) {
+      expect(resultCode(answer)).toBe('RATE_LIMIT');
+      expect(answer.headers['retry-after']).toBe('1');
+      expect(answer.headers['x-request-id']).toBeDefined();
+    }
+    const allowed = answers.filter((a) => a.statusCode !== 429);
+    expect(allowed.length).toBeGreaterThanOrEqual(3);
+    for (const answer of allowed) expect(resultCode(answer)).not.toBe('RATE_LIMIT');
+    const unaffected = await lookUpUnknownCode(other);
+    expect(unaffected.statusCode).not.toBe(429);
+    expect(resultCode(unaffected)).not.toBe('RATE_LIMIT');
+  });
+
+  it('does not let a forger spend a merchant\'s allowance: unsigned or badly signed requests take no token', async () => {
+    const victim = await createApiCredential(h.db, h.module.box, { merchantId: h.merchant.merchantId });
+    await setApiCredentialRateLimit(h.db, victim.credentialId, { perSecond: 1, burst: 2 });
+    const forged = await Promise.all(Array.from({ length: 8 }, () => lookUpUnknownCode({ apiKey: victim.apiKey, apiSecret: 'not-the-secret' })));
+    expect(forged.every((a) => resultCode(a) === 'UNAUTHORIZED')).toBe(true);
+    const genuine = await lookUpUnknownCode(victim);
+    expect(resultCode(genuine)).not.toBe('RATE_LIMIT');
+  });
+
+  it('refuses an out-of-range limit and changes nothing', async () => {
+    await expect(setApiCredentialRateLimit(h.db, other.credentialId, { perSecond: 0, burst: 5 })).rejects.toThrow(/perSecond/);
+    const row = await h.db.pool.query('select rate_limit_per_second from merchant_api_credentials where id = $1', [other.credentialId]);
+    expect(row.rows[0]?.rate_limit_per_second).toBeNull();
+  });
+});
+
+describe('the PostgreSQL token bucket', () => {
+  it('is one bucket for every process: two limiters on one database share a key\'s burst, and it refills with time', async () => {
+    const credential = await createApiCredential(h.db, h.module.box, { merchantId: h.merchant.merchantId });
+    let nowMs = Date.UTC(2026, 0, 1);
+    const processA = new PgRateLimiter(h.db, { perSecond: 100, burst: 100 }, () => nowMs);
+    const processB = new PgRateLimiter(h.db, { perSecond: 100, burst: 100 }, () => nowMs);
+    const limit = { perSecond: 2, burst: 5 };
+    const decisions = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? processA : processB).take(credential.credentialId, limit)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+    expect(decisions.find((d) => !d.allowed)).toEqual({ allowed: false, retryAfterSec: 1 });
+    nowMs += 500; // half a second at two a second: one token back
+    expect((await processB.take(credential.credentialId, limit)).allowed).toBe(true);
+    expect((await processA.take(credential.credentialId, limit)).allowed).toBe(false);
+  });
+
+  it('uses the default limit for a key without its own', async () => {
+    const credential = await createApiCredential(h.db, h.module.box, { merchantId: h.merchant.merchantId });
+    const limiter = new PgRateLimiter(h.db, { perSecond: 1, burst: 2 }, () => Date.UTC(2026, 0, 1));
+    const decisions = [];
+    for (let i = 0; i < 3; i++) decisions.push((await limiter.take(credential.credentialId, null)).allowed);
+    expect(decisions).toEqual([true, true, false]);
+  });
+});
