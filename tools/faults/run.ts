@@ -19,7 +19,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,19 +27,16 @@ import { DEMO } from '../../src/demo/seed.ts';
 import { seededRandom, shuffle } from '../../src/drill/journal.ts';
 import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
 import { startDevSandboxes } from '../../src/demo/sandboxes.ts';
-import { migrate } from '../../src/platform/db/migrate.ts';
-import { openPostgres } from '../../src/platform/db/postgres.ts';
 import { devTlsPaths } from '../../src/platform/tls/dev-ca.ts';
 import { adminQuery } from '../postgres/admin.ts';
 import { startThrowawayPostgres, type ThrowawayPostgres } from '../postgres/throwaway.ts';
-import { check } from './checker.ts';
-import { ledgerVerify, readBaseline, readFinalState, unfinishedWork } from './db-state.ts';
+import { readBaseline, unfinishedWork } from './db-state.ts';
 import { kobanProcess, type KobanProcess } from './koban-process.ts';
-import { FAULT_NAMES, parseLog, type AttemptRecord, type FaultName, type FaultRecord } from './log.ts';
+import { FAULT_NAMES, type FaultName, type FaultRecord } from './log.ts';
 import { pause, restartImmediate, resume } from './postgres-faults.ts';
 import { startFaultProxy, type FaultProxy } from './proxy.ts';
-import { formatReport } from './report.ts';
-import { disableRiskRules, seedCustomers, type SetupFile } from './setup.ts';
+import { judgeRun, prepareDatabase, runCleanups } from './verdict.ts';
+import { seedCustomers, type SetupFile } from './setup.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const HOST = '127.0.0.1';
@@ -111,7 +108,7 @@ async function main(): Promise<number> {
   const cleanups: Array<() => Promise<void>> = [() => pg.stop()];
   const interrupted = (signal: NodeJS.Signals): void => {
     log(`${signal}: cleaning up`);
-    void runCleanups(cleanups).finally(() => process.exit(130));
+    void runCleanups(cleanups, log).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -165,41 +162,11 @@ async function main(): Promise<number> {
     await stopLoad(run);
     await settle(run, walletIds);
     log('reading the final state and running koban ledger verify');
-    const final = await readFinalState(directUrl, walletIds, baseline);
-    const verify = await ledgerVerify(directUrl);
-    const records = parseLog(readFileSync(setup.logPath, 'utf8'));
-    const faults = parseLog(readFileSync(run.faultsLog, 'utf8')).filter((r): r is FaultRecord => r.kind === 'fault');
-    const report = check(records.filter((r): r is AttemptRecord => r.kind === 'attempt'), faults, { ...final, ledgerVerify: verify }, { recoveryBoundMs: RECOVERY_BOUND_MS });
-    writeFileSync(path.join(runDir, 'report.json'), JSON.stringify(report, null, 2));
-    const text = formatReport(report, { seed: opts.seed, runDir, command });
-    writeFileSync(path.join(runDir, 'report.txt'), `${text}\n`);
-    process.stdout.write(`\n${text}\n`);
-    return report.ok ? 0 : 1;
+    const ok = await judgeRun({ databaseUrl: directUrl, walletIds, baseline, loadLog: setup.logPath, faultsLog: run.faultsLog, runDir, seed: opts.seed, command, recoveryBoundMs: RECOVERY_BOUND_MS });
+    return ok ? 0 : 1;
   } finally {
-    await runCleanups(cleanups);
+    await runCleanups(cleanups, log);
   }
-}
-
-async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
-  // Taken out of the list as they run, so an interrupt during the normal cleanup does not run one twice.
-  for (let cleanup = cleanups.pop(); cleanup !== undefined; cleanup = cleanups.pop()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      log(`cleanup: ${(error as Error).message}`);
-    }
-  }
-}
-
-/** Migrations applied before Koban's first start, so the risk rules can be switched off before it reads them. */
-async function prepareDatabase(directUrl: string): Promise<void> {
-  const db = await openPostgres(directUrl, 2);
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
-  await disableRiskRules(directUrl);
 }
 
 function schedule(faults: readonly FaultName[], rounds: number, rng: () => number): FaultName[] {

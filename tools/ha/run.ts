@@ -14,22 +14,19 @@
 import { fork } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEMO } from '../../src/demo/seed.ts';
 import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
 import { startDevSandboxes } from '../../src/demo/sandboxes.ts';
-import { migrate } from '../../src/platform/db/migrate.ts';
-import { openPostgres } from '../../src/platform/db/postgres.ts';
 import { devTlsPaths } from '../../src/platform/tls/dev-ca.ts';
 import { adminQuery } from '../postgres/admin.ts';
-import { check } from '../faults/checker.ts';
-import { ledgerVerify, readBaseline, readFinalState, unfinishedWork } from '../faults/db-state.ts';
+import { readBaseline, unfinishedWork } from '../faults/db-state.ts';
 import { kobanProcess, type KobanProcess } from '../faults/koban-process.ts';
-import { parseLog, type AttemptRecord, type FaultRecord, verdictOf } from '../faults/log.ts';
-import { formatReport } from '../faults/report.ts';
-import { disableRiskRules, seedCustomers, type SetupFile } from '../faults/setup.ts';
+import { type AttemptRecord, type FaultRecord, verdictOf } from '../faults/log.ts';
+import { judgeRun, prepareDatabase, runCleanups } from '../faults/verdict.ts';
+import { seedCustomers, type SetupFile } from '../faults/setup.ts';
 import { ensurePackages, PG_NODES, PORTS, REPO_ROOT, sleep, startCluster, type Cluster } from './cluster.ts';
 
 const HOST = '127.0.0.1';
@@ -65,7 +62,7 @@ async function main(): Promise<number> {
   const cleanups: Array<() => Promise<void>> = [];
   const interrupted = (signal: NodeJS.Signals): void => {
     log(`${signal}: cleaning up`);
-    void runCleanups(cleanups).finally(() => process.exit(130));
+    void runCleanups(cleanups, log).finally(() => process.exit(130));
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
@@ -148,40 +145,14 @@ async function main(): Promise<number> {
     }
     await settle(databaseUrl, walletIds);
     log('reading the final state through HAProxy (the new primary) and running koban ledger verify');
-    const final = await readFinalState(databaseUrl, walletIds, baseline);
-    const verify = await ledgerVerify(databaseUrl);
-    const records = parseLog(readFileSync(setup.logPath, 'utf8'));
-    const attempts = records.filter((r): r is AttemptRecord => r.kind === 'attempt');
-    const faults = parseLog(readFileSync(faultsLog, 'utf8')).filter((r): r is FaultRecord => r.kind === 'fault');
-    const report = check(attempts, faults, { ...final, ledgerVerify: verify }, { recoveryBoundMs: RECOVERY_BOUND_MS });
-    writeFileSync(path.join(logDir, 'report.json'), JSON.stringify(report, null, 2));
-    const text = [formatReport(report, { seed, runDir: logDir, command: `npm run test:ha -- --seed ${seed} --nodes ${nodeCount}` }), '', ...serviceGaps(attempts, faults)].join('\n');
-    writeFileSync(path.join(logDir, 'report.txt'), `${text}\n`);
-    process.stdout.write(`\n${text}\n`);
-    return report.ok ? 0 : 1;
+    const ok = await judgeRun({
+      databaseUrl, walletIds, baseline, loadLog: setup.logPath, faultsLog, runDir: logDir, seed, recoveryBoundMs: RECOVERY_BOUND_MS,
+      command: `npm run test:ha -- --seed ${seed} --nodes ${nodeCount}`, extraLines: serviceGaps,
+    });
+    return ok ? 0 : 1;
   } finally {
-    await runCleanups(cleanups);
+    await runCleanups(cleanups, log);
   }
-}
-
-async function runCleanups(cleanups: Array<() => Promise<void>>): Promise<void> {
-  for (let cleanup = cleanups.pop(); cleanup !== undefined; cleanup = cleanups.pop()) {
-    try {
-      await cleanup();
-    } catch (error) {
-      log(`cleanup: ${(error as Error).message}`);
-    }
-  }
-}
-
-async function prepareDatabase(url: string): Promise<void> {
-  const db = await openPostgres(url, 2);
-  try {
-    await migrate(db);
-  } finally {
-    await db.close();
-  }
-  await disableRiskRules(url);
 }
 
 /** SIGKILL of the primary's Patroni and PostgreSQL; the fault ends when the standby has been promoted. */
