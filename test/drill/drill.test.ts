@@ -108,15 +108,18 @@ describe('koban drill against a running Koban', () => {
   it('when the attacker also holds the victims\' phones, the default rules raise an alert and an operator on watch contains the money phase', async () => {
     const report = await runDrill({ ...base, seed: 12, assumeSessions: true, respondAfterSec: 3 }, { ops });
     expectShape(report);
+    defaultRulesLoss = report.moneyLost.totalYen;
     expect(report.attack.takeovers.succeeded).toBe(3);
     expect(report.firstAlert).not.toBeNull();
     expect(report.containment.status).toBe('contained');
-    // The 7pay burst: more than two top-ups a minute on one account are denied.
-    expect(report.decisionsByRule.find((r) => r.rule === 'rapid_top_ups')?.attacker ?? 0).toBeGreaterThan(0);
+    // The 7pay burst: no taken account gets more than two top-ups within the minute. Which defence stops
+    // the third depends on timing — the rapid_top_ups rule, or the operator's freeze when it comes first
+    // (a loaded machine) — so the assertion is on the top-ups that went through; the relaxed run below
+    // shows the same attack getting more than two per account.
+    expect(report.attack.topUps.succeeded).toBeLessThanOrEqual(2 * report.attack.takeovers.succeeded);
     expect(report.moneyLost.totalYen).toBeLessThan(3 * 30_000);
     expect(report.falsePositives.walletsFrozen).toBe(0);
     expect(report.falsePositives.customersAffected).toBeLessThanOrEqual(1);
-    defaultRulesLoss = report.moneyLost.totalYen;
   }, 120_000);
 
   it('with every rule relaxed through the operator API, the same attack raises no case, is not contained and takes more money', async () => {
@@ -129,6 +132,8 @@ describe('koban drill against a running Koban', () => {
       expect(report.firstAlert).toBeNull();
       expect(report.containment.status).toBe('not_contained');
       expect(report.moneyLost.totalYen).toBeGreaterThan(defaultRulesLoss);
+      // Without the rules every stolen-card top-up goes through: more than two per account.
+      expect(report.attack.topUps.succeeded).toBeGreaterThan(2 * report.attack.takeovers.succeeded);
       expect(report.moneyLost.fromVictimBalancesYen).toBe(3 * 30_000);
     } finally {
       await restore();
