@@ -18,6 +18,7 @@ import { ensureDevTls, readDevTlsServerOptions } from '../platform/tls/dev-ca.ts
 import type { CustomerAuthenticator, PaymentHooks } from './context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentSwitches } from './deps.ts';
 import { registerOpaRoutes, registerTillRoutes } from './merchant-routes.ts';
+import { registerMerchantDirectoryRoutes } from '../merchants/opa/directory-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
 import { dispatchDueWebhooks, httpTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
@@ -90,6 +91,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   registerTillRoutes(opa, payments);
   registerOpaRoutes(opa, payments, config.publicUrl);
   registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
+  registerMerchantDirectoryRoutes(opa, db);
   const dispatcher = { db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
   const terminals = createTerminalAccess(db, secretKey, now);
