@@ -15,6 +15,7 @@ import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
 import { refToKeep } from './merchant-orders.ts';
+import { PAYMENTS_PAGE_DEFAULT, type SearchStatus } from './payment-search.ts';
 import { NO_ORDER_DETAILS, type OrderDetails, type OrderItem } from './order-details.ts';
 
 export const MERCHANT_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
@@ -167,6 +168,34 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
   server.route('GET', '/v2/refunds/:merchantRefundId', async (call) => {
     const { refund, payment } = await payments.getRefund(call.merchantId, requireScopedId(call.params.merchantRefundId, 'merchantRefundId'));
     return opaReply('SUCCESS', { data: refundView(refund, payment) });
+  });
+}
+
+const DigitString = (maxLength: number) => Type.String({ pattern: `^[0-9]{1,${maxLength}}$` });
+const PaymentSearchQuery = Compile(Type.Object({
+  from: Type.Optional(DigitString(11)),
+  to: Type.Optional(DigitString(11)),
+  status: Type.Optional(Type.Union(['CREATED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
+  storeId: Type.Optional(MerchantRef),
+  minAmount: Type.Optional(DigitString(11)),
+  maxAmount: Type.Optional(DigitString(11)),
+  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+  startingAfter: Type.Optional(Uuid),
+}, { additionalProperties: false }));
+
+/** Koban's payments list and search (PayPay has none): Koban's own API, so its query is read strictly. */
+export function registerPaymentSearchRoute(server: OpaServer, payments: Payments): void {
+  server.route('GET', '/v2/payments', async (call) => {
+    // `assumeMerchant` may ride along in the query (PayPay's scoping); everything else must be known.
+    const { assumeMerchant: _scoping, ...rest } = call.query;
+    const query = checkBody(PaymentSearchQuery, Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)));
+    const page = await payments.searchPayments(call.merchantId, {
+      from: epochToDate(query.from === undefined ? undefined : Number(query.from)), to: epochToDate(query.to === undefined ? undefined : Number(query.to)),
+      status: query.status ?? null, storeRef: query.storeId ?? null,
+      minAmountMinor: query.minAmount === undefined ? null : BigInt(query.minAmount), maxAmountMinor: query.maxAmount === undefined ? null : BigInt(query.maxAmount),
+      limit: Number(query.limit ?? PAYMENTS_PAGE_DEFAULT), startingAfter: query.startingAfter ?? null,
+    });
+    return opaReply('SUCCESS', { data: page });
   });
 }
 

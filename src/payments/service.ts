@@ -19,6 +19,7 @@ import { createTills } from './tills.ts';
 import { repairPendingReversals } from './cancel.ts';
 import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
 import { cancelByMerchantId, refuseCanceledId, resolveOrderRefs, type OrderRefs } from './merchant-orders.ts';
+import { searchPayments, type PaymentSearch } from './payment-search.ts';
 import { readOrderDetails, writeOrderDetails, type OrderDetails } from './order-details.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
 import { getRefund, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
@@ -62,6 +63,8 @@ export interface Payments {
   /** A request's storeId/terminalId (the merchant's own ids or Koban's) mapped to Koban's stores and terminals. */
   resolveOrderRefs(merchantId: string, storeRef: string | null, terminalRef: string | null): Promise<OrderRefs>;
   orderDetails(merchantId: string, merchantPaymentId: string): Promise<OrderDetails>;
+  /** GET /v2/payments: the merchant's payments by time, status, store and amount, newest first in pages. */
+  searchPayments(merchantId: string, search: PaymentSearch): ReturnType<typeof searchPayments>;
   refundPayment(request: RefundRequest): Promise<Refund>;
   getRefund(merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }>;
   /** This customer's own payments (another customer's never appear), newest first. */
@@ -107,6 +110,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     cancelByMerchantId: (merchantId, merchantPaymentId) => cancelByMerchantId(deps, merchantId, merchantPaymentId, (m, p) => cancelPayment(deps, m, p)),
     resolveOrderRefs: (merchantId, storeRef, terminalRef) => resolveOrderRefs(deps, merchantId, storeRef, terminalRef),
     orderDetails: (merchantId, merchantPaymentId) => readOrderDetails(deps.db.pool, merchantId, merchantPaymentId),
+    searchPayments: (merchantId, search) => searchPayments(deps.db, merchantId, search),
     refundPayment: (request) => refundPayment(deps, request),
     getRefund: (merchantId, merchantRefundId) => getRefund(deps, merchantId, merchantRefundId),
     async customerHistory(ctx, limit) {

@@ -52,7 +52,9 @@ export interface OpaCall {
   readonly request: FastifyRequest;
 }
 
-export type OpaHandler = (call: OpaCall) => Promise<OpaReply<unknown>>;
+/** A file rather than the resultInfo envelope (a settlement CSV); errors still answer the envelope. */
+export interface OpaFileReply { readonly file: { readonly contentType: string; readonly fileName: string; readonly body: string } }
+export type OpaHandler = (call: OpaCall) => Promise<OpaReply<unknown> | OpaFileReply>;
 /** Per-route refinements of the default KobanError → resultInfo mapping (e.g. not found on /v2/codes/payments). */
 export type OpaErrorMap = Partial<Record<ProblemCode, OpaResultCode>>;
 
@@ -98,7 +100,11 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
             if (call === null) return sendOpa(reply, opaUnauthorized());
             if (call === 'out_of_scope') return sendOpa(reply, opaReply('OP_OUT_OF_SCOPE'));
             if ('retryAfterSec' in call) return sendOpa(reply.header('retry-after', String(call.retryAfterSec)), opaReply('RATE_LIMIT'));
-            return sendOpa(reply, await handler(call));
+            const answer = await handler(call);
+            if ('file' in answer) {
+              return reply.code(200).type(answer.file.contentType).header('content-disposition', `attachment; filename="${answer.file.fileName}"`).send(answer.file.body);
+            }
+            return sendOpa(reply, answer);
           } catch (error) {
             return sendOpa(reply, errorReply(error, errorMap, request));
           }
