@@ -23,14 +23,19 @@ export interface IssuedWebhookEndpoint {
   readonly endpointId: string;
   readonly merchantId: string;
   readonly url: string;
+  readonly format: WebhookFormat;
   /** Shown once. */
   readonly signingSecret: string;
 }
+
+/** `koban`: Koban's event envelope; `paypay`: PayPay's flat Transaction notification (src/payments/webhooks/render.ts). */
+export type WebhookFormat = 'koban' | 'paypay';
 
 export interface WebhookEndpoint {
   readonly endpointId: string;
   readonly merchantId: string;
   readonly url: string;
+  readonly format: WebhookFormat;
   readonly signingSecret: string;
   /** The secret before the last rotation, still signing until `expiresAt`. */
   readonly previousSigningSecret: { readonly secret: string; readonly expiresAt: Date } | null;
@@ -41,6 +46,7 @@ export interface WebhookEndpointSummary {
   readonly endpointId: string;
   readonly url: string;
   readonly status: 'active' | 'disabled';
+  readonly format: WebhookFormat;
   readonly previousSecretExpiresAt: Date | null;
   readonly createdAt: Date;
   readonly updatedAt: Date;
@@ -79,7 +85,7 @@ export type CreatedWebhookEndpoint = ({ readonly created: true } & IssuedWebhook
 
 /** Creates an endpoint, or answers the merchant's existing one for the same URL (its secret is not shown again). */
 export async function createOrFindWebhookEndpoint(db: Database, box: SecretBox, input: {
-  merchantId: string; url: string; allowHttp: boolean;
+  merchantId: string; url: string; allowHttp: boolean; format?: WebhookFormat;
 }): Promise<CreatedWebhookEndpoint> {
   const url = validateWebhookUrl(input.url, input.allowHttp);
   const existing = await findByUrl(db, input.merchantId, url);
@@ -101,7 +107,7 @@ async function findByUrl(db: Database, merchantId: string, url: string): Promise
 }
 
 export async function createWebhookEndpoint(db: Database, box: SecretBox, input: {
-  merchantId: string; url: string; allowHttp: boolean; signingSecret?: string; endpointId?: string;
+  merchantId: string; url: string; allowHttp: boolean; signingSecret?: string; endpointId?: string; format?: WebhookFormat;
 }): Promise<IssuedWebhookEndpoint> {
   const url = validateWebhookUrl(input.url, input.allowHttp);
   const count = await db.pool.query<{ n: number }>(`select count(*)::int as n from merchant_webhook_endpoints where merchant_id = $1 and status = 'active'`, [input.merchantId]);
@@ -110,10 +116,11 @@ export async function createWebhookEndpoint(db: Database, box: SecretBox, input:
   }
   const endpointId = input.endpointId ?? uuidv7();
   const signingSecret = input.signingSecret ?? newSigningSecret();
+  const format = input.format ?? 'koban';
   await db.pool.query(
-    `insert into merchant_webhook_endpoints (id, merchant_id, url, secret_sealed) values ($1, $2, $3, $4) on conflict (id) do nothing`,
-    [endpointId, input.merchantId, url, box.seal(signingSecret, webhookSecretContext(endpointId))]);
-  return { endpointId, merchantId: input.merchantId, url, signingSecret };
+    `insert into merchant_webhook_endpoints (id, merchant_id, url, secret_sealed, format) values ($1, $2, $3, $4, $5) on conflict (id) do nothing`,
+    [endpointId, input.merchantId, url, box.seal(signingSecret, webhookSecretContext(endpointId)), format]);
+  return { endpointId, merchantId: input.merchantId, url, format, signingSecret };
 }
 
 export async function disableWebhookEndpoint(db: Database, merchantId: string, endpointId: string): Promise<void> {
@@ -122,15 +129,15 @@ export async function disableWebhookEndpoint(db: Database, merchantId: string, e
 
 /** The endpoint a delivery goes to; null once it is deleted (a disabled one still finishes what was queued). */
 export async function readWebhookEndpoint(db: Database, box: SecretBox, endpointId: string): Promise<WebhookEndpoint | null> {
-  const result = await db.pool.query<{ id: string; merchant_id: string; url: string; secret_sealed: Buffer; previous_secret_sealed: Buffer | null; previous_secret_expires_at: Date | null }>(
-    `select id, merchant_id, url, secret_sealed, previous_secret_sealed, previous_secret_expires_at
+  const result = await db.pool.query<{ id: string; merchant_id: string; url: string; format: WebhookFormat; secret_sealed: Buffer; previous_secret_sealed: Buffer | null; previous_secret_expires_at: Date | null }>(
+    `select id, merchant_id, url, format, secret_sealed, previous_secret_sealed, previous_secret_expires_at
      from merchant_webhook_endpoints where id = $1 and status <> 'deleted'`, [endpointId]);
   const row = result.rows[0];
   if (row === undefined) return null;
   const context = webhookSecretContext(row.id);
   const previous = row.previous_secret_sealed === null || row.previous_secret_expires_at === null ? null
     : { secret: box.open(row.previous_secret_sealed, previousSecretContext(row.id)), expiresAt: row.previous_secret_expires_at };
-  return { endpointId: row.id, merchantId: row.merchant_id, url: row.url, signingSecret: box.open(row.secret_sealed, context), previousSigningSecret: previous };
+  return { endpointId: row.id, merchantId: row.merchant_id, url: row.url, format: row.format, signingSecret: box.open(row.secret_sealed, context), previousSigningSecret: previous };
 }
 
 const previousSecretContext = (endpointId: string): string => `merchant-webhook-previous-secret:${endpointId}`;
@@ -148,10 +155,10 @@ export function signDelivery(endpoint: WebhookEndpoint, timestampSec: number, ra
   return previousV1 === undefined ? header : `${header},${previousV1}`;
 }
 
-type SummaryRow = { id: string; url: string; status: 'active' | 'disabled'; previous_secret_expires_at: Date | null; created_at: Date; updated_at: Date };
-const SUMMARY_COLUMNS = 'id, url, status, previous_secret_expires_at, created_at, updated_at';
+type SummaryRow = { id: string; url: string; status: 'active' | 'disabled'; format: WebhookFormat; previous_secret_expires_at: Date | null; created_at: Date; updated_at: Date };
+const SUMMARY_COLUMNS = 'id, url, status, format, previous_secret_expires_at, created_at, updated_at';
 const toSummary = (row: SummaryRow): WebhookEndpointSummary => ({
-  endpointId: row.id, url: row.url, status: row.status, previousSecretExpiresAt: row.previous_secret_expires_at, createdAt: row.created_at, updatedAt: row.updated_at,
+  endpointId: row.id, url: row.url, status: row.status, format: row.format, previousSecretExpiresAt: row.previous_secret_expires_at, createdAt: row.created_at, updatedAt: row.updated_at,
 });
 const endpointNotFound = (): KobanError => new KobanError('not_found', { detail: 'no such webhook endpoint' });
 
@@ -170,7 +177,7 @@ export async function getWebhookEndpoint(db: Database, merchantId: string, endpo
 
 /** Changes the URL and/or status of one of the merchant's endpoints; enabling counts against the per-merchant maximum. */
 export async function updateWebhookEndpoint(db: Database, input: {
-  merchantId: string; endpointId: string; url?: string; status?: 'active' | 'disabled'; allowHttp: boolean; now: Date;
+  merchantId: string; endpointId: string; url?: string; status?: 'active' | 'disabled'; format?: WebhookFormat; allowHttp: boolean; now: Date;
 }): Promise<WebhookEndpointSummary> {
   const current = await getWebhookEndpoint(db, input.merchantId, input.endpointId);
   const url = input.url === undefined ? current.url : validateWebhookUrl(input.url, input.allowHttp);
@@ -182,8 +189,8 @@ export async function updateWebhookEndpoint(db: Database, input: {
     if ((count.rows[0]?.n ?? 0) >= WEBHOOK_ENDPOINTS_PER_MERCHANT_MAX) throw new KobanError('webhook_endpoint_invalid', { detail: `at most ${WEBHOOK_ENDPOINTS_PER_MERCHANT_MAX} active endpoints per merchant` });
   }
   const result = await db.pool.query<SummaryRow>(
-    `update merchant_webhook_endpoints set url = $3, status = $4, updated_at = $5 where id = $1 and merchant_id = $2 and status <> 'deleted' returning ${SUMMARY_COLUMNS}`,
-    [input.endpointId, input.merchantId, url, input.status ?? current.status, input.now]);
+    `update merchant_webhook_endpoints set url = $3, status = $4, updated_at = $5, format = $6 where id = $1 and merchant_id = $2 and status <> 'deleted' returning ${SUMMARY_COLUMNS}`,
+    [input.endpointId, input.merchantId, url, input.status ?? current.status, input.now, input.format ?? current.format]);
   if (result.rows[0] === undefined) throw endpointNotFound();
   return toSummary(result.rows[0]);
 }

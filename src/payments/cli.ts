@@ -15,6 +15,7 @@ import type { Database } from '../platform/db/database.ts';
 import { HttpBankRail } from '../wallet/funding/http-bank.ts';
 import { ensurePlatformAccounts } from '../ledger/platform-accounts.ts';
 import { closeBusinessDay, type SettlementDeps } from './settlement/close.ts';
+import { createOutbox } from './webhooks/outbox.ts';
 import { reconcilePayouts } from './settlement/payout-outcomes.ts';
 import { reconciliationCsv } from './settlement/reconciliation.ts';
 import { businessDate } from './time.ts';
@@ -39,7 +40,9 @@ async function settlementDeps(db: Database): Promise<{ deps: SettlementDeps; led
   await ensurePlatformAccounts(ledger);
   const { payoutBankUrl, payoutBankApiKey, settlementDir } = config.payments;
   const rail = payoutBankUrl !== null && payoutBankApiKey !== null ? new HttpBankRail({ baseUrl: payoutBankUrl, apiKey: payoutBankApiKey }) : null;
-  return { deps: { db, ledger, box, rail, now: () => new Date() }, ledger, settlementDir };
+  const now = () => new Date();
+  const events = createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
+  return { deps: { db, ledger, box, rail, now, events }, ledger, settlementDir };
 }
 
 export const PAYMENTS_COMMANDS: readonly CliCommand[] = [

@@ -5,7 +5,7 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
 
-export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed';
+export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed' | 'settlement.statement_ready';
 
 export interface MerchantEvent {
   readonly type: MerchantEventType;

@@ -12,6 +12,8 @@ import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { requirePayableAmount } from './till.ts';
+import { refuseCanceledId } from './merchant-orders.ts';
+import { hasOrderDetails, NO_ORDER_DETAILS, writeOrderDetails, type OrderDetails } from './order-details.ts';
 
 export interface DynamicQrRequest {
   readonly merchantId: string;
@@ -21,6 +23,8 @@ export interface DynamicQrRequest {
   readonly storeId: string | null;
   readonly terminalId: string | null;
   readonly requestedAt: Date | null;
+  /** What the merchant said that Koban echoes (its own store/terminal ids, orderItems, storeInfo, productType). */
+  readonly details?: OrderDetails;
 }
 
 export interface DynamicQr {
@@ -36,9 +40,13 @@ export function newCodeId(): string {
 
 export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequest): Promise<DynamicQr> {
   requirePayableAmount(deps, request.amountMinor);
-  const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription]);
+  const details = request.details ?? NO_ORDER_DETAILS;
+  // Details join the fingerprint only when there are any, so repeats of orders made before them still match.
+  const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription,
+    ...(hasOrderDetails(details) ? [JSON.stringify(details)] : [])]);
   const earlier = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
+  await refuseCanceledId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   // Read through the pool (a cached lookup), so before the transaction: inside it only its client may be used.
   if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
   try {
@@ -69,6 +77,7 @@ async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, reques
       request.storeId, request.terminalId, request.orderDescription, requestFingerprint, request.requestedAt, now]);
   const row = inserted.rows[0];
   assert(row !== undefined, 'payment inserted');
+  await writeOrderDetails(client, request.merchantId, request.merchantPaymentId, request.details ?? NO_ORDER_DETAILS);
   const expiresAt = new Date(now.getTime() + deps.config.dynamicQrTtlSec * 1000);
   const codeId = newCodeId();
   await client.query(`insert into dynamic_qr_codes (id, payment_id, merchant_id, expires_at, created_at) values ($1, $2, $3, $4, $5)`,

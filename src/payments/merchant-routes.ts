@@ -4,7 +4,8 @@
  */
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
-import { checkBody, type OpaServer } from '../merchants/opa/server.ts';
+import { EXTERNAL_ID_MAX } from '../merchants/external-ids.ts';
+import { checkBody, checkTolerantBody, type OpaServer } from '../merchants/opa/server.ts';
 import { opaReply } from '../merchants/opa/result-info.ts';
 import { KobanError } from '../platform/errors.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
@@ -13,23 +14,40 @@ import { paymentAnswer, refundFailure } from './outcomes.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
+import { refToKeep } from './merchant-orders.ts';
+import { PAYMENTS_PAGE_DEFAULT, type SearchStatus } from './payment-search.ts';
+import { NO_ORDER_DETAILS, type OrderDetails, type OrderItem } from './order-details.ts';
 
 export const MERCHANT_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$';
 const MerchantScopedId = Type.String({ pattern: MERCHANT_ID_PATTERN });
-/** OPA amounts: integer JPY, up to 11 digits. The strict JSON parser has already refused fractions and exponents. */
+/**
+ * OPA amounts: integer JPY, up to 11 digits. The strict JSON parser has already refused fractions and
+ * exponents. The currency is any short string here so that one PayPay does not take answers its own code
+ * (INVALID_REQUEST_PARAMS, "unsupported currency"), not a schema refusal: `requireJpy`.
+ */
 const OpaAmount = Type.Object({
   amount: Type.Integer({ minimum: 1, maximum: 99_999_999_999 }),
-  currency: Type.Literal('JPY'),
+  currency: Type.String({ minLength: 1, maxLength: 8 }),
 }, { additionalProperties: false });
 const Uuid = Type.String({ pattern: UUID_PATTERN });
 const EpochSec = Type.Integer({ minimum: 0, maximum: 99_999_999_999 });
+/** PayPay's storeId/terminalId: the merchant's own strings (or Koban's ids), up to 255. */
+const MerchantRef = Type.String({ minLength: 1, maxLength: EXTERNAL_ID_MAX });
+/** PayPay's MerchantOrderItem; `unitPrice` is optional in its payment-details shape. */
+const OrderItemSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 255 }),
+  category: Type.Optional(Type.String({ maxLength: 255 })),
+  quantity: Type.Integer({ minimum: 1, maximum: 99_999_999_999 }),
+  productId: Type.Optional(Type.String({ maxLength: 255 })),
+  unitPrice: Type.Optional(OpaAmount),
+}, { additionalProperties: false });
 
 const TillPaymentBody = Compile(Type.Object({
   merchantPaymentId: MerchantScopedId,
   code: Type.String({ minLength: 1, maxLength: 64 }),
   amount: OpaAmount,
-  storeId: Uuid,
-  terminalId: Uuid,
+  storeId: MerchantRef,
+  terminalId: MerchantRef,
   orderDescription: Type.Optional(Type.String({ maxLength: 255 })),
   requestedAt: Type.Optional(EpochSec),
 }, { additionalProperties: false }));
@@ -39,31 +57,42 @@ const CreateQrBody = Compile(Type.Object({
   amount: OpaAmount,
   codeType: Type.Literal('ORDER_QR'),
   orderDescription: Type.Optional(Type.String({ maxLength: 255 })),
-  orderItems: Type.Optional(Type.Array(Type.Unknown(), { maxItems: 100 })),
+  orderItems: Type.Optional(Type.Array(OrderItemSchema, { maxItems: 100 })),
+  // Obsolete in PayPay's reference (deleted 2025-03); still sent by older SDKs: accepted, not kept.
   metadata: Type.Optional(Type.Unknown()),
-  // PayPay's storeId/terminalId are free text; Koban's are the ids of its stores and terminals.
-  storeId: Type.Optional(Uuid),
+  storeId: Type.Optional(MerchantRef),
   storeInfo: Type.Optional(Type.String({ maxLength: 255 })),
-  terminalId: Type.Optional(Uuid),
+  terminalId: Type.Optional(MerchantRef),
   requestedAt: Type.Optional(EpochSec),
   redirectUrl: Type.Optional(Type.String({ maxLength: 2048 })),
   redirectType: Type.Optional(Type.Union([Type.Literal('WEB_LINK'), Type.Literal('APP_DEEP_LINK'), Type.Literal('WEBVIEW_IN_PAYPAY')])),
   userAgent: Type.Optional(Type.String({ maxLength: 512 })),
   isAuthorization: Type.Optional(Type.Boolean()),
   authorizationExpiry: Type.Optional(EpochSec),
-  productType: Type.Optional(Type.String({ maxLength: 64 })),
+  productType: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   ipAddress: Type.Optional(Type.String({ maxLength: 64 })),
 }, { additionalProperties: false }));
 
 const RefundBody = Compile(Type.Object({
   merchantRefundId: MerchantScopedId,
-  paymentId: Uuid,
+  // PayPay's paymentId is its own string (≤ 64); one that is not a Koban payment id is simply not found.
+  paymentId: Type.String({ minLength: 1, maxLength: 64 }),
   amount: OpaAmount,
   requestedAt: Type.Optional(EpochSec),
   reason: Type.Optional(Type.String({ maxLength: 255 })),
 }, { additionalProperties: false }));
 
-function qrView(qr: DynamicQr, publicUrl: string, redirect: { redirectUrl?: string; redirectType?: string }) {
+/** PayPay's "unsupported currency" answer (INVALID_REQUEST_PARAMS). */
+function requireJpy(amount: { currency: string }, pointer: string): void {
+  if (amount.currency !== 'JPY') throw new KobanError('unsupported_currency', { errors: [{ pointer, message: 'must be JPY' }] });
+}
+
+/** PayPay's QRCodeResponse echoes orderItems with `unit_price` (its MerchantOrderItemResponse), unlike the request. */
+function orderItemsEcho(items: readonly OrderItem[] | null) {
+  return items?.map(({ unitPrice, ...item }) => ({ ...item, ...(unitPrice === undefined ? {} : { unit_price: unitPrice }) }));
+}
+
+function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails, redirect: { redirectUrl?: string; redirectType?: string }) {
   const p = qr.payment;
   return {
     codeId: qr.codeId,
@@ -73,8 +102,11 @@ function qrView(qr: DynamicQr, publicUrl: string, redirect: { redirectUrl?: stri
     merchantPaymentId: p.merchantPaymentId,
     amount: { amount: wireInteger(p.amountMinor), currency: 'JPY' },
     orderDescription: p.orderDescription ?? undefined,
-    storeId: p.storeId ?? undefined,
-    terminalId: p.terminalId ?? undefined,
+    orderItems: orderItemsEcho(details.orderItems),
+    storeInfo: details.storeInfo ?? undefined,
+    storeId: details.storeRef ?? p.storeId ?? undefined,
+    productType: details.productType ?? undefined,
+    terminalId: details.terminalRef ?? p.terminalId ?? undefined,
     requestedAt: epochSec(p.requestedAt ?? p.createdAt),
     codeType: 'ORDER_QR',
     isAuthorization: false,
@@ -85,14 +117,22 @@ function qrView(qr: DynamicQr, publicUrl: string, redirect: { redirectUrl?: stri
 export function registerOpaRoutes(server: OpaServer, payments: Payments, publicUrl: string): void {
   const db = payments.deps.db.pool;
   server.route('POST', '/v2/codes', async (call) => {
-    const body = checkBody(CreateQrBody, call.body);
+    const body = checkTolerantBody(CreateQrBody, call.body, call.request);
+    requireJpy(body.amount, '/body/amount/currency');
+    for (const [index, item] of (body.orderItems ?? []).entries()) if (item.unitPrice !== undefined) requireJpy(item.unitPrice, `/body/orderItems/${index}/unitPrice/currency`);
     if (body.isAuthorization === true) return opaReply('PRE_AUTH_CAPTURE_UNSUPPORTED_MERCHANT');
+    const refs = await payments.resolveOrderRefs(call.merchantId, body.storeId ?? null, body.terminalId ?? null);
+    const details: OrderDetails = {
+      storeRef: refToKeep(refs.storeRef, refs.storeId), terminalRef: refToKeep(refs.terminalRef, refs.terminalId),
+      storeInfo: body.storeInfo ?? null, productType: body.productType ?? null, orderItems: body.orderItems ?? null,
+    };
     const qr = await payments.createDynamicQr({
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, amountMinor: BigInt(body.amount.amount),
-      orderDescription: body.orderDescription ?? null, storeId: body.storeId ?? null, terminalId: body.terminalId ?? null, requestedAt: epochToDate(body.requestedAt),
+      orderDescription: body.orderDescription ?? null, storeId: refs.storeId, terminalId: refs.terminalId, requestedAt: epochToDate(body.requestedAt), details,
     });
+    const kept = await payments.orderDetails(call.merchantId, qr.payment.merchantPaymentId);
     const redirect = { ...(body.redirectUrl === undefined ? {} : { redirectUrl: body.redirectUrl }), ...(body.redirectType === undefined ? {} : { redirectType: body.redirectType }) };
-    return opaReply('SUCCESS', { httpStatus: 201, data: qrView(qr, publicUrl, redirect) });
+    return opaReply('SUCCESS', { httpStatus: 201, data: qrView(qr, publicUrl, kept, redirect) });
   });
 
   server.route('DELETE', '/v2/codes/:codeId', async (call) => {
@@ -102,17 +142,20 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
 
   server.route('GET', '/v2/codes/payments/:merchantPaymentId', async (call) => {
     const payment = await payments.getCodePayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));
-    return opaReply('SUCCESS', { data: paymentView(payment, await readRefunds(db, payment.id)) });
+    return opaReply('SUCCESS', { data: paymentView(payment, await readRefunds(db, payment.id), await payments.orderDetails(call.merchantId, payment.merchantPaymentId)) });
   }, { payment_not_found: 'DYNAMIC_QR_PAYMENT_NOT_FOUND' });
 
-  // Cancel is asynchronous in PayPay (202); Koban finishes it within the call, the answer is the same.
+  // Cancel is asynchronous in PayPay (202); Koban finishes it within the call, the answer is the same. An
+  // unknown merchantPaymentId is accepted too (PayPay's contract) and can never be paid afterwards.
   server.route('DELETE', '/v2/payments/:merchantPaymentId', async (call) => {
-    await payments.cancelPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));
+    const canceled = await payments.cancelByMerchantId(call.merchantId, requireScopedId(call.params.merchantPaymentId));
+    if (canceled === null) call.request.log.info({ merchantPaymentId: call.params.merchantPaymentId }, 'cancel of an unknown merchantPaymentId: remembered as cancelled');
     return opaReply('REQUEST_ACCEPTED');
   });
 
   server.route('POST', '/v2/refunds', async (call) => {
-    const body = checkBody(RefundBody, call.body);
+    const body = checkTolerantBody(RefundBody, call.body, call.request);
+    requireJpy(body.amount, '/body/amount/currency');
     const refund = await payments.refundPayment({
       merchantId: call.merchantId, merchantRefundId: body.merchantRefundId, paymentId: body.paymentId, amountMinor: BigInt(body.amount.amount),
       reason: body.reason ?? null, requestedAt: epochToDate(body.requestedAt),
@@ -128,6 +171,34 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
   });
 }
 
+const DigitString = (maxLength: number) => Type.String({ pattern: `^[0-9]{1,${maxLength}}$` });
+const PaymentSearchQuery = Compile(Type.Object({
+  from: Type.Optional(DigitString(11)),
+  to: Type.Optional(DigitString(11)),
+  status: Type.Optional(Type.Union(['CREATED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
+  storeId: Type.Optional(MerchantRef),
+  minAmount: Type.Optional(DigitString(11)),
+  maxAmount: Type.Optional(DigitString(11)),
+  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+  startingAfter: Type.Optional(Uuid),
+}, { additionalProperties: false }));
+
+/** Koban's payments list and search (PayPay has none): Koban's own API, so its query is read strictly. */
+export function registerPaymentSearchRoute(server: OpaServer, payments: Payments): void {
+  server.route('GET', '/v2/payments', async (call) => {
+    // `assumeMerchant` may ride along in the query (PayPay's scoping); everything else must be known.
+    const { assumeMerchant: _scoping, ...rest } = call.query;
+    const query = checkBody(PaymentSearchQuery, Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)));
+    const page = await payments.searchPayments(call.merchantId, {
+      from: epochToDate(query.from === undefined ? undefined : Number(query.from)), to: epochToDate(query.to === undefined ? undefined : Number(query.to)),
+      status: query.status ?? null, storeRef: query.storeId ?? null,
+      minAmountMinor: query.minAmount === undefined ? null : BigInt(query.minAmount), maxAmountMinor: query.maxAmount === undefined ? null : BigInt(query.maxAmount),
+      limit: Number(query.limit ?? PAYMENTS_PAGE_DEFAULT), startingAfter: query.startingAfter ?? null,
+    });
+    return opaReply('SUCCESS', { data: page });
+  });
+}
+
 export function epochToDate(sec: number | undefined): Date | null {
   return sec === undefined ? null : new Date(sec * 1000);
 }
@@ -135,16 +206,22 @@ export function epochToDate(sec: number | undefined): Date | null {
 export function registerTillRoutes(server: OpaServer, payments: Payments): void {
   server.route('POST', '/v2/till/payments', async (call) => {
     const body = checkBody(TillPaymentBody, call.body);
+    requireJpy(body.amount, '/body/amount/currency');
+    // A till payment needs a real store and terminal: the merchant's ids must name them.
+    const refs = await payments.resolveOrderRefs(call.merchantId, body.storeId, body.terminalId);
+    if (refs.storeId === null) throw new KobanError('store_not_found', { errors: [{ pointer: '/body/storeId', message: 'names none of your stores' }] });
+    if (refs.terminalId === null) throw new KobanError('terminal_not_found', { errors: [{ pointer: '/body/terminalId', message: 'names no terminal of that store' }] });
+    const details: OrderDetails = { ...NO_ORDER_DETAILS, storeRef: refToKeep(refs.storeRef, refs.storeId), terminalRef: refToKeep(refs.terminalRef, refs.terminalId) };
     const { payment, refunds } = await payments.payAtTill({
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
-      storeId: body.storeId, terminalId: body.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt),
+      storeId: refs.storeId, terminalId: refs.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt), details,
     });
-    return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds) });
+    return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds, await payments.orderDetails(call.merchantId, payment.merchantPaymentId)) });
   }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
 
   server.route('GET', '/v2/payments/:merchantPaymentId', async (call) => {
     const payment = await payments.getPayment(call.merchantId, requireScopedId(call.params.merchantPaymentId));
-    return opaReply('SUCCESS', { data: paymentView(payment, await readRefunds(payments.deps.db.pool, payment.id)) });
+    return opaReply('SUCCESS', { data: paymentView(payment, await readRefunds(payments.deps.db.pool, payment.id), await payments.orderDetails(call.merchantId, payment.merchantPaymentId)) });
   });
 }
 

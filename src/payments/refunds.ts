@@ -9,7 +9,7 @@ import { TransferCodes } from '../ledger/types.ts';
 import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
-import { uuidv7 } from '../platform/ids.ts';
+import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
@@ -53,13 +53,15 @@ export function refundAttempt(request: RefundRequest): RefundAttempt {
 
 export function validateRefund(_deps: PaymentsDeps, attempt: RefundAttempt): undefined {
   if (attempt.request.amountMinor <= 0n) throw new KobanError('invalid_amount', { errors: [{ pointer: '/body/amount', message: 'must be a positive integer' }] });
+  // PayPay's paymentId is any string up to 64: one that cannot be a Koban payment id names no payment.
+  if (!isUuid(attempt.request.paymentId)) throw new KobanError('payment_not_found');
   return undefined;
 }
 
 /** Replay check: a repeated merchantRefundId answers what happened, even while refunds are switched off. */
 export async function answerRepeatedRefund(deps: PaymentsDeps, attempt: RefundAttempt): Promise<Refund | undefined> {
   const earlier = await readRefundByMerchantId(deps.db.pool, attempt.request.merchantId, attempt.request.merchantRefundId);
-  return earlier === null ? undefined : repeatOf(deps, earlier, attempt.requestFingerprint);
+  return earlier === null ? undefined : repeatOf(deps, earlier, attempt.requestFingerprint, attempt.request.paymentId);
 }
 
 /** The claim of a refund: reserved against the payment under its row lock; a concurrent copy loses on the unique key and answers the first. */
@@ -71,7 +73,7 @@ export async function reserveRefundStep(deps: PaymentsDeps, attempt: RefundAttem
     if (sqlState(error) !== '23505') throw error;
     const winner = await readRefundByMerchantId(deps.db.pool, attempt.request.merchantId, attempt.request.merchantRefundId);
     assert(winner !== null, 'the conflicting refund exists');
-    return repeatOf(deps, winner, attempt.requestFingerprint);
+    return repeatOf(deps, winner, attempt.requestFingerprint, attempt.request.paymentId);
   }
 }
 
@@ -99,9 +101,15 @@ export async function refundAnswer(deps: PaymentsDeps, attempt: RefundAttempt): 
   return attempt.recorded ?? currentRefund(deps, attempt.reserved.refund);
 }
 
-/** A repeat answers the first refund's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
-async function repeatOf(deps: PaymentsDeps, earlier: Refund, requestFingerprint: string): Promise<Refund> {
-  if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_refund_id_conflict');
+/**
+ * A repeat answers the first refund's outcome, waiting (bounded) while it is in flight (in-flight.ts).
+ * PayPay: "when the same merchantRefundId is specified, the previous result is returned" — also with a
+ * changed amount (the answer shows the amount really refunded). Its key includes the paymentId, Koban's does
+ * not: the same merchantRefundId for another payment is refused rather than answered with a refund of a
+ * payment the merchant did not name (and never a second refund under one id).
+ */
+async function repeatOf(deps: PaymentsDeps, earlier: Refund, requestFingerprint: string, paymentId: string): Promise<Refund> {
+  if (earlier.requestFingerprint !== requestFingerprint && earlier.paymentId !== paymentId) throw new KobanError('merchant_refund_id_conflict');
   if (earlier.status !== 'CREATED') return earlier;
   return awaitOutcome(async () => {
     const current = await readRefundByMerchantId(deps.db.pool, earlier.merchantId, earlier.merchantRefundId);

@@ -18,6 +18,9 @@ import { cancelPayment, payDynamicQr, payStaticQr, payWithCustomerCode, refundPa
 import { createTills } from './tills.ts';
 import { repairPendingReversals } from './cancel.ts';
 import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
+import { cancelByMerchantId, refuseCanceledId, resolveOrderRefs, type OrderRefs } from './merchant-orders.ts';
+import { searchPayments, type PaymentSearch } from './payment-search.ts';
+import { readOrderDetails, writeOrderDetails, type OrderDetails } from './order-details.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
 import { getRefund, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
 import type { Refund } from './model.ts';
@@ -55,6 +58,13 @@ export interface Payments {
   previewStaticQr(payload: string): Promise<QrPreview & { merchantId: string; storeId: string }>;
   payStaticQr(ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey?: string | null): Promise<Payment>;
   cancelPayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
+  /** PayPay's cancel: as cancelPayment, and an unknown merchantPaymentId is remembered as cancelled (null). */
+  cancelByMerchantId(merchantId: string, merchantPaymentId: string): Promise<Payment | null>;
+  /** A request's storeId/terminalId (the merchant's own ids or Koban's) mapped to Koban's stores and terminals. */
+  resolveOrderRefs(merchantId: string, storeRef: string | null, terminalRef: string | null): Promise<OrderRefs>;
+  orderDetails(merchantId: string, merchantPaymentId: string): Promise<OrderDetails>;
+  /** GET /v2/payments: the merchant's payments by time, status, store and amount, newest first in pages. */
+  searchPayments(merchantId: string, search: PaymentSearch): ReturnType<typeof searchPayments>;
   refundPayment(request: RefundRequest): Promise<Refund>;
   getRefund(merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }>;
   /** This customer's own payments (another customer's never appear), newest first. */
@@ -78,7 +88,11 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
       walletStatus: async (id) => (await deps.ledger.getAccount(id))?.status ?? null }, ctx),
     paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
     payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
-    payAtTill: (request) => payWithCustomerCode(deps, request),
+    async payAtTill(request) {
+      await refuseCanceledId(deps.db.pool, request.merchantId, request.merchantPaymentId);
+      if (request.details !== undefined) await writeOrderDetails(deps.db.pool, request.merchantId, request.merchantPaymentId, request.details);
+      return payWithCustomerCode(deps, request);
+    },
     invalidateTills: () => deps.tills.invalidate(),
     async getPayment(merchantId, merchantPaymentId) {
       const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
@@ -93,6 +107,10 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     previewStaticQr: (payload) => previewStaticQr(deps, payload),
     payStaticQr: (ctx, payload, amountMinor, idempotencyKey = null) => payStaticQr(deps, ctx, payload, amountMinor, idempotencyKey),
     cancelPayment: (merchantId, merchantPaymentId) => cancelPayment(deps, merchantId, merchantPaymentId),
+    cancelByMerchantId: (merchantId, merchantPaymentId) => cancelByMerchantId(deps, merchantId, merchantPaymentId, (m, p) => cancelPayment(deps, m, p)),
+    resolveOrderRefs: (merchantId, storeRef, terminalRef) => resolveOrderRefs(deps, merchantId, storeRef, terminalRef),
+    orderDetails: (merchantId, merchantPaymentId) => readOrderDetails(deps.db.pool, merchantId, merchantPaymentId),
+    searchPayments: (merchantId, search) => searchPayments(deps.db, merchantId, search),
     refundPayment: (request) => refundPayment(deps, request),
     getRefund: (merchantId, merchantRefundId) => getRefund(deps, merchantId, merchantRefundId),
     async customerHistory(ctx, limit) {

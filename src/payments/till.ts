@@ -9,6 +9,7 @@
  * waits on the row lock, finds it used and inserts nothing); the ledger moves the money; one statement
  * records the outcome and the merchant event (complete.ts).
  */
+import type { OrderDetails } from './order-details.ts';
 import { assert } from '../platform/assert.ts';
 import { sqlState, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -31,6 +32,8 @@ export interface TillPaymentRequest {
   readonly terminalId: string;
   readonly orderDescription: string | null;
   readonly requestedAt: Date | null;
+  /** The merchant's own store/terminal ids as sent, echoed in answers (order-details.ts). */
+  readonly details?: OrderDetails;
 }
 
 /** The payment and its refunds as the till API answers them. */

@@ -4,6 +4,7 @@
  */
 import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
+import { NO_ORDER_DETAILS, type OrderDetails } from './order-details.ts';
 import { readRefunds, type Payment, type PaymentStatus, type Refund } from './model.ts';
 
 /** OPA amounts are JSON integers; every Koban amount is far below 2^53 (the payment cap is ¥1M). */
@@ -33,7 +34,13 @@ export function refundView(refund: Refund, payment: Pick<Payment, 'id'>) {
   };
 }
 
-export function paymentView(payment: Payment, refunds: readonly Refund[]) {
+/** PayPay's `paymentMethods`: Koban pays from the wallet balance only, so one WALLET entry once paid. */
+export function paymentMethodsOf(payment: Payment): Array<{ amount: { amount: number; currency: 'JPY' }; type: 'WALLET' }> {
+  return payment.acceptedAt === null ? [] : [{ amount: { amount: wireInteger(payment.amountMinor), currency: 'JPY' }, type: 'WALLET' }];
+}
+
+/** PayPay's payment details (GET /v2/payments/{id}, /v2/codes/payments/{id}); storeId/terminalId as the merchant sent them. */
+export function paymentView(payment: Payment, refunds: readonly Refund[], details: OrderDetails = NO_ORDER_DETAILS) {
   return {
     paymentId: payment.id,
     status: opaStatus(payment.status),
@@ -41,10 +48,17 @@ export function paymentView(payment: Payment, refunds: readonly Refund[]) {
     merchantPaymentId: payment.merchantPaymentId,
     amount: { amount: wireInteger(payment.amountMinor), currency: 'JPY' },
     requestedAt: epochSec(payment.requestedAt ?? payment.createdAt),
-    storeId: payment.storeId ?? undefined,
-    terminalId: payment.terminalId ?? undefined,
+    // The authorisation's expiry: instant payments (all Koban has without pre-authorisation) have none.
+    expiresAt: null,
+    // "Processed time of FAILED status": Koban's cancel of a paid payment (reported FAILED, opaStatus).
+    canceledAt: epochSec(payment.canceledAt),
+    storeId: details.storeRef ?? payment.storeId ?? undefined,
+    terminalId: details.terminalRef ?? payment.terminalId ?? undefined,
+    orderReceiptNumber: null,
     orderDescription: payment.orderDescription ?? undefined,
+    orderItems: details.orderItems,
     refunds: { data: refunds.map((refund) => refundView(refund, payment)) },
+    paymentMethods: paymentMethodsOf(payment),
   };
 }
 

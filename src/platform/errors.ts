@@ -95,6 +95,8 @@ export const problems = {
   merchant_not_active: { status: 403, title: 'The merchant cannot take payments' },
   store_not_found: { status: 404, title: 'No such store for this merchant' },
   terminal_not_found: { status: 404, title: 'No such terminal in this store' },
+  unsupported_currency: { status: 400, title: 'The currency is not supported (JPY only)' },
+  external_id_in_use: { status: 409, title: 'Another store or terminal of this merchant already has this id' },
   merchant_payment_id_conflict: { status: 409, title: 'This merchantPaymentId was used with different details' },
   payment_not_found: { status: 404, title: 'No such payment' },
   payment_in_progress: { status: 409, title: 'The payment is still being processed; send the same request again in a moment' },

@@ -87,8 +87,8 @@ export const OPA_RESULT_CODES = {
   PAYMENT_CODE_NOT_FOUND: { httpStatus: 400, codeId: '90000401', message: 'Payment code not found' },
   PAYMENT_CODE_EXPIRED: { httpStatus: 400, codeId: '90000402', message: 'Payment code expired; ask the customer to refresh it' },
   PAYMENT_CODE_ALREADY_USED: { httpStatus: 400, codeId: '90000403', message: 'Payment code already used' },
-  REFUND_AMOUNT_EXCEEDED: { httpStatus: 400, codeId: '90000404', message: 'Refunds would exceed the amount paid' },
-  DUPLICATE_REFUND_REQUEST: { httpStatus: 400, codeId: '90000405', message: 'merchantRefundId was used with different details' },
+  // 90000404 was REFUND_AMOUNT_EXCEEDED: PayPay answers INVALID_PARAMS for a refund above what is left.
+  DUPLICATE_REFUND_REQUEST: { httpStatus: 400, codeId: '90000405', message: 'merchantRefundId was already used for another payment' },
   DUPLICATE_PAYMENT_REQUEST: { httpStatus: 400, codeId: '90000406', message: 'merchantPaymentId was used with different details' },
   // The payment named by this merchantPaymentId is still being processed (LINE Pay's 1145): neither paid nor
   // failed yet. Send the same request again; it answers the outcome once there is one.

@@ -52,7 +52,9 @@ export interface OpaCall {
   readonly request: FastifyRequest;
 }
 
-export type OpaHandler = (call: OpaCall) => Promise<OpaReply<unknown>>;
+/** A file rather than the resultInfo envelope (a settlement CSV); errors still answer the envelope. */
+export interface OpaFileReply { readonly file: { readonly contentType: string; readonly fileName: string; readonly body: string } }
+export type OpaHandler = (call: OpaCall) => Promise<OpaReply<unknown> | OpaFileReply>;
 /** Per-route refinements of the default KobanError → resultInfo mapping (e.g. not found on /v2/codes/payments). */
 export type OpaErrorMap = Partial<Record<ProblemCode, OpaResultCode>>;
 
@@ -98,7 +100,11 @@ export function createOpaServer(options: OpaServerOptions): OpaServer {
             if (call === null) return sendOpa(reply, opaUnauthorized());
             if (call === 'out_of_scope') return sendOpa(reply, opaReply('OP_OUT_OF_SCOPE'));
             if ('retryAfterSec' in call) return sendOpa(reply.header('retry-after', String(call.retryAfterSec)), opaReply('RATE_LIMIT'));
-            return sendOpa(reply, await handler(call));
+            const answer = await handler(call);
+            if ('file' in answer) {
+              return reply.code(200).type(answer.file.contentType).header('content-disposition', `attachment; filename="${answer.file.fileName}"`).send(answer.file.body);
+            }
+            return sendOpa(reply, answer);
           } catch (error) {
             return sendOpa(reply, errorReply(error, errorMap, request));
           }
@@ -190,6 +196,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   merchant_not_active: 'OP_OUT_OF_SCOPE',
   store_not_found: 'INVALID_PARAMS',
   terminal_not_found: 'INVALID_PARAMS',
+  external_id_in_use: 'INVALID_PARAMS',
+  unsupported_currency: 'INVALID_REQUEST_PARAMS',
   merchant_payment_id_conflict: 'DUPLICATE_DYNAMIC_QR_REQUEST',
   payment_not_found: 'RESOURCE_NOT_FOUND',
   payment_in_progress: 'PAYMENT_IN_PROGRESS',
@@ -202,7 +210,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   service_switched_off: 'MAINTENANCE_MODE',
   payment_not_reversible: 'ORDER_NOT_REVERSIBLE',
   payment_not_refundable: 'ORDER_NOT_REVERSIBLE',
-  refund_exceeds_payment: 'REFUND_AMOUNT_EXCEEDED',
+  // PayPay's refund answers 400 INVALID_PARAMS for an amount it will not refund (its 'Refund a payment' table).
+  refund_exceeds_payment: 'INVALID_PARAMS',
   refund_not_found: 'NO_SUCH_REFUND_ORDER',
   merchant_refund_id_conflict: 'DUPLICATE_REFUND_REQUEST',
   dynamic_qr_not_found: 'DYNAMIC_QR_NOT_FOUND',
@@ -245,4 +254,32 @@ export function checkBody<C extends TProperties, S extends TSchema, E>(checker: 
     return { pointer: `/body${issue.instancePath}${missing}${extra}`, message };
   }).filter((e) => e.message !== 'schema is false');
   throw new KobanError('validation_failed', { detail: errors.map((e) => `${e.pointer} ${e.message}`).join('; '), errors });
+}
+
+/** Unknown fields kept in a log line at most, so a long body cannot flood it. */
+const IGNORED_FIELDS_LOGGED_MAX = 20;
+
+/**
+ * PayPay-compatible endpoints read tolerantly, as PayPay's clients expect (a newer SDK adds a field, the
+ * merchant keeps working): fields the schema does not know are dropped, logged, and the rest validated as
+ * strictly as ever. Koban's own APIs keep refusing unknown fields (`checkBody`).
+ */
+export function checkTolerantBody<C extends TProperties, S extends TSchema, E>(checker: Validator<C, S, E>, body: unknown, request: FastifyRequest): E {
+  const ignored: string[] = [];
+  const known = withoutUnknownFields(checker.Type(), body, '/body', ignored);
+  if (ignored.length > 0) request.log.info({ ignoredFields: ignored.slice(0, IGNORED_FIELDS_LOGGED_MAX) }, 'OPA request: unknown fields ignored');
+  return checkBody(checker, known);
+}
+
+function withoutUnknownFields(schema: unknown, value: unknown, pointer: string, ignored: string[]): unknown {
+  if (typeof schema !== 'object' || schema === null) return value;
+  const { properties, items, additionalProperties } = schema as { properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown };
+  if (Array.isArray(value) && items !== undefined) return value.map((item, index) => withoutUnknownFields(items, item, `${pointer}/${index}`, ignored));
+  if (properties === undefined || additionalProperties !== false || typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+  const kept: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (Object.hasOwn(properties, key)) kept[key] = withoutUnknownFields(properties[key], field, `${pointer}/${key}`, ignored);
+    else ignored.push(`${pointer}/${key}`);
+  }
+  return kept;
 }

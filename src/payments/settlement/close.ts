@@ -17,6 +17,7 @@ import { ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../..
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
 import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
+import type { MerchantEventSink } from '../deps.ts';
 import { runLegs } from '../ledger-legs.ts';
 import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
 import { businessDate, isBusinessDate } from '../time.ts';
@@ -34,6 +35,8 @@ export interface SettlementDeps {
   readonly box: SecretBox;
   readonly rail: PayoutRail | null;
   readonly now: () => Date;
+  /** The merchant event `settlement.statement_ready`, written with the statement (none when absent). */
+  readonly events?: MerchantEventSink;
 }
 
 export interface Settlement {
@@ -95,13 +98,17 @@ async function recordTotals(deps: SettlementDeps, client: pg.PoolClient, merchan
   const refundsMinor = t.refunds + t.cancels;
   const feesMinor = t.fees - t.fee_refunds - t.cancel_fees;
   const netMinor = t.gross - refundsMinor - feesMinor;
-  await client.query(
+  const inserted = await client.query(
     `insert into settlements (id, merchant_id, business_date, payments_count, refunds_count, gross_minor, refunds_minor, fees_minor, net_minor,
        settlement_transfer_id, payout_status, created_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) on conflict (merchant_id, business_date) do nothing`,
     [uuidv7(), merchantId, date, t.payments_count, t.refunds_count, t.gross, refundsMinor, feesMinor, netMinor, netMinor === 0n ? null : uuidv7(), deps.now()]);
   const stored = await readSettlement(client, merchantId, date);
   assert(stored !== null && stored.netMinor === stored.grossMinor - stored.refundsMinor - stored.feesMinor, 'settlement balances');
+  // Once per statement, in its transaction (PayPay's `file.created` in spirit; the CSV is fetched by API).
+  if (inserted.rowCount === 1 && deps.events !== undefined) {
+    await deps.events.record(client, { type: 'settlement.statement_ready', merchantId, data: statementView(stored) });
+  }
   return stored;
 }
 
@@ -138,6 +145,33 @@ interface SettlementRow {
   id: string; merchant_id: string; business_date: string; payments_count: number; refunds_count: number; gross_minor: bigint; refunds_minor: bigint;
   fees_minor: bigint; net_minor: bigint; settlement_transfer_id: string | null; payout_amount_minor: bigint | null; payout_transfer_id: string | null;
   payout_reference: string | null; payout_status: string; payout_failure: string | null;
+}
+
+/** A statement as the merchant API shows it: money as strings of digits (the net may be negative). */
+export function statementView(s: Settlement) {
+  return {
+    statementId: s.id, businessDate: s.businessDate, currency: 'JPY', paymentsCount: s.paymentsCount, refundsCount: s.refundsCount,
+    grossAmount: s.grossMinor.toString(), refundsAmount: s.refundsMinor.toString(), feesAmount: s.feesMinor.toString(), netAmount: s.netMinor.toString(),
+    payoutStatus: s.payoutStatus, payoutAmount: s.payoutAmountMinor?.toString() ?? null,
+    csvPath: `/v2/settlements/${s.businessDate}/csv`,
+  };
+}
+
+export const STATEMENTS_PAGE_MAX = 100;
+
+/** The merchant's statements, newest business day first; `before` (a business date) pages back. */
+export async function listStatements(db: Pick<pg.Pool, 'query'>, merchantId: string, page: { limit: number; before: string | null }): Promise<{ statements: Settlement[]; hasMore: boolean }> {
+  const limit = Math.min(Math.max(1, page.limit), STATEMENTS_PAGE_MAX);
+  const result = await db.query<{ business_date: string }>(
+    `select business_date from settlements where merchant_id = $1 and ($2::text is null or business_date < $2) order by business_date desc limit $3`,
+    [merchantId, page.before, limit + 1]);
+  const statements: Settlement[] = [];
+  for (const row of result.rows.slice(0, limit)) {
+    const statement = await readSettlement(db, merchantId, row.business_date);
+    assert(statement !== null, 'a listed statement is readable');
+    statements.push(statement);
+  }
+  return { statements, hasMore: result.rows.length > limit };
 }
 
 export async function readSettlement(db: Pick<pg.Pool, 'query'>, merchantId: string, date: string): Promise<Settlement | null> {

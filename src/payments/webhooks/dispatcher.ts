@@ -9,6 +9,7 @@ import { readWebhookEndpoint, signDelivery } from '../../merchants/webhook-endpo
 import type { Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Logger } from '../deps.ts';
+import { renderDelivery } from './render.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
@@ -94,23 +95,32 @@ async function attempt(deps: DispatcherDeps, row: DueRow): Promise<void> {
   const sentAt = deps.now();
   let statusCode: number | null = null;
   let error: string | null = null;
-  if (endpoint === null) {
+  // The payload as the endpoint's format renders it (render.ts); null: that format has no such notification.
+  const body = endpoint === null ? null : await renderDelivery(deps.db.pool, endpoint.format, row.type, row.body);
+  if (endpoint !== null && body === null) return skipDelivery(deps, row.id, endpoint.format);
+  if (endpoint === null || body === null) {
     error = 'endpoint no longer exists';
   } else {
     const headers = {
       'content-type': 'application/json',
-      [KOBAN_SIGNATURE_HEADER]: signDelivery(endpoint, Math.floor(sentAt.getTime() / 1000), row.body),
+      [KOBAN_SIGNATURE_HEADER]: signDelivery(endpoint, Math.floor(sentAt.getTime() / 1000), body),
       'koban-event-id': row.event_id,
       'koban-event-type': row.type,
       'koban-delivery-id': row.id,
     };
     try {
-      statusCode = await deps.transport.post(endpoint.url, headers, row.body, deps.timeoutMs);
+      statusCode = await deps.transport.post(endpoint.url, headers, body, deps.timeoutMs);
     } catch (cause) {
       error = (cause as Error).message.slice(0, ERROR_TEXT_MAX);
     }
   }
   await recordAttempt(deps, row, { statusCode, error, durationMs: Math.round(performance.now() - started), at: sentAt });
+}
+
+/** Never posted: recorded so the delivery log says why (a PayPay-format endpoint and a refund, say). */
+async function skipDelivery(deps: DispatcherDeps, deliveryId: string, format: string): Promise<void> {
+  await deps.db.pool.query(`update webhook_deliveries set status = 'skipped', last_error = $2 where id = $1 and status = 'pending'`,
+    [deliveryId, `not sent: the ${format} format has no notification for this event`]);
 }
 
 async function recordAttempt(deps: DispatcherDeps, row: DueRow, outcome: { statusCode: number | null; error: string | null; durationMs: number; at: Date }): Promise<void> {

@@ -17,10 +17,14 @@ import { KobanError } from '../../platform/errors.ts';
 import { isUuid } from '../../platform/ids.ts';
 import { DELIVERY_PAGE_DEFAULT, DELIVERY_PAGE_MAX, deliveryLogPage } from './delivery-log.ts';
 import { redeliver } from './dispatcher.ts';
+import { EVENTS_PAGE_DEFAULT, eventsPage } from './events-api.ts';
 
-const EndpointBody = Compile(Type.Object({ url: Type.String({ minLength: 8, maxLength: 2048 }) }, { additionalProperties: false }));
+/** `koban` (default): Koban's event envelope; `paypay`: PayPay's flat Transaction notification (render.ts). */
+const Format = Type.Union([Type.Literal('koban'), Type.Literal('paypay')]);
+const EndpointBody = Compile(Type.Object({ url: Type.String({ minLength: 8, maxLength: 2048 }), format: Type.Optional(Format) }, { additionalProperties: false }));
 const UpdateBody = Compile(Type.Object({
   url: Type.Optional(Type.String({ minLength: 8, maxLength: 2048 })),
+  format: Type.Optional(Format),
   disabled: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false, minProperties: 1 }));
 const RotateBody = Compile(Type.Object({
@@ -31,10 +35,16 @@ const PageQuery = Compile(Type.Object({
   startingAfter: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
 }, { additionalProperties: false }));
 
+const EventsQuery = Compile(Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
+  startingAfter: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  type: Type.Optional(Type.String({ pattern: '^[a-z]+\\.[a-z_]+$', maxLength: 64 })),
+}, { additionalProperties: false }));
+
 type Deps = { db: Database; box: SecretBox; allowHttp: boolean; now: () => Date };
 
 const endpointView = (e: WebhookEndpointSummary) => ({
-  endpointId: e.endpointId, url: e.url, disabled: e.status === 'disabled',
+  endpointId: e.endpointId, url: e.url, format: e.format, disabled: e.status === 'disabled',
   previousSecretExpiresAt: e.previousSecretExpiresAt?.toISOString() ?? null, createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString(),
 });
 
@@ -58,6 +68,15 @@ export function registerWebhookRoutes(server: OpaServer, deps: Deps): void {
     return opaReply('SUCCESS', { data: { deliveries, hasMore: page.hasMore, nextCursor: page.hasMore ? deliveries.at(-1)?.deliveryId ?? null : null } });
   });
 
+  server.route('GET', '/v2/events', async (call) => {
+    const query = checkBody(EventsQuery, Object.fromEntries(Object.entries({ limit: call.query.limit, startingAfter: call.query.startingAfter, type: call.query.type }).filter(([, v]) => v !== undefined)));
+    const startingAfter = query.startingAfter ?? null;
+    if (startingAfter !== null && !isUuid(startingAfter)) throw new KobanError('validation_failed', { detail: 'startingAfter must be an event id', errors: [{ pointer: '/query/startingAfter', message: 'is not an event id' }] });
+    const page = await eventsPage(deps.db, call.merchantId, { limit: Number(query.limit ?? EVENTS_PAGE_DEFAULT), startingAfter, type: query.type ?? null, now: deps.now() });
+    const last = page.events.at(-1) as { id?: string } | undefined;
+    return opaReply('SUCCESS', { data: { events: page.events, hasMore: page.hasMore, nextCursor: page.hasMore ? last?.id ?? null : null } });
+  });
+
   server.route('POST', '/v2/webhooks/deliveries/:deliveryId/redeliver', async (call) => {
     const deliveryId = call.params.deliveryId ?? '';
     if (!isUuid(deliveryId)) throw new KobanError('webhook_delivery_not_found');
@@ -69,9 +88,9 @@ export function registerWebhookRoutes(server: OpaServer, deps: Deps): void {
 function registerEndpointRoutes(server: OpaServer, deps: Deps): void {
   server.route('POST', '/v2/webhooks/endpoints', async (call) => {
     const body = checkBody(EndpointBody, call.body);
-    const result = await createOrFindWebhookEndpoint(deps.db, deps.box, { merchantId: call.merchantId, url: body.url, allowHttp: deps.allowHttp });
+    const result = await createOrFindWebhookEndpoint(deps.db, deps.box, { merchantId: call.merchantId, url: body.url, allowHttp: deps.allowHttp, ...(body.format === undefined ? {} : { format: body.format }) });
     // The signing secret is shown here once; Koban keeps it sealed. The same URL again answers the existing endpoint, without it.
-    if (result.created) return opaReply('SUCCESS', { httpStatus: 201, data: { endpointId: result.endpointId, url: result.url, disabled: false, signingSecret: result.signingSecret } });
+    if (result.created) return opaReply('SUCCESS', { httpStatus: 201, data: { endpointId: result.endpointId, url: result.url, format: result.format, disabled: false, signingSecret: result.signingSecret } });
     return opaReply('SUCCESS', { data: endpointView(result) });
   });
 
@@ -88,6 +107,7 @@ function registerEndpointRoutes(server: OpaServer, deps: Deps): void {
     const updated = await updateWebhookEndpoint(deps.db, {
       merchantId: call.merchantId, endpointId: endpointIdOf(call.params), allowHttp: deps.allowHttp, now: deps.now(),
       ...(body.url === undefined ? {} : { url: body.url }), ...(body.disabled === undefined ? {} : { status: body.disabled ? 'disabled' : 'active' }),
+      ...(body.format === undefined ? {} : { format: body.format }),
     });
     return opaReply('SUCCESS', { data: endpointView(updated) });
   });
