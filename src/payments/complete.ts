@@ -8,7 +8,7 @@ import { assert } from '../platform/assert.ts';
 import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
+import { failureCodeOf, runLegs, type Leg, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
@@ -58,13 +58,18 @@ export function chooseDebits(payment: Payment): readonly Debit[] {
 
 /** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
 export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
+  return runLegs(deps.ledger, paymentLegs(payment, debits, target));
+}
+
+/** The payment's ledger legs: each debit into the receivable, then the fee out of it (one linked chain). */
+export function paymentLegs(payment: Payment, debits: readonly Debit[], target: PaymentTarget): Leg[] {
   assert(debits.reduce((sum, d) => sum + d.amountMinor, 0n) === payment.amountMinor, 'the debits add up to the payment');
   const reference = `payment:${payment.id}`;
   const receivableAccountId = target.receivableAccountId;
-  return runLegs(deps.ledger, [
+  return [
     ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference })),
     ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
-  ]);
+  ];
 }
 
 /** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */

@@ -4,6 +4,7 @@ import type { PaymentsConfig } from '../platform/config.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
+import type { CodePaymentBatcher } from './group-commit.ts';
 
 export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed';
 
@@ -78,6 +79,8 @@ export interface PaymentsDeps {
   readonly events: MerchantEventSink;
   /** Relays customer notices written with an outcome (customer-notices.ts); `kick` after such a commit. */
   readonly notices: { kick(): void; drain(): Promise<void> };
+  /** The group commit of customer-code payments (group-commit.ts). */
+  readonly codePayments: CodePaymentBatcher;
   readonly now: () => Date;
   readonly log: Logger;
 }

@@ -43,3 +43,27 @@ export function outboxCte(first: number, source: string): string {
     from outbox_event ev join merchant_webhook_endpoints e on e.merchant_id = ev.merchant_id and e.status = 'active'
   )`;
 }
+
+/**
+ * The same two CTEs for many events at once (a group commit's batch): the prepared values of every event
+ * bound as six arrays from `$first` (ids, merchants, types, bodies, times, attempts). Each event gets one
+ * delivery per active endpoint of its merchant, exactly as `outboxCte`.
+ */
+export function outboxManyCte(first: number): string {
+  const $ = (offset: number) => `$${first + offset}`;
+  return `outbox_event as (
+    insert into webhook_events (id, merchant_id, type, body, created_at)
+    select * from unnest(${$(0)}::uuid[], ${$(1)}::uuid[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::timestamptz[])
+    returning id, merchant_id, created_at
+  ), outbox_deliveries as (
+    insert into webhook_deliveries (id, event_id, endpoint_id, merchant_id, attempts_max, next_attempt_at, created_at)
+    select gen_random_uuid(), ev.id, e.id, e.merchant_id, a.attempts_max, ev.created_at, ev.created_at
+    from outbox_event ev join unnest(${$(0)}::uuid[], ${$(5)}::int[]) as a(id, attempts_max) on a.id = ev.id
+    join merchant_webhook_endpoints e on e.merchant_id = ev.merchant_id and e.status = 'active'
+  )`;
+}
+
+/** The values `outboxManyCte` binds, from prepared events. */
+export function outboxManyValues(events: readonly PreparedMerchantEvent[]): unknown[] {
+  return [0, 1, 2, 3, 4, 5].map((column) => events.map((event) => event.values[column]));
+}
