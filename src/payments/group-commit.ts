@@ -169,7 +169,10 @@ async function settleInTransaction(deps: Omit<PaymentsDeps, 'codePayments'>, cli
  * scored, as the single path's does; it sets each code's payment id, so a code is tied to exactly one
  * payment of the batch (codes are distinct in a batch anyway).
  */
-async function claimCodes(client: pg.PoolClient, attempts: readonly CodeAttempt[], now: Date): Promise<Map<string, Claimed>> {
+async function claimCodes(client: pg.PoolClient, unordered: readonly CodeAttempt[], now: Date): Promise<Map<string, Claimed>> {
+  // In code order, so two batches claiming overlapping codes (retries) tend to lock them in one order; a
+  // deadlock all the same rolls a batch back and its payments settle on their own.
+  const attempts = [...unordered].sort((x, y) => Buffer.compare(x.codeHash as Buffer, y.codeHash as Buffer));
   const result = await client.query<Claimed>({
     name: 'payments_batch_claim',
     text: `update payment_codes c set status = 'used', used_at = $5, payment_id = i.payment_id
