@@ -97,7 +97,7 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: Pay
   assert(payment.customerId !== null, 'a payment being completed has its customer');
   const acceptedAt = deps.now();
   const completing: Payment = { ...payment, status: 'COMPLETED', acceptedAt, businessDate: businessDate(acceptedAt) };
-  const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, data: paymentEventDataOf(completing, []) });
+  const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, paymentId: payment.id, data: paymentEventDataOf(completing, []) });
   const notice = noticeValues({ type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: acceptedAt });
   const updated = await deps.db.pool.query<PaymentRow>({
     name: 'payments_record_completed',
@@ -107,7 +107,7 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: Pay
            ), paid_qr as (
              update dynamic_qr_codes set status = 'PAID' where payment_id in (select id from done)
            ), customer_notice as (
-             insert into payment_customer_notices (id, customer_id, event, created_at) select $11, customer_id, $12::jsonb, $3 from done
+             insert into payment_customer_notices (id, customer_id, event, created_at) select $12, customer_id, $13::jsonb, $3 from done
            ), ${outboxCte(5, 'done')}
            select ${PAYMENT_COLUMNS} from done`,
     values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values, ...notice],
@@ -137,7 +137,7 @@ async function recordFailed(deps: PaymentsDeps, payment: Payment, failureCode: s
     const row = updated.rows[0];
     if (row === undefined) return currentState(client, payment.id);
     const failed = toPayment(row);
-    await deps.events.record(client, { type: 'payment.failed', merchantId: failed.merchantId, data: await paymentEventData(client, failed) });
+    await deps.events.record(client, { type: 'payment.failed', merchantId: failed.merchantId, paymentId: failed.id, data: await paymentEventData(client, failed) });
     return failed;
   });
 }

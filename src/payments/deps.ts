@@ -11,13 +11,19 @@ export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'paymen
 export interface MerchantEvent {
   readonly type: MerchantEventType;
   readonly merchantId: string;
+  /**
+   * The payment the event is about (a refund's event names its payment): the order key. An endpoint gets a
+   * payment's events in the order they were written (`seq`), each after the one before it was delivered or
+   * given up (webhooks/dispatcher.ts).
+   */
+  readonly paymentId: string;
   /** The webhook body's `data`; plain JSON (amounts already integers). */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts. */
+/** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts, order key (the payment). */
 export interface PreparedMerchantEvent {
-  readonly values: readonly [string, string, MerchantEventType, string, Date, number];
+  readonly values: readonly [string, string, MerchantEventType, string, Date, number, string];
 }
 
 /** Records merchant events inside the caller's transaction (the transactional outbox, webhooks/outbox.ts). */

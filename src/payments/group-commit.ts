@@ -207,7 +207,7 @@ function stagedPayment(deps: Omit<PaymentsDeps, 'codePayments'>, attempt: CodeAt
 async function recordFinals(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, finals: ReadonlyArray<{ attempt: CodeAttempt; payment: Payment }>, now: Date): Promise<Map<string, Payment>> {
   const payments = finals.map((f) => f.payment);
   const events: PreparedMerchantEvent[] = payments.map((payment) => deps.events.prepare({
-    type: payment.status === 'COMPLETED' ? 'payment.completed' : 'payment.failed', merchantId: payment.merchantId, data: paymentEventDataOf(payment, []),
+    type: payment.status === 'COMPLETED' ? 'payment.completed' : 'payment.failed', merchantId: payment.merchantId, paymentId: payment.id, data: paymentEventDataOf(payment, []),
   }));
   const notices = finals.filter((f) => f.payment.status === 'COMPLETED').map(({ attempt, payment }) => {
     assert(attempt.till !== undefined && payment.customerId !== null, 'a completed payment has its till and customer');
