@@ -111,12 +111,18 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
     return { outcomes, rolledBack: false };
   } catch (error) {
     failure = error;
-    await client.query('rollback').catch(() => undefined);
+    try {
+      await client.query('rollback');
+    } catch (rollbackError) {
+      // The connection is unusable: it is destroyed, never handed back with a transaction open.
+      client.release(rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)));
+      failure = 'released';
+    }
     deps.log.warn({ err: error, payments: chosen.length }, 'payment batch rolled back; its payments are settled one by one');
     // Every chosen attempt stays 'alone': nothing of the batch was written.
     return { outcomes: attempts.map(() => ({ kind: 'alone' })), rolledBack: true };
   } finally {
-    releaseAfter(client, failure);
+    if (failure !== 'released') releaseAfter(client, failure);
   }
 }
 
