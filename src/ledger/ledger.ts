@@ -40,6 +40,15 @@ export interface Ledger {
   setAccountStatus(id: string, status: AccountStatus): Promise<Account>;
   /** One group: linked chains inside it commit or fail together. Validates shape first. */
   createTransfers(requests: readonly TransferRequest[]): Promise<TransferResult[]>;
+  /**
+   * Several groups written in the caller's open transaction (`client` has begun; the caller commits or
+   * rolls back): for a module whose own rows must commit with the money (payments' group commit). The
+   * ledger still owns the SQL and takes its locks in its one global order. Answers one result list per
+   * group. A conflict it would retry on its own (serialization failure, deadlock, a concurrent insert of
+   * the same id, an account whose status changed under the batch) is thrown: the caller rolls back and
+   * decides again (`isLedgerRetryable`).
+   */
+  createTransfersWithin(client: pg.PoolClient, groups: ReadonlyArray<readonly TransferRequest[]>): Promise<TransferResult[][]>;
   lookupTransfer(id: string): Promise<TransferLookup | null>;
   statement(query: StatementQuery): Promise<Statement>;
   /** Releases holds whose timeout has passed; returns how many it released. */
@@ -54,7 +63,8 @@ const BATCH_ATTEMPTS_MAX = 8;
 const RETRY_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
 export function createLedger(db: Database, options: LedgerOptions): Ledger {
-  const batcher = createOperationBatcher(db, options);
+  const flagsCache = createAccountFlagsCache();
+  const batcher = createOperationBatcher(db, options, flagsCache);
   return {
     maxAmountMinor: options.maxAmountMinor,
     createAccounts: (accounts) => insertAccounts(db, accounts),
@@ -66,6 +76,15 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
       const results = await batcher.submit(requests.map((request) => ({ kind: 'transfer', request: canonicalIds(request) })));
       for (const result of results) options.metrics?.ledgerTransfers.inc({ result: result.result });
       return results;
+    },
+    async createTransfersWithin(client, groups) {
+      groups.forEach((requests, index) => validateTransferRequests(requests, options.maxAmountMinor, `/groups/${index}`));
+      const started = performance.now();
+      const outcome = await runBatch(client, groups.map((requests) => requests.map((request) => ({ kind: 'transfer' as const, request: canonicalIds(request) }))), flagsCache, { callerTransaction: true });
+      options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
+      options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
+      for (const result of outcome.results.flat()) options.metrics?.ledgerTransfers.inc({ result: result.result });
+      return outcome.results;
     },
     lookupTransfer: (id) => lookupTransfer(db, id),
     statement: (query) => readStatement(db, query),
@@ -96,11 +115,10 @@ function canonicalIds(request: TransferRequest): TransferRequest {
   };
 }
 
-function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<LedgerOperation[], TransferResult[]> {
+function createOperationBatcher(db: Database, options: LedgerOptions, flagsCache: AccountFlagsCache): Batcher<LedgerOperation[], TransferResult[]> {
   const itemsMax = options.batchItemsMax ?? 1024;
   // A request's transfers are one group and a group is never split: a batch must hold the largest.
   assert(itemsMax >= LEDGER_LIMITS.transfersPerRequestMax, `batchItemsMax must be at least ${LEDGER_LIMITS.transfersPerRequestMax}`);
-  const flagsCache = createAccountFlagsCache();
   return createBatcher<LedgerOperation[], TransferResult[]>({
     itemsMax,
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
@@ -157,6 +175,11 @@ async function lookupTransfer(db: Database, id: string): Promise<TransferLookup 
   const failed = await db.pool.query<{ result: TransferResultCode }>('select result from transfer_failures where id = $1', [id]);
   const failure = failed.rows[0];
   return failure === undefined ? null : { state: 'failed', result: failure.result };
+}
+
+/** A conflict the caller of `createTransfersWithin` should roll back and decide again, as the ledger's own batches do. */
+export function isLedgerRetryable(error: unknown): boolean {
+  return error instanceof LateAccountChanged || RETRY_SQLSTATES.has(sqlState(error) ?? '');
 }
 
 export function requireTransferCreated(results: readonly TransferResult[]): Transfer[] {

@@ -51,12 +51,15 @@ export function toTransfer(row: TransferRow): Transfer {
  * write and the commit, and the next batch does its reads and decisions meanwhile. Locks are always
  * taken in one global order, flagged accounts by id, then unflagged accounts by id: no deadlocks.
  */
-export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>, flagsCache: AccountFlagsCache): Promise<BatchOutcome> {
+export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>, flagsCache: AccountFlagsCache, options: { callerTransaction?: boolean } = {}): Promise<BatchOutcome> {
+  // In the caller's transaction (`createTransfersWithin`): no begin and no commit here; the caller owns both.
+  const callerTransaction = options.callerTransaction === true;
+  const opening: ReadStatement[] = callerTransaction ? [CLOCK] : [BEGIN, CLOCK];
   const { transferIds, pendingIds, requestAccountIds } = collectIds(groups);
   let now: Date | null = null;
   let held = new Map<string, Transfer>();
   if (pendingIds.length > 0) {
-    const first = await runReads(client, [BEGIN, CLOCK, readTransfersSql(pendingIds)], flagsCache);
+    const first = await runReads(client, [...opening, readTransfersSql(pendingIds)], flagsCache);
     now = first.clock;
     held = first.transfers;
   }
@@ -67,7 +70,7 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
   }
   const misses = [...accountIds].filter((id) => !flagsCache.has(id));
   if (misses.length > 0) {
-    const learned = await runReads(client, [...(now === null ? [BEGIN, CLOCK] : []), readFlagsSql(misses)], flagsCache);
+    const learned = await runReads(client, [...(now === null ? opening : []), readFlagsSql(misses)], flagsCache);
     now ??= learned.clock;
   }
   const { early, late } = classifyAccounts([...accountIds], flagsCache);
@@ -76,7 +79,7 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
   const lockLate = operationCount(groups) > LATE_LOCK_MIN_OPERATIONS;
   const heldPendingIds = [...held.values()].filter((t) => hasFlag(t.flags, TransferFlags.pending)).map((t) => t.id);
   const reads = await runReads(client, [
-    ...(now === null ? [BEGIN, CLOCK] : []),
+    ...(now === null ? opening : []),
     lockAccountsSql(early),
     lockLate ? readAccountsSql(late) : lockAccountsSql(late),
     idempotencyStateSql(transferIds),
@@ -89,7 +92,7 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
   for (const [id, transfer] of held) if (!state.transfers.has(id)) state.transfers.set(id, transfer);
   const outcome = executeBatch(state, groups);
   await writeOutcome(client, outcome, now, lateBefore);
-  await client.query('commit');
+  if (!callerTransaction) await client.query('commit');
   return outcome;
 }
 

@@ -88,7 +88,7 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
        cancel_transfer_id = $6, cancel_fee_transfer_id = $7, reversal_pending = true where id = $1 returning ${PAYMENT_COLUMNS}`,
     [payment.id, now, businessDate(now), amount, fee, uuidv7(), fee > 0n ? uuidv7() : null]);
   const canceled = toPayment(updated.rows[0] as PaymentRow);
-  await deps.events.record(client, { type: 'payment.canceled', merchantId, data: await paymentEventData(client, canceled) });
+  await deps.events.record(client, { type: 'payment.canceled', merchantId, paymentId: canceled.id, data: await paymentEventData(client, canceled) });
   if (canceled.customerId !== null) {
     await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(client, canceled)), at: now });
   }

@@ -8,7 +8,7 @@ import { assert } from '../platform/assert.ts';
 import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
-import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
+import { failureCodeOf, runLegs, type Leg, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
@@ -58,13 +58,18 @@ export function chooseDebits(payment: Payment): readonly Debit[] {
 
 /** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
 export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
+  return runLegs(deps.ledger, paymentLegs(payment, debits, target));
+}
+
+/** The payment's ledger legs: each debit into the receivable, then the fee out of it (one linked chain). */
+export function paymentLegs(payment: Payment, debits: readonly Debit[], target: PaymentTarget): Leg[] {
   assert(debits.reduce((sum, d) => sum + d.amountMinor, 0n) === payment.amountMinor, 'the debits add up to the payment');
   const reference = `payment:${payment.id}`;
   const receivableAccountId = target.receivableAccountId;
-  return runLegs(deps.ledger, [
+  return [
     ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference })),
     ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
-  ]);
+  ];
 }
 
 /** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */
@@ -92,7 +97,7 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: Pay
   assert(payment.customerId !== null, 'a payment being completed has its customer');
   const acceptedAt = deps.now();
   const completing: Payment = { ...payment, status: 'COMPLETED', acceptedAt, businessDate: businessDate(acceptedAt) };
-  const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, data: paymentEventDataOf(completing, []) });
+  const event = deps.events.prepare({ type: 'payment.completed', merchantId: payment.merchantId, paymentId: payment.id, data: paymentEventDataOf(completing, []) });
   const notice = noticeValues({ type: 'payment.completed', paymentId: payment.id, amountMinor: payment.amountMinor, merchantName: target.merchantName, storeName: target.storeName, at: acceptedAt });
   const updated = await deps.db.pool.query<PaymentRow>({
     name: 'payments_record_completed',
@@ -102,7 +107,7 @@ async function recordCompleted(deps: PaymentsDeps, payment: Payment, target: Pay
            ), paid_qr as (
              update dynamic_qr_codes set status = 'PAID' where payment_id in (select id from done)
            ), customer_notice as (
-             insert into payment_customer_notices (id, customer_id, event, created_at) select $11, customer_id, $12::jsonb, $3 from done
+             insert into payment_customer_notices (id, customer_id, event, created_at) select $12, customer_id, $13::jsonb, $3 from done
            ), ${outboxCte(5, 'done')}
            select ${PAYMENT_COLUMNS} from done`,
     values: [payment.id, payment.paymentTransferId, acceptedAt, completing.businessDate, ...event.values, ...notice],
@@ -132,7 +137,7 @@ async function recordFailed(deps: PaymentsDeps, payment: Payment, failureCode: s
     const row = updated.rows[0];
     if (row === undefined) return currentState(client, payment.id);
     const failed = toPayment(row);
-    await deps.events.record(client, { type: 'payment.failed', merchantId: failed.merchantId, data: await paymentEventData(client, failed) });
+    await deps.events.record(client, { type: 'payment.failed', merchantId: failed.merchantId, paymentId: failed.id, data: await paymentEventData(client, failed) });
     return failed;
   });
 }

@@ -4,19 +4,26 @@ import type { PaymentsConfig } from '../platform/config.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
+import type { CodePaymentBatcher } from './group-commit.ts';
 
 export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed' | 'settlement.statement_ready';
 
 export interface MerchantEvent {
   readonly type: MerchantEventType;
   readonly merchantId: string;
+  /**
+   * The payment the event is about (a refund's event names its payment): the order key. An endpoint gets a
+   * payment's events in the order they were written (`seq`), each after the one before it was delivered or
+   * given up (webhooks/dispatcher.ts).
+   */
+  readonly paymentId: string;
   /** The webhook body's `data`; plain JSON (amounts already integers). */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
-/** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts. */
+/** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts, order key (the payment). */
 export interface PreparedMerchantEvent {
-  readonly values: readonly [string, string, MerchantEventType, string, Date, number];
+  readonly values: readonly [string, string, MerchantEventType, string, Date, number, string];
 }
 
 /** Records merchant events inside the caller's transaction (the transactional outbox, webhooks/outbox.ts). */
@@ -78,6 +85,8 @@ export interface PaymentsDeps {
   readonly events: MerchantEventSink;
   /** Relays customer notices written with an outcome (customer-notices.ts); `kick` after such a commit. */
   readonly notices: { kick(): void; drain(): Promise<void> };
+  /** The group commit of customer-code payments (group-commit.ts). */
+  readonly codePayments: CodePaymentBatcher;
   readonly now: () => Date;
   readonly log: Logger;
 }

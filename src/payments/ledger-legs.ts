@@ -4,7 +4,7 @@
  * crash is safe: the ledger answers `exists` (or the same sticky failure) for ids it has seen.
  */
 import type { Ledger } from '../ledger/ledger.ts';
-import { isSuccess, Ledgers, TransferFlags, type TransferRequest, type TransferResultCode } from '../ledger/types.ts';
+import { isSuccess, Ledgers, TransferFlags, type TransferRequest, type TransferResult, type TransferResultCode } from '../ledger/types.ts';
 import { assert } from '../platform/assert.ts';
 
 export interface Leg {
@@ -19,14 +19,22 @@ export interface Leg {
 export type LegsOutcome = { readonly ok: true } | { readonly ok: false; readonly result: TransferResultCode };
 
 export async function runLegs(ledger: Ledger, legs: readonly Leg[]): Promise<LegsOutcome> {
+  return legsOutcome(await ledger.createTransfers(legRequests(legs)));
+}
+
+/** The legs as one linked chain of transfer requests (legs of zero are left out). */
+export function legRequests(legs: readonly Leg[]): TransferRequest[] {
   const present = legs.filter((leg) => leg.amountMinor > 0n);
   assert(present.length > 0, 'at least one leg moves money');
-  const requests: TransferRequest[] = present.map((leg, index) => ({
+  return present.map((leg, index) => ({
     id: leg.id, debitAccountId: leg.debitAccountId, creditAccountId: leg.creditAccountId, amount: leg.amountMinor, pendingId: null,
     ledger: Ledgers.JPY, code: leg.code, flags: index < present.length - 1 ? TransferFlags.linked : TransferFlags.none,
     timeoutSeconds: 0, reference: leg.reference,
   }));
-  const results = await ledger.createTransfers(requests);
+}
+
+/** What the ledger's answers to one chain mean for the operation. */
+export function legsOutcome(results: readonly TransferResult[]): LegsOutcome {
   if (results.every((r) => isSuccess(r.result))) return { ok: true };
   // The cause is the leg that failed on its own; its partners answer linked_event_failed.
   const cause = results.find((r) => !isSuccess(r.result) && r.result !== 'linked_event_failed') ?? results.find((r) => !isSuccess(r.result));

@@ -184,7 +184,7 @@ async function recordRefundOutcome(deps: PaymentsDeps, refund: Refund, payment: 
     assert(current.rowCount === 1, 'the refunded payment exists');
     const after = await readPaymentById(client, payment.id);
     assert(after !== null, 'payment readable');
-    await deps.events.record(client, { type: outcome.ok ? 'refund.completed' : 'refund.failed', merchantId: done.merchantId, data: { ...(await paymentEventData(client, after)), refund: refundView(done, after) } });
+    await deps.events.record(client, { type: outcome.ok ? 'refund.completed' : 'refund.failed', merchantId: done.merchantId, paymentId: payment.id, data: { ...(await paymentEventData(client, after)), refund: refundView(done, after) } });
     if (where !== null) {
       assert(payment.customerId !== null, 'refunds go to a customer');
       await writeNotice(client, payment.customerId, { type: 'refund.completed', paymentId: payment.id, refundId: done.id, amountMinor: done.amountMinor, ...where, at });

@@ -10,6 +10,7 @@ import { deriveKey } from '../merchants/secret-box.ts';
 import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
 import { repairInFlightPayments } from './complete.ts';
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
+import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
@@ -76,12 +77,13 @@ export interface Payments {
 export async function createPayments(options: PaymentsOptions): Promise<Payments> {
   const now = options.now ?? (() => new Date());
   const hooks: PaymentHooks = { ...defaultPaymentHooks, ...options.hooks };
-  const deps: PaymentsDeps = {
+  const base: Omit<PaymentsDeps, 'codePayments'> = {
     db: options.db, ledger: options.ledger, config: options.config, hooks,
     switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
     events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,
   };
+  const deps: PaymentsDeps = { ...base, codePayments: createCodePaymentBatcher(base) };
   return {
     deps,
     mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now,

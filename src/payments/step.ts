@@ -27,3 +27,12 @@ export async function runSteps<A, R>(steps: readonly Step<A, R>[], deps: Payment
   }
   assert(false, 'a pipeline ends with a step that answers');
 }
+
+/** Runs a part of a pipeline: the steps in order until one answers; nothing when none does (the caller's table goes on). */
+export async function runStepsUntilAnswer<A, R>(steps: readonly Step<A, R>[], deps: PaymentsDeps, attempt: A): Promise<R | undefined> {
+  for (const { run } of steps) {
+    const answer = await run(deps, attempt);
+    if (answer !== undefined) return answer;
+  }
+  return undefined;
+}

@@ -118,6 +118,35 @@ export async function claimCode(deps: PaymentsDeps, attempt: CodeAttempt): Promi
     attempt.staged = staged;
     return undefined;
   }
+  return answerLostClaim(deps, attempt);
+}
+
+/**
+ * The payment's claim, ledger and record in the group commit (group-commit.ts): one transaction shared with
+ * the payments around it. Answers 'alone' when the batch did not write it (a duplicate inside the batch, or
+ * the batch rolled back): the caller then settles it on its own (the single path's steps).
+ */
+export async function settleInGroupCommit(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | 'alone' | undefined> {
+  const outcome = await deps.codePayments.submit(attempt);
+  switch (outcome.kind) {
+    case 'recorded':
+      attempt.staged = outcome.payment;
+      attempt.recorded = { payment: outcome.payment, recordedHere: true };
+      return undefined;
+    case 'not_claimed':
+      return answerLostClaim(deps, attempt);
+    case 'alone':
+      return 'alone';
+  }
+}
+
+/**
+ * The code was gone when this payment tried to claim it. Lost to this very payment's original (a retry:
+ * same merchantPaymentId) it answers the original's outcome; lost to another payment, why the code is gone.
+ */
+async function answerLostClaim(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome> {
+  const { request, codeHash } = attempt;
+  assert(codeHash !== null, 'a live code has the code shape');
   const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   if (winner !== null) return repeatOf(deps, winner, attempt.requestFingerprint);
   throw await codeRefusalNow(deps, codeHash);

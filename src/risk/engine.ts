@@ -108,11 +108,13 @@ async function gatherFacts(db: Database, event: RiskEvent, needs: readonly Count
   const storeId = event.accountId !== null && event.storeId && isUuid(event.storeId) ? event.storeId : null;
   const readList = [...reads.values()];
   const incList = [...increments.values()];
-  const result = await db.pool.query<FactRow>(FACTS_SQL, [
+  // Named (prepared once per connection): the statement is long and was re-planned on every call (~1 ms of
+  // planning against ~0.5 ms of execution, twice per payment; measured in the payment-path profile).
+  const result = await db.pool.query<FactRow>({ name: 'risk_facts', text: FACTS_SQL, values: [
     incList.map((i) => i.key), incList.map((i) => i.bucket), incList.map((i) => (SHARDED_PREFIXES.some((p) => i.key.startsWith(p)) ? Math.floor(Math.random() * SHARDS) : 0)),
     incList.map(() => amount.toString()), readList.map((r) => r.key), readList.map((r) => r.since),
     event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId, new Date(nowMs),
-  ]);
+  ] });
   const sums = new Map<string, CounterValue>();
   const linkFacts = new Map<string, LinkFact>();
   let store: StoreFact | null = null;
@@ -206,10 +208,12 @@ select 's', null, 0, 0, null, null, json_build_object(
  * case it opens will be.
  */
 async function recordDecision(db: Database, event: RiskEvent, decision: RiskDecision): Promise<void> {
-  await db.pool.query(
-    `insert into risk_events (id, kind, account_id, decision, score, reasons, rule_version, device_id, ip, country, card_ref, store_id, amount_minor, event_ref)
+  await db.pool.query({
+    name: 'risk_record_decision',
+    text: `insert into risk_events (id, kind, account_id, decision, score, reasons, rule_version, device_id, ip, country, card_ref, store_id, amount_minor, event_ref)
      select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 from (select set_config('synchronous_commit', $15, true)) as durability`,
-    [decision.id, event.kind, event.accountId, decision.decision, decision.score, JSON.stringify(decision.reasons), decision.ruleVersion,
+    values: [decision.id, event.kind, event.accountId, decision.decision, decision.score, JSON.stringify(decision.reasons), decision.ruleVersion,
       event.deviceId ?? null, event.ip ?? null, event.country?.toUpperCase().slice(0, 2) ?? null, event.cardRef ?? null, event.storeId ?? null,
-      event.amountMinor?.toString() ?? null, event.ref ?? null, decision.decision === 'allow' ? 'off' : 'on']);
+      event.amountMinor?.toString() ?? null, event.ref ?? null, decision.decision === 'allow' ? 'off' : 'on'],
+  });
 }

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiCredential } from '../../src/merchants/credentials.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
-import { CANCEL, CUSTOMER_CODE_PAYMENT, DYNAMIC_QR_PAYMENT, REFUND, STATIC_QR_PAYMENT } from '../../src/payments/pipeline.ts';
+import { CANCEL, CUSTOMER_CODE_PAYMENT, CUSTOMER_CODE_SETTLE_ALONE, DYNAMIC_QR_PAYMENT, REFUND, STATIC_QR_PAYMENT } from '../../src/payments/pipeline.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
 import { createTestMerchant } from './merchant-fixtures.ts';
@@ -98,8 +98,10 @@ describe('one outcome → error mapping on every surface', () => {
 
 describe('the pipeline tables', () => {
   it('run the replay check before the switches and the claim before moving money, in every table', () => {
+    // The group commit's step does the claim, the move and the record in one transaction, in the order of the table it falls back to.
+    expect(CUSTOMER_CODE_SETTLE_ALONE.map((s) => s.name)).toEqual(['claim code', 'choose accounts', 'move money', 'record']);
     for (const steps of [CUSTOMER_CODE_PAYMENT, DYNAMIC_QR_PAYMENT, STATIC_QR_PAYMENT, REFUND]) {
-      const names = steps.map((s) => s.name);
+      const names = steps.flatMap((s) => (s.name.includes('(group commit)') ? CUSTOMER_CODE_SETTLE_ALONE.map((alone) => alone.name) : [s.name]));
       const at = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
       expect(at('replay check')).toBeGreaterThanOrEqual(0);
       expect(at('replay check')).toBeLessThan(at('switches'));

@@ -18,6 +18,10 @@ import { opa, resultCode, startHarness, type Harness } from './support.ts';
 let h: Harness;
 /** While set, every ledger call waits for it (a payment held between its staging and its ledger step). */
 let ledgerGate: Promise<void> | null = null;
+/** Called when a group commit's batch reaches the ledger (its codes claimed, its transaction open). */
+let onBatchAtLedger: (() => void) | null = null;
+/** While set, a group commit's batch fails at the ledger and rolls back: its payments settle on their own. */
+let batchFails = false;
 
 beforeAll(async () => {
   h = await startHarness({
@@ -26,6 +30,11 @@ beforeAll(async () => {
       return { ...real, async createTransfers(requests) {
         if (ledgerGate !== null) await ledgerGate;
         return real.createTransfers(requests);
+      }, async createTransfersWithin(client, groups) {
+        if (batchFails) throw new Error('the batch fails at the ledger');
+        onBatchAtLedger?.();
+        if (ledgerGate !== null) await ledgerGate;
+        return real.createTransfersWithin(client, groups);
       } };
     },
   });
@@ -86,11 +95,40 @@ describe('till payment retries', () => {
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(500n);
   });
 
-  it('a retry of a payment still in flight after the bound answers PAYMENT_IN_PROGRESS, then the outcome once there is one', async () => {
+  it('retries of a payment held in its group commit (codes claimed, transaction open) answer the original payment once it commits, never "code used"', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 5_000n);
+    const body = tillBody((await h.module.payments.mintPaymentCode(customer)).code, 1_200);
+    const rolledBackBefore = h.module.payments.deps.codePayments.stats.rolledBack;
+    let release = (): void => undefined;
+    const atLedger = new Promise<void>((resolve) => { onBatchAtLedger = resolve; });
+    ledgerGate = new Promise((resolve) => { release = resolve; });
+    let original: Promise<LightMyRequestResponse>;
+    let retries: Promise<LightMyRequestResponse[]>;
+    try {
+      original = opa(h, { method: 'POST', url: '/v2/till/payments', body });
+      await atLedger;
+      // The batch holds the code's row lock: each retry's claim waits on it (in its own batch or alone).
+      retries = storm(8, () => opa(h, { method: 'POST', url: '/v2/till/payments', body }));
+      await waitFor(async () => (await h.db.pool.query(`select 1 from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rowCount !== 0);
+    } finally {
+      onBatchAtLedger = null;
+      ledgerGate = null;
+      release();
+    }
+    const first = await original;
+    expect(`${resultCode(first)} ${first.json().data.status}`).toBe('SUCCESS COMPLETED');
+    const answers = await retries;
+    expect(new Set(answers.map((a) => `${resultCode(a)} ${a.json().data?.paymentId} ${a.json().data?.status}`))).toEqual(new Set([`SUCCESS ${first.json().data.paymentId} COMPLETED`]));
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(3_800n);
+    expect(h.module.payments.deps.codePayments.stats.rolledBack).toBe(rolledBackBefore);
+  });
+
+  it('a retry of a payment still in flight after the bound answers PAYMENT_IN_PROGRESS, then the outcome once there is one (a payment settled on its own after its batch rolled back)', async () => {
     const customer = await createCustomer(h.db, h.ledger, 5_000n);
     const body = tillBody((await h.module.payments.mintPaymentCode(customer)).code, 1_200);
     let release = (): void => undefined;
     ledgerGate = new Promise((resolve) => { release = resolve; });
+    batchFails = true;
     let original: Promise<LightMyRequestResponse>;
     try {
       original = opa(h, { method: 'POST', url: '/v2/till/payments', body });
@@ -100,6 +138,7 @@ describe('till payment retries', () => {
       expect(resultCode(retry)).toBe('PAYMENT_IN_PROGRESS');
       expect(retry.json().data).toBeNull();
     } finally {
+      batchFails = false;
       ledgerGate = null;
       release();
     }

@@ -23,6 +23,11 @@ beforeAll(async () => {
         const results = await real.createTransfers(requests);
         if (crashAfterLedger) throw new Error('process died after the ledger commit');
         return results;
+      }, async createTransfersWithin(client, groups) {
+        // In a group commit the ledger's write is not committed yet: the batch rolls back and the payment settles on its own.
+        const results = await real.createTransfersWithin(client, groups);
+        if (crashAfterLedger) throw new Error('process died after the ledger write, before the batch committed');
+        return results;
       } };
     },
   });
@@ -171,15 +176,18 @@ describe('till API: paying with a customer code', () => {
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(9_700n);
   });
 
-  it('finishes a payment whose process died after the ledger commit, exactly once', async () => {
+  it('finishes a payment whose process died after the ledger commit, exactly once (its batch, dying before its commit, left nothing)', async () => {
     const customer = await createCustomer(h.db, h.ledger, 3_000n);
     const request = till(await codeFor(customer), 1_200);
+    const rolledBackBefore = h.module.payments.deps.codePayments.stats.rolledBack;
     crashAfterLedger = true;
     try {
       expect(resultCode(await opa(h, { method: 'POST', url: '/v2/till/payments', body: request }))).toBe('INTERNAL_SERVER_ERROR');
     } finally {
       crashAfterLedger = false;
     }
+    // The batch rolled back (nothing of it was written: the code was still live for the single path's claim), then the single path died after its ledger commit.
+    expect(h.module.payments.deps.codePayments.stats.rolledBack).toBe(rolledBackBefore + 1);
     expect((await h.module.payments.getPayment(h.merchant.merchantId, request.merchantPaymentId)).status).toBe('CREATED');
     h.clock.now = new Date(Date.now() + 11_000);
     try {

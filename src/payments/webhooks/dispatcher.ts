@@ -73,13 +73,25 @@ export interface DispatcherDeps {
 
 interface DueRow { id: string; event_id: string; endpoint_id: string; attempts: number; attempts_max: number; body: string; type: string }
 
-/** One dispatch round; returns how many deliveries were attempted. */
+/**
+ * One dispatch round; returns how many deliveries were attempted. Claims with FOR UPDATE SKIP LOCKED and a
+ * lease, so several nodes can dispatch at once without attempting one delivery twice.
+ *
+ * **In order per payment and endpoint:** a delivery is due only when no earlier event of the same payment
+ * (`order_key`, `seq`) is still pending for the same endpoint — neither waiting for its retry nor leased
+ * by a dispatcher right now. So an endpoint never gets a payment's refund before its completion; a later
+ * event waits until the earlier one was delivered or given up (`failed`). Events written before migration
+ * 0200 have no order key and go unordered, as before.
+ */
 export async function dispatchDueWebhooks(deps: DispatcherDeps): Promise<number> {
   const now = deps.now();
   const due = await deps.db.pool.query<DueRow>(
     `with claimed as (
        update webhook_deliveries d set next_attempt_at = $2 where d.id in (
-         select id from webhook_deliveries where status = 'pending' and next_attempt_at <= $1 order by next_attempt_at limit $3 for update skip locked)
+         select p.id from webhook_deliveries p where p.status = 'pending' and p.next_attempt_at <= $1
+           and not exists (select 1 from webhook_deliveries earlier where earlier.status = 'pending' and earlier.endpoint_id = p.endpoint_id
+                             and earlier.order_key = p.order_key and earlier.seq < p.seq)
+           order by p.next_attempt_at limit $3 for update skip locked)
        returning d.id, d.event_id, d.endpoint_id, d.attempts, d.attempts_max)
      select c.*, e.body, e.type from claimed c join webhook_events e on e.id = c.event_id`,
     [now, new Date(now.getTime() + LEASE_MS), DELIVERIES_PER_RUN_MAX]);
