@@ -14,16 +14,17 @@ export interface MerchantEvent {
   /**
    * The payment the event is about (a refund's event names its payment): the order key. An endpoint gets a
    * payment's events in the order they were written (`seq`), each after the one before it was delivered or
-   * given up (webhooks/dispatcher.ts).
+   * given up (webhooks/dispatcher.ts). Null for an event about no payment (a settlement statement),
+   * which is delivered in no particular order.
    */
-  readonly paymentId: string;
+  readonly paymentId: string | null;
   /** The webhook body's `data`; plain JSON (amounts already integers). */
   readonly data: Readonly<Record<string, unknown>>;
 }
 
 /** An event ready to be bound into `outboxCte` (webhooks/outbox.ts): id, merchant, type, body, time, attempts, order key (the payment). */
 export interface PreparedMerchantEvent {
-  readonly values: readonly [string, string, MerchantEventType, string, Date, number, string];
+  readonly values: readonly [string, string, MerchantEventType, string, Date, number, string | null];
 }
 
 /** Records merchant events inside the caller's transaction (the transactional outbox, webhooks/outbox.ts). */

@@ -107,7 +107,7 @@ async function recordTotals(deps: SettlementDeps, client: pg.PoolClient, merchan
   assert(stored !== null && stored.netMinor === stored.grossMinor - stored.refundsMinor - stored.feesMinor, 'settlement balances');
   // Once per statement, in its transaction (PayPay's `file.created` in spirit; the CSV is fetched by API).
   if (inserted.rowCount === 1 && deps.events !== undefined) {
-    await deps.events.record(client, { type: 'settlement.statement_ready', merchantId, data: statementView(stored) });
+    await deps.events.record(client, { type: 'settlement.statement_ready', merchantId, paymentId: null, data: statementView(stored) });
   }
   return stored;
 }
