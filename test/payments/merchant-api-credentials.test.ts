@@ -99,7 +99,7 @@ describe('webhook endpoints', () => {
   it('keeps the signing secret sealed and opens it for delivery', async () => {
     const issued = await createWebhookEndpoint(db, box, { merchantId: merchant.merchantId, url: 'https://shop.example/hooks', allowHttp: false });
     const read = await readWebhookEndpoint(db, box, issued.endpointId);
-    expect(read).toEqual({ endpointId: issued.endpointId, merchantId: merchant.merchantId, url: 'https://shop.example/hooks', signingSecret: issued.signingSecret, previousSigningSecret: null });
+    expect(read).toEqual({ endpointId: issued.endpointId, merchantId: merchant.merchantId, url: 'https://shop.example/hooks', signingSecret: issued.signingSecret, previousSigningSecret: null, format: 'koban' });
   });
 
   it('refuses http in production, credentials in the URL and non-URLs', async () => {
