@@ -12,6 +12,7 @@ import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { requirePayableAmount } from './till.ts';
+import { requireMerchantStanding } from '../merchants/standing.ts';
 
 export interface DynamicQrRequest {
   readonly merchantId: string;
@@ -41,6 +42,8 @@ export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequ
   if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
   // Read through the pool (a cached lookup), so before the transaction: inside it only its client may be used.
   if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
+  // A suspended merchant or store makes no new order QR either (uncached: immediate, src/merchants/standing.ts).
+  await requireMerchantStanding(deps.db.pool, request.merchantId, request.storeId);
   try {
     return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, requestFingerprint));
   } catch (error) {

@@ -32,6 +32,7 @@ import {
   answerRepeatedRefund, moveRefundMoneyStep, recordRefundStep, refundAnswer, refundAttempt, refundConsequencesStep, reserveRefundStep, validateRefund,
   type RefundAttempt, type RefundRequest,
 } from './refunds.ts';
+import { codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
 import { runSteps, table } from './step.ts';
 import {
   answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill,
@@ -47,6 +48,7 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['replay check', answerRepeatedPayment],
   ['switches', paymentsOn],
   ['till', resolveTill],
+  ['merchant standing', codePaymentStanding],
   ['validate code', requireLiveCodeStep],
   ['risk', assessCodePayment],
   ['claim code', claimCode],
@@ -65,6 +67,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['replay check', answerRepeatedTap],
   ['validate order', requirePayableOrder],
   ['switches', paymentsOn],
+  ['merchant standing', orderStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim order', claimOrder],
   ['choose accounts', chooseAccountsStep],
@@ -82,6 +85,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['replay check', answerRepeatedStaticPayment],
   ['switches', paymentsOn],
   ['store', resolveStore],
+  ['merchant standing', storeStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim', stageStaticPayment],
   ['choose accounts', chooseAccountsStep],
