@@ -5,7 +5,9 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
 
-export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed';
+export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed'
+  // Sent on demand from the merchant portal's Developers page, so a merchant can check its endpoint (src/portal).
+  | 'test.ping';
 
 export interface MerchantEvent {
   readonly type: MerchantEventType;
