@@ -65,13 +65,14 @@ export function normaliseStaffEmail(email: string): string {
 }
 
 /** Makes a staff user inside the caller's transaction (an application makes its owner this way). */
-export async function insertStaffUser(deps: StaffDeps, client: Queryable, input: { merchantId: string; email: string; displayName: string; role: MerchantRole; password?: string }, actor: AuditActor, context: StaffRequestContext | null): Promise<NewStaffSecrets> {
+export async function insertStaffUser(deps: StaffDeps, client: Queryable, input: { merchantId: string; email: string; displayName: string; role: MerchantRole; password?: string; totpSecret?: string }, actor: AuditActor, context: StaffRequestContext | null): Promise<NewStaffSecrets> {
   const email = normaliseStaffEmail(input.email);
   const password = input.password ?? newPassword();
   if (password.length < PASSWORD_LENGTH.min || password.length > PASSWORD_LENGTH.max) {
     throw new KobanError('validation_failed', { errors: [{ pointer: '/body/password', message: `has ${PASSWORD_LENGTH.min} to ${PASSWORD_LENGTH.max} characters` }] });
   }
-  const totpSecret = newTotpSecret();
+  // A given secret only for the demo owner (src/demo), whose credentials are public by design.
+  const totpSecret = input.totpSecret ?? newTotpSecret();
   const id = uuidv7(deps.now().getTime());
   try {
     const inserted = await client.query<UserRow>(
