@@ -14,6 +14,7 @@ import { isUuid } from '../platform/ids.ts';
 import { businessDate } from '../payments/time.ts';
 import { wireInteger } from '../payments/views.ts';
 import { salesByDay } from './reads.ts';
+import { decideMerchantReversal, executeMerchantReversal, proposeMerchantReversal, REVERSAL_PAYMENTS_MAX, type ReversalOutcome } from './reversals.ts';
 import { merchantOut } from './routes.ts';
 import { merchantsDepsOf, type PortalDeps } from './service.ts';
 
@@ -77,4 +78,38 @@ export function registerMerchantOpsRoutes(scope: App, deps: PortalDeps): void {
     const store = await setStoreStatus(merchants, merchantIdOf(request.params.id), request.params.storeId, request.body.status, request.body.reason, actorOf(request), contextOf(request));
     return { id: store.id, name: store.name, status: store.status };
   });
+
+  registerReversalRoutes(scope, deps);
+}
+
+const proposalOut = (p: { id: string; kind: string; subjectId: string; summary: Readonly<Record<string, unknown>>; reason: string; status: string; proposedBy: string; decidedBy: string | null }) =>
+  ({ id: p.id, kind: p.kind, merchantId: p.subjectId, summary: p.summary, reason: p.reason, status: p.status, proposedBy: p.proposedBy, decidedBy: p.decidedBy });
+const outcomesOut = (outcomes: ReversalOutcome[] | null) => outcomes?.map((o) => ({ ...o, amount: Number(o.amountMinor) })) ?? null;
+
+/** Four eyes: a risk analyst proposes reversing payments from compromised wallets; finance (another person) approves, which refunds them. */
+function registerReversalRoutes(scope: App, deps: PortalDeps): void {
+  const decider = (request: Parameters<typeof actorOf>[0], reason: string) => ({ operatorId: actorOf(request).id, reason, ip: contextOf(request).ip, requestId: contextOf(request).requestId });
+  scope.post('/v1/ops/merchants/:id/reversals', {
+    config: { permission: 'merchants.contain' } satisfies OpsRouteConfig,
+    schema: { tags, description, summary: 'Propose refunding these payments of the merchant in full (what is left of each) to the wallets that paid; another operator must approve', params: MerchantParams,
+      body: Type.Object({ paymentIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: REVERSAL_PAYMENTS_MAX }), reason: Reason }, { additionalProperties: false }) },
+  }, async (request, reply) => {
+    const proposal = await proposeMerchantReversal(deps, deps.proposals, merchantIdOf(request.params.id), request.body.paymentIds, decider(request, request.body.reason));
+    return reply.code(201).send(proposalOut(proposal));
+  });
+
+  scope.post('/v1/ops/merchant-reversals/:proposalId/decision', {
+    config: { permission: 'compensation.approve' } satisfies OpsRouteConfig,
+    schema: { tags, description, summary: 'Approve (refunds every payment at once) or reject a proposed merchant reversal; never the proposer',
+      params: Type.Object({ proposalId: Type.String({ format: 'uuid' }) }), body: Type.Object({ approve: Type.Boolean(), reason: Reason }, { additionalProperties: false }) },
+  }, async (request) => {
+    const decided = await decideMerchantReversal(deps, deps.proposals, request.params.proposalId, request.body.approve, decider(request, request.body.reason));
+    return { proposal: proposalOut(decided.proposal), outcomes: outcomesOut(decided.outcomes) };
+  });
+
+  scope.post('/v1/ops/merchant-reversals/:proposalId/execute', {
+    config: { permission: 'compensation.execute' } satisfies OpsRouteConfig,
+    schema: { tags, description, summary: 'Run an approved reversal again after a partial failure: refunds already made answer as they were, only missing ones are made',
+      params: Type.Object({ proposalId: Type.String({ format: 'uuid' }) }), body: Type.Object({ reason: Reason }, { additionalProperties: false }) },
+  }, async (request) => ({ outcomes: outcomesOut(await executeMerchantReversal(deps, deps.proposals, request.params.proposalId, decider(request, request.body.reason))) }));
 }

@@ -13,6 +13,7 @@ import {
   createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint,
 } from '../merchants/webhook-endpoints.ts';
 import type { AuditActor, AuditLog } from '../operations/audit/audit-log.ts';
+import type { Proposals } from '../operations/proposals/proposals.ts';
 import { withTransaction, type Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
@@ -35,6 +36,8 @@ export interface PortalDeps {
   readonly terminals: () => TerminalAccess;
   readonly events: MerchantEventSink;
   readonly audit: AuditLog;
+  /** Operators' four-eyes proposals: a merchant reversal is one (reversals.ts). */
+  readonly proposals: Proposals;
   readonly fourEyesAboveMinor: bigint;
   readonly allowHttpWebhooks: boolean;
 }

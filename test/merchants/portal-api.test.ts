@@ -272,3 +272,45 @@ describe('merchants are isolated from each other', () => {
     expect(sale.json().payment).toMatchObject({ status: 'COMPLETED', refunded: 0 });
   });
 });
+
+describe('reversing a merchant\'s payments from compromised wallets, four eyes (issue 13)', () => {
+  it('one operator proposes, the proposer cannot approve, another approves and the money goes back to the wallets that paid — once', async () => {
+    const merchant = await onboardedMerchant();
+    const till = await activatedTill(merchant);
+    const first = await chargeAtTill(till, 4_000);
+    const second = await chargeAtTill(till, 2_500);
+    const untouched = await chargeAtTill(till, 1_000);
+    const ids = [first.response.json().paymentId as string, second.response.json().paymentId as string];
+    await merchant.owner.request({ method: 'POST', url: `/v1/merchant/payments/${ids[1]}/refunds`, body: { amount: 500, reason: 'already returned by the shop' } });
+    expect((await ops(analyst, 'POST', `/v1/ops/merchants/${merchant.merchantId}/status`, { status: 'suspended', reason: 'collusion with stolen sessions' })).statusCode).toBe(200);
+
+    // Another merchant's payment cannot be slipped into the list.
+    const other = await onboardedMerchant();
+    const foreign = await chargeAtTill(await activatedTill(other), 700);
+    const smuggled = await ops(analyst, 'POST', `/v1/ops/merchants/${merchant.merchantId}/reversals`, { paymentIds: [...ids, foreign.response.json().paymentId], reason: 'stolen sessions' });
+    expect(smuggled.statusCode).toBe(404);
+
+    const proposed = await ops(analyst, 'POST', `/v1/ops/merchants/${merchant.merchantId}/reversals`, { paymentIds: ids, reason: 'payments from taken-over wallets' });
+    expect(proposed.statusCode, proposed.body).toBe(201);
+    expect(proposed.json().summary).toMatchObject({ totalMinor: String(4_000 + 2_000) });
+    const proposalId = proposed.json().id as string;
+    expect(await balanceOf(koban.ledger, first.customer.walletAccountId)).toBe(16_000n);
+
+    // The proposer's role cannot approve, and an approver who proposed could not either.
+    expect((await ops(analyst, 'POST', `/v1/ops/merchant-reversals/${proposalId}/decision`, { approve: true, reason: 'me again' })).statusCode).toBe(403);
+    const finance = await signInAs(koban, 'finance');
+    const approved = await ops(finance, 'POST', `/v1/ops/merchant-reversals/${proposalId}/decision`, { approve: true, reason: 'checked the cases' });
+    expect(approved.statusCode, approved.body).toBe(200);
+    expect(approved.json().outcomes.map((o: { outcome: string }) => o.outcome)).toEqual(['refunded', 'refunded']);
+    expect(await balanceOf(koban.ledger, first.customer.walletAccountId)).toBe(20_000n);
+    expect(await balanceOf(koban.ledger, second.customer.walletAccountId)).toBe(20_000n);
+    expect(await balanceOf(koban.ledger, untouched.customer.walletAccountId)).toBe(19_000n);
+
+    // Running it again refunds nothing twice.
+    const again = await ops(finance, 'POST', `/v1/ops/merchant-reversals/${proposalId}/execute`, { reason: 'make sure' });
+    expect(again.statusCode, again.body).toBe(200);
+    expect(await balanceOf(koban.ledger, first.customer.walletAccountId)).toBe(20_000n);
+    const audit = await koban.db.pool.query<{ action: string }>(`select action from audit_events where (target_id = $1 or target_id = $2) and action in ('proposal.proposed', 'proposal.approved', 'merchant.reversal_executed') order by id`, [proposalId, merchant.merchantId]);
+    expect(audit.rows.map((r) => r.action)).toEqual(['proposal.proposed', 'proposal.approved', 'merchant.reversal_executed', 'merchant.reversal_executed']);
+  });
+});
