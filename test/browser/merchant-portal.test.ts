@@ -13,6 +13,7 @@ import { businessDate } from '../../src/payments/time.ts';
 import { balanceOf, createCustomer } from '../payments/customer-fixtures.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { startWebKoban } from '../support/web-koban.ts';
+import { scanningContext, seriousViolations } from './a11y-support.ts';
 import { newOperator, signInThroughForm } from './console-support.ts';
 
 let koban: Koban;
@@ -39,8 +40,13 @@ async function newPage(width: number, height: number): Promise<Page> {
 
 describe('a merchant from application to its first refund', () => {
   it('applies, is approved, sets up a store and a till, takes a payment, refunds part of it and downloads the statement', async () => {
-    // 1. The applicant, on a laptop, in Japanese (the default).
-    const portal = await newPage(1280, 800);
+    // 1. The applicant, on a laptop, in Japanese (the default). axe-core scans each portal screen on the way.
+    const portal = await (await scanningContext(browser, { width: 1280, height: 800 })).newPage();
+    const a11yFailures: Record<string, unknown> = {};
+    const scan = async (name: string) => {
+      const violations = await seriousViolations(portal);
+      if (violations.length > 0) a11yFailures[name] = violations;
+    };
     await portal.goto(`${base}/merchant/apply`);
     await portal.getByRole('heading', { name: '加盟店申込' }).waitFor();
     const fill = async (label: string, value: string) => portal.getByLabel(label, { exact: true }).fill(value);
@@ -58,6 +64,7 @@ describe('a merchant from application to its first refund', () => {
     await fill('メールアドレス', OWNER.email);
     await fill('パスワード（12文字以上）', OWNER.password);
     await screenshot(portal, 'merchant-apply');
+    await scan('apply');
     await portal.getByRole('button', { name: '申し込む' }).click();
     const secretBox = portal.getByTestId('totp-secret');
     await secretBox.waitFor({ timeout: EVENT_BOUND_MS });
@@ -80,6 +87,8 @@ describe('a merchant from application to its first refund', () => {
 
     // 3. The owner signs in with password and authenticator code.
     await portal.goto(`${base}/merchant/`);
+    await portal.getByRole('heading', { name: '加盟店ログイン' }).waitFor();
+    await scan('sign-in');
     await portal.getByLabel('メールアドレス').fill(OWNER.email);
     await portal.getByLabel('パスワード').fill(OWNER.password);
     await portal.getByLabel('認証コード').fill(await generate({ secret: totpSecret }));
@@ -104,6 +113,7 @@ describe('a merchant from application to its first refund', () => {
     await codeBox.waitFor({ timeout: EVENT_BOUND_MS });
     const activationCode = (await codeBox.textContent())!.trim();
     await screenshot(portal, 'merchant-stores');
+    await scan('stores and tills');
 
     // 5. The tablet at the counter becomes the till with that code and takes a payment from a wallet.
     const till = await newPage(1024, 768);
@@ -126,6 +136,7 @@ describe('a merchant from application to its first refund', () => {
     const sale = portal.getByRole('row').filter({ hasText: '1,200円' });
     await sale.waitFor({ timeout: EVENT_BOUND_MS });
     await screenshot(portal, 'merchant-sales');
+    await scan('sales');
     await sale.getByRole('link').click();
     await portal.getByRole('heading', { name: '1,200円' }).waitFor({ timeout: EVENT_BOUND_MS });
     await portal.getByRole('button', { name: '返金する' }).click();
@@ -137,6 +148,7 @@ describe('a merchant from application to its first refund', () => {
     await portal.getByText('300 — ケーキの品切れ').waitFor({ timeout: EVENT_BOUND_MS });
     expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(4_100n);
     await screenshot(portal, 'merchant-payment');
+    await scan('payment');
 
     // 7. The day's statement, downloaded as CSV.
     await portal.getByRole('link', { name: '入金' }).click();
@@ -148,5 +160,7 @@ describe('a merchant from application to its first refund', () => {
     expect(lines.filter((l) => l.startsWith('payment,') && l.includes(',1200,'))).toHaveLength(1);
     expect(lines.filter((l) => l.startsWith('refund,') && l.includes(',-300,'))).toHaveLength(1);
     await screenshot(portal, 'merchant-money');
+    await scan('money');
+    expect(a11yFailures).toEqual({});
   }, 180_000);
 });
