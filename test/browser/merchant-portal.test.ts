@@ -104,6 +104,11 @@ describe('a merchant from application to its first refund', () => {
     await portal.getByLabel('市区町村（ローマ字）').fill('Shibuya-ku');
     await portal.getByRole('button', { name: '追加する' }).click();
     await portal.getByRole('cell', { name: '喫茶ほし 渋谷店' }).waitFor({ timeout: EVENT_BOUND_MS });
+    // Edit it: the address was mistyped.
+    await portal.getByRole('button', { name: '編集' }).click();
+    await portal.getByLabel('住所').fill('神南1-1-2');
+    await portal.getByRole('button', { name: '保存' }).click();
+    await portal.getByRole('cell', { name: /神南1-1-2/ }).waitFor({ timeout: EVENT_BOUND_MS });
     await portal.getByLabel('端末名').fill('レジ 1');
     await portal.getByRole('button', { name: '登録する' }).click();
     const tillRow = portal.getByRole('row').filter({ hasText: 'レジ 1' });

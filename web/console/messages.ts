@@ -25,6 +25,7 @@ export const messages: Messages = {
   'applications.reject': { ja: '却下', en: 'Reject' },
   'applications.askForMore': { ja: '追加資料を依頼', en: 'Ask for more' },
   'containment.heading': { ja: '加盟店の状態', en: 'Merchant state' },
+  'containment.volume30': { ja: '直近30日の売上（返金控除後）', en: 'Sales in the last 30 days (net of refunds)' },
   'containment.payoutsHeld': { ja: '入金保留中', en: 'Payouts held' },
   'containment.suspend': { ja: '加盟店を停止', en: 'Suspend merchant' },
   'containment.suspendTitle': { ja: 'この加盟店を停止する', en: 'Suspend this merchant' },

@@ -2,7 +2,7 @@
 import { useI18n } from '../../shared/i18n.tsx';
 import { Card } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
-import { ActionButton, Loading, Money, Pill, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, BarChart, Loading, Money, Pill, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 
 interface Application {
@@ -43,7 +43,11 @@ export function MerchantApplicationsScreen() {
   );
 }
 
-interface Overview { merchant: { status: string; statusReason: string | null; payoutsHeld: boolean; reviewState: string | null }; stores: Array<{ id: string; name: string; status: string }> }
+interface Overview {
+  merchant: { status: string; statusReason: string | null; payoutsHeld: boolean; reviewState: string | null; expectedMonthlyVolume: number | null };
+  stores: Array<{ id: string; name: string; status: string }>;
+  salesByDay: Array<{ date: string; count: number; gross: number; refunded: number }>;
+}
 
 /** On a merchant's page: its state, suspend/reactivate, payout hold, store suspension (issue 13). */
 export function MerchantContainment(props: { id: string }) {
@@ -71,6 +75,7 @@ export function MerchantContainment(props: { id: string }) {
             run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/payout-hold`, { held: !m.payoutsHeld, reason })} onDone={reload} />
         </div>
       ) : null}
+      <Volumes days={overview.data.salesByDay} expected={m.expectedMonthlyVolume} />
       {can && overview.data.stores.length > 0 ? (
         <ul className="chips">
           {overview.data.stores.map((s) => (
@@ -84,3 +89,18 @@ export function MerchantContainment(props: { id: string }) {
     </Card>
   );
 }
+
+/** The last 30 days' sales, net of refunds, by day; beside what the merchant said it expected per month. */
+function Volumes(props: { days: Overview['salesByDay']; expected: number | null }) {
+  const { t } = useI18n();
+  const byDay = new Map<string, number>();
+  for (const d of props.days) byDay.set(d.date, (byDay.get(d.date) ?? 0) + d.gross - d.refunded);
+  const total = [...byDay.values()].reduce((a, b) => a + b, 0);
+  return (
+    <>
+      <p className="hint">{t('containment.volume30')}: <Money minor={String(total)} />{props.expected === null ? null : <> · {t('applications.volume')}: <Money minor={String(props.expected)} /></>}</p>
+      {byDay.size === 0 ? null : <BarChart label={t('containment.volume30')} points={[...byDay].map(([date, value]) => ({ key: date, value, label: date }))} />}
+    </>
+  );
+}
+

@@ -14,8 +14,10 @@ export function StoresScreen() {
   const session = useSession();
   const stores = useLoad<{ stores: Store[] }>('/v1/merchant/stores');
   const terminals = useLoad<{ terminals: Terminal[] }>(session.can('terminals') ? '/v1/merchant/terminals' : null);
+  const [editing, setEditing] = useState<Store | null>(null);
   if (stores.data === null) return <Loading loaded={stores} />;
   const storeName = new Map(stores.data.stores.map((s) => [s.id, s.name]));
+  const canEdit = session.can('storesManage');
   return (
     <>
       <Card title={t('stores.heading')}>
@@ -29,12 +31,13 @@ export function StoresScreen() {
                 <a className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.svg?size=A5`} target="_blank" rel="noopener">A5</a>
                 <a className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.svg?size=A4`} target="_blank" rel="noopener">A4</a>
                 <a className="button secondary" href={`/v1/merchant/stores/${s.id}/qr.png`} download={`koban-qr-${s.id}.png`}>{t('stores.qrPng')}</a>
+                {canEdit ? <Button variant="ghost" onClick={() => setEditing(s)}>{t('stores.edit')}</Button> : null}
               </td>
             </tr>
           ))}
         </Table>
       </Card>
-      {session.can('storesManage') ? <NewStore onDone={() => void stores.reload()} /> : null}
+      {session.can('storesManage') ? <StoreForm key={editing?.id ?? 'new'} store={editing} onDone={() => { setEditing(null); void stores.reload(); }} /> : null}
       {terminals.data === null ? null : (
         <Card title={t('terminals.heading')}>
           <Table caption={t('terminals.heading')} head={[t('terminals.name'), t('terminals.store'), t('col.status'), t('terminals.lastActive'), '']} empty={terminals.data.terminals.length === 0}>
@@ -53,29 +56,33 @@ export function StoresScreen() {
   );
 }
 
-function NewStore(props: { onDone(): void }) {
+/** Opens a store, or edits one (name, address, and the QR's city and postal code). */
+function StoreForm(props: { store: Store | null; onDone(): void }) {
   const { t } = useI18n();
-  const [v, setV] = useState({ name: '', address: '', city: '', cityLocal: '', postalCode: '' });
+  const initial = props.store === null ? { name: '', address: '', city: '', cityLocal: '', postalCode: '' }
+    : { name: props.store.name, address: props.store.address, city: props.store.city, cityLocal: props.store.cityLocal ?? '', postalCode: props.store.postalCode };
+  const [v, setV] = useState(initial);
   const [error, setError] = useState<unknown>(null);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
     try {
-      await api('POST', '/v1/merchant/stores', { ...v, cityLocal: v.cityLocal.trim() === '' ? null : v.cityLocal });
-      setV({ name: '', address: '', city: '', cityLocal: '', postalCode: '' });
+      const body = { ...v, cityLocal: v.cityLocal.trim() === '' ? null : v.cityLocal };
+      await api('POST', props.store === null ? '/v1/merchant/stores' : `/v1/merchant/stores/${props.store.id}`, body);
+      setV(initial);
       props.onDone();
     } catch (caught) { setError(caught); }
   };
   const field = (name: keyof typeof v, label: string, required = true) => <Field name={`store-${name}`} label={t(label)} required={required} value={v[name]} onChange={(e) => setV({ ...v, [name]: e.target.value })} />;
   return (
-    <Card title={t('stores.new')}>
+    <Card title={props.store === null ? t('stores.new') : `${t('stores.edit')}: ${props.store.name}`}>
       <form onSubmit={submit}>
         <div className="form-grid">
           {field('name', 'stores.name')}{field('postalCode', 'stores.postalCode')}{field('address', 'stores.address')}
           {field('cityLocal', 'stores.cityLocal', false)}{field('city', 'stores.city')}
         </div>
         <ErrorNotice error={error} />
-        <Button type="submit">{t('stores.create')}</Button>
+        <Button type="submit">{props.store === null ? t('stores.create') : t('common.save')}</Button>
       </form>
     </Card>
   );
