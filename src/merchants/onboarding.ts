@@ -5,6 +5,7 @@
  * the store's state on every payment, uncached (standing.ts). A payout hold keeps settled money in the
  * merchant's payout account (210) until it is lifted. Every change is audited in its own transaction.
  */
+import { hitCounter } from '../identity/login/throttle.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { ownedAccountId } from '../ledger/owned-accounts.ts';
 import { AccountCodes, AccountFlags, Ledgers } from '../ledger/types.ts';
@@ -46,6 +47,7 @@ export interface MerchantProfile {
 }
 
 const REASON_MAX = 2000;
+export const APPLICATIONS_PER_IP = { max: 5, windowMs: 60 * 60_000 } as const;
 const requireReason = (reason: string): string => {
   const trimmed = reason.trim();
   if (trimmed.length === 0 || trimmed.length > REASON_MAX) throw new KobanError('validation_failed', { errors: [{ pointer: '/body/reason', message: `is required (1–${REASON_MAX} characters)` }] });
@@ -72,6 +74,10 @@ function validateApplication(application: MerchantApplication): void {
  */
 export async function applyForMerchant(deps: MerchantsDeps, application: MerchantApplication, context: StaffRequestContext | null): Promise<{ merchantId: string; owner: NewStaffSecrets }> {
   validateApplication(application);
+  // The form is public: one address may file a few applications an hour, not a flood of ledger accounts and password hashes.
+  if (context?.ip != null && await hitCounter(deps.db.pool, `merchant_apply:ip:${context.ip}`, APPLICATIONS_PER_IP.windowMs) > APPLICATIONS_PER_IP.max) {
+    throw new KobanError('rate_limited', { detail: 'too many applications from this address; try again later' });
+  }
   normaliseStaffEmail(application.owner.email);
   const contactEmail = normaliseStaffEmail(application.contactEmail);
   const merchantId = uuidv7(deps.now().getTime());

@@ -13,6 +13,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { generateURI } from 'otplib';
 import { recordAudit, type AuditActor } from '../operations/audit/audit-log.ts';
 import { checkPassword, checkTotp, hashPassword, newPassword, newTotpSecret, PASSWORD_LENGTH, sha256 } from '../operations/operators/credentials.ts';
+import { hitCounter, peekCounter } from '../identity/login/throttle.ts';
 import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -21,6 +22,8 @@ import type { SecretBox } from './secret-box.ts';
 import type { MerchantRole } from './staff-roles.ts';
 
 export const STAFF_SIGN_IN_FAILURES_MAX = 5;
+/** Failed sign-ins one address may make in the window before it is refused without a check (password spraying across users). */
+export const STAFF_SIGN_IN_FAILURES_PER_IP = { max: 20, windowMs: 15 * 60_000 } as const;
 export const STAFF_LOCKOUT_MS = 15 * 60_000;
 export const STAFF_IDLE_TIMEOUT_MS = 30 * 60_000;
 export const STAFF_ABSOLUTE_TIMEOUT_MS = 12 * 60 * 60_000;
@@ -120,6 +123,11 @@ export interface StaffSignIn { readonly user: StaffUser; readonly sessionToken: 
 /** Sign-in works for an active or suspended merchant (a suspended one still sees its sales and refunds); not before approval, not once closed. */
 export async function signInStaff(deps: StaffDeps, input: { email: string; password: string; totpCode: string }, context: StaffRequestContext): Promise<StaffSignIn> {
   const email = input.email.trim().toLowerCase().slice(0, 254);
+  // The per-user lockout stops guessing one password; this stops one address trying a few passwords on many users.
+  const ipKey = context.ip === null ? null : `merchant_sign_in:ip:${context.ip}`;
+  if (ipKey !== null && await peekCounter(deps.db.pool, ipKey, STAFF_SIGN_IN_FAILURES_PER_IP.windowMs) >= STAFF_SIGN_IN_FAILURES_PER_IP.max) {
+    throw new KobanError('rate_limited', { detail: 'too many failed sign-ins from this address; try again later' });
+  }
   const found = await deps.db.pool.query<CredentialRow>(
     `select ${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.password_hash, u.totp_secret_sealed, u.totp_last_step::text,
        coalesce(u.locked_until > $2, false) as locked, m.status as merchant_status
@@ -162,6 +170,7 @@ export async function signInStaff(deps: StaffDeps, input: { email: string; passw
 }
 
 async function recordStaffFailure(deps: StaffDeps, userId: string | null, email: string, why: string, context: StaffRequestContext): Promise<void> {
+  if (context.ip !== null) await hitCounter(deps.db.pool, `merchant_sign_in:ip:${context.ip}`, STAFF_SIGN_IN_FAILURES_PER_IP.windowMs);
   await withTransaction(deps.db, async (client) => {
     if (userId !== null) {
       await client.query(`update merchant_users set failed_sign_ins = failed_sign_ins + 1,

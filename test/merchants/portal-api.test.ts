@@ -314,3 +314,34 @@ describe('reversing a merchant\'s payments from compromised wallets, four eyes (
     expect(audit.rows.map((r) => r.action)).toEqual(['proposal.proposed', 'proposal.approved', 'merchant.reversal_executed', 'merchant.reversal_executed']);
   });
 });
+
+describe('public doors are throttled per address', () => {
+  it('password spraying: one address failing 20 sign-ins across users is refused before any check, others are not', async () => {
+    const body = applicationBody();
+    const applied = await freshClient().request({ method: 'POST', url: '/v1/merchant/applications', body });
+    const { merchantId, owner } = applied.json() as { merchantId: string; owner: { totpSecret: string } };
+    expect((await ops(reviewer, 'POST', `/v1/ops/merchants/${merchantId}/review`, { decision: 'approve' })).statusCode).toBe(200);
+    const sprayer = freshClient();
+    for (let i = 0; i < 20; i++) {
+      const failed = await sprayer.request({ method: 'POST', url: '/v1/merchant/session', body: { email: `victim-${i}@example.jp`, password: 'Summer2026!Summer', totpCode: '123456' } });
+      expect(failed.statusCode).toBe(401);
+    }
+    const code = await generate({ secret: owner.totpSecret });
+    const refused = await sprayer.request({ method: 'POST', url: '/v1/merchant/session', body: { email: body.owner.email, password: PASSWORD, totpCode: code } });
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json()).toMatchObject({ code: 'rate_limited' });
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    const elsewhere = await freshClient().request({ method: 'POST', url: '/v1/merchant/session', body: { email: body.owner.email, password: PASSWORD, totpCode: code } });
+    expect(elsewhere.statusCode, elsewhere.body).toBe(200);
+  });
+
+  it('one address files at most 5 applications an hour; the 6th creates nothing', async () => {
+    const client = freshClient();
+    for (let i = 0; i < 5; i++) expect((await client.request({ method: 'POST', url: '/v1/merchant/applications', body: applicationBody() })).statusCode).toBe(201);
+    const before = await koban.db.pool.query<{ n: number }>('select count(*)::int as n from merchants');
+    const sixth = await client.request({ method: 'POST', url: '/v1/merchant/applications', body: applicationBody() });
+    expect(sixth.statusCode).toBe(429);
+    const after = await koban.db.pool.query<{ n: number }>('select count(*)::int as n from merchants');
+    expect(after.rows[0]?.n).toBe(before.rows[0]?.n);
+  });
+});
