@@ -22,6 +22,7 @@ export default defineConfig({
         wallet: path.join(root, 'wallet/index.html'),
         till: path.join(root, 'till/index.html'),
         console: path.join(root, 'console/index.html'),
+        merchant: path.join(root, 'merchant/index.html'),
       },
     },
   },

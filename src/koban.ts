@@ -34,6 +34,10 @@ import { registerFeedStreamRoutes } from './notifications/stream-routes.ts';
 import { registerCustomerCaseRoutes } from './operations/cases/customer-routes.ts';
 import { registerWalletHistoryRoutes } from './wallet/history-routes.ts';
 import { customerFeedAndCases, walletHistoryDeps } from './wiring-wallet-home.ts';
+import { portalDeps } from './wiring-portal.ts';
+import { registerPortalRoutes } from './portal/routes.ts';
+import { registerMerchantOpsRoutes } from './portal/ops-routes.ts';
+import type { PortalDeps } from './portal/service.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -54,6 +58,8 @@ export interface Koban {
   readonly payments: PaymentsModule;
   /** Funding sources, top-ups, provider webhooks and their reconciler (src/wallet). */
   readonly wallet: Wallet;
+  /** The merchant portal's dependencies (src/portal): merchants' life cycle, staff, stores and tills. */
+  readonly portal: PortalDeps;
 }
 
 export interface KobanOptions {
@@ -87,7 +93,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   identity.useRisk(risk);
   identity.useSwitches(operations.switches);
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
-    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
+    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app, now: clock,
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.
@@ -96,6 +102,9 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
     switches: operations.switches,
     risk,
   });
+  // The merchant portal's API (/v1/merchant) and its console routes (registered above, served once ready).
+  const portal = portalDeps(config, db, ledger, payments, operations, clock);
+  registerPortalRoutes(app, portal);
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
   // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
   const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax, metrics });
@@ -108,7 +117,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   let closing = false;
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal,
     startBackgroundWork() {
       timers.push(every(config.pendingSweepIntervalMs, () => ledger.expireDueHolds(), (error) => app.log.error({ err: error }, 'hold sweeper failed')));
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));

@@ -11,6 +11,7 @@ import { migrate } from './platform/db/migrate.ts';
 import { createKoban } from './koban.ts';
 import { stopOnSignals } from './http/shutdown.ts';
 import { seedDemoData } from './demo/seed.ts';
+import { DEMO_MERCHANT_OWNER, demoMerchantOwnerCode, seedDemoMerchantOwner } from './demo/demo-merchant-staff.ts';
 import { issueDemoTillCode, seedDemoPayments } from './demo/demo-payments.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATORS, seedDemoOperators } from './operations/operators/demo.ts';
 import { ensureWebBuilt, registerWebApps } from './http/web.ts';
@@ -93,6 +94,8 @@ async function printDemo(koban: Koban, db: Database, base: string): Promise<void
   process.stdout.write(`  Demo merchant key  ${demo.apiKey} / ${demo.apiSecret}   (Koban Mart; store QR ${demo.storeQr})\n`);
   const till = await issueDemoTillCode(koban.payments.terminals);
   process.stdout.write(`  Demo till code     ${till.code}   (enter at ${base}/till/ to make this browser ${till.storeName} ${till.terminalName}; one use, 15 min; a restart prints a new one)\n`);
+  await seedDemoMerchantOwner(db, koban.payments.box, koban.config.nodeEnv);
+  process.stdout.write(`  Demo merchant staff ${DEMO_MERCHANT_OWNER.email} / ${DEMO_MERCHANT_OWNER.password}   (owner of Koban Mart at ${base}/merchant/; authenticator secret ${DEMO_MERCHANT_OWNER.totpSecret}, code now ${await demoMerchantOwnerCode()})\n`);
   process.stdout.write(`  Demo customers     ${DEMO_CUSTOMERS.map((c) => c.email).join(', ')} / ${DEMO_CUSTOMER_PASSWORD}   (the codes they are sent: ${base}/dev/outbox)\n`);
   if (koban.config.operations.demoOperator) {
     process.stdout.write(`  Demo operators     ${DEMO_OPERATORS.map((o) => o.email).join(', ')} / ${DEMO_OPERATOR_PASSWORD}   (authenticator code: npm run koban -- operator demo-code)\n`);
@@ -103,7 +106,7 @@ function printBanner(base: string, database: string, durability: string, applied
   const lines = [
     '',
     'Koban is running.',
-    ...(webApps ? [`  Wallet (customers) ${base}/wallet/`, `  Till (stores)      ${base}/till/`, `  Console (operators) ${base}/console/`] : ['  Web apps           not built (run npm ci)']),
+    ...(webApps ? [`  Wallet (customers) ${base}/wallet/`, `  Till (stores)      ${base}/till/`, `  Console (operators) ${base}/console/`, `  Merchant portal    ${base}/merchant/`] : ['  Web apps           not built (run npm ci)']),
     `  API                ${base}`,
     `  API docs (OpenAPI) ${base}/docs   (document: ${base}/openapi.json)`,
     `  Health / readiness ${base}/healthz   ${base}/readyz`,

@@ -15,7 +15,7 @@ export const WEB_SOURCE_DIR = path.join(REPO_ROOT, 'web');
 // KOBAN_WEB_DIST lets parallel test runs (several checkouts' worth of work on one tree) build apart.
 export const WEB_DIST_DIR = process.env.KOBAN_WEB_DIST ?? path.join(REPO_ROOT, 'dist/web');
 const BUILD_STAMP = path.join(WEB_DIST_DIR, '.built');
-export const WEB_APPS = ['wallet', 'till', 'console'] as const;
+export const WEB_APPS = ['wallet', 'till', 'console', 'merchant'] as const;
 
 // Same-origin everything; inline styles only through the DOM (React), never markup.
 const CONTENT_SECURITY_POLICY = [

@@ -14,6 +14,7 @@ import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toP
 import { requirePayableAmount } from './till.ts';
 import { refuseCanceledId } from './merchant-orders.ts';
 import { hasOrderDetails, NO_ORDER_DETAILS, writeOrderDetails, type OrderDetails } from './order-details.ts';
+import { requireMerchantStanding } from '../merchants/standing.ts';
 
 export interface DynamicQrRequest {
   readonly merchantId: string;
@@ -49,6 +50,8 @@ export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequ
   await refuseCanceledId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   // Read through the pool (a cached lookup), so before the transaction: inside it only its client may be used.
   if (request.storeId !== null) await deps.tills.require(request.merchantId, request.storeId, request.terminalId);
+  // A suspended merchant or store makes no new order QR either (uncached: immediate, src/merchants/standing.ts).
+  await requireMerchantStanding(deps.db.pool, request.merchantId, request.storeId);
   try {
     return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, requestFingerprint));
   } catch (error) {

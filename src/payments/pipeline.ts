@@ -32,6 +32,7 @@ import {
   answerRepeatedRefund, moveRefundMoneyStep, recordRefundStep, refundAnswer, refundAttempt, refundConsequencesStep, reserveRefundStep, validateRefund,
   type RefundAttempt, type RefundRequest,
 } from './refunds.ts';
+import { codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
 import { runSteps, runStepsUntilAnswer, table } from './step.ts';
 import {
   answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill, settleInGroupCommit,
@@ -59,6 +60,7 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['replay check', answerRepeatedPayment],
   ['switches', paymentsOn],
   ['till', resolveTill],
+  ['merchant standing', codePaymentStanding],
   ['validate code', requireLiveCodeStep],
   ['risk', assessCodePayment],
   // Claim code → choose accounts → move money → record, for a whole batch of payments in one transaction.
@@ -78,6 +80,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['replay check', answerRepeatedTap],
   ['validate order', requirePayableOrder],
   ['switches', paymentsOn],
+  ['merchant standing', orderStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim order', claimOrder],
   ['choose accounts', chooseAccountsStep],
@@ -95,6 +98,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['replay check', answerRepeatedStaticPayment],
   ['switches', paymentsOn],
   ['store', resolveStore],
+  ['merchant standing', storeStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim', stageStaticPayment],
   ['choose accounts', chooseAccountsStep],

@@ -123,6 +123,8 @@ export interface PaymentsConfig {
   readonly dynamicQrTtlSec: number;
   /** Merchant fee in basis points of the payment amount (198 = 1.98%), rounded down. */
   readonly merchantFeeBps: number;
+  /** An application expecting more than this monthly volume (JPY) needs two operators' approval (src/merchants/onboarding.ts). */
+  readonly merchantFourEyesAboveMinor: bigint;
   /** Largest single payment (¥1M: the Type 2 funds-transfer cap, and PayPay's per-payment cap). */
   readonly paymentMaxAmountMinor: bigint;
   /** QR payments above this amount need a PIN or passkey confirmation. */
@@ -372,6 +374,7 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     paymentCodeTtlSec: reader.integer('KOBAN_PAYMENT_CODE_TTL_SEC', 300, 30, 900),
     dynamicQrTtlSec: reader.integer('KOBAN_DYNAMIC_QR_TTL_SEC', 300, 60, 86_400),
     merchantFeeBps: reader.integer('KOBAN_MERCHANT_FEE_BPS', 198, 0, 10_000),
+    merchantFourEyesAboveMinor: reader.bigint('KOBAN_MERCHANT_FOUR_EYES_ABOVE', 10_000_000n),
     paymentMaxAmountMinor: reader.bigint('KOBAN_PAYMENT_MAX_AMOUNT', 1_000_000n),
     strongConfirmationAboveMinor: reader.bigint('KOBAN_STRONG_CONFIRMATION_ABOVE', 10_000n),
     cancelCutoffMinutes: reader.integer('KOBAN_CANCEL_CUTOFF_MINUTES', 15, 0, 720),

@@ -93,6 +93,13 @@ export const problems = {
   wallet_not_found: { status: 404, title: 'No wallet for this customer' },
   merchant_not_found: { status: 404, title: 'No such merchant' },
   merchant_not_active: { status: 403, title: 'The merchant cannot take payments' },
+  // Issue 16: onboarding, merchant states and the merchant staff realm (src/merchants).
+  merchant_review_closed: { status: 409, title: 'The application is not waiting for a review' },
+  merchant_review_self_approval: { status: 403, title: 'The second approval must come from another operator' },
+  merchant_state_conflict: { status: 409, title: 'The merchant or store cannot move to this state from its current one' },
+  merchant_sign_in_failed: { status: 401, title: 'The e-mail, password or authenticator code was not accepted' },
+  merchant_permission_denied: { status: 403, title: 'Your role at this merchant does not allow this action' },
+  merchant_user_exists: { status: 409, title: 'A merchant user with this e-mail exists' },
   store_not_found: { status: 404, title: 'No such store for this merchant' },
   terminal_not_found: { status: 404, title: 'No such terminal in this store' },
   unsupported_currency: { status: 400, title: 'The currency is not supported (JPY only)' },

@@ -20,7 +20,7 @@ export const TABLE_OWNERS = {
   wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims'],
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces', 'opa_rate_buckets',
-    'merchant_payout_accounts', 'merchant_external_ids',
+    'merchant_payout_accounts', 'merchant_external_ids', 'merchant_users', 'merchant_user_sessions',
   ],
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',

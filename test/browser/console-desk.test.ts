@@ -36,9 +36,9 @@ describe('console: support desk', () => {
     await signInThroughForm(page, env.base, support);
     await expect.poll(() => page.getByTestId('payments-hour').count()).toBe(1);
     const before = await paymentsThisHour();
-    // Support cannot change switches or see the audit log: the navigation does not offer them. It does
-    // offer customers' security events (masked), to help a caller whose sign-ins fail.
-    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Dashboard', 'Search', 'Cases', 'Kill switches', 'Risk rules', 'Security events']);
+    // Support cannot change switches or see the audit log: the navigation does not offer them. It does offer the merchant review queue, and
+    // customers' security events (masked), to help a caller whose sign-ins fail.
+    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Dashboard', 'Search', 'Merchant review', 'Cases', 'Kill switches', 'Risk rules', 'Security events']);
     expect((await pay(env.koban, shop, customer, 1_200)).resultInfo.code).toBe('SUCCESS');
     await expect.poll(paymentsThisHour, { timeout: 15_000, interval: 500 }).toBe(before + 1);
     await screenshot(page, 'console-dashboard');

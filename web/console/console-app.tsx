@@ -12,6 +12,7 @@ import { CompensationScreen } from './screens/compensation.tsx';
 import { CustomerScreen } from './screens/customer.tsx';
 import { DashboardScreen } from './screens/dashboard.tsx';
 import { MerchantScreen } from './screens/merchant.tsx';
+import { MerchantApplicationsScreen } from './screens/merchant-applications.tsx';
 import { RulesScreen } from './screens/rules.tsx';
 import { SearchScreen } from './screens/search.tsx';
 import { SignIn } from './screens/sign-in.tsx';
@@ -21,6 +22,7 @@ import { SecurityEventsScreen } from './screens/security-events.tsx';
 const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = [
   { path: '/', label: 'nav.dashboard', permission: 'dashboard.read' },
   { path: '/search', label: 'nav.search', permission: 'customers.read' },
+  { path: '/merchant-applications', label: 'nav.applications', permission: 'merchants.read' },
   { path: '/cases', label: 'nav.cases', permission: 'cases.read' },
   { path: '/switches', label: 'nav.switches', permission: 'switches.read' },
   { path: '/rules', label: 'nav.rules', permission: 'risk.rules.read' },
@@ -79,6 +81,7 @@ function SignedIn() {
             '/search': () => guard('customers.read', <SearchScreen />),
             '/customers/:id': (p) => guard('customers.read', <CustomerScreen key={p.id} id={p.id ?? ''} />),
             '/merchants/:id': (p) => guard('merchants.read', <MerchantScreen key={p.id} id={p.id ?? ''} />),
+            '/merchant-applications': () => guard('merchants.read', <MerchantApplicationsScreen />),
             '/cases': () => guard('cases.read', <CasesScreen />),
             '/cases/:id': (p) => guard('cases.read', <CaseScreen key={p.id} id={p.id ?? ''} />),
             '/switches': () => guard('switches.read', <SwitchesScreen />),

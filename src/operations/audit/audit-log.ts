@@ -6,7 +6,7 @@
 import { assert } from '../../platform/assert.ts';
 import type { Database, Queryable } from '../../platform/db/database.ts';
 
-export type ActorKind = 'operator' | 'customer' | 'system' | 'cli';
+export type ActorKind = 'operator' | 'customer' | 'system' | 'cli' | 'merchant_user';
 export type AuditOutcome = 'success' | 'denied' | 'failure';
 
 export interface AuditActor {

@@ -4,7 +4,7 @@ export interface AuditTables {
   audit_events: {
     id: Generated<bigint>;
     occurred_at: Generated<Date>;
-    actor_kind: 'operator' | 'customer' | 'system' | 'cli';
+    actor_kind: 'operator' | 'customer' | 'system' | 'cli' | 'merchant_user';
     actor_id: string;
     action: string;
     target_kind: string | null;

@@ -19,6 +19,9 @@ export const PERMISSIONS = {
   // Contacts, IP addresses and user agents in full; everyone else sees them masked.
   'customers.read_unmasked': RISK,
   'merchants.read': ALL,
+  // Issue 16/13: deciding merchant applications, and containing a merchant (suspend, store suspend, payout hold).
+  'merchants.review': ['support', 'risk_analyst', 'administrator'],
+  'merchants.contain': RISK,
   // A one-time code that turns a browser into a store's till (a new tablet, a cleared browser).
   'terminals.activate': ['support', 'administrator'],
   'cases.open': ['support', 'risk_analyst', 'administrator'],

@@ -15,6 +15,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../../merchants/payout-accounts.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
+import { payoutsHeld } from '../../merchants/onboarding.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
 import type { ProviderResult } from '../../wallet/funding/provider-result.ts';
 import type { MerchantEventSink } from '../deps.ts';
@@ -117,6 +118,8 @@ async function instructPayout(deps: SettlementDeps, settlement: Settlement, payo
   assert(account !== null, 'payout account exists');
   const owed = account.creditsPosted - account.debitsPosted;
   if (owed <= 0n) return setPayout(deps.db, settlement, { status: 'nothing_to_pay' });
+  // An operator's payout hold (issue 13): the money stays in the payout account and leaves with the first close after the hold is lifted.
+  if (await payoutsHeld(deps.db, settlement.merchantId)) return setPayout(deps.db, settlement, { status: 'held' });
   const bank = await payoutBankAccount(deps.db, deps.box, settlement.merchantId);
   if (bank === null || deps.rail === null) return setPayout(deps.db, settlement, { status: 'no_payout_account' });
   const reference = `koban-settlement:${settlement.businessDate}`;

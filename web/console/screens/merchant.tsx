@@ -5,6 +5,7 @@ import { Link } from '../../shared/router.tsx';
 import { useState } from 'react';
 import { ActionButton, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
+import { MerchantContainment } from './merchant-applications.tsx';
 
 interface Merchant {
   id: string; name: string; categoryCode: string; status: string; createdAt: string; receivableAccountId: string; receivableMinor: string;
@@ -24,6 +25,7 @@ export function MerchantScreen(props: { id: string }) {
         <h2 className="screen-title">{m.name}</h2>
         <div className="row-pills"><Pill tone={m.status === 'active' ? 'ok' : 'bad'}>{m.status}</Pill><Pill>MCC {m.categoryCode}</Pill></div>
       </div>
+      <MerchantContainment id={m.id} />
       <Card title={t('merchant.receivable')}>
         <p className="balance"><Money minor={m.receivableMinor} /></p>
         <p className="hint">{t('merchant.since')} <When at={m.createdAt} /> · <code className="id wrap">{m.id}</code></p>

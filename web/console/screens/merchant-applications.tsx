@@ -1,0 +1,106 @@
+/** The merchant review queue: applications oldest first; approve, reject with a reason, or ask for more. */
+import { useI18n } from '../../shared/i18n.tsx';
+import { Card } from '../../shared/ui.tsx';
+import { Link } from '../../shared/router.tsx';
+import { ActionButton, BarChart, Loading, Money, Pill, Table, useLoad, When } from '../common.tsx';
+import { ops, useSession } from '../session.tsx';
+
+interface Application {
+  id: string; name: string; nameLatin: string | null; corporateNumber: string | null; representative: string | null; contactEmail: string | null;
+  expectedMonthlyVolume: number | null; reviewState: string | null; reviewNote: string | null; firstApprovedBy: string | null; appliedAt: string | null; categoryCode: string;
+}
+
+export function MerchantApplicationsScreen() {
+  const { t } = useI18n();
+  const session = useSession();
+  const queue = useLoad<{ applications: Application[] }>('/v1/ops/merchant-applications');
+  if (queue.data === null) return <Loading loaded={queue} />;
+  const review = (id: string, decision: 'approve' | 'reject' | 'ask_for_more') => (reason: string) =>
+    ops('POST', `/v1/ops/merchants/${id}/review`, reason === '' ? { decision } : { decision, reason });
+  return (
+    <Card title={t('applications.heading')}>
+      <Table caption={t('applications.heading')} head={[t('col.when'), t('applications.business'), t('applications.volume'), t('col.status'), '']} empty={queue.data.applications.length === 0}>
+        {queue.data.applications.map((a) => (
+          <tr key={a.id}>
+            <td><When at={a.appliedAt} /></td>
+            <td><Link to={`/merchants/${a.id}`}>{a.name}</Link><br /><span className="hint">{a.nameLatin} · {a.corporateNumber} · {a.representative} · MCC {a.categoryCode} · {a.contactEmail}</span></td>
+            <td>{a.expectedMonthlyVolume === null ? '—' : <Money minor={String(a.expectedMonthlyVolume)} />}</td>
+            <td><Pill tone={a.reviewState === 'more_info_requested' ? 'warn' : 'muted'}>{a.reviewState ?? '—'}</Pill>{a.firstApprovedBy ? <><br /><span className="hint">{t('applications.firstApproval')}: {a.firstApprovedBy}</span></> : null}
+              {a.reviewNote ? <><br /><span className="hint">{a.reviewNote}</span></> : null}</td>
+            <td className="row actions">
+              {session.can('merchants.review') ? (
+                <>
+                  <ActionButton label={t('applications.approve')} title={`${t('applications.approve')}: ${a.name}`} variant="primary" needsReason={false} run={review(a.id, 'approve')} onDone={() => void queue.reload()} />
+                  <ActionButton label={t('applications.askForMore')} title={`${t('applications.askForMore')}: ${a.name}`} run={review(a.id, 'ask_for_more')} onDone={() => void queue.reload()} />
+                  <ActionButton label={t('applications.reject')} title={`${t('applications.reject')}: ${a.name}`} variant="danger" run={review(a.id, 'reject')} onDone={() => void queue.reload()} />
+                </>
+              ) : null}
+            </td>
+          </tr>
+        ))}
+      </Table>
+    </Card>
+  );
+}
+
+interface Overview {
+  merchant: { status: string; statusReason: string | null; payoutsHeld: boolean; reviewState: string | null; expectedMonthlyVolume: number | null };
+  stores: Array<{ id: string; name: string; status: string }>;
+  salesByDay: Array<{ date: string; count: number; gross: number; refunded: number }>;
+}
+
+/** On a merchant's page: its state, suspend/reactivate, payout hold, store suspension (issue 13). */
+export function MerchantContainment(props: { id: string }) {
+  const { t } = useI18n();
+  const session = useSession();
+  const overview = useLoad<Overview>(`/v1/ops/merchants/${props.id}/overview`);
+  if (overview.data === null) return <Loading loaded={overview} />;
+  const m = overview.data.merchant;
+  const can = session.can('merchants.contain');
+  const reload = () => void overview.reload();
+  return (
+    <Card title={t('containment.heading')}>
+      <div className="row-pills">
+        <Pill tone={m.status === 'active' ? 'ok' : 'bad'}>{m.status}</Pill>
+        {m.payoutsHeld ? <Pill tone="bad">{t('containment.payoutsHeld')}</Pill> : null}
+        {m.statusReason ? <span className="hint">{m.statusReason}</span> : null}
+      </div>
+      {can ? (
+        <div className="row actions">
+          {m.status === 'active' ? <ActionButton label={t('containment.suspend')} title={t('containment.suspendTitle')} description={t('containment.suspendText')} variant="danger"
+            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/status`, { status: 'suspended', reason })} onDone={reload} /> : null}
+          {m.status === 'suspended' ? <ActionButton label={t('containment.reactivate')} title={t('containment.reactivate')}
+            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/status`, { status: 'active', reason })} onDone={reload} /> : null}
+          <ActionButton label={m.payoutsHeld ? t('containment.release') : t('containment.hold')} title={m.payoutsHeld ? t('containment.release') : t('containment.hold')}
+            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/payout-hold`, { held: !m.payoutsHeld, reason })} onDone={reload} />
+        </div>
+      ) : null}
+      <Volumes days={overview.data.salesByDay} expected={m.expectedMonthlyVolume} />
+      {can && overview.data.stores.length > 0 ? (
+        <ul className="chips">
+          {overview.data.stores.map((s) => (
+            <li key={s.id}>{s.name} <Pill tone={s.status === 'active' ? 'ok' : 'bad'}>{s.status}</Pill>{' '}
+              {s.status === 'closed' ? null : <ActionButton label={s.status === 'active' ? t('containment.suspendStore') : t('containment.reopenStore')} title={`${s.name}`}
+                variant={s.status === 'active' ? 'danger' : 'secondary'}
+                run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/stores/${s.id}/status`, { status: s.status === 'active' ? 'suspended' : 'active', reason })} onDone={reload} />}</li>
+          ))}
+        </ul>
+      ) : null}
+    </Card>
+  );
+}
+
+/** The last 30 days' sales, net of refunds, by day; beside what the merchant said it expected per month. */
+function Volumes(props: { days: Overview['salesByDay']; expected: number | null }) {
+  const { t } = useI18n();
+  const byDay = new Map<string, number>();
+  for (const d of props.days) byDay.set(d.date, (byDay.get(d.date) ?? 0) + d.gross - d.refunded);
+  const total = [...byDay.values()].reduce((a, b) => a + b, 0);
+  return (
+    <>
+      <p className="hint">{t('containment.volume30')}: <Money minor={String(total)} />{props.expected === null ? null : <> · {t('applications.volume')}: <Money minor={String(props.expected)} /></>}</p>
+      {byDay.size === 0 ? null : <BarChart label={t('containment.volume30')} points={[...byDay].map(([date, value]) => ({ key: date, value, label: date }))} />}
+    </>
+  );
+}
+

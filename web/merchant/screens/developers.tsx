@@ -1,0 +1,86 @@
+/** API keys (create, revoke; a secret shown once) and webhook endpoints (add, disable/enable, rotate, test event, delivery log). */
+import { useState, type FormEvent } from 'react';
+import { api } from '../../shared/api.ts';
+import { useI18n } from '../../shared/i18n.tsx';
+import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
+import { ActionButton, ErrorNotice, Loading, Pill, Table, useLoad, When } from '../../console/common.tsx';
+
+interface Key { credentialId: string; apiKey: string; status: string; createdAt: string }
+interface Endpoint { endpointId: string; url: string; disabled: boolean }
+interface Delivery { deliveryId: string; eventType: string; status: string; attempts: number; createdAt: string }
+
+export function DevelopersScreen() {
+  const { t } = useI18n();
+  const keys = useLoad<{ keys: Key[] }>('/v1/merchant/api-keys');
+  const endpoints = useLoad<{ endpoints: Endpoint[] }>('/v1/merchant/webhook-endpoints');
+  const deliveries = useLoad<{ deliveries: Delivery[] }>('/v1/merchant/webhook-deliveries?limit=20');
+  const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
+  const [url, setUrl] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const run = async (work: () => Promise<void>) => {
+    setError(null);
+    try { await work(); } catch (caught) { setError(caught); }
+  };
+  const createKey = () => run(async () => {
+    const issued = await api<{ apiKey: string; apiSecret: string }>('POST', '/v1/merchant/api-keys');
+    setSecret({ label: `${issued.apiKey} — ${t('dev.secret')}`, value: issued.apiSecret });
+    await keys.reload();
+  });
+  const addEndpoint = (event: FormEvent) => {
+    event.preventDefault();
+    void run(async () => {
+      const created = await api<{ signingSecret?: string }>('POST', '/v1/merchant/webhook-endpoints', { url });
+      if (created.signingSecret) setSecret({ label: t('dev.signingSecret'), value: created.signingSecret });
+      setUrl('');
+      await endpoints.reload();
+    });
+  };
+  return (
+    <>
+      {secret === null ? null : <Notice kind="success">{secret.label}: <span className="secret">{secret.value}</span> — {t('common.shownOnce')}</Notice>}
+      <ErrorNotice error={error} />
+      <Card title={t('dev.keys')}>
+        {keys.data === null ? <Loading loaded={keys} /> : (
+          <Table caption={t('dev.keys')} head={[t('col.key'), t('col.status'), t('col.when'), '']} empty={keys.data.keys.length === 0}>
+            {keys.data.keys.map((k) => (
+              <tr key={k.credentialId}><td><code>{k.apiKey}</code></td><td><Pill tone={k.status === 'active' ? 'ok' : 'muted'}>{k.status}</Pill></td><td><When at={k.createdAt} /></td>
+                <td>{k.status === 'active' ? <ActionButton label={t('dev.revoke')} title={t('dev.revokeTitle')} variant="danger" needsReason={false}
+                  run={() => api('POST', `/v1/merchant/api-keys/${k.credentialId}/revoke`)} onDone={() => void keys.reload()} /> : null}</td></tr>
+            ))}
+          </Table>
+        )}
+        <Button onClick={() => void createKey()}>{t('dev.newKey')}</Button>
+      </Card>
+      <Card title={t('dev.webhooks')}>
+        {endpoints.data === null ? <Loading loaded={endpoints} /> : (
+          <Table caption={t('dev.webhooks')} head={[t('col.url'), t('col.status'), '']} empty={endpoints.data.endpoints.length === 0}>
+            {endpoints.data.endpoints.map((e) => (
+              <tr key={e.endpointId}><td><code className="id wrap">{e.url}</code></td><td><Pill tone={e.disabled ? 'muted' : 'ok'}>{e.disabled ? 'disabled' : 'active'}</Pill></td>
+                <td className="row actions">
+                  <Button variant="secondary" onClick={() => void run(async () => { await api('POST', `/v1/merchant/webhook-endpoints/${e.endpointId}`, { disabled: !e.disabled }); await endpoints.reload(); })}>{e.disabled ? t('dev.enable') : t('dev.disable')}</Button>
+                  <Button variant="secondary" onClick={() => void run(async () => {
+                    const rotated = await api<{ signingSecret: string }>('POST', `/v1/merchant/webhook-endpoints/${e.endpointId}/rotate-secret`);
+                    setSecret({ label: t('dev.signingSecret'), value: rotated.signingSecret });
+                  })}>{t('dev.rotate')}</Button>
+                </td></tr>
+            ))}
+          </Table>
+        )}
+        <form onSubmit={addEndpoint} className="form-grid">
+          <Field label={t('dev.newEndpoint')} type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://" />
+          <div><Button type="submit">{t('dev.newEndpoint')}</Button> <Button variant="secondary" onClick={() => void run(async () => { await api('POST', '/v1/merchant/webhook-test'); await deliveries.reload(); })}>{t('dev.test')}</Button></div>
+        </form>
+      </Card>
+      <Card title={t('dev.deliveries')}>
+        {deliveries.data === null ? <Loading loaded={deliveries} /> : (
+          <Table caption={t('dev.deliveries')} head={[t('col.when'), t('col.event'), t('col.status'), '']} empty={deliveries.data.deliveries.length === 0}>
+            {deliveries.data.deliveries.map((d) => (
+              <tr key={d.deliveryId}><td><When at={d.createdAt} /></td><td>{d.eventType}</td><td>{d.status} ({d.attempts})</td>
+                <td><Button variant="ghost" onClick={() => void run(async () => { await api('POST', `/v1/merchant/webhook-deliveries/${d.deliveryId}/redeliver`); await deliveries.reload(); })}>{t('dev.redeliver')}</Button></td></tr>
+            ))}
+          </Table>
+        )}
+      </Card>
+    </>
+  );
+}
