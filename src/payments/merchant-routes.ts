@@ -10,6 +10,7 @@ import { KobanError } from '../platform/errors.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
 import { readRefunds } from './model.ts';
 import { paymentAnswer, refundFailure } from './outcomes.ts';
+import { awaitingCustomer } from './customer-confirmation.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
@@ -139,6 +140,9 @@ export function registerTillRoutes(server: OpaServer, payments: Payments): void 
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
       storeId: body.storeId, terminalId: body.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt),
     });
+    // Waiting for the customer to confirm in the wallet: accepted, not completed (PayPay answers a payment its
+    // user has yet to accept with REQUEST_ACCEPTED and status CREATED). The same call answers the outcome later.
+    if (awaitingCustomer(payment)) return opaReply('REQUEST_ACCEPTED', { data: paymentView(payment, refunds) });
     return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds) });
   }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
 

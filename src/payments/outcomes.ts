@@ -18,6 +18,7 @@
  */
 import { assert } from '../platform/assert.ts';
 import { KobanError } from '../platform/errors.ts';
+import { awaitingCustomer } from './customer-confirmation.ts';
 import type { Payment, Refund } from './model.ts';
 
 /** The error for a payment attempt that failed with this failure code. */
@@ -26,6 +27,8 @@ export function paymentFailure(failureCode: string | null): KobanError {
     case 'insufficient_funds': return new KobanError('insufficient_funds');
     case 'wallet_frozen':
     case 'wallet_closed': return new KobanError('wallet_frozen');
+    case 'customer_declined': return new KobanError('customer_declined');
+    case 'customer_confirmation_expired': return new KobanError('customer_confirmation_expired');
     default: return new KobanError('payment_failed', { detail: `the ledger refused the payment: ${failureCode ?? 'unknown'}` });
   }
 }
@@ -46,3 +49,13 @@ export function refundFailure(refund: Refund): KobanError | null {
   if (refund.status !== 'REFUND_FAILED') return null;
   return new KobanError('refund_failed', { detail: `the ledger refused the refund: ${refund.failureCode ?? 'unknown'}` });
 }
+
+/**
+ * A till's answer: as `paymentAnswer`, except that a payment waiting for its customer's confirmation is
+ * answered as it stands (CREATED, "waiting for the customer"), never as paid or failed. The same call
+ * repeated answers the same wait, then the outcome (customer-confirmation.ts).
+ */
+export function tillAnswer(payment: Payment): Payment {
+  return awaitingCustomer(payment) ? payment : paymentAnswer(payment);
+}
+

@@ -34,7 +34,7 @@ import {
 } from './refunds.ts';
 import { runSteps, table } from './step.ts';
 import {
-  answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill,
+  answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, holdForCustomerStep, requireLiveCodeStep, requirePayableAmount, resolveTill,
   type CodeAttempt, type TillOutcome, type TillPaymentRequest,
 } from './till.ts';
 
@@ -50,6 +50,7 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['validate code', requireLiveCodeStep],
   ['risk', assessCodePayment],
   ['claim code', claimCode],
+  ['wait for the customer (above the confirmation amount or when risk asks)', holdForCustomerStep],
   ['choose accounts', chooseAccountsStep],
   ['move money', moveMoneyStep],
   ['record', recordStep],
