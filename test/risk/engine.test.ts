@@ -145,6 +145,11 @@ describe('risk engine', () => {
 
     const other = account();
     await ordinaryDevice(other, known, '');
+    // A newcomer's first card is not unusual; an established customer's new one is.
+    const newcomer = account();
+    const newcomerPhone = `dev-${randomUUID()}`;
+    await risk.assess({ kind: 'funding_source_add', accountId: newcomer, deviceId: newcomerPhone, cardRef: `card-${randomUUID()}` });
+    expect(rulesOf(await risk.assess({ kind: 'payment', accountId: newcomer, deviceId: newcomerPhone, amountMinor: 2_000n }))).not.toContain('unusual_context');
     await risk.assess({ kind: 'funding_source_add', accountId: other, deviceId: known, cardRef: `card-${randomUUID()}` });
     const afterCard = await risk.assess({ kind: 'payment', accountId: other, deviceId: known, amountMinor: 2_000n });
     expect(afterCard.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/funding source was added/);

@@ -4,8 +4,9 @@
  * `credential_change` events), a funding source added in the last hours (`funding_source_add`), or a store
  * new to a customer who has others. Each is what a takeover looks like (a stolen session elsewhere, a SIM
  * swap then a password change, the thief's own card); a challenge asks the customer to confirm with a
- * factor the thief is unlikely to hold. A brand-new customer (every device, network and store is new) is
- * not "unusual": the account budget covers them. Payments at or under `smallAmountMinor` pass (a coffee on
+ * factor the thief is unlikely to hold. A credential change and a second device count on any account; a new
+ * funding source, network or store only on an account established before the window (a brand-new
+ * customer's first card, networks and stores are all new: the account budget covers them). Payments at or under `smallAmountMinor` pass (a coffee on
  * a new network), still counted against the budget.
  */
 import { BUCKET, HOUR } from '../keys.ts';
@@ -34,14 +35,15 @@ export function unusualContext(event: RiskEvent, facts: Facts, params: Params): 
   const needs = needsOf(event, params);
   const [credential] = needs.credential;
   if (credential !== undefined && facts.counter(credential).count > 0n) return `a credential or contact changed within ${params.recentHours} h`;
-  const [funding] = needs.funding;
-  if (funding !== undefined && facts.counter(funding).count > 0n) return `a funding source was added within ${params.recentHours} h`;
   const device = facts.device;
   if (device === null) return null;
-  const oldest = Math.min(device.firstSeenMs, device.otherFirstSeenMs ?? device.firstSeenMs);
-  // Established: the account had a device before the recent window.
-  if (recent(facts, oldest, params)) return null;
-  if (recent(facts, device.firstSeenMs, params)) return 'a device new to this account';
+  // A device new to an account that had another before it (a customer's first phone is not a takeover).
+  const other = device.otherFirstSeenMs ?? null;
+  if (recent(facts, device.firstSeenMs, params) && other !== null && other < device.firstSeenMs) return 'a device new to this account';
+  // The rest only for an account established before the window: a newcomer's first card, networks and stores are all new.
+  if (recent(facts, Math.min(device.firstSeenMs, other ?? device.firstSeenMs), params)) return null;
+  const [funding] = needs.funding;
+  if (funding !== undefined && facts.counter(funding).count > 0n) return `a funding source was added within ${params.recentHours} h`;
   if (facts.network !== null && recent(facts, facts.network.firstSeenMs, params)) return 'a network new to this account';
   if (facts.storeLink !== null && recent(facts, facts.storeLink.firstSeenMs, params) && (facts.store?.usual.length ?? 0) > 0) return 'a store new to this customer';
   return null;
