@@ -14,7 +14,7 @@ import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHook
 import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
 import type { Risk } from './risk/risk.ts';
 import { withTransaction, type Database, type Queryable } from './platform/db/database.ts';
-import { isKobanError } from './platform/errors.ts';
+import { isKobanError, KobanError } from './platform/errors.ts';
 
 /**
  * Payments' customer authenticator on identity's session guard. A payment code is minted only for a
@@ -33,7 +33,7 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
       }
       if (session.deviceId === null) return null;
       const walletAccountId = await ensureCustomerWallet(db, ledger, session.customerId);
-      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId };
+      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId, ...(session.deviceKey === null ? {} : { deviceKey: session.deviceKey }), ...(request.ip ? { ip: request.ip } : {}) };
     },
   };
 }
@@ -42,13 +42,20 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
   return {
     recoveryCoolDownActive: (ctx) => identity.isInRecoveryCooldown(ctx.customerId),
     // The charge PIN typed for this payment; a wrong one answers pin_wrong (counted, then locked) rather than a bare refusal.
-    async requireStrongConfirmation(ctx) {
+    // When risk asked (strong), the PIN alone is not enough: it must come from a device the account has known for a day.
+    async requireStrongConfirmation(ctx, _amountMinor, strength = 'pin') {
       if (ctx.confirmationPin === undefined) return false;
+      if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
       return true;
     },
+    async confirmsHeldPayment(ctx, strength) {
+      if (ctx.confirmationPin === undefined) throw new KobanError('strong_confirmation_required');
+      if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
+      await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
+    },
     async riskRefusesCodeMint(ctx) {
-      const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceId });
+      const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null });
       return decision.decision === 'deny' || decision.decision === 'review';
     },
     // The in-app feed and an e-mail to the verified address, in one transaction (as top-ups do).

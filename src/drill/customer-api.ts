@@ -145,3 +145,22 @@ export async function mintPaymentCode(browser: Browser): Promise<Outcome<string>
   const response = await browser.request('POST', '/v1/wallet/payment-codes', {});
   return response.status === 200 ? { ok: true, value: (response.body as { code: string }).code } : refused(response);
 }
+
+/**
+ * Confirms, with the charge PIN, every payment waiting for this customer's confirmation (a till charge above
+ * the confirmation amount, or one risk asked about): what an attacker holding the session and the PIN does
+ * with a held payment. Answers the first refusal's code, or the last confirmed payment's status
+ * (COMPLETED, or FAILED when the ledger refused it, e.g. the balance ran out).
+ */
+export async function confirmWaitingPayments(browser: Browser, pin: string): Promise<Outcome<string>> {
+  const listed = await browser.request('GET', '/v1/wallet/confirmations');
+  if (listed.status !== 200) return refused(listed);
+  let status = 'none';
+  for (const waiting of (listed.body as { confirmations: Array<{ paymentId: string }> }).confirmations) {
+    const confirmed = await browser.request('POST', `/v1/wallet/confirmations/${waiting.paymentId}/confirm`, { pin });
+    if (confirmed.status !== 200) return refused(confirmed);
+    status = (confirmed.body as { status: string }).status;
+  }
+  return { ok: true, value: status };
+}
+

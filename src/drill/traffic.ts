@@ -5,7 +5,7 @@
  * the case queue. Everything is journaled; nothing here decides what counts as a success for Koban.
  */
 import type { AddressPlan } from './addresses.ts';
-import { addCard, completeSignInBySms, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
+import { addCard, completeSignInBySms, confirmWaitingPayments, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
 import { newBrowser, type Browser, type Transport } from './http.ts';
 import { shuffle, type Journal } from './journal.ts';
 import type { Ops, RiskEventView } from './ops.ts';
@@ -145,6 +145,9 @@ export async function attack(ctx: TrafficContext, population: Population, plan: 
   await Promise.all(moneyPhases);
 }
 
+/** OPA's answer for a till payment waiting for the customer's confirmation in the wallet. */
+const WAITING_FOR_CUSTOMER = 'REQUEST_ACCEPTED';
+
 /** Phases 3 and 4 on one taken account, from the attacker's device that holds its session. */
 async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: DrillCustomer, device: Browser): Promise<void> {
   const record = (phase: 'card_add' | 'top_up' | 'code_mint' | 'payment', outcome: Outcome<unknown> | string, amountMinor = 0) => {
@@ -173,7 +176,13 @@ async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: Drill
       await pause(ctx, RETRY_AFTER_REFUSAL_MS);
       continue;
     }
-    const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, chunk);
+    let result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, chunk);
+    // The till waits for the customer's confirmation: the attacker holds the session and the PIN, and tries them.
+    if (result === WAITING_FOR_CUSTOMER) {
+      const confirmed = await confirmWaitingPayments(device, victim.pin);
+      // A confirmed payment the ledger then refused is, in a drain, the balance running out.
+      result = !confirmed.ok ? `confirmation:${confirmed.code}` : confirmed.value === 'COMPLETED' ? 'SUCCESS' : INSUFFICIENT;
+    }
     record('payment', result, chunk);
     if (result === INSUFFICIENT) chunk = Math.floor(chunk / 2 / 100) * 100;
     else if (result !== 'SUCCESS') await pause(ctx, RETRY_AFTER_REFUSAL_MS);

@@ -15,6 +15,7 @@ import { isInRecoveryCooldown, refuseDuringRecoveryCooldown } from './recovery/c
 import { forcePasswordAndPinReset, forceResetAllCustomers } from './recovery/forced-reset.ts';
 import { createRiskSlot, type RiskPort } from './risk-port.ts';
 import { createSecrets } from './secrets.ts';
+import { isEstablishedDevice } from './sessions/devices.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
 import type { Session } from './sessions/sessions.ts';
 import type { StepUpAction, StepUpParams } from './step-up/actions.ts';
@@ -28,6 +29,8 @@ export interface Identity {
   requireStepUp(db: Queryable, session: Pick<Session, 'id' | 'customerId'>, grant: string | null | undefined, action: StepUpAction, params: StepUpParams): Promise<void>;
   verifyChargePin(customerId: string, pin: string | null | undefined, origin?: RequestOrigin | null): Promise<void>;
   isInRecoveryCooldown(customerId: string): Promise<boolean>;
+  /** The device was remembered on this account at least a day ago (devices.ts). */
+  isEstablishedDevice(customerId: string, deviceId: string): Promise<boolean>;
   /** Top-up gate: no cool-down, a step-up grant for exactly this amount and source, and the right PIN. */
   authorizeTopUp(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
   purgeExpired(): Promise<void>;
@@ -63,6 +66,7 @@ export function createIdentity(config: Config, db: Database): Identity {
     requireStepUp,
     verifyChargePin: (customerId, pin, origin = null) => verifyChargePin(deps, customerId, pin, origin),
     isInRecoveryCooldown: (customerId) => isInRecoveryCooldown(db.pool, customerId),
+    isEstablishedDevice: (customerId, deviceId) => isEstablishedDevice(db.pool, customerId, deviceId),
     async authorizeTopUp(session, input, origin = null) {
       await refuseDuringRecoveryCooldown(db.pool, session.customerId);
       // The grant is consumed first: a wrong PIN then restarts the whole top-up (STEP-04).

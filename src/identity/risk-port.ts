@@ -11,7 +11,7 @@ import { assert } from '../platform/assert.ts';
 export type RiskVerdict = 'allow' | 'challenge' | 'review' | 'deny';
 
 export interface IdentityRiskEvent {
-  readonly kind: 'sign_in' | 'recovery' | 'social_link';
+  readonly kind: 'sign_in' | 'recovery' | 'social_link' | 'credential_change';
   /** Null for a recovery whose identifier matched nobody. */
   readonly accountId: string | null;
   readonly deviceId: string | null;

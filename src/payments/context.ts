@@ -4,12 +4,20 @@
  */
 import type { FastifyRequest } from 'fastify';
 import type { Queryable } from '../platform/db/database.ts';
+import { KobanError } from '../platform/errors.ts';
 
 /** An authenticated customer on a device bound to their account (identity's session and device checks). */
 export interface CustomerContext {
   readonly customerId: string;
   readonly walletAccountId: string;
   readonly deviceId: string;
+  /**
+   * The device as the risk engine knows it on every path (issue 13: one device identity): the SHA-256 of
+   * the device cookie, as sign-in reports it. Absent only for contexts made without identity (tests).
+   */
+  readonly deviceKey?: string;
+  /** The client's address for this request (risk events carry the network). */
+  readonly ip?: string;
   /**
    * The charge PIN the customer typed for this one request (a QR payment's confirmation), if any. Payments
    * never reads it: only the `requireStrongConfirmation` hook does, and identity checks it.
@@ -41,7 +49,13 @@ export interface PaymentHooks {
    * Called for a QR payment above the configured amount: true when the customer proved presence with
    * their PIN or a passkey for this amount (identity's amount-bound step-up).
    */
-  requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint): Promise<boolean>;
+  requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint, strength?: 'pin' | 'strong'): Promise<boolean>;
+  /**
+   * The customer confirms a payment that waited for them (customer-confirmation.ts): `pin` needs the charge
+   * PIN typed with this request, `strong` the PIN on a device the account has known for a day (identity
+   * decides). Throws the reason when the proof is missing or wrong.
+   */
+  confirmsHeldPayment(ctx: CustomerContext, strength: 'pin' | 'strong'): Promise<void>;
   /** In-app feed and notification adapters (identity's notifications module). Failures are logged, never fatal. */
   /** Writes the customer's notice (feed entry, e-mail) in `client`'s transaction when given (the notice relay, customer-notices.ts). */
   notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable): Promise<void>;
@@ -55,5 +69,6 @@ export const defaultPaymentHooks: PaymentHooks = {
   recoveryCoolDownActive: async () => false,
   riskRefusesCodeMint: async () => false,
   requireStrongConfirmation: async () => false,
+  confirmsHeldPayment: async () => { throw new KobanError('strong_confirmation_required'); },
   notifyCustomer: async () => undefined,
 };

@@ -18,7 +18,7 @@ import { parseStaticQrPayload } from './emvco.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { paymentAnswer } from './outcomes.ts';
-import { assessPayment } from './risk-check.ts';
+import { assessPayment, walletBalanceMinor } from './risk-check.ts';
 import { paymentInFlight, settledPayment } from './in-flight.ts';
 
 /** A customer's QR payment as it passes the steps (pipeline.ts DYNAMIC_QR_PAYMENT, STATIC_QR_PAYMENT). */
@@ -48,19 +48,22 @@ export async function requireOwnWalletStep(deps: PaymentsDeps, attempt: QrAttemp
 }
 
 /**
- * The risk engine (deny and review refuse), then strong confirmation — above the configured amount, or
- * whenever the engine asks for a step-up (challenge).
+ * The risk engine (deny and review refuse), then confirmation — the PIN above the configured amount; when
+ * the engine asks for a step-up (challenge: above the account's budget, an unusual context, a balance being
+ * emptied) a **strong** one, the PIN on a device the account has known for a day (identity's hook decides),
+ * so a thief on a fresh sign-in who knows the PIN still cannot pay.
  */
 export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): Promise<undefined> {
   const { ctx, facts } = attempt;
   assert(facts !== undefined, 'the order or store is known');
   const risk = await assessPayment(deps, {
-    kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
-    amountMinor: facts.amountMinor, ref: facts.paymentId,
+    kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
+    amountMinor: facts.amountMinor, ip: ctx.ip ?? null, balanceMinor: await walletBalanceMinor(deps, ctx.walletAccountId), ref: facts.paymentId,
   });
   const aboveThreshold = facts.amountMinor > deps.config.strongConfirmationAboveMinor;
   if (!aboveThreshold && risk === 'allow') return undefined;
-  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor))) {
+  const strength = risk === 'challenge' ? 'strong' : 'pin';
+  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor, strength))) {
     const detail = aboveThreshold ? `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` : 'confirm this payment with your PIN or a passkey';
     throw new KobanError('strong_confirmation_required', { detail });
   }

@@ -90,6 +90,27 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
     return customerPaymentView(await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
   });
 
+  const PaymentIdParams = Type.Object({ paymentId: Type.String({ pattern: UUID_PATTERN }) });
+  app.get('/v1/wallet/confirmations', { schema: { tags, summary: 'Payments waiting for this customer to confirm them (a till charged a code above the confirmation amount, or risk asked)' } }, async (request) => {
+    const waiting = await payments.waitingConfirmations(await requireCustomer(request));
+    return {
+      confirmations: waiting.map((w) => ({ paymentId: w.paymentId, amount: w.amountMinor.toString(), merchantName: w.merchantName, storeName: w.storeName,
+        strength: w.strength, reasons: w.reasons, expiresAt: w.expiresAt.toISOString(), createdAt: w.createdAt.toISOString() })),
+    };
+  });
+
+  app.post('/v1/wallet/confirmations/:paymentId/confirm', {
+    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN (money moves now)', params: PaymentIdParams,
+      body: Type.Object({ pin: Type.String({ maxLength: 16 }) }, { additionalProperties: false }) },
+  }, async (request) => {
+    const ctx = withPin(await requireCustomer(request), (request.body as { pin: string }).pin);
+    return customerPaymentView(await payments.confirmHeldPayment(ctx, (request.params as { paymentId: string }).paymentId));
+  });
+
+  app.post('/v1/wallet/confirmations/:paymentId/decline', { schema: { tags, summary: 'Decline a waiting payment (nothing moves; the till is told)', params: PaymentIdParams } }, async (request) => {
+    return customerPaymentView(await payments.declineHeldPayment(await requireCustomer(request), (request.params as { paymentId: string }).paymentId));
+  });
+
   app.get('/v1/wallet/payments', { schema: { tags, summary: 'This customer\'s payments, newest first' } }, async (request) => {
     const ctx = await requireCustomer(request);
     const rows = await payments.customerHistory(ctx, CUSTOMER_HISTORY_PAGE_MAX);

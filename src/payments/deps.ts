@@ -57,6 +57,10 @@ export interface PaymentRiskEvent {
   readonly storeId: string | null;
   readonly merchantCategoryCode: string;
   readonly amountMinor: bigint;
+  /** The customer's address (the request's, or for a till payment the one the code was minted from). */
+  readonly ip: string | null;
+  /** What the wallet holds before this payment (the balance-drain rule). */
+  readonly balanceMinor: bigint | null;
   /** The payment's id (chosen before the assessment, so an allowed decision names its payment). */
   readonly ref: string;
 }
@@ -64,6 +68,8 @@ export interface PaymentRiskEvent {
 export interface PaymentRiskDecision {
   readonly id: string;
   readonly decision: 'allow' | 'challenge' | 'review' | 'deny';
+  /** The rules behind a non-allow decision (the real engine always gives them). */
+  readonly reasons?: ReadonlyArray<{ readonly rule: string }>;
 }
 
 /**

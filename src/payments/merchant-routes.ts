@@ -11,6 +11,7 @@ import { KobanError } from '../platform/errors.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
 import { readRefunds } from './model.ts';
 import { paymentAnswer, refundFailure } from './outcomes.ts';
+import { awaitingCustomer } from './customer-confirmation.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
 import type { DynamicQr } from './dynamic-qr.ts';
@@ -216,7 +217,11 @@ export function registerTillRoutes(server: OpaServer, payments: Payments): void 
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
       storeId: refs.storeId, terminalId: refs.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt), details,
     });
-    return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds, await payments.orderDetails(call.merchantId, payment.merchantPaymentId)) });
+    // Waiting for the customer to confirm in the wallet: accepted, not completed (PayPay answers a payment its
+    // user has yet to accept with REQUEST_ACCEPTED and status CREATED). The same call answers the outcome later.
+    const stored = await payments.orderDetails(call.merchantId, payment.merchantPaymentId);
+    if (awaitingCustomer(payment)) return opaReply('REQUEST_ACCEPTED', { data: paymentView(payment, refunds, stored) });
+    return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds, stored) });
   }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });
 
   server.route('GET', '/v2/payments/:merchantPaymentId', async (call) => {

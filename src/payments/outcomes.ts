@@ -8,7 +8,8 @@
  * |---|---|---|
  * | balance too low | `insufficient_funds` | `NO_SUFFICIENT_FUND` |
  * | wallet frozen or closed | `wallet_frozen` | `WALLET_FROZEN` (Koban's) |
- * | risk engine refused (deny, review, a challenge at a till) | `payment_refused_by_risk` | `UNACCEPTABLE_OP` |
+ * | risk engine refused (deny, review; a challenge at a till waits for the customer instead) | `payment_refused_by_risk` | `UNACCEPTABLE_OP` |
+ * | the customer declined or did not confirm in time | `customer_declined` / `customer_confirmation_expired` | `USER_DECLINED` / `EXPIRED_USER_CONFIRMATION` |
  * | any other ledger refusal (e.g. the merchant's account closed: `account_closed`) | `payment_failed` | `PAYMENT_FAILED` (Koban's) |
  * | code expired / used / unknown | `payment_code_expired` / `_used` / `_not_found` | `PAYMENT_CODE_EXPIRED` / `_ALREADY_USED` / `_NOT_FOUND` |
  * | kill switch off | `service_switched_off` | `MAINTENANCE_MODE` |
@@ -18,6 +19,7 @@
  */
 import { assert } from '../platform/assert.ts';
 import { KobanError } from '../platform/errors.ts';
+import { awaitingCustomer } from './customer-confirmation.ts';
 import type { Payment, Refund } from './model.ts';
 
 /** The error for a payment attempt that failed with this failure code. */
@@ -26,6 +28,8 @@ export function paymentFailure(failureCode: string | null): KobanError {
     case 'insufficient_funds': return new KobanError('insufficient_funds');
     case 'wallet_frozen':
     case 'wallet_closed': return new KobanError('wallet_frozen');
+    case 'customer_declined': return new KobanError('customer_declined');
+    case 'customer_confirmation_expired': return new KobanError('customer_confirmation_expired');
     default: return new KobanError('payment_failed', { detail: `the ledger refused the payment: ${failureCode ?? 'unknown'}` });
   }
 }
@@ -46,3 +50,13 @@ export function refundFailure(refund: Refund): KobanError | null {
   if (refund.status !== 'REFUND_FAILED') return null;
   return new KobanError('refund_failed', { detail: `the ledger refused the refund: ${refund.failureCode ?? 'unknown'}` });
 }
+
+/**
+ * A till's answer: as `paymentAnswer`, except that a payment waiting for its customer's confirmation is
+ * answered as it stands (CREATED, "waiting for the customer"), never as paid or failed. The same call
+ * repeated answers the same wait, then the outcome (customer-confirmation.ts).
+ */
+export function tillAnswer(payment: Payment): Payment {
+  return awaitingCustomer(payment) ? payment : paymentAnswer(payment);
+}
+

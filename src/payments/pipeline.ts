@@ -36,6 +36,7 @@ import { codePaymentStanding, orderStanding, storeStanding } from './standing-st
 import { runSteps, runStepsUntilAnswer, table } from './step.ts';
 import {
   answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill, settleInGroupCommit,
+  holdForCustomerStep,
   type CodeAttempt, type TillOutcome, type TillPaymentRequest,
 } from './till.ts';
 
@@ -49,6 +50,7 @@ const refundsOn = (deps: PaymentsDeps): undefined => { deps.switches.assertOn('r
  */
 export const CUSTOMER_CODE_SETTLE_ALONE = table<CodeAttempt, TillOutcome>([
   ['claim code', claimCode],
+  ['wait for the customer (above the confirmation amount or when risk asks)', holdForCustomerStep],
   ['choose accounts', chooseAccountsStep],
   ['move money', moveMoneyStep],
   ['record', recordStep],
@@ -63,8 +65,10 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['merchant standing', codePaymentStanding],
   ['validate code', requireLiveCodeStep],
   ['risk', assessCodePayment],
-  // Claim code → choose accounts → move money → record, for a whole batch of payments in one transaction.
+  // Claim code → choose accounts → move money → record, for a whole batch of payments in one transaction. A
+  // payment its customer must first confirm in the wallet is staged on its own and waits (customer-confirmation.ts).
   ['claim, move money, record (group commit)', async (deps, a) => {
+    if (a.confirmation != null) return runStepsUntilAnswer(CUSTOMER_CODE_SETTLE_ALONE, deps, a);
     const settled = await settleInGroupCommit(deps, a);
     return settled === 'alone' ? runStepsUntilAnswer(CUSTOMER_CODE_SETTLE_ALONE, deps, a) : settled;
   }],

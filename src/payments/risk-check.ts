@@ -4,13 +4,25 @@
  * fraudster cannot learn which threshold to stay under.
  */
 import { KobanError } from '../platform/errors.ts';
+import { availableBalance } from '../ledger/types.ts';
 import type { PaymentRiskEvent, PaymentsDeps } from './deps.ts';
 
 /** Refuses on deny and review; answers whether the engine asks for a step-up (challenge). */
 export async function assessPayment(deps: Pick<PaymentsDeps, 'risk'>, event: PaymentRiskEvent): Promise<'allow' | 'challenge'> {
-  const { decision } = await deps.risk.assess(event);
-  if (decision === 'allow' || decision === 'challenge') return decision;
+  return (await assessPaymentWithRules(deps, event)).decision;
+}
+
+/** As `assessPayment`, with the rules that asked for the step-up (kept with a payment held for its customer). */
+export async function assessPaymentWithRules(deps: Pick<PaymentsDeps, 'risk'>, event: PaymentRiskEvent): Promise<{ decision: 'allow' | 'challenge'; rules: string[] }> {
+  const { decision, reasons } = await deps.risk.assess(event);
+  if (decision === 'allow' || decision === 'challenge') return { decision, rules: (reasons ?? []).map((reason) => reason.rule) };
   throw refusedByRisk();
+}
+
+/** What the wallet holds now (posted credits less posted and pending debits), for the balance-drain rule. */
+export async function walletBalanceMinor(deps: Pick<PaymentsDeps, 'ledger'>, walletAccountId: string): Promise<bigint | null> {
+  const account = await deps.ledger.getAccount(walletAccountId);
+  return account === null ? null : availableBalance(account);
 }
 
 export function refusedByRisk(): KobanError {

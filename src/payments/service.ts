@@ -9,6 +9,7 @@ import { KobanError } from '../platform/errors.ts';
 import { deriveKey } from '../merchants/secret-box.ts';
 import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
 import { repairInFlightPayments } from './complete.ts';
+import { confirmHeldPayment, declineHeldPayment, expireConfirmations, waitingConfirmations, type WaitingConfirmation } from './customer-confirmation.ts';
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
 import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
@@ -70,6 +71,11 @@ export interface Payments {
   getRefund(merchantId: string, merchantRefundId: string): Promise<{ refund: Refund; payment: Payment }>;
   /** This customer's own payments (another customer's never appear), newest first. */
   customerHistory(ctx: CustomerContext, limit: number): Promise<Array<{ payment: Payment; merchantName: string; storeName: string | null }>>;
+  /** Payments waiting for this customer's confirmation in the wallet (customer-confirmation.ts). */
+  waitingConfirmations(ctx: CustomerContext): Promise<WaitingConfirmation[]>;
+  /** The customer confirms (PIN; on an established device when risk asked) or declines a waiting payment: the outcome. */
+  confirmHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
+  declineHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
   /** One round of housekeeping: repair in-flight payments, refunds and reversals; delete long-expired codes. */
   runMaintenance(): Promise<void>;
 }
@@ -96,6 +102,9 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
       return payWithCustomerCode(deps, request);
     },
     invalidateTills: () => deps.tills.invalidate(),
+    waitingConfirmations: (ctx) => waitingConfirmations(deps, ctx),
+    confirmHeldPayment: (ctx, paymentId) => confirmHeldPayment(deps, ctx, paymentId),
+    declineHeldPayment: (ctx, paymentId) => declineHeldPayment(deps, ctx, paymentId),
     async getPayment(merchantId, merchantPaymentId) {
       const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);
       if (payment === null) throw new KobanError('payment_not_found');
@@ -126,6 +135,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
       await repairInFlightPayments(deps);
       await repairInFlightRefunds(deps);
       await repairPendingReversals(deps);
+      await expireConfirmations(deps);
       // Notices a crash left undelivered (and those the repairs just wrote).
       while ((await relayCustomerNotices(deps)) > 0) { /* until none waits */ }
       await deleteOldPaymentCodes(deps.db, deps.now());

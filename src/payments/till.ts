@@ -20,7 +20,8 @@ import type { PaymentsDeps } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
 import { settledPayment } from './in-flight.ts';
-import { assessPayment, refusedByRisk } from './risk-check.ts';
+import { holdForCustomer, tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
+import { assessPaymentWithRules, walletBalanceMinor } from './risk-check.ts';
 import type { TillFacts } from './tills.ts';
 
 export interface TillPaymentRequest {
@@ -42,7 +43,7 @@ export interface TillOutcome {
   readonly refunds: readonly Refund[];
 }
 
-interface CodeFacts { id: string; status: string; expiresAt: Date; customerId: string; deviceId: string }
+interface CodeFacts { id: string; status: string; expiresAt: Date; customerId: string; deviceId: string; walletAccountId: string; mintedIp: string | null; deviceKey: string | null }
 
 /** One customer-code payment as it passes the steps: what each step learnt, for the ones after it. */
 export interface CodeAttempt extends SettlingAttempt {
@@ -53,6 +54,8 @@ export interface CodeAttempt extends SettlingAttempt {
   code?: CodeFacts | null;
   till?: TillFacts;
   staged?: Payment;
+  /** Set by the risk step: the payment waits for its customer (customer-confirmation.ts). */
+  confirmation?: ConfirmationNeed | null;
 }
 
 export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
@@ -86,16 +89,28 @@ export function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttempt): u
   return undefined;
 }
 
-/** The risk engine scores the payment; a step-up needs the customer at a screen and at a till they are not, so a challenge refuses. */
+/**
+ * The risk engine scores the payment (with the network the code was minted from and the wallet's balance).
+ * A step-up needs the customer, who is at the till, not at a screen of ours: a challenge, or an amount the
+ * store typed above the confirmation amount, makes the payment wait for the customer's confirmation in the
+ * wallet (customer-confirmation.ts) instead of refusing it.
+ */
 export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   const { code, till } = attempt;
   assert(code != null && till !== undefined, 'the code and the till are known');
-  const risk = await assessPayment(deps, {
-    kind: 'payment', accountId: code.customerId, deviceId: code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
-    amountMinor: attempt.request.amountMinor, ref: attempt.paymentId,
+  const risk = await assessPaymentWithRules(deps, {
+    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
+    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
   });
-  if (risk === 'challenge') throw refusedByRisk();
+  attempt.confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, risk);
   return undefined;
+}
+
+/** A payment that must wait for its customer stops here: the till hears "waiting for the customer" (202 on OPA). */
+export async function holdForCustomerStep(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | undefined> {
+  if (attempt.confirmation == null) return undefined;
+  assert(attempt.staged !== undefined, 'the claim staged the payment');
+  return { payment: await holdForCustomer(deps, attempt.staged, attempt.confirmation), refunds: [] };
 }
 
 /**
@@ -171,6 +186,7 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   code_id: string | null; code_status: string | null; code_expires_at: Date | null; code_customer_id: string | null; code_device_id: string | null;
+  code_wallet_account_id: string | null; code_minted_ip: string | null; code_device_key: string | null;
 };
 
 /** One read: an earlier payment with this merchantPaymentId, and the code's owner and state. */
@@ -178,7 +194,8 @@ async function readTillRequest(db: Queryable, merchantId: string, merchantPaymen
   const result = await db.query<TillRequestRow>({
     name: 'payments_till_request',
     text: `select ${paymentColumnsOf('p')}, c.id as code_id, c.status as code_status, c.expires_at as code_expires_at,
-             c.customer_id as code_customer_id, c.device_id as code_device_id
+             c.customer_id as code_customer_id, c.device_id as code_device_id,
+             c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key
            from (values (1)) as one (x)
            left join payments p on p.merchant_id = $1 and p.merchant_payment_id = $2
            left join payment_codes c on c.code_hash = $3::bytea`,
@@ -187,8 +204,9 @@ async function readTillRequest(db: Queryable, merchantId: string, merchantPaymen
   const row = result.rows[0];
   assert(row !== undefined, 'the lookup answers one row');
   const earlier = row.id === null ? null : toPayment(row as PaymentRow);
-  const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null
-    ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id };
+  const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null || row.code_wallet_account_id === null
+    ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id,
+      walletAccountId: row.code_wallet_account_id, mintedIp: row.code_minted_ip, deviceKey: row.code_device_key };
   return { earlier, code };
 }
 

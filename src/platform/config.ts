@@ -129,6 +129,10 @@ export interface PaymentsConfig {
   readonly paymentMaxAmountMinor: bigint;
   /** QR payments above this amount need a PIN or passkey confirmation. */
   readonly strongConfirmationAboveMinor: bigint;
+  /** A till charging a customer-presented code above this waits for the customer to confirm in the wallet (issue 14). */
+  readonly tillConfirmationAboveMinor: bigint;
+  /** How long a payment waits for its customer's confirmation before it fails (nothing moved). */
+  readonly customerConfirmationTtlSec: number;
   /** A payment can be cancelled until this many minutes past the next midnight, JST (PayPay: 00:14:59). */
   readonly cancelCutoffMinutes: number;
   readonly webhookAttemptsMax: number;
@@ -377,6 +381,8 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     merchantFourEyesAboveMinor: reader.bigint('KOBAN_MERCHANT_FOUR_EYES_ABOVE', 10_000_000n),
     paymentMaxAmountMinor: reader.bigint('KOBAN_PAYMENT_MAX_AMOUNT', 1_000_000n),
     strongConfirmationAboveMinor: reader.bigint('KOBAN_STRONG_CONFIRMATION_ABOVE', 10_000n),
+    tillConfirmationAboveMinor: reader.bigint('KOBAN_TILL_CONFIRMATION_ABOVE', 10_000n),
+    customerConfirmationTtlSec: reader.integer('KOBAN_CUSTOMER_CONFIRMATION_TTL_SEC', 180, 30, 900),
     cancelCutoffMinutes: reader.integer('KOBAN_CANCEL_CUTOFF_MINUTES', 15, 0, 720),
     webhookAttemptsMax: reader.integer('KOBAN_WEBHOOK_ATTEMPTS_MAX', 8, 1, 20),
     webhookTimeoutMs: reader.integer('KOBAN_WEBHOOK_TIMEOUT_MS', 10_000, 100, 30_000),

@@ -10,7 +10,7 @@ import { assert } from '../platform/assert.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
-import { bucketOf, BUCKET, counterKey, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
+import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
 import { RISK_EVENT_KINDS, SEVERITY, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
@@ -69,9 +69,11 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
       return decision;
     },
     async pruneCounters(limit = 10_000) {
-      const horizon = Math.floor(clock().getTime() / 1000) - 2 * 86_400;
+      const nowSec = Math.floor(clock().getTime() / 1000);
+      // Day buckets (a customer's spending history) are kept HISTORY_DAYS_MAX days, everything else two.
       const deleted = await db.pool.query(
-        'delete from risk_counters where ctid = any(array(select ctid from risk_counters where bucket < $1 limit $2))', [horizon, limit]);
+        `delete from risk_counters where ctid = any(array(select ctid from risk_counters
+           where bucket < $1 and (key not like $3 or bucket < $4) limit $2))`, [nowSec - 2 * 86_400, limit, `%|${BUCKET.day}`, nowSec - (HISTORY_DAYS_MAX + 1) * 86_400]);
       return deleted.rowCount ?? 0;
     },
   };
@@ -79,6 +81,7 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
 
 function checkEvent(event: RiskEvent): void {
   assert((RISK_EVENT_KINDS as readonly string[]).includes(event.kind), `risk event kind ${event.kind}`);
+  assert(event.balanceMinor === undefined || event.balanceMinor === null || event.kind === 'payment', 'only a payment carries a balance');
   for (const field of [event.accountId, event.deviceId, event.ip, event.cardRef, event.storeId, event.ref]) {
     assert(field === null || field === undefined || (field.length > 0 && field.length <= FIELD_LENGTH_MAX), 'risk event fields are 1 to 200 characters');
   }
@@ -141,6 +144,7 @@ async function gatherFacts(db: Database, event: RiskEvent, needs: readonly Count
     device: linkFacts.get('device') ?? null,
     card: linkFacts.get('card') ?? null,
     network: linkFacts.get('network') ?? null,
+    storeLink: linkFacts.get('store') ?? null,
     store,
     lists: settings.lists(),
   };
@@ -188,13 +192,15 @@ select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coale
   cross join quiet
   group by w.i
 union all
-select 'l', lnk.kind, (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
-         and r.last_seen > $11::timestamptz - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end)::bigint,
+select 'l', lnk.kind, case when lnk.kind = 'store' then 0 else (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
+         and r.last_seen > $11::timestamptz - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end) end::bigint,
        0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8,
        -- For a device, the account's oldest other device (risk_links_by_account: the account's few rows).
        case when lnk.kind = 'device' then json_build_object('other', (select (extract(epoch from min(r.first_seen)) * 1000)::float8
          from risk_links r where r.account_id = $7 and r.kind = 'device' and r.key <> lnk.key)) end
-  from lnk where lnk.kind <> 'store'
+  -- A store is counted for this account only (whether it is new to the customer): a busy store's other
+  -- customers are never counted.
+  from lnk
 union all
 select 's', null, 0, 0, null, null, json_build_object(
          'here', (select json_build_array(latitude, longitude) from stores where id = $10::uuid and latitude is not null),

@@ -5,7 +5,9 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 
-export const BUCKET = { fine: 10, medium: 300, coarse: 3600 } as const;
+export const BUCKET = { fine: 10, medium: 300, coarse: 3600, day: 86_400 } as const;
+/** Day buckets hold a customer's spending history (the account budget is sized from it): kept this long. */
+export const HISTORY_DAYS_MAX = 60;
 export const MINUTE = 60;
 export const HOUR = 3600;
 export const DAY = 86_400;

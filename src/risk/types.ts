@@ -2,7 +2,7 @@
  * The risk engine's vocabulary. An event is scored before it happens; each rule that fires adds a
  * reason; the most severe action wins (allow < challenge < review < deny).
  */
-export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal'] as const;
+export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal', 'credential_change'] as const;
 export type RiskEventKind = (typeof RISK_EVENT_KINDS)[number];
 
 export type RiskDecisionKind = 'allow' | 'challenge' | 'review' | 'deny';
@@ -22,6 +22,8 @@ export interface RiskEvent {
   readonly storeId?: string | null;
   readonly merchantCategoryCode?: string | null;
   readonly amountMinor?: bigint | null;
+  /** Payments only: what the wallet holds before this payment (the balance-drain rule); absent when unknown. */
+  readonly balanceMinor?: bigint | null;
   /** The caller's reference (payment id, top-up id…), kept with the decision. */
   readonly ref?: string | null;
 }
@@ -104,6 +106,8 @@ export interface Facts {
   readonly device: LinkFact | null;
   readonly card: LinkFact | null;
   readonly network: LinkFact | null;
+  /** When this account was first seen at this store (`accounts` is not counted for stores: always 1). */
+  readonly storeLink: LinkFact | null;
   readonly store: StoreFact | null;
   readonly lists: ListView;
 }

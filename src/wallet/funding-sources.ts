@@ -128,7 +128,7 @@ export async function addCard(deps: WalletDeps, identity: WalletIdentity, sessio
     throw new KobanError('card_rejected', { extensions: { reason: error.declineCode ?? error.code } });
   }
   const token = tokenized.value;
-  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null, cardRef: token.fingerprint });
+  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null, cardRef: token.fingerprint });
   const id = uuidv7();
   try {
     return await withTransaction(deps.db, async (client) => {
@@ -165,7 +165,7 @@ export async function addBankAccount(deps: WalletDeps, identity: WalletIdentity,
   const customerId = session.customerId;
   await refuseBeforeAdding(deps, identity, customerId, 'bank');
   await identity.requireStepUp(deps.db.pool, session, grant, 'add_funding_source', { kind: 'bank', last4: account.accountNumber.slice(-4) });
-  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null });
+  await refuseUnlessAllowed(deps.risk, { kind: 'funding_source_add', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null });
   const created = await bank.createMandate({ ...account, idempotencyKey: `koban-mandate-${uuidv7()}` });
   if (!created.ok) {
     if (created.error.kind === 'outcome_unknown') throw providerUnavailable(created.error);

@@ -136,7 +136,7 @@ export async function startTopUp(
   }
   await identity.authorizeTopUp(session, { grant: request.grant, pin: request.pin, amountMinor: request.amountMinor, fundingSourceId: source.id }, origin);
   await refuseUnlessAllowed(deps.risk, {
-    kind: 'top_up', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
+    kind: 'top_up', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
     cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
   });
   const walletAccountId = await ensureCustomerWallet(deps.db, deps.ledger, customerId);

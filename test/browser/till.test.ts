@@ -110,6 +110,29 @@ describe('the till', () => {
     await page.getByRole('button', { name: '次のお会計' }).click();
   });
 
+  it('a large amount on a customer code waits for the customer ("waiting for the customer"), then shows what they decided', async () => {
+    const customer = await customerCode(30_000n);
+    await keyAmount(['1', '2', '00', '0']);
+    await page.getByRole('button', { name: 'お支払いへ' }).click();
+    await page.getByLabel('支払いコード（20桁）').fill(customer.code);
+    await page.getByRole('button', { name: 'このコードで支払う' }).click();
+    const waiting = page.getByTestId('till-waiting');
+    await waiting.waitFor({ timeout: EVENT_BOUND_MS });
+    expect(await waiting.textContent()).toContain('お客様の確認待ち');
+    expect(await waiting.textContent()).toContain('12,000円');
+    await screenshot(page, 'till-waiting-for-customer');
+    expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(30_000n);
+    // The customer declines in the wallet (the wallet's own route is covered by test/browser/customer-confirmation.test.ts).
+    const held = await koban.db.pool.query<{ payment_id: string; customer_id: string }>(
+      `select c.payment_id, c.customer_id from payment_confirmations c join payments p on p.id = c.payment_id where p.wallet_account_id = $1 and c.status = 'waiting'`, [customer.walletAccountId]);
+    const row = held.rows[0]!;
+    await koban.payments.payments.declineHeldPayment({ customerId: row.customer_id, walletAccountId: customer.walletAccountId, deviceId: 'test' }, row.payment_id);
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent(), { timeout: EVENT_BOUND_MS }).toContain('お客様が支払いを取りやめました');
+    expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(30_000n);
+    await page.getByRole('button', { name: '次のお会計' }).click();
+  });
+
   it('shows a dynamic QR and completes when the customer pays it through the wallet API', async () => {
     const customer = await signUp(koban);
     const minted = await customer.client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} }); // creates the wallet

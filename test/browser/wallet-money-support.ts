@@ -48,9 +48,9 @@ export interface MoneyEnv {
 
 export async function startMoneyEnv(env: Record<string, string> = {}): Promise<MoneyEnv> {
   const { koban, base, close } = await startWebKoban({ sandboxes: true, env });
-  // Shared sandbox cards, and a customer on a brand-new device spending over ¥20,000 within minutes: the
-  // risk rules would rightly refuse that (test/risk and test/wallet/risk.test.ts run with them on).
-  for (const rule of [...WALLET_VELOCITY_RULES, 'new_device_spending']) await koban.risk.settings.updateRule(rule, { enabled: false }, { kind: 'operator', id: 'op-browser-tests' }, 'isolate the screens under test');
+  // Shared sandbox cards, and a brand-new customer spending over ¥10,000 within minutes: the risk rules would
+  // rightly refuse or challenge that (test/risk and test/wallet run with them on).
+  for (const rule of [...WALLET_VELOCITY_RULES, 'account_spending_budget', 'balance_drain']) await koban.risk.settings.updateRule(rule, { enabled: false }, { kind: 'operator', id: 'op-browser-tests' }, 'isolate the screens under test');
   await koban.payments.opa.app.ready();
   const merchant = await createTestMerchant(koban.db, koban.ledger, 'Koban Mart');
   const credential = await createApiCredential(koban.db, koban.payments.box, { merchantId: merchant.merchantId });

@@ -153,8 +153,13 @@ describe('7pay vector (d): the charge PIN', () => {
     await expect(env.koban.identity.verifyChargePin(owner.customerId, '111119')).rejects.toMatchObject({ code: 'pin_locked' });
     await expect(env.koban.identity.verifyChargePin(owner.customerId, '480271')).rejects.toMatchObject({ code: 'pin_locked' });
     expect((await messagesTo(env.koban, owner.email)).some((m) => m.body.includes('locked'))).toBe(true);
-    // Reset through a verified channel (SMS step-up) unlocks it.
+    // An SMS step-up alone does not reset a locked PIN (a SIM swap gives a thief SMS, issue 13)…
     const resetGrant = await stepUpBySms(env.koban, owner, 'change_factors', { factor: 'charge_pin' });
+    const bySms = await owner.client.request({ method: 'PUT', url: '/v1/customer/pin', body: { pin: '730418' }, headers: { 'x-step-up-grant': resetGrant } });
+    expect(bySms.json()).toMatchObject({ code: 'pin_reset_needs_strong_factor' });
+    await expect(env.koban.identity.verifyChargePin(owner.customerId, '480271')).rejects.toMatchObject({ code: 'pin_locked' });
+    // …an account recovery since the lock (SMS and e-mail codes) does, with the same step-up.
+    await env.db.pool.query(`insert into recovery_requests (id, customer_id, expires_at, completed_at) values (gen_random_uuid(), $1, now() + interval '10 minutes', now() + interval '1 second')`, [owner.customerId]);
     expect((await owner.client.request({ method: 'PUT', url: '/v1/customer/pin', body: { pin: '730418' }, headers: { 'x-step-up-grant': resetGrant } })).statusCode).toBe(200);
     await expect(env.koban.identity.verifyChargePin(owner.customerId, '730418')).resolves.toBeUndefined();
   });

@@ -177,12 +177,18 @@ describe('risk on payments', () => {
     expect(decisions[1]?.reasons.map((r) => r.rule)).toContain('account_velocity');
   });
 
-  it('a challenge refuses at a till (no screen) and asks for strong confirmation on a QR payment', async () => {
+  it('a challenge at a till makes the payment wait for the customer (202, nothing moved), and asks for strong confirmation on a QR payment', async () => {
     const customer = await createCustomer(db, koban.ledger, 5_000n);
     await setRule('account_velocity', { action: 'challenge', params: { paymentsPerHourMax: 1 } });
     try {
       expect(resultCode(await tillPayment(await codeFor(customer), 100))).toBe('SUCCESS');
-      expect(resultCode(await tillPayment(await codeFor(customer), 100))).toBe('UNACCEPTABLE_OP');
+      const held = await tillPayment(await codeFor(customer), 100);
+      expect(resultCode(held)).toBe('REQUEST_ACCEPTED');
+      expect(held.statusCode).toBe(202);
+      expect((held.json() as { data: { status: string } }).data.status).toBe('CREATED');
+      const waiting = await db.pool.query('select strength, reasons from payment_confirmations where customer_id = $1', [customer.customerId]);
+      expect(waiting.rows).toEqual([{ strength: 'strong', reasons: ['account_velocity'] }]);
+      expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(4_900n);
       const unconfirmed = await payStoreQr(customer, '100');
       expect(unconfirmed.statusCode).toBe(403);
       expect(unconfirmed.json()).toMatchObject({ code: 'strong_confirmation_required' });

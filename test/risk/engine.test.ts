@@ -82,26 +82,92 @@ describe('risk engine', () => {
     expect(rulesOf(await risk.assess({ kind: 'top_up', accountId, deviceId: `dev-${randomUUID()}`, amountMinor: 500n }))).not.toContain('new_device_high_value');
   });
 
-  it('holds for review a device new to an established account spending fast in small payments (the drained-wallet pattern), not a known device or a newcomer\'s first', async () => {
+  it('a thief with a fresh sign-in on each new device cannot spend beyond the account budget: the budget is the account\'s, not the device\'s', async () => {
     const accountId = account();
     const known = `dev-${randomUUID()}`;
     await ordinaryDevice(accountId, known, '');
-    const spend = (deviceId: string) => risk.assess({ kind: 'payment', accountId, deviceId, storeId: randomUUID(), amountMinor: 5_000n });
-    const fresh = `dev-${randomUUID()}`;
-    const first = [await spend(fresh), await spend(fresh), await spend(fresh), await spend(fresh)];
-    for (const decision of first) expect(rulesOf(decision)).not.toContain('new_device_spending');
-    const fifth = await spend(fresh); // ¥25,000 within the window: above ¥20,000
-    expect(fifth.decision).toBe('review');
-    expect(rulesOf(fifth)).toContain('new_device_spending');
-    expect(fifth.reasons.find((r) => r.rule === 'new_device_spending')?.message).toMatch(/25000 spent within 30 minutes/);
-    expect(rulesOf(await spend(known))).not.toContain('new_device_spending');
+    const store = randomUUID();
+    const spend = (deviceId: string, amountMinor = 4_000n) => risk.assess({ kind: 'payment', accountId, deviceId, storeId: store, amountMinor });
+    // ¥8,000 from the customer's own phone, then a new device per payment (each a fresh sign-in).
+    expect(rulesOf(await spend(known))).not.toContain('account_spending_budget');
+    expect(rulesOf(await spend(known))).not.toContain('account_spending_budget');
+    const third = await spend(`dev-${randomUUID()}`); // ¥12,000 within the hour: above the ¥10,000 default
+    expect(third.decision).toBe('challenge');
+    expect(rulesOf(third)).toContain('account_spending_budget');
+    expect(third.reasons.find((r) => r.rule === 'account_spending_budget')?.message).toMatch(/12000 spent within an hour/);
+    // Another fresh device does not restore anything, nor does the customer's own phone.
+    expect(rulesOf(await spend(`dev-${randomUUID()}`))).toContain('account_spending_budget');
+    expect(rulesOf(await spend(known, 500n))).toContain('account_spending_budget');
+  });
 
-    // A new customer on their first (and only) device is not a takeover: the same spending passes this rule.
+  it('sizes the account budget from the customer\'s own spending history', async () => {
+    const heavy = account();
+    const device = `dev-${randomUUID()}`;
+    await ordinaryDevice(heavy, device, '');
+    // ¥600,000 over the last 30 days (¥20,000 a day): a day's budget of 3 × ¥20,000.
+    const nowSec = Math.floor(Date.now() / 1000);
+    for (let day = 1; day <= 30; day++) {
+      const bucket = Math.floor((nowSec - day * 86_400) / 86_400) * 86_400;
+      await db.pool.query('insert into risk_counters (key, bucket, shard, count, amount_minor) values ($1, $2, 0, 1, 20000)', [`acct:${heavy}:spend|86400`, bucket]);
+    }
+    const store = randomUUID();
+    for (let i = 0; i < 5; i++) {
+      const decision = await risk.assess({ kind: 'payment', accountId: heavy, deviceId: device, storeId: store, amountMinor: 5_000n });
+      expect(rulesOf(decision)).not.toContain('account_spending_budget');
+    }
+    // A newcomer spending the same ¥25,000 meets the small default.
     const newcomer = account();
-    const firstPhone = `dev-${randomUUID()}`;
-    const payments = [];
-    for (let i = 0; i < 6; i++) payments.push(await risk.assess({ kind: 'payment', accountId: newcomer, deviceId: firstPhone, storeId: randomUUID(), amountMinor: 5_000n }));
-    for (const decision of payments) expect(rulesOf(decision)).not.toContain('new_device_spending');
+    const decisions = [];
+    for (let i = 0; i < 5; i++) decisions.push(await risk.assess({ kind: 'payment', accountId: newcomer, deviceId: `dev-${randomUUID()}`, storeId: store, amountMinor: 5_000n }));
+    expect(decisions.slice(0, 2).every((d) => !rulesOf(d).includes('account_spending_budget'))).toBe(true);
+    expect(rulesOf(decisions[4] as RiskDecision)).toContain('account_spending_budget');
+  });
+
+  it('challenges a payment in an unusual context for an established account: new device, new network, a recent credential change, a new funding source', async () => {
+    const accountId = account();
+    const known = `dev-${randomUUID()}`;
+    await ordinaryDevice(accountId, known, '');
+    const home = '192.0.2.44';
+    await db.pool.query(`insert into risk_links (kind, key, account_id, first_seen, last_seen) values ('network', '192.0.2.0/24', $1, now() - interval '60 days', now())`, [accountId]);
+    const pay = (deviceId: string, address: string, amountMinor = 2_000n) => risk.assess({ kind: 'payment', accountId, deviceId, ip: address, storeId: null, amountMinor });
+    expect((await pay(known, home)).decision).toBe('allow');
+    const newDevice = await pay(`dev-${randomUUID()}`, home);
+    expect(newDevice.decision).toBe('challenge');
+    expect(newDevice.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/device new to this account/);
+    const newNetwork = await pay(known, '198.18.5.9');
+    expect(newNetwork.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/network new to this account/);
+    expect(rulesOf(await pay(known, '198.18.5.9', 800n))).not.toContain('unusual_context'); // a coffee passes
+    expect((await pay(known, home)).decision).toBe('allow');
+    await risk.assess({ kind: 'credential_change', accountId, deviceId: known, ip: home, ref: 'change_password' });
+    const afterChange = await pay(known, home);
+    expect(afterChange.decision).toBe('challenge');
+    expect(afterChange.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/credential or contact changed/);
+
+    const other = account();
+    await ordinaryDevice(other, known, '');
+    // A newcomer's first card is not unusual; an established customer's new one is.
+    const newcomer = account();
+    const newcomerPhone = `dev-${randomUUID()}`;
+    await risk.assess({ kind: 'funding_source_add', accountId: newcomer, deviceId: newcomerPhone, cardRef: `card-${randomUUID()}` });
+    expect(rulesOf(await risk.assess({ kind: 'payment', accountId: newcomer, deviceId: newcomerPhone, amountMinor: 2_000n }))).not.toContain('unusual_context');
+    await risk.assess({ kind: 'funding_source_add', accountId: other, deviceId: known, cardRef: `card-${randomUUID()}` });
+    const afterCard = await risk.assess({ kind: 'payment', accountId: other, deviceId: known, amountMinor: 2_000n });
+    expect(afterCard.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/funding source was added/);
+    // A brand-new customer (everything is new) is left to the budget.
+    expect(rulesOf(await risk.assess({ kind: 'payment', accountId: account(), deviceId: `dev-${randomUUID()}`, ip: '198.18.6.50', amountMinor: 2_000n }))).not.toContain('unusual_context');
+  });
+
+  it('challenges payments emptying a balance within minutes, not one ordinary purchase', async () => {
+    const accountId = account();
+    const device = `dev-${randomUUID()}`;
+    await ordinaryDevice(accountId, device, '');
+    const pay = (amountMinor: bigint, balanceMinor: bigint) => risk.assess({ kind: 'payment', accountId, deviceId: device, amountMinor, balanceMinor });
+    expect(rulesOf(await pay(3_000n, 9_000n))).not.toContain('balance_drain');
+    const second = await pay(3_000n, 6_000n); // ¥6,000 of ¥9,000 so far
+    expect(rulesOf(second)).not.toContain('balance_drain');
+    const third = await pay(2_000n, 3_000n); // ¥8,000 of ¥9,000 within the window
+    expect(third.decision).toBe('challenge');
+    expect(rulesOf(third)).toContain('balance_drain');
   });
 
   it('flags one card used across several accounts', async () => {

@@ -21,9 +21,12 @@ const balance = async () => (customer.client.request({ method: 'GET', url: '/v1/
 
 beforeAll(async () => {
   w = await startWalletEnv();
-  // A brand-new device spending over ¥15,000 in half an hour is held for review (test/risk covers that rule);
-  // here every attempt, refused or not, would add to that sum and hide the PIN check under test.
-  await w.koban.risk.settings.updateRule('new_device_spending', { enabled: false }, { kind: 'operator', id: 'op-wallet-tests' }, 'isolate strong confirmation');
+  // A brand-new customer spending over ¥10,000 within the hour is above the account's default budget, which asks
+  // for the PIN on an established device (test/wallet/customer-confirmation.test.ts covers that); here every attempt,
+  // refused or not, would add to that sum and hide the amount threshold's PIN check under test.
+  for (const rule of ['account_spending_budget', 'balance_drain']) {
+    await w.koban.risk.settings.updateRule(rule, { enabled: false }, { kind: 'operator', id: 'op-wallet-tests' }, 'isolate strong confirmation');
+  }
   merchant = await createTestMerchant(w.db, w.koban.ledger, 'Big Shop');
   customer = await customerWithPin(w.koban);
   const minted = await customer.client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} });

@@ -4,7 +4,7 @@
  * once: the amount on success, the reason in the till's language on failure. A retry after a network
  * failure reuses the sale's merchantPaymentId, so the server answers what really happened.
  */
-import { useCallback, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { ApiError } from '../shared/api.ts';
 import { formatYen, useI18n } from '../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../shared/ui.tsx';
@@ -20,6 +20,7 @@ type Step =
   | { kind: 'amount' }
   | { kind: 'read' }
   | { kind: 'charging' }
+  | { kind: 'waiting'; code: string }
   | { kind: 'qr' }
   | { kind: 'paid'; amount: string }
   | { kind: 'failed'; messageKey: string; code: string; retryable: boolean; lastCode: string | null };
@@ -36,10 +37,12 @@ export function ChargeScreen(props: { onSessionEnded(): void }) {
     setStep({ kind: 'amount' });
   };
 
-  const charge = useCallback(async (code: string) => {
-    setStep({ kind: 'charging' });
+  const charge = useCallback(async (code: string, again = false) => {
+    if (!again) setStep({ kind: 'charging' });
     try {
       const payment = await tillApi.charge(merchantPaymentId, code, amount);
+      // The customer confirms on their phone first: the same charge, sent again, answers the wait and then the outcome.
+      if (payment.waitingForCustomer) return setStep({ kind: 'waiting', code });
       setStep({ kind: 'paid', amount: payment.amount });
     } catch (error) {
       if (error instanceof ApiError && error.problem.status === 401) return props.onSessionEnded();
@@ -54,6 +57,7 @@ export function ChargeScreen(props: { onSessionEnded(): void }) {
   if (step.kind === 'amount') return <Keypad amount={amount} onChange={setAmount} onCharge={() => setStep({ kind: 'read' })} onQr={() => setStep({ kind: 'qr' })} />;
   if (step.kind === 'read') return <ReadCode amount={amount} onCode={(code) => void charge(code)} onBack={() => setStep({ kind: 'amount' })} />;
   if (step.kind === 'charging') return <Card><p className="till-progress" role="status">{t('pay.charging')}</p></Card>;
+  if (step.kind === 'waiting') return <WaitingForCustomer amount={amount} onPoll={() => void charge(step.code, true)} />;
   if (step.kind === 'qr') {
     return <QrOrder amount={amount} merchantPaymentId={merchantPaymentId} onPaid={(paid) => setStep({ kind: 'paid', amount: paid })} onCancel={startOver} onSessionEnded={props.onSessionEnded} />;
   }
@@ -90,6 +94,27 @@ export function PaidResult(props: { amount: string; onNext(): void }) {
     </Card>
   );
 }
+
+/** The customer is confirming on their phone: say so, and ask again every few seconds with the same sale. */
+function WaitingForCustomer(props: { amount: string; onPoll(): void }) {
+  const { t, language } = useI18n();
+  const { onPoll } = props;
+  useEffect(() => {
+    const timer = window.setInterval(onPoll, WAITING_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [onPoll]);
+  return (
+    <Card title={t('pay.waitingTitle')}>
+      <div className="till-result" role="status" data-testid="till-waiting">
+        <p className="till-result-heading">{t('pay.waitingTitle')}</p>
+        <p className="till-result-amount">{formatYen(props.amount, language)}</p>
+        <p className="till-result-reason">{t('pay.waitingBody')}</p>
+      </div>
+    </Card>
+  );
+}
+
+const WAITING_POLL_MS = 2_000;
 
 /** Waits for the code: a scanner anywhere on the page, the camera, or the staff typing it. */
 function ReadCode(props: { amount: string; onCode(code: string): void; onBack(): void }) {

@@ -42,6 +42,10 @@ export const messages: Messages = {
   'pay.cameraDenied': { ja: 'カメラを使用できません。', en: 'The camera is not available.' },
   'pay.qr': { ja: 'QRコードを表示（お客様が読み取る）', en: 'Show a QR code (the customer scans it)' },
   'pay.back': { ja: '金額に戻る', en: 'Back to the amount' },
+  'pay.waitingTitle': { ja: 'お客様の確認待ち', en: 'Waiting for the customer' },
+  'pay.waitingBody': { ja: 'お客様のスマートフォンで支払いの確認を待っています。確認されるまでお金は動きません。', en: "The customer is confirming this payment on their phone. No money moves until they do." },
+  'reason.customer_declined': { ja: 'お客様が支払いを取りやめました。', en: 'The customer declined the payment.' },
+  'reason.customer_confirmation_expired': { ja: 'お客様の確認が時間内にありませんでした。新しいお会計を始めてください。', en: 'The customer did not confirm in time. Start a new sale.' },
   'pay.charging': { ja: '決済中…', en: 'Charging…' },
 
   'result.success': { ja: 'お支払い完了', en: 'Payment complete' },

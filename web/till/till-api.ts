@@ -22,6 +22,8 @@ export interface TillPayment {
   canceledAmount: string;
   refundable: string;
   cancelable: boolean;
+  /** The customer must confirm this charge in the wallet first: send the same charge again to learn the outcome. */
+  waitingForCustomer: boolean;
   acceptedAt: string | null;
   canceledAt: string | null;
   refunds: TillRefund[];

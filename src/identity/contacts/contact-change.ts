@@ -19,6 +19,7 @@ import { randomToken, sha256 } from '../secrets.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { revokeAllSessions, type Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
+import { assessCredentialChange } from '../credential-changes.ts';
 import { customerByContact } from './contacts.ts';
 import { maskContact, normalizeEmail, normalizePhone, type ContactKind } from './normalize.ts';
 
@@ -83,6 +84,7 @@ export async function startContactChange(deps: IdentityDeps, session: Session, i
   await refuseDuringOtherKindCooldown(deps.db.pool, session.customerId, input.kind);
   // Consumed on its own: a change refused later still used the step-up, so nothing is probed for free.
   await requireStepUp(deps.db.pool, session, input.grant, input.kind === 'email' ? 'change_email' : 'change_phone', { [input.kind]: input.value });
+  await assessCredentialChange(deps, session, input.kind === 'email' ? 'change_email' : 'change_phone', origin);
   if ((await hitCounter(deps.db.pool, `contact_change:${session.customerId}`, HOUR_MS)) > CONTACT_CHANGE_LIMITS.startsPerHour) {
     throw new KobanError('rate_limited', { detail: 'too many contact changes; try again later' });
   }

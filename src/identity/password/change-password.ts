@@ -11,6 +11,7 @@ import type { IdentityDeps } from '../deps.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { revokeAllSessions, type Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
+import { assessCredentialChange } from '../credential-changes.ts';
 import { checkNewPassword, normalizePassword, PASSWORD_LENGTH_MAX } from './policy.ts';
 
 export interface ChangePassword { readonly currentPassword: string; readonly newPassword: string; readonly grant: string | undefined }
@@ -28,6 +29,7 @@ export async function changePassword(deps: IdentityDeps, session: Session, input
     await recordSecurityEvent(deps.db.pool, { type: 'password.change', outcome: 'failure', actor: 'customer', customerId: session.customerId, sessionId: session.id, origin, reasons: ['current_password_wrong'] });
     throw new KobanError('current_password_wrong');
   }
+  await assessCredentialChange(deps, session, 'change_password', origin);
   const passwordHash = await deps.hasher.hash(newPassword);
   return withTransaction(deps.db, async (client) => {
     await client.query('update password_credentials set password_hash = $2, updated_at = now() where customer_id = $1', [session.customerId, passwordHash]);

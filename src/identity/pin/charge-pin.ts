@@ -9,6 +9,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { riskDeviceId } from '../login/login.ts';
+import { assessCredentialChange, requireStrongFactorForLockedPin } from '../credential-changes.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import type { Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
@@ -38,8 +39,12 @@ async function checkNewPin(deps: IdentityDeps, customerId: string, pin: string):
 /** Sets or resets the PIN. Needs a fresh step-up for `change_factors` {factor: 'charge_pin'}; a live PIN also needs the current PIN. */
 export async function setChargePin(deps: IdentityDeps, session: Session, input: { pin: string; currentPin?: string | undefined; grant: string | undefined }, origin: RequestOrigin): Promise<void> {
   await checkNewPin(deps, session.customerId, input.pin);
+  const before = (await deps.db.pool.query<{ locked_at: Date | null }>('select locked_at from charge_pins where customer_id = $1', [session.customerId])).rows[0];
+  if (before?.locked_at != null) await requireStrongFactorForLockedPin(deps.db.pool, session.customerId, input.grant, before.locked_at);
   // The grant is spent before the current PIN is checked: one step-up buys one guess at it.
   await requireStepUp(deps.db.pool, session, input.grant, 'change_factors', { factor: 'charge_pin' });
+  // A first PIN is part of setting the account up; changing or resetting one is what a takeover does next.
+  if (before !== undefined) await assessCredentialChange(deps, session, 'set_charge_pin', origin);
   const existing = (await deps.db.pool.query<{ pin_hash: string; locked_at: Date | null }>('select pin_hash, locked_at from charge_pins where customer_id = $1', [session.customerId])).rows[0];
   if (existing !== undefined && existing.locked_at === null) {
     if (input.currentPin === undefined || !(await deps.hasher.verifyOrDummy(existing.pin_hash, input.currentPin))) throw new KobanError('pin_wrong');

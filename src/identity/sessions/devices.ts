@@ -49,3 +49,17 @@ export async function removeDevice(db: Queryable, customerId: string, deviceId: 
   const result = await db.query('delete from devices where id = $1 and customer_id = $2', [deviceId, customerId]);
   return result.rowCount === 1;
 }
+
+/** How long a device must have been remembered to count as the customer's own established one. */
+export const ESTABLISHED_DEVICE_AGE_MS = 24 * 3_600_000;
+
+/**
+ * A device the account has remembered for at least a day (a second factor was passed on it then): what a
+ * thief on a fresh sign-in does not hold. A payment held for a strong confirmation is released from one.
+ */
+export async function isEstablishedDevice(db: Queryable, customerId: string, deviceId: string): Promise<boolean> {
+  const result = await db.query('select 1 from devices where id = $1 and customer_id = $2 and created_at <= now() - make_interval(secs => $3::double precision / 1000)',
+    [deviceId, customerId, ESTABLISHED_DEVICE_AGE_MS]);
+  return result.rowCount === 1;
+}
+

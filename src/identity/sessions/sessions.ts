@@ -14,6 +14,11 @@ export interface Session {
   readonly id: string;
   readonly customerId: string;
   readonly deviceId: string | null;
+  /**
+   * The device as the risk engine knows it on every path (issue 13: one device identity): the SHA-256 (hex)
+   * of the device cookie, which sign-in reports too. Null when the session has no remembered device.
+   */
+  readonly deviceKey: string | null;
   readonly authMethods: readonly AuthMethod[];
   /** The cookie value this request presented (needed to derive the CSRF token). */
   readonly token: string;
@@ -38,18 +43,18 @@ export async function createSession(db: Queryable, input: { customerId: string; 
 
 /** Looks the token up and marks the session used, unless it is revoked, idle too long or too old. */
 export async function authenticateToken(db: Queryable, token: string, timeouts: SessionTimeouts): Promise<Session | null> {
-  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; auth_methods: AuthMethod[] }>(
+  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; device_key: string | null; auth_methods: AuthMethod[] }>(
     `update sessions s set last_seen_at = now()
      from customers c
      where s.token_hash = $1 and s.revoked_at is null and c.id = s.customer_id and c.status = 'active'
        and s.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)
        and s.created_at > now() - make_interval(secs => $3::double precision / 1000)
-     returning s.id, s.customer_id, s.device_id, s.auth_methods`,
+     returning s.id, s.customer_id, s.device_id, (select encode(d.device_hash, 'hex') from devices d where d.id = s.device_id) as device_key, s.auth_methods`,
     [sha256(token), timeouts.idleMs, timeouts.absoluteMs],
   );
   const row = result.rows[0];
   if (row === undefined) return null;
-  return { id: row.id, customerId: row.customer_id, deviceId: row.device_id, authMethods: row.auth_methods, token };
+  return { id: row.id, customerId: row.customer_id, deviceId: row.device_id, deviceKey: row.device_key, authMethods: row.auth_methods, token };
 }
 
 /** A new token for the same session; the old token stops working in the same statement. */

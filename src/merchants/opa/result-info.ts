@@ -98,6 +98,11 @@ export const OPA_RESULT_CODES = {
   // The ledger refused the payment or refund for a cause that is neither the balance nor the wallet's state.
   PAYMENT_FAILED: { httpStatus: 400, codeId: '90000409', message: 'The payment could not be completed' },
   REFUND_FAILED: { httpStatus: 400, codeId: '90000410', message: 'The refund could not be completed' },
+  // A payment that waited for the customer's confirmation in the wallet (202 REQUEST_ACCEPTED, status CREATED
+  // meanwhile) and ended without it: declined by the customer, or not confirmed in time (PayPay's
+  // EXPIRED_USER_CONFIRMATION state). Nothing moved.
+  USER_DECLINED: { httpStatus: 400, codeId: '90000411', message: 'The customer declined the payment' },
+  EXPIRED_USER_CONFIRMATION: { httpStatus: 400, codeId: '90000412', message: 'The customer did not confirm the payment in time' },
 } as const satisfies Record<string, OpaResultSpec>;
 
 export type OpaResultCode = keyof typeof OPA_RESULT_CODES;

@@ -205,6 +205,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   refund_in_progress: 'THROTTLED_MULTIPLE_REFUND_REJECTED',
   wallet_frozen: 'WALLET_FROZEN',
   payment_failed: 'PAYMENT_FAILED',
+  customer_declined: 'USER_DECLINED',
+  customer_confirmation_expired: 'EXPIRED_USER_CONFIRMATION',
   refund_failed: 'REFUND_FAILED',
   // Every kill switch on a payment surface: PayPay's maintenance code.
   service_switched_off: 'MAINTENANCE_MODE',

@@ -6,6 +6,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { awaitingCustomer } from '../customer-confirmation.ts';
 import type { App } from '../../http/app.ts';
 import { checkBrowserOrigin } from '../../identity/http/guard.ts';
 import { readCookie } from '../../operations/http.ts';
@@ -37,6 +38,8 @@ const PaymentOut = Type.Object({
   paymentId: Type.String(), merchantPaymentId: Type.String(), kind: Type.String(), status: Type.String(), amount: Type.String(),
   refunded: Type.String(), canceledAmount: Type.String(), refundable: Type.String(), cancelable: Type.Boolean(),
   acceptedAt: Nullable(Type.String()), canceledAt: Nullable(Type.String()), refunds: Type.Array(RefundOut),
+  /** The customer must confirm this charge in the wallet app first (status CREATED): send the same charge again to learn the outcome. */
+  waitingForCustomer: Type.Boolean(),
   reasons: Type.Array(Type.Object({ kind: Type.String(), refundId: Nullable(Type.String()), reason: Type.String(), at: Type.String() })),
 });
 const TotalsOut = Type.Object({
@@ -65,7 +68,7 @@ function paymentOut(payment: Payment, refunds: readonly Refund[], reasons: SaleL
   return {
     paymentId: payment.id, merchantPaymentId: payment.merchantPaymentId, kind: payment.kind, status: payment.status, amount: payment.amountMinor.toString(),
     refunded: payment.refundedMinor.toString(), canceledAmount: (payment.cancelAmountMinor ?? 0n).toString(),
-    refundable: (paid ? payment.amountMinor - payment.refundedMinor : 0n).toString(), cancelable,
+    refundable: (paid ? payment.amountMinor - payment.refundedMinor : 0n).toString(), cancelable, waitingForCustomer: awaitingCustomer(payment),
     acceptedAt: payment.acceptedAt?.toISOString() ?? null, canceledAt: payment.canceledAt?.toISOString() ?? null,
     refunds: refunds.map(refundOut), reasons: reasons.map((r) => ({ kind: r.kind, refundId: r.refundId, reason: r.reason, at: r.at.toISOString() })),
   };

@@ -14,7 +14,7 @@ import type { Database } from '../../platform/db/database.ts';
 import { isKobanError, KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { readPaymentByMerchantId, type Payment, type Refund } from '../model.ts';
-import { paymentAnswer, refundFailure } from '../outcomes.ts';
+import { paymentAnswer, refundFailure, tillAnswer } from '../outcomes.ts';
 import type { Payments } from '../service.ts';
 import { businessDate } from '../time.ts';
 import type { TerminalPrincipal } from './access.ts';
@@ -83,7 +83,7 @@ export function createTillService(db: Database, payments: Payments): TillService
           merchantId: till.merchantId, storeId: till.storeId, terminalId: till.terminalId,
           merchantPaymentId: request.merchantPaymentId, code: request.code, amountMinor: request.amountMinor, orderDescription: null, requestedAt: null,
         });
-        return { payment: paymentAnswer(outcome.payment), refunds: outcome.refunds };
+        return { payment: tillAnswer(outcome.payment), refunds: outcome.refunds };
       };
       try {
         return await duringOpenDay(till, pay);

@@ -5,7 +5,7 @@ import type { RiskRule } from '../types.ts';
 export const blockedInstrument: RiskRule<Record<string, never>> = {
   id: 'blocked_instrument',
   description: 'Anything from a blocked device, card or network',
-  kinds: ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment'],
+  kinds: ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'credential_change'],
   defaults: { enabled: true, action: 'deny', params: {} },
   ...paramCodec('blocked_instrument', {}),
   needs: () => [],

@@ -1,6 +1,8 @@
 /** The rules Koban ships with, one per file; operators tune their thresholds at run time (settings.ts). */
 import type { RiskRule } from '../types.ts';
+import { accountSpendingBudget } from './account-spending-budget.ts';
 import { accountVelocity } from './account-velocity.ts';
+import { balanceDrain } from './balance-drain.ts';
 import { blockedInstrument } from './blocked-instrument.ts';
 import { cardVelocity } from './card-velocity.ts';
 import { deviceVelocity } from './device-velocity.ts';
@@ -10,12 +12,12 @@ import { markedSource } from './marked-source.ts';
 import { networkAccounts } from './network-accounts.ts';
 import { networkVelocity } from './network-velocity.ts';
 import { newDeviceHighValue } from './new-device-high-value.ts';
-import { newDeviceSpending } from './new-device-spending.ts';
 import { rapidTopUps } from './rapid-top-ups.ts';
 import { resaleBulk } from './resale-bulk.ts';
 import { sharedInstrument } from './shared-instrument.ts';
 import { storeVelocity } from './store-velocity.ts';
 import { topUpThenSpend } from './top-up-then-spend.ts';
+import { unusualContextRule } from './unusual-context.ts';
 
 // Each rule keeps its own parameter type; the engine handles them through this erased view (the
 // params a rule is given always come from that rule's own parse or defaults).
@@ -23,5 +25,5 @@ export type AnyRule = RiskRule<unknown>;
 
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
-  topUpThenSpend, newDeviceHighValue, newDeviceSpending, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
+  topUpThenSpend, newDeviceHighValue, accountSpendingBudget, unusualContextRule, balanceDrain, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
 ];

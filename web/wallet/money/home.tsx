@@ -12,6 +12,7 @@ import { problemText } from '../account/problems.ts';
 import { useLiveFeed } from '../common/live-feed.ts';
 import { FrozenNotice, MoneyPage, NotMeButton, formatWhen, notMeApplies, useSummary } from './frame.tsx';
 import { HistoryList, type HistoryItem } from './history.tsx';
+import { WaitingConfirmationsBanner } from './confirmations.tsx';
 
 export function HomePage() {
   const { t, language } = useI18n();
@@ -45,6 +46,7 @@ export function HomePage() {
         </section>
       ) : null}
       {frozen ? <FrozenNotice /> : null}
+      <WaitingConfirmationsBanner onSettled={reload} />
       <Link to="/pay" className={`button ${frozen ? 'secondary' : 'primary'} pay-button`}>{t('money.home.pay')}</Link>
       <div className="row money-actions">
         <Link to="/scan" className="button secondary">{t('money.home.scan')}</Link>

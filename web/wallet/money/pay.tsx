@@ -13,6 +13,7 @@ import { Link } from '../../shared/router.tsx';
 import { Button, Card, Notice } from '../../shared/ui.tsx';
 import { problemCode, problemText } from '../account/problems.ts';
 import { FrozenNotice, MoneyPage, useSummary } from './frame.tsx';
+import { ConfirmPaymentCard, waitingConfirmations, type WaitingConfirmation } from './confirmations.tsx';
 import { PaidScreen, paymentFeedbackEnabled, setPaymentFeedback, type PaidView } from './paid-screen.tsx';
 
 interface Minted { codeId: string; code: string; expiresAt: string }
@@ -30,6 +31,8 @@ export function PayPage() {
   const [minted, setMinted] = useState<Minted | null>(null);
   const [error, setError] = useState<{ code: string | null; text: string } | null>(null);
   const [paid, setPaid] = useState<PaidView | null>(null);
+  // The till took the code but the payment waits for this customer's confirmation (confirmations.tsx).
+  const [waiting, setWaiting] = useState<WaitingConfirmation | null>(null);
   const [generation, setGeneration] = useState(0);
   const now = useNow();
   useWakeLock(paid === null);
@@ -52,22 +55,40 @@ export function PayPage() {
 
   // Has a till taken it?
   useEffect(() => {
-    if (minted === null || paid !== null) return;
+    if (minted === null || paid !== null || waiting !== null) return;
     let live = true;
     const timer = window.setInterval(() => {
       api<CodeStatus>('GET', `/v1/wallet/payment-codes/${encodeURIComponent(minted.codeId)}`).then(async (status) => {
         if (!live || status.status !== 'used' || status.paymentId === null) return;
         live = false;
+        const held = (await waitingConfirmations().catch(() => [])).find((c) => c.paymentId === status.paymentId);
+        if (held !== undefined) return setWaiting(held);
         const payments = await api<{ payments: PaidView[] }>('GET', '/v1/wallet/payments').catch(() => ({ payments: [] }));
         setPaid(payments.payments.find((p) => p.paymentId === status.paymentId) ?? { paymentId: status.paymentId, amount: '' });
         setPaidCount((n) => n + 1);
       }, () => undefined);
     }, POLL_MS);
     return () => { live = false; window.clearInterval(timer); };
-  }, [minted?.codeId, paid]);
+  }, [minted?.codeId, paid, waiting]);
 
   if (summary?.status === 'frozen' || error?.code === 'wallet_frozen') {
     return <MoneyPage title={t('money.pay.title')} back="/"><FrozenNotice /></MoneyPage>;
+  }
+  if (waiting !== null) {
+    return (
+      <MoneyPage title={t('money.pay.title')} back="/">
+        <ConfirmPaymentCard confirmation={waiting} onDone={(payment) => {
+          setWaiting(null);
+          if (payment.status === 'COMPLETED') {
+            setPaid(payment);
+            setPaidCount((n) => n + 1);
+          } else {
+            setMinted(null);
+            setGeneration((n) => n + 1);
+          }
+        }} />
+      </MoneyPage>
+    );
   }
   if (paid !== null) {
     // Inside the page frame, so live notifications still arrive (the success screen covers it).

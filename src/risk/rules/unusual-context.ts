@@ -1,0 +1,67 @@
+/**
+ * A payment in a context the account's owner has not shown before (issue 13): a device new to an
+ * established account, a network new to it, a credential or contact changed in the last hours (counted from
+ * `credential_change` events), a funding source added in the last hours (`funding_source_add`), or a store
+ * new to a customer who has others. Each is what a takeover looks like (a stolen session elsewhere, a SIM
+ * swap then a password change, the thief's own card); a challenge asks the customer to confirm with a
+ * factor the thief is unlikely to hold. A credential change and a second device count on any account; a new
+ * funding source, network or store only on an account established before the window (a brand-new
+ * customer's first card, networks and stores are all new: the account budget covers them). Payments at or under `smallAmountMinor` pass (a coffee on
+ * a new network), still counted against the budget.
+ */
+import { BUCKET, HOUR } from '../keys.ts';
+import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
+import type { Facts, RiskEvent, RiskRule } from '../types.ts';
+import { accountNeed, amountOf } from './common.ts';
+
+const spec = { recentHours: count(1, 24 * 7), smallAmountMinor: minor() };
+type Params = ParamsOf<typeof spec>;
+
+/** The counters the rule keeps: credential changes and new funding sources per account, hourly buckets. */
+function needsOf(event: RiskEvent, params: Params) {
+  const window = params.recentHours * HOUR;
+  return {
+    credential: accountNeed(event, 'credential_change', BUCKET.coarse, window, event.kind === 'credential_change'),
+    funding: accountNeed(event, 'funding_source_add', BUCKET.coarse, window, event.kind === 'funding_source_add'),
+  };
+}
+
+function recent(facts: Facts, firstSeenMs: number, params: Params): boolean {
+  return facts.nowMs - firstSeenMs < params.recentHours * 3_600_000;
+}
+
+/** Why this context is unusual for the account, or null. */
+export function unusualContext(event: RiskEvent, facts: Facts, params: Params): string | null {
+  const needs = needsOf(event, params);
+  const [credential] = needs.credential;
+  if (credential !== undefined && facts.counter(credential).count > 0n) return `a credential or contact changed within ${params.recentHours} h`;
+  const device = facts.device;
+  if (device === null) return null;
+  // A device new to an account that had another before it (a customer's first phone is not a takeover).
+  const other = device.otherFirstSeenMs ?? null;
+  if (recent(facts, device.firstSeenMs, params) && other !== null && other < device.firstSeenMs) return 'a device new to this account';
+  // The rest only for an account established before the window: a newcomer's first card, networks and stores are all new.
+  if (recent(facts, Math.min(device.firstSeenMs, other ?? device.firstSeenMs), params)) return null;
+  const [funding] = needs.funding;
+  if (funding !== undefined && facts.counter(funding).count > 0n) return `a funding source was added within ${params.recentHours} h`;
+  if (facts.network !== null && recent(facts, facts.network.firstSeenMs, params)) return 'a network new to this account';
+  if (facts.storeLink !== null && recent(facts, facts.storeLink.firstSeenMs, params) && (facts.store?.usual.length ?? 0) > 0) return 'a store new to this customer';
+  return null;
+}
+
+export const unusualContextRule: RiskRule<Params> = {
+  id: 'unusual_context',
+  description: 'A payment from a device or network new to an established account, after a credential or contact change, after a new funding source, or at a store new to the customer',
+  kinds: ['payment', 'credential_change', 'funding_source_add'],
+  defaults: { enabled: true, action: 'challenge', params: { recentHours: 24, smallAmountMinor: 1_000n } },
+  ...paramCodec('unusual_context', spec),
+  needs(event, params) {
+    const needs = needsOf(event, params);
+    return [...needs.credential, ...needs.funding];
+  },
+  evaluate(event, facts, params) {
+    if (event.kind !== 'payment' || amountOf(event) <= params.smallAmountMinor) return null;
+    const why = unusualContext(event, facts, params);
+    return why === null ? null : { message: `payment of ${amountOf(event)}: ${why}`, observed: String(amountOf(event)), threshold: String(params.smallAmountMinor) };
+  },
+};

@@ -1,0 +1,206 @@
+/**
+ * A payment that waits for its customer (issues 13 and 14), through the real identity, risk engine, ledger and
+ * OPA listener on PostgreSQL: a till charging a customer-presented code above KOBAN_TILL_CONFIRMATION_ABOVE
+ * (¥10,000), or one the risk engine challenges (above the account's budget, a new device…), moves no money
+ * until the customer confirms in the wallet; a thief on a fresh sign-in cannot confirm what risk asked a
+ * strong confirmation for, even knowing the PIN.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
+import { createApiCredential } from '../../src/merchants/credentials.ts';
+import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
+import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
+import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
+import { uuidv7 } from '../../src/platform/ids.ts';
+import { lastCode, newClient, type Client, type Customer } from '../identity/support.ts';
+import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
+import { balanceOf, customerWithPin, expectLedgerVerifies, PIN, startWalletEnv, type WalletEnv } from './support.ts';
+
+let w: WalletEnv;
+let merchant: TestMerchant;
+let credential: { apiKey: string; apiSecret: string };
+
+beforeAll(async () => {
+  w = await startWalletEnv();
+  await w.koban.payments.opa.app.ready();
+  merchant = await createTestMerchant(w.db, w.koban.ledger, 'Koban Mart');
+  credential = await createApiCredential(w.db, w.koban.payments.box, { merchantId: merchant.merchantId });
+});
+afterAll(async () => {
+  await expectLedgerVerifies(w.db);
+  await w.close();
+});
+
+async function fund(customer: Customer, amountMinor: bigint): Promise<void> {
+  await customer.client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} }); // creates the wallet
+  const wallet = (await w.db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customer.customerId])).rows[0]?.account_id ?? '';
+  await w.koban.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.cardClearing, creditAccountId: wallet, amount: amountMinor, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test funding' }]);
+}
+
+/**
+ * A customer of some weeks: the phone remembered (and seen by risk) long ago and, unless `history` is false,
+ * ¥20,000 spent on each of the last 30 days (a day's budget of ¥60,000).
+ */
+async function establishedCustomer(balanceMinor: bigint, options: { history?: boolean } = {}): Promise<Customer> {
+  const customer = await customerWithPin(w.koban);
+  await fund(customer, balanceMinor);
+  await w.db.pool.query(`update devices set created_at = now() - interval '40 days' where customer_id = $1`, [customer.customerId]);
+  await w.db.pool.query(`update risk_links set first_seen = now() - interval '40 days' where account_id = $1`, [customer.customerId]);
+  if (options.history !== false) {
+    const nowSec = Math.floor(Date.now() / 1000);
+    for (let day = 1; day <= 30; day++) {
+      await w.db.pool.query('insert into risk_counters (key, bucket, shard, count, amount_minor) values ($1, $2, 0, 1, 20000)',
+        [`acct:${customer.customerId}:spend|86400`, Math.floor((nowSec - day * 86_400) / 86_400) * 86_400]);
+    }
+  }
+  return customer;
+}
+
+async function codeOf(client: Client): Promise<string> {
+  const minted = await client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} });
+  expect(minted.statusCode, minted.body).toBe(200);
+  return (minted.json() as { code: string }).code;
+}
+
+interface TillAnswer { statusCode: number; code: string; status: string | null; paymentId: string | null }
+
+async function charge(code: string, amount: number, merchantPaymentId = `till-${randomBytes(6).toString('hex')}`): Promise<TillAnswer & { merchantPaymentId: string }> {
+  const body = JSON.stringify({ merchantPaymentId, code, amount: { amount, currency: 'JPY' }, storeId: merchant.storeId, terminalId: merchant.terminalIds[0] });
+  const authorization = computeOpaAuthHeader({
+    apiKey: credential.apiKey, apiSecret: credential.apiSecret, method: 'POST', path: '/v2/till/payments',
+    nonce: randomBytes(8).toString('hex'), epochSec: Math.floor(Date.now() / 1000), contentType: 'application/json', body,
+  });
+  const response = await w.koban.payments.opa.app.inject({ method: 'POST', url: '/v2/till/payments', headers: { authorization, 'content-type': 'application/json' }, payload: body });
+  const json = response.json() as { resultInfo: { code: string }; data: { status: string; paymentId: string } | null };
+  return { statusCode: response.statusCode, code: json.resultInfo.code, status: json.data?.status ?? null, paymentId: json.data?.paymentId ?? null, merchantPaymentId };
+}
+
+const waiting = async (client: Client) => ((await client.request({ method: 'GET', url: '/v1/wallet/confirmations' })).json() as { confirmations: Array<{ paymentId: string; amount: string; strength: string; merchantName: string }> }).confirmations;
+const confirm = (client: Client, paymentId: string, pin = PIN) => client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: { pin } });
+
+/** The thief: the victim's password and an SMS code (a SIM swap), on a device of their own. */
+async function thiefSignsIn(victim: Customer): Promise<Client> {
+  const thief = newClient(w.koban, `203.0.113.${Math.floor(Math.random() * 250)}`);
+  const login = await thief.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: victim.email, password: victim.password } });
+  const { challengeId } = login.json() as { challengeId: string };
+  await thief.request({ method: 'POST', url: '/v1/customer/login/second-factor/sms', body: { challengeId } });
+  const done = await thief.request({ method: 'POST', url: '/v1/customer/login/second-factor', body: { challengeId, method: 'sms', code: await lastCode(w.koban, victim.phone) } });
+  expect(done.json()).toMatchObject({ status: 'signed_in' });
+  return thief;
+}
+
+describe('customer confirmation of customer-presented codes (issue 14)', () => {
+  it('a store typing a large amount on a customer code moves nothing until the customer confirms on the phone; every retry answers the wait, then the outcome', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const first = await charge(await codeOf(customer.client), 12_000);
+    expect(first).toMatchObject({ statusCode: 202, code: 'REQUEST_ACCEPTED', status: 'CREATED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+    const list = await waiting(customer.client);
+    expect(list).toMatchObject([{ paymentId: first.paymentId, amount: '12000', strength: 'pin', merchantName: 'Koban Mart' }]);
+
+    const wrongPin = await confirm(customer.client, first.paymentId ?? '', '111111');
+    expect(wrongPin.json()).toMatchObject({ code: 'pin_wrong' });
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+    const confirmed = await confirm(customer.client, first.paymentId ?? '');
+    expect(confirmed.json()).toMatchObject({ status: 'COMPLETED', amount: '12000' });
+    expect(await balanceOf(w, customer.customerId)).toBe(18_000n);
+    // The confirmation is spent: a second confirm answers the payment, nothing moves twice.
+    expect((await confirm(customer.client, first.paymentId ?? '')).json()).toMatchObject({ status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(18_000n);
+    expect(await waiting(customer.client)).toEqual([]);
+  });
+
+  it('a retry of the till call with the same request answers the same wait, then COMPLETED', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const code = await codeOf(customer.client);
+    const first = await charge(code, 15_000);
+    expect(first.code).toBe('REQUEST_ACCEPTED');
+    const again = await charge(code, 15_000, first.merchantPaymentId);
+    expect(again).toMatchObject({ statusCode: 202, code: 'REQUEST_ACCEPTED', status: 'CREATED', paymentId: first.paymentId });
+    await confirm(customer.client, first.paymentId ?? '');
+    expect(await charge(code, 15_000, first.merchantPaymentId)).toMatchObject({ statusCode: 200, code: 'SUCCESS', status: 'COMPLETED', paymentId: first.paymentId });
+    expect(await balanceOf(w, customer.customerId)).toBe(15_000n);
+  });
+
+  it('the customer declines: the till hears USER_DECLINED, no money moved, the merchant gets payment.failed', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const code = await codeOf(customer.client);
+    const first = await charge(code, 20_000);
+    const declined = await customer.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${first.paymentId}/decline`, body: {} });
+    expect(declined.json()).toMatchObject({ status: 'FAILED' });
+    expect(await charge(code, 20_000, first.merchantPaymentId)).toMatchObject({ statusCode: 400, code: 'USER_DECLINED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+    const events = await w.db.pool.query(`select 1 from webhook_events where merchant_id = $1 and type = 'payment.failed' and body::text like $2`, [merchant.merchantId, `%${first.merchantPaymentId}%`]);
+    expect(events.rowCount).toBe(1);
+    // Confirming after the decline changes nothing.
+    expect((await confirm(customer.client, first.paymentId ?? '')).json()).toMatchObject({ status: 'FAILED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+  });
+
+  it('an unanswered confirmation expires: EXPIRED_USER_CONFIRMATION, nothing moved', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const code = await codeOf(customer.client);
+    const first = await charge(code, 11_000);
+    await w.db.pool.query(`update payment_confirmations set expires_at = now() - interval '1 second' where payment_id = $1`, [first.paymentId]);
+    await w.koban.payments.payments.runMaintenance();
+    expect(await charge(code, 11_000, first.merchantPaymentId)).toMatchObject({ code: 'EXPIRED_USER_CONFIRMATION' });
+    expect(await waiting(customer.client)).toEqual([]);
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+  });
+
+  it('another customer cannot see, confirm or decline someone else\'s waiting payment', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const stranger = await establishedCustomer(1_000n);
+    const first = await charge(await codeOf(customer.client), 12_000);
+    expect(await waiting(stranger.client)).toEqual([]);
+    expect((await confirm(stranger.client, first.paymentId ?? '')).json()).toMatchObject({ code: 'confirmation_not_found' });
+    expect((await stranger.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${first.paymentId}/decline`, body: {} })).json()).toMatchObject({ code: 'confirmation_not_found' });
+    expect(await balanceOf(w, customer.customerId)).toBe(30_000n);
+  });
+
+  it('small payments are not held', async () => {
+    const customer = await establishedCustomer(30_000n);
+    expect(await charge(await codeOf(customer.client), 800)).toMatchObject({ statusCode: 200, code: 'SUCCESS', status: 'COMPLETED' });
+  });
+});
+
+describe('the account budget against a stolen account (issue 13)', () => {
+  it('a thief with a fresh sign-in on a new device cannot spend beyond the account budget: payments wait for a strong confirmation the thief cannot give, even with the PIN', async () => {
+    const victim = await establishedCustomer(40_000n);
+    const thief = await thiefSignsIn(victim);
+    // A new device on an established account: even a small till payment waits for a strong confirmation.
+    const held = await charge(await codeOf(thief), 5_000);
+    expect(held).toMatchObject({ statusCode: 202, code: 'REQUEST_ACCEPTED', status: 'CREATED' });
+    expect((await waiting(thief))[0]).toMatchObject({ strength: 'strong' });
+    const byThief = await confirm(thief, held.paymentId ?? '');
+    expect(byThief.statusCode).toBe(403);
+    expect(byThief.json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // A QR payment from the thief's device is refused, PIN or not.
+    const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
+    const qr = await thief.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload, amount: '4000', idempotencyKey: `thief-${randomBytes(4).toString('hex')}`, pin: PIN } });
+    expect(qr.statusCode).toBe(403);
+    expect(qr.json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // Another fresh sign-in restores nothing.
+    const again = await thiefSignsIn(victim);
+    expect(await charge(await codeOf(again), 5_000)).toMatchObject({ code: 'REQUEST_ACCEPTED' });
+    expect(await balanceOf(w, victim.customerId)).toBe(40_000n);
+    // The victim sees what waits on the phone they have had for days, and releases or declines it.
+    expect((await waiting(victim.client)).length).toBe(2);
+    expect((await victim.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${held.paymentId}/decline`, body: {} })).json()).toMatchObject({ status: 'FAILED' });
+    const risk = await w.db.pool.query<{ ip: string | null; reasons: Array<{ rule: string }> }>(`select ip, reasons from risk_events where kind = 'payment' and account_id = $1 and decision = 'challenge'`, [victim.customerId]);
+    expect(risk.rows.length).toBeGreaterThanOrEqual(2);
+    expect(risk.rows.every((row) => row.ip !== null && row.ip.startsWith('203.0.113.'))).toBe(true);
+    expect(risk.rows.flatMap((row) => row.reasons.map((r) => r.rule))).toContain('unusual_context');
+  });
+
+  it('on the customer\'s own established phone, spending past the budget waits for the PIN there, and the phone releases it', async () => {
+    const customer = await establishedCustomer(60_000n, { history: false });
+    for (let i = 0; i < 2; i++) expect((await charge(await codeOf(customer.client), 5_000)).code).toBe('SUCCESS');
+    const over = await charge(await codeOf(customer.client), 5_000); // ¥15,000 within the hour: above the ¥10,000 default
+    expect(over.code).toBe('REQUEST_ACCEPTED');
+    expect((await waiting(customer.client))[0]).toMatchObject({ strength: 'strong' });
+    expect((await confirm(customer.client, over.paymentId ?? '')).json()).toMatchObject({ status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(45_000n);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Payments waiting for this customer (issues 13 and 14): a till charged the customer's code above the
+ * confirmation amount, or Koban's risk checks asked the customer to confirm. No money moves until the
+ * customer confirms here with the charge PIN, or declines; the till shows "waiting for the customer"
+ * meanwhile. Shown on the pay screen the moment the till takes the code, and as a banner on the home screen.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import { api } from '../../shared/api.ts';
+import { formatYen, useI18n } from '../../shared/i18n.tsx';
+import { Button, Field, Notice } from '../../shared/ui.tsx';
+import { problemText } from '../account/problems.ts';
+import type { PaidView } from './paid-screen.tsx';
+
+export interface WaitingConfirmation { paymentId: string; amount: string; merchantName: string; storeName: string | null; strength: 'pin' | 'strong'; expiresAt: string }
+export interface ConfirmedPayment extends PaidView { status: string }
+
+const POLL_MS = 3_000;
+
+export async function waitingConfirmations(): Promise<WaitingConfirmation[]> {
+  return (await api<{ confirmations: WaitingConfirmation[] }>('GET', '/v1/wallet/confirmations')).confirmations;
+}
+
+/** One payment to confirm or decline: amount and store big, the PIN, two buttons. */
+export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; onDone(payment: ConfirmedPayment): void }) {
+  const { t, language } = useI18n();
+  const { confirmation } = props;
+  const [pin, setPin] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const where = confirmation.storeName === null ? confirmation.merchantName : `${confirmation.merchantName} ${confirmation.storeName}`;
+  const act = async (path: 'confirm' | 'decline') => {
+    setBusy(true);
+    setError(null);
+    try {
+      const body = path === 'confirm' ? { pin } : {};
+      const payment = await api<ConfirmedPayment>('POST', `/v1/wallet/confirmations/${encodeURIComponent(confirmation.paymentId)}/${path}`, body);
+      props.onDone({ ...payment, merchantName: confirmation.merchantName, storeName: confirmation.storeName });
+    } catch (failure) {
+      setError(problemText(t, failure));
+      setBusy(false);
+    }
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (/^[0-9]{6}$/.test(pin)) void act('confirm');
+  };
+  return (
+    <section className="card confirm-payment" aria-labelledby={`confirm-${confirmation.paymentId}`} data-testid="confirm-payment">
+      <h2 id={`confirm-${confirmation.paymentId}`}>{t('money.confirm.title')}</h2>
+      <p className="confirm-amount">{formatYen(confirmation.amount, language)}</p>
+      <p>{t('money.confirm.where', { where })}</p>
+      <p>{t(confirmation.strength === 'strong' ? 'money.confirm.whyRisk' : 'money.confirm.whyAmount')}</p>
+      {error === null ? null : <Notice kind="error">{error}</Notice>}
+      <form onSubmit={submit}>
+        <Field label={t('money.confirm.pin')} type="password" inputMode="numeric" autoComplete="off" maxLength={6} value={pin} onChange={(event) => setPin(event.target.value.replace(/\D/g, ''))} />
+        <div className="row">
+          <Button type="submit" disabled={busy || !/^[0-9]{6}$/.test(pin)}>{t('money.confirm.confirm')}</Button>
+          <Button variant="danger" disabled={busy} onClick={() => void act('decline')}>{t('money.confirm.decline')}</Button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+/** The home screen's banner: every payment waiting for this customer, refreshed every few seconds. */
+export function WaitingConfirmationsBanner(props: { onSettled(): void }) {
+  const { t } = useI18n();
+  const [waiting, setWaiting] = useState<WaitingConfirmation[]>([]);
+  const [done, setDone] = useState<string | null>(null);
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let live = true;
+    const read = () => waitingConfirmations().then((list) => { if (live) setWaiting(list); }, () => undefined);
+    read();
+    const timer = window.setInterval(read, POLL_MS);
+    return () => { live = false; window.clearInterval(timer); };
+  }, [round]);
+  return (
+    <>
+      {done === null ? null : <Notice kind="success">{done}</Notice>}
+      {waiting.map((confirmation) => (
+        <ConfirmPaymentCard key={confirmation.paymentId} confirmation={confirmation} onDone={(payment) => {
+          setDone(t(payment.status === 'COMPLETED' ? 'money.confirm.paid' : 'money.confirm.declined'));
+          setRound((n) => n + 1);
+          props.onSettled();
+        }} />
+      ))}
+    </>
+  );
+}
