@@ -28,6 +28,7 @@ import { registerCaseRoutes } from './operations/cases/routes.ts';
 import { registerCompensationRoutes } from './operations/compensation/routes.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
+import { registerTerminalThrottleOpsRoutes } from './payments/terminal/throttle-routes.ts';
 import { customerAuthenticator, customerWallets, identityControl, paymentHooks } from './wiring.ts';
 import { createLiveFeed } from './notifications/live-feed.ts';
 import { registerFeedStreamRoutes } from './notifications/stream-routes.ts';
@@ -87,7 +88,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   identity.useRisk(risk);
   identity.useSwitches(operations.switches);
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
-    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
+    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app, now: clock,
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.

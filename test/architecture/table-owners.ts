@@ -25,7 +25,7 @@ export const TABLE_OWNERS = {
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
-    'terminal_actions_in_flight',
+    'terminal_actions_in_flight', 'terminal_code_failures',
   ],
   risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
   operations: [

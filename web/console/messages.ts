@@ -202,6 +202,10 @@ export const messages: Messages = {
   'merchant.activationCodeIssue': { ja: '発行する', en: 'Issue' },
   'merchant.activationCodeIs': { ja: 'コード', en: 'Code' },
   'merchant.activationCodeUntil': { ja: '有効期限', en: 'valid until' },
+  'merchant.codeLocked': { ja: 'コード推測でロック中', en: 'locked: code guessing' },
+  'merchant.unlock': { ja: 'ロック解除', en: 'Unlock' },
+  'merchant.unlockTitle': { ja: 'レジのロックを解除', en: 'Unlock the till' },
+  'merchant.unlockText': { ja: 'このレジは無効・期限切れ・使用済みのコードが多すぎたためロックされました。店舗に確認してから解除してください。理由は監査ログに残ります。', en: 'This till was locked after too many unknown, expired or used customer codes. Call the store before unlocking it. The reason is kept in the audit log.' },
 
   'cases.status': { ja: '状態', en: 'Status' },
   'cases.open': { ja: '未解決', en: 'Open' },

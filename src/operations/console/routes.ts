@@ -49,7 +49,7 @@ const StatementOut = Type.Object({ nextCursor: NullableStr, entries: Type.Array(
   createdAt: Str, holdStatus: NullableStr, counterpartyAccountId: NullableStr })) });
 const MerchantOut = Type.Object({
   id: Str, name: Str, categoryCode: Str, status: Str, createdAt: Str, receivableAccountId: Str, receivableMinor: Str,
-  stores: Type.Array(Type.Object({ id: Str, name: Str, address: Str, status: Str, terminals: Type.Array(Type.Object({ id: Str, name: Str, status: Str })) })),
+  stores: Type.Array(Type.Object({ id: Str, name: Str, address: Str, status: Str, terminals: Type.Array(Type.Object({ id: Str, name: Str, status: Str, codeLockedAt: Type.Union([Str, Type.Null()]) })) })),
   recentPayments: Type.Array(Type.Object({ id: Str, merchantPaymentId: Str, status: Str, amountMinor: Str, storeId: NullableStr, terminalId: NullableStr, customerId: NullableStr, createdAt: Str })),
 });
 const QueueCaseOut = Type.Object({ id: Str, accountId: Str, status: Str, source: Str, assigneeId: NullableStr, alertCount: Type.Integer(), outcome: NullableStr, openedAt: Str, updatedAt: Str,
