@@ -81,7 +81,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
-  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock,
+    webauthn: { rpId: config.identity.webauthnRpId, rpName: config.identity.webauthnRpName, origins: config.identity.webauthnOrigins }, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
   const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision), clock);
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).

@@ -102,6 +102,8 @@ export interface OperationsConfig {
   readonly auditSealIntervalMs: number;
   /** Seed the demo operators (with KOBAN_DEMO_DATA; development only by default, refused in production). */
   readonly demoOperator: boolean;
+  /** A new operator may sign in with password + TOTP only to enrol a first passkey, within this long of being created. */
+  readonly operatorPasskeyEnrolmentWindowMs: number;
 }
 
 /** Only for development and tests: production refuses it (see loadConfig). */
@@ -450,6 +452,7 @@ function readOperationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], proble
     switchPollIntervalMs: reader.integer('KOBAN_SWITCH_POLL_INTERVAL_MS', 500, 50, 1000),
     auditSealIntervalMs: reader.integer('KOBAN_AUDIT_SEAL_INTERVAL_MS', 1000, 50, 60_000),
     demoOperator: reader.boolean('KOBAN_DEMO_OPERATOR', nodeEnv === 'development'),
+    operatorPasskeyEnrolmentWindowMs: reader.integer('KOBAN_OPERATOR_ENROLMENT_WINDOW_MS', 72 * HOUR_MS, 10 * MINUTE_MS, 30 * 24 * HOUR_MS),
   };
 }
 

@@ -31,7 +31,7 @@ export const TABLE_OWNERS = {
   operations: [
     'audit_events', 'audit_unsealed', 'security_events_unsealed', 'audit_blocks', 'operation_switches', 'operators',
     'operator_sessions', 'cases', 'case_alerts', 'case_notes', 'proposals', 'fraud_flags', 'compensation_batches',
-    'compensation_items', 'compensated_transfers',
+    'compensation_items', 'compensated_transfers', 'operator_passkeys', 'operator_webauthn_challenges', 'operator_break_glass',
   ],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -69,12 +69,12 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
   scope.get('/v1/ops/me', {
     config: opsConfig({ permission: 'session.self' }),
     schema: { tags, summary: 'The signed-in operator with the permissions of their role (the console hides what the role cannot do; the server still checks)', description: OPS_SECURITY_NOTE,
-      response: { 200: Type.Object({ operatorId: Str, email: Str, displayName: Str, role: Str, permissions: Type.Array(Str) }) } },
+      response: { 200: Type.Object({ operatorId: Str, email: Str, displayName: Str, role: Str, permissions: Type.Array(Str), sessionKind: Str }) } },
   }, async (request) => {
     const principal = principalOf(request);
     const me = (await operatorDirectory(db)).find((o) => o.id === principal.operatorId);
     const permissions = (Object.keys(PERMISSIONS) as Permission[]).filter((permission) => can(principal.role, permission));
-    return { operatorId: principal.operatorId, email: principal.email, displayName: me?.displayName ?? principal.email, role: principal.role, permissions };
+    return { operatorId: principal.operatorId, email: principal.email, displayName: me?.displayName ?? principal.email, role: principal.role, permissions, sessionKind: principal.sessionKind };
   });
 
   scope.get('/v1/ops/operators/directory', {

@@ -31,6 +31,8 @@ export const PERMISSIONS = {
   'switches.change': RISK,
   'operators.read': ['administrator'],
   'operators.manage': ['administrator'],
+  // Four eyes on a colleague's break-glass sign-in (issue 14): any operator who can see risk, never the requester.
+  'operators.break_glass_approve': RISK,
   'risk.rules.read': ['support', 'risk_analyst', 'administrator'],
   'risk.rules.change': RISK,
   'risk.events.read': ['support', 'risk_analyst', 'administrator'],
