@@ -62,13 +62,13 @@ export function registerRiskRoutes(scope: App, risk: Risk): void {
     config: opsConfig({ permission: 'risk.events.read' }),
     schema: { tags, summary: 'Risk decisions, newest first (flagged only unless all=true); the next page with before=nextBefore', description: OPS_SECURITY_NOTE,
       querystring: Type.Object({ accountId: Type.Optional(Type.String({ maxLength: 100 })), all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
-        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ events: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), accountId: Type.Union([Type.String(), Type.Null()]), decision: Type.String(),
         score: Type.Integer(), reasons: Type.Unknown(), ruleVersion: Type.String(), amountMinor: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
         ref: Type.Union([Type.String(), Type.Null()]) })), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
   }, async (request) => {
     const page = await risk.recentDecisions({ accountId: request.query.accountId ?? null, flaggedOnly: request.query.all !== 'true',
-      ...(request.query.limit === undefined ? {} : { limit: request.query.limit }), ...(request.query.before === undefined ? {} : { before: request.query.before }) });
+      ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }), ...(request.query.before === undefined ? {} : { before: request.query.before }) });
     return { events: page.items, nextBefore: page.nextBefore };
   });
 }

@@ -142,13 +142,15 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
     config: opsConfig({ permission: 'cases.read' }),
     schema: { tags, summary: 'Cases for the queue, filtered by status and assignee (me, none, or an operator id), most recently active first', description: OPS_SECURITY_NOTE,
       querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-        assignee: Type.Optional(Type.Union([Type.Literal('me'), Type.Literal('none'), Type.String({ format: 'uuid' })])) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ cases: Type.Array(QueueCaseOut) }) } },
+        assignee: Type.Optional(Type.Union([Type.Literal('me'), Type.Literal('none'), Type.String({ format: 'uuid' })])),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ cases: Type.Array(QueueCaseOut), nextBefore: Type.Union([Str, Type.Null()]) }) } },
   }, async (request) => {
     const wanted = request.query.assignee;
     const assignee: AssigneeFilter = wanted === undefined ? { kind: 'any' } : wanted === 'none' ? { kind: 'none' }
       : { kind: 'operator', operatorId: wanted === 'me' ? principalOf(request).operatorId : wanted };
-    return { cases: await caseQueue(db, { status: request.query.status ?? null, assignee }, maskerOf(request)) };
+    return caseQueue(db, { status: request.query.status ?? null, assignee, ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }),
+      ...(request.query.before === undefined ? {} : { before: request.query.before }) }, maskerOf(request));
   });
 
   scope.get('/v1/ops/risk/rules/:id/history', {
