@@ -28,6 +28,7 @@ import { registerCaseRoutes } from './operations/cases/routes.ts';
 import { registerCompensationRoutes } from './operations/compensation/routes.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
+import { registerTerminalThrottleOpsRoutes } from './payments/terminal/throttle-routes.ts';
 import { customerAuthenticator, customerWallets, identityControl, paymentHooks } from './wiring.ts';
 import { createLiveFeed } from './notifications/live-feed.ts';
 import { registerFeedStreamRoutes } from './notifications/stream-routes.ts';
@@ -86,14 +87,16 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
-  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
+  const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock,
+    webauthn: { rpId: config.identity.webauthnRpId, rpName: config.identity.webauthnRpName, origins: config.identity.webauthnOrigins }, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
   const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision), clock);
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);
   identity.useSwitches(operations.switches);
   registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
-    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal)]);
+    (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal),
+    (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app, now: clock,
     // Identity's sessions by default; a test may pass its own authenticator, or null for none.

@@ -19,6 +19,7 @@ and reports time to first alert, time to containment, money lost and false posit
   --operator EMAIL          operator to sign in as (default the demo administrator)
   --operator-password P     (default the demo operators' password)
   --operator-totp-secret S  base32 TOTP secret (default the demo operators' secret)
+  --operator-passkey FILE   the drill operator's software passkey, enrolled on first use (default .koban/drill-operator-passkey.json)
   --merchant-key K --merchant-secret S   merchant API key (default the demo Koban Mart key)
   --duration SEC            how long the attack runs (default ${DRILL_DEFAULTS.durationSec}); ordinary traffic starts
                             when set-up ends, and the attack ${DRILL_DEFAULTS.victimQuietSec} s after the victims' own top-ups
@@ -66,6 +67,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
       else if (flag === '--operator') operator.email = value();
       else if (flag === '--operator-password') operator.password = value();
       else if (flag === '--operator-totp-secret') operator.totpSecret = value();
+      else if (flag === '--operator-passkey') operator.passkeyFile = value();
       else if (flag === '--merchant-key') merchant.apiKey = value();
       else if (flag === '--merchant-secret') merchant.apiSecret = value();
       else if (flag in numberFlags) {

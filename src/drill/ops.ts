@@ -1,13 +1,26 @@
 /**
- * The operator side of the drill, through the operator API only (`/v1/ops`, TOTP sign-in): reads risk
+ * The operator side of the drill, through the operator API only (`/v1/ops`, passkey sign-in): reads risk
  * decisions and cases to measure, relaxes and restores rules, and acts on cases when a simulated
  * operator response is asked for. Everything it changes is audited by Koban with the drill's reason.
  */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { generate } from 'otplib';
+import { createSoftAuthenticator, type SoftAuthenticator, type SoftCredential } from './soft-authenticator.ts';
 import { problemCode, type Browser, type HttpResponse } from './http.ts';
 import { sleep } from './outbox.ts';
 
-export interface OperatorCredentials { readonly email: string; readonly password: string; readonly totpSecret: string }
+export interface OperatorCredentials {
+  readonly email: string; readonly password: string; readonly totpSecret: string;
+  /**
+   * Where the drill keeps its operator's software passkey (private key, 0600). Operators sign in with a passkey
+   * (issue 14): the first drill against a fresh Koban enrols one with password + TOTP in the enrolment window and
+   * keeps it here for the next runs; null keeps it in memory only.
+   */
+  readonly passkeyFile?: string | null;
+}
 
 export interface RiskEventView {
   readonly id: string; readonly kind: string; readonly accountId: string | null; readonly decision: string;
@@ -27,18 +40,60 @@ export interface Ops {
 }
 
 export async function signInOperator(browser: Browser, credentials: OperatorCredentials): Promise<Ops> {
-  // A TOTP code is accepted once: if this one was just used (another sign-in within the same 30 s), wait for the next.
+  const authenticator = createSoftAuthenticator(new URL(browser.base).origin);
+  const stored = loadPasskey(credentials.passkeyFile ?? null);
+  if (stored !== null) {
+    authenticator.credentials.push(stored);
+    if (await signInWithPasskey(browser, authenticator, false)) return opsOver(browser);
+    authenticator.credentials.length = 0;
+  }
+  await openEnrolmentSession(browser, credentials);
+  const options = ok(await browser.request('POST', '/v1/ops/passkeys/registration-options'), 'starting the passkey registration') as { challengeId: string; options: PublicKeyCredentialCreationOptionsJSON };
+  ok(await browser.request('POST', '/v1/ops/passkeys', { challengeId: options.challengeId, response: authenticator.register(options.options), name: 'koban drill' }), 'registering the drill\'s passkey');
+  savePasskey(credentials.passkeyFile ?? null, authenticator.credentials[0]);
+  await signInWithPasskey(browser, authenticator, true);
+  return opsOver(browser);
+}
+
+/** Password + TOTP: the enrolment session of an operator without a passkey (a code is accepted once: wait for the next if it was just used). */
+async function openEnrolmentSession(browser: Browser, credentials: OperatorCredentials): Promise<void> {
   for (let attempt = 0; attempt < 2; attempt++) {
     const totpCode = await generate({ secret: credentials.totpSecret });
     const response = await browser.request('POST', '/v1/ops/session', { email: credentials.email, password: credentials.password, totpCode });
-    if (response.status === 200) return opsOver(browser);
+    if (response.status === 200) return;
     if (attempt === 0 && response.status === 401) {
       await sleep(30_000 - (Date.now() % 30_000) + 500);
       continue;
     }
-    throw new Error(`operator sign-in as ${credentials.email} failed: ${response.status} ${problemCode(response)}`);
+    const hint = problemCode(response) === 'operator_passkey_required' ? ' (it has a passkey the drill does not hold: use another operator, --operator-passkey, or a fresh database)' : '';
+    throw new Error(`operator sign-in as ${credentials.email} failed: ${response.status} ${problemCode(response)}${hint}`);
   }
   throw new Error(`operator sign-in as ${credentials.email} failed`);
+}
+
+async function signInWithPasskey(browser: Browser, authenticator: SoftAuthenticator, required: boolean): Promise<boolean> {
+  const options = ok(await browser.request('POST', '/v1/ops/session/passkey-options'), 'starting a passkey sign-in') as { challengeId: string; options: PublicKeyCredentialRequestOptionsJSON };
+  const response = await browser.request('POST', '/v1/ops/session/passkey', { challengeId: options.challengeId, response: authenticator.assert(options.options) });
+  if (response.status === 200) return true;
+  if (required) ok(response, 'signing in with the drill\'s passkey');
+  return false;
+}
+
+interface StoredPasskey { id: string; privateKey: string; publicKey: string; rpId: string; userHandle: string; signCount: number }
+
+function loadPasskey(file: string | null): SoftCredential | null {
+  if (file === null || !existsSync(file)) return null;
+  const stored = JSON.parse(readFileSync(file, 'utf8')) as StoredPasskey;
+  return { id: Buffer.from(stored.id, 'base64url'), privateKey: createPrivateKey(stored.privateKey), publicKey: createPublicKey(stored.publicKey),
+    rpId: stored.rpId, userHandle: stored.userHandle, signCount: stored.signCount };
+}
+
+function savePasskey(file: string | null, credential: SoftCredential | undefined): void {
+  if (file === null || credential === undefined) return;
+  mkdirSync(path.dirname(file), { recursive: true });
+  const stored: StoredPasskey = { id: credential.id.toString('base64url'), privateKey: credential.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    publicKey: credential.publicKey.export({ format: 'pem', type: 'spki' }).toString(), rpId: credential.rpId, userHandle: credential.userHandle, signCount: 0 };
+  writeFileSync(file, JSON.stringify(stored), { mode: 0o600 });
 }
 
 function ok(response: HttpResponse, what: string): unknown {

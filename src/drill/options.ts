@@ -73,7 +73,7 @@ export function defaultOptions(overrides: Partial<DrillOptions> = {}): DrillOpti
   return {
     ...DRILL_DEFAULTS,
     caPem: null,
-    operator: { email: 'demo-admin@koban.test', password: DEMO_OPERATOR_PASSWORD, totpSecret: DEMO_OPERATOR_TOTP_SECRET },
+    operator: { email: 'demo-admin@koban.test', password: DEMO_OPERATOR_PASSWORD, totpSecret: DEMO_OPERATOR_TOTP_SECRET, passkeyFile: '.koban/drill-operator-passkey.json' },
     merchant: { apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, stores: DEMO_STORES },
     assumeSessions: false,
     respondAfterSec: null,

@@ -38,7 +38,7 @@ export const OPERATIONS_COMMANDS: readonly OperationsCommand[] = [
         return 2;
       }
       const config = loadConfig().operations;
-      const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs });
+      const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs, enrolmentWindowMs: config.operatorPasskeyEnrolmentWindowMs });
       const created = await operators.create({ email: values.email, role: values.role, displayName: values.name ?? values.email }, cliActor());
       process.stdout.write([
         `operator ${created.operator.email} (${created.operator.role}) created: ${created.operator.id}`,

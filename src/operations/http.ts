@@ -19,8 +19,10 @@ export const OPS_SECURITY_NOTE = `Operator session: cookie ${OPERATOR_COOKIE} fr
 /** What each operator route declares in `config`. */
 export interface OpsRouteConfig {
   readonly permission?: Permission;
-  /** Only the sign-in route: it is how a session starts. */
+  /** Only the sign-in routes: they are how a session starts. */
   readonly public?: boolean;
+  /** Open to an enrolment session (password + TOTP, no passkey yet): registering a passkey, reading and ending the session. */
+  readonly enrolment?: boolean;
 }
 
 const principals = new WeakMap<FastifyRequest, OperatorPrincipal>();
@@ -59,6 +61,7 @@ export function installOperatorGate(scope: App, operators: Operators, audit: Aud
       if (typeof csrf !== 'string' || !operators.csrfMatches(principal, csrf)) await refuse('csrf', new KobanError('csrf_failed'));
     }
     if (!isPermission(config.permission)) return refuse('route_declares_no_permission', new KobanError('operator_permission_denied'));
+    if (principal.sessionKind === 'enrolment' && config.enrolment !== true) await refuse('passkey_enrolment_required', new KobanError('operator_passkey_enrolment_required'));
     if (!can(principal.role, config.permission)) {
       await refuse('role', new KobanError('operator_permission_denied', { detail: `the ${principal.role} role does not have ${config.permission}` }));
     }

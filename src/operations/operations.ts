@@ -11,6 +11,8 @@ import { sealPending } from './audit/sealer.ts';
 import { createChangeFeed, type ChangeFeed } from './change-feed.ts';
 import { createSwitches, type Switches } from './switches/switches.ts';
 import { createOperators, type Operators } from './operators/operators.ts';
+import { createOperatorPasskeys, type OperatorPasskeys, type OperatorWebAuthnSettings } from './operators/passkeys.ts';
+import { createBreakGlass, type BreakGlass } from './operators/break-glass.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { required, type OperationsAdapters } from './adapters.ts';
 import { createCases, type Cases } from './cases/cases.ts';
@@ -22,6 +24,9 @@ export interface Operations {
   readonly db: Database;
   readonly audit: AuditLog;
   readonly operators: Operators;
+  /** Operators' passkeys (the sign-in for work) and break-glass with four eyes (issue 14). */
+  readonly operatorPasskeys: OperatorPasskeys;
+  readonly breakGlass: BreakGlass;
   readonly cases: Cases;
   readonly proposals: Proposals;
   readonly compensation: Compensation;
@@ -41,6 +46,8 @@ export interface OperationsDependencies {
   readonly onError: (error: unknown, what: string) => void;
   /** The one clock (src/platform/clock.ts); the system clock unless the composition root injects another. */
   readonly clock?: Clock;
+  /** The relying party operators' passkeys belong to (identity's: the same origin serves the console). */
+  readonly webauthn: OperatorWebAuthnSettings;
 }
 
 export async function createOperations(deps: OperationsDependencies): Promise<Operations> {
@@ -50,13 +57,17 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   const switches = await createSwitches(db, changes);
   // Switches are obeyed whether or not background work runs: a process that serves requests must see changes.
   changes.start();
-  const operators = createOperators(db, { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs, ...(deps.clock === undefined ? {} : { clock: deps.clock }) });
+  const operatorOptions = { secret: config.operatorSecret, idleTimeoutMs: config.operatorIdleTimeoutMs, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs,
+    enrolmentWindowMs: config.operatorPasskeyEnrolmentWindowMs, ...(deps.clock === undefined ? {} : { clock: deps.clock }) };
+  const operators = createOperators(db, operatorOptions);
+  const operatorPasskeys = createOperatorPasskeys(db, { webauthn: deps.webauthn, absoluteTimeoutMs: config.operatorAbsoluteTimeoutMs, ...(deps.clock === undefined ? {} : { clock: deps.clock }) });
+  const breakGlass = createBreakGlass(db, operatorOptions);
   const proposals = createProposals(db);
   const cases = createCases(db, deps.ledger, deps.adapters);
   const compensation = createCompensation(db, deps.ledger, proposals, () => required(deps.adapters.wallets, 'the customer wallet directory'));
   const incident = createIncident(db, proposals, deps.adapters);
   return {
-    db, audit, operators, switches, changes, cases, proposals, compensation, incident,
+    db, audit, operators, operatorPasskeys, breakGlass, switches, changes, cases, proposals, compensation, incident,
     startBackgroundWork() {
       return [every(config.auditSealIntervalMs, () => sealPending(db), (error) => deps.onError(error, 'audit sealer'))];
     },

@@ -7,12 +7,13 @@ import type { App } from '../http/app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { KobanError } from '../platform/errors.ts';
 import { AUDIT_PAGE_MAX, readAuditEvents } from './audit/read.ts';
-import { actorOf, clearedSessionCookie, contextOf, installOperatorGate, OPS_SECURITY_NOTE, OPS_TAG, principalOf, sessionCookie, type OpsRouteConfig } from './http.ts';
+import { actorOf, clearedSessionCookie, contextOf, installOperatorGate, OPS_SECURITY_NOTE, OPS_TAG, principalOf, type OpsRouteConfig } from './http.ts';
 import type { Operations } from './operations.ts';
 import type { Operator } from './operators/operators.ts';
 import { OPERATOR_ROLES } from './operators/permissions.ts';
 import type { SwitchView } from './switches/switches.ts';
 import { registerConsoleRoutes } from './console/routes.ts';
+import { answerSession, registerOperatorPasskeyRoutes } from './passkey-routes.ts';
 
 
 const tags = [OPS_TAG];
@@ -32,6 +33,7 @@ export function registerOperationsRoutes(app: App, operations: Operations, extra
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
     installOperatorGate(scope, operations.operators, operations.audit);
     registerSessionRoutes(scope, operations);
+    registerOperatorPasskeyRoutes(scope, operations);
     registerOperatorRoutes(scope, operations);
     registerSwitchRoutes(scope, operations);
     registerAuditRoutes(scope, operations);
@@ -47,27 +49,23 @@ export function opsConfig(config: OpsRouteConfig): OpsRouteConfig {
 function registerSessionRoutes(scope: App, operations: Operations): void {
   scope.post('/v1/ops/session', {
     config: opsConfig({ public: true }),
-    schema: { tags, summary: 'Operator sign-in: e-mail, password and authenticator code together',
-      description: `Sets the ${'__Host-koban_operator'} cookie and answers the CSRF token to send as x-csrf-token.`,
+    schema: { tags, summary: 'First sign-in: e-mail, password and authenticator code together open a 10-minute session that can only enrol a passkey',
+      description: `Only for an operator without a passkey, inside the enrolment window (KOBAN_OPERATOR_ENROLMENT_WINDOW_MS); otherwise operator_passkey_required or operator_passkey_enrolment_closed. Work sessions come from POST /v1/ops/session/passkey. Sets the ${'__Host-koban_operator'} cookie and answers the CSRF token to send as x-csrf-token.`,
       body: Type.Object({ email: Type.String({ maxLength: 254 }), password: Type.String({ maxLength: 1024 }), totpCode: Type.String({ maxLength: 16 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ operator: OperatorOut, csrfToken: Type.String(), expiresAt: Type.String() }) } },
-  }, async (request, reply) => {
-    const result = await operations.operators.signIn(request.body, contextOf(request));
-    reply.header('set-cookie', sessionCookie(result.sessionToken));
-    reply.header('cache-control', 'no-store');
-    return { operator: operatorOut(result.operator), csrfToken: result.csrfToken, expiresAt: result.expiresAt.toISOString() };
-  });
+      response: { 200: Type.Object({ operator: Type.Object({ id: Type.String(), email: Type.String(), displayName: Type.String(), role: Type.String() }), csrfToken: Type.String(), expiresAt: Type.String(), sessionKind: Type.String() }) } },
+  }, async (request, reply) => answerSession(reply, await operations.operators.signIn(request.body, contextOf(request))));
 
   scope.get('/v1/ops/session', {
-    config: opsConfig({ permission: 'session.self' }),
-    schema: { tags, summary: 'The signed-in operator', description: OPS_SECURITY_NOTE, response: { 200: Type.Object({ operatorId: Type.String(), email: Type.String(), role: Type.String() }) } },
+    config: opsConfig({ permission: 'session.self', enrolment: true }),
+    schema: { tags, summary: 'The signed-in operator and the kind of session (full, enrolment, break_glass)', description: OPS_SECURITY_NOTE,
+      response: { 200: Type.Object({ operatorId: Type.String(), email: Type.String(), role: Type.String(), sessionKind: Type.String() }) } },
   }, async (request) => {
     const principal = principalOf(request);
-    return { operatorId: principal.operatorId, email: principal.email, role: principal.role };
+    return { operatorId: principal.operatorId, email: principal.email, role: principal.role, sessionKind: principal.sessionKind };
   });
 
   scope.delete('/v1/ops/session', {
-    config: opsConfig({ permission: 'session.self' }),
+    config: opsConfig({ permission: 'session.self', enrolment: true }),
     schema: { tags, summary: 'Sign out (the session ends on the server)', description: OPS_SECURITY_NOTE, response: { 204: Type.Null() } },
   }, async (request, reply) => {
     await operations.operators.signOut(principalOf(request), contextOf(request));

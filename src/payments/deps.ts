@@ -78,6 +78,8 @@ export interface PaymentRiskDecision {
  */
 export interface PaymentRisk {
   assess(event: PaymentRiskEvent): Promise<PaymentRiskDecision>;
+  /** What an operator must look at (a till guessing codes); absent in tests that stub the engine. */
+  recordSignal?(signal: { signal: 'terminal_code_guessing'; accountId: null; ref: string; message: string }): Promise<unknown>;
 }
 
 export interface PaymentsDeps {

@@ -23,6 +23,7 @@ import { settledPayment } from './in-flight.ts';
 import { holdForCustomer, tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
 import { assessPaymentWithRules, walletBalanceMinor } from './risk-check.ts';
 import type { TillFacts } from './tills.ts';
+import { countingCodeFailures, requireTerminalNotThrottled } from './terminal/code-throttle.ts';
 
 export interface TillPaymentRequest {
   readonly merchantId: string;
@@ -82,10 +83,16 @@ export async function resolveTill(deps: PaymentsDeps, attempt: CodeAttempt): Pro
   return undefined;
 }
 
-/** The code exists, is live and unexpired (the claim checks again, atomically). */
-export function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttempt): undefined {
+/**
+ * The code exists, is live and unexpired (the claim checks again, atomically). A locked or slowed-down till is
+ * refused before its code is looked at, and a refused code counts against the till (terminal/code-throttle.ts).
+ */
+export async function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   assert(attempt.code !== undefined, 'the replay step read the code');
-  attempt.code = requireLiveCode(attempt.request.code, attempt.code, deps.now());
+  const { terminalId } = attempt.request;
+  await requireTerminalNotThrottled(deps, terminalId);
+  const facts = attempt.code;
+  attempt.code = await countingCodeFailures(deps, terminalId, () => requireLiveCode(attempt.request.code, facts, deps.now()));
   return undefined;
 }
 

@@ -102,6 +102,8 @@ export interface OperationsConfig {
   readonly auditSealIntervalMs: number;
   /** Seed the demo operators (with KOBAN_DEMO_DATA; development only by default, refused in production). */
   readonly demoOperator: boolean;
+  /** A new operator may sign in with password + TOTP only to enrol a first passkey, within this long of being created. */
+  readonly operatorPasskeyEnrolmentWindowMs: number;
 }
 
 /** Only for development and tests: production refuses it (see loadConfig). */
@@ -142,6 +144,8 @@ export interface PaymentsConfig {
   /** The bank that pays merchants out (the sandbox bank in development); no payouts without it. */
   readonly payoutBankUrl: string | null;
   readonly payoutBankApiKey: string | null;
+  /** Per-terminal throttle on unknown/expired/used customer codes (issue 14): slow down from, lock at, within the window. */
+  readonly terminalCodeFailures: { readonly slowDownFrom: number; readonly lockAt: number; readonly windowMs: number; readonly slowDownBaseMs: number };
 }
 
 export interface IdentityConfig {
@@ -390,6 +394,12 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     settlementDir: path.resolve(reader.string('KOBAN_SETTLEMENT_DIR', '.koban/settlement')),
     payoutBankUrl: reader.optionalUrl('KOBAN_BANK_URL', ['http:', 'https:']),
     payoutBankApiKey: reader.optionalSecret('KOBAN_BANK_API_KEY', 16),
+    terminalCodeFailures: {
+      slowDownFrom: reader.integer('KOBAN_TERMINAL_CODE_FAILURES_SLOWDOWN', 5, 1, 1_000_000),
+      lockAt: reader.integer('KOBAN_TERMINAL_CODE_FAILURES_LOCK', 20, 2, 1_000_000),
+      windowMs: reader.integer('KOBAN_TERMINAL_CODE_FAILURE_WINDOW_MS', 3_600_000, 60_000, 86_400_000),
+      slowDownBaseMs: reader.integer('KOBAN_TERMINAL_CODE_SLOWDOWN_BASE_MS', 1000, 0, 60_000),
+    },
   };
 }
 
@@ -451,6 +461,7 @@ function readOperationsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], proble
     switchPollIntervalMs: reader.integer('KOBAN_SWITCH_POLL_INTERVAL_MS', 500, 50, 1000),
     auditSealIntervalMs: reader.integer('KOBAN_AUDIT_SEAL_INTERVAL_MS', 1000, 50, 60_000),
     demoOperator: reader.boolean('KOBAN_DEMO_OPERATOR', nodeEnv === 'development'),
+    operatorPasskeyEnrolmentWindowMs: reader.integer('KOBAN_OPERATOR_ENROLMENT_WINDOW_MS', 72 * HOUR_MS, 10 * MINUTE_MS, 30 * 24 * HOUR_MS),
   };
 }
 

@@ -60,13 +60,16 @@ export function registerRiskRoutes(scope: App, risk: Risk): void {
 
   scope.get('/v1/ops/risk/events', {
     config: opsConfig({ permission: 'risk.events.read' }),
-    schema: { tags, summary: 'Recent risk decisions (flagged only unless all=true)', description: OPS_SECURITY_NOTE,
-      querystring: Type.Object({ accountId: Type.Optional(Type.String({ maxLength: 100 })), all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])) }, { additionalProperties: false }),
+    schema: { tags, summary: 'Risk decisions, newest first (flagged only unless all=true); the next page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ accountId: Type.Optional(Type.String({ maxLength: 100 })), all: Type.Optional(Type.Union([Type.Literal('true'), Type.Literal('false')])),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ events: Type.Array(Type.Object({ id: Type.String(), kind: Type.String(), accountId: Type.Union([Type.String(), Type.Null()]), decision: Type.String(),
-        score: Type.Integer(), reasons: Type.Unknown(), ruleVersion: Type.String(), amountMinor: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String() })) }) } },
+        score: Type.Integer(), reasons: Type.Unknown(), ruleVersion: Type.String(), amountMinor: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
+        ref: Type.Union([Type.String(), Type.Null()]) })), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
   }, async (request) => {
-    const rows = await risk.recentDecisions({ accountId: request.query.accountId ?? null, flaggedOnly: request.query.all !== 'true' });
-    return { events: rows };
+    const page = await risk.recentDecisions({ accountId: request.query.accountId ?? null, flaggedOnly: request.query.all !== 'true',
+      ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }), ...(request.query.before === undefined ? {} : { before: request.query.before }) });
+    return { events: page.items, nextBefore: page.nextBefore };
   });
 }
 

@@ -25,13 +25,13 @@ export const TABLE_OWNERS = {
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
-    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations',
+    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures',
   ],
   risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
   operations: [
     'audit_events', 'audit_unsealed', 'security_events_unsealed', 'audit_blocks', 'operation_switches', 'operators',
     'operator_sessions', 'cases', 'case_alerts', 'case_notes', 'proposals', 'fraud_flags', 'compensation_batches',
-    'compensation_items', 'compensated_transfers',
+    'compensation_items', 'compensated_transfers', 'operator_passkeys', 'operator_webauthn_challenges', 'operator_break_glass',
   ],
 } as const satisfies Record<string, readonly string[]>;
 

@@ -3,12 +3,11 @@
  * real Chromium and fails on any serious or critical violation (contrast, names, labels, roles…). Also
  * what axe cannot see: after each sign-in step, focus is on the new step's heading, not on <body>.
  */
-import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.ts';
 import { fundWallet, scanningContext, seriousViolations, watchPageErrors } from './a11y-support.ts';
-import { newOperator } from './console-support.ts';
+import { newOperator, signInOnPage, virtualAuthenticator } from './console-support.ts';
 import { ja, PASSWORD, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
 
 let env: MoneyEnv;
@@ -99,13 +98,11 @@ describe('axe-core finds no serious or critical violation', () => {
     const { page, pageErrors } = await newPage({ width: 1280 });
     const failures: Record<string, unknown> = {};
     const operator = await newOperator(env.koban, 'administrator');
+    const authenticator = await virtualAuthenticator(page, operator);
     await page.goto(`${env.base}/console/`);
     await page.getByLabel('E-mail').waitFor();
     await scan(page, 'console sign-in', failures);
-    await page.getByLabel('E-mail').fill(operator.email);
-    await page.getByLabel('Password').fill(operator.password);
-    await page.getByLabel('Authenticator code').fill(await generate({ secret: operator.totpSecret }));
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnPage(page, operator, authenticator);
     const nav = page.getByRole('navigation', { name: 'Console' });
     await nav.waitFor();
     for (const link of await nav.getByRole('link').allTextContents()) {

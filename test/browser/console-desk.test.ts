@@ -4,6 +4,7 @@
  * freeze the wallet from a case and see the next payment refused; an expired session returns to the
  * sign-in form with a message; the screens fit a 360 px phone.
  */
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { newClient, type Customer } from '../identity/support.ts';
@@ -32,8 +33,11 @@ afterAll(async () => {
 const paymentsThisHour = async () => Number(await page.getByTestId('payments-hour').textContent());
 
 describe('console: support desk', () => {
-  it('signs in with e-mail, password and TOTP code, and the dashboard counts a payment a till just made', async () => {
+  it('signs in the first time with e-mail, password and TOTP code, registers a passkey (virtual authenticator) and is signed in with it; the dashboard counts a payment a till just made', async () => {
     await signInThroughForm(page, env.base, support);
+    const passkeys = await env.koban.db.pool.query<{ kind: string }>(
+      `select s.kind from operator_sessions s where s.operator_id = $1 and s.revoked_at is null`, [support.id]);
+    expect(passkeys.rows).toEqual([{ kind: 'full' }]);
     await expect.poll(() => page.getByTestId('payments-hour').count()).toBe(1);
     const before = await paymentsThisHour();
     // Support cannot change switches or see the audit log: the navigation does not offer them. It does offer the merchant review queue, and
@@ -114,5 +118,14 @@ describe('console: support desk', () => {
     await env.koban.db.pool.query(`update operator_sessions set last_seen_at = now() - interval '1 hour' where operator_id = $1`, [support.id]);
     await page.getByRole('heading', { name: 'Operator sign-in' }).waitFor({ timeout: 15_000 });
     expect(await page.getByRole('status').allTextContents()).toContain('Your session ended after a period of inactivity. Please sign in again.');
+    // Signing in again is the passkey alone; the form's password and code would be refused now that one exists.
+    await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+    await page.getByRole('navigation', { name: 'Console' }).waitFor();
+    await page.getByRole('button', { name: /sign out/i }).click();
+    await page.getByLabel('E-mail').fill(support.email);
+    await page.getByLabel('Password').fill(support.password);
+    await page.getByLabel('Authenticator code').fill(await generate({ secret: support.totpSecret, epoch: Math.floor(Date.now() / 1000) + 30 }));
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.getByText(/Operators sign in with their passkey; a password and code alone are refused/).waitFor();
   });
 });

@@ -7,13 +7,12 @@
  * the server down the till reloads to Koban's own page and the console dashboard says its numbers are
  * stale. No screen leaves an unhandled rejection behind.
  */
-import { generate } from 'otplib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { CARDS } from '../wallet/support.ts';
 import { fundWallet, scanningContext, seriousViolations, watchPageErrors } from './a11y-support.ts';
-import { newOperator } from './console-support.ts';
+import { newOperator, signInOnPage, virtualAuthenticator } from './console-support.ts';
 import { chargeAtTill, completeStepUpDialog, ja, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
 
 let env: MoneyEnv;
@@ -175,11 +174,9 @@ describe('no spinner that never ends', () => {
     const ops = await consoleContext.newPage();
     const opsErrors = watchPageErrors(ops);
     const operator = await newOperator(env.koban, 'administrator');
+    const authenticator = await virtualAuthenticator(ops, operator);
     await ops.goto(`${env.base}/console/`);
-    await ops.getByLabel('E-mail').fill(operator.email);
-    await ops.getByLabel('Password').fill(operator.password);
-    await ops.getByLabel('Authenticator code').fill(await generate({ secret: operator.totpSecret }));
-    await ops.getByRole('button', { name: 'Sign in' }).click();
+    await signInOnPage(ops, operator, authenticator);
     await ops.getByTestId('payments-hour').waitFor();
     // Unambiguous dates: 2026-12-03 14:05:09 JST, never 03/12/2026.
     expect(await ops.locator('.screen-head time').textContent()).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? JST$/);

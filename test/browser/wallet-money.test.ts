@@ -195,7 +195,7 @@ describe('wallet money screens', () => {
     const refused = await pageApi<{ code: string }>(page, 'POST', '/v1/wallet/payment-codes', {});
     expect(refused).toMatchObject({ status: 403, json: { code: 'wallet_frozen' } });
     const cases = await env.koban.operations.cases.list({ status: 'open' });
-    expect(cases.find((c) => c.accountId === customer.customerId)).toMatchObject({ source: 'customer' });
+    expect(cases.cases.find((c) => c.accountId === customer.customerId)).toMatchObject({ source: 'customer' });
   });
 
   it('a top-up whose answer was lost is sent again with the same idempotency key: the card is charged once', async () => {

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await seedDemoPayments(db, koban.payments.box);
   const caPem = await readFile(path.join(tlsDir, 'ca.pem'), 'utf8');
   transport = createTransport();
-  ops = await signInOperator(newBrowser(transport, url, null), defaultOptions().operator);
+  ops = await signInOperator(newBrowser(transport, url, null), { ...defaultOptions().operator, passkeyFile: null });
   base = defaultOptions({
     url, opaUrl, caPem, durationSec: 20, ordinaryCustomers: 4, victims: 3, unknownAccounts: 40, wrongPasswordsPerVictim: 5,
     attackerNetworks: 1, attackerConcurrency: 3, ordinaryIntervalSec: 4, victimBalanceMinor: 30_000, ordinaryBalanceMinor: 20_000,

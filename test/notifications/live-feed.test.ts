@@ -191,7 +191,7 @@ describe('"this wasn\'t me"', () => {
     expect(reported.json()).toMatchObject({ caseId: expect.any(String), walletFrozen: true });
     expect((await customer.client.request({ method: 'GET', url: '/v1/wallet/summary' })).json()).toMatchObject({ status: 'frozen', balance: '4500' });
     const cases = await koban.operations.cases.list({ status: 'open' });
-    expect(cases.find((c) => c.accountId === customer.customerId)).toMatchObject({ source: 'customer' });
+    expect(cases.cases.find((c) => c.accountId === customer.customerId)).toMatchObject({ source: 'customer' });
     const refused = await payAtStore(customer, '100', 'notme-0000002');
     expect(refused.statusCode).toBe(403);
     expect(refused.json()).toMatchObject({ code: 'wallet_frozen' });

@@ -3,7 +3,7 @@
 // audited, and the operator's own browser must sign in again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKoban } from '../support/koban.ts';
-import { createOperator, signInAs, totpCode } from './support.ts';
+import { createOperator, enrolPasskey, signInAs, signInWithPasskey } from './support.ts';
 
 let env: Awaited<ReturnType<typeof startTestKoban>>;
 beforeAll(async () => {
@@ -15,12 +15,12 @@ afterAll(async () => {
 
 const CONSOLE_UA = 'Mozilla/5.0 (X11; Linux x86_64) KobanConsole/1';
 
+/** Enrols a passkey from this browser and signs in with it (the session operators work in). */
 async function signInFrom(ip: string, userAgent: string): Promise<{ cookie: string; operatorId: string }> {
   const created = await createOperator(env.koban, 'risk_analyst');
-  const response = await env.koban.app.inject({ method: 'POST', url: '/v1/ops/session', remoteAddress: ip, headers: { 'user-agent': userAgent },
-    payload: { email: created.operator.email, password: created.password, totpCode: await totpCode(created.totpSecret) } });
-  expect(response.statusCode, response.body).toBe(200);
-  return { cookie: String(response.headers['set-cookie']).split(';')[0] ?? '', operatorId: created.operator.id };
+  const authenticator = await enrolPasskey(env.koban, created.operator.email, created.password, created.totpSecret, { remoteAddress: ip, userAgent });
+  const session = await signInWithPasskey(env.koban, authenticator, { remoteAddress: ip, userAgent });
+  return { cookie: session.cookie, operatorId: created.operator.id };
 }
 
 const me = (cookie: string, ip: string, userAgent: string) =>

@@ -22,7 +22,8 @@ import { createTestMerchant, type TestMerchant } from './merchant-fixtures.ts';
 
 /** The test configuration (as test/support/koban.ts has it), without importing the whole composition root. */
 export function paymentsTestConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ NODE_ENV: 'test', KOBAN_LOG_LEVEL: 'silent', KOBAN_PORT: '0', KOBAN_OPA_PORT: '0', ...env });
+  // Tests present many wrong codes from one till: the till code throttle is opened wide (terminal-code-guessing.test.ts sets it back).
+  return loadConfig({ NODE_ENV: 'test', KOBAN_LOG_LEVEL: 'silent', KOBAN_PORT: '0', KOBAN_OPA_PORT: '0', KOBAN_TERMINAL_CODE_FAILURES_SLOWDOWN: '1000000', KOBAN_TERMINAL_CODE_FAILURES_LOCK: '1000000', ...env });
 }
 
 /** Every switch on, unless a test turns one off (operations' real switches are tested in test/payments/kill-switches.test.ts). */

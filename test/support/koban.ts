@@ -8,10 +8,12 @@ export const TEST_LEDGER_TOKEN = 'test-ledger-token-0123456789abcdef';
 
 /**
  * Tests sign up and step up many customers from a few addresses within seconds: the SMS budgets and the
- * second-factor slow-down (issue 14) are opened wide here, and the tests of those limits set them back.
+ * second-factor slow-down and the till code throttle (issue 14) are opened wide here, and the tests of those limits set them back.
  */
 const WIDE_OPEN_LIMITS: Record<string, string> = {
   KOBAN_FACTOR_SLOWDOWN_BASE_MS: '0', KOBAN_SMS_PER_DESTINATION_PER_HOUR: '1000000', KOBAN_SMS_PER_NETWORK_PER_HOUR: '10000000', KOBAN_SMS_GLOBAL_PER_HOUR: '100000000',
+  // Tests present many wrong codes from one till; test/payments/terminal-code-guessing.test.ts sets the throttle back.
+  KOBAN_TERMINAL_CODE_FAILURES_SLOWDOWN: '1000000', KOBAN_TERMINAL_CODE_FAILURES_LOCK: '1000000',
 };
 
 export function testConfig(overrides: Record<string, string> = {}): Config {

@@ -6,6 +6,7 @@
  * polling alone must not keep an unattended console signed in.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { startAuthentication, startRegistration, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
 import { api, ApiError, setCsrfToken } from '../shared/api.ts';
 
 export interface Me {
@@ -22,7 +23,12 @@ interface Session {
   /** undefined while the first answer is awaited; null when signed out. */
   me: Me | null | undefined;
   signedOutReason: SignedOutReason;
-  signIn(input: { email: string; password: string; totpCode: string }): Promise<void>;
+  /** Password + TOTP: for an operator without a passkey, a session that can only enrol one ('enrolment'). */
+  signIn(input: { email: string; password: string; totpCode: string }): Promise<'enrolment' | 'signed_in'>;
+  /** Registers this device's passkey in the enrolment session, then signs in with it. */
+  enrolPasskey(): Promise<void>;
+  /** The sign-in for work: the browser's WebAuthn API with a passkey bound to Koban's origin. */
+  signInWithPasskey(): Promise<void>;
   signOut(): Promise<void>;
   can(permission: string): boolean;
 }
@@ -90,19 +96,38 @@ export function SessionProvider(props: { children: ReactNode }) {
     };
   }, [me, forget]);
 
-  const value = useMemo<Session>(() => ({
+  const value = useMemo<Session>(() => {
+    const start = async (answer: { csrfToken: string; sessionKind: string }): Promise<'enrolment' | 'signed_in'> => {
+      setCsrfToken(answer.csrfToken);
+      if (answer.sessionKind === 'enrolment') return 'enrolment';
+      sessionStorage.setItem(CSRF_STORAGE_KEY, answer.csrfToken);
+      setMe(await api<Me>('GET', '/v1/ops/me'));
+      setSignedOutReason(null);
+      return 'signed_in';
+    };
+    const signInWithPasskey = async () => {
+      const options = await api<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }>('POST', '/v1/ops/session/passkey-options');
+      const response = await startAuthentication({ optionsJSON: options.options });
+      await start(await api<{ csrfToken: string; sessionKind: string }>('POST', '/v1/ops/session/passkey', { challengeId: options.challengeId, response }));
+    };
+    return {
     me,
     signedOutReason,
     async signIn(input) {
-      const answer = await api<{ csrfToken: string }>('POST', '/v1/ops/session', input);
-      sessionStorage.setItem(CSRF_STORAGE_KEY, answer.csrfToken);
-      setCsrfToken(answer.csrfToken);
-      setMe(await api<Me>('GET', '/v1/ops/me'));
-      setSignedOutReason(null);
+      return start(await api<{ csrfToken: string; sessionKind: string }>('POST', '/v1/ops/session', input));
     },
+    async enrolPasskey() {
+      const options = await api<{ challengeId: string; options: PublicKeyCredentialCreationOptionsJSON }>('POST', '/v1/ops/passkeys/registration-options');
+      const response = await startRegistration({ optionsJSON: options.options });
+      await api('POST', '/v1/ops/passkeys', { challengeId: options.challengeId, response, name: navigator.userAgent.includes('Mac') ? 'Mac' : 'This device' });
+      setCsrfToken(null);
+      await signInWithPasskey();
+    },
+    signInWithPasskey,
     signOut,
     can: (permission) => me?.permissions.includes(permission) ?? false,
-  }), [me, signedOutReason, signOut]);
+    };
+  }, [me, signedOutReason, signOut]);
   return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
 }
 

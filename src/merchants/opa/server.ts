@@ -190,6 +190,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   database_unavailable: 'MAINTENANCE_MODE',
   operation_in_progress: 'UNACCEPTABLE_OP',
   payment_code_not_found: 'PAYMENT_CODE_NOT_FOUND',
+  terminal_locked: 'UNACCEPTABLE_OP',
+  terminal_slowed_down: 'RATE_LIMIT',
   payment_code_expired: 'PAYMENT_CODE_EXPIRED',
   payment_code_used: 'PAYMENT_CODE_ALREADY_USED',
   insufficient_funds: 'NO_SUFFICIENT_FUND',

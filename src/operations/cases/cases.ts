@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
+import { decodeCursor, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
@@ -53,7 +54,8 @@ export interface AlertDecision { readonly id: string; readonly decision: string;
 export interface Cases {
   openFromAlert(event: AlertSubject, decision: AlertDecision): Promise<void>;
   reportNotMe(customerId: string, eventRef: string): Promise<{ caseId: string; walletFrozen: boolean }>;
-  list(query: { status?: 'open' | 'closed'; limit?: number }): Promise<CaseSummary[]>;
+  /** Most recently active first, a page at a time (`before`: the previous page's `nextBefore`). */
+  list(query: { status?: 'open' | 'closed'; limit?: number; before?: string }): Promise<{ cases: CaseSummary[]; nextBefore: string | null }>;
   get(caseId: string): Promise<CaseDetail>;
   assign(caseId: string, operatorId: string, context: ActionContext): Promise<CaseDetail>;
   comment(caseId: string, body: string, context: ActionContext): Promise<CaseDetail>;
@@ -182,10 +184,14 @@ async function addNote(client: pg.PoolClient, caseId: string, actor: AuditActor,
   await client.query('insert into case_notes (id, case_id, author, kind, body) values ($1, $2, $3, $4, $5)', [uuidv7(), caseId, `${actor.kind}:${actor.id}`, kind, body.slice(0, 4000)]);
 }
 
-async function list(db: Database, query: { status?: 'open' | 'closed'; limit?: number }): Promise<CaseSummary[]> {
+async function list(db: Database, query: { status?: 'open' | 'closed'; limit?: number; before?: string }): Promise<{ cases: CaseSummary[]; nextBefore: string | null }> {
   const limit = Math.min(Math.max(query.limit ?? 50, 1), CASES_PAGE_MAX);
-  const result = await db.pool.query<CaseRow>('select * from cases where ($1::text is null or status = $1) order by updated_at desc limit $2', [query.status ?? null, limit]);
-  return result.rows.map(toSummary);
+  const before = decodeCursor(query.before);
+  const result = await db.pool.query<CaseRow>(
+    `select * from cases where ($1::text is null or status = $1) and ($3::timestamptz is null or (updated_at, id) < ($3, $4::uuid))
+     order by updated_at desc, id desc limit $2`, [query.status ?? null, limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(result.rows, limit, (row) => ({ at: row.updated_at, id: row.id }));
+  return { cases: page.items.map(toSummary), nextBefore: page.nextBefore };
 }
 
 async function get(db: Database, caseId: string): Promise<CaseDetail> {

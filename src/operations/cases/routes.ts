@@ -29,10 +29,16 @@ export function registerCaseRoutes(scope: App, operations: Operations): void {
   const cases = operations.cases;
   scope.get('/v1/ops/cases', {
     config: opsConfig({ permission: 'cases.read' }),
-    schema: { tags, summary: 'Cases, most recently active first', description: OPS_SECURITY_NOTE,
-      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ cases: Type.Array(CaseOut) }) } },
-  }, async (request) => ({ cases: (await cases.list({ ...(request.query.status === undefined ? {} : { status: request.query.status }) })).map(caseOut) }));
+    schema: { tags, summary: 'Cases, most recently active first; the next page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ cases: Type.Array(CaseOut), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
+  }, async (request) => {
+    const { query } = request;
+    const page = await cases.list({ ...(query.status === undefined ? {} : { status: query.status }), ...(query.limit === undefined ? {} : { limit: Number(query.limit) }),
+      ...(query.before === undefined ? {} : { before: query.before }) });
+    return { cases: page.cases.map(caseOut), nextBefore: page.nextBefore };
+  });
 
   scope.get('/v1/ops/cases/:id', {
     config: opsConfig({ permission: 'cases.read' }),

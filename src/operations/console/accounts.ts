@@ -98,8 +98,10 @@ export async function merchantView(db: Database, merchantId: string) {
   if (merchant === undefined) throw new KobanError('merchant_not_found');
   const [stores, terminals, statement] = await Promise.all([
     db.pool.query<{ id: string; name: string; address: string; status: string }>('select id, name, address, status from stores where merchant_id = $1 order by name limit 200', [merchantId]),
-    db.pool.query<{ id: string; store_id: string; name: string; status: string }>(
-      'select t.id, t.store_id, t.name, t.status from terminals t join stores s on s.id = t.store_id where s.merchant_id = $1 order by t.name limit 500', [merchantId]),
+    // codeLockedAt: the till code throttle's lock (payments' terminal/code-throttle.ts), lifted from this page.
+    db.pool.query<{ id: string; store_id: string; name: string; status: string; code_locked_at: Date | null }>(
+      `select t.id, t.store_id, t.name, t.status, f.locked_at as code_locked_at from terminals t join stores s on s.id = t.store_id
+       left join terminal_code_failures f on f.terminal_id = t.id where s.merchant_id = $1 order by t.name limit 500`, [merchantId]),
     // Recent payments come from the receivable account's ledger history (an index range scan however
     // busy the merchant is), then their payment rows by the unique transfer id.
     readStatement(db, { accountId: merchant.receivable_account_id, limit: LIST_MAX }),
@@ -112,7 +114,7 @@ export async function merchantView(db: Database, merchantId: string) {
     id: merchant.id, name: merchant.name, categoryCode: merchant.category_code, status: merchant.status, createdAt: merchant.created_at.toISOString(),
     receivableAccountId: merchant.receivable_account_id, receivableMinor: merchant.balance.toString(),
     stores: stores.rows.map((s) => ({ id: s.id, name: s.name, address: s.address, status: s.status,
-      terminals: terminals.rows.filter((t) => t.store_id === s.id).map((t) => ({ id: t.id, name: t.name, status: t.status })) })),
+      terminals: terminals.rows.filter((t) => t.store_id === s.id).map((t) => ({ id: t.id, name: t.name, status: t.status, codeLockedAt: t.code_locked_at?.toISOString() ?? null })) })),
     recentPayments: payments.rows.map((p) => ({ id: p.id, merchantPaymentId: p.merchant_payment_id, status: p.status, amountMinor: p.amount_minor.toString(),
       storeId: p.store_id, terminalId: p.terminal_id, customerId: p.customer_id, createdAt: p.created_at.toISOString() })),
   };

@@ -5,6 +5,7 @@
  */
 import type { Database } from '../../platform/db/database.ts';
 import { isUuid } from '../../platform/ids.ts';
+import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
 import { maskContact } from '../../identity/contacts/normalize.ts';
 import type { Masker } from './masking.ts';
 import { transferCodeName } from './accounts.ts';
@@ -13,7 +14,10 @@ const QUEUE_MAX = 200;
 
 export type AssigneeFilter = { readonly kind: 'any' } | { readonly kind: 'none' } | { readonly kind: 'operator'; readonly operatorId: string };
 
-export async function caseQueue(db: Database, filter: { status: 'open' | 'closed' | null; assignee: AssigneeFilter }, masker: Masker) {
+/** Most recently active first, a page at a time (`before`: the previous page's `nextBefore`; a case worked meanwhile moves to the top). */
+export async function caseQueue(db: Database, filter: { status: 'open' | 'closed' | null; assignee: AssigneeFilter; limit?: number; before?: string }, masker: Masker) {
+  const limit = pageLimit(filter.limit);
+  const before = decodeCursor(filter.before);
   const assigneeId = filter.assignee.kind === 'operator' && isUuid(filter.assignee.operatorId) ? filter.assignee.operatorId : null;
   const rows = await db.pool.query<{ id: string; account_id: string; status: string; source: string; assignee_id: string | null; alert_count: number; outcome: string | null;
     opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null }>(
@@ -23,13 +27,15 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
      from cases c
      where ($1::text is null or c.status = $1)
        and case $2::text when 'none' then c.assignee_id is null when 'operator' then c.assignee_id = $3::uuid else true end
-     order by c.updated_at desc limit ${QUEUE_MAX}`,
-    [filter.status, filter.assignee.kind, assigneeId]);
-  return rows.rows.map((c) => ({
+       and ($5::timestamptz is null or (c.updated_at, c.id) < ($5, $6::uuid))
+     order by c.updated_at desc, c.id desc limit $4`,
+    [filter.status, filter.assignee.kind, assigneeId, Math.min(limit, QUEUE_MAX) + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(rows.rows, Math.min(limit, QUEUE_MAX), (c) => ({ at: c.updated_at, id: c.id }));
+  return { nextBefore: page.nextBefore, cases: page.items.map((c) => ({
     id: c.id, accountId: c.account_id, status: c.status, source: c.source, assigneeId: c.assignee_id, alertCount: c.alert_count, outcome: c.outcome,
     openedAt: c.opened_at.toISOString(), updatedAt: c.updated_at.toISOString(),
     customerLabel: c.email === null ? null : masker.masked ? maskContact('email', c.email) : c.email, walletStatus: c.wallet_status,
-  }));
+  })) };
 }
 
 export async function ruleHistory(db: Database, ruleId: string) {

@@ -49,7 +49,7 @@ const StatementOut = Type.Object({ nextCursor: NullableStr, entries: Type.Array(
   createdAt: Str, holdStatus: NullableStr, counterpartyAccountId: NullableStr })) });
 const MerchantOut = Type.Object({
   id: Str, name: Str, categoryCode: Str, status: Str, createdAt: Str, receivableAccountId: Str, receivableMinor: Str,
-  stores: Type.Array(Type.Object({ id: Str, name: Str, address: Str, status: Str, terminals: Type.Array(Type.Object({ id: Str, name: Str, status: Str })) })),
+  stores: Type.Array(Type.Object({ id: Str, name: Str, address: Str, status: Str, terminals: Type.Array(Type.Object({ id: Str, name: Str, status: Str, codeLockedAt: Type.Union([Str, Type.Null()]) })) })),
   recentPayments: Type.Array(Type.Object({ id: Str, merchantPaymentId: Str, status: Str, amountMinor: Str, storeId: NullableStr, terminalId: NullableStr, customerId: NullableStr, createdAt: Str })),
 });
 const QueueCaseOut = Type.Object({ id: Str, accountId: Str, status: Str, source: Str, assigneeId: NullableStr, alertCount: Type.Integer(), outcome: NullableStr, openedAt: Str, updatedAt: Str,
@@ -69,12 +69,12 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
   scope.get('/v1/ops/me', {
     config: opsConfig({ permission: 'session.self' }),
     schema: { tags, summary: 'The signed-in operator with the permissions of their role (the console hides what the role cannot do; the server still checks)', description: OPS_SECURITY_NOTE,
-      response: { 200: Type.Object({ operatorId: Str, email: Str, displayName: Str, role: Str, permissions: Type.Array(Str) }) } },
+      response: { 200: Type.Object({ operatorId: Str, email: Str, displayName: Str, role: Str, permissions: Type.Array(Str), sessionKind: Str }) } },
   }, async (request) => {
     const principal = principalOf(request);
     const me = (await operatorDirectory(db)).find((o) => o.id === principal.operatorId);
     const permissions = (Object.keys(PERMISSIONS) as Permission[]).filter((permission) => can(principal.role, permission));
-    return { operatorId: principal.operatorId, email: principal.email, displayName: me?.displayName ?? principal.email, role: principal.role, permissions };
+    return { operatorId: principal.operatorId, email: principal.email, displayName: me?.displayName ?? principal.email, role: principal.role, permissions, sessionKind: principal.sessionKind };
   });
 
   scope.get('/v1/ops/operators/directory', {
@@ -142,13 +142,15 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
     config: opsConfig({ permission: 'cases.read' }),
     schema: { tags, summary: 'Cases for the queue, filtered by status and assignee (me, none, or an operator id), most recently active first', description: OPS_SECURITY_NOTE,
       querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-        assignee: Type.Optional(Type.Union([Type.Literal('me'), Type.Literal('none'), Type.String({ format: 'uuid' })])) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ cases: Type.Array(QueueCaseOut) }) } },
+        assignee: Type.Optional(Type.Union([Type.Literal('me'), Type.Literal('none'), Type.String({ format: 'uuid' })])),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ cases: Type.Array(QueueCaseOut), nextBefore: Type.Union([Str, Type.Null()]) }) } },
   }, async (request) => {
     const wanted = request.query.assignee;
     const assignee: AssigneeFilter = wanted === undefined ? { kind: 'any' } : wanted === 'none' ? { kind: 'none' }
       : { kind: 'operator', operatorId: wanted === 'me' ? principalOf(request).operatorId : wanted };
-    return { cases: await caseQueue(db, { status: request.query.status ?? null, assignee }, maskerOf(request)) };
+    return caseQueue(db, { status: request.query.status ?? null, assignee, ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }),
+      ...(request.query.before === undefined ? {} : { before: request.query.before }) }, maskerOf(request));
   });
 
   scope.get('/v1/ops/risk/rules/:id/history', {

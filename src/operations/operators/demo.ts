@@ -24,6 +24,8 @@ export async function seedDemoOperators(operators: Operators, nodeEnv: string): 
     if (existing.has(demo.email)) continue;
     await operators.create({ ...demo, password: DEMO_OPERATOR_PASSWORD, totpSecret: DEMO_OPERATOR_TOTP_SECRET }, { kind: 'system', id: 'demo-seed' });
   }
+  // Operators sign in with a passkey (issue 14): a demo operator without one may enrol one after each start.
+  await operators.reopenEnrolment(DEMO_OPERATORS.map((demo) => demo.email), { kind: 'system', id: 'demo-seed' });
 }
 
 /** The current code for the demo secret, for people trying Koban without an authenticator app. */

@@ -1,12 +1,14 @@
 /**
- * Operators and their sessions. Sign-in takes e-mail, password and a TOTP code in one request (there is
- * no half-signed-in state to attack); five failures lock the operator for 15 minutes. Sessions are
+ * Operators and their sessions. Operators sign in with a passkey (passkeys.ts, issue 14). E-mail, password
+ * and a TOTP code together (one request: no half-signed-in state to attack) only open a short enrolment
+ * session for an operator without a passkey inside the enrolment window, or — with another operator's
+ * approval — a break-glass session (break-glass.ts); five failures lock the operator for 15 minutes. Sessions are
  * reference tokens (256 bits, only their SHA-256 stored) with a 15-minute idle timeout and an absolute
  * lifetime, checked and extended by one UPDATE per request. Every sign-in, failure and change is audited.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { assert } from '../../platform/assert.ts';
-import { sqlState, withTransaction, type Database } from '../../platform/db/database.ts';
+import { sqlState, withTransaction, type Database, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
@@ -17,6 +19,7 @@ import { networkOf } from '../../identity/login/throttle.ts';
 
 export const SIGN_IN_FAILURES_MAX = 5;
 export const LOCKOUT_MS = 15 * 60_000;
+const DEFAULT_ENROLMENT_WINDOW_MS = 72 * 3_600_000;
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}$/;
 
 export interface Operator {
@@ -36,7 +39,13 @@ export interface OperatorPrincipal {
   readonly role: OperatorRole;
   readonly sessionTokenHash: Buffer;
   readonly csrfHash: Buffer;
+  /** `full` (a passkey), `enrolment` (password + TOTP, may only enrol a passkey), `break_glass` (four eyes). */
+  readonly sessionKind: SessionKind;
 }
+
+export type SessionKind = 'full' | 'enrolment' | 'break_glass';
+/** An enrolment session lasts this long: enough to register a passkey, not to work. */
+export const ENROLMENT_SESSION_MS = 10 * 60_000;
 
 export interface NewOperatorSecrets {
   readonly operator: Operator;
@@ -51,6 +60,7 @@ export interface SignInResult {
   readonly sessionToken: string;
   readonly csrfToken: string;
   readonly expiresAt: Date;
+  readonly sessionKind: SessionKind;
 }
 
 export interface RequestContext {
@@ -71,21 +81,28 @@ export interface Operators {
   signOut(principal: OperatorPrincipal, context: RequestContext): Promise<void>;
   list(): Promise<Operator[]>;
   setStatus(operatorId: string, status: 'active' | 'disabled', actor: AuditActor, reason: string, context?: RequestContext): Promise<Operator>;
+  /**
+   * Opens the passkey enrolment window again for these operators, those without a passkey only (audited). The
+   * demo data calls it at each start so demo operators can enrol a passkey in a new browser; never in production.
+   */
+  reopenEnrolment(emails: readonly string[], actor: AuditActor): Promise<number>;
 }
 
 export interface OperatorsOptions {
   readonly secret: string;
   readonly idleTimeoutMs: number;
   readonly absoluteTimeoutMs: number;
+  /** How long after creation an operator may still sign in with password + TOTP to enrol a first passkey. */
+  readonly enrolmentWindowMs?: number;
   /** The one clock (src/platform/clock.ts): a session's expiry and idle window, and the TOTP step, are judged by it. */
   readonly clock?: Clock;
 }
 
-interface OperatorRow {
+export interface OperatorRow {
   id: string; email: string; display_name: string; role: OperatorRole; status: 'active' | 'disabled';
   totp_confirmed_at: Date | null; created_at: Date;
 }
-const OPERATOR_COLUMNS = 'id, email, display_name, role, status, totp_confirmed_at, created_at';
+export const OPERATOR_COLUMNS = 'id, email, display_name, role, status, totp_confirmed_at, created_at';
 
 export function createOperators(db: Database, options: OperatorsOptions): Operators {
   return {
@@ -104,6 +121,17 @@ export function createOperators(db: Database, options: OperatorsOptions): Operat
       return result.rows.map(toOperator);
     },
     setStatus: (operatorId, status, actor, reason, context) => setStatus(db, operatorId, status, actor, reason, context),
+    async reopenEnrolment(emails, actor) {
+      const until = new Date((options.clock ?? systemClock)().getTime() + (options.enrolmentWindowMs ?? DEFAULT_ENROLMENT_WINDOW_MS));
+      return withTransaction(db, async (client) => {
+        const opened = await client.query<{ id: string }>(
+          `update operators o set passkey_enrolment_until = $2 where email = any($1::text[]) and not exists (select 1 from operator_passkeys p where p.operator_id = o.id) returning id`, [emails, until]);
+        for (const row of opened.rows) {
+          await recordAudit(client, { actor, action: 'operator.enrolment_window_opened', target: { kind: 'operator', id: row.id }, outcome: 'success', details: { until: until.toISOString() } });
+        }
+        return opened.rowCount ?? 0;
+      });
+    },
   };
 }
 
@@ -120,8 +148,9 @@ async function createOperator(db: Database, options: OperatorsOptions, input: Pa
   try {
     const operator = await withTransaction(db, async (client) => {
       const inserted = await client.query<OperatorRow>(
-        `insert into operators (id, email, display_name, role, password_hash, totp_secret_sealed, created_by) values ($1, $2, $3, $4, $5, $6, $7)
-         returning ${OPERATOR_COLUMNS}`, [id, email, input.displayName, input.role, passwordHash, sealSecret(options.secret, totpSecret), `${actor.kind}:${actor.id}`]);
+        `insert into operators (id, email, display_name, role, password_hash, totp_secret_sealed, created_by, passkey_enrolment_until) values ($1, $2, $3, $4, $5, $6, $7, $8)
+         returning ${OPERATOR_COLUMNS}`, [id, email, input.displayName, input.role, passwordHash, sealSecret(options.secret, totpSecret), `${actor.kind}:${actor.id}`,
+          new Date((options.clock ?? systemClock)().getTime() + (options.enrolmentWindowMs ?? DEFAULT_ENROLMENT_WINDOW_MS))]);
       await recordAudit(client, { actor, action: 'operator.created', target: { kind: 'operator', id }, outcome: 'success',
         details: { email, role: input.role }, ip: context?.ip ?? null, requestId: context?.requestId ?? null });
       const row = inserted.rows[0];
@@ -136,13 +165,22 @@ async function createOperator(db: Database, options: OperatorsOptions, input: Pa
 }
 
 interface CredentialRow extends OperatorRow {
-  password_hash: string; totp_secret_sealed: string; totp_last_step: bigint; locked: boolean;
+  password_hash: string; totp_secret_sealed: string; totp_last_step: bigint; locked: boolean; passkeys: number; passkey_enrolment_until: Date | null;
 }
 
-async function signIn(db: Database, options: OperatorsOptions, input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<SignInResult> {
+/** An operator whose password and current TOTP code were right (the code's step not yet claimed). */
+export interface CheckedCredentials { readonly row: CredentialRow; readonly step: number; readonly now: Date }
+
+/**
+ * Password and TOTP, each failure counted towards the lockout and audited with the same answer. The caller
+ * claims the step (`claimTotpStep`) in the transaction that uses it.
+ */
+export async function checkPasswordAndTotp(db: Database, options: OperatorsOptions, input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<CheckedCredentials> {
   const email = input.email.trim().toLowerCase().slice(0, 254);
   const found = await db.pool.query<CredentialRow>(
-    `select ${OPERATOR_COLUMNS}, password_hash, totp_secret_sealed, totp_last_step, coalesce(locked_until > now(), false) as locked from operators where email = $1`, [email]);
+    `select ${OPERATOR_COLUMNS}, password_hash, totp_secret_sealed, totp_last_step, coalesce(locked_until > now(), false) as locked, passkey_enrolment_until,
+       (select count(*)::int from operator_passkeys p where p.operator_id = operators.id) as passkeys
+     from operators where email = $1`, [email]);
   const row = found.rows[0];
   const passwordOk = await checkPassword(row?.password_hash ?? null, input.password);
   const refuse = async (why: string): Promise<never> => {
@@ -156,22 +194,48 @@ async function signIn(db: Database, options: OperatorsOptions, input: { email: s
   const now = (options.clock ?? systemClock)();
   const step = await checkTotp(openSecret(options.secret, row.totp_secret_sealed), input.totpCode, Number(row.totp_last_step), now.getTime());
   if (step === null) return refuse('bad_totp');
+  return { row, step, now };
+}
+
+/** Check-and-set in one statement: two requests with the same code cannot both pass (OTP-02). */
+export async function claimTotpStep(client: Queryable, checked: CheckedCredentials, context: RequestContext): Promise<boolean> {
+  const claimed = await client.query('update operators set totp_last_step = $2, failed_sign_ins = 0, locked_until = null, totp_confirmed_at = coalesce(totp_confirmed_at, now()) where id = $1 and totp_last_step < $2',
+    [checked.row.id, checked.step]);
+  if (claimed.rowCount === 1) return true;
+  await recordAudit(client, { actor: { kind: 'operator', id: checked.row.id }, action: 'operator.sign_in', outcome: 'failure', details: { why: 'totp_replayed' }, ip: context.ip, requestId: context.requestId });
+  return false;
+}
+
+/**
+ * Password + TOTP: only an enrolment session (ENROLMENT_SESSION_MS, nothing but registering a passkey) for an
+ * operator without a passkey while the enrolment window is open. An operator with a passkey, or past the
+ * window, is refused and the refusal audited: a relayed password and code are worth nothing on their own.
+ */
+async function signIn(db: Database, options: OperatorsOptions, input: { email: string; password: string; totpCode: string }, context: RequestContext): Promise<SignInResult> {
+  const checked = await checkPasswordAndTotp(db, options, input, context);
+  const { row, now } = checked;
+  const refuse = async (why: string, error: KobanError): Promise<never> => {
+    await recordAudit(db.pool, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'denied', details: { why }, ip: context.ip, requestId: context.requestId });
+    throw error;
+  };
+  if (row.passkeys > 0) return refuse('passkey_required', new KobanError('operator_passkey_required'));
+  if (row.passkey_enrolment_until === null || row.passkey_enrolment_until <= now) return refuse('enrolment_window_closed', new KobanError('operator_passkey_enrolment_closed'));
   return withTransaction(db, async (client) => {
-    // Check-and-set in one statement: two requests with the same code cannot both pass (OTP-02).
-    const claimed = await client.query('update operators set totp_last_step = $2, failed_sign_ins = 0, locked_until = null, totp_confirmed_at = coalesce(totp_confirmed_at, now()) where id = $1 and totp_last_step < $2',
-      [row.id, step]);
-    if (claimed.rowCount !== 1) {
-      await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'failure', details: { why: 'totp_replayed' }, ip: context.ip, requestId: context.requestId });
-      throw new KobanError('operator_sign_in_failed');
-    }
-    const sessionToken = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
-    const expiresAt = new Date(now.getTime() + options.absoluteTimeoutMs);
-    await client.query('insert into operator_sessions (token_hash, operator_id, csrf_hash, expires_at, ip, user_agent, last_seen_at) values ($1, $2, $3, $4, $5, $6, $7)',
-      [sha256(sessionToken), row.id, sha256(csrfToken), expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null, now]);
-    await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'success', details: { role: row.role }, ip: context.ip, requestId: context.requestId });
-    return { operator: toOperator({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? new Date() }), sessionToken, csrfToken, expiresAt };
+    if (!(await claimTotpStep(client, checked, context))) throw new KobanError('operator_sign_in_failed');
+    const expiresAt = new Date(Math.min(now.getTime() + ENROLMENT_SESSION_MS, row.passkey_enrolment_until?.getTime() ?? now.getTime()));
+    const session = await startSession(client, row.id, 'enrolment', now, expiresAt, context);
+    await recordAudit(client, { actor: { kind: 'operator', id: row.id }, action: 'operator.sign_in', outcome: 'success', details: { role: row.role, session: 'enrolment' }, ip: context.ip, requestId: context.requestId });
+    return { operator: toOperator({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? new Date() }), ...session, expiresAt, sessionKind: 'enrolment' };
   });
+}
+
+/** A new session bound to this request's browser and network (holdsBinding checks both on every use). */
+export async function startSession(client: Queryable, operatorId: string, kind: SessionKind, now: Date, expiresAt: Date, context: RequestContext): Promise<{ sessionToken: string; csrfToken: string }> {
+  const sessionToken = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  await client.query('insert into operator_sessions (token_hash, operator_id, csrf_hash, expires_at, ip, user_agent, last_seen_at, kind) values ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [sha256(sessionToken), operatorId, sha256(csrfToken), expiresAt, context.ip, context.userAgent?.slice(0, USER_AGENT_LENGTH_MAX) ?? null, now, kind]);
+  return { sessionToken, csrfToken };
 }
 
 /** A failed sign-in counts towards the lockout and is audited, in one transaction. */
@@ -222,13 +286,13 @@ async function authenticate(db: Database, options: OperatorsOptions, token: stri
   if (!(await holdsBinding(db, tokenHash, from))) return null;
   // Checks revocation, absolute expiry, idle timeout and operator status, and slides the idle window,
   // all by the clock that set the expiry at sign-in ($3), never the database's now().
-  const result = await db.pool.query<{ id: string; email: string; role: OperatorRole; csrf_hash: Buffer }>(
+  const result = await db.pool.query<{ id: string; email: string; role: OperatorRole; csrf_hash: Buffer; kind: SessionKind }>(
     `update operator_sessions s set last_seen_at = $3 from operators o
      where s.token_hash = $1 and o.id = s.operator_id and s.revoked_at is null and s.expires_at > $3
        and s.last_seen_at > $3::timestamptz - $2 * interval '1 millisecond' and o.status = 'active'
-     returning o.id, o.email, o.role, s.csrf_hash`, [tokenHash, options.idleTimeoutMs, (options.clock ?? systemClock)()]);
+     returning o.id, o.email, o.role, s.csrf_hash, s.kind`, [tokenHash, options.idleTimeoutMs, (options.clock ?? systemClock)()]);
   const row = result.rows[0];
-  return row === undefined ? null : { operatorId: row.id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash };
+  return row === undefined ? null : { operatorId: row.id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash, sessionKind: row.kind };
 }
 
 async function setStatus(db: Database, operatorId: string, status: 'active' | 'disabled', actor: AuditActor, reason: string, context?: RequestContext): Promise<Operator> {
@@ -244,6 +308,6 @@ async function setStatus(db: Database, operatorId: string, status: 'active' | 'd
   });
 }
 
-function toOperator(row: OperatorRow): Operator {
+export function toOperator(row: OperatorRow): Operator {
   return { id: row.id, email: row.email, displayName: row.display_name, role: row.role, status: row.status, totpConfirmed: row.totp_confirmed_at !== null, createdAt: row.created_at };
 }

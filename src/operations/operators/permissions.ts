@@ -24,6 +24,8 @@ export const PERMISSIONS = {
   'merchants.contain': RISK,
   // A one-time code that turns a browser into a store's till (a new tablet, a cleared browser).
   'terminals.activate': ['support', 'administrator'],
+  // A till locked after guessing customer codes (issue 14): lifted once the store is called back.
+  'terminals.unlock': ['support', 'risk_analyst', 'administrator'],
   'cases.open': ['support', 'risk_analyst', 'administrator'],
   'audit.read': ['risk_analyst', 'administrator'],
   // Customers' sign-ins, factor changes and locks, forged callbacks (issue 14); masked for support.
@@ -32,6 +34,8 @@ export const PERMISSIONS = {
   'switches.change': RISK,
   'operators.read': ['administrator'],
   'operators.manage': ['administrator'],
+  // Four eyes on a colleague's break-glass sign-in (issue 14): any operator who can see risk, never the requester.
+  'operators.break_glass_approve': RISK,
   'risk.rules.read': ['support', 'risk_analyst', 'administrator'],
   'risk.rules.change': RISK,
   'risk.events.read': ['support', 'risk_analyst', 'administrator'],

@@ -26,7 +26,21 @@ export function CasesScreen() {
   const params = new URLSearchParams();
   if (status !== 'all') params.set('status', status);
   if (assignee !== '') params.set('assignee', assignee);
-  const loaded = useLoad<{ cases: QueueCase[] }>(`/v1/ops/case-queue?${params.toString()}`, 15_000);
+  const path = `/v1/ops/case-queue?${params.toString()}`;
+  const loaded = useLoad<{ cases: QueueCase[]; nextBefore: string | null }>(path, 15_000);
+  // Older pages, kept while the first page refreshes (issue 13: paging on every operator list).
+  const [older, setOlder] = useState<{ path: string; cases: QueueCase[]; nextBefore: string | null }>({ path, cases: [], nextBefore: null });
+  const olderHere = older.path === path ? older : { path, cases: [], nextBefore: null };
+  const cursor = olderHere.cases.length > 0 ? olderHere.nextBefore : loaded.data?.nextBefore ?? null;
+  const [moreError, setMoreError] = useState<unknown>(null);
+  const more = async () => {
+    try {
+      const page = await ops<{ cases: QueueCase[]; nextBefore: string | null }>('GET', `${path}&before=${encodeURIComponent(cursor ?? '')}`);
+      setOlder({ path, cases: [...olderHere.cases, ...page.cases], nextBefore: page.nextBefore });
+    } catch (caught) {
+      setMoreError(caught);
+    }
+  };
   const setFilter = (name: string, value: string) => {
     const next = new URLSearchParams(router.query);
     next.set(name, value);
@@ -50,9 +64,9 @@ export function CasesScreen() {
         </div>
       </Card>
       {loaded.data === null ? <Loading loaded={loaded} /> : (
-        <Card title={t('cases.count', { n: loaded.data.cases.length })}>
+        <Card title={t('cases.count', { n: loaded.data.cases.length + olderHere.cases.length })}>
           <Table caption={t('nav.cases')} head={[t('col.case'), t('col.customer'), t('col.status'), t('col.alerts'), t('col.assignee'), t('col.updated')]} empty={loaded.data.cases.length === 0}>
-            {loaded.data.cases.map((c) => (
+            {[...loaded.data.cases, ...olderHere.cases.filter((c) => !loaded.data?.cases.some((first) => first.id === c.id))].map((c) => (
               <tr key={c.id}>
                 <td><Link to={`/cases/${c.id}`}>{t('cases.case')} <Short id={c.id} /></Link></td>
                 <td>{c.customerLabel ?? <Short id={c.accountId} />} {c.walletStatus === 'frozen' ? <Pill tone="bad">{t('customer.walletFrozen')}</Pill> : null}</td>
@@ -61,6 +75,8 @@ export function CasesScreen() {
               </tr>
             ))}
           </Table>
+          <ErrorNotice error={moreError} />
+          {cursor === null ? null : <Button variant="secondary" onClick={() => void more()}>{t('common.more')}</Button>}
         </Card>
       )}
     </>

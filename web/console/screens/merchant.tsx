@@ -9,7 +9,7 @@ import { MerchantContainment } from './merchant-applications.tsx';
 
 interface Merchant {
   id: string; name: string; categoryCode: string; status: string; createdAt: string; receivableAccountId: string; receivableMinor: string;
-  stores: Array<{ id: string; name: string; address: string; status: string; terminals: Array<{ id: string; name: string; status: string }> }>;
+  stores: Array<{ id: string; name: string; address: string; status: string; terminals: Array<{ id: string; name: string; status: string; codeLockedAt: string | null }> }>;
   recentPayments: Array<{ id: string; merchantPaymentId: string; status: string; amountMinor: string; storeId: string | null; terminalId: string | null; customerId: string | null; createdAt: string }>;
 }
 
@@ -36,7 +36,8 @@ export function MerchantScreen(props: { id: string }) {
             <tr key={s.id}><td>{s.name}<br /><span className="hint">{s.address}</span></td><td>{s.status}</td>
               <td>{s.terminals.length === 0 ? '—' : s.terminals.map((tl) => (
                 <div key={tl.id} className="terminal-line">{tl.name} <Short id={tl.id} /> {tl.status === 'active' ? null : <Pill tone="bad">{tl.status}</Pill>}
-                  {tl.status === 'active' ? <ActivationCode terminalId={tl.id} terminalName={`${s.name} ${tl.name}`} /> : null}</div>))}</td></tr>
+                  {tl.status === 'active' ? <ActivationCode terminalId={tl.id} terminalName={`${s.name} ${tl.name}`} /> : null}
+                  {tl.codeLockedAt === null ? null : <CodeLock terminalId={tl.id} terminalName={`${s.name} ${tl.name}`} lockedAt={tl.codeLockedAt} onDone={loaded.reload} />}</div>))}</td></tr>
           ))}
         </Table>
       </Card>
@@ -68,6 +69,21 @@ function ActivationCode(props: { terminalId: string; terminalName: string }) {
       {issued === null ? null : (
         <p className="activation-code" role="status">{t('merchant.activationCodeIs')} <strong><code>{issued.code}</code></strong> · {t('merchant.activationCodeUntil')} <When at={issued.expiresAt} /></p>
       )}
+    </>
+  );
+}
+
+/** A till locked after too many unknown, expired or used customer codes (issue 14): unlocked with a reason, audited. */
+function CodeLock(props: { terminalId: string; terminalName: string; lockedAt: string; onDone(): void }) {
+  const { t } = useI18n();
+  const session = useSession();
+  return (
+    <>
+      <Pill tone="bad">{t('merchant.codeLocked')}</Pill> <span className="hint"><When at={props.lockedAt} /></span>
+      {session.can('terminals.unlock') ? (
+        <ActionButton label={t('merchant.unlock')} title={`${t('merchant.unlockTitle')}: ${props.terminalName}`} description={t('merchant.unlockText')}
+          run={(reason) => ops('POST', `/v1/ops/terminals/${props.terminalId}/unlock`, { reason })} onDone={props.onDone} />
+      ) : null}
     </>
   );
 }

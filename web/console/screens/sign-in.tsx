@@ -1,4 +1,9 @@
-/** Operator sign-in: e-mail, password and the authenticator code, all three at once (TOTP is mandatory). */
+/**
+ * Operator sign-in (issue 14): a passkey, bound to Koban's origin, so a relayed password and code are worth
+ * nothing. A new operator signs in once with e-mail, password and the authenticator code, which opens a short
+ * session that can only register this device's passkey; the console then signs in with it. Lost passkey:
+ * break-glass (a second operator approves), through the operator API.
+ */
 import { useState, type FormEvent } from 'react';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
@@ -13,12 +18,12 @@ export function SignIn() {
   const [totpCode, setTotpCode] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const [enrolling, setEnrolling] = useState(false);
+  const run = async (work: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
     try {
-      await session.signIn({ email: email.trim(), password, totpCode: totpCode.trim() });
+      await work();
     } catch (caught) {
       setError(problemText(caught, t));
       setTotpCode('');
@@ -26,19 +31,40 @@ export function SignIn() {
       setBusy(false);
     }
   };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void run(async () => {
+      if (await session.signIn({ email: email.trim(), password, totpCode: totpCode.trim() }) === 'enrolment') setEnrolling(true);
+    });
+  };
+  if (enrolling) {
+    return (
+      <div className="sign-in">
+        <Card title={t('signIn.enrolHeading')}>
+          <p className="hint">{t('signIn.enrolNote')}</p>
+          {error ? <Notice kind="error">{error}</Notice> : null}
+          <Button disabled={busy} onClick={() => void run(() => session.enrolPasskey())}>{t('signIn.enrol')}</Button>
+        </Card>
+      </div>
+    );
+  }
   return (
     <div className="sign-in">
       <Card title={t('signIn.heading')}>
         {session.signedOutReason === 'timed_out' ? <Notice kind="info">{t('signIn.timedOut')}</Notice> : null}
         {session.signedOutReason === 'signed_out' ? <Notice kind="success">{t('signIn.signedOut')}</Notice> : null}
         <p className="hint">{t('signIn.note')}</p>
+        {error ? <Notice kind="error">{error}</Notice> : null}
+        <Button disabled={busy} onClick={() => void run(() => session.signInWithPasskey())}>{t('signIn.passkey')}</Button>
+      </Card>
+      <Card title={t('signIn.firstHeading')}>
+        <p className="hint">{t('signIn.firstNote')}</p>
         <form onSubmit={submit}>
           <Field label={t('signIn.email')} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
           <Field label={t('signIn.password')} type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} />
           <Field label={t('signIn.totp')} inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required value={totpCode}
             onChange={(e) => setTotpCode(e.target.value.replace(/\D/g, ''))} hint={t('signIn.totpHint')} />
-          {error ? <Notice kind="error">{error}</Notice> : null}
-          <Button type="submit" disabled={busy}>{t('signIn.submit')}</Button>
+          <Button type="submit" variant="secondary" disabled={busy}>{t('signIn.submit')}</Button>
         </form>
       </Card>
     </div>

@@ -1,0 +1,66 @@
+// Paging on every operator list (issue 13): `/v1/ops/cases` showed only the latest 50 cases, and risk events
+// only the newest 200, so an attack with more victims than that hid its oldest cases from operators. Each list
+// now pages newest first with a keyset cursor (`before` = the previous page's `nextBefore`): every item once,
+// none skipped, and a cursor that is not one the list answered is a 400 that changes nothing.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uuidv7 } from '../../src/platform/ids.ts';
+import { startTestKoban } from '../support/koban.ts';
+import { opsRequest, signInAs, type SignedInOperator } from './support.ts';
+
+let env: Awaited<ReturnType<typeof startTestKoban>>;
+let analyst: SignedInOperator;
+const accounts = Array.from({ length: 7 }, () => randomUUID());
+beforeAll(async () => {
+  env = await startTestKoban();
+  analyst = await signInAs(env.koban, 'risk_analyst');
+  for (const accountId of accounts) {
+    await env.koban.operations.cases.openFromAlert({ accountId }, { id: uuidv7(), decision: 'review', reasons: [] });
+    await env.koban.risk.recordSignal({ signal: 'terminal_code_guessing', accountId: null, ref: accountId, message: `paging test ${accountId}` });
+  }
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+async function readAll<T>(path: string, key: string, idOf: (item: T) => string): Promise<string[]> {
+  const seen: string[] = [];
+  let before: string | null = null;
+  for (let page = 0; page < 20; page++) {
+    const response = await opsRequest(env.koban, analyst)('GET', `${path}${path.includes('?') ? '&' : '?'}limit=3${before === null ? '' : `&before=${before}`}`);
+    expect(response.statusCode, response.body).toBe(200);
+    const body = response.json() as Record<string, unknown> & { nextBefore: string | null };
+    const items = body[key] as T[];
+    expect(items.length).toBeLessThanOrEqual(3);
+    seen.push(...items.map(idOf));
+    before = body.nextBefore;
+    if (before === null) return seen;
+  }
+  throw new Error('paging did not end');
+}
+
+describe('operator lists page with a cursor', () => {
+  it('the case list and the case queue show every case once across pages, beyond one page', async () => {
+    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue']) {
+      const ids = await readAll<{ accountId: string }>(path, 'cases', (c) => c.accountId);
+      expect(ids.filter((id) => (accounts as string[]).includes(id)).sort(), path).toEqual([...accounts].sort());
+      expect(new Set(ids).size, path).toBe(ids.length);
+    }
+  });
+
+  it('risk events show every flagged decision once across pages, with the ref they are about', async () => {
+    const refs = await readAll<{ ref: string | null }>('/v1/ops/risk/events', 'events', (e) => e.ref ?? '');
+    expect(refs.filter((ref) => (accounts as string[]).includes(ref)).sort()).toEqual([...accounts].sort());
+    expect(new Set(refs).size).toBe(refs.length);
+  });
+
+  it('a forged cursor is a 400 naming the field, not a 500', async () => {
+    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events']) {
+      for (const before of ['not-a-cursor!', Buffer.from('yesterday|x').toString('base64url'), Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url')]) {
+        const response = await opsRequest(env.koban, analyst)('GET', `${path}?before=${encodeURIComponent(before)}`);
+        expect(response.statusCode, `${path} ${before}`).toBeLessThan(500);
+        if (response.statusCode !== 200) expect(response.json().code).toBe('validation_failed');
+      }
+    }
+  });
+});
