@@ -9,6 +9,7 @@ import { revokeAllSessions } from './identity/sessions/sessions.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import { verifiedContacts } from './identity/contacts/contacts.ts';
 import { addFeedEntry, enqueueMessage } from './notifications/outbox.ts';
+import { placeName } from './payments/place-name.ts';
 import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
 import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
@@ -67,8 +68,8 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
   };
 }
 
-function describeEvent(event: CustomerEvent): { kind: string; title: string; body: string } {
-  const where = event.storeName === null ? event.merchantName : `${event.merchantName} ${event.storeName}`;
+function describeEvent(event: CustomerEvent): { kind: string; title: string; body: string; contestable: boolean } {
+  const where = placeName(event.merchantName, event.storeName);
   const amount = `¥${event.amountMinor.toLocaleString('en-US')}`;
   const titles: Record<CustomerEvent['type'], string> = {
     'payment.completed': `Paid ${amount} at ${where}`,
@@ -76,7 +77,8 @@ function describeEvent(event: CustomerEvent): { kind: string; title: string; bod
     'refund.completed': `Refund of ${amount} from ${where}`,
   };
   // Feed kinds are snake_case words (a CHECK constraint says so).
-  return { kind: event.type.replace('.', '_'), title: titles[event.type], body: `${titles[event.type]} on ${event.at.toISOString()}. If this wasn't you, freeze your account from the app.` };
+  // Only a payment can be answered with "this wasn't me"; money coming back cannot hurt the customer.
+  return { kind: event.type.replace('.', '_'), title: titles[event.type], body: `${titles[event.type]} on ${event.at.toISOString()}. If this wasn't you, freeze your account from the app.`, contestable: event.type === 'payment.completed' };
 }
 
 export function customerWallets(db: Database): CustomerWallets {

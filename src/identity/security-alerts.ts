@@ -35,6 +35,9 @@ const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'sessions.revoked_all': { title: 'Signed out everywhere', body: 'Every session of your Koban account was signed out.' },
 };
 
+/** Alerts the customer may answer with 「心当たりがない」: someone else signing in. Their own settings changes have their own remedies. */
+const CONTESTABLE: ReadonlySet<AlertType> = new Set(['login.new_device', 'login.password_correct_second_factor_pending']);
+
 export interface Alert {
   readonly customerId: string;
   readonly type: AlertType;
@@ -52,7 +55,7 @@ export async function announceSecurityEvent(db: Queryable, alert: Alert): Promis
   for (const contact of alert.quiet === true ? [] : await verifiedContacts(db, alert.customerId)) {
     await enqueueMessage(db, { channel: contact.kind === 'phone' ? 'sms' : 'email', recipient: contact.value, kind: 'security_alert', subject: `Koban: ${text.title}`, body });
   }
-  await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body });
+  await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body, contestable: CONTESTABLE.has(alert.type) });
   await recordSecurityEvent(db, {
     type: alert.type, outcome: 'success', actor: 'customer', customerId: alert.customerId,
     sessionId: alert.sessionId ?? null, origin: alert.origin, details: { ...alert.details, ...(alert.quiet === true ? { quiet: true } : {}) },

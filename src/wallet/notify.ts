@@ -26,7 +26,7 @@ export async function announceTopUp(db: Queryable, topUp: TopUpRow, source: Fund
     ? `${yen(topUp.amount_minor)} from your ${describeSource(source)} was added to your Koban balance.`
     : `The top-up of ${yen(topUp.amount_minor)} from your ${describeSource(source)} did not go through; your balance did not change.`;
   const body = `${what}\n\nTime: ${(topUp.finished_at ?? new Date()).toISOString()}\nReference: ${topUp.id}\n\nIf this was not you, contact Koban support at once.`;
-  await addFeedEntry(db, topUp.customer_id, { kind: done ? 'top_up_completed' : 'top_up_failed', title, body });
+  await addFeedEntry(db, topUp.customer_id, { kind: done ? 'top_up_completed' : 'top_up_failed', title, body, contestable: done });
   for (const contact of await verifiedContacts(db, topUp.customer_id)) {
     if (contact.kind !== 'email') continue;
     await enqueueMessage(db, { channel: 'email', recipient: contact.value, kind: done ? 'top_up_completed' : 'top_up_failed', subject: `Koban: ${title}`, body });

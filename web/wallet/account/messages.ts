@@ -10,6 +10,9 @@ export const accountMessages: Messages = {
 
   'nav.label': { ja: 'メニュー', en: 'Menu' },
   'nav.home': { ja: 'ホーム', en: 'Home' },
+  'nav.pay': { ja: '支払う', en: 'Pay' },
+  'nav.scan': { ja: 'スキャン', en: 'Scan' },
+  'nav.history': { ja: '履歴', en: 'History' },
   'nav.settings': { ja: '設定', en: 'Settings' },
 
   // Step-up dialog (web/wallet/common/step-up.tsx)
