@@ -98,7 +98,7 @@ describe('wallet money screens', () => {
     const charged = await chargeAtTill(env, digits, 1_200);
     expect(charged.resultInfo.code).toBe('SUCCESS');
     // The live stream's toast (SSE) and the pay screen's own result.
-    await page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200/).waitFor({ timeout: 5_000 });
+    await page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200|1,200円/).waitFor({ timeout: 5_000 });
     await page.getByText(ja('money.pay.paid')).waitFor({ timeout: 5_000 });
     expect(await page.getByTestId('paid-amount').textContent()).toBe('1,200円');
     await expectNoOverflow('paid');
@@ -180,7 +180,7 @@ describe('wallet money screens', () => {
     await page.locator('[data-live="on"]').waitFor();
     const code = (await pageApi<{ code: string }>(page, 'POST', '/v1/wallet/payment-codes', {})).json.code;
     expect((await chargeAtTill(env, code, 300)).resultInfo.code).toBe('SUCCESS');
-    const toast = page.getByRole('region', { name: ja('money.live.label') }).locator('.toast').filter({ hasText: '¥300' });
+    const toast = page.getByRole('region', { name: ja('money.live.label') }).locator('.toast').filter({ hasText: /¥300|300円/ });
     await toast.waitFor({ timeout: 5_000 });
     await toast.getByRole('button', { name: ja('money.notMe.button') }).click();
     await toast.getByRole('button', { name: ja('money.notMe.yes') }).click();

@@ -2,7 +2,8 @@
  * The wallet a customer keeps using, in a real Chromium: a bottom tab bar with a big Pay and Scan on
  * every signed-in screen; a receipt per movement with a short receipt number, the refunds linked both
  * ways and the net amount, and no raw ids; 「心当たりがない」 only where the server says it can help
- * (a payment, not its refund); a store named after its merchant said once.
+ * (a payment, not its refund); a store named after its merchant said once; the feed in the wallet's
+ * language, and switching to English stores that choice for the next texts.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +38,8 @@ afterAll(async () => {
 describe('the tab bar', () => {
   it('offers Home, a big Pay, a big Scan, History and Settings at the bottom of every signed-in screen', async () => {
     await page.goto(`${env.base}/wallet/`);
+    // Signed in with nothing stored, the wallet stores the language it shows (Japanese by default).
+    await expect.poll(async () => (await pageApi<{ language: string | null }>(page, 'GET', '/v1/customer/me')).json.language).toBe('ja');
     const tabs = page.getByRole('navigation', { name: ja('nav.label') });
     await tabs.waitFor();
     expect(await tabs.locator('.tab-label').allTextContents()).toEqual(['nav.home', 'nav.pay', 'nav.scan', 'nav.history', 'nav.settings'].map((key) => ja(key)));
@@ -108,8 +111,9 @@ describe('receipts', () => {
   it('「心当たりがない」 is offered on the payment, not on its refund', async () => {
     await env.koban.payments.payments.runMaintenance();
     await page.goto(`${env.base}/wallet/notifications`);
-    const refundRow = page.locator('.notification-item').filter({ hasText: '¥400' });
-    const paymentRow = page.locator('.notification-item').filter({ hasText: 'Paid ¥1,500' });
+    // The wallet stored its language (Japanese) for the customer: the feed speaks it.
+    const refundRow = page.locator('.notification-item').filter({ hasText: 'Koban Mart Shibuyaから400円が返金されました' });
+    const paymentRow = page.locator('.notification-item').filter({ hasText: 'Koban Mart Shibuyaで1,500円を支払いました' });
     await refundRow.waitFor();
     await paymentRow.waitFor();
     expect(await paymentRow.textContent()).toContain('Koban Mart Shibuya');
@@ -118,4 +122,22 @@ describe('receipts', () => {
     expect(await refundRow.getByRole('button', { name: ja('money.notMe.button') }).count()).toBe(0);
     expect(await pageErrors()).toEqual([]);
   });
+
+  it('switching the wallet to English stores the choice: the next notification is in English', async () => {
+    await page.goto(`${env.base}/wallet/notifications`);
+    await page.getByRole('button', { name: 'Switch to English' }).click();
+    await expect.poll(async () => (await pageApi<{ language: string | null }>(page, 'GET', '/v1/customer/me')).json.language).toBe('en');
+    await page.goto(`${env.base}/wallet/pay`);
+    const code = await page.locator('.pay-barcode').getAttribute('data-code');
+    expect((await chargeAtTill(env, code ?? '', 300)).resultInfo.code).toBe('SUCCESS');
+    await page.getByTestId('paid-screen').waitFor();
+    await expect.poll(async () => {
+      await env.koban.payments.payments.runMaintenance();
+      return (await pageApi<{ notifications: Array<{ title: string }> }>(page, 'GET', '/v1/customer/notifications')).json.notifications[0]?.title;
+    }, { timeout: 20_000 }).toBe('Paid ¥300 at Koban Mart Shibuya');
+    await page.goto(`${env.base}/wallet/notifications`);
+    await page.getByText('Paid ¥300 at Koban Mart Shibuya').waitFor();
+    await page.getByRole('button', { name: /日本語/ }).click();
+    await expect.poll(async () => (await pageApi<{ language: string | null }>(page, 'GET', '/v1/customer/me')).json.language).toBe('ja');
+  }, 60_000);
 });
