@@ -255,6 +255,19 @@ describe('rules, compensation lists, audit', () => {
     expect(exact.events).toEqual([]);
   });
 
+  it('reads of personal data are audited in their own category, kept out of the actions list', async () => {
+    expect((await as(support)('GET', `/v1/ops/customers/${customer.customerId}`)).statusCode).toBe(200);
+    const list = async (query: string) => ((await as(admin)('GET', `/v1/ops/audit?limit=200${query}`)).json() as { events: Array<{ action: string; actorId: string; targetId: string | null }> }).events;
+    const dataAccess = await list('&category=data_access');
+    expect(dataAccess.find((event) => event.action === 'customer.viewed' && event.actorId === support.id && event.targetId === customer.customerId)).toBeDefined();
+    expect(dataAccess.every((event) => ['customer.viewed', 'console.searched', 'security_events.read', 'audit.read'].includes(event.action))).toBe(true);
+    const actions = await list('');
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.some((event) => event.action === 'customer.viewed' || event.action === 'console.searched')).toBe(false);
+    expect((await list('&category=all')).length).toBeGreaterThanOrEqual(actions.length + 1);
+    expect((await as(admin)('GET', '/v1/ops/audit?category=everything')).statusCode).toBe(400);
+  });
+
   it('blocks a network from the account page and takes it off the list again (a value with a slash, through the URL)', async () => {
     const request = opsRequest(koban, risk);
     const network = '203.0.113.0/24';
