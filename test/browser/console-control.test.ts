@@ -138,6 +138,28 @@ describe('console: control screens', () => {
     await screenshot(adminPage, 'console-audit');
   });
 
+  it('the audit log lists actions, not its own views; reads of a customer\'s data are in their own category', async () => {
+    const customer = await fundedCustomer(env.koban, 1_000n);
+    await page.goto(`${env.base}/console/customers/${customer.customerId}`);
+    await page.getByRole('heading', { level: 2 }).first().waitFor();
+    const admin = await newOperator(env.koban, 'administrator');
+    const adminPage = await (await env.browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await signInThroughForm(adminPage, env.base, admin, '/console/audit');
+    const events = adminPage.getByRole('table', { name: 'Events, newest first' });
+    await events.getByRole('row').nth(1).waitFor();
+    await adminPage.reload();
+    await events.getByRole('row').nth(1).waitFor();
+    expect(await events.textContent()).not.toContain('audit.read');
+    expect(await events.textContent()).not.toContain('customer.viewed');
+    await adminPage.getByLabel('Category').selectOption('data_access');
+    await adminPage.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(async () => (await events.textContent()) ?? '').toContain('customer.viewed');
+    expect(await events.textContent()).toContain(customer.customerId);
+    expect(await events.textContent()).not.toContain('switch.turned_off');
+    const rows = await env.koban.db.pool.query(`select 1 from audit_events where action = 'audit.read'`);
+    expect(rows.rowCount).toBe(0);
+  });
+
   it('shows a customer\'s failed sign-ins to a risk analyst, platform-wide and on the account page (invisible signals, issue 14)', async () => {
     const customer = await fundedCustomer(env.koban, 1_000n);
     const wrong = await env.koban.app.inject({ method: 'POST', url: '/v1/customer/login', remoteAddress: '203.0.113.66', payload: { identifier: customer.email, password: 'guessing the password now' } });
