@@ -138,6 +138,24 @@ describe('console: control screens', () => {
     await screenshot(adminPage, 'console-audit');
   });
 
+  it('search finds a payment by its receipt number and a customer by the start of their e-mail', async () => {
+    const customer = await fundedCustomer(env.koban, 2_000n);
+    const shop = await createShop(env.koban, 'Receipt Search Mart');
+    expect((await pay(env.koban, shop, customer, 700)).resultInfo.code).toBe('SUCCESS');
+    const payment = await env.koban.db.pool.query<{ id: string }>('select id from payments where customer_id = $1', [customer.customerId]);
+    const tail = payment.rows[0]!.id.slice(-8).toUpperCase();
+    await page.goto(`${env.base}/console/search`);
+    await page.getByLabel(/^E-mail, phone/).fill(`${tail.slice(0, 4)}-${tail.slice(4)}`);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const results = page.locator('.results');
+    await results.getByText('¥700').waitFor();
+    expect(await results.textContent()).toContain('Receipt Search Mart');
+    await page.getByLabel(/^E-mail, phone/).fill(customer.email.slice(0, customer.email.indexOf('@')));
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    await results.getByRole('link', { name: 'Customer page' }).first().waitFor();
+    await screenshot(page, 'console-search');
+  });
+
   it('the audit log lists actions, not its own views; reads of a customer\'s data are in their own category', async () => {
     const customer = await fundedCustomer(env.koban, 1_000n);
     await page.goto(`${env.base}/console/customers/${customer.customerId}`);
@@ -167,11 +185,12 @@ describe('console: control screens', () => {
     await page.goto(`${env.base}/console/security-events?outcome=not_success`);
     const table = page.getByRole('table', { name: 'Security events' });
     const row = table.getByRole('row').filter({ hasText: 'login.password' }).filter({ hasText: '203.0.113.66' });
-    await expect.poll(() => row.count()).toBe(1);
+    // Bounded generously: the page loads on a busy box; the wait is for the row itself.
+    await expect.poll(() => row.count(), { timeout: 15_000 }).toBe(1);
     await screenshot(page, 'console-security-events');
     await row.getByRole('link').click();
     await page.waitForURL(`${env.base}/console/customers/${customer.customerId}`);
     const own = page.getByRole('table', { name: 'This customer\'s security events' });
-    await expect.poll(async () => (await own.textContent()) ?? '').toContain('wrong_password');
+    await expect.poll(async () => (await own.textContent()) ?? '', { timeout: 15_000 }).toContain('wrong_password');
   });
 });

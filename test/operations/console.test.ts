@@ -125,6 +125,21 @@ describe('search', () => {
     // A LIKE wildcard typed into the box is a literal, not "every merchant".
     expect(await find('%')).toEqual([]);
   });
+
+  it('finds by prefix and fragment: e-mail prefix, the phone\'s last digits, an amount on a day or in a range, a receipt number', async () => {
+    const find = async (q: string) => ((await as(risk)('GET', `/v1/ops/search?q=${encodeURIComponent(q)}`)).json() as { results: Array<{ kind: string; id: string; customerId: string | null }> }).results;
+    expect(await find(customer.email.slice(0, customer.email.indexOf('@') + 1))).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    expect(await find(customer.email.slice(0, 5).toUpperCase())).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    expect(await find(customer.phone.slice(-6))).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    const today = new Date(Date.now() + 9 * 3600_000).toISOString().slice(0, 10);
+    expect(await find('¥1,500')).toContainEqual(expect.objectContaining({ kind: 'payment', id: paid.paymentId }));
+    expect(await find(`1500円 ${today}`)).toContainEqual(expect.objectContaining({ kind: 'payment', id: paid.paymentId }));
+    expect(await find(`¥1500 2001-01-01..2001-01-31`)).toEqual([]);
+    expect(await find('¥1,501')).toEqual([]);
+    const receipt = paid.paymentId.slice(-8).toUpperCase();
+    expect(await find(`${receipt.slice(0, 4)}-${receipt.slice(4)}`)).toEqual([expect.objectContaining({ kind: 'payment', id: paid.paymentId })]);
+    expect(await find('zz-no-such-prefix')).toEqual([]);
+  });
 });
 
 describe('account pages', () => {

@@ -139,7 +139,7 @@ export const messages: Messages = {
   'dashboard.noFlags': { ja: '過去1時間に発動したルールはありません。', en: 'No rule fired in the last hour.' },
 
   'search.label': { ja: 'メール、電話番号、顧客ID、加盟店名、決済ID、注文番号、チャージID、振替ID', en: 'E-mail, phone, customer id, merchant name or id, payment id, merchant payment id, top-up id, transfer id' },
-  'search.hint': { ja: 'メールと電話番号は完全一致で検索します。', en: 'E-mail addresses and phone numbers must match exactly.' },
+  'search.hint': { ja: 'メールの先頭部分、電話番号やカードの末尾の数字、金額（¥1,200 2026-12-01..2026-12-03）、レシート番号（839A-7427）、ID で検索できます。', en: 'Try the start of an e-mail, the last digits of a phone or card, an amount (¥1,200 2026-12-01..2026-12-03), a receipt number (839A-7427) or an id.' },
   'search.submit': { ja: '検索', en: 'Search' },
   'search.results': { ja: '検索結果 {n}件', en: '{n} result(s)' },
   'search.nothing': { ja: '見つかりませんでした。', en: 'Nothing found.' },
