@@ -46,6 +46,24 @@ describe('console: control screens', () => {
     await expect.poll(() => env.koban.operations.switches.isOn('top_ups')).toBe(true);
   });
 
+  it('shows the switches as a hierarchy: a child under its parent, off by its parent while it stays on itself', async () => {
+    await page.goto(`${env.base}/console/switches`);
+    const children = page.getByRole('list', { name: /^Under funding \(/ });
+    await children.locator('[data-switch="funding.card"]').waitFor();
+    expect(await children.locator('[data-switch="funding.bank"]').count()).toBe(1);
+    expect(await page.getByRole('list', { name: /^Under sign_in \(/ }).locator('[data-switch="sign_in.passkey"]').count()).toBe(1);
+    const parent = page.locator('[data-switch="funding"]');
+    await parent.getByRole('button', { name: 'Turn off' }).click();
+    await confirmWithReason(page, 'card testing on every rail', 'Turn funding off');
+    const child = children.locator('[data-switch="funding.card"]');
+    await expect.poll(() => child.getByText('Off', { exact: true }).count()).toBe(1);
+    expect(await child.getByText('Off through its parent').count()).toBe(1);
+    await screenshot(page, 'console-switches-tree');
+    await parent.getByRole('button', { name: 'Turn on' }).click();
+    await confirmWithReason(page, 'contained', 'Turn funding on');
+    await expect.poll(() => env.koban.operations.switches.isOn('funding')).toBe(true);
+  });
+
   it('blocks a device linked to a customer from the account page, and unblocks it', async () => {
     const customer = await fundedCustomer(env.koban, 5_000n);
     expect((await pay(env.koban, await createShop(env.koban, 'Block Test Mart'), customer, 500)).resultInfo.code).toBe('SUCCESS');
@@ -134,7 +152,8 @@ describe('console: control screens', () => {
     await adminPage.getByLabel(/^Action/).fill('switch.');
     await adminPage.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(async () => (await adminPage.getByRole('table', { name: 'Events, newest first' }).textContent()) ?? '').toContain('switch.turned_off');
-    expect(await adminPage.getByRole('table', { name: 'Events, newest first' }).getByRole('row').count()).toBe(3); // header + off + on
+    // top_ups off and on (the hierarchy test turned funding off and on too).
+    expect(await adminPage.getByRole('table', { name: 'Events, newest first' }).getByRole('row').filter({ hasText: 'switch:top_ups' }).count()).toBe(2);
     await screenshot(adminPage, 'console-audit');
   });
 

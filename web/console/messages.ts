@@ -232,6 +232,7 @@ export const messages: Messages = {
   'switches.off': { ja: '停止中', en: 'Off' },
   'switches.offByParent': { ja: '親スイッチにより停止', en: 'Off through its parent' },
   'switches.lastChange': { ja: '最終変更: {state}（{who}）', en: 'Last turned {state} by {who}' },
+  'switches.children': { ja: '{name} の下位スイッチ（{name} をオフにするとすべて止まります）', en: 'Under {name} (turning {name} off stops them all)' },
   'switches.neverChanged': { ja: '変更履歴はありません。', en: 'Never changed.' },
   'switches.turnOff': { ja: '停止する', en: 'Turn off' },
   'switches.turnOn': { ja: '再開する', en: 'Turn on' },
