@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { fundWallet, scanningContext, seriousViolations, watchPageErrors } from './a11y-support.ts';
-import { chargeAtTill, ja, pageApi, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
+import { chargeAtTill, ja, pageApi, PIN, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
 
 let env: MoneyEnv;
 let browser: Browser;
@@ -64,6 +64,20 @@ describe('the tab bar', () => {
     expect(await tabs.getByRole('link', { name: ja('nav.settings') }).getAttribute('aria-current')).toBe('page');
     expect(await pageErrors()).toEqual([]);
   }, 60_000);
+});
+
+describe('the charge PIN', () => {
+  it('a weak PIN is refused in the wallet before any step-up is asked for (no code spent)', async () => {
+    await page.goto(`${env.base}/wallet/settings/pin`);
+    await page.getByLabel(ja('pin.current')).fill(PIN);
+    await page.getByLabel(ja('pin.new')).fill('123456');
+    await page.getByLabel(ja('pin.repeat')).fill('123456');
+    await page.getByRole('button', { name: ja('pin.save') }).click();
+    await page.getByText(ja('pin.trivial')).waitFor();
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    const stepUps = await env.koban.db.pool.query('select 1 from step_up_requests where customer_id = $1 and action = $2', [customer.customerId, 'change_factors']);
+    expect(stepUps.rowCount).toBe(1); // the one signUpInBrowser used to set the first PIN
+  });
 });
 
 describe('receipts', () => {

@@ -31,6 +31,9 @@ export function WalletNav() {
   const { t } = useI18n();
   const { path, navigate, href } = useRouter();
   return (
+    <>
+    {/* Room at the end of the page, so the last line can scroll clear of the fixed bar. */}
+    <div className="wallet-tabbar-spacer" aria-hidden="true" />
     <nav className="wallet-tabbar" aria-label={t('nav.label')}>
       {TABS.map((tab) => {
         const current = tab.current(path);
@@ -49,5 +52,6 @@ export function WalletNav() {
         );
       })}
     </nav>
+    </>
   );
 }
