@@ -8,7 +8,7 @@ import type { Ledger } from './ledger/ledger.ts';
 import { findFeedEntry } from './notifications/live-feed.ts';
 import type { CustomerCaseRouteDeps } from './operations/cases/customer-routes.ts';
 import type { Operations } from './operations/operations.ts';
-import { paymentFactsByReference } from './payments/history-facts.ts';
+import { paymentFactsByReference, paymentLinks } from './payments/history-facts.ts';
 import type { Database } from './platform/db/database.ts';
 import type { WalletHistoryRouteDeps } from './wallet/history-routes.ts';
 
@@ -24,6 +24,9 @@ export function walletHistoryDeps(identity: Identity, db: Database, ledger: Ledg
   return {
     db, ledger,
     guard: (request) => identity.guard(request),
-    payments: { byReference: (customerId, references) => paymentFactsByReference(db.pool, customerId, references) },
+    payments: {
+      byReference: (customerId, references) => paymentFactsByReference(db.pool, customerId, references),
+      links: (customerId, paymentId) => paymentLinks(db.pool, customerId, paymentId),
+    },
   };
 }

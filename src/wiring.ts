@@ -9,6 +9,10 @@ import { revokeAllSessions } from './identity/sessions/sessions.ts';
 import type { Ledger } from './ledger/ledger.ts';
 import { verifiedContacts } from './identity/contacts/contacts.ts';
 import { addFeedEntry, enqueueMessage } from './notifications/outbox.ts';
+import { placeName } from './payments/place-name.ts';
+import { customerLanguage } from './identity/language.ts';
+import { timeIn, yenIn, type Language } from './platform/language.ts';
+import { receiptNumber } from './platform/receipt-number.ts';
 import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
 import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
@@ -61,8 +65,8 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
     // The in-app feed and an e-mail to the verified address, in one transaction (as top-ups do).
     // Payments' notice relay passes its transaction, so the notice is delivered exactly when it is consumed.
     async notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable) {
-      const entry = describeEvent(event);
       const write = async (tx: Queryable): Promise<void> => {
+        const entry = describeEvent(event, await customerLanguage(tx, customerId));
         await addFeedEntry(tx, customerId, entry);
         for (const contact of await verifiedContacts(tx, customerId)) {
           if (contact.kind !== 'email') continue;
@@ -74,16 +78,27 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
   };
 }
 
-function describeEvent(event: CustomerEvent): { kind: string; title: string; body: string } {
-  const where = event.storeName === null ? event.merchantName : `${event.merchantName} ${event.storeName}`;
-  const amount = `¥${event.amountMinor.toLocaleString('en-US')}`;
-  const titles: Record<CustomerEvent['type'], string> = {
+/** A payment, refund or cancel as the customer reads it, in their language; a cancel says what came back. */
+export function describeEvent(event: CustomerEvent, language: Language): { kind: string; title: string; body: string; contestable: boolean } {
+  const where = placeName(event.merchantName, event.storeName);
+  const amount = yenIn(language, event.amountMinor);
+  const titles: Record<CustomerEvent['type'], string> = language === 'ja' ? {
+    'payment.completed': `${where}で${amount}を支払いました`,
+    'payment.canceled': `${where}でのお支払いが取り消され、${amount}が戻りました`,
+    'refund.completed': `${where}から${amount}が返金されました`,
+  } : {
     'payment.completed': `Paid ${amount} at ${where}`,
-    'payment.canceled': `Payment of ${amount} at ${where} canceled`,
+    'payment.canceled': `Payment at ${where} canceled: ${amount} returned`,
     'refund.completed': `Refund of ${amount} from ${where}`,
   };
-  // Feed kinds are snake_case words (a CHECK constraint says so).
-  return { kind: event.type.replace('.', '_'), title: titles[event.type], body: `${titles[event.type]} on ${event.at.toISOString()}. If this wasn't you, freeze your account from the app.` };
+  const title = titles[event.type];
+  const receipt = receiptNumber(event.refundId ?? event.paymentId);
+  const body = language === 'ja'
+    ? `${title}。\n\n日時: ${timeIn(language, event.at)}\nレシート番号: ${receipt}\n\n心当たりがない場合は、アプリからアカウントを凍結してください。`
+    : `${title}.\n\nTime: ${timeIn(language, event.at)}\nReceipt no.: ${receipt}\n\nIf this wasn't you, freeze your account from the app.`;
+  // Feed kinds are snake_case words (a CHECK constraint says so). Only a payment can be answered with
+  // "this wasn't me"; money coming back cannot hurt the customer.
+  return { kind: event.type.replace('.', '_'), title, body, contestable: event.type === 'payment.completed' };
 }
 
 export function customerWallets(db: Database): CustomerWallets {

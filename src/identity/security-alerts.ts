@@ -5,7 +5,9 @@
 import type { Queryable } from '../platform/db/database.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../platform/audit/security-log.ts';
 import { addFeedEntry, enqueueMessage } from '../notifications/outbox.ts';
+import { timeIn } from '../platform/language.ts';
 import { verifiedContacts } from './contacts/contacts.ts';
+import { customerLanguage } from './language.ts';
 
 export type AlertType =
   | 'login.new_device' | 'login.password_correct_second_factor_pending' | 'password.changed' | 'pin.set' | 'pin.locked'
@@ -35,6 +37,31 @@ const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'sessions.revoked_all': { title: 'Signed out everywhere', body: 'Every session of your Koban account was signed out.' },
 };
 
+/** Alerts the customer may answer with 「心当たりがない」: someone else signing in. Their own settings changes have their own remedies. */
+const CONTESTABLE: ReadonlySet<AlertType> = new Set(['login.new_device', 'login.password_correct_second_factor_pending']);
+
+const TEXT_JA: Readonly<Record<AlertType, { title: string; body: string }>> = {
+  'login.new_device': { title: '新しい端末から Koban にログインがありました', body: 'お使いの Koban アカウントに新しい端末からログインがありました。' },
+  'login.password_correct_second_factor_pending': { title: 'Koban のパスワードが入力されました', body: '新しい端末でパスワードが正しく入力されました。2段階認証がなければログインはできません。心当たりがない場合は、すぐにパスワードを変更してください。' },
+  'password.changed': { title: 'Koban のパスワードが変更されました', body: 'Koban アカウントのパスワードが変更されました。' },
+  'pin.set': { title: 'チャージ用 PIN が設定されました', body: 'Koban アカウントのチャージ用 PIN が設定または変更されました。' },
+  'pin.locked': { title: 'チャージ用 PIN がロックされました', body: 'チャージ用 PIN の入力を何度も間違えたため、ロックしました。アプリで2段階認証をしてから再設定してください。' },
+  'factor.passkey_added': { title: 'パスキーが追加されました', body: '新しいパスキーで Koban アカウントにログインできるようになりました。' },
+  'factor.passkey_removed': { title: 'パスキーが削除されました', body: 'Koban アカウントからパスキーが削除されました。' },
+  'factor.totp_enabled': { title: '認証アプリを設定しました', body: 'Koban アカウントの2段階認証に認証アプリが設定されました。' },
+  'factor.recovery_codes_generated': { title: '新しいリカバリーコード', body: 'Koban アカウントの新しいリカバリーコードを発行しました。以前のコードは使えません。' },
+  'factor.recovery_code_used': { title: 'リカバリーコードが使われました', body: 'Koban のリカバリーコードの1つがログインに使われました。' },
+  'contact.changed': { title: '連絡先が変更されました', body: 'Koban アカウントの電話番号またはメールアドレスが変更されました。' },
+  'contact.change_reported': { title: '連絡先の変更が報告されました', body: '身に覚えのない連絡先の変更が報告されました。Koban は以前の連絡先に戻し、すべてのセッションをログアウトし、記憶済みの端末を解除し、しばらくチャージを停止しました。今すぐアカウントを復旧して新しいパスワードを設定してください。' },
+  'recovery.completed': { title: 'Koban アカウントを復旧しました', body: 'アカウント復旧でパスワードが再設定されました。すべてのセッションをログアウトし、念のためしばらくチャージを停止しています。心当たりがない場合は、すぐに Koban サポートへご連絡ください。' },
+  'social.linked': { title: 'ソーシャルログインが連携されました', body: '外部アカウントで Koban アカウントにログインできるようになりました。' },
+  'social.unlinked': { title: 'ソーシャルログインの連携を解除しました', body: '外部アカウントで Koban アカウントにログインできなくなりました。' },
+  'device.removed': { title: '端末が削除されました', body: '記憶済みの端末が Koban アカウントから削除されました。次回は2段階認証が必要です。' },
+  'credentials.reset_forced': { title: 'Koban のパスワードと PIN を再設定してください', body: '安全のため、Koban はお使いのアカウントのすべてのセッションをログアウトしました。パスワードとチャージ用 PIN は使えなくなっています。アプリでアカウントを復旧し、新しいパスワードとチャージ用 PIN を設定してください。' },
+  'factor.locked': { title: '2段階認証の方法がロックされました', body: '2段階認証のコードが何度も間違って入力されたため、Koban はその方法をロックしました。心当たりがない場合はパスワードが知られています。今すぐアカウントを復旧して新しいパスワードを設定してください。' },
+  'sessions.revoked_all': { title: 'すべての端末からログアウトしました', body: 'Koban アカウントのすべてのセッションをログアウトしました。' },
+};
+
 export interface Alert {
   readonly customerId: string;
   readonly type: AlertType;
@@ -46,13 +73,15 @@ export interface Alert {
 }
 
 export async function announceSecurityEvent(db: Queryable, alert: Alert): Promise<void> {
-  const text = TEXT[alert.type];
-  const where = alert.origin?.ip === null || alert.origin?.ip === undefined ? '' : ` (from ${alert.origin.ip})`;
-  const body = `${text.body}${where}\n\nTime: ${new Date().toISOString()}`;
+  const language = await customerLanguage(db, alert.customerId);
+  const text = (language === 'ja' ? TEXT_JA : TEXT)[alert.type];
+  const ip = alert.origin?.ip ?? null;
+  const where = ip === null ? '' : language === 'ja' ? `（接続元 ${ip}）` : ` (from ${ip})`;
+  const body = `${text.body}${where}\n\n${language === 'ja' ? '日時' : 'Time'}: ${timeIn(language, new Date())}`;
   for (const contact of alert.quiet === true ? [] : await verifiedContacts(db, alert.customerId)) {
-    await enqueueMessage(db, { channel: contact.kind === 'phone' ? 'sms' : 'email', recipient: contact.value, kind: 'security_alert', subject: `Koban: ${text.title}`, body });
+    await enqueueMessage(db, { channel: contact.kind === 'phone' ? 'sms' : 'email', recipient: contact.value, kind: 'security_alert', subject: `Koban${language === 'ja' ? '：' : ': '}${text.title}`, body });
   }
-  await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body });
+  await addFeedEntry(db, alert.customerId, { kind: 'security_alert', title: text.title, body, contestable: CONTESTABLE.has(alert.type) });
   await recordSecurityEvent(db, {
     type: alert.type, outcome: 'success', actor: 'customer', customerId: alert.customerId,
     sessionId: alert.sessionId ?? null, origin: alert.origin, details: { ...alert.details, ...(alert.quiet === true ? { quiet: true } : {}) },

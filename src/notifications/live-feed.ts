@@ -26,6 +26,7 @@ export interface LiveEntry {
   readonly title: string;
   readonly body: string;
   readonly createdAt: Date;
+  readonly contestable: boolean;
 }
 
 export interface Subscriber {
@@ -153,10 +154,10 @@ export function createLiveFeed(db: Database, options: { pollMs: number; streamsP
 }
 
 async function readSince(db: Queryable, customerId: string, since: Date): Promise<LiveEntry[]> {
-  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date }>(
-    'select id, kind, title, body, created_at from customer_notifications where customer_id = $1 and created_at >= $2 order by created_at, id limit $3',
+  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date; contestable: boolean }>(
+    'select id, kind, title, body, created_at, contestable from customer_notifications where customer_id = $1 and created_at >= $2 order by created_at, id limit $3',
     [customerId, since, READ_BATCH]);
-  return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at }));
+  return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, contestable: row.contestable }));
 }
 
 /**
@@ -180,8 +181,8 @@ async function startingPoint(db: Queryable, customerId: string, lastEventId: str
 /** One feed entry of this customer, or null (another customer's entry is not found either). */
 export async function findFeedEntry(db: Queryable, customerId: string, id: string): Promise<LiveEntry | null> {
   if (!isUuid(id)) return null;
-  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date }>(
-    'select id, kind, title, body, created_at from customer_notifications where id = $1 and customer_id = $2', [id, customerId]);
+  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date; contestable: boolean }>(
+    'select id, kind, title, body, created_at, contestable from customer_notifications where id = $1 and customer_id = $2', [id, customerId]);
   const row = result.rows[0];
-  return row === undefined ? null : { id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at };
+  return row === undefined ? null : { id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, contestable: row.contestable };
 }

@@ -34,22 +34,25 @@ export interface FeedEntry {
   readonly body: string;
   readonly createdAt: Date;
   readonly readAt: Date | null;
+  /** Whether 「心当たりがない」 applies (payments, top-ups, new-device sign-ins; not refunds or own settings). */
+  readonly contestable: boolean;
 }
 
 export const FEED_PAGE_MAX = 100;
 
-export async function addFeedEntry(db: Queryable, customerId: string, entry: { kind: string; title: string; body: string }): Promise<void> {
+/** A feed entry; `contestable` (default false) offers 「心当たりがない」 on it, so the writer decides, not the app. */
+export async function addFeedEntry(db: Queryable, customerId: string, entry: { kind: string; title: string; body: string; contestable?: boolean }): Promise<void> {
   await db.query(
-    'insert into customer_notifications (id, customer_id, kind, title, body) values ($1, $2, $3, $4, $5)',
-    [uuidv7(), customerId, entry.kind, entry.title, entry.body],
+    'insert into customer_notifications (id, customer_id, kind, title, body, contestable) values ($1, $2, $3, $4, $5, $6)',
+    [uuidv7(), customerId, entry.kind, entry.title, entry.body, entry.contestable === true],
   );
 }
 
 export async function listFeed(db: Queryable, customerId: string, limit: number): Promise<FeedEntry[]> {
   assert(Number.isSafeInteger(limit) && limit >= 1 && limit <= FEED_PAGE_MAX, 'feed page size');
-  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date; read_at: Date | null }>(
-    'select id, kind, title, body, created_at, read_at from customer_notifications where customer_id = $1 order by created_at desc, id desc limit $2',
+  const result = await db.query<{ id: string; kind: string; title: string; body: string; created_at: Date; read_at: Date | null; contestable: boolean }>(
+    'select id, kind, title, body, created_at, read_at, contestable from customer_notifications where customer_id = $1 order by created_at desc, id desc limit $2',
     [customerId, limit],
   );
-  return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, readAt: row.read_at }));
+  return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, readAt: row.read_at, contestable: row.contestable }));
 }

@@ -31,7 +31,7 @@ export function registerFeedStreamRoutes(app: App, deps: FeedStreamDeps): void {
   app.get('/v1/customer/notifications/stream', {
     schema: {
       tags: ['customer-security'], summary: 'The notification feed live, as server-sent events (text/event-stream)',
-      description: 'Events: `ready`, `notification` (data: {id, kind, title, body, createdAt}; the SSE id is the entry id), `replaced`, `end`. Resumes after `Last-Event-ID`. At most a few streams per customer: the oldest gives way.',
+      description: 'Events: `ready`, `notification` (data: {id, kind, title, body, createdAt, contestable}; the SSE id is the entry id), `replaced`, `end`. Resumes after `Last-Event-ID`. At most a few streams per customer: the oldest gives way.',
       headers: Type.Object({ 'last-event-id': Type.Optional(Type.String({ maxLength: 64 })) }),
     },
   }, async (request, reply) => {
@@ -103,6 +103,6 @@ function lastEventIdOf(request: FastifyRequest): string | null {
 
 /** One SSE event; the JSON has no raw newlines, so `data:` is one line. */
 export function formatEntry(entry: LiveEntry): string {
-  const data = JSON.stringify({ id: entry.id, kind: entry.kind, title: entry.title, body: entry.body, createdAt: entry.createdAt.toISOString() });
+  const data = JSON.stringify({ id: entry.id, kind: entry.kind, title: entry.title, body: entry.body, createdAt: entry.createdAt.toISOString(), contestable: entry.contestable });
   return `id: ${entry.id}\nevent: notification\ndata: ${data}\n\n`;
 }

@@ -6,8 +6,8 @@ import { Type } from 'typebox';
 import type { App } from '../http/app.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { KobanError } from '../platform/errors.ts';
-import { AUDIT_PAGE_MAX, readAuditEvents } from './audit/read.ts';
-import { actorOf, clearedSessionCookie, contextOf, installOperatorGate, OPS_SECURITY_NOTE, OPS_TAG, principalOf, type OpsRouteConfig } from './http.ts';
+import { AUDIT_CATEGORIES, AUDIT_PAGE_MAX, readAuditEvents } from './audit/read.ts';
+import { actorOf, clearedSessionCookie, contextOf, installOperatorGate, OPS_SECURITY_NOTE, OPS_TAG, principalOf, sessionCookie, type OpsRouteConfig } from './http.ts';
 import type { Operations } from './operations.ts';
 import type { Operator } from './operators/operators.ts';
 import { OPERATOR_ROLES } from './operators/permissions.ts';
@@ -130,8 +130,9 @@ const AuditEventOut = Type.Object({
 function registerAuditRoutes(scope: App, operations: Operations): void {
   scope.get('/v1/ops/audit', {
     config: opsConfig({ permission: 'audit.read' }),
-    schema: { tags, summary: 'Audit events, newest first (reading them is itself audited)', description: OPS_SECURITY_NOTE,
+    schema: { tags, summary: 'Audit events, newest first: actions by default; reads of personal data (customer.viewed, console.searched, security_events.read) under category=data_access', description: OPS_SECURITY_NOTE,
       querystring: Type.Object({
+        category: Type.Optional(Type.Union(AUDIT_CATEGORIES.map((c) => Type.Literal(c)), { description: 'actions (default), data_access or all' })),
         targetKind: Type.Optional(Type.String({ maxLength: 50 })), targetId: Type.Optional(Type.String({ maxLength: 200 })),
         action: Type.Optional(Type.String({ maxLength: 100, description: 'An action, or a prefix ending in a dot (e.g. `case.`)' })), actorId: Type.Optional(Type.String({ maxLength: 200 })),
         before: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,18}$' })), limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })),
@@ -139,11 +140,9 @@ function registerAuditRoutes(scope: App, operations: Operations): void {
       response: { 200: Type.Object({ events: Type.Array(AuditEventOut), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
   }, async (request) => {
     const limit = Math.min(Number(request.query.limit ?? 50), AUDIT_PAGE_MAX);
-    const context = contextOf(request);
-    await operations.audit.record({ actor: actorOf(request), action: 'audit.read', outcome: 'success', details: { ...request.query }, ip: context.ip, requestId: context.requestId });
     const q = request.query;
     const found = await readAuditEvents(operations.db.pool, {
-      targetKind: q.targetKind ?? null, targetId: q.targetId ?? null, action: q.action ?? null, actorId: q.actorId ?? null,
+      targetKind: q.targetKind ?? null, targetId: q.targetId ?? null, action: q.action ?? null, actorId: q.actorId ?? null, category: q.category ?? (q.action === undefined ? 'actions' : 'all'),
       before: q.before === undefined ? null : BigInt(q.before), limit,
     });
     const events = found.map((event) => ({ ...event, id: event.id.toString(), occurredAt: event.occurredAt.toISOString() }));

@@ -11,7 +11,7 @@ import { availableBalance } from '../ledger/types.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { ensureCustomerWallet } from './customer-wallets.ts';
-import { HISTORY_PAGE_MAX, historyItemView, readHistory, readHistoryItem, type PaymentFactsPort } from './history.ts';
+import { HISTORY_PAGE_MAX, historyItemView, historyReceiptView, readHistory, readHistoryItem, type PaymentFactsPort } from './history.ts';
 
 const tags = ['wallet history'];
 const Kind = Type.Union([Type.Literal('top_up'), Type.Literal('payment'), Type.Literal('refund'), Type.Literal('compensation'), Type.Literal('other')]);
@@ -20,11 +20,20 @@ const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.U
 const HistoryItemOut = Type.Object({
   transferId: Type.String(), kind: Kind, direction: Type.Union([Type.Literal('in'), Type.Literal('out')]),
   amount: Type.String(), at: Type.String(), status: Type.String(),
-  merchantName: Nullable(Type.String()), storeName: Nullable(Type.String()), orderDescription: Nullable(Type.String()),
+  merchantName: Nullable(Type.String()), storeName: Nullable(Type.String()), placeName: Nullable(Type.String()), orderDescription: Nullable(Type.String()),
+  receiptNumber: Type.String(),
   paymentId: Nullable(Type.String()), refundId: Nullable(Type.String()), topUpId: Nullable(Type.String()),
   fundingSource: Type.Union([Type.Object({ kind: Type.String(), brand: Nullable(Type.String()), last4: Nullable(Type.String()) }), Type.Null()]),
   reference: Nullable(Type.String()),
 });
+const Linked = Type.Object({ transferId: Type.String(), receiptNumber: Type.String(), amount: Type.String() });
+const ReceiptOut = Type.Intersect([HistoryItemOut, Type.Object({
+  links: Type.Union([Type.Object({
+    original: Type.Union([Linked, Type.Null()]),
+    returns: Type.Array(Type.Intersect([Linked, Type.Object({ kind: Type.Union([Type.Literal('refund'), Type.Literal('cancel')]), at: Type.String() })])),
+    net: Type.String(),
+  }), Type.Null()]),
+})]);
 
 export interface WalletHistoryRouteDeps {
   readonly db: Database;
@@ -67,9 +76,9 @@ export function registerWalletHistoryRoutes(app: App, deps: WalletHistoryRouteDe
   });
 
   app.get('/v1/wallet/history/:transferId', {
-    schema: { tags, summary: 'One movement of the wallet with everything known about it', params: Type.Object({ transferId: Type.String({ maxLength: 64 }) }), response: { 200: HistoryItemOut } },
+    schema: { tags, summary: 'One movement of the wallet with everything known about it: its receipt, with a payment\'s refunds and net amount', params: Type.Object({ transferId: Type.String({ maxLength: 64 }) }), response: { 200: ReceiptOut } },
   }, async (request) => {
     const wallet = await walletOf(request);
-    return historyItemView(await readHistoryItem({ db: deps.db.pool, ledger: deps.ledger, payments: deps.payments }, wallet.walletAccountId, wallet.customerId, request.params.transferId));
+    return historyReceiptView(await readHistoryItem({ db: deps.db.pool, ledger: deps.ledger, payments: deps.payments }, wallet.walletAccountId, wallet.customerId, request.params.transferId));
   });
 }

@@ -11,6 +11,7 @@ import { TransferCodes } from '../ledger/types.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { isUuid } from '../platform/ids.ts';
+import { receiptNumber } from '../platform/receipt-number.ts';
 
 export const HISTORY_KINDS = ['top_up', 'payment', 'refund', 'compensation', 'other'] as const;
 export type HistoryKind = (typeof HISTORY_KINDS)[number];
@@ -24,8 +25,13 @@ const OTHER_CODES = Object.values(TransferCodes).filter((code) => !Object.values
 /** Merchant-side facts of payment, refund and cancel transfers (payments/history-facts.ts). */
 export interface PaymentFactsPort {
   byReference(customerId: string, references: readonly string[]): Promise<Map<string, {
-    paymentId: string; refundId: string | null; paymentKind: string; status: string; merchantName: string; storeName: string | null; orderDescription: string | null;
+    paymentId: string; refundId: string | null; paymentKind: string; status: string; merchantName: string; storeName: string | null; orderDescription: string | null; placeName: string;
   }>>;
+  /** A payment of this customer and the money that came back from it (refunds, a cancel); null if none. */
+  links(customerId: string, paymentId: string): Promise<{
+    paymentTransferId: string | null; amountMinor: bigint; netMinor: bigint;
+    returns: ReadonlyArray<{ kind: 'refund' | 'cancel'; id: string; transferId: string; amountMinor: bigint; at: Date }>;
+  } | null>;
 }
 
 export interface HistoryDeps {
@@ -44,12 +50,28 @@ export interface HistoryItem {
   readonly status: string;
   readonly merchantName: string | null;
   readonly storeName: string | null;
+  /** Merchant and store said once ("Koban Mart Shibuya"), for a payment, refund or cancel. */
+  readonly placeName: string | null;
   readonly orderDescription: string | null;
+  /** Short, readable number of the receipt (platform/receipt-number.ts): of the payment, refund, top-up, else the transfer. */
+  readonly receiptNumber: string;
   readonly paymentId: string | null;
   readonly refundId: string | null;
   readonly topUpId: string | null;
   readonly fundingSource: { readonly kind: 'card' | 'bank'; readonly brand: string | null; readonly last4: string | null } | null;
   readonly reference: string | null;
+}
+
+/** The receipt of one movement: the item, and for a payment the money that came back and what is left. */
+export interface HistoryReceipt extends HistoryItem {
+  readonly links: {
+    /** The payment this refund or cancel returned money from (its history entry). */
+    readonly original: { readonly transferId: string; readonly receiptNumber: string; readonly amountMinor: bigint } | null;
+    /** Refunds and the cancel of this payment (or of the payment this refund belongs to), oldest first. */
+    readonly returns: ReadonlyArray<{ readonly kind: 'refund' | 'cancel'; readonly transferId: string; readonly receiptNumber: string; readonly amountMinor: bigint; readonly at: Date }>;
+    /** The payment's amount less what came back. */
+    readonly netMinor: bigint;
+  } | null;
 }
 
 export interface HistoryQuery {
@@ -90,8 +112,8 @@ export async function readHistory(deps: HistoryDeps, query: HistoryQuery): Promi
   return { items, nextCursor: statement.nextCursor };
 }
 
-/** One transfer of this wallet, explained; another account's transfer is "not found". */
-export async function readHistoryItem(deps: HistoryDeps, walletAccountId: string, customerId: string, transferId: string): Promise<HistoryItem> {
+/** One transfer of this wallet, explained, with its payment's refunds and net amount; another account's transfer is "not found". */
+export async function readHistoryItem(deps: HistoryDeps, walletAccountId: string, customerId: string, transferId: string): Promise<HistoryReceipt> {
   const found = isUuid(transferId) ? await deps.ledger.lookupTransfer(transferId) : null;
   if (found?.state !== 'created') throw new KobanError('transfer_not_found');
   const transfer = found.transfer;
@@ -99,7 +121,19 @@ export async function readHistoryItem(deps: HistoryDeps, walletAccountId: string
   const side = transfer.debitAccountId === walletAccountId ? 'debit' : 'credit';
   const [item] = await explain(deps, customerId, [{ transfer, side, holdStatus: null }]);
   if (item === undefined) throw new KobanError('transfer_not_found');
-  return item;
+  return { ...item, links: await receiptLinks(deps, customerId, item) };
+}
+
+async function receiptLinks(deps: HistoryDeps, customerId: string, item: HistoryItem): Promise<HistoryReceipt['links']> {
+  if (item.paymentId === null) return null;
+  const links = await deps.payments.links(customerId, item.paymentId);
+  if (links === null) return null;
+  const isPayment = item.kind === 'payment';
+  return {
+    original: isPayment || links.paymentTransferId === null ? null : { transferId: links.paymentTransferId, receiptNumber: receiptNumber(item.paymentId), amountMinor: links.amountMinor },
+    returns: links.returns.map((back) => ({ kind: back.kind, transferId: back.transferId, receiptNumber: receiptNumber(back.kind === 'refund' ? back.id : back.transferId), amountMinor: back.amountMinor, at: back.at })),
+    netMinor: links.netMinor,
+  };
 }
 
 async function explain(deps: HistoryDeps, customerId: string, entries: readonly StatementEntry[]): Promise<HistoryItem[]> {
@@ -112,13 +146,20 @@ async function explain(deps: HistoryDeps, customerId: string, entries: readonly 
     return {
       transferId: transfer.id, kind: kindOfCode(transfer.code), direction: side === 'credit' ? 'in' : 'out', amountMinor: transfer.amount, at: transfer.createdAt,
       status: payment?.status ?? 'completed',
-      merchantName: payment?.merchantName ?? null, storeName: payment?.storeName ?? null, orderDescription: payment?.orderDescription ?? null,
+      merchantName: payment?.merchantName ?? null, storeName: payment?.storeName ?? null, placeName: payment?.placeName ?? null, orderDescription: payment?.orderDescription ?? null,
+      receiptNumber: receiptNumber(receiptSource(reference, payment, topUp) ?? transfer.id),
       paymentId: payment?.paymentId ?? null, refundId: payment?.refundId ?? null,
       topUpId: topUp?.topUpId ?? null, fundingSource: topUp?.fundingSource ?? null,
       // Only references that name nothing above (compensation batches, corrections) are shown as such.
       reference: payment === undefined && topUp === undefined ? reference : null,
     } satisfies HistoryItem;
   });
+}
+
+/** Whose id numbers the receipt: the refund, the payment, the top-up; a cancel (and anything else) its own transfer. */
+function receiptSource(reference: string | null, payment: { paymentId: string; refundId: string | null } | undefined, topUp: { topUpId: string } | undefined): string | null {
+  if (reference?.startsWith('cancel:') === true) return null;
+  return payment?.refundId ?? payment?.paymentId ?? topUp?.topUpId ?? null;
 }
 
 async function topUpFacts(db: Queryable, customerId: string, references: readonly string[]) {
@@ -137,7 +178,19 @@ async function topUpFacts(db: Queryable, customerId: string, references: readonl
 export function historyItemView(item: HistoryItem) {
   return {
     transferId: item.transferId, kind: item.kind, direction: item.direction, amount: item.amountMinor.toString(), at: item.at.toISOString(), status: item.status,
-    merchantName: item.merchantName, storeName: item.storeName, orderDescription: item.orderDescription,
+    merchantName: item.merchantName, storeName: item.storeName, placeName: item.placeName, orderDescription: item.orderDescription, receiptNumber: item.receiptNumber,
     paymentId: item.paymentId, refundId: item.refundId, topUpId: item.topUpId, fundingSource: item.fundingSource, reference: item.reference,
+  };
+}
+
+export function historyReceiptView(receipt: HistoryReceipt) {
+  const links = receipt.links;
+  return {
+    ...historyItemView(receipt),
+    links: links === null ? null : {
+      original: links.original === null ? null : { transferId: links.original.transferId, receiptNumber: links.original.receiptNumber, amount: links.original.amountMinor.toString() },
+      returns: links.returns.map((back) => ({ kind: back.kind, transferId: back.transferId, receiptNumber: back.receiptNumber, amount: back.amountMinor.toString(), at: back.at.toISOString() })),
+      net: links.netMinor.toString(),
+    },
   };
 }

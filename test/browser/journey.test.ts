@@ -156,7 +156,7 @@ describe('a customer, a till and an operator', () => {
     expect(await success.textContent()).toContain('1,200円');
     await screenshot(tablet, 'journey-till-paid');
     // The phone learns it from the live stream (server-sent events), not from a reload.
-    await phone.page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200/).waitFor({ timeout: 5_000 });
+    await phone.page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200|1,200円/).waitFor({ timeout: 5_000 });
     await screenshot(phone.page, 'journey-wallet-paid');
     await tablet.getByRole('button', { name: '次のお会計' }).click();
   });

@@ -4,6 +4,7 @@
  * focused), see the result; a refused payment says why; a dynamic QR is paid from the wallet API; the
  * day's sales with a refund; the daily close. Screenshots in test-results/screens/.
  */
+import { readFile } from 'node:fs/promises';
 import jsQRModule from 'jsqr';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   ({ koban, base, close } = await startWebKoban());
   merchant = await createTestMerchant(koban.db, koban.ledger);
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+  page = await browser.newPage({ viewport: { width: 1024, height: 768 }, acceptDownloads: true });
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -169,6 +170,9 @@ describe('the till', () => {
     await page.getByLabel(/返金額/).fill('200');
     await page.getByRole('button', { name: '確認へ' }).click();
     await expect.poll(() => page.getByRole('alert').textContent(), { timeout: EVENT_BOUND_MS }).toContain('理由を入力してください');
+    // Preset reasons fill the field in one tap; staff can still type their own.
+    await page.getByRole('group', { name: 'よくある理由' }).getByRole('button', { name: '返品' }).click();
+    expect(await page.getByLabel('理由（必須）').inputValue()).toBe('返品');
     await page.getByLabel('理由（必須）').fill('商品1点返品');
     await page.getByRole('button', { name: '確認へ' }).click();
     await expect.poll(() => page.getByRole('alert').textContent(), { timeout: EVENT_BOUND_MS }).toContain('200円 を返金します');
@@ -177,6 +181,16 @@ describe('the till', () => {
     await page.getByText('返金済み 200円').waitFor();
     await page.getByText('返金: 商品1点返品').waitFor();
     await page.getByText('返金 1件').waitFor();
+    // The partly refunded sale says so, with its method and the receipt number the customer's wallet shows.
+    const sale = page.locator('.till-sale').filter({ hasText: '返金済み 200円' });
+    expect(await sale.locator('.till-badge').textContent()).toBe('一部返金');
+    expect(await sale.locator('.till-sale-meta').textContent()).toMatch(/^コード払い · レシート [0-9A-F]{4}-[0-9A-F]{4}$/);
+    // Cancelling it now gives back what was not refunded (1,000円), and the till says that amount.
+    await sale.getByRole('button', { name: /^取消 1,200円/ }).click();
+    await page.getByLabel('理由（必須）').fill('お客様のご都合');
+    await page.getByRole('button', { name: '確認へ' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent(), { timeout: EVENT_BOUND_MS }).toContain('1,000円 をお客様に戻します');
+    await page.getByRole('button', { name: 'やめる' }).click();
     await screenshot(page, 'till-sales');
     const refunded = await koban.db.pool.query<{ amount_minor: bigint; reason: string }>('select amount_minor, reason from refunds');
     expect(refunded.rows).toEqual([{ amount_minor: 200n, reason: '商品1点返品' }]);
@@ -191,6 +205,15 @@ describe('the till', () => {
     expect(totals).toContain('売上 2件2,000円');
     expect(totals).toContain('差引合計1,800円');
     await screenshot(page, 'till-close');
+    // The close exported for the books: a line per sale with its receipt number, then the totals.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'CSV を保存' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^koban-till-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = (await readFile((await download.path()) ?? '', 'utf8')).replace(/^\uFEFF/, '').split('\r\n');
+    expect(csv[0]).toBe('business_date,accepted_at_jst,receipt_number,merchant_payment_id,method,status,amount_yen,refunded_yen,canceled_yen,reasons');
+    const lines = csv.filter((line) => /,customer_code,|,dynamic_qr,/.test(line));
+    expect(lines).toHaveLength(2);
+    expect(lines.find((line) => line.includes(',1200,'))).toMatch(/,[0-9A-F]{4}-[0-9A-F]{4},.*,customer_code,PARTIALLY_REFUNDED,1200,200,0,refund: 商品1点返品$/);
+    expect(csv.some((line) => /^\d{4}-\d{2}-\d{2},2,2000,0,0,1,200,1800,\d{4}-/.test(line))).toBe(true);
     await page.getByRole('link', { name: 'お会計' }).click();
     await page.getByText('本日は精算済みです').waitFor();
   });

@@ -98,7 +98,7 @@ describe('wallet money screens', () => {
     const charged = await chargeAtTill(env, digits, 1_200);
     expect(charged.resultInfo.code).toBe('SUCCESS');
     // The live stream's toast (SSE) and the pay screen's own result.
-    await page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200/).waitFor({ timeout: 5_000 });
+    await page.getByRole('region', { name: ja('money.live.label') }).getByText(/¥1,200|1,200円/).waitFor({ timeout: 5_000 });
     await page.getByText(ja('money.pay.paid')).waitFor({ timeout: 5_000 });
     expect(await page.getByTestId('paid-amount').textContent()).toBe('1,200円');
     await expectNoOverflow('paid');
@@ -148,7 +148,7 @@ describe('wallet money screens', () => {
     expect((await pageApi<{ balance: string }>(page, 'GET', '/v1/wallet/summary')).json.balance).toBe(String(20_000 - 1_200 - 800 - 1_500 - 12_000));
   });
 
-  it('filters the history by kind and date and opens a transaction with its merchant, store, time and ids', async () => {
+  it('filters the history by kind and date and opens a transaction\'s receipt with its merchant, store, time and receipt number (no raw ids)', async () => {
     await page.goto(`${env.base}/wallet/history`);
     const results = page.getByRole('region', { name: ja('money.history.results') });
     await expect.poll(() => results.getByRole('listitem').count()).toBe(5);
@@ -166,7 +166,8 @@ describe('wallet money screens', () => {
     const detail = page.locator('dl.detail-list');
     await detail.waitFor();
     expect(await detail.textContent()).toMatch(/Koban Mart Main store/);
-    expect(await detail.textContent()).toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+    expect(await page.getByTestId('receipt-number').textContent()).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    expect(await detail.textContent()).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
     await expectNoOverflow('history detail');
     await page.goto(`${env.base}/wallet/history?from=2001-01-01&to=2001-01-31`);
     await page.getByText(ja('money.history.empty')).waitFor();
@@ -179,7 +180,7 @@ describe('wallet money screens', () => {
     await page.locator('[data-live="on"]').waitFor();
     const code = (await pageApi<{ code: string }>(page, 'POST', '/v1/wallet/payment-codes', {})).json.code;
     expect((await chargeAtTill(env, code, 300)).resultInfo.code).toBe('SUCCESS');
-    const toast = page.getByRole('region', { name: ja('money.live.label') }).locator('.toast').filter({ hasText: '¥300' });
+    const toast = page.getByRole('region', { name: ja('money.live.label') }).locator('.toast').filter({ hasText: /¥300|300円/ });
     await toast.waitFor({ timeout: 5_000 });
     await toast.getByRole('button', { name: ja('money.notMe.button') }).click();
     await toast.getByRole('button', { name: ja('money.notMe.yes') }).click();

@@ -125,6 +125,21 @@ describe('search', () => {
     // A LIKE wildcard typed into the box is a literal, not "every merchant".
     expect(await find('%')).toEqual([]);
   });
+
+  it('finds by prefix and fragment: e-mail prefix, the phone\'s last digits, an amount on a day or in a range, a receipt number', async () => {
+    const find = async (q: string) => ((await as(risk)('GET', `/v1/ops/search?q=${encodeURIComponent(q)}`)).json() as { results: Array<{ kind: string; id: string; customerId: string | null }> }).results;
+    expect(await find(customer.email.slice(0, customer.email.indexOf('@') + 1))).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    expect(await find(customer.email.slice(0, 5).toUpperCase())).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    expect(await find(customer.phone.slice(-6))).toContainEqual(expect.objectContaining({ kind: 'customer', id: customer.customerId }));
+    const today = new Date(Date.now() + 9 * 3600_000).toISOString().slice(0, 10);
+    expect(await find('¥1,500')).toContainEqual(expect.objectContaining({ kind: 'payment', id: paid.paymentId }));
+    expect(await find(`1500円 ${today}`)).toContainEqual(expect.objectContaining({ kind: 'payment', id: paid.paymentId }));
+    expect(await find(`¥1500 2001-01-01..2001-01-31`)).toEqual([]);
+    expect(await find('¥1,501')).toEqual([]);
+    const receipt = paid.paymentId.slice(-8).toUpperCase();
+    expect(await find(`${receipt.slice(0, 4)}-${receipt.slice(4)}`)).toEqual([expect.objectContaining({ kind: 'payment', id: paid.paymentId })]);
+    expect(await find('zz-no-such-prefix')).toEqual([]);
+  });
 });
 
 describe('account pages', () => {
@@ -253,6 +268,19 @@ describe('rules, compensation lists, audit', () => {
     }
     const exact = (await as(admin)('GET', '/v1/ops/audit?action=case')).json() as { events: unknown[] };
     expect(exact.events).toEqual([]);
+  });
+
+  it('reads of personal data are audited in their own category, kept out of the actions list', async () => {
+    expect((await as(support)('GET', `/v1/ops/customers/${customer.customerId}`)).statusCode).toBe(200);
+    const list = async (query: string) => ((await as(admin)('GET', `/v1/ops/audit?limit=200${query}`)).json() as { events: Array<{ action: string; actorId: string; targetId: string | null }> }).events;
+    const dataAccess = await list('&category=data_access');
+    expect(dataAccess.find((event) => event.action === 'customer.viewed' && event.actorId === support.id && event.targetId === customer.customerId)).toBeDefined();
+    expect(dataAccess.every((event) => ['customer.viewed', 'console.searched', 'security_events.read', 'audit.read'].includes(event.action))).toBe(true);
+    const actions = await list('');
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.some((event) => event.action === 'customer.viewed' || event.action === 'console.searched')).toBe(false);
+    expect((await list('&category=all')).length).toBeGreaterThanOrEqual(actions.length + 1);
+    expect((await as(admin)('GET', '/v1/ops/audit?category=everything')).statusCode).toBe(400);
   });
 
   it('blocks a network from the account page and takes it off the list again (a value with a slash, through the URL)', async () => {

@@ -82,6 +82,16 @@ describe('risk engine', () => {
     expect(rulesOf(await risk.assess({ kind: 'top_up', accountId, deviceId: `dev-${randomUUID()}`, amountMinor: 500n }))).not.toContain('new_device_high_value');
   });
 
+  it('challenges a card added from a device new to an account that had another, not a newcomer\'s first card on their first phone', async () => {
+    const newcomer = account();
+    expect(rulesOf(await risk.assess({ kind: 'funding_source_add', accountId: newcomer, deviceId: `dev-${randomUUID()}` }))).not.toContain('new_device_high_value');
+    const established = account();
+    await ordinaryDevice(established, `dev-${randomUUID()}`, '');
+    const added = await risk.assess({ kind: 'funding_source_add', accountId: established, deviceId: `dev-${randomUUID()}` });
+    expect(added.decision).toBe('challenge');
+    expect(rulesOf(added)).toContain('new_device_high_value');
+  });
+
   it('a thief with a fresh sign-in on each new device cannot spend beyond the account budget: the budget is the account\'s, not the device\'s', async () => {
     const accountId = account();
     const known = `dev-${randomUUID()}`;

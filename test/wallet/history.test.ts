@@ -85,4 +85,26 @@ describe('wallet history', () => {
     expect((await items(other)).items).toEqual([]);
     expect((await w.koban.app.inject({ method: 'GET', url: '/v1/wallet/history' })).statusCode).toBe(401);
   });
+
+  it('a payment\'s receipt: short receipt number, its refund linked and the net amount; the refund\'s receipt links back', async () => {
+    const { items: [refund, payment] } = await items(customer);
+    const receipt = (await get(customer, `/v1/wallet/history/${payment?.transferId}`)).json() as Item & { receiptNumber: string; placeName: string; links: { original: unknown; returns: Array<{ kind: string; transferId: string; receiptNumber: string; amount: string }>; net: string } };
+    expect(receipt.receiptNumber).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    expect(receipt.receiptNumber).toBe(paymentId.replaceAll('-', '').slice(-8).toUpperCase().replace(/^(.{4})/, '$1-'));
+    expect(receipt.placeName).toBe('Koban Mart Main store');
+    expect(receipt.links).toMatchObject({ original: null, net: '1000', returns: [{ kind: 'refund', transferId: refund?.transferId, amount: '200' }] });
+    const back = (await get(customer, `/v1/wallet/history/${refund?.transferId}`)).json() as { receiptNumber: string; links: { original: { transferId: string; receiptNumber: string; amount: string }; net: string } };
+    expect(back.links.original).toEqual({ transferId: payment?.transferId, receiptNumber: receipt.receiptNumber, amount: '1200' });
+    expect(back.receiptNumber).toBe(receipt.links.returns[0]?.receiptNumber);
+    expect(back.receiptNumber).not.toBe(receipt.receiptNumber);
+    expect(back.links.net).toBe('1000');
+  });
+
+  it('marks which feed entries 「心当たりがない」 applies to: the payment and the top-up, not the refund', async () => {
+    await w.koban.payments.payments.runMaintenance();
+    const feed = async () => ((await get(customer, '/v1/customer/notifications')).json() as { notifications: Array<{ kind: string; contestable: boolean }> }).notifications;
+    await expect.poll(async () => (await feed()).map((entry) => entry.kind).sort(), { timeout: 20_000 }).toEqual(expect.arrayContaining(['payment_completed', 'refund_completed', 'top_up_completed']));
+    const byKind = Object.fromEntries((await feed()).filter((entry) => entry.kind !== 'security_alert').map((entry) => [entry.kind, entry.contestable]));
+    expect(byKind).toEqual({ payment_completed: true, refund_completed: false, top_up_completed: true });
+  });
 });

@@ -2,7 +2,8 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useI18n } from '../shared/i18n.tsx';
 import { Button, Card, Notice } from '../shared/ui.tsx';
-import { TotalsCard } from './sales-screen.tsx';
+import { dailyCsv, downloadCsv } from './export.ts';
+import { shownStatus, TotalsCard } from './sales-screen.tsx';
 import { reasonKey, tillApi, type DayClose, type Sales } from './till-api.ts';
 
 export function CloseScreen(props: { onClosed(): void }) {
@@ -28,12 +29,16 @@ export function CloseScreen(props: { onClosed(): void }) {
     }
   };
   if (sales === null) return <Card>{error !== null ? <Notice kind="error">{error}</Notice> : <p role="status">{t('loading')}</p>}</Card>;
+  const exportCsv = (
+    <Button variant="secondary" onClick={() => downloadCsv(dailyCsv({ ...sales, close: report }, shownStatus), `koban-till-${sales.businessDate}.csv`)}>{t('close.csv')}</Button>
+  );
   if (report !== null) {
     const time = new Date(report.closedAt).toLocaleTimeString(language === 'ja' ? 'ja-JP' : 'en-GB', { hour: '2-digit', minute: '2-digit', timeZone: 'Asia/Tokyo' });
     return (
       <>
         <Notice kind="success">{t('close.done', { date: report.businessDate, time })}</Notice>
         <TotalsCard title={t('close.title')} totals={report.totals} />
+        {exportCsv}
       </>
     );
   }
@@ -53,6 +58,7 @@ export function CloseScreen(props: { onClosed(): void }) {
           </>
         ) : <Button onClick={() => setConfirming(true)}>{t('close.submit')}</Button>}
       </Card>
+      {exportCsv}
     </>
   );
 }

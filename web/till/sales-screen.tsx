@@ -83,6 +83,13 @@ export function TotalsCard(props: { title: string; totals: Totals }) {
   );
 }
 
+/** COMPLETED with some money refunded reads 「一部返金」; everything else is the payment's own status. */
+export function shownStatus(payment: Pick<TillPayment, 'status' | 'refunded'>): string {
+  return payment.status === 'COMPLETED' && payment.refunded !== '0' ? 'PARTIALLY_REFUNDED' : payment.status;
+}
+
+const REASON_PRESETS = ['returned', 'wrongAmount', 'double', 'customer'] as const;
+
 function SaleRow(props: { payment: TillPayment; closed: boolean; onAction(kind: 'cancel' | 'refund'): void }) {
   const { t, language } = useI18n();
   const { payment } = props;
@@ -92,8 +99,9 @@ function SaleRow(props: { payment: TillPayment; closed: boolean; onAction(kind: 
       <div className="till-sale-main">
         <span className="till-sale-time">{time}</span>
         <span className="till-sale-amount">{formatYen(payment.amount, language)}</span>
-        <span className={`till-badge ${payment.status.toLowerCase()}`}>{t(`status.${payment.status}`)}</span>
+        <span className={`till-badge ${shownStatus(payment).toLowerCase()}`}>{t(`status.${shownStatus(payment)}`)}</span>
       </div>
+      <p className="hint till-sale-meta">{t(`method.${payment.kind}`)} · {t('sales.receipt', { number: payment.receiptNumber })}</p>
       {payment.refunded !== '0' ? <p className="hint">{t('sales.refunded', { amount: formatYen(payment.refunded, language) })}</p> : null}
       {payment.reasons.map((r) => <p key={`${r.kind}-${r.at}`} className="hint">{t(r.kind === 'cancel' ? 'sales.cancel' : 'sales.refund')}: {r.reason}</p>)}
       {props.closed ? null : (
@@ -116,7 +124,9 @@ function ReverseForm(props: { action: Action; onDone(): void; onBack(): void }) 
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [merchantRefundId] = useState(() => newMerchantPaymentId().replace('till-', 'refund-'));
-  const shown = kind === 'cancel' ? payment.amount : amount;
+  // A cancel gives back what was not refunded yet: after a partial refund that is less than the sale.
+  const shown = kind === 'cancel' ? payment.refundable : amount;
+  const partlyRefunded = kind === 'cancel' && payment.refunded !== '0';
   const amountOk = kind === 'cancel' || (/^[1-9][0-9]*$/.test(amount) && BigInt(amount) <= BigInt(payment.refundable));
 
   const next = (event: FormEvent) => {
@@ -144,7 +154,9 @@ function ReverseForm(props: { action: Action; onDone(): void; onBack(): void }) 
     <Card title={`${t(kind === 'cancel' ? 'sales.cancel' : 'sales.refund')} ${formatYen(payment.amount, language)}`}>
       {confirming ? (
         <>
-          <p className="till-confirm" role="alert">{t(kind === 'cancel' ? 'sales.confirmCancel' : 'sales.confirmRefund', { amount: formatYen(shown, language) })}</p>
+          <p className="till-confirm" role="alert">{partlyRefunded
+            ? t('sales.confirmCancelPartly', { amount: formatYen(payment.amount, language), back: formatYen(shown, language) })
+            : t(kind === 'cancel' ? 'sales.confirmCancel' : 'sales.confirmRefund', { amount: formatYen(shown, language) })}</p>
           <div className="row till-actions">
             <Button variant="secondary" onClick={() => setConfirming(false)}>{t('sales.back')}</Button>
             <Button variant="danger" disabled={busy} onClick={() => void confirm()}>{t('sales.confirm')}</Button>
@@ -156,6 +168,14 @@ function ReverseForm(props: { action: Action; onDone(): void; onBack(): void }) 
             ? <Field label={t('sales.refundAmount', { amount: formatYen(payment.refundable, language) })} inputMode="numeric" value={amount}
                 onChange={(event) => setAmount([...event.target.value].reduce(appendDigit, ''))} />
             : null}
+          <fieldset className="till-presets">
+            <legend>{t('sales.presets')}</legend>
+            <div className="row">
+              {REASON_PRESETS.map((preset) => (
+                <Button key={preset} variant="secondary" aria-pressed={reason === t(`sales.preset.${preset}`)} onClick={() => setReason(t(`sales.preset.${preset}`))}>{t(`sales.preset.${preset}`)}</Button>
+              ))}
+            </div>
+          </fieldset>
           <Field label={t('sales.reason')} value={reason} maxLength={255} onChange={(event) => setReason(event.target.value)} error={error} />
           <div className="row till-actions">
             <Button variant="secondary" onClick={props.onBack}>{t('sales.back')}</Button>

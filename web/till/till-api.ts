@@ -15,6 +15,8 @@ export interface TillRefund { refundId: string; merchantRefundId: string; status
 export interface TillPayment {
   paymentId: string;
   merchantPaymentId: string;
+  /** Short receipt number ("839A-7427"), the same the customer's wallet shows. */
+  receiptNumber: string;
   kind: string;
   status: string;
   amount: string;

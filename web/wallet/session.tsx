@@ -5,6 +5,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { api, ApiError, NoAnswerError, onUnauthorized, setCsrfToken } from '../shared/api.ts';
+import { useI18n, type Language } from '../shared/i18n.tsx';
 
 const ME_PATH = '/v1/customer/me';
 
@@ -13,6 +14,8 @@ export interface Me {
   csrfToken: string;
   contacts: Array<{ kind: string; value: string }>;
   recoveryCooldown: boolean;
+  /** The language Koban writes this customer's feed, SMS and e-mail in; null until chosen. */
+  language: Language | null;
 }
 
 interface Session {
@@ -57,8 +60,30 @@ export function SessionProvider(props: { children: ReactNode }) {
     if (path === ME_PATH || !signedIn.current) return;
     void refresh().then((next) => { if (next === null) setEnded(true); }, () => undefined);
   }), [refresh]);
+  useLanguageSync(me);
   const value = useMemo(() => ({ me, ended, unreachable, refresh }), [me, ended, unreachable, refresh]);
   return <SessionContext.Provider value={value}>{props.children}</SessionContext.Provider>;
+}
+
+/**
+ * The wallet's language is the customer's: signed in on a new phone, the wallet adopts the stored
+ * choice; switching language (or a first sign-in, when nothing is stored) stores it, so the feed, live
+ * banners, SMS and e-mail come in the language the customer reads the app in.
+ */
+function useLanguageSync(me: Me | null | undefined): void {
+  const { language, setLanguage } = useI18n();
+  const synced = useRef<{ customerId: string; stored: Language | null } | null>(null);
+  const customerId = me?.customerId ?? null;
+  useEffect(() => {
+    if (me === null || me === undefined) { synced.current = null; return; }
+    if (synced.current?.customerId !== me.customerId) {
+      synced.current = { customerId: me.customerId, stored: me.language };
+      if (me.language !== null && me.language !== language) { setLanguage(me.language); return; }
+    }
+    if (synced.current.stored === language) return;
+    synced.current.stored = language;
+    api('PUT', '/v1/customer/language', { language }).catch(() => { if (synced.current !== null) synced.current.stored = null; });
+  }, [customerId, language]);
 }
 
 export function useSession(): Session {

@@ -1,4 +1,5 @@
 /** Sign-up, sign-in (password, second factor, passkey), sign-out and who-am-I. Thin adapters. */
+import { setCustomerLanguage, storedLanguage } from '../language.ts';
 import { Type } from 'typebox';
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import type { App } from '../../http/app.ts';
@@ -14,6 +15,8 @@ import { clearCookie, SESSION_COOKIE } from './cookies.ts';
 import { csrfTokenFor, ensureDeviceToken, requestOrigin } from './guard.ts';
 import { Code, Identifier, LoginResult, Ok, Password, SignedIn, Uuid, WebAuthnCredential } from './schemas.ts';
 import { answerLogin, issueSession } from './sign-in.ts';
+
+const LanguageSchema = Type.Union([Type.Literal('ja'), Type.Literal('en')]);
 
 const tags = ['customer'];
 const Channel = Type.Union([Type.Literal('email'), Type.Literal('phone')]);
@@ -108,11 +111,21 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
 
   app.get('/v1/customer/me', {
     schema: { tags, summary: 'The signed-in customer and the CSRF token for this session',
-      response: { 200: Type.Object({ customerId: Type.String(), csrfToken: Type.String(), contacts: Type.Array(Type.Object({ kind: Type.String(), value: Type.String() })), recoveryCooldown: Type.Boolean() }) } },
+      response: { 200: Type.Object({ customerId: Type.String(), csrfToken: Type.String(), contacts: Type.Array(Type.Object({ kind: Type.String(), value: Type.String() })), recoveryCooldown: Type.Boolean(),
+        language: Type.Union([LanguageSchema, Type.Null()], { description: 'The language server texts are written in; null until the customer chose one' }) }) } },
   }, async (request) => {
     const session = await identity.guard(request);
     const contacts = await verifiedContacts(deps.db.pool, session.customerId);
-    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId) };
+    return { customerId: session.customerId, csrfToken: csrfTokenFor(deps, session.token), contacts, recoveryCooldown: await identity.isInRecoveryCooldown(session.customerId), language: await storedLanguage(deps.db.pool, session.customerId) };
+  });
+
+  app.put('/v1/customer/language', {
+    schema: { tags, summary: 'Choose the language of Koban\'s texts to this customer: the feed and its live banners, SMS and e-mail (the wallet sets it when the customer switches language)',
+      body: Type.Object({ language: LanguageSchema }, { additionalProperties: false }), response: { 200: Type.Object({ language: LanguageSchema }) } },
+  }, async (request) => {
+    const session = await identity.guard(request);
+    await setCustomerLanguage(deps.db.pool, session.customerId, request.body.language);
+    return { language: request.body.language };
   });
 }
 

@@ -60,7 +60,7 @@ export function registerSecurityRoutes(app: App, identity: Identity): void {
   app.get('/v1/customer/notifications', { schema: { tags, summary: 'The in-app notification feed, newest first' } }, async (request) => {
     const session = await identity.guard(request);
     const entries = await listFeed(deps.db.pool, session.customerId, FEED_PAGE_MAX);
-    return { notifications: entries.map((e) => ({ id: e.id, kind: e.kind, title: e.title, body: e.body, createdAt: iso(e.createdAt), readAt: iso(e.readAt) })) };
+    return { notifications: entries.map((e) => ({ id: e.id, kind: e.kind, title: e.title, body: e.body, createdAt: iso(e.createdAt), readAt: iso(e.readAt), contestable: e.contestable })) };
   });
 
   registerStepUpRoutes(app, identity);

@@ -10,6 +10,7 @@ import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/se
 import { enqueueMessage } from '../../notifications/outbox.ts';
 import { consumeCode, issueCode } from '../codes/one-time-codes.ts';
 import { verifiedPhone } from '../contacts/contacts.ts';
+import { customerLanguage } from '../language.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
@@ -69,8 +70,9 @@ export async function sendLoginCode(deps: IdentityDeps, challengeId: string, dev
     if (phone !== onFile) throw new KobanError('factor_not_enrolled');
     const issued = await issueCode(client, deps.secrets, 'login_sms', challenge.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
-    await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: 'Koban sign-in code',
-      body: `Your Koban sign-in code is ${issued.code}. Never tell it to anyone, including Koban staff.` });
+    const ja = (await customerLanguage(client, challenge.customer_id)) === 'ja';
+    await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'login_code', subject: ja ? 'Koban ログインコード' : 'Koban sign-in code',
+      body: ja ? `Koban ログインコード ${issued.code} 。Koban の社員を含め、誰にも教えないでください。` : `Your Koban sign-in code is ${issued.code}. Never tell it to anyone, including Koban staff.` });
   });
 }
 

@@ -13,20 +13,11 @@ import { assessCredentialChange, requireStrongFactorForLockedPin } from '../cred
 import { announceSecurityEvent } from '../security-alerts.ts';
 import type { Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
+import { PIN_FORMAT, pinIsTrivial } from './pin-rules.ts';
+
+export { pinIsTrivial };
 
 export const PIN_FAILURES_MAX = 5;
-const PIN_FORMAT = /^[0-9]{6}$/;
-const COMMON_PINS: ReadonlySet<string> = new Set(['123456', '654321', '123123', '121212', '112233', '123321', '111222', '696969', '520520', '147258', '159753', '789456', '000001', '100000', '012345', '234567', '987654', '102030', '202020', '131313', '007007', '314159', '271828', '101010', '246810', '135790', '147852', '258369', '369258']);
-
-export function pinIsTrivial(pin: string): boolean {
-  if (COMMON_PINS.has(pin) || new Set(pin).size <= 2) return true;
-  const digits = [...pin].map(Number);
-  const steps = digits.slice(1).map((digit, i) => digit - (digits[i] ?? 0));
-  const ascending = steps.every((step) => step === 1 || step === -9);
-  const descending = steps.every((step) => step === -1 || step === 9);
-  return ascending || descending;
-}
-
 async function checkNewPin(deps: IdentityDeps, customerId: string, pin: string): Promise<void> {
   if (!PIN_FORMAT.test(pin) || pinIsTrivial(pin)) throw new KobanError('pin_invalid', { errors: [{ pointer: '/body/pin', message: 'must be 6 digits and not easy to guess' }] });
   const password = (await deps.db.pool.query<{ password_hash: string }>('select password_hash from password_credentials where customer_id = $1', [customerId])).rows[0];

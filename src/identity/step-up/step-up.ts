@@ -12,6 +12,7 @@ import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/se
 import { enqueueMessage } from '../../notifications/outbox.ts';
 import { consumeCode, issueCode } from '../codes/one-time-codes.ts';
 import { verifiedPhone } from '../contacts/contacts.ts';
+import { customerLanguage } from '../language.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { assertionOptions, verifyAssertion } from '../factors/passkeys.ts';
 import { acceptTotp } from '../factors/totp.ts';
@@ -78,10 +79,19 @@ export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepU
     if (phone !== onFile) throw new KobanError('factor_not_enrolled');
     const issued = await issueCode(client, deps.secrets, 'step_up_sms', request.id, phone);
     if ('refused' in issued) throw new KobanError('resend_limit_reached');
-    await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: 'Koban confirmation code',
-      body: `Koban code ${issued.code} to confirm: ${request.action.replaceAll('_', ' ')}. Never tell it to anyone.` });
+    const language = await customerLanguage(client, session.customerId);
+    await enqueueMessage(client, { channel: 'sms', recipient: phone, kind: 'step_up_code', subject: language === 'ja' ? 'Koban 確認コード' : 'Koban confirmation code',
+      body: language === 'ja'
+        ? `Koban 確認コード ${issued.code} （${isStepUpAction(request.action) ? ACTION_JA[request.action] : request.action}の確認）。このコードは誰にも教えないでください。`
+        : `Koban code ${issued.code} to confirm: ${request.action.replaceAll('_', ' ')}. Never tell it to anyone.` });
   });
 }
+
+/** What a step-up SMS says it confirms, in Japanese. */
+const ACTION_JA: Readonly<Record<StepUpAction, string>> = {
+  top_up: 'チャージ', add_funding_source: '支払い元の追加', link_social: 'ソーシャルログインの連携', unlink_social: 'ソーシャルログインの解除',
+  change_email: 'メールアドレスの変更', change_phone: '電話番号の変更', change_password: 'パスワードの変更', change_factors: '認証設定の変更', raise_limits: '利用限度額の引き上げ',
+};
 
 export async function stepUpPasskeyOptions(deps: IdentityDeps, session: Session, stepUpId: string) {
   const request = await liveRequest(deps.db.pool, session, stepUpId, false);

@@ -18,6 +18,7 @@ import { cancelableAtTill } from './till-rules.ts';
 import { TERMINAL_SESSION_ABSOLUTE_MS, type TerminalAccess, type TerminalPrincipal } from './access.ts';
 import type { DayClose, DayTotals, SaleLine } from './sales.ts';
 import type { TillOrder, TillService } from './till-service.ts';
+import { receiptNumber } from '../../platform/receipt-number.ts';
 
 export const TERMINAL_COOKIE = '__Host-koban_till';
 const CSRF_HEADER = 'x-csrf-token';
@@ -35,7 +36,8 @@ const RefundOut = Type.Object({
   refundId: Type.String(), merchantRefundId: Type.String(), status: Type.String(), amount: Type.String(), reason: Nullable(Type.String()), completedAt: Nullable(Type.String()),
 });
 const PaymentOut = Type.Object({
-  paymentId: Type.String(), merchantPaymentId: Type.String(), kind: Type.String(), status: Type.String(), amount: Type.String(),
+  paymentId: Type.String(), merchantPaymentId: Type.String(), receiptNumber: Type.String({ description: 'Short receipt number, the same the customer\'s wallet shows' }),
+  kind: Type.String(), status: Type.String(), amount: Type.String(),
   refunded: Type.String(), canceledAmount: Type.String(), refundable: Type.String(), cancelable: Type.Boolean(),
   acceptedAt: Nullable(Type.String()), canceledAt: Nullable(Type.String()), refunds: Type.Array(RefundOut),
   /** The customer must confirm this charge in the wallet app first (status CREATED): send the same charge again to learn the outcome. */
@@ -66,7 +68,7 @@ function paymentOut(payment: Payment, refunds: readonly Refund[], reasons: SaleL
   const paid = payment.status === 'COMPLETED' || payment.status === 'REFUNDED';
   const cancelable = cancelableAtTill(payment, at, cutoffMinutes);
   return {
-    paymentId: payment.id, merchantPaymentId: payment.merchantPaymentId, kind: payment.kind, status: payment.status, amount: payment.amountMinor.toString(),
+    paymentId: payment.id, merchantPaymentId: payment.merchantPaymentId, receiptNumber: receiptNumber(payment.id), kind: payment.kind, status: payment.status, amount: payment.amountMinor.toString(),
     refunded: payment.refundedMinor.toString(), canceledAmount: (payment.cancelAmountMinor ?? 0n).toString(),
     refundable: (paid ? payment.amountMinor - payment.refundedMinor : 0n).toString(), cancelable, waitingForCustomer: awaitingCustomer(payment),
     acceptedAt: payment.acceptedAt?.toISOString() ?? null, canceledAt: payment.canceledAt?.toISOString() ?? null,

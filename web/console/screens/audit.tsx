@@ -11,7 +11,9 @@ interface Verification { ok: boolean; checkedAt: string; blocks: number; sealedE
 interface AuditEvent { id: string; occurredAt: string; actorKind: string; actorId: string; action: string; targetKind: string | null; targetId: string | null; reason: string | null; details: unknown; ip: string | null; outcome: string }
 interface Page { events: AuditEvent[]; nextBefore: string | null }
 
-const FILTERS = ['action', 'actorId', 'targetKind', 'targetId'] as const;
+const FILTERS = ['category', 'action', 'actorId', 'targetKind', 'targetId'] as const;
+/** Actions (what changed something), reads of personal data (who looked at whom), or both. */
+const CATEGORIES = ['actions', 'data_access', 'all'] as const;
 
 export function AuditScreen() {
   const { t } = useI18n();
@@ -50,7 +52,13 @@ export function AuditScreen() {
       <VerificationCard />
       <Card title={t('audit.filters')}>
         <form onSubmit={apply} className="filter-grid">
-          {FILTERS.map((f) => <Field key={f} label={t(`audit.filter.${f}`)} value={filters[f] ?? ''} onChange={(e) => setFilters({ ...filters, [f]: e.target.value })} />)}
+          <div className="field">
+            <label htmlFor="audit-category">{t('audit.filter.category')}</label>
+            <select id="audit-category" value={filters['category'] || 'actions'} onChange={(e) => setFilters({ ...filters, category: e.target.value })}>
+              {CATEGORIES.map((c) => <option key={c} value={c}>{t(`audit.category.${c}`)}</option>)}
+            </select>
+          </div>
+          {FILTERS.filter((f) => f !== 'category').map((f) => <Field key={f} label={t(`audit.filter.${f}`)} value={filters[f] ?? ''} onChange={(e) => setFilters({ ...filters, [f]: e.target.value })} />)}
           <Button type="submit" variant="secondary">{t('audit.apply')}</Button>
         </form>
       </Card>

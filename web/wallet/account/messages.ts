@@ -10,6 +10,9 @@ export const accountMessages: Messages = {
 
   'nav.label': { ja: 'メニュー', en: 'Menu' },
   'nav.home': { ja: 'ホーム', en: 'Home' },
+  'nav.pay': { ja: '支払う', en: 'Pay' },
+  'nav.scan': { ja: 'スキャン', en: 'Scan' },
+  'nav.history': { ja: '履歴', en: 'History' },
   'nav.settings': { ja: '設定', en: 'Settings' },
 
   // Step-up dialog (web/wallet/common/step-up.tsx)
@@ -232,6 +235,7 @@ export const accountMessages: Messages = {
   'pin.repeat': { ja: '新しいPIN（確認）', en: 'New PIN again' },
   'pin.rules': { ja: '123456 や 111111 のような並び、ログインパスワードと同じ数字は使えません。', en: 'Not a sequence like 123456 or 111111, and not your login password.' },
   'pin.format': { ja: '6桁の数字を入力してください。', en: 'Enter 6 digits.' },
+  'pin.trivial': { ja: 'この PIN は推測されやすいため使えません。別の6桁にしてください（確認コードは使われていません）。', en: 'This PIN is too easy to guess. Choose other digits (no confirmation code was used).' },
   'pin.mismatch': { ja: '2回の入力が一致しません。', en: 'The two PINs do not match.' },
   'pin.save': { ja: 'PINを保存', en: 'Save the PIN' },
   'pin.saved': { ja: 'PINを保存しました。', en: 'The PIN is saved.' },

@@ -13,8 +13,10 @@ import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
 import { Loading, Page, useLoad } from './page.tsx';
 import { problemCode, problemText } from './problems.ts';
 import type { Factors } from './settings.tsx';
+// The server's own rules (one source): a weak PIN is refused here, before a step-up is spent on it.
+import { PIN_FORMAT as SIX_DIGITS, pinIsTrivial } from '../../../src/identity/pin/pin-rules.ts';
 
-const SIX_DIGITS = /^[0-9]{6}$/;
+
 
 export function PinPage() {
   const { t } = useI18n();
@@ -37,6 +39,7 @@ export function PinPage() {
     setDone(false);
     // Local checks first: a step-up is spent by the request, so a typo must not cost one.
     if (!SIX_DIGITS.test(pin)) return setErrors({ pin: t('pin.format') });
+    if (pinIsTrivial(pin)) return setErrors({ pin: t('pin.trivial') });
     if (pin !== repeat) return setErrors({ repeat: t('pin.mismatch') });
     if (needsCurrent && !SIX_DIGITS.test(currentPin)) return setErrors({ currentPin: t('pin.format') });
     const grant = await stepUp({ action: 'change_factors', params: { factor: 'charge_pin' }, summary: t(status === 'not_set' ? 'pin.setTitle' : 'pin.changeTitle') });

@@ -28,7 +28,6 @@ export function SettingsPage() {
   };
   return (
     <Page title={t('settings.title')}>
-      <WalletNav />
       {me?.recoveryCooldown ? <Notice kind="info">{t('settings.cooldown')}</Notice> : null}
       {factors.data?.chargePin === 'locked' ? <Notice kind="error">{t('settings.pinLocked')}</Notice> : null}
       <Card title={t('settings.security')}>
@@ -43,6 +42,7 @@ export function SettingsPage() {
         </ul>
       </Card>
       <SignOut />
+      <WalletNav />
     </Page>
   );
 }

@@ -12,6 +12,8 @@ export interface LiveNotification {
   title: string;
   body: string;
   createdAt: string;
+  /** Whether 「心当たりがない」 applies (decided by the server). */
+  contestable: boolean;
 }
 
 export type LiveState = { connected: boolean; received: readonly LiveNotification[] };

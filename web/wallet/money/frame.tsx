@@ -22,11 +22,11 @@ export function MoneyPage(props: { title: string; back?: string; children: React
   return (
     // data-live: whether the live stream is connected (for tests and debugging; the toasts speak for themselves).
     <div className="money-stack" data-live={connected ? 'on' : 'off'}>
-      <WalletNav />
       <LiveToasts />
       {props.back ? <Link to={props.back} className="button ghost money-back">{`‹ ${t('common.back')}`}</Link> : null}
       <h2 className={props.hideHeading ? 'visually-hidden' : 'money-heading'} ref={heading} tabIndex={-1}>{props.title}</h2>
       {props.children}
+      <WalletNav />
     </div>
   );
 }
@@ -95,7 +95,7 @@ export function LiveToasts() {
         <div key={entry.id} className="toast">
           <p className="toast-title">{entry.title}</p>
           <div className="row">
-            {notMeApplies(entry.kind) ? <NotMeButton entry={entry} /> : null}
+            {notMeApplies(entry) ? <NotMeButton entry={entry} /> : null}
             <Button variant="ghost" onClick={() => dismissLive(entry.id)}>{t('money.live.dismiss')}</Button>
           </div>
         </div>
@@ -105,13 +105,11 @@ export function LiveToasts() {
 }
 
 /**
- * Kinds where "this wasn't me" cannot help the customer: money coming back (a refund or a cancel) and a
- * top-up that failed (nothing moved). Payments, top-ups and security alerts keep it.
+ * Whether "this wasn't me" can help: the server marks each entry (payments, top-ups and sign-ins from a
+ * new device are contestable; refunds, cancels, failed top-ups and the customer's own settings are not).
  */
-const NOT_ME_NEVER = new Set(['refund_completed', 'payment_canceled', 'top_up_failed']);
-
-export function notMeApplies(kind: string): boolean {
-  return !NOT_ME_NEVER.has(kind);
+export function notMeApplies(entry: { contestable?: boolean }): boolean {
+  return entry.contestable === true;
 }
 
 /**

@@ -19,7 +19,11 @@ export interface HistoryItem {
   status: string;
   merchantName: string | null;
   storeName: string | null;
+  /** Merchant and store said once ("Koban Mart Shibuya"), from the server. */
+  placeName: string | null;
   orderDescription: string | null;
+  /** The short receipt number ("839A-7427"); never a raw id on screen. */
+  receiptNumber: string;
   paymentId: string | null;
   refundId: string | null;
   topUpId: string | null;
@@ -36,7 +40,7 @@ function signed(item: HistoryItem, language: Language): string {
 export function useCounterparty(): (item: HistoryItem) => string {
   const { t } = useI18n();
   return (item) => {
-    if (item.merchantName !== null) return item.storeName === null ? item.merchantName : `${item.merchantName} ${item.storeName}`;
+    if (item.placeName !== null) return item.placeName;
     if (item.fundingSource !== null) return t(`money.source.${item.fundingSource.kind === 'bank' ? 'bank' : 'card'}`, { brand: (item.fundingSource.brand ?? '').toUpperCase(), last4: item.fundingSource.last4 ?? '' });
     return t(`money.kind.${item.kind}`);
   };
@@ -163,35 +167,79 @@ export function HistoryPage() {
   );
 }
 
+interface Linked { transferId: string; receiptNumber: string; amount: string }
+interface Receipt extends HistoryItem {
+  links: { original: Linked | null; returns: Array<Linked & { kind: 'refund' | 'cancel'; at: string }>; net: string } | null;
+}
+
+/** A movement's receipt: amount, where, when, a short receipt number, and for a payment what came back and what is left. */
 export function HistoryDetailPage(props: { transferId: string }) {
-  const { t, language } = useI18n();
-  const counterparty = useCounterparty();
-  const [item, setItem] = useState<HistoryItem | null>(null);
+  const { t } = useI18n();
+  const [item, setItem] = useState<Receipt | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    api<HistoryItem>('GET', `/v1/wallet/history/${encodeURIComponent(props.transferId)}`).then((answer) => { if (live) setItem(answer); }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
+    api<Receipt>('GET', `/v1/wallet/history/${encodeURIComponent(props.transferId)}`).then((answer) => { if (live) setItem(answer); }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
     return () => { live = false; };
   }, [props.transferId]);
   return (
     <MoneyPage title={t('money.detail.title')} back="/history">
-      {item === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <Notice kind="error">{error}</Notice>) : (
-        <Card>
-          <p className={`balance amount ${item.direction}`}>{signed(item, language)}</p>
-          <dl className="detail-list">
-            <dt>{t('money.detail.kind')}</dt><dd>{t(`money.kind.${item.kind}`)}</dd>
-            <dt>{item.fundingSource !== null ? t('money.detail.source') : t('money.detail.where')}</dt><dd>{counterparty(item)}</dd>
-            {item.orderDescription === null ? null : <><dt>{t('money.detail.description')}</dt><dd>{item.orderDescription}</dd></>}
-            <dt>{t('money.detail.when')}</dt><dd>{formatWhen(item.at, language)}</dd>
-            <dt>{t('money.detail.status')}</dt><dd>{t(`money.status.${item.status}`) === `money.status.${item.status}` ? item.status : t(`money.status.${item.status}`)}</dd>
-            <dt>{t('money.detail.transferId')}</dt><dd className="id-text">{item.transferId}</dd>
-            {item.paymentId === null ? null : <><dt>{t('money.detail.paymentId')}</dt><dd className="id-text">{item.paymentId}</dd></>}
-            {item.refundId === null ? null : <><dt>{t('money.detail.refundId')}</dt><dd className="id-text">{item.refundId}</dd></>}
-            {item.topUpId === null ? null : <><dt>{t('money.detail.topUpId')}</dt><dd className="id-text">{item.topUpId}</dd></>}
-            {item.reference === null ? null : <><dt>{t('money.detail.reference')}</dt><dd className="id-text">{item.reference}</dd></>}
-          </dl>
-        </Card>
-      )}
+      {item === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <Notice kind="error">{error}</Notice>) : <ReceiptCard item={item} />}
     </MoneyPage>
+  );
+}
+
+function statusText(t: (key: string) => string, status: string): string {
+  const text = t(`money.status.${status}`);
+  return text === `money.status.${status}` ? status : text;
+}
+
+function ReceiptCard(props: { item: Receipt }) {
+  const { t, language } = useI18n();
+  const counterparty = useCounterparty();
+  const { item } = props;
+  const links = item.links;
+  return (
+    <Card>
+      <p className={`balance amount ${item.direction}`} data-testid="receipt-amount">{signed(item, language)}</p>
+      <dl className="detail-list">
+        <dt>{t('money.detail.receiptNumber')}</dt><dd className="receipt-number" data-testid="receipt-number">{item.receiptNumber}</dd>
+        <dt>{t('money.detail.kind')}</dt><dd>{t(`money.kind.${item.kind}`)}</dd>
+        <dt>{item.fundingSource !== null ? t('money.detail.source') : t('money.detail.where')}</dt><dd>{counterparty(item)}</dd>
+        {item.orderDescription === null ? null : <><dt>{t('money.detail.description')}</dt><dd>{item.orderDescription}</dd></>}
+        <dt>{t('money.detail.when')}</dt><dd>{formatWhen(item.at, language)}</dd>
+        <dt>{t('money.detail.status')}</dt><dd>{statusText(t, item.status)}</dd>
+      </dl>
+      {links === null ? null : (
+        <section className="receipt-links" aria-label={t('money.detail.linked')}>
+          {links.original === null ? null : (
+            <p>{t('money.detail.original')}{' '}
+              <Link to={`/history/${links.original.transferId}`}>{t('money.detail.receiptLink', { number: links.original.receiptNumber, amount: formatYen(links.original.amount, language) })}</Link>
+            </p>
+          )}
+          {links.returns.length === 0 ? null : (
+            <>
+              <h3 className="receipt-links-heading">{t('money.detail.returns')}</h3>
+              <ul className="money-list" data-testid="receipt-returns">
+                {links.returns.map((back) => (
+                  <li key={back.transferId}>
+                    <Link to={`/history/${back.transferId}`} className="history-row">
+                      <span className="history-main">
+                        <span className="item-title">{t(back.kind === 'cancel' ? 'money.detail.cancel' : 'money.kind.refund')}</span>
+                        <span className="meta">{back.receiptNumber} · {formatWhen(back.at, language)}</span>
+                      </span>
+                      <span className="amount in">+{formatYen(back.amount, language)}</span>
+                    </Link>
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
+          {links.returns.length === 0 && links.original === null ? null : (
+            <p className="receipt-net"><span>{t('money.detail.net')}</span> <strong data-testid="receipt-net">{formatYen(links.net, language)}</strong></p>
+          )}
+        </section>
+      )}
+    </Card>
   );
 }

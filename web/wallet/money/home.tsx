@@ -91,7 +91,7 @@ function FreezeCard(props: { onFrozen(): void }) {
   );
 }
 
-interface FeedEntry { id: string; kind: string; title: string; body: string; createdAt: string }
+interface FeedEntry { id: string; kind: string; title: string; body: string; createdAt: string; contestable: boolean }
 
 /** The whole notification feed (payments, top-ups, security alerts), each with "this wasn't me". */
 export function NotificationsPage() {
@@ -112,7 +112,7 @@ export function NotificationsPage() {
             <li key={entry.id} className="notification-item">
               <p className="item-title">{entry.title}</p>
               <p className="meta">{formatWhen(entry.createdAt, language)}</p>
-              {notMeApplies(entry.kind) ? <NotMeButton entry={entry} /> : null}
+              {notMeApplies(entry) ? <NotMeButton entry={entry} /> : null}
             </li>
           ))}
         </ul>
