@@ -99,7 +99,8 @@ describe('one outcome → error mapping on every surface', () => {
 describe('the pipeline tables', () => {
   it('run the replay check before the switches and the claim before moving money, in every table', () => {
     // The group commit's step does the claim, the move and the record in one transaction, in the order of the table it falls back to.
-    expect(CUSTOMER_CODE_SETTLE_ALONE.map((s) => s.name)).toEqual(['claim code', 'choose accounts', 'move money', 'record']);
+    // A payment its customer must confirm waits after its claim, before any money moves.
+    expect(CUSTOMER_CODE_SETTLE_ALONE.map((s) => s.name)).toEqual(['claim code', 'wait for the customer (above the confirmation amount or when risk asks)', 'choose accounts', 'move money', 'record']);
     for (const steps of [CUSTOMER_CODE_PAYMENT, DYNAMIC_QR_PAYMENT, STATIC_QR_PAYMENT, REFUND]) {
       const names = steps.flatMap((s) => (s.name.includes('(group commit)') ? CUSTOMER_CODE_SETTLE_ALONE.map((alone) => alone.name) : [s.name]));
       const at = (prefix: string) => names.findIndex((n) => n.startsWith(prefix));
