@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ensureCustomerWallet } from './customer-wallets.ts';
+import { topUpAccountFor } from './balances.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
 import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -139,7 +140,10 @@ export async function startTopUp(
     kind: 'top_up', accountId: customerId, deviceId: session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
     cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
   });
-  const walletAccountId = await ensureCustomerWallet(deps.db, deps.ledger, customerId);
+  // Card money is prepaid; bank money is funds-transfer for a verified customer (balance-kinds.ts). The
+  // balance cap applies to the balance the top-up fills.
+  await ensureCustomerWallet(deps.db, deps.ledger, customerId);
+  const walletAccountId = (await topUpAccountFor(deps.db, deps.ledger, customerId, source.kind)).accountId;
   const threeDs = isThreeDs(source, request);
   return withTransaction(deps.db, async (client) => {
     await lockCustomerWallet(client, customerId);
