@@ -67,6 +67,10 @@ export interface WalletConfig {
   readonly bankUrl: string | null;
   readonly bankApiKey: string | null;
   readonly bankWebhookSecret: string | null;
+  /** The eKYC provider (the sandbox in development, issue 19); no identity verification without it. */
+  readonly ekycUrl: string | null;
+  readonly ekycApiKey: string | null;
+  readonly ekycWebhookSecret: string | null;
   readonly providerTimeoutMs: number;
   readonly webhookToleranceSec: number;
   readonly limits: TopUpLimits;
@@ -395,6 +399,9 @@ function readWalletConfig(reader: Reader): WalletConfig {
     bankUrl: reader.optionalUrl('KOBAN_BANK_URL', ['http:', 'https:']),
     bankApiKey: reader.optionalSecret('KOBAN_BANK_API_KEY', 16),
     bankWebhookSecret: reader.optionalSecret('KOBAN_BANK_WEBHOOK_SECRET', 16),
+    ekycUrl: reader.optionalUrl('KOBAN_EKYC_URL', ['http:', 'https:']),
+    ekycApiKey: reader.optionalSecret('KOBAN_EKYC_API_KEY', 16),
+    ekycWebhookSecret: reader.optionalSecret('KOBAN_EKYC_WEBHOOK_SECRET', 16),
     providerTimeoutMs: reader.integer('KOBAN_PROVIDER_TIMEOUT_MS', 30_000, 100, 120_000),
     webhookToleranceSec: reader.integer('KOBAN_PROVIDER_WEBHOOK_TOLERANCE_SEC', 300, 10, 3600),
     limits: {

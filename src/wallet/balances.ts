@@ -41,11 +41,21 @@ export async function isCustomerVerified(db: Queryable, customerId: string): Pro
  * Only the verification's own path calls this (the eKYC provider's signed word, or an operator's review).
  */
 export async function markCustomerVerified(db: Database, ledger: Ledger, customerId: string, source: string, at: Date): Promise<string> {
+  const accountId = await openFundsTransferAccount(ledger, customerId);
+  await recordVerification(db.pool, customerId, source, at);
+  return accountId;
+}
+
+/** The account first (an empty account is harmless), so the verification can be written in the caller's transaction. */
+export async function openFundsTransferAccount(ledger: Ledger, customerId: string): Promise<string> {
+  assert(isUuid(customerId), 'a customer id');
+  return ensureFundsTransferAccount(ledger, customerId);
+}
+
+export async function recordVerification(db: Queryable, customerId: string, source: string, at: Date): Promise<void> {
   assert(isUuid(customerId), 'a customer id');
   assert(source.length > 0 && source.length <= 200, 'a verification names its source');
-  const accountId = await ensureFundsTransferAccount(ledger, customerId);
-  await db.pool.query('insert into customer_verifications (customer_id, verified_at, source) values ($1, $2, $3) on conflict (customer_id) do nothing', [customerId, at, source]);
-  return accountId;
+  await db.query('insert into customer_verifications (customer_id, verified_at, source) values ($1, $2, $3) on conflict (customer_id) do nothing', [customerId, at, source]);
 }
 
 async function ensureFundsTransferAccount(ledger: Ledger, customerId: string): Promise<string> {
