@@ -37,6 +37,7 @@ import { customerFeedAndCases, walletHistoryDeps } from './wiring-wallet-home.ts
 import { createKyc, type Kyc } from './wallet/kyc/kyc.ts';
 import { registerKycRoutes } from './wallet/kyc/routes.ts';
 import { registerKycReviewRoutes } from './wiring-kyc.ts';
+import { registerRegulatoryRoutes } from './wiring-regulatory.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -94,7 +95,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // Identity verification (eKYC, issue 19): the provider's word opens the funds-transfer balance; operators review.
   const kyc = createKyc({ db, ledger, config: config.wallet, now: clock });
   registerKycRoutes(app, kyc, (request) => identity.guard(request));
-  registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
+  registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRegulatoryRoutes(scope, db, clock), (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit)]);
   const payments = await createPaymentsModule({
     config, db, ledger, log: app.log, app, now: clock,

@@ -41,6 +41,8 @@ export const PERMISSIONS = {
   'accounts.unfreeze': RISK,
   // Identity verifications the eKYC provider sent to review (issue 19): they show the customer's identity data.
   'identity.review': RISK,
+  // What Koban owes its customers and the security it must hold (issue 19).
+  'regulatory.read': ['finance', 'administrator'],
   'customers.force_reset': ['support', 'risk_analyst', 'administrator'],
   'customers.revoke_sessions': ['support', 'risk_analyst', 'administrator'],
   'proposals.read': ['risk_analyst', 'finance', 'administrator'],
