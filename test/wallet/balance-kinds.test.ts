@@ -48,6 +48,28 @@ describe('which top-up fills which balance', () => {
   });
 });
 
+describe('limits per tier', () => {
+  it('a verified customer may top up more than a basic one; both see what is left', async () => {
+    const basic = await customerWithPin(w.koban);
+    const basicBank = await bankSource(w, basic, '1234501');
+    const refused = await topUp(w.koban, basic, basicBank, 60_000);
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({ code: 'top_up_limit_exceeded', limit: 'per_top_up' });
+    expect((await topUp(w.koban, basic, basicBank, 30_000)).json()).toMatchObject({ status: 'completed' });
+    expect((await basic.client.request({ method: 'GET', url: '/v1/customer/limits' })).json()).toEqual({
+      tier: 'basic', topUp: { perTopUpMax: '50000', daily: { limit: '100000', used: '30000', remaining: '70000' }, monthly: { limit: '300000', used: '30000', remaining: '270000' } },
+    });
+
+    const verified = await customerWithPin(w.koban);
+    await markCustomerVerified(w.db, w.koban.ledger, verified.customerId, 'test:ekyc', new Date());
+    expect((await topUp(w.koban, verified, await bankSource(w, verified, '1234502'), 60_000)).json()).toMatchObject({ status: 'completed' });
+    expect(await fundsTransferBalance(verified.customerId)).toBe(60_000n);
+    expect((await verified.client.request({ method: 'GET', url: '/v1/customer/limits' })).json()).toMatchObject({
+      tier: 'verified', topUp: { perTopUpMax: '500000', daily: { limit: '500000', used: '60000', remaining: '440000' } },
+    });
+  });
+});
+
 describe('freezing', () => {
   it('"this wasn\'t me" freezes the funds-transfer balance with the wallet, so neither can pay', async () => {
     const customer = await customerWithPin(w.koban);
