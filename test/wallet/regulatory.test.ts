@@ -32,8 +32,20 @@ async function move(debit: string, credit: string, amount: bigint, code: number 
     ledger: Ledgers.JPY, code, flags: 0, timeoutSeconds: 0, reference: 'regulatory test' }]));
 }
 
-async function dbNow(): Promise<string> {
-  return (await db.pool.query<{ at: Date }>('select clock_timestamp() as at')).rows[0]?.at.toISOString() ?? '';
+async function dbNow(): Promise<Date> {
+  const at = (await db.pool.query<{ at: Date }>('select clock_timestamp() as at')).rows[0]?.at;
+  if (at === undefined) throw new Error('no clock');
+  return at;
+}
+
+/**
+ * An instant after every transfer so far and before every later one. The ledger stamps transfers to the
+ * millisecond, so the database clock is read until it has left this millisecond (bounded; no timing asserted).
+ */
+async function instantBetween(): Promise<string> {
+  const at = await dbNow();
+  for (let reads = 0; reads < 10_000 && (await dbNow()).getTime() <= at.getTime(); reads++);
+  return at.toISOString();
 }
 
 describe('outstanding balances and the security deposit', () => {
@@ -47,7 +59,7 @@ describe('outstanding balances and the security deposit', () => {
     await move(PLATFORM_ACCOUNTS.cardClearing, a, 6_000_000n);
     await move(PLATFORM_ACCOUNTS.cardClearing, b, 4_000_000n);
     await move(PLATFORM_ACCOUNTS.bankClearing, bFundsTransfer, 700_000n);
-    const before = await dbNow();
+    const before = await instantBetween();
     await move(PLATFORM_ACCOUNTS.cardClearing, a, 3_000_000n);
     await move(b, PLATFORM_ACCOUNTS.feeRevenue, 1_000n, TransferCodes.payment);
 
