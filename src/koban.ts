@@ -39,6 +39,10 @@ import { portalDeps } from './wiring-portal.ts';
 import { registerPortalRoutes } from './portal/routes.ts';
 import { registerMerchantOpsRoutes } from './portal/ops-routes.ts';
 import type { PortalDeps } from './portal/service.ts';
+import { createKyc, type Kyc } from './wallet/kyc/kyc.ts';
+import { registerKycRoutes } from './wallet/kyc/routes.ts';
+import { registerKycReviewRoutes } from './wiring-kyc.ts';
+import { registerRegulatoryRoutes } from './wiring-regulatory.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -46,6 +50,8 @@ export interface Koban {
   readonly app: App;
   readonly ledger: Ledger;
   readonly metrics: Metrics;
+  /** Identity verification (eKYC, issue 19). */
+  readonly kyc: Kyc;
   readonly notifications: Notifications;
   readonly identity: Identity;
   /** Audit log, kill switches, operators, cases, compensation (src/operations). */
@@ -94,7 +100,11 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);
   identity.useSwitches(operations.switches);
-  registerOperationsRoutes(app, operations, [(scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
+  // Identity verification (eKYC, issue 19): the provider's word opens the funds-transfer balance; operators review.
+  const kyc = createKyc({ db, ledger, config: config.wallet, now: clock });
+  registerKycRoutes(app, kyc, (request) => identity.guard(request));
+  registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRegulatoryRoutes(scope, db, clock),
+    (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal),
     (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);
   const payments = await createPaymentsModule({
@@ -120,7 +130,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   let closing = false;
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc,
     startBackgroundWork() {
       timers.push(every(config.pendingSweepIntervalMs, () => ledger.expireDueHolds(), (error) => app.log.error({ err: error }, 'hold sweeper failed')));
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));

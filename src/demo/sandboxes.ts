@@ -7,6 +7,7 @@
  */
 import { buildAcquirer } from '../../sandbox/acquirer/app.ts';
 import { buildBank } from '../../sandbox/bank/app.ts';
+import { buildEkyc } from '../../sandbox/ekyc/app.ts';
 import type { SandboxApp } from '../../sandbox/shared/server.ts';
 import { defaultPublicUrl } from '../platform/config.ts';
 
@@ -28,6 +29,8 @@ export const DEV_SANDBOX_KEYS = {
   bankApiKey: 'sk_dev_bank_koban_000000001',
   bankWebhookSecret: 'whsec_dev_bank_koban_000001',
   bankTestKey: 'test_dev_bank_koban_0000001',
+  ekycApiKey: 'sk_dev_ekyc_koban_000000001',
+  ekycWebhookSecret: 'whsec_dev_ekyc_koban_000001',
 } as const;
 
 function port(env: Env, name: string, fallback: number): number {
@@ -47,22 +50,29 @@ export async function startDevSandboxes(env: Env): Promise<DevSandboxes> {
   const k = DEV_SANDBOX_KEYS;
   const acquirer = buildAcquirer({ apiKey: k.acquirerApiKey, webhookSecret: k.acquirerWebhookSecret, testApiKey: k.acquirerTestKey, webhookUrl: new URL('/v1/webhooks/acquirer', kobanUrl).toString() });
   const bank = buildBank({ apiKey: k.bankApiKey, webhookSecret: k.bankWebhookSecret, testApiKey: k.bankTestKey, webhookUrl: new URL('/v1/webhooks/bank', kobanUrl).toString() });
+  // The eKYC provider decides after two seconds, as a real one answers later (issue 19). Any free port unless
+  // KOBAN_SANDBOX_EKYC_PORT says otherwise: Koban is given its URL, nobody types it.
+  const ekyc = buildEkyc({ apiKey: k.ekycApiKey, webhookSecret: k.ekycWebhookSecret, webhookUrl: new URL('/v1/webhooks/ekyc', kobanUrl).toString(), decisionDelayMs: 2_000 });
   const started: SandboxApp[] = [];
   try {
     const acquirerUrl = await acquirer.listen({ host, port: port(env, 'KOBAN_SANDBOX_ACQUIRER_PORT', 4010) });
     started.push(acquirer);
     const bankUrl = await bank.listen({ host, port: port(env, 'KOBAN_SANDBOX_BANK_PORT', 4020) });
     started.push(bank);
+    const ekycUrl = await ekyc.listen({ host, port: port(env, 'KOBAN_SANDBOX_EKYC_PORT', 0) });
+    started.push(ekyc);
     const useBank = (env.KOBAN_BANK_URL ?? '') === '';
     return {
       env: {
         ...env,
         KOBAN_ACQUIRER_URL: acquirerUrl, KOBAN_ACQUIRER_API_KEY: k.acquirerApiKey, KOBAN_ACQUIRER_WEBHOOK_SECRET: k.acquirerWebhookSecret,
+        ...((env.KOBAN_EKYC_URL ?? '') === '' ? { KOBAN_EKYC_URL: ekycUrl, KOBAN_EKYC_API_KEY: k.ekycApiKey, KOBAN_EKYC_WEBHOOK_SECRET: k.ekycWebhookSecret } : {}),
         ...(useBank ? { KOBAN_BANK_URL: bankUrl, KOBAN_BANK_API_KEY: k.bankApiKey, KOBAN_BANK_WEBHOOK_SECRET: k.bankWebhookSecret } : {}),
       },
       banner: [
         `  Sandbox acquirer   ${acquirerUrl}   (test cards: sandbox/acquirer/README.md; 3-D Secure code 123456)`,
         `  Sandbox bank       ${bankUrl}   (the bank's code: curl -H "Authorization: Bearer ${k.bankTestKey}" ${bankUrl}/v1/test/mandates/<mandate id>/otp)`,
+        `  Sandbox eKYC       ${ekycUrl}   (document references: sandbox/ekyc/README.md; anything else is approved)`,
       ],
       async close() {
         await Promise.all(started.map((app) => app.close()));

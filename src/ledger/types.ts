@@ -22,7 +22,10 @@ export const TransferFlags = {
 } as const;
 
 export const AccountCodes = {
+  /** A customer's prepaid balance (前払式支払手段): spendable only (src/wallet/balance-kinds.ts). */
   customerWallet: 100,
+  /** A verified customer's funds-transfer balance (資金移動業 type 2): spendable, sendable, withdrawable. */
+  customerFundsTransfer: 110,
   merchantReceivable: 200,
   merchantPayout: 210,
   fundingClearingCard: 300,

@@ -15,6 +15,8 @@ import { businessDate } from './time.ts';
 import { noticeValues } from './customer-notices.ts';
 import { outboxCte } from './webhooks/outbox.ts';
 import { paymentEventData, paymentEventDataOf } from './views.ts';
+import { derivedUuid } from '../platform/ids.ts';
+import { planPaymentSpend } from '../wallet/spending.ts';
 
 /** Payments in flight longer than this are repaired by the sweeper (the request path normally takes ms). */
 export const IN_FLIGHT_REPAIR_AFTER_MS = 10_000;
@@ -32,7 +34,7 @@ export interface PaymentTarget {
  * re-runs it: choose the accounts, move the money, record the outcome, then the consequences.
  */
 export async function completePayment(deps: PaymentsDeps, payment: Payment, target: PaymentTarget): Promise<Payment> {
-  const moved = await moveMoney(deps, payment, chooseDebits(payment), target);
+  const moved = await moveMoney(deps, payment, await chooseDebits(deps, payment), target);
   const recorded = await recordOutcome(deps, payment, moved, target);
   if (recorded.recordedHere) paymentConsequences(deps);
   return recorded.payment;
@@ -47,18 +49,48 @@ export interface Debit {
 }
 
 /**
- * Which accounts pay: a step of its own, so a payment can later be split over points, prepaid and
- * funds-transfer balances (one transfer per debit, linked in one chain). Today: the whole amount from the
- * wallet the payment was staged with.
+ * Which accounts pay: the wallet module's spend order (`wallet/spending.ts`: prepaid, then funds-transfer,
+ * or as the customer chose). A customer without a funds-transfer balance pays the whole amount from the
+ * wallet the payment was staged with, as before. Otherwise the plan is stored once under the payment's
+ * transfer id before money moves (`payment_debit_plans`), so the request and the repair sweeper run the
+ * same legs whatever the balances are by then. The first leg always carries the payment's transfer id;
+ * later legs take ids derived from it.
  */
-export function chooseDebits(payment: Payment): readonly Debit[] {
-  assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
+export async function chooseDebits(deps: PaymentsDeps, payment: Payment): Promise<readonly Debit[]> {
+  assert(payment.status === 'CREATED' && payment.paymentTransferId !== null && payment.walletAccountId !== null && payment.customerId !== null, 'an in-flight payment');
+  const legs = await planPaymentSpend(deps.db, deps.ledger, { customerId: payment.customerId, walletAccountId: payment.walletAccountId, amountMinor: payment.amountMinor });
+  if (legs === null) return [{ accountId: payment.walletAccountId, amountMinor: payment.amountMinor, transferId: payment.paymentTransferId }];
+  const firstId = payment.paymentTransferId;
+  return storeDebitPlan(deps.db, firstId, legs.map((leg, index) => ({ accountId: leg.accountId, amountMinor: leg.amountMinor, transferId: index === 0 ? firstId : derivedUuid('koban-payment-debit', firstId, String(index)) })));
+}
+
+/** The whole payment from the wallet it was staged with: the debit of a customer with one balance (the group commit's). */
+export function walletDebit(payment: Payment): readonly Debit[] {
+  assert(payment.paymentTransferId !== null && payment.walletAccountId !== null, 'an in-flight payment');
   return [{ accountId: payment.walletAccountId, amountMinor: payment.amountMinor, transferId: payment.paymentTransferId }];
+}
+
+/** The first stored plan wins: a second path that planned otherwise runs the stored one. */
+async function storeDebitPlan(db: PaymentsDeps['db'], paymentTransferId: string, planned: readonly Debit[]): Promise<readonly Debit[]> {
+  const json = JSON.stringify(planned.map((d) => ({ accountId: d.accountId, amountMinor: d.amountMinor.toString(), transferId: d.transferId })));
+  await db.pool.query('insert into payment_debit_plans (payment_transfer_id, debits) values ($1, $2::jsonb) on conflict (payment_transfer_id) do nothing', [paymentTransferId, json]);
+  const stored = await db.pool.query<{ debits: Array<{ accountId: string; amountMinor: string; transferId: string }> }>(
+    'select debits from payment_debit_plans where payment_transfer_id = $1', [paymentTransferId]);
+  const row = stored.rows[0];
+  assert(row !== undefined, 'the debit plan was stored');
+  return row.debits.map((d) => ({ accountId: d.accountId, amountMinor: BigInt(d.amountMinor), transferId: d.transferId }));
 }
 
 /** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
 export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
-  return runLegs(deps.ledger, paymentLegs(payment, debits, target));
+  const outcome = await runLegs(deps.ledger, paymentLegs(payment, debits, target));
+  if (outcome.ok) return outcome;
+  // A path that planned other legs than the ones that already moved (the customer was verified in between)
+  // is refused as `exists_with_different_fields`; the first leg existing means the original chain moved.
+  const first = debits[0];
+  assert(first !== undefined, 'a payment has a debit');
+  const original = await deps.ledger.lookupTransfer(first.transferId);
+  return original?.state === 'created' ? { ok: true } : outcome;
 }
 
 /** The payment's ledger legs: each debit into the receivable, then the fee out of it (one linked chain). */
@@ -188,9 +220,9 @@ export interface SettlingAttempt {
   recorded?: { readonly payment: Payment; readonly recordedHere: boolean };
 }
 
-export function chooseAccountsStep(_deps: PaymentsDeps, attempt: SettlingAttempt): undefined {
+export async function chooseAccountsStep(deps: PaymentsDeps, attempt: SettlingAttempt): Promise<undefined> {
   assert(attempt.staged !== undefined, 'the claim staged the payment');
-  attempt.debits = chooseDebits(attempt.staged);
+  attempt.debits = await chooseDebits(deps, attempt.staged);
   return undefined;
 }
 

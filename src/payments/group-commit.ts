@@ -44,7 +44,8 @@ import { assert } from '../platform/assert.ts';
 import { releaseAfter } from '../platform/db/resilience.ts';
 import { createBatcher, type Batcher } from '../ledger/batcher.ts';
 import type { CodeAttempt } from './till.ts';
-import { chooseDebits, paymentLegs } from './complete.ts';
+import { paymentLegs, walletDebit } from './complete.ts';
+import { customersWithSeveralBalances } from '../wallet/spending.ts';
 import { noticeValues } from './customer-notices.ts';
 import type { PaymentsDeps, PreparedMerchantEvent } from './deps.ts';
 import { merchantFee } from './fees.ts';
@@ -144,6 +145,15 @@ function distinctAttempts(attempts: readonly CodeAttempt[]): number[] {
 }
 
 async function settleInTransaction(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<GroupOutcome[]> {
+  // A customer with more than one balance pays by a stored spend plan (complete.ts chooseDebits): on the single path.
+  const several = await customersWithSeveralBalances(client, attempts.map((attempt) => attempt.code?.customerId).filter((id): id is string => id != null));
+  const batchable = attempts.filter((attempt) => !several.has(attempt.code?.customerId ?? ''));
+  const written = batchable.length === 0 ? [] : await settleBatchable(deps, client, batchable);
+  const byPayment = new Map(batchable.map((attempt, index) => [attempt.paymentId, written[index] as GroupOutcome]));
+  return attempts.map((attempt) => byPayment.get(attempt.paymentId) ?? { kind: 'alone' });
+}
+
+async function settleBatchable(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<GroupOutcome[]> {
   const now = deps.now();
   const claimed = await claimCodes(client, attempts, now);
   const staged: Array<{ attempt: CodeAttempt; payment: Payment } | null> = attempts.map((attempt) => {
@@ -154,7 +164,7 @@ async function settleInTransaction(deps: Omit<PaymentsDeps, 'codePayments'>, cli
   if (settling.length === 0) return attempts.map(() => ({ kind: 'not_claimed' }));
   const results = await deps.ledger.createTransfersWithin(client, settling.map(({ attempt, payment }) => {
     assert(attempt.till !== undefined, 'the till is known');
-    return legRequests(paymentLegs(payment, chooseDebits(payment), attempt.till));
+    return legRequests(paymentLegs(payment, walletDebit(payment), attempt.till));
   }));
   assert(results.length === settling.length, 'one ledger answer per payment');
   const finals = settling.map(({ attempt, payment }, index) => {

@@ -14,7 +14,7 @@
  * - **claim** is the one atomic step that makes the operation this request's: the code claim, the order's
  *   row lock, the refund's reservation, the cancel's decision. A retry that loses the claim to its
  *   original answers the original's outcome.
- * - **choose accounts** says which balances pay (complete.ts `chooseDebits`): today the wallet.
+ * - **choose accounts** says which balances pay (complete.ts `chooseDebits`, the wallet's spend order).
  * - **record** writes the outcome with the merchant event (the transactional outbox) in one transaction.
  * - Refusals are thrown as the one outcome → error mapping (outcomes.ts) every surface shares.
  */

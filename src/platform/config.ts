@@ -67,9 +67,15 @@ export interface WalletConfig {
   readonly bankUrl: string | null;
   readonly bankApiKey: string | null;
   readonly bankWebhookSecret: string | null;
+  /** The eKYC provider (the sandbox in development, issue 19); no identity verification without it. */
+  readonly ekycUrl: string | null;
+  readonly ekycApiKey: string | null;
+  readonly ekycWebhookSecret: string | null;
   readonly providerTimeoutMs: number;
   readonly webhookToleranceSec: number;
   readonly limits: TopUpLimits;
+  /** The verified tier's top-up caps (issue 19); the other caps are the same for both tiers. */
+  readonly verifiedLimits: Pick<TopUpLimits, 'perTopUpMaxMinor' | 'dailyMaxMinor' | 'monthlyMaxMinor'>;
   readonly cardsPerCustomerMax: number;
   readonly bankAccountsPerCustomerMax: number;
   /** Koban's own counters, on top of the acquirer's: wrong CVVs per customer and failed 3-D Secure per card, per 24 h. */
@@ -414,6 +420,9 @@ function readWalletConfig(reader: Reader): WalletConfig {
     bankUrl: reader.optionalUrl('KOBAN_BANK_URL', ['http:', 'https:']),
     bankApiKey: reader.optionalSecret('KOBAN_BANK_API_KEY', 16),
     bankWebhookSecret: reader.optionalSecret('KOBAN_BANK_WEBHOOK_SECRET', 16),
+    ekycUrl: reader.optionalUrl('KOBAN_EKYC_URL', ['http:', 'https:']),
+    ekycApiKey: reader.optionalSecret('KOBAN_EKYC_API_KEY', 16),
+    ekycWebhookSecret: reader.optionalSecret('KOBAN_EKYC_WEBHOOK_SECRET', 16),
     providerTimeoutMs: reader.integer('KOBAN_PROVIDER_TIMEOUT_MS', 30_000, 100, 120_000),
     webhookToleranceSec: reader.integer('KOBAN_PROVIDER_WEBHOOK_TOLERANCE_SEC', 300, 10, 3600),
     limits: {
@@ -424,6 +433,12 @@ function readWalletConfig(reader: Reader): WalletConfig {
       nonThreeDsPerTopUpMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_MAX', 5_000n),
       nonThreeDsDailyMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_DAILY_MAX', 5_000n),
       nonThreeDsMonthlyMaxMinor: reader.bigint('KOBAN_TOPUP_NON3DS_30D_MAX', 5_000n),
+    },
+    // Identity-verified customers (issue 19): PayPay's ¥500k per 24 h and ¥2M per 30 days for bank top-ups.
+    verifiedLimits: {
+      perTopUpMaxMinor: reader.bigint('KOBAN_VERIFIED_TOPUP_MAX', 500_000n),
+      dailyMaxMinor: reader.bigint('KOBAN_VERIFIED_TOPUP_DAILY_MAX', 500_000n),
+      monthlyMaxMinor: reader.bigint('KOBAN_VERIFIED_TOPUP_30D_MAX', 2_000_000n),
     },
     cardsPerCustomerMax: reader.integer('KOBAN_CARDS_PER_CUSTOMER_MAX', 3, 1, 20),
     bankAccountsPerCustomerMax: reader.integer('KOBAN_BANK_ACCOUNTS_PER_CUSTOMER_MAX', 2, 1, 20),

@@ -180,6 +180,12 @@ export const problems = {
   compensation_batch_not_found: { status: 404, title: 'No such compensation batch' },
   compensation_batch_state: { status: 409, title: 'The compensation batch is not in a state that allows this' },
   operations_dependency_missing: { status: 503, title: 'This action needs a module that is not connected yet' },
+  // Identity verification (eKYC, issue 19).
+  identity_verification_unavailable: { status: 503, title: 'Identity verification is not available right now' },
+  identity_already_verified: { status: 409, title: 'Your identity is already verified' },
+  identity_verification_in_progress: { status: 409, title: 'An identity verification is already in progress' },
+  kyc_application_not_found: { status: 404, title: 'No such identity verification' },
+  kyc_application_not_in_review: { status: 409, title: 'The identity verification is not waiting for review' },
 } as const satisfies Record<string, ProblemDefinition>;
 
 export type ProblemCode = keyof typeof problems;

@@ -11,6 +11,7 @@ import { availableBalance } from '../ledger/types.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { ensureCustomerWallet } from './customer-wallets.ts';
+import { registerWalletBalanceRoutes } from './balance-routes.ts';
 import { HISTORY_PAGE_MAX, historyItemView, historyReceiptView, readHistory, readHistoryItem, type PaymentFactsPort } from './history.ts';
 
 const tags = ['wallet history'];
@@ -44,6 +45,7 @@ export interface WalletHistoryRouteDeps {
 }
 
 export function registerWalletHistoryRoutes(app: App, deps: WalletHistoryRouteDeps): void {
+  registerWalletBalanceRoutes(app, deps);
   const walletOf = async (request: FastifyRequest) => {
     const { customerId } = await deps.guard(request);
     return { customerId, walletAccountId: await ensureCustomerWallet(deps.db, deps.ledger, customerId) };

@@ -13,7 +13,7 @@ import { UUID_PATTERN } from '../platform/ids.ts';
 import { fundingSourceView } from './funding-sources.ts';
 import { WEBHOOK_SIGNATURE_HEADER } from './funding/webhook-signature.ts';
 import type { Provider } from './provider-webhooks.ts';
-import { topUpView } from './top-ups.ts';
+import { topUpAllowance, topUpView } from './top-ups.ts';
 import type { Wallet } from './wallet.ts';
 
 const tags = ['wallet funding'];
@@ -92,6 +92,12 @@ export function registerWalletRoutes(app: App, wallet: Wallet): void {
     // A cardholder's browser goes back to the wallet's top-up screen (which reads the status itself).
     if (request.headers.accept?.includes('text/html') === true) return reply.redirect(`/wallet/top-up/${row.id}`, 303);
     return { topUpId: row.id, status: row.status };
+  });
+  app.get('/v1/customer/limits', { schema: { tags, summary: 'The customer\'s tier and what they can still top up (per top-up, in 24 hours, in 30 days)' } }, async (request) => {
+    const session = await identity.guard(request);
+    const allowed = await topUpAllowance(wallet.deps, session.customerId);
+    const view = (a: typeof allowed.daily) => ({ limit: a.limitMinor.toString(), used: a.usedMinor.toString(), remaining: a.remainingMinor.toString() });
+    return { tier: allowed.tier, topUp: { perTopUpMax: allowed.perTopUpMaxMinor.toString(), daily: view(allowed.daily), monthly: view(allowed.monthly) } };
   });
   registerWebhookRoutes(app, wallet);
 }

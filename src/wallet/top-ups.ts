@@ -5,6 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { ensureCustomerWallet } from './customer-wallets.ts';
+import { topUpAccountFor } from './balances.ts';
+import { allowance, tierOf, topUpLimitsFor, type Allowance, type Tier } from './tiers.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
 import { withTransaction, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -100,6 +102,17 @@ function isThreeDs(source: FundingSourceRow, request: TopUpRequest): boolean {
 }
 
 async function readUsage(client: Queryable, deps: WalletDeps, customerId: string, walletAccountId: string, amountMinor: bigint, threeDs: boolean): Promise<LimitUsage> {
+  const sums = await readTopUpSums(client, customerId);
+  const wallet = await deps.ledger.getAccount(walletAccountId, client);
+  if (wallet === null) throw new KobanError('wallet_not_found');
+  return {
+    amountMinor, threeDs, last24hMinor: sums.d, last30dMinor: sums.m, nonThreeDsLast24hMinor: sums.nd, nonThreeDsLast30dMinor: sums.nm,
+    walletBalanceMinor: availableBalance(wallet) + wallet.debitsPending, openTopUpsMinor: sums.open,
+  };
+}
+
+/** Top-ups of the last 24 hours and 30 days that count against the limits (in flight or completed). */
+async function readTopUpSums(client: Queryable, customerId: string): Promise<{ d: bigint; m: bigint; nd: bigint; nm: bigint; open: bigint }> {
   const result = await client.query<{ d: bigint; m: bigint; nd: bigint; nm: bigint; open: bigint }>(
     `select coalesce(sum(amount_minor) filter (where created_at > now() - interval '24 hours'), 0)::bigint as d,
             coalesce(sum(amount_minor), 0)::bigint as m,
@@ -111,12 +124,15 @@ async function readUsage(client: Queryable, deps: WalletDeps, customerId: string
   );
   const sums = result.rows[0];
   if (sums === undefined) throw new Error('usage query returned no row');
-  const wallet = await deps.ledger.getAccount(walletAccountId, client);
-  if (wallet === null) throw new KobanError('wallet_not_found');
-  return {
-    amountMinor, threeDs, last24hMinor: sums.d, last30dMinor: sums.m, nonThreeDsLast24hMinor: sums.nd, nonThreeDsLast30dMinor: sums.nm,
-    walletBalanceMinor: availableBalance(wallet) + wallet.debitsPending, openTopUpsMinor: sums.open,
-  };
+  return sums;
+}
+
+/** What this customer may still top up: their tier, the per-top-up cap and the 24-hour and 30-day allowances. */
+export async function topUpAllowance(deps: WalletDeps, customerId: string): Promise<{ tier: Tier; perTopUpMaxMinor: bigint; daily: Allowance; monthly: Allowance }> {
+  const tier = await tierOf(deps.db.pool, customerId);
+  const limits = topUpLimitsFor(deps.config, tier);
+  const sums = await readTopUpSums(deps.db.pool, customerId);
+  return { tier, perTopUpMaxMinor: limits.perTopUpMaxMinor, daily: allowance(limits.dailyMaxMinor, sums.d), monthly: allowance(limits.monthlyMaxMinor, sums.m) };
 }
 
 export async function startTopUp(
@@ -139,14 +155,18 @@ export async function startTopUp(
     kind: 'top_up', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
     cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
   });
-  const walletAccountId = await ensureCustomerWallet(deps.db, deps.ledger, customerId);
+  // Card money is prepaid; bank money is funds-transfer for a verified customer (balance-kinds.ts). The
+  // balance cap applies to the balance the top-up fills.
+  await ensureCustomerWallet(deps.db, deps.ledger, customerId);
+  const walletAccountId = (await topUpAccountFor(deps.db, deps.ledger, customerId, source.kind)).accountId;
   const threeDs = isThreeDs(source, request);
   return withTransaction(deps.db, async (client) => {
     await lockCustomerWallet(client, customerId);
     // A concurrent request with the same key may have committed while this one waited for the lock.
     const raced = await replayed(client, customerId, request, hash);
     if (raced !== null) return { topUp: raced, replayed: true };
-    const breach = firstBreach(deps.config.limits, await readUsage(client, deps, customerId, walletAccountId, request.amountMinor, threeDs));
+    const limits = topUpLimitsFor(deps.config, await tierOf(client, customerId));
+    const breach = firstBreach(limits, await readUsage(client, deps, customerId, walletAccountId, request.amountMinor, threeDs));
     if (breach !== null) {
       throw new KobanError('top_up_limit_exceeded', {
         detail: `the ${breach.limit.replaceAll('_', ' ')} limit is ${breach.limitMinor}; at most ${breach.availableMinor} more can be topped up now`,

@@ -17,7 +17,8 @@ export const TABLE_OWNERS = {
     'contact_changes', 'factor_failures',
   ],
   notifications: ['outbox_messages', 'dev_outbox', 'customer_notifications'],
-  wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims'],
+  wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims',
+    'customer_verifications', 'wallet_spend_orders', 'kyc_applications'],
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces', 'opa_rate_buckets',
     'merchant_payout_accounts', 'merchant_external_ids', 'merchant_users', 'merchant_user_sessions',
@@ -25,7 +26,7 @@ export const TABLE_OWNERS = {
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
-    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures',
+    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures', 'payment_debit_plans',
   ],
   risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
   operations: [

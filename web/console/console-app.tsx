@@ -18,6 +18,7 @@ import { SearchScreen } from './screens/search.tsx';
 import { SignIn } from './screens/sign-in.tsx';
 import { SwitchesScreen } from './screens/switches.tsx';
 import { SecurityEventsScreen } from './screens/security-events.tsx';
+import { IdentityReviewsScreen } from './screens/identity-reviews.tsx';
 
 const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = [
   { path: '/', label: 'nav.dashboard', permission: 'dashboard.read' },
@@ -29,6 +30,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = 
   { path: '/compensation', label: 'nav.compensation', permission: 'proposals.read' },
   { path: '/security-events', label: 'nav.securityEvents', permission: 'security_events.read' },
   { path: '/audit', label: 'nav.audit', permission: 'audit.read' },
+  { path: '/identity-reviews', label: 'nav.identityReviews', permission: 'identity.review' },
 ];
 
 export function ConsoleApp() {
@@ -89,6 +91,7 @@ function SignedIn() {
             '/compensation': () => guard('proposals.read', <CompensationScreen />),
             '/security-events': () => guard('security_events.read', <SecurityEventsScreen />),
             '/audit': () => guard('audit.read', <AuditScreen />),
+            '/identity-reviews': () => guard('identity.review', <IdentityReviewsScreen />),
           }}
           fallback={<Notice kind="error">{t('common.notFound')}</Notice>}
         />

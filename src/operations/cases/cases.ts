@@ -12,6 +12,8 @@ import { KobanError } from '../../platform/errors.ts';
 import { decodeCursor, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
+import { ownedAccountId } from '../../ledger/owned-accounts.ts';
+import { AccountCodes } from '../../ledger/types.ts';
 import { recordAudit, type AuditActor } from '../audit/audit-log.ts';
 import { required, type OperationsAdapters } from '../adapters.ts';
 
@@ -105,7 +107,7 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
       const walletId = await wallets().walletAccountIdOf(customerId);
       if (walletId === null) throw new KobanError('customer_wallet_not_found', { detail: `customer ${customerId} has no wallet` });
       // Containment first: the wallet is frozen before anything else can fail.
-      await ledger.setAccountStatus(walletId, 'frozen');
+      await setBalancesStatus(customerId, walletId, 'frozen');
       const caseId = await withTransaction(db, async (client) => {
         const id = await openOrJoin(client, customerId, 'customer');
         const actor: AuditActor = { kind: 'customer', id: customerId };
@@ -128,14 +130,16 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
     },
     async freeze(caseId, context) {
       requireReason(context.reason);
-      const walletId = await walletOrFail(await accountOf(caseId));
-      await ledger.setAccountStatus(walletId, 'frozen');
+      const customerId = await accountOf(caseId);
+      const walletId = await walletOrFail(customerId);
+      await setBalancesStatus(customerId, walletId, 'frozen');
       return act(caseId, context, 'case.account_frozen', `wallet ${walletId} frozen`);
     },
     async unfreeze(caseId, context) {
       requireReason(context.reason);
-      const walletId = await walletOrFail(await accountOf(caseId));
-      await ledger.setAccountStatus(walletId, 'active');
+      const customerId = await accountOf(caseId);
+      const walletId = await walletOrFail(customerId);
+      await setBalancesStatus(customerId, walletId, 'active');
       return act(caseId, context, 'case.account_unfrozen', `wallet ${walletId} unfrozen`);
     },
     async forceReset(caseId, context) {
@@ -154,6 +158,13 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
       await client.query(`update cases set status = 'closed', outcome = $2, closed_at = now() where id = $1`, [caseId, outcome]);
     }),
   };
+
+  /** The wallet (prepaid) and, once the customer is verified, the funds-transfer account freeze and thaw together (issue 19). */
+  async function setBalancesStatus(customerId: string, walletId: string, status: 'frozen' | 'active'): Promise<void> {
+    await ledger.setAccountStatus(walletId, status);
+    const fundsTransferId = isUuid(customerId) ? ownedAccountId(AccountCodes.customerFundsTransfer, customerId) : null;
+    if (fundsTransferId !== null && await ledger.getAccount(fundsTransferId) !== null) await ledger.setAccountStatus(fundsTransferId, status);
+  }
 
   async function walletOrFail(customerId: string): Promise<string> {
     const walletId = await wallets().walletAccountIdOf(customerId);

@@ -46,6 +46,10 @@ export const PERMISSIONS = {
   // Support can contain (freeze) at once; releasing money again takes a risk analyst.
   'accounts.freeze': ['support', 'risk_analyst', 'administrator'],
   'accounts.unfreeze': RISK,
+  // Identity verifications the eKYC provider sent to review (issue 19): they show the customer's identity data.
+  'identity.review': RISK,
+  // What Koban owes its customers and the security it must hold (issue 19).
+  'regulatory.read': ['finance', 'administrator'],
   'customers.force_reset': ['support', 'risk_analyst', 'administrator'],
   'customers.revoke_sessions': ['support', 'risk_analyst', 'administrator'],
   'proposals.read': ['risk_analyst', 'finance', 'administrator'],
