@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   // Bounded: in-flight requests and open streams cannot keep Koban from stopping (src/http/shutdown.ts).
   stopOnSignals({
     graceMs: config.limits.shutdownGraceMs,
+    drain: { delayMs: config.limits.drainDelayMs, begin: () => koban.drain.begin() },
     log: (message, level) => koban.app.log[level](message),
     servers: () => [koban.app.server, koban.payments.opa.app.server],
     stop: async () => {

@@ -20,11 +20,13 @@ export const READINESS_CHECK_TIMEOUT_MS = 2_000;
 type Check = { database: 'reachable' | 'unreachable' | 'too_slow'; migrations: 'current' | 'pending' | 'unknown'; reason?: string };
 
 /** /healthz: the process answers. /readyz: it can serve traffic (database up, schema current). */
-export function registerHealthRoutes(app: App, db: Database, nodeId: string): void {
+/** `draining`: true once the node was told to stop (src/http/drain.ts): /readyz then fails, so the balancer stops sending first. */
+export function registerHealthRoutes(app: App, db: Database, nodeId: string, draining: () => boolean = () => false): void {
   app.get('/healthz', { schema: { tags: ['operations'], summary: 'Liveness, and which node answered', response: { 200: Health } } }, async () => ({ status: 'ok' as const, node: nodeId }));
   app.get('/readyz', { schema: { tags: ['operations'], summary: 'Readiness (answers within 2 s; `reason` says why not ready)', response: { 200: Readiness, 503: Readiness } } }, async (_request, reply) => {
     const check = await checkReadiness(db, READINESS_CHECK_TIMEOUT_MS);
-    const ready = check.database === 'reachable' && check.migrations === 'current';
+    if (draining()) check.reason = 'draining: this node is shutting down';
+    const ready = check.database === 'reachable' && check.migrations === 'current' && !draining();
     reply.code(ready ? 200 : 503);
     if (!ready) reply.header('retry-after', '2');
     return { status: ready ? 'ready' as const : 'not_ready' as const, ...check, durability: db.durability };

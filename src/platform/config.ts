@@ -29,6 +29,8 @@ export interface Config {
   /** Bearer token for the internal ledger API; the API is not mounted without one. */
   readonly ledgerApiToken: string | null;
   readonly pendingSweepIntervalMs: number;
+  /** Background jobs run on the one node holding their lease (src/platform/leases.ts); a dead holder is replaced within about 4/3 of this. */
+  readonly leaseTtlMs: number;
   /** Identity: see src/identity/README.md. */
   readonly identity: IdentityConfig;
   /** Notifications: SMTP and SMS adapters; without them messages go to the development outbox. */
@@ -56,6 +58,8 @@ export interface RuntimeLimits {
   readonly httpConnectionsMax: number;
   /** SIGINT/SIGTERM: in-flight requests get this long, then connections are closed and Koban exits. */
   readonly shutdownGraceMs: number;
+  /** SIGTERM: /readyz fails this long before the listeners close, so a load balancer stops sending first. */
+  readonly drainDelayMs: number;
 }
 
 export interface WalletConfig {
@@ -237,6 +241,7 @@ export function loadConfig(env: Env = process.env): Config {
     ledgerMaxAmountMinor: reader.bigint('KOBAN_LEDGER_MAX_AMOUNT', 100_000_000_000n),
     ledgerApiToken: reader.optionalSecret('KOBAN_LEDGER_API_TOKEN', 32),
     pendingSweepIntervalMs: reader.integer('KOBAN_PENDING_SWEEP_INTERVAL_MS', 1000, 50, 60_000),
+    leaseTtlMs: reader.integer('KOBAN_LEASE_TTL_MS', 15_000, 100, 600_000),
     identity: readIdentityConfig(reader, nodeEnv, publicUrl, problems),
     notifications: readNotificationsConfig(reader, nodeEnv, problems),
     payments: readPaymentsConfig(reader, nodeEnv, host, problems),
@@ -245,6 +250,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: readRuntimeLimits(reader),
   };
   if (nodeEnv === 'production') problems.push(...productionRefusals(config));
+  if (config.limits.drainDelayMs > 0 && config.limits.drainDelayMs >= config.limits.shutdownGraceMs) problems.push('KOBAN_DRAIN_DELAY_MS must be shorter than KOBAN_SHUTDOWN_GRACE_MS (the drain happens within the grace period)');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
@@ -426,6 +432,7 @@ function readRuntimeLimits(reader: Reader): RuntimeLimits {
     httpHeadersTimeoutMs: reader.integer('KOBAN_HTTP_HEADERS_TIMEOUT_MS', 10_000, 1_000, 120_000),
     httpConnectionsMax: reader.integer('KOBAN_HTTP_CONNECTIONS_MAX', 2_000, 1, 100_000),
     shutdownGraceMs: reader.integer('KOBAN_SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+    drainDelayMs: reader.integer('KOBAN_DRAIN_DELAY_MS', 0, 0, 60_000),
   };
 }
 
