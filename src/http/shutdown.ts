@@ -21,6 +21,8 @@ export interface ShutdownOptions {
    * `stop` starts `delayMs` later, once the balancer has seen it. The delay is part of `graceMs`.
    */
   readonly drain?: { readonly delayMs: number; begin(): void };
+  /** Which signals stop Koban (default SIGINT and SIGTERM); a cluster worker listens to its primary's SIGTERM only. */
+  readonly signals?: readonly NodeJS.Signals[];
 }
 
 /** After the connections are destroyed, how long closing may still take before the process exits anyway. */
@@ -41,8 +43,10 @@ export function stopOnSignals(options: ShutdownOptions): void {
     options.log(`${signal}: stopping (${delayMs > 0 ? `draining: /readyz fails, listeners close in ${delayMs} ms; ` : ''}in-flight requests get ${options.graceMs} ms in all)`, 'info');
     void stopWithin(options, exit, delayMs);
   };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => { if (signals.includes(signal)) onSignal(signal); });
+  }
 }
 
 async function stopWithin(options: ShutdownOptions, exit: (code: number) => void, delayMs: number): Promise<void> {

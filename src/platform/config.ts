@@ -13,6 +13,8 @@ export interface Config {
   readonly publicUrl: string;
   /** This node's name among several behind a load balancer (KOBAN_NODE_ID, else hostname:pid), in /healthz and metrics. */
   readonly nodeId: string;
+  /** Processes on this machine (KOBAN_WORKERS, `koban start --workers N`): src/workers.ts; 1 runs Koban in this process. */
+  readonly workers: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** PostgreSQL server; when absent Koban runs on the embedded PGlite database in `dataDir`. */
   readonly databaseUrl: string | null;
@@ -231,6 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     publicUrl,
     nodeId: reader.string('KOBAN_NODE_ID', `${hostname()}:${process.pid}`),
+    workers: reader.integer('KOBAN_WORKERS', 1, 1, 64),
     logLevel: reader.oneOf('KOBAN_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: reader.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: reader.integer('KOBAN_DATABASE_POOL_SIZE', 20, 1, 500),
@@ -250,9 +253,19 @@ export function loadConfig(env: Env = process.env): Config {
     limits: readRuntimeLimits(reader),
   };
   if (nodeEnv === 'production') problems.push(...productionRefusals(config));
+  if (config.workers > 1) problems.push(...workerRefusals(config));
   if (config.limits.drainDelayMs > 0 && config.limits.drainDelayMs >= config.limits.shutdownGraceMs) problems.push('KOBAN_DRAIN_DELAY_MS must be shorter than KOBAN_SHUTDOWN_GRACE_MS (the drain happens within the grace period)');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Several workers share their listening ports and the database; what lives in one process cannot be split. */
+function workerRefusals(config: Config): string[] {
+  const refused: string[] = [];
+  if (config.databaseUrl === null) refused.push('KOBAN_WORKERS above 1 needs DATABASE_URL (the embedded database serves one process)');
+  if (config.devSandboxes) refused.push('KOBAN_WORKERS above 1 needs KOBAN_SANDBOXES=false (each worker would run its own sandbox on the same port, with its own state)');
+  if (config.devIdentityProvider) refused.push('KOBAN_WORKERS above 1 needs KOBAN_DEV_IDP=false (the development identity provider keeps its state in one process)');
+  return refused;
 }
 
 /** A printable view of the configuration with every secret replaced. */
