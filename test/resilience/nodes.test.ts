@@ -16,7 +16,7 @@ import { startKobanProcess, type KobanProcess } from './koban-process.ts';
 /** Every leased job startBackgroundWork starts (src/koban.ts and the modules it calls). */
 const JOBS = ['ledger.hold-expiry', 'identity.purge', 'operations.audit-seal', 'risk.counter-prune', 'payments.nonce-sweep', 'payments.maintenance', 'wallet.top-up-reconcile'];
 /** Waits are on the event itself; this bound only stops a broken run. */
-const BOUND = { timeout: 60_000, interval: 100 };
+const BOUND = { timeout: 150_000, interval: 100 };
 
 let db: TestDatabase;
 let admin: pg.Client;
@@ -89,7 +89,7 @@ describe('background jobs on two nodes', () => {
     }, BOUND).toBe(true);
     const rows = (await admin.query<{ holder: string; token: bigint }>('select holder, token from platform_leases where name = any($1)', [JOBS])).rows;
     expect(new Set(rows.map((row) => row.holder))).toEqual(new Set([victim === 0 ? 'beta' : 'alpha']));
-  }, 180_000);
+  }, 400_000);
 });
 
 describe('graceful drain on SIGTERM', () => {
@@ -123,5 +123,5 @@ describe('graceful drain on SIGTERM', () => {
     const held = await admin.query<{ name: string }>("select name from platform_leases where holder = 'drainer' and expires_at > now()");
     expect(held.rows).toEqual([]);
     expect(koban.output()).not.toContain('could not stop cleanly');
-  }, 180_000);
+  }, 400_000);
 });
