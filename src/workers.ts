@@ -14,6 +14,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Config } from './platform/config.ts';
 
 /** What a worker sends the primary once it serves (src/main.ts). */
@@ -51,7 +52,7 @@ export async function superviseWorkers(config: Config, log: (message: string) =>
     });
   });
 
-  cluster.setupPrimary({ exec: new URL('./main.ts', import.meta.url).pathname });
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./main.ts', import.meta.url)) });
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
