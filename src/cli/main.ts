@@ -12,6 +12,9 @@ import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
 import { PAYMENTS_COMMANDS } from '../payments/cli.ts';
 import { TILL_COMMANDS } from '../payments/terminal/cli.ts';
 import { runningKoban, type LocalAdminAddress } from '../platform/local-admin.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 
 interface Command {
   readonly words: readonly string[];
@@ -85,16 +88,23 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `koban start [--workers N]`: what `npm start` runs, with KOBAN_WORKERS from the option; it keeps running. */
+/**
+ * `koban start [--workers N]`: runs `src/main.ts` (what `npm start` runs) as a child with KOBAN_WORKERS from the
+ * option, and exits with its status. SIGTERM is passed on; Ctrl-C reaches the child from the terminal itself.
+ */
 async function startCommand(args: readonly string[]): Promise<number> {
   const workers = args[0] === '--workers' && args.length === 2 ? args[1] : args.length === 0 ? undefined : null;
   if (workers === null || (workers !== undefined && !/^[1-9][0-9]?$/.test(workers))) {
     process.stderr.write('usage: koban start [--workers N]   (N from 1 to 64)\n');
     return 2;
   }
-  if (workers !== undefined) process.env.KOBAN_WORKERS = workers;
-  await import('../main.ts');
-  return 0;
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../main.ts', import.meta.url))], {
+    stdio: 'inherit', env: { ...process.env, ...(workers === undefined ? {} : { KOBAN_WORKERS: workers }) },
+  });
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  process.on('SIGINT', () => undefined);
+  const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+  return code ?? (signal === null ? 1 : 128);
 }
 
 if (import.meta.main) {
