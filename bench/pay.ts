@@ -16,7 +16,9 @@
  * - `koban ledger verify` after every run; the bench fails if it is not clean.
  * - Growth: KOBAN_BENCH_WALLETS=10000000 adds wallets after the 100k run and repeats the cells at that size.
  *
- * Usage: npm run bench:pay [-- --quick] [-- --parts closed,charge,open,ceilings]
+ * Usage: npm run bench:pay [-- --quick] [-- --parts closed,charge,open,ceilings] [-- --nodes N]
+ * `--nodes N`: N Koban nodes on the one database, as `koban start --workers N` runs them (node:cluster workers
+ * sharing the ports, src/workers.ts); Koban's CPU column is then the primary and all its workers.
  * Environment: KOBAN_BENCH_WALLETS (growth size), KOBAN_BENCH_CALLERS (1,16,64,256), KOBAN_BENCH_RATES
  * (open-loop ladder), KOBAN_BENCH_SECONDS (measured seconds per cell), KOBAN_BENCH_POOL (Koban's pool size;
  * default: Koban's own), KOBAN_BENCH_PORT_BASE (3700: Koban, +1 OPA, +2 no-op ceiling).
@@ -68,6 +70,9 @@ const OPEN_IN_FLIGHT_MAX = 2048;
 const PREMINT_MAX = 150_000;
 const IDLE_MS = 3000;
 const PORT_BASE = Number(process.env.KOBAN_BENCH_PORT_BASE ?? 3700);
+/** Koban nodes (cluster workers on this machine); 1 is Koban in one process, as before. */
+const NODES = Number(valueOf('--nodes') ?? 1);
+if (!Number.isInteger(NODES) || NODES < 1 || NODES > 16) throw new Error('--nodes takes a whole number from 1 to 16');
 const DATABASE = 'koban_bench_pay';
 const CEILING_DATABASE = 'koban_bench_ceiling';
 
@@ -122,7 +127,7 @@ async function run(server: ThrowawayPostgres, workDir: string): Promise<void> {
   const secrets = { secretKey: randomBytes(32).toString('hex'), identitySecret: randomBytes(32).toString('base64url') };
   const targets: MeterTargets = { adminUrl, database: DATABASE, postmasterPid: postmasterPid(server.dataDir), kobanPid: null, loadPid: null };
   const meter = await openMeter(targets);
-  log(`# bench:pay ${QUICK ? '(quick)' : '(full)'} — ${new Date().toISOString()}`);
+  log(`# bench:pay ${QUICK ? '(quick)' : '(full)'}${NODES > 1 ? `, ${NODES} Koban nodes (cluster workers)` : ', one Koban node'} — ${new Date().toISOString()}`);
   log(describeBox(server, meter));
   const started = performance.now();
   const merchant = await loadFixture(adminUrl, secrets, BASE_WALLETS);
@@ -207,6 +212,7 @@ function kobanEnv(bench: Bench): Record<string, string> {
     KOBAN_DEMO_DATA: 'false', KOBAN_DEMO_OPERATOR: 'false', KOBAN_SANDBOXES: 'false', KOBAN_DEV_IDP: 'false', KOBAN_LOG_LEVEL: 'warn',
     KOBAN_DATA_DIR: path.join(bench.workDir, 'data'), KOBAN_SETTLEMENT_DIR: path.join(bench.workDir, 'settlement'),
     ...(process.env.KOBAN_BENCH_POOL === undefined ? {} : { KOBAN_DATABASE_POOL_SIZE: process.env.KOBAN_BENCH_POOL }),
+    ...(NODES > 1 ? { KOBAN_WORKERS: String(NODES), KOBAN_NODE_ID: 'bench' } : {}),
   };
 }
 

@@ -5,10 +5,11 @@
 import type { Config } from './platform/config.ts';
 import { systemClock, type Clock } from './platform/clock.ts';
 import type { Database } from './platform/db/database.ts';
-import { createMetrics, type Metrics } from './platform/metrics.ts';
+import { createMetrics, registerJobMetrics, type Metrics } from './platform/metrics.ts';
 import { createHttpApp, type App } from './http/app.ts';
 import { httpLimitsOf } from './http/limits.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { createDrain, type Drain } from './http/drain.ts';
 import { createLedger, type Ledger } from './ledger/ledger.ts';
 import { registerLedgerRoutes } from './ledger/routes.ts';
 import { ensurePlatformAccounts } from './ledger/platform-accounts.ts';
@@ -19,7 +20,7 @@ import { registerDevOutboxRoutes } from './notifications/dev-outbox-routes.ts';
 import { createIdentity, type Identity } from './identity/identity.ts';
 import { registerIdentityRoutes } from './identity/http/routes.ts';
 import { createOperations, type Operations } from './operations/operations.ts';
-import { every } from './platform/every.ts';
+import { createBackgroundJobs, type BackgroundJobs } from './platform/leases.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerTillActivationOpsRoute } from './payments/terminal/issue-routes.ts';
 import { createWallet, type Wallet } from './wallet/wallet.ts';
@@ -58,8 +59,17 @@ export interface Koban {
   readonly operations: Operations;
   /** Scores sign-ins, recoveries, links, funding sources, top-ups, code mints and payments (src/risk). */
   readonly risk: Risk;
-  /** Starts background work (hold expiry). Not started by tests that drive time themselves. */
+  /**
+   * Starts background work (hold expiry, sealer, reconcilers, purges): each job on the one node holding its
+   * lease (src/platform/leases.ts). Not started by tests that drive time themselves.
+   */
   startBackgroundWork(): void;
+  /** The leased jobs, once started: which this node holds, how often each ran here. */
+  readonly jobs: BackgroundJobs | null;
+  /** Stops background work and releases its leases (part of close). */
+  stopBackgroundWork(): Promise<void>;
+  /** Drain: /readyz fails and answers close their connections from now on (src/http/drain.ts); close() stops. */
+  readonly drain: Pick<Drain, 'begin' | 'draining'>;
   close(): Promise<void>;
   /** Payments and the merchant API (src/payments); its OPA listener is started by main.ts. */
   readonly payments: PaymentsModule;
@@ -87,7 +97,9 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // Clearing, fees, compensation…: every module moves money through them, so they exist before any module starts.
   await ensurePlatformAccounts(ledger);
   const app = await createHttpApp({ logLevel: config.logLevel, metrics, publicUrl: config.publicUrl, limits: httpLimitsOf(config) });
-  registerHealthRoutes(app, db, config.nodeId);
+  const drain = createDrain();
+  drain.attach(app);
+  registerHealthRoutes(app, db, config.nodeId, () => drain.draining);
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);
   const notifications = createNotifications(config.notifications, db);
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
@@ -118,6 +130,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // The merchant portal's API (/v1/merchant) and its console routes (registered above, served once ready).
   const portal = portalDeps(config, db, ledger, payments, operations, clock);
   registerPortalRoutes(app, portal);
+  drain.attach(payments.opa.app);
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
   // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
   const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax, metrics });
@@ -127,24 +140,42 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   registerCustomerCaseRoutes(app, feedAndCases);
   registerWalletHistoryRoutes(app, walletHistoryDeps(identity, db, ledger));
   const timers: NodeJS.Timeout[] = [];
+  let jobs: BackgroundJobs | null = null;
   let closing = false;
+  const stopBackgroundWork = async (): Promise<void> => {
+    for (const timer of timers) clearInterval(timer);
+    await jobs?.stop();
+  };
 
   return {
     config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc,
+    get jobs() { return jobs; },
     startBackgroundWork() {
-      timers.push(every(config.pendingSweepIntervalMs, () => ledger.expireDueHolds(), (error) => app.log.error({ err: error }, 'hold sweeper failed')));
+      if (jobs !== null || closing) return;
+      const started = createBackgroundJobs(db, {
+        holder: config.nodeId, ttlMs: config.leaseTtlMs,
+        onError: (error, job) => app.log.error({ err: error }, `${job} failed`),
+        onChange: (job, change, token) => app.log.info({ job, token: token.toString() }, `lease ${change}`),
+      });
+      jobs = started;
+      registerJobMetrics(metrics, started);
+      started.run('ledger.hold-expiry', config.pendingSweepIntervalMs, () => ledger.expireDueHolds());
+      // The notification dispatcher claims its messages itself and runs on every node.
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
-      timers.push(every(IDENTITY_PURGE_INTERVAL_MS, () => identity.purgeExpired(), (error) => app.log.error({ err: error }, 'identity purge failed')));
-      timers.push(...operations.startBackgroundWork());
-      timers.push(every(60_000, () => risk.pruneCounters(), (error) => app.log.error({ err: error }, 'risk counter pruning failed')));
-      timers.push(...payments.startBackgroundWork());
-      timers.push(...wallet.startBackgroundWork());
+      started.run('identity.purge', IDENTITY_PURGE_INTERVAL_MS, () => identity.purgeExpired());
+      operations.startBackgroundWork(started);
+      started.run('risk.counter-prune', 60_000, () => risk.pruneCounters());
+      timers.push(...payments.startBackgroundWork(started));
+      wallet.startBackgroundWork(started);
     },
+    stopBackgroundWork,
+    drain,
     async close() {
       if (closing) return;
       closing = true;
-      for (const timer of timers) clearInterval(timer);
+      // In-flight requests finish, then the jobs stop and release their leases for the other nodes.
       await app.close();
+      await stopBackgroundWork();
       await liveFeed.close();
       await payments.close();
       await ledger.drain();

@@ -24,10 +24,14 @@ import { registerLocalTillActivationRoute } from './payments/terminal/issue-rout
 import { assert } from './platform/assert.ts';
 import type { Koban } from './koban.ts';
 import type { Database } from './platform/db/database.ts';
+import cluster from 'node:cluster';
+import { superviseWorkers, WORKER_READY } from './workers.ts';
 
 async function main(): Promise<void> {
   // Every problem at once, production's refusals included, before a port is bound or a row written.
   const asked = loadConfig(process.env);
+  // KOBAN_WORKERS=N (koban start --workers N): this process only supervises N Koban workers (src/workers.ts).
+  if (asked.workers > 1 && cluster.isPrimary) return superviseWorkers(asked);
   // Before any port is bound: a second npm start on the same folder stops here and names the first.
   const folderLock = holdEmbeddedFolder(process.env);
   const sandboxes: DevSandboxes = asked.devSandboxes ? await startDevSandboxes(process.env) : { env: process.env, banner: [], close: async () => undefined };
@@ -62,10 +66,13 @@ async function main(): Promise<void> {
   if (config.demoData) await printDemo(koban, db, base);
   process.stdout.write(`  Start-up log       ${START_LOG}\n\n`);
   restoreLogLevels();
+  if (cluster.isWorker) process.send?.(WORKER_READY);
 
   // Bounded: in-flight requests and open streams cannot keep Koban from stopping (src/http/shutdown.ts).
   stopOnSignals({
     graceMs: config.limits.shutdownGraceMs,
+    drain: { delayMs: config.limits.drainDelayMs, begin: () => koban.drain.begin() },
+    signals: cluster.isWorker ? ['SIGTERM'] : ['SIGINT', 'SIGTERM'],
     log: (message, level) => koban.app.log[level](message),
     servers: () => [koban.app.server, koban.payments.opa.app.server],
     stop: async () => {

@@ -63,7 +63,7 @@ function parentOf(pid: number): number {
   }
 }
 
-/** The postmaster and every live child (backends, walwriter, checkpointer, autovacuum, …). */
+/** The postmaster and every live child (backends, walwriter, checkpointer, autovacuum, …); also used for Koban's primary and its workers. */
 export function postgresCpuMs(postmasterPid: number): number {
   let total = processCpuMs(postmasterPid, true);
   for (const entry of readdirSync('/proc')) {
@@ -111,7 +111,8 @@ export async function openMeter(targets: MeterTargets): Promise<Meter> {
   return {
     statementsCounted,
     async snapshot() {
-      const cpu = { koban: targets.kobanPid === null ? 0 : processCpuMs(targets.kobanPid, true), load: targets.loadPid === null ? 0 : processCpuMs(targets.loadPid, true), postgres: targets.postmasterPid === null ? Number.NaN : postgresCpuMs(targets.postmasterPid), box: boxCpu() };
+      // Koban's process and its live children: with --nodes N (KOBAN_WORKERS) the workers are the primary's children.
+      const cpu = { koban: targets.kobanPid === null ? 0 : postgresCpuMs(targets.kobanPid), load: targets.loadPid === null ? 0 : processCpuMs(targets.loadPid, true), postgres: targets.postmasterPid === null ? Number.NaN : postgresCpuMs(targets.postmasterPid), box: boxCpu() };
       const counters = await client.query<{ statements: string | null; commits: string; wal_sync: string; wal_bytes: string }>(
         `select ${statementsCounted ? `(select sum(calls) from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1 and s.toplevel)` : 'null'} as statements,
                 (select xact_commit from pg_stat_database where datname = $1) as commits,

@@ -25,16 +25,21 @@ export async function startKoban(env: Record<string, string>, log: (line: string
     stderr.push(chunk.toString('utf8'));
     if (stderr.length > 200) stderr.shift();
   });
+  // With KOBAN_WORKERS above 1 the primary says on stderr when every worker serves (src/workers.ts).
+  const workers = Number(env.KOBAN_WORKERS ?? 1);
   const opaBase = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Koban did not start in time')), KOBAN_START_TIMEOUT_MS);
+    const check = (): void => {
+      const match = /Merchant API \(OPA\)\s+(https?:\/\/\S+)/.exec(output);
+      if (match?.[1] === undefined || (workers > 1 && !/Koban: \d+ workers serving/.test(stderr.join('')))) return;
+      clearTimeout(timer);
+      resolve(match[1]);
+    };
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString('utf8');
-      const match = /Merchant API \(OPA\)\s+(https?:\/\/\S+)/.exec(output);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
+      check();
     });
+    child.stderr?.on('data', check);
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`Koban exited (${code}) before it listened:\n${output}\n${stderr.join('')}`));

@@ -12,6 +12,9 @@ import { OPERATIONS_COMMANDS } from '../operations/cli.ts';
 import { PAYMENTS_COMMANDS } from '../payments/cli.ts';
 import { TILL_COMMANDS } from '../payments/terminal/cli.ts';
 import { runningKoban, type LocalAdminAddress } from '../platform/local-admin.ts';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 
 interface Command {
   readonly words: readonly string[];
@@ -54,6 +57,7 @@ const COMMANDS: readonly Command[] = [
 
 function usage(): string {
   return ['usage: koban <command>', '', 'commands:', ...COMMANDS.map((c) => `  ${[...c.words, c.usage ?? ''].join(' ').trim().padEnd(16)} ${c.summary}`),
+    `  ${'start [--workers N]'.padEnd(16)} run Koban (as npm start); N worker processes sharing its ports (KOBAN_WORKERS; needs DATABASE_URL)`,
     `  ${'drill [options]'.padEnd(16)} replay a 7pay-style attack against a running Koban and measure it (koban drill --help)`, '',
     'The database is DATABASE_URL, or the embedded folder KOBAN_DATA_DIR (default .koban/data).'].join('\n');
 }
@@ -61,6 +65,7 @@ function usage(): string {
 export async function runCli(argv: readonly string[]): Promise<number> {
   // The drill talks to a running Koban over HTTP and never opens the database.
   if (argv[0] === 'drill') return (await import('../drill/cli.ts')).drillCommand(argv.slice(1));
+  if (argv[0] === 'start') return startCommand(argv.slice(1));
   const command = COMMANDS.find((c) => (c.words.length === argv.length || (c.usage !== undefined && argv.length > c.words.length))
     && c.words.every((word, i) => argv[i] === word));
   if (command === undefined) {
@@ -81,6 +86,25 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   } finally {
     await db?.close();
   }
+}
+
+/**
+ * `koban start [--workers N]`: runs `src/main.ts` (what `npm start` runs) as a child with KOBAN_WORKERS from the
+ * option, and exits with its status. SIGTERM is passed on; Ctrl-C reaches the child from the terminal itself.
+ */
+async function startCommand(args: readonly string[]): Promise<number> {
+  const workers = args[0] === '--workers' && args.length === 2 ? args[1] : args.length === 0 ? undefined : null;
+  if (workers === null || (workers !== undefined && !/^[1-9][0-9]?$/.test(workers))) {
+    process.stderr.write('usage: koban start [--workers N]   (N from 1 to 64)\n');
+    return 2;
+  }
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../main.ts', import.meta.url))], {
+    stdio: 'inherit', env: { ...process.env, ...(workers === undefined ? {} : { KOBAN_WORKERS: workers }) },
+  });
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  process.on('SIGINT', () => undefined);
+  const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+  return code ?? (signal === null ? 1 : 128);
 }
 
 if (import.meta.main) {

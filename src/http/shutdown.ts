@@ -16,6 +16,13 @@ export interface ShutdownOptions {
   readonly servers: () => readonly Server[];
   readonly log: (message: string, level: 'info' | 'warn') => void;
   readonly exit?: (code: number) => void;
+  /**
+   * Graceful drain behind a load balancer (src/http/drain.ts): `begin` makes /readyz fail at once, and
+   * `stop` starts `delayMs` later, once the balancer has seen it. The delay is part of `graceMs`.
+   */
+  readonly drain?: { readonly delayMs: number; begin(): void };
+  /** Which signals stop Koban (default SIGINT and SIGTERM); a cluster worker listens to its primary's SIGTERM only. */
+  readonly signals?: readonly NodeJS.Signals[];
 }
 
 /** After the connections are destroyed, how long closing may still take before the process exits anyway. */
@@ -31,14 +38,18 @@ export function stopOnSignals(options: ShutdownOptions): void {
       return;
     }
     stopping = true;
-    options.log(`${signal}: stopping (in-flight requests get ${options.graceMs} ms)`, 'info');
-    void stopWithin(options, exit);
+    options.drain?.begin();
+    const delayMs = options.drain?.delayMs ?? 0;
+    options.log(`${signal}: stopping (${delayMs > 0 ? `draining: /readyz fails, listeners close in ${delayMs} ms; ` : ''}in-flight requests get ${options.graceMs} ms in all)`, 'info');
+    void stopWithin(options, exit, delayMs);
   };
-  process.on('SIGINT', () => onSignal('SIGINT'));
-  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  const signals = options.signals ?? ['SIGINT', 'SIGTERM'];
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => { if (signals.includes(signal)) onSignal(signal); });
+  }
 }
 
-async function stopWithin(options: ShutdownOptions, exit: (code: number) => void): Promise<void> {
+async function stopWithin(options: ShutdownOptions, exit: (code: number) => void, delayMs: number): Promise<void> {
   const forceClose = setTimeout(() => {
     options.log(`still stopping after ${options.graceMs} ms: closing every open connection`, 'warn');
     for (const server of options.servers()) server.closeAllConnections();
@@ -48,6 +59,7 @@ async function stopWithin(options: ShutdownOptions, exit: (code: number) => void
     exit(1);
   }, options.graceMs + FORCED_EXIT_MARGIN_MS);
   try {
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     await options.stop();
     clearTimeout(forceClose);
     clearTimeout(forceExit);

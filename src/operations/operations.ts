@@ -2,7 +2,7 @@
  * The operations module's composition: audit log and sealer, kill switches, and (as they land)
  * operators, cases, proposals and compensation. `src/koban.ts` creates one per process.
  */
-import { every } from '../platform/every.ts';
+import type { BackgroundJobs } from '../platform/leases.ts';
 import type { OperationsConfig } from '../platform/config.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
@@ -33,8 +33,8 @@ export interface Operations {
   readonly incident: Incident;
   readonly switches: Switches;
   readonly changes: ChangeFeed;
-  /** The audit sealer: off the request path, one interval per process. */
-  startBackgroundWork(): NodeJS.Timeout[];
+  /** The audit sealer: off the request path, on the one node holding its lease, fenced by it. */
+  startBackgroundWork(jobs: BackgroundJobs): void;
   close(): Promise<void>;
 }
 
@@ -68,8 +68,8 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   const incident = createIncident(db, proposals, deps.adapters);
   return {
     db, audit, operators, operatorPasskeys, breakGlass, switches, changes, cases, proposals, compensation, incident,
-    startBackgroundWork() {
-      return [every(config.auditSealIntervalMs, () => sealPending(db), (error) => deps.onError(error, 'audit sealer'))];
+    startBackgroundWork(jobs) {
+      jobs.run('operations.audit-seal', config.auditSealIntervalMs, (fence) => sealPending(db, { beforeCommit: (client) => fence.check(client) }));
     },
     async close() {
       await changes.close();

@@ -5,6 +5,7 @@
  */
 import { PgRateLimiter } from '../merchants/opa/rate-limit.ts';
 import { every } from '../platform/every.ts';
+import type { BackgroundJobs } from '../platform/leases.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createCredentialDirectory, type CredentialDirectory } from '../merchants/credentials.ts';
@@ -67,7 +68,8 @@ export interface PaymentsModule {
   listenOpa(): Promise<string>;
   /** One webhook dispatch round (the background loop calls it; tests call it directly). */
   dispatchWebhooks(): Promise<number>;
-  startBackgroundWork(): NodeJS.Timeout[];
+  /** Leased jobs (nonce sweep, maintenance) go to `jobs`; the webhook dispatcher claims its rows and runs on every node (its timers are returned). */
+  startBackgroundWork(jobs: BackgroundJobs): NodeJS.Timeout[];
   close(): Promise<void>;
 }
 
@@ -108,11 +110,11 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
       return `${https === null ? 'http' : 'https'}://${config.payments.opaHost === '0.0.0.0' ? '127.0.0.1' : config.payments.opaHost}:${port}`;
     },
     dispatchWebhooks: () => dispatchDueWebhooks(dispatcher),
-    startBackgroundWork() {
+    startBackgroundWork(jobs) {
+      jobs.run('payments.nonce-sweep', NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep());
+      jobs.run('payments.maintenance', MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance());
       return [
         every(config.payments.webhookDispatchIntervalMs, () => dispatchDueWebhooks(dispatcher), (error) => options.log.error({ err: error }, 'webhook dispatch failed')),
-        every(NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep(), (error) => options.log.error({ err: error }, 'nonce sweep failed')),
-        every(MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance(), (error) => options.log.error({ err: error }, 'payments maintenance failed')),
       ];
     },
     async close() {

@@ -13,6 +13,8 @@ export interface Config {
   readonly publicUrl: string;
   /** This node's name among several behind a load balancer (KOBAN_NODE_ID, else hostname:pid), in /healthz and metrics. */
   readonly nodeId: string;
+  /** Processes on this machine (KOBAN_WORKERS, `koban start --workers N`): src/workers.ts; 1 runs Koban in this process. */
+  readonly workers: number;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** PostgreSQL server; when absent Koban runs on the embedded PGlite database in `dataDir`. */
   readonly databaseUrl: string | null;
@@ -29,6 +31,8 @@ export interface Config {
   /** Bearer token for the internal ledger API; the API is not mounted without one. */
   readonly ledgerApiToken: string | null;
   readonly pendingSweepIntervalMs: number;
+  /** Background jobs run on the one node holding their lease (src/platform/leases.ts); a dead holder is replaced within about 4/3 of this. */
+  readonly leaseTtlMs: number;
   /** Identity: see src/identity/README.md. */
   readonly identity: IdentityConfig;
   /** Notifications: SMTP and SMS adapters; without them messages go to the development outbox. */
@@ -56,6 +60,8 @@ export interface RuntimeLimits {
   readonly httpConnectionsMax: number;
   /** SIGINT/SIGTERM: in-flight requests get this long, then connections are closed and Koban exits. */
   readonly shutdownGraceMs: number;
+  /** SIGTERM: /readyz fails this long before the listeners close, so a load balancer stops sending first. */
+  readonly drainDelayMs: number;
 }
 
 export interface WalletConfig {
@@ -243,6 +249,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     publicUrl,
     nodeId: reader.string('KOBAN_NODE_ID', `${hostname()}:${process.pid}`),
+    workers: reader.integer('KOBAN_WORKERS', 1, 1, 64),
     logLevel: reader.oneOf('KOBAN_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     databaseUrl: reader.optionalUrl('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: reader.integer('KOBAN_DATABASE_POOL_SIZE', 20, 1, 500),
@@ -253,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     ledgerMaxAmountMinor: reader.bigint('KOBAN_LEDGER_MAX_AMOUNT', 100_000_000_000n),
     ledgerApiToken: reader.optionalSecret('KOBAN_LEDGER_API_TOKEN', 32),
     pendingSweepIntervalMs: reader.integer('KOBAN_PENDING_SWEEP_INTERVAL_MS', 1000, 50, 60_000),
+    leaseTtlMs: reader.integer('KOBAN_LEASE_TTL_MS', 15_000, 100, 600_000),
     identity: readIdentityConfig(reader, nodeEnv, publicUrl, problems),
     notifications: readNotificationsConfig(reader, nodeEnv, problems),
     payments: readPaymentsConfig(reader, nodeEnv, host, problems),
@@ -261,8 +269,19 @@ export function loadConfig(env: Env = process.env): Config {
     limits: readRuntimeLimits(reader),
   };
   if (nodeEnv === 'production') problems.push(...productionRefusals(config));
+  if (config.workers > 1) problems.push(...workerRefusals(config));
+  if (config.limits.drainDelayMs > 0 && config.limits.drainDelayMs >= config.limits.shutdownGraceMs) problems.push('KOBAN_DRAIN_DELAY_MS must be shorter than KOBAN_SHUTDOWN_GRACE_MS (the drain happens within the grace period)');
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** Several workers share their listening ports and the database; what lives in one process cannot be split. */
+function workerRefusals(config: Config): string[] {
+  const refused: string[] = [];
+  if (config.databaseUrl === null) refused.push('KOBAN_WORKERS above 1 needs DATABASE_URL (the embedded database serves one process)');
+  if (config.devSandboxes) refused.push('KOBAN_WORKERS above 1 needs KOBAN_SANDBOXES=false (each worker would run its own sandbox on the same port, with its own state)');
+  if (config.devIdentityProvider) refused.push('KOBAN_WORKERS above 1 needs KOBAN_DEV_IDP=false (the development identity provider keeps its state in one process)');
+  return refused;
 }
 
 /** A printable view of the configuration with every secret replaced. */
@@ -460,6 +479,7 @@ function readRuntimeLimits(reader: Reader): RuntimeLimits {
     httpHeadersTimeoutMs: reader.integer('KOBAN_HTTP_HEADERS_TIMEOUT_MS', 10_000, 1_000, 120_000),
     httpConnectionsMax: reader.integer('KOBAN_HTTP_CONNECTIONS_MAX', 2_000, 1, 100_000),
     shutdownGraceMs: reader.integer('KOBAN_SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+    drainDelayMs: reader.integer('KOBAN_DRAIN_DELAY_MS', 0, 0, 60_000),
   };
 }
 

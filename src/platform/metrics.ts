@@ -42,3 +42,20 @@ export function createMetrics(options: { defaultMetrics?: boolean; nodeId?: stri
     liveFeedDeliveries: new Counter({ name: 'koban_live_feed_deliveries_total', help: 'Live feed entries sent to open streams, by what woke the read', labelNames: ['cause'], registers: [registry] }),
   };
 }
+
+/** Leased background jobs (src/platform/leases.ts) as seen by this node: which leases it holds, and its runs of each job. */
+export function registerJobMetrics(metrics: Metrics, jobs: { held(): string[]; runs(): Record<string, number> }): void {
+  new Gauge({
+    name: 'koban_lease_held', help: 'Background job leases this node holds (1) or not (0)', labelNames: ['job'], registers: [metrics.registry],
+    collect() {
+      const held = new Set(jobs.held());
+      for (const job of Object.keys(jobs.runs())) this.set({ job }, held.has(job) ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'koban_background_job_runs', help: 'Runs of each leased background job on this node since it started', labelNames: ['job'], registers: [metrics.registry],
+    collect() {
+      for (const [job, runs] of Object.entries(jobs.runs())) this.set({ job }, runs);
+    },
+  });
+}

@@ -8,6 +8,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import type { RequestOrigin } from '../platform/audit/security-log.ts';
 import type { Config } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
+import type { BackgroundJobs } from '../platform/leases.ts';
 import type { WalletDeps, WalletLogger, WalletSwitches } from './deps.ts';
 import type { CardAcquirer, CardDetails } from './funding/acquirer.ts';
 import type { BankAccountDetails, BankRail } from './funding/bank.ts';
@@ -41,7 +42,8 @@ export interface Wallet {
   receiveWebhook(provider: Provider, signatureHeader: string | undefined, rawBody: Buffer, origin?: CallbackOrigin): Promise<WebhookOutcome>;
   /** One reconciler round (the background loop calls it; tests call it directly). */
   reconcile(options?: ReconcileOptions): Promise<number>;
-  startBackgroundWork(): NodeJS.Timeout[];
+  /** The top-up reconciler, on the one node holding its lease. */
+  startBackgroundWork(jobs: BackgroundJobs): void;
 }
 
 export interface WalletOptions {
@@ -104,17 +106,8 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     advanceTopUp: (id) => advanceTopUp(deps, id),
     receiveWebhook: (provider, header, rawBody, origin) => receiveProviderWebhook(deps, provider, header, rawBody, origin),
     reconcile: (reconcileOptions) => reconcileTopUps(deps, reconcileOptions),
-    startBackgroundWork() {
-      let running = false;
-      const timer = setInterval(() => {
-        if (running) return;
-        running = true;
-        reconcileTopUps(deps).catch((error: unknown) => deps.log.error({ err: error }, 'top-up reconciliation failed')).finally(() => {
-          running = false;
-        });
-      }, options.config.wallet.reconcileIntervalMs);
-      timer.unref();
-      return [timer];
+    startBackgroundWork(jobs) {
+      jobs.run('wallet.top-up-reconcile', options.config.wallet.reconcileIntervalMs, () => reconcileTopUps(deps));
     },
   };
   if (options.app) registerWalletRoutes(options.app, wallet);

@@ -8,7 +8,7 @@
  * so a new table cannot slip in unowned: add it to its module's list in the same commit.
  */
 export const TABLE_OWNERS = {
-  platform: ['schema_migrations', 'security_events'],
+  platform: ['schema_migrations', 'security_events', 'platform_leases'],
   ledger: ['ledgers', 'account_codes', 'accounts', 'transfers', 'pending_transfers', 'transfer_failures'],
   identity: [
     'customers', 'customer_contacts', 'password_credentials', 'signups', 'one_time_codes', 'devices', 'sessions',

@@ -38,12 +38,13 @@ export async function startKobanProcess(databaseUrl: string, env: Record<string,
   return spawnKoban(databaseUrl, env).started;
 }
 
-export function spawnKoban(databaseUrl: string, env: Record<string, string> = {}, startedWithinMs = 60_000): SpawnedKoban {
+/** `args`: what node runs (`src/main.ts`, as npm start; or e.g. `src/cli/main.ts start --workers 2`). */
+export function spawnKoban(databaseUrl: string, env: Record<string, string> = {}, startedWithinMs = 60_000, args: readonly string[] = ['src/main.ts']): SpawnedKoban {
   const scratch = mkdtempSync(path.join(tmpdir(), 'koban-proc-'));
   const webDist = path.join(scratch, 'web');
   mkdirSync(webDist);
   writeFileSync(path.join(webDist, '.built'), 'stand-in: no web apps in this test');
-  const child = spawn(process.execPath, ['src/main.ts'], {
+  const child = spawn(process.execPath, [...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? scratch,

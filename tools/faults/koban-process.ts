@@ -23,8 +23,8 @@ export interface KobanProcess {
   waitReady(boundMs: number): Promise<boolean>;
   readonly running: boolean;
   readonly exits: readonly ExitRecord[];
-  /** Graceful stop (SIGTERM), then SIGKILL after the bound. */
-  stop(boundMs: number): Promise<void>;
+  /** Graceful stop (SIGTERM), then SIGKILL after the bound. `last: false` keeps the log open for a start() after it (a rolling restart). */
+  stop(boundMs: number, last?: boolean): Promise<void>;
 }
 
 /** `onSpawn`: Koban runs in its own process group, handed over so a watchdog can kill it if the harness dies. */
@@ -75,7 +75,7 @@ export function kobanProcess(input: { env: NodeJS.ProcessEnv; baseUrl: string; l
       return child !== null;
     },
     exits,
-    async stop(boundMs) {
+    async stop(boundMs, last = true) {
       const target = child;
       if (target !== null) {
         expectingExit = true;
@@ -84,7 +84,7 @@ export function kobanProcess(input: { env: NodeJS.ProcessEnv; baseUrl: string; l
         await exited(target);
         clearTimeout(timer);
       }
-      output.end();
+      if (last) output.end();
     },
   };
 }

@@ -34,7 +34,7 @@ export interface AttemptRecord {
 export type FaultName = 'kill' | 'pg_restart' | 'pg_pause' | 'blackhole' | 'reset' | 'storm';
 export const FAULT_NAMES: readonly FaultName[] = ['kill', 'pg_restart', 'pg_pause', 'blackhole', 'reset', 'storm'];
 /** The faults of the several-machine run (`npm run test:ha`, tools/ha/): a PostgreSQL node lost, a Koban node lost. */
-export type HaFaultName = 'pg_failover' | 'node_kill';
+export type HaFaultName = 'pg_failover' | 'node_kill' | 'rolling_restart';
 
 /** One fault phase: when the fault started, when the harness removed it, and what it had to do by hand. */
 export interface FaultRecord {

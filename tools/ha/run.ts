@@ -5,7 +5,10 @@
  * postmaster: Patroni promotes the synchronous standby) and one Koban node. Then the fault harness's checker
  * reads the load generator's own log: no acknowledged operation missing or duplicated, no contradiction,
  * balances recomputed, `koban ledger verify` clean on the new primary; and it prints the time without service
- * and the requests that failed during it.
+ * and the requests that failed during it. Then it rolling-restarts the surviving nodes (SIGTERM: each drains —
+ * /readyz fails, HAProxy takes it out, in-flight requests finish — and is started again), and fails if any
+ * request sent during the rolling restart got no answer or a 502/503/504: a drained node loses no request.
+ * The whole run is bounded (OVERALL_BOUND_MS): past it the harness says so, cleans up and exits 3.
  *
  *   npm run test:ha                 # as root it installs etcd-server, patroni, haproxy if missing
  *   npm run test:ha -- --seed 42
@@ -40,6 +43,16 @@ const WARMUP_MS = 8_000;
 const GAP_MS = 10_000;
 const LOAD_STOP_BOUND_MS = 150_000;
 const SETTLE_BOUND_MS = 90_000;
+/** Longer than any healthy run (4–6 minutes on the shared 2-core box) and shorter than CI's own timeout (10 min), so the message is ours. */
+const OVERALL_BOUND_MS = 9 * 60_000;
+/** How long cleanup may take after the overall bound before the harness exits anyway. */
+const CLEANUP_BOUND_MS = 30_000;
+/** HAProxy checks /readyz every second and needs 2 failures (deploy/haproxy.cfg): the drain waits longer than that. */
+const DRAIN_DELAY_MS = 4_000;
+/** A restarted node is back in HAProxy's rotation after 2 good checks a second apart. */
+const BACK_IN_ROTATION_MS = 3_000;
+/** What a request lost by a rolling restart looks like: no answer, or the balancer's/Koban's "unavailable". */
+const LOST_STATUSES = new Set([0, 502, 503, 504]);
 const CUSTOMERS = ['till0', 'till1', 'till2', 'till3', 'till4', 'till5', 'topup', 'qr', 'storm'] as const;
 
 function log(line: string): void {
@@ -66,6 +79,13 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
+  // The watchdog: test:ha can never hang CI, whatever waits forever (a process, a socket, the cluster).
+  const watchdog = setTimeout(() => {
+    log(`test:ha exceeded its overall bound of ${OVERALL_BOUND_MS / 60_000} minutes: cleaning up and failing (logs in ${logDir})`);
+    setTimeout(() => process.exit(3), CLEANUP_BOUND_MS).unref();
+    void runCleanups(cleanups, log).finally(() => process.exit(3));
+  }, OVERALL_BOUND_MS);
+  watchdog.unref();
   try {
     const cluster = startCluster(clusterDir, logDir);
     cleanups.push(async () => {
@@ -93,6 +113,7 @@ async function main(): Promise<number> {
       KOBAN_PUBLIC_URL: baseUrl, KOBAN_DEV_IDP: 'false', KOBAN_TLS_DIR: tlsDir,
       KOBAN_SECRET_KEY: randomBytes(32).toString('base64url'), KOBAN_LEDGER_API_TOKEN: ledgerToken, KOBAN_LOG_LEVEL: 'warn', KOBAN_DEMO_DATA: 'true',
       KOBAN_SETTLEMENT_DIR: path.join(logDir, 'settlement'), KOBAN_TOPUP_RECONCILE_DELAY_MS: '1000',
+      KOBAN_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS), KOBAN_SHUTDOWN_GRACE_MS: '15000',
     };
     const nodes: KobanProcess[] = [];
     for (let i = 0; i < nodeCount; i++) {
@@ -135,6 +156,8 @@ async function main(): Promise<number> {
     await sleep(GAP_MS);
     await killKobanNode(nodes, nodeCount - 1, faultsLog);
     await sleep(GAP_MS);
+    const rolling = await rollingRestart(nodes.slice(0, nodeCount - 1), faultsLog);
+    await sleep(GAP_MS);
 
     log('stopping the load (operations in flight settle first)');
     load.send({ type: 'stop' });
@@ -147,9 +170,11 @@ async function main(): Promise<number> {
     log('reading the final state through HAProxy (the new primary) and running koban ledger verify');
     const ok = await judgeRun({
       databaseUrl, walletIds, baseline, loadLog: setup.logPath, faultsLog, runDir: logDir, seed, recoveryBoundMs: RECOVERY_BOUND_MS,
-      command: `npm run test:ha -- --seed ${seed} --nodes ${nodeCount}`, extraLines: serviceGaps,
+      command: `npm run test:ha -- --seed ${seed} --nodes ${nodeCount}`,
+      extraLines: (attempts, faults) => [...serviceGaps(attempts, faults), ...rollingRestartLines(attempts, rolling, lostInRestart)],
     });
-    return ok ? 0 : 1;
+    if (lostInRestart.count > 0) log(`FAIL: ${lostInRestart.count} requests sent during the rolling restart got no answer or 502/503/504`);
+    return ok && rolling.ok && lostInRestart.count === 0 ? 0 : 1;
   } finally {
     await runCleanups(cleanups, log);
   }
@@ -171,6 +196,48 @@ async function failover(cluster: Cluster, nodes: readonly KobanProcess[], faults
   const unexpectedExits = nodes.reduce((sum, n, i) => sum + n.exits.slice(exitsBefore[i]).filter((e) => !e.expected).length, 0);
   const record: FaultRecord = { kind: 'fault', fault: 'pg_failover', startedAtMs, endedAtMs: promoted === null ? startedAtMs : endedAtMs, detail, unexpectedExits, manualRestartAtMs: null };
   appendFileSync(faultsLog, `${JSON.stringify(record)}\n`);
+}
+
+interface RollingRestart { readonly ok: boolean; readonly startedAtMs: number; readonly endedAtMs: number }
+const lostInRestart = { count: 0 };
+
+/**
+ * SIGTERM to each node in turn, start it again, wait until it is ready and back in HAProxy's rotation, then
+ * the next: the rolling restart of a deployment. Each stop is a drain (src/http/drain.ts).
+ */
+async function rollingRestart(nodes: readonly KobanProcess[], faultsLog: string): Promise<RollingRestart> {
+  const startedAtMs = Date.now();
+  let ok = true;
+  for (const [i, node] of nodes.entries()) {
+    const before = node.exits.length;
+    await node.stop(20_000, false);
+    const exit = node.exits[before];
+    log(`rolling restart: koban${i + 1} stopped by SIGTERM (exit ${exit?.code ?? exit?.signal}); starting it again`);
+    if (exit?.code !== 0) ok = false;
+    node.start();
+    if (!(await node.waitReady(NODE_START_BOUND_MS))) {
+      log(`rolling restart: koban${i + 1} did not become ready again`);
+      ok = false;
+      break;
+    }
+    await sleep(BACK_IN_ROTATION_MS);
+  }
+  const endedAtMs = Date.now();
+  const detail = `SIGTERM and restart of koban1..${nodes.length}, one at a time${ok ? '' : ' (a node did not drain cleanly or come back)'}`;
+  log(detail);
+  const record: FaultRecord = { kind: 'fault', fault: 'rolling_restart', startedAtMs, endedAtMs, detail, unexpectedExits: nodes.reduce((sum, n) => sum + n.exits.filter((e) => !e.expected).length, 0), manualRestartAtMs: null };
+  appendFileSync(faultsLog, `${JSON.stringify(record)}\n`);
+  return { ok, startedAtMs, endedAtMs };
+}
+
+/** Requests sent during the rolling restart that it lost: no answer, or 502/503/504 (each retried by id by the load). */
+function rollingRestartLines(attempts: readonly AttemptRecord[], rolling: RollingRestart, lost: { count: number }): string[] {
+  const during = attempts.filter((a) => a.sentAtMs >= rolling.startedAtMs && a.sentAtMs <= rolling.endedAtMs);
+  const failed = during.filter((a) => LOST_STATUSES.has(a.status));
+  lost.count = failed.length;
+  const lines = [`Rolling restart (${((rolling.endedAtMs - rolling.startedAtMs) / 1000).toFixed(1)} s): ${during.length} requests sent, ${failed.length} lost (no answer or 502/503/504)${failed.length === 0 ? '' : ':'}`];
+  for (const a of failed.slice(0, 20)) lines.push(`      ${a.op} ${a.status} ${a.result}`);
+  return lines;
 }
 
 /** SIGKILL of one Koban node, not restarted: HAProxy takes it out and the others carry the load. */

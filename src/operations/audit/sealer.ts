@@ -18,13 +18,18 @@ export interface SealResult {
 }
 
 /** Seals everything waiting, a bounded number of blocks per run; the next run picks up the rest. */
-export async function sealPending(db: Database, options: { eventsPerBlockMax?: number } = {}): Promise<SealResult> {
+export async function sealPending(db: Database, options: { eventsPerBlockMax?: number; beforeCommit?: (client: pg.PoolClient) => Promise<void> } = {}): Promise<SealResult> {
   const perBlock = options.eventsPerBlockMax ?? SEALER_LIMITS.eventsPerBlockMax;
   assert(perBlock >= 1 && perBlock <= SEALER_LIMITS.eventsPerBlockMax, 'block size within limits');
   let blocks = 0;
   let events = 0;
   for (let run = 0; run < SEALER_LIMITS.blocksPerRunMax; run++) {
-    const sealed = await withTransaction(db, (client) => sealOneBlock(client, perBlock));
+    // A node that lost the sealer's lease (src/platform/leases.ts) commits no block: beforeCommit throws.
+    const sealed = await withTransaction(db, async (client) => {
+      const count = await sealOneBlock(client, perBlock);
+      if (count > 0) await options.beforeCommit?.(client);
+      return count;
+    });
     if (sealed === 0) break;
     blocks += 1;
     events += sealed;
