@@ -20,6 +20,7 @@ import { ledgerAuth, startTestKoban } from '../support/koban.ts';
 import { KEYS } from '../wallet/support.ts';
 import { buildAcquirer } from '../../sandbox/acquirer/app.ts';
 import { buildBank } from '../../sandbox/bank/app.ts';
+import { buildEkyc } from '../../sandbox/ekyc/app.ts';
 
 const SEED = Number(process.env.KOBAN_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 /** Cases per operation: one of each mutation kind, then random ones. */
@@ -252,20 +253,26 @@ async function freshTill(): Promise<Client> {
   return till;
 }
 
+const EKYC_KEYS = { apiKey: 'sk_test_ekyc_fuzz_000000001', webhookSecret: 'whsec_test_ekyc_fuzz_0000001' } as const;
+
 let closeSandboxes: () => Promise<void> = async () => undefined;
 
 beforeAll(async () => {
-  // The card acquirer and the bank sandboxes, so the funding routes answer instead of funding_unavailable.
+  // The card acquirer, bank and eKYC sandboxes, so the funding and identity-verification routes answer
+  // instead of an honest "not available" 503 (eKYC's webhooks go nowhere: Koban is reached by inject).
   const acquirer = buildAcquirer({ apiKey: KEYS.acquirerApiKey, webhookSecret: KEYS.acquirerWebhookSecret, testApiKey: KEYS.acquirerTestKey });
   const bank = buildBank({ apiKey: KEYS.bankApiKey, webhookSecret: KEYS.bankWebhookSecret, testApiKey: KEYS.bankTestKey });
+  const ekyc = buildEkyc({ apiKey: EKYC_KEYS.apiKey, webhookSecret: EKYC_KEYS.webhookSecret, webhookUrl: 'http://127.0.0.1:9/v1/webhooks/ekyc' });
   const sandboxEnv = {
     KOBAN_ACQUIRER_URL: await acquirer.listen({ port: 0, host: '127.0.0.1' }), KOBAN_ACQUIRER_API_KEY: KEYS.acquirerApiKey, KOBAN_ACQUIRER_WEBHOOK_SECRET: KEYS.acquirerWebhookSecret,
     KOBAN_BANK_URL: await bank.listen({ port: 0, host: '127.0.0.1' }), KOBAN_BANK_API_KEY: KEYS.bankApiKey, KOBAN_BANK_WEBHOOK_SECRET: KEYS.bankWebhookSecret,
+    KOBAN_EKYC_URL: await ekyc.listen({ port: 0, host: '127.0.0.1' }), KOBAN_EKYC_API_KEY: EKYC_KEYS.apiKey, KOBAN_EKYC_WEBHOOK_SECRET: EKYC_KEYS.webhookSecret,
     KOBAN_PROVIDER_TIMEOUT_MS: '5000',
   };
   closeSandboxes = async () => {
     await acquirer.close();
     await bank.close();
+    await ekyc.close();
   };
   ({ koban, close } = await startTestKoban({ env: { KOBAN_PUBLIC_URL: PUBLIC_URL, ...sandboxEnv } }));
   merchant = await createTestMerchant(koban.db, koban.ledger, 'Fuzz Mart');
