@@ -88,12 +88,14 @@ const RECOUNTS: Readonly<Record<string, readonly Recount[]>> = {
  * Fired-only re-judging: the parameter a fired reason's observed value was compared with (by its message
  * where a rule has two), and whether reaching it fires (`>=`) or only passing it (`>`).
  */
-const FIRED: Readonly<Record<string, (reason: StoredReason) => { param: string; inclusive: boolean } | null>> = {
+interface FiredCheck { readonly param: string; readonly inclusive: boolean; /** False when a later check of the rule, never recorded, could still fire. */ readonly last?: boolean }
+const FIRED: Readonly<Record<string, (reason: StoredReason) => FiredCheck>> = {
   network_velocity: () => ({ param: 'attemptsPer10MinMax', inclusive: false }),
   network_accounts: () => ({ param: 'accountsPerDayMax', inclusive: false }),
   distant_store: () => ({ param: 'distanceKmMin', inclusive: false }),
   resale_bulk: () => ({ param: 'amountPerHourMaxMinor', inclusive: false }),
-  failure_burst: (reason) => ({ param: String(reason.message).includes('on the account') ? 'accountFailuresMax' : 'networkFailuresMax', inclusive: true }),
+  // The account's failures are checked first: when they no longer fire, the network's (not recorded) might.
+  failure_burst: (reason) => (String(reason.message).includes('on the account') ? { param: 'accountFailuresMax', inclusive: true, last: false } : { param: 'networkFailuresMax', inclusive: true }),
 };
 /** Parameters the fired-only re-judging cannot see (a change to them makes the rule's events not replayable). */
 const FIRED_BLIND: Readonly<Record<string, readonly string[]>> = { distant_store: ['usualStoresMin'], resale_bulk: ['categoryCodes'] };
@@ -166,12 +168,12 @@ function judge(ruleId: string, replay: ReplayLevel, row: EventRow, fired: Stored
   // Every re-judged threshold fires above its value: a change that only raises them cannot make a silent rule fire.
   if (fired === undefined) return { fires: changedParams.every((name) => Number(params[name]) >= Number(previous[name])) ? false : null, observed: null };
   if (typeof fired.observed !== 'string' || !/^[0-9]+$/.test(fired.observed)) return { fires: null, observed: null };
-  const { param, inclusive } = check(fired) ?? { param: '', inclusive: false };
+  const { param, inclusive, last } = check(fired);
   const threshold = BigInt(Math.ceil(Number(params[param])));
   const observed = BigInt(fired.observed);
   const firesNow = inclusive ? observed >= threshold : observed > threshold;
-  // Still firing: exact. No longer firing on this check: exact for a one-check rule.
-  return { fires: firesNow, observed: fired.observed };
+  // Still firing: exact. No longer firing on this check: exact unless a later, unrecorded check could fire.
+  return { fires: firesNow || last !== false ? firesNow : null, observed: fired.observed };
 }
 
 async function readEvents(db: Database, rule: AnyRule, recounts: readonly Recount[], from: Date, to: Date): Promise<{ events: EventRow[]; truncated: boolean }> {

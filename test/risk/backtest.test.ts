@@ -82,6 +82,28 @@ describe('backtest of account_velocity (recounted from the recorded events)', ()
   });
 });
 
+describe('backtest of failure_burst (re-judged from the observed value stored where it fired)', () => {
+  it('a looser threshold is judged exactly; a tighter one counts what it cannot re-judge instead of guessing', async () => {
+    for (let i = 0; i < 30; i += 1) await koban.risk.recordFailure({ kind: 'password', accountId: null, ip: '203.0.113.5' });
+    const decision = await koban.risk.assess({ kind: 'sign_in', accountId: `acct-burst-${randomUUID()}`, ip: '203.0.113.7' });
+    expect(decision.reasons.map((reason) => reason.rule)).toEqual(['failure_burst']);
+    const post = async (body: unknown) => {
+      const response = await as(risk)('POST', '/v1/ops/risk/rules/failure_burst/backtest', body);
+      expect(response.statusCode, response.body).toBe(200);
+      return response.json() as Backtest;
+    };
+    const looser = await post({ params: { networkFailuresMax: 31 } });
+    expect(looser.replay).toBe('fired');
+    expect(looser.changes).toEqual([{ from: 'challenge', to: 'allow', count: 1 }]);
+    expect([looser.noLongerFiring, looser.notReplayable]).toEqual([1, 0]);
+    expect(looser.examples[0]?.observed).toBe('30');
+    const tighter = await post({ params: { networkFailuresMax: 29 } });
+    expect(tighter.changes).toEqual([]);
+    expect(tighter.notReplayable).toBe(tighter.events - 1);
+    expect(tighter.events).toBeGreaterThan(1);
+  });
+});
+
 describe('backtest of a rule whose inputs are not recorded', () => {
   it('counts the events it cannot re-judge instead of guessing', async () => {
     const response = await as(risk)('POST', '/v1/ops/risk/rules/unusual_context/backtest', { params: { smallAmountMinor: '1' }, days: 1 });
