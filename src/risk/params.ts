@@ -5,18 +5,34 @@
  */
 import { KobanError } from '../platform/errors.ts';
 
+/**
+ * What a number counts, so the console can say it in words ("3 times", "10 minutes", "¥20,000") instead of
+ * showing `historyDays` or `...Minor`. Amounts are yen: the yen has no minor unit, so one minor unit is ¥1.
+ */
+export const PARAM_UNITS = ['times', 'accounts', 'stores', 'minutes', 'hours', 'days', 'percent', 'multiple', 'km', 'yen', 'codes'] as const;
+export type ParamUnit = (typeof PARAM_UNITS)[number];
+type CountUnit = Exclude<ParamUnit, 'yen' | 'codes' | 'km'>;
+
 type Spec =
-  | { readonly kind: 'count'; readonly min: number; readonly max: number }
+  | { readonly kind: 'count'; readonly min: number; readonly max: number; readonly unit: CountUnit }
   | { readonly kind: 'minor'; readonly max: bigint }
-  | { readonly kind: 'number'; readonly min: number; readonly max: number }
+  | { readonly kind: 'number'; readonly min: number; readonly max: number; readonly unit: 'km' }
   | { readonly kind: 'codes'; readonly pattern: RegExp; readonly maxItems: number };
+
+/** A parameter as the console shows it: its unit and bounds (amounts as strings of digits). */
+export interface ParamDescription {
+  readonly name: string;
+  readonly unit: ParamUnit;
+  readonly min: string | null;
+  readonly max: string | null;
+}
 
 type ValueOf<S extends Spec> = S extends { kind: 'minor' } ? bigint : S extends { kind: 'codes' } ? readonly string[] : number;
 export type ParamsOf<T extends Record<string, Spec>> = { readonly [K in keyof T]: ValueOf<T[K]> };
 
-export const count = (min: number, max: number) => ({ kind: 'count', min, max }) as const;
+export const count = (min: number, max: number, unit: CountUnit = 'times') => ({ kind: 'count', min, max, unit }) as const;
 export const minor = (max: bigint = 1_000_000_000n) => ({ kind: 'minor', max }) as const;
-export const number = (min: number, max: number) => ({ kind: 'number', min, max }) as const;
+export const number = (min: number, max: number, unit: 'km' = 'km') => ({ kind: 'number', min, max, unit }) as const;
 export const codes = (pattern: RegExp, maxItems: number) => ({ kind: 'codes', pattern, maxItems }) as const;
 
 export function paramCodec<T extends Record<string, Spec>>(ruleId: string, spec: T) {
@@ -35,7 +51,22 @@ export function paramCodec<T extends Record<string, Spec>>(ruleId: string, spec:
       for (const [name, value] of Object.entries(params)) out[name] = typeof value === 'bigint' ? value.toString() : value;
       return out;
     },
+    describeParams(): ParamDescription[] {
+      return Object.entries(spec).map(([name, field]) => describeOne(name, field));
+    },
   };
+}
+
+function describeOne(name: string, field: Spec): ParamDescription {
+  switch (field.kind) {
+    case 'count':
+    case 'number':
+      return { name, unit: field.unit, min: String(field.min), max: String(field.max) };
+    case 'minor':
+      return { name, unit: 'yen', min: '1', max: field.max.toString() };
+    case 'codes':
+      return { name, unit: 'codes', min: null, max: String(field.maxItems) };
+  }
 }
 
 function parseOne(ruleId: string, name: string, field: Spec, value: unknown): unknown {

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { App } from '../http/app.ts';
 import { actorOf, OPS_SECURITY_NOTE, OPS_TAG } from '../operations/http.ts';
 import { opsConfig } from '../operations/routes.ts';
+import { BACKTEST_DAYS_DEFAULT, BACKTEST_DAYS_MAX, replayLevelOf } from './backtest.ts';
 import type { Risk } from './risk.ts';
 import type { ListEntry, RuleView } from './settings.ts';
 import { RISK_LISTS } from './types.ts';
@@ -12,7 +13,16 @@ const Action = Type.Union([Type.Literal('challenge'), Type.Literal('review'), Ty
 const List = Type.Union(RISK_LISTS.map((list) => Type.Literal(list)));
 const Reason = Type.String({ minLength: 3, maxLength: 1000 });
 const RuleOut = Type.Object({ id: Type.String(), description: Type.String(), kinds: Type.Array(Type.String()), enabled: Type.Boolean(), action: Type.String(),
-  params: Type.Record(Type.String(), Type.Unknown()), version: Type.Integer() });
+  params: Type.Record(Type.String(), Type.Unknown()), version: Type.Integer(),
+  paramInfo: Type.Array(Type.Object({ name: Type.String(), unit: Type.String(), min: Type.Union([Type.String(), Type.Null()]), max: Type.Union([Type.String(), Type.Null()]) })),
+  replay: Type.String() });
+const Decision = Type.Union([Type.Literal('allow'), Type.Literal('challenge'), Type.Literal('review'), Type.Literal('deny')]);
+const Tally = Type.Object({ allow: Type.Integer(), challenge: Type.Integer(), review: Type.Integer(), deny: Type.Integer() });
+const BacktestOut = Type.Object({ ruleId: Type.String(), days: Type.Integer(), from: Type.String(), to: Type.String(), replay: Type.String(), events: Type.Integer(),
+  before: Tally, after: Tally, changes: Type.Array(Type.Object({ from: Decision, to: Decision, count: Type.Integer() })),
+  newlyFiring: Type.Integer(), noLongerFiring: Type.Integer(), notReplayable: Type.Integer(), truncated: Type.Boolean(),
+  examples: Type.Array(Type.Object({ eventId: Type.String(), kind: Type.String(), accountId: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(),
+    amountMinor: Type.Union([Type.String(), Type.Null()]), before: Decision, after: Decision, observed: Type.Union([Type.String(), Type.Null()]) })) });
 const EntryOut = Type.Object({ id: Type.String(), list: Type.String(), value: Type.String(), reason: Type.String(), createdBy: Type.String(), createdAt: Type.String(),
   expiresAt: Type.Union([Type.String(), Type.Null()]) });
 
@@ -31,6 +41,19 @@ export function registerRiskRoutes(scope: App, risk: Risk): void {
   }, async (request) => {
     const { reason, ...change } = request.body;
     return ruleOut(await risk.settings.updateRule(request.params.id, change, actorOf(request), reason));
+  });
+
+  scope.post('/v1/ops/risk/rules/:id/backtest', {
+    config: opsConfig({ permission: 'risk.rules.read' }),
+    schema: { tags, summary: 'What a proposed change would have done to the last N days of recorded decisions (reads only; saves nothing)',
+      description: `${OPS_SECURITY_NOTE} The body is a proposed change as for PATCH (without a reason) and \`days\` (${BACKTEST_DAYS_DEFAULT} by default, at most ${BACKTEST_DAYS_MAX}). \`replay\` says how exactly the rule can be replayed from what was recorded; \`notReplayable\` counts the events whose outcome cannot be known.`,
+      params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+      body: Type.Object({ enabled: Type.Optional(Type.Boolean()), action: Type.Optional(Action), params: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+        days: Type.Optional(Type.Integer({ minimum: 1, maximum: BACKTEST_DAYS_MAX })) }, { additionalProperties: false }),
+      response: { 200: BacktestOut } },
+  }, async (request) => {
+    const { days, ...change } = request.body;
+    return risk.backtest(request.params.id, change, days ?? BACKTEST_DAYS_DEFAULT);
   });
 
   scope.get('/v1/ops/risk/lists', {
@@ -74,7 +97,8 @@ export function registerRiskRoutes(scope: App, risk: Risk): void {
 }
 
 function ruleOut(rule: RuleView) {
-  return { id: rule.id, description: rule.description, kinds: [...rule.kinds], enabled: rule.enabled, action: rule.action, params: rule.params, version: rule.version };
+  return { id: rule.id, description: rule.description, kinds: [...rule.kinds], enabled: rule.enabled, action: rule.action, params: rule.params, version: rule.version,
+    paramInfo: rule.paramInfo, replay: replayLevelOf(rule.id) };
 }
 
 function entryOut(entry: ListEntry) {

@@ -11,6 +11,7 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { recordAudit, type AuditActor } from '../operations/audit/audit-log.ts';
 import { notifyChange, type ChangeFeed } from '../operations/change-feed.ts';
+import type { ParamDescription } from './params.ts';
 import { DEFAULT_RULES, type AnyRule } from './rules/index.ts';
 import { RISK_LISTS, type ListView, type RiskAction, type RiskListName, type RuleSetting } from './types.ts';
 
@@ -24,6 +25,8 @@ export interface RuleView {
   readonly enabled: boolean;
   readonly action: RiskAction;
   readonly params: Record<string, unknown>;
+  /** Each parameter's unit and bounds (the console's labels). */
+  readonly paramInfo: ParamDescription[];
   /** 0 while the shipped defaults are in force. */
   readonly version: number;
 }
@@ -74,7 +77,7 @@ export async function createRiskSettings(db: Database, feed: ChangeFeed, rules: 
   const settingOf = (rule: AnyRule): RuleSetting<unknown> => snapshot.settings.get(rule.id) ?? { ...rule.defaults, version: 0 };
   const view = (rule: AnyRule): RuleView => {
     const setting = settingOf(rule);
-    return { id: rule.id, description: rule.description, kinds: rule.kinds, enabled: setting.enabled, action: setting.action, params: rule.serialize(setting.params), version: setting.version };
+    return { id: rule.id, description: rule.description, kinds: rule.kinds, enabled: setting.enabled, action: setting.action, params: rule.serialize(setting.params), paramInfo: rule.describeParams(), version: setting.version };
   };
   return {
     rules,

@@ -2,6 +2,7 @@
  * The risk engine's vocabulary. An event is scored before it happens; each rule that fires adds a
  * reason; the most severe action wins (allow < challenge < review < deny).
  */
+import type { ParamDescription } from './params.ts';
 export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal', 'credential_change'] as const;
 export type RiskEventKind = (typeof RISK_EVENT_KINDS)[number];
 
@@ -142,6 +143,8 @@ export interface RiskRule<P> {
   parse(params: unknown): P;
   /** Params as JSON (amounts as strings of digits). */
   serialize(params: P): Record<string, unknown>;
+  /** Each parameter's unit and bounds, for the console's plain-language labels. */
+  describeParams(): ParamDescription[];
   needs(event: RiskEvent, params: P): CounterNeed[];
   evaluate(event: RiskEvent, facts: Facts, params: P): Hit | null;
 }

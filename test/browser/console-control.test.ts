@@ -85,10 +85,18 @@ describe('console: control screens', () => {
     await page.getByRole('link', { name: 'Risk rules' }).click();
     const rule = page.locator('[data-rule="account_velocity"]');
     const field = rule.getByRole('textbox').first();
-    const name = (await rule.locator('.param span').first().textContent()) ?? '';
+    const name = (await rule.locator('.param[data-param]').first().getAttribute('data-param')) ?? '';
+    // Plain language: a label with its unit instead of the camelCase name, and a sentence with the values in force.
+    expect(await rule.getByText('Top-ups per hour, at most (times)').count()).toBe(1);
+    expect(await rule.getByText(/^An account tops up more than 6 times, .* or pays more than ¥200,000 in a day\. Then it is held for an operator to review\.$/).count()).toBe(1);
     const before = await field.inputValue();
     const after = String(Number(before) + 1);
     await field.fill(after);
+    // The backtest of the proposed change is shown next to it before saving.
+    await rule.getByRole('button', { name: 'Try on the last 7 days' }).click();
+    const backtest = rule.getByRole('region', { name: 'This change against past decisions' });
+    await expect.poll(async () => (await backtest.textContent()) ?? '').toMatch(/Of \d+ decisions in the last 7 days, \d+ would change\./);
+    expect(await backtest.getByText(/^Counts and amounts are recounted/).count()).toBe(1);
     await rule.getByRole('button', { name: 'Save changes' }).click();
     await confirmWithReason(page, 'raise after reviewing false positives');
     await expect.poll(() => page.locator('[data-rule="account_velocity"]').getByText('version 1').count()).toBe(1);

@@ -6,6 +6,8 @@ import { messages } from '../../web/console/messages.ts';
 import { TransferCodes } from '../../src/ledger/types.ts';
 import { OPERATOR_ROLES } from '../../src/operations/operators/permissions.ts';
 import { CASE_OUTCOMES } from '../../src/operations/cases/cases.ts';
+import { PARAM_UNITS } from '../../src/risk/params.ts';
+import { DEFAULT_RULES } from '../../src/risk/rules/index.ts';
 
 const CONSOLE_DIR = path.resolve(import.meta.dirname, '../../web/console');
 
@@ -39,6 +41,12 @@ describe('console messages', () => {
       ...['device', 'card', 'network'].map((kind) => `link.${kind}`),
       ...['email', 'phone'].map((kind) => `contact.${kind}`),
       ...['action', 'actorId', 'targetKind', 'targetId'].map((filter) => `audit.filter.${filter}`),
+      ...DEFAULT_RULES.map((rule) => `summary.${rule.id}`),
+      ...DEFAULT_RULES.flatMap((rule) => rule.describeParams().flatMap((param) => [`param.${param.name}`, `unitName.${param.unit}`])),
+      ...PARAM_UNITS.filter((unit) => unit !== 'yen').map((unit) => `unit.${unit}`),
+      ...['challenge', 'review', 'deny'].map((action) => `ruleAction.${action}`),
+      ...['allow', 'challenge', 'review', 'deny'].map((decision) => `decisionName.${decision}`),
+      ...['recount', 'fired', 'action_only'].map((level) => `backtest.replay.${level}`),
     ];
     expect(built.filter((key) => messages[key] === undefined)).toEqual([]);
   });

@@ -14,7 +14,7 @@ import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { CounterNeed, RiskEvent, RiskRule } from '../types.ts';
 import { accountNeed } from './common.ts';
 
-const spec = { defaultHourMinor: minor(), defaultDayMinor: minor(), historyDays: count(7, 60), dayMultipleOfAverage: count(1, 30) };
+const spec = { defaultHourMinor: minor(), defaultDayMinor: minor(), historyDays: count(7, 60, 'days'), dayMultipleOfAverage: count(1, 30, 'multiple') };
 type Params = ParamsOf<typeof spec>;
 
 function needsOf(event: RiskEvent, params: Params): { hour: CounterNeed; day: CounterNeed; history: CounterNeed } | null {

@@ -9,7 +9,7 @@ import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 import { accountNeed } from './common.ts';
 
-const spec = { windowMinutes: count(5, 24 * 60), percentMin: count(10, 100), amountMinMinor: minor() };
+const spec = { windowMinutes: count(5, 24 * 60, 'minutes'), percentMin: count(10, 100, 'percent'), amountMinMinor: minor() };
 
 export const balanceDrain: RiskRule<ParamsOf<typeof spec>> = {
   id: 'balance_drain',

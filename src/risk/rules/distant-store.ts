@@ -3,7 +3,7 @@ import { distanceKm } from '../keys.ts';
 import { count, number, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 
-const spec = { distanceKmMin: number(1, 20_000), usualStoresMin: count(1, 100) };
+const spec = { distanceKmMin: number(1, 20_000), usualStoresMin: count(1, 100, 'stores') };
 
 export const distantStore: RiskRule<ParamsOf<typeof spec>> = {
   id: 'distant_store',

@@ -2,7 +2,7 @@
 import { count, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 
-const spec = { accountsPerDayMax: count(1, 1_000_000) };
+const spec = { accountsPerDayMax: count(1, 1_000_000, 'accounts') };
 
 export const networkAccounts: RiskRule<ParamsOf<typeof spec>> = {
   id: 'network_accounts',

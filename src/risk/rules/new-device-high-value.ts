@@ -3,7 +3,7 @@ import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 import { amountOf } from './common.ts';
 
-const spec = { newForHours: count(1, 24 * 30), amountMinMinor: minor() };
+const spec = { newForHours: count(1, 24 * 30, 'hours'), amountMinMinor: minor() };
 
 export const newDeviceHighValue: RiskRule<ParamsOf<typeof spec>> = {
   id: 'new_device_high_value',

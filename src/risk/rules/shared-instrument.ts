@@ -2,7 +2,7 @@
 import { count, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 
-const spec = { deviceAccountsMax: count(1, 1000), cardAccountsMax: count(1, 1000) };
+const spec = { deviceAccountsMax: count(1, 1000, 'accounts'), cardAccountsMax: count(1, 1000, 'accounts') };
 
 export const sharedInstrument: RiskRule<ParamsOf<typeof spec>> = {
   id: 'shared_instrument',

@@ -4,7 +4,7 @@ import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskRule } from '../types.ts';
 import { accountNeed, amountOf } from './common.ts';
 
-const spec = { windowMinutes: count(1, 60), topUpMinMinor: minor(), spendPercentMin: count(1, 100) };
+const spec = { windowMinutes: count(1, 60, 'minutes'), topUpMinMinor: minor(), spendPercentMin: count(1, 100, 'percent') };
 
 export const topUpThenSpend: RiskRule<ParamsOf<typeof spec>> = {
   id: 'top_up_then_spend',

@@ -14,7 +14,7 @@ import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { Facts, RiskEvent, RiskRule } from '../types.ts';
 import { accountNeed, amountOf } from './common.ts';
 
-const spec = { recentHours: count(1, 24 * 7), smallAmountMinor: minor() };
+const spec = { recentHours: count(1, 24 * 7, 'hours'), smallAmountMinor: minor() };
 type Params = ParamsOf<typeof spec>;
 
 /** The counters the rule keeps: credential changes and new funding sources per account, hourly buckets. */
