@@ -32,6 +32,14 @@ const DashboardOut = Type.Object({
   openCases: Type.Integer(), unassignedCases: Type.Integer(), openAlerts: Type.Integer(),
   switchesOff: Type.Array(Type.Object({ name: Str, effective: Str })),
 });
+const SignInMeasureOut = { attempts: Type.Integer(), failures: Type.Integer(), failedRate: Type.Number(), pending: Type.Integer(), abandoned: Type.Integer(), abandonedShare: Type.Number() };
+const SignInHealthOut = Type.Object({
+  at: Str, windowMinutes: Type.Number(), baselineMinutes: Type.Number(), abandonAfterMinutes: Type.Number(),
+  window: Type.Object({ ...SignInMeasureOut, failingAddresses: Type.Integer(), failingNetworks: Type.Integer() }),
+  baseline: Type.Object(SignInMeasureOut),
+  minutes: Type.Array(Type.Object({ minute: Str, attempts: Type.Integer(), failures: Type.Integer(), pending: Type.Integer(), abandoned: Type.Integer() })),
+  alerts: Type.Array(Type.Object({ occurredAt: Str, reasons: Type.Array(Str) })),
+});
 const SearchHitOut = Type.Object({ kind: Type.Union([Type.Literal('customer'), Type.Literal('merchant'), Type.Literal('payment'), Type.Literal('top_up'), Type.Literal('transfer')]), id: Str, title: Str, detail: Str,
   customerId: NullableStr, merchantId: NullableStr });
 const CustomerOut = Type.Object({
@@ -90,6 +98,15 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
   }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return dashboard.read();
+  });
+
+  scope.get('/v1/ops/sign-in-health', {
+    config: opsConfig({ permission: 'security_events.read' }),
+    schema: { tags, summary: 'Platform-wide sign-in health (issue 13): failed sign-in rate and abandoned second factors over the sliding window and its baseline, per minute over the last hour, and the platform sign-in alerts of the last 24 h',
+      description: `${OPS_SECURITY_NOTE} Figures across all networks; no personal data.`, response: { 200: SignInHealthOut } },
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return operations.signInHealth();
   });
 
   scope.get('/v1/ops/search', {
