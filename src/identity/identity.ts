@@ -38,7 +38,7 @@ export interface Identity {
   /** Platform-wide sign-in health as of `at` (sign-in-health.ts): the console's series and the alert's figures. */
   signInHealth(at?: Date): Promise<SignInHealth>;
   /** Measures and raises a `platform.sign_in_alert` when a threshold is crossed (the leased job, once a minute). */
-  checkSignInHealth(at?: Date): Promise<{ raised: boolean; reasons: SignInAlertReason[] }>;
+  checkSignInHealth(at?: Date): Promise<{ raised: boolean; reasons: SignInAlertReason[]; health: SignInHealth }>;
   /**
    * Plugs in the risk engine (once). createKoban calls it right after creating risk, before the app
    * serves anything; until then identity's port allows everything (risk-port.ts).
