@@ -21,6 +21,7 @@ import { createIdentity, type Identity } from './identity/identity.ts';
 import { registerIdentityRoutes } from './identity/http/routes.ts';
 import { createOperations, type Operations } from './operations/operations.ts';
 import { createBackgroundJobs, type BackgroundJobs } from './platform/leases.ts';
+import { SIGN_IN_HEALTH_INTERVAL_MS } from './identity/sign-in-health.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerTillActivationOpsRoute } from './payments/terminal/issue-routes.ts';
 import { createWallet, type Wallet } from './wallet/wallet.ts';
@@ -163,6 +164,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       // The notification dispatcher claims its messages itself and runs on every node.
       timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
       started.run('identity.purge', IDENTITY_PURGE_INTERVAL_MS, () => identity.purgeExpired());
+      started.run('identity.sign-in-health', SIGN_IN_HEALTH_INTERVAL_MS, async () => { await identity.checkSignInHealth(clock()); });
       operations.startBackgroundWork(started);
       started.run('risk.counter-prune', 60_000, () => risk.pruneCounters());
       timers.push(...payments.startBackgroundWork(started));

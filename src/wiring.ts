@@ -120,5 +120,6 @@ export function identityControl(identity: Identity, db: Database): IdentityContr
     forcePasswordAndPinReset: async (customerId, reason) => { await identity.forcePasswordAndPinReset(customerId, reason); },
     revokeSessions: (customerId) => revokeAllSessions(db.pool, customerId),
     forceResetAllCustomers: (reason) => identity.forceResetAllCustomers(reason),
+    signInHealth: () => identity.signInHealth(),
   };
 }

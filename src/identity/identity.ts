@@ -17,6 +17,7 @@ import { createRiskSlot, type RiskPort } from './risk-port.ts';
 import { createSecrets } from './secrets.ts';
 import { isEstablishedDevice } from './sessions/devices.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
+import { checkSignInHealth, signInHealth, type SignInAlertReason, type SignInHealth } from './sign-in-health.ts';
 import type { Session } from './sessions/sessions.ts';
 import type { StepUpAction, StepUpParams } from './step-up/actions.ts';
 import { requireStepUp } from './step-up/step-up.ts';
@@ -34,6 +35,10 @@ export interface Identity {
   /** Top-up gate: no cool-down, a step-up grant for exactly this amount and source, and the right PIN. */
   authorizeTopUp(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
   purgeExpired(): Promise<void>;
+  /** Platform-wide sign-in health as of `at` (sign-in-health.ts): the console's series and the alert's figures. */
+  signInHealth(at?: Date): Promise<SignInHealth>;
+  /** Measures and raises a `platform.sign_in_alert` when a threshold is crossed (the leased job, once a minute). */
+  checkSignInHealth(at?: Date): Promise<{ raised: boolean; reasons: SignInAlertReason[]; health: SignInHealth }>;
   /**
    * Plugs in the risk engine (once). createKoban calls it right after creating risk, before the app
    * serves anything; until then identity's port allows everything (risk-port.ts).
@@ -80,6 +85,8 @@ export function createIdentity(config: Config, db: Database): Identity {
     },
     forcePasswordAndPinReset: (customerId, reason) => forcePasswordAndPinReset(db, customerId, reason),
     forceResetAllCustomers: (reason) => forceResetAllCustomers(db, reason),
+    signInHealth: (at = new Date()) => signInHealth(db.pool, config.identity.signInHealth, at),
+    checkSignInHealth: (at = new Date()) => checkSignInHealth(db.pool, config.identity.signInHealth, at),
     async purgeExpired() {
       await purgeExpiredSignups(deps);
       await db.pool.query('delete from webauthn_challenges where expires_at <= now()');

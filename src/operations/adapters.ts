@@ -5,6 +5,7 @@
  * `operations_dependency_missing` instead of pretending to have worked.
  */
 import { KobanError } from '../platform/errors.ts';
+import type { SignInHealth } from '../identity/sign-in-health.ts';
 
 export interface IdentityControl {
   /** Next sign-in must set a new password and a new charge PIN; existing credentials stop working. */
@@ -13,6 +14,8 @@ export interface IdentityControl {
   revokeSessions(customerId: string): Promise<number>;
   /** The incident action: every customer must reset, every session ends. */
   forceResetAllCustomers(reason: string): Promise<{ customers: number; sessions: number }>;
+  /** Platform-wide sign-in health now (issue 13): the console's series and recent platform sign-in alerts. */
+  signInHealth?(): Promise<SignInHealth>;
 }
 
 export interface CustomerWallets {

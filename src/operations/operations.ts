@@ -19,6 +19,7 @@ import { createCases, type Cases } from './cases/cases.ts';
 import { createCompensation, type Compensation } from './compensation/compensation.ts';
 import { createIncident, type Incident } from './incident.ts';
 import { createProposals, type Proposals } from './proposals/proposals.ts';
+import type { SignInHealth } from '../identity/sign-in-health.ts';
 
 export interface Operations {
   readonly db: Database;
@@ -33,6 +34,8 @@ export interface Operations {
   readonly incident: Incident;
   readonly switches: Switches;
   readonly changes: ChangeFeed;
+  /** Platform-wide sign-in health from identity (issue 13); 503 until identity is connected. */
+  signInHealth(): Promise<SignInHealth>;
   /** The audit sealer: off the request path, on the one node holding its lease, fenced by it. */
   startBackgroundWork(jobs: BackgroundJobs): void;
   close(): Promise<void>;
@@ -68,6 +71,10 @@ export async function createOperations(deps: OperationsDependencies): Promise<Op
   const incident = createIncident(db, proposals, deps.adapters);
   return {
     db, audit, operators, operatorPasskeys, breakGlass, switches, changes, cases, proposals, compensation, incident,
+    signInHealth: () => {
+      const read = deps.adapters.identity?.signInHealth;
+      return required(read, 'platform sign-in health').call(deps.adapters.identity);
+    },
     startBackgroundWork(jobs) {
       jobs.run('operations.audit-seal', config.auditSealIntervalMs, (fence) => sealPending(db, { beforeCommit: (client) => fence.check(client) }));
     },

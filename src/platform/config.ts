@@ -186,6 +186,24 @@ export interface IdentityConfig {
   readonly webauthnRpName: string;
   readonly webauthnOrigins: readonly string[];
   readonly socialProviders: readonly SocialProviderSetting[];
+  /** Platform-wide sign-in health and its alert (issue 13, src/identity/sign-in-health.ts). */
+  readonly signInHealth: SignInHealthSettings;
+}
+
+export interface SignInHealthSettings {
+  /** The sliding window measured, and the baseline before it it is compared with. */
+  readonly windowMs: number;
+  readonly baselineMs: number;
+  /** A right password whose second factor is not completed within this is abandoned. */
+  readonly abandonAfterMs: number;
+  /** The failed-sign-in rate alert: at least this many password attempts in the window, failing at this percentage or more. */
+  readonly minAttempts: number;
+  readonly failedPercent: number;
+  /** The abandoned-second-factor alert: at least this many mature right passwords in the window, abandoned at this percentage or more. */
+  readonly minPending: number;
+  readonly abandonedPercent: number;
+  /** The surge alert: failures in the window at least this many times the baseline's failures per window (and minAttempts of them). */
+  readonly surgeFactor: number;
 }
 
 export interface SocialProviderSetting {
@@ -342,6 +360,16 @@ function readIdentityConfig(reader: Reader, nodeEnv: Config['nodeEnv'], publicUr
     smsPerDestinationPerHour: reader.integer('KOBAN_SMS_PER_DESTINATION_PER_HOUR', 10, 1, 1_000_000),
     smsPerNetworkPerHour: reader.integer('KOBAN_SMS_PER_NETWORK_PER_HOUR', 100, 1, 10_000_000),
     smsGlobalPerHour: reader.integer('KOBAN_SMS_GLOBAL_PER_HOUR', 10_000, 1, 100_000_000),
+    signInHealth: {
+      windowMs: reader.integer('KOBAN_SIGNIN_HEALTH_WINDOW_MS', 10 * MINUTE_MS, MINUTE_MS, 24 * HOUR_MS),
+      baselineMs: reader.integer('KOBAN_SIGNIN_HEALTH_BASELINE_MS', HOUR_MS, MINUTE_MS, 7 * 24 * HOUR_MS),
+      abandonAfterMs: reader.integer('KOBAN_SIGNIN_ABANDONED_AFTER_MS', 5 * MINUTE_MS, MINUTE_MS, HOUR_MS),
+      minAttempts: reader.integer('KOBAN_SIGNIN_ALERT_MIN_ATTEMPTS', 50, 1, 100_000_000),
+      failedPercent: reader.integer('KOBAN_SIGNIN_ALERT_FAILED_PERCENT', 50, 1, 100),
+      minPending: reader.integer('KOBAN_SIGNIN_ALERT_MIN_PENDING', 10, 1, 100_000_000),
+      abandonedPercent: reader.integer('KOBAN_SIGNIN_ALERT_ABANDONED_PERCENT', 50, 1, 100),
+      surgeFactor: reader.integer('KOBAN_SIGNIN_ALERT_SURGE_FACTOR', 5, 2, 1_000),
+    },
     webauthnRpId: reader.string('KOBAN_WEBAUTHN_RP_ID', publicUrl?.hostname ?? '127.0.0.1'),
     webauthnRpName: reader.string('KOBAN_WEBAUTHN_RP_NAME', 'Koban'),
     webauthnOrigins: origins,

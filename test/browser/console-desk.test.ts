@@ -39,6 +39,9 @@ describe('console: support desk', () => {
       `select s.kind from operator_sessions s where s.operator_id = $1 and s.revoked_at is null`, [support.id]);
     expect(passkeys.rows).toEqual([{ kind: 'full' }]);
     await expect.poll(() => page.getByTestId('payments-hour').count()).toBe(1);
+    // Issue 13: the platform-wide sign-in health, for roles that read security events (support does).
+    await expect.poll(() => page.getByTestId('sign-in-failed-rate').textContent()).toMatch(/^\d+\.\d%$/);
+    expect(await page.getByTestId('sign-in-alerts').textContent()).toBe('0');
     const before = await paymentsThisHour();
     // Support cannot change switches or see the audit log: the navigation does not offer them. It does offer the merchant review queue, and
     // customers' security events (masked), to help a caller whose sign-ins fail.

@@ -11,13 +11,15 @@ import { opsConfig } from '../routes.ts';
 import { PERMISSIONS, can, type Permission } from '../operators/permissions.ts';
 import { verifyAudit } from '../audit/verify.ts';
 import { customerStatement, customerView, merchantView, openOperatorCase } from './accounts.ts';
-import { createDashboard } from './dashboard.ts';
+import { createDashboard, sharedFor } from './dashboard.ts';
 import { caseQueue, compensationBatches, operatorDirectory, pendingFlags, ruleHistory, type AssigneeFilter } from './lists.ts';
 import { maskerFor } from './masking.ts';
 import { search, SEARCH_QUERY_MAX } from './search.ts';
 import { SECURITY_EVENT_GROUPS, SECURITY_EVENTS_PAGE_DEFAULT, securityEvents } from './security-events.ts';
 
 const tags = [OPS_TAG];
+/** The console polls every 5 s; one measure serves every operator of the process meanwhile. */
+const SIGN_IN_HEALTH_CACHE_MS = 5_000;
 const Str = Type.String();
 const NullableStr = Type.Union([Type.String(), Type.Null()]);
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
@@ -31,6 +33,14 @@ const DashboardOut = Type.Object({
     declineRate: Type.Number(), challengeRate: Type.Number(), byRule: Type.Array(Type.Object({ rule: Str, count: Type.Integer() })) }),
   openCases: Type.Integer(), unassignedCases: Type.Integer(), openAlerts: Type.Integer(),
   switchesOff: Type.Array(Type.Object({ name: Str, effective: Str })),
+});
+const SignInMeasureOut = { attempts: Type.Integer(), failures: Type.Integer(), failedRate: Type.Number(), pending: Type.Integer(), abandoned: Type.Integer(), abandonedShare: Type.Number() };
+const SignInHealthOut = Type.Object({
+  at: Str, windowMinutes: Type.Number(), baselineMinutes: Type.Number(), abandonAfterMinutes: Type.Number(),
+  window: Type.Object({ ...SignInMeasureOut, failingAddresses: Type.Integer(), failingNetworks: Type.Integer() }),
+  baseline: Type.Object(SignInMeasureOut),
+  minutes: Type.Array(Type.Object({ minute: Str, attempts: Type.Integer(), failures: Type.Integer(), pending: Type.Integer(), abandoned: Type.Integer() })),
+  alerts: Type.Array(Type.Object({ occurredAt: Str, reasons: Type.Array(Str) })),
 });
 const SearchHitOut = Type.Object({ kind: Type.Union([Type.Literal('customer'), Type.Literal('merchant'), Type.Literal('payment'), Type.Literal('top_up'), Type.Literal('transfer')]), id: Str, title: Str, detail: Str,
   customerId: NullableStr, merchantId: NullableStr });
@@ -63,6 +73,7 @@ const VerificationOut = Type.Object({ ok: Type.Boolean(), checkedAt: Str, blocks
 export function registerConsoleRoutes(scope: App, operations: Operations): void {
   const db = operations.db;
   const dashboard = createDashboard(db, operations.switches);
+  const signInHealth = sharedFor(SIGN_IN_HEALTH_CACHE_MS, () => operations.signInHealth());
   const maskerOf = (request: Parameters<typeof principalOf>[0]) => maskerFor(principalOf(request).role);
   registerSecurityEventRoutes(scope, operations, maskerOf);
 
@@ -90,6 +101,15 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
   }, async (_request, reply) => {
     reply.header('cache-control', 'no-store');
     return dashboard.read();
+  });
+
+  scope.get('/v1/ops/sign-in-health', {
+    config: opsConfig({ permission: 'security_events.read' }),
+    schema: { tags, summary: 'Platform-wide sign-in health (issue 13): failed sign-in rate and abandoned second factors over the sliding window and its baseline, per minute over the last hour, and the platform sign-in alerts of the last 24 h',
+      description: `${OPS_SECURITY_NOTE} Figures across all networks; no personal data. Shared by every operator of a process for five seconds.`, response: { 200: SignInHealthOut } },
+  }, async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return signInHealth.read();
   });
 
   scope.get('/v1/ops/search', {

@@ -1,7 +1,7 @@
 /**
  * The security-event view for operators (issue 14): customers' sign-in successes and failures, second
  * factors and their locks, factor changes, SMS budget refusals, forged or mismatching provider callbacks
- * — the append-only `security_events` log, per customer or platform-wide, newest first with keyset
+ * and platform-wide alerts (`platform.sign_in_alert`) — the append-only `security_events` log, per customer or platform-wide, newest first with keyset
  * paging on `seq`. IP addresses and user agents are masked for roles without `customers.read_unmasked`.
  */
 import type { Queryable } from '../../platform/db/database.ts';
@@ -18,6 +18,8 @@ export const SECURITY_EVENT_GROUPS: Readonly<Record<string, readonly string[]>> 
   contacts: ['contact.', 'recovery.', 'password.', 'signup.'],
   callbacks: ['callback.'],
   sms: ['sms.'],
+  /** Platform-wide alerts with no customer, e.g. `platform.sign_in_alert` (issue 13). */
+  platform: ['platform.'],
 };
 
 export interface SecurityEventQuery {

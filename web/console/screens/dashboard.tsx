@@ -4,6 +4,7 @@ import { formatClock } from '../../shared/time.ts';
 import { Card, ConnectionLost } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
 import { BarChart, HBarChart, Loading, Money, Pill, useLoad, When } from '../common.tsx';
+import { useSession } from '../session.tsx';
 
 export const DASHBOARD_REFRESH_MS = 5_000;
 
@@ -16,6 +17,17 @@ interface Dashboard {
   unassignedCases: number;
   openAlerts: number;
   switchesOff: Array<{ name: string; effective: string }>;
+}
+
+/** GET /v1/ops/sign-in-health (issue 13): sign-in failures and abandoned second factors across all networks. */
+interface SignInHealth {
+  windowMinutes: number;
+  baselineMinutes: number;
+  abandonAfterMinutes: number;
+  window: { attempts: number; failures: number; failedRate: number; pending: number; abandoned: number; abandonedShare: number; failingNetworks: number };
+  baseline: { failedRate: number; abandonedShare: number };
+  minutes: Array<{ minute: string; attempts: number; failures: number; pending: number; abandoned: number }>;
+  alerts: Array<{ occurredAt: string; reasons: string[] }>;
 }
 
 const percent = (rate: number) => `${(rate * 100).toFixed(1)}%`;
@@ -47,6 +59,7 @@ export function DashboardScreen() {
           <ul className="chips">{d.switchesOff.map((s) => <li key={s.name}><Link to="/switches"><Pill tone="bad">{s.name}</Pill></Link></li>)}</ul>
         )}
       </Card>
+      <SignInHealthCards />
       <div className="grid-2">
         <Card title={t('dashboard.paymentsPerMinute')}>
           <BarChart label={t('dashboard.paymentsPerMinute')} points={d.minutes.map((m) => ({ key: m.minute, value: m.payments, label: hhmm(m.minute) }))} />
@@ -59,6 +72,40 @@ export function DashboardScreen() {
         </Card>
         <Card title={t('dashboard.byRule')}>
           {d.risk.byRule.length === 0 ? <p className="hint">{t('dashboard.noFlags')}</p> : <HBarChart label={t('dashboard.byRule')} rows={d.risk.byRule.map((r) => ({ key: r.rule, value: r.count }))} />}
+        </Card>
+      </div>
+    </>
+  );
+}
+
+/** Only for roles that may read security events (the route's permission); others see nothing of it. */
+function SignInHealthCards() {
+  const { can } = useSession();
+  return can('security_events.read') ? <SignInHealthPanel /> : null;
+}
+
+function SignInHealthPanel() {
+  const { t } = useI18n();
+  const loaded = useLoad<SignInHealth>('/v1/ops/sign-in-health', DASHBOARD_REFRESH_MS);
+  const h = loaded.data;
+  if (h === null) return null;
+  const latest = h.alerts[0];
+  return (
+    <>
+      <div className="stats" data-testid="sign-in-health">
+        <Stat label={t('dashboard.signInFailedRate', { n: h.windowMinutes })} value={percent(h.window.failedRate)} testId="sign-in-failed-rate"
+          sub={t('dashboard.signInFailedSub', { failures: h.window.failures, attempts: h.window.attempts, networks: h.window.failingNetworks, baseline: percent(h.baseline.failedRate) })} />
+        <Stat label={t('dashboard.signInAbandoned', { n: h.abandonAfterMinutes })} value={percent(h.window.abandonedShare)} testId="sign-in-abandoned-share"
+          sub={t('dashboard.signInAbandonedSub', { abandoned: h.window.abandoned, pending: h.window.pending, baseline: percent(h.baseline.abandonedShare) })} />
+        <Stat label={t('dashboard.signInAlerts')} value={String(h.alerts.length)} tone={h.alerts.length > 0 ? 'bad' : undefined} link="/security-events" testId="sign-in-alerts"
+          sub={latest === undefined ? t('dashboard.signInNoAlert') : <>{latest.reasons.join(', ')} · <When at={latest.occurredAt} /></>} />
+      </div>
+      <div className="grid-2">
+        <Card title={t('dashboard.signInFailuresPerMinute')}>
+          <BarChart label={t('dashboard.signInFailuresPerMinute')} tone="red" points={h.minutes.map((m) => ({ key: m.minute, value: m.failures, label: hhmm(m.minute) }))} />
+        </Card>
+        <Card title={t('dashboard.signInAbandonedPerMinute')}>
+          <BarChart label={t('dashboard.signInAbandonedPerMinute')} tone="ink" points={h.minutes.map((m) => ({ key: m.minute, value: m.abandoned, label: hhmm(m.minute) }))} />
         </Card>
       </div>
     </>

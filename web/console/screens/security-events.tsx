@@ -16,7 +16,7 @@ interface SecurityEvent {
 }
 interface Page { events: SecurityEvent[]; nextBefore: string | null }
 
-export const SECURITY_EVENT_GROUPS = ['sign_in', 'factors', 'locks', 'contacts', 'callbacks', 'sms'] as const;
+export const SECURITY_EVENT_GROUPS = ['sign_in', 'factors', 'locks', 'contacts', 'callbacks', 'sms', 'platform'] as const;
 const OUTCOMES = ['not_success', 'failure', 'refused', 'success'] as const;
 const FILTERS = ['customerId', 'type', 'outcome'] as const;
 
