@@ -145,7 +145,7 @@ function SignInToPay(props: { codeId: string; summary: OrderSummary }) {
       <p>{t('money.checkout.signInBody')}</p>
       <div className="row">
         <Button onClick={() => go('/sign-in')}>{t('money.checkout.signIn')}</Button>
-        <Button variant="secondary" onClick={() => go('/sign-up')}>{t('welcome.signUp')}</Button>
+        <Button variant="secondary" onClick={() => go('/sign-up')}>{t('money.checkout.signUp')}</Button>
       </div>
     </Card>
   );

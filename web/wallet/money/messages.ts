@@ -73,6 +73,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.checkout.validUntil': { ja: 'この注文は{time}まで有効です。', en: 'This order can be paid until {time}.' },
   'money.checkout.signInBody': { ja: 'Koban ウォレットにログインすると、この注文を支払えます。ログイン後、この画面に戻ります。', en: 'Sign in to your Koban wallet to pay this order. You come back to this page after signing in.' },
   'money.checkout.signIn': { ja: 'ログインして支払う', en: 'Sign in to pay' },
+  'money.checkout.signUp': { ja: '新規登録して支払う', en: 'Create an account to pay' },
   'money.checkout.return': { ja: 'お店に戻る', en: 'Return to the store' },
   'money.checkout.returning': { ja: 'まもなくお店のページに戻ります…', en: 'Taking you back to the store…' },
   'money.checkout.state.PAID': { ja: 'この注文は支払い済みです。', en: 'This order has already been paid.' },
