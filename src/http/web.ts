@@ -8,6 +8,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
+import { KobanError } from '../platform/errors.ts';
 import type { App } from './app.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -68,6 +69,13 @@ export async function registerWebApps(app: App, options: { publicUrl?: string } 
     },
   });
   app.get('/', { schema: { hide: true } }, async (_request, reply) => reply.redirect('/wallet/'));
+  // An order QR's url (POST /v2/codes): a phone's camera or a web checkout opens it; the wallet's checkout
+  // page shows the order and pays it. Only a code-id-shaped segment is passed on (no open redirect).
+  app.get('/qr/:codeId', { schema: { hide: true } }, async (request, reply) => {
+    const { codeId } = request.params as { codeId: string };
+    if (!/^[A-Za-z0-9_-]{8,64}$/.test(codeId)) throw new KobanError('not_found', { detail: 'no such order QR' });
+    return reply.redirect(`/wallet/checkout/${codeId}`);
+  });
   for (const name of WEB_APPS) {
     app.get(`/${name}`, { schema: { hide: true } }, async (_request, reply) => reply.redirect(`/${name}/`));
     const serveIndex = async (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {

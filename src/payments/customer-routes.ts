@@ -65,6 +65,16 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
     return { merchantName: preview.merchantName, storeName: preview.storeName, amount: preview.amountMinor?.toString() ?? null, orderDescription: preview.orderDescription, expiresAt: preview.expiresAt?.toISOString() ?? null };
   });
 
+  // Public: the checkout page (GET /qr/{codeId}) shows the order before anyone signs in. Only the summary
+  // (dynamic-qr.ts readOrderSummary); paying is the signed-in call below.
+  app.get('/v1/checkout/qr/:codeId', { schema: { tags, summary: 'The order behind an order QR, for its public checkout page (merchant, store, amount, expiry, state, return address)', params: CodeIdParams } }, async (request) => {
+    const summary = await payments.orderSummary((request.params as { codeId: string }).codeId);
+    return {
+      merchantName: summary.merchantName, storeName: summary.storeName, amount: summary.amountMinor.toString(), expiresAt: summary.expiresAt.toISOString(),
+      state: summary.state, redirectUrl: summary.redirect?.url ?? null, redirectType: summary.redirect?.type ?? null,
+    };
+  });
+
   app.post('/v1/wallet/qr/:codeId/pay', {
     // No body schema: the body is optional (older clients post none); `pin` is checked by hand.
     schema: { tags, summary: 'Pay a scanned order QR (optional body `{ pin }`: the charge PIN, when the payment needs strong confirmation)', params: CodeIdParams },

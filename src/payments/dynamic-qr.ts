@@ -26,6 +26,38 @@ export interface DynamicQrRequest {
   readonly requestedAt: Date | null;
   /** What the merchant said that Koban echoes (its own store/terminal ids, orderItems, storeInfo, productType). */
   readonly details?: OrderDetails;
+  /** Where the checkout page sends the customer after paying, as the merchant sent it (checked by `checkOrderRedirect`). */
+  readonly redirectUrl?: string;
+  readonly redirectType?: RedirectType;
+}
+
+/** PayPay's redirectType: a web page, an app's deep link, or (in PayPay's own app) its web view, which Koban treats as a web page. */
+export type RedirectType = 'WEB_LINK' | 'APP_DEEP_LINK' | 'WEBVIEW_IN_PAYPAY';
+export interface OrderRedirect { readonly url: string; readonly type: RedirectType }
+export const REDIRECT_URL_MAX = 2048;
+/** Schemes a deep link may never use: they run code or read local data in the page that follows them. */
+const FORBIDDEN_DEEP_LINK_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:', 'about:', 'filesystem:']);
+
+/**
+ * The merchant's return address, checked before it is kept: the checkout page navigates to it, so it must be
+ * an absolute URL that runs nothing. A web link is https (http too in the sandbox) with no credentials in it;
+ * an app deep link is any other custom scheme (or https: universal links). The type defaults to WEB_LINK.
+ */
+export function checkOrderRedirect(url: string | undefined, type: RedirectType | undefined, httpsOnly: boolean): OrderRedirect | null {
+  if (url === undefined) return null;
+  const refuse = (message: string): never => { throw new KobanError('validation_failed', { errors: [{ pointer: '/body/redirectUrl', message }] }); };
+  if (url.length > REDIRECT_URL_MAX) refuse(`must be at most ${REDIRECT_URL_MAX} characters`);
+  const kind = type ?? 'WEB_LINK';
+  let parsed: URL;
+  try { parsed = new URL(url); } catch { return refuse('must be an absolute URL'); }
+  if (parsed.username !== '' || parsed.password !== '') refuse('must not carry credentials');
+  const webSchemes = httpsOnly ? ['https:'] : ['https:', 'http:'];
+  if (kind === 'APP_DEEP_LINK') {
+    if (FORBIDDEN_DEEP_LINK_SCHEMES.has(parsed.protocol) || (parsed.protocol === 'http:' && httpsOnly)) refuse(`must not use the ${parsed.protocol} scheme`);
+  } else if (!webSchemes.includes(parsed.protocol)) {
+    refuse(httpsOnly ? 'must be an https URL' : 'must be an https (or, in the sandbox, http) URL');
+  }
+  return { url, type: kind };
 }
 
 export interface DynamicQr {
@@ -33,6 +65,7 @@ export interface DynamicQr {
   readonly status: 'ACTIVE' | 'DELETED' | 'PAID';
   readonly expiresAt: Date;
   readonly payment: Payment;
+  readonly redirect: OrderRedirect | null;
 }
 
 export function newCodeId(): string {
@@ -41,6 +74,7 @@ export function newCodeId(): string {
 
 export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequest): Promise<DynamicQr> {
   requirePayableAmount(deps, request.amountMinor);
+  const redirect = checkOrderRedirect(request.redirectUrl, request.redirectType, deps.config.orderRedirectHttpsOnly);
   const details = request.details ?? NO_ORDER_DETAILS;
   // Details join the fingerprint only when there are any, so repeats of orders made before them still match.
   const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription,
@@ -53,7 +87,7 @@ export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequ
   // A suspended merchant or store makes no new order QR either (uncached: immediate, src/merchants/standing.ts).
   await requireMerchantStanding(deps.db.pool, request.merchantId, request.storeId);
   try {
-    return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, requestFingerprint));
+    return await withTransaction(deps.db, (client) => insertDynamicQr(deps, client, request, redirect, requestFingerprint));
   } catch (error) {
     if (sqlState(error) !== '23505') throw error;
     const winner = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
@@ -70,7 +104,7 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
   return qr;
 }
 
-async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, request: DynamicQrRequest, requestFingerprint: string): Promise<DynamicQr> {
+async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, request: DynamicQrRequest, redirect: OrderRedirect | null, requestFingerprint: string): Promise<DynamicQr> {
   const now = deps.now();
   const inserted = await client.query<PaymentRow>(
     `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, order_description,
@@ -83,15 +117,21 @@ async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, reques
   await writeOrderDetails(client, request.merchantId, request.merchantPaymentId, request.details ?? NO_ORDER_DETAILS);
   const expiresAt = new Date(now.getTime() + deps.config.dynamicQrTtlSec * 1000);
   const codeId = newCodeId();
-  await client.query(`insert into dynamic_qr_codes (id, payment_id, merchant_id, expires_at, created_at) values ($1, $2, $3, $4, $5)`,
-    [codeId, row.id, request.merchantId, expiresAt, now]);
-  return { codeId, status: 'ACTIVE', expiresAt, payment: toPayment(row) };
+  await client.query(`insert into dynamic_qr_codes (id, payment_id, merchant_id, expires_at, created_at, redirect_url, redirect_type) values ($1, $2, $3, $4, $5, $6, $7)`,
+    [codeId, row.id, request.merchantId, expiresAt, now, redirect?.url ?? null, redirect?.type ?? null]);
+  return { codeId, status: 'ACTIVE', expiresAt, payment: toPayment(row), redirect };
+}
+
+interface RedirectRow { redirect_url: string | null; redirect_type: RedirectType | null }
+function toRedirect(row: RedirectRow): OrderRedirect | null {
+  return row.redirect_url === null || row.redirect_type === null ? null : { url: row.redirect_url, type: row.redirect_type };
 }
 
 async function readQrByPayment(db: pg.Pool | pg.PoolClient, payment: Payment): Promise<DynamicQr | null> {
-  const result = await db.query<{ id: string; status: DynamicQr['status']; expires_at: Date }>(`select id, status, expires_at from dynamic_qr_codes where payment_id = $1`, [payment.id]);
+  const result = await db.query<{ id: string; status: DynamicQr['status']; expires_at: Date } & RedirectRow>(
+    `select id, status, expires_at, redirect_url, redirect_type from dynamic_qr_codes where payment_id = $1`, [payment.id]);
   const row = result.rows[0];
-  return row === undefined ? null : { codeId: row.id, status: row.status, expiresAt: row.expires_at, payment };
+  return row === undefined ? null : { codeId: row.id, status: row.status, expiresAt: row.expires_at, payment, redirect: toRedirect(row) };
 }
 
 /** DELETE /v2/codes/{codeId}: an unpaid code stops working and its order fails. */
@@ -138,15 +178,48 @@ export interface QrPreview {
 }
 
 export async function readDynamicQrForCustomer(deps: PaymentsDeps, codeId: string): Promise<{ qr: DynamicQr; preview: QrPreview }> {
-  const result = await deps.db.pool.query<PaymentRow & { code_id: string; code_status: DynamicQr['status']; expires_at: Date; merchant_name: string; store_name: string | null }>(
-    `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.id as code_id, c.status as code_status, c.expires_at, m.name as merchant_name, s.name as store_name
+  const result = await deps.db.pool.query<PaymentRow & RedirectRow & { code_id: string; code_status: DynamicQr['status']; expires_at: Date; merchant_name: string; store_name: string | null }>(
+    `select ${PAYMENT_COLUMNS.split(',').map((c) => `p.${c.trim()}`).join(', ')}, c.id as code_id, c.status as code_status, c.expires_at, c.redirect_url, c.redirect_type,
+       m.name as merchant_name, s.name as store_name
      from dynamic_qr_codes c join payments p on p.id = c.payment_id join merchants m on m.id = c.merchant_id left join stores s on s.id = p.store_id
      where c.id = $1`, [codeId]);
   const row = result.rows[0];
   if (row === undefined) throw new KobanError('dynamic_qr_not_found');
   const payment = toPayment(row);
   return {
-    qr: { codeId: row.code_id, status: row.code_status, expiresAt: row.expires_at, payment },
+    qr: { codeId: row.code_id, status: row.code_status, expiresAt: row.expires_at, payment, redirect: toRedirect(row) },
     preview: { merchantName: row.merchant_name, storeName: row.store_name, amountMinor: payment.amountMinor, orderDescription: payment.orderDescription, expiresAt: row.expires_at },
   };
+}
+
+/**
+ * The public checkout page's order summary (GET /qr/{codeId} opens it before anyone signs in): who is paid,
+ * how much, until when, whether it can still be paid, and where the page returns afterwards. The code id
+ * (144 random bits) is the only key; nothing about the payer, the merchant's ids or its order lines.
+ */
+export interface OrderSummary {
+  readonly merchantName: string;
+  readonly storeName: string | null;
+  readonly amountMinor: bigint;
+  readonly expiresAt: Date;
+  /** PAYABLE: pay now; PAID: money moved; EXPIRED: unpaid past its expiry; UNAVAILABLE: deleted, failed or canceled. */
+  readonly state: 'PAYABLE' | 'PAID' | 'EXPIRED' | 'UNAVAILABLE';
+  readonly redirect: OrderRedirect | null;
+}
+
+export async function readOrderSummary(deps: PaymentsDeps, codeId: string): Promise<OrderSummary> {
+  const { qr, preview } = await readDynamicQrForCustomer(deps, codeId);
+  const amountMinor = qr.payment.amountMinor;
+  assert(amountMinor > 0n, 'an order QR has its amount');
+  return { merchantName: preview.merchantName, storeName: preview.storeName, amountMinor, expiresAt: qr.expiresAt, state: orderState(qr, deps.now()), redirect: qr.redirect };
+}
+
+function orderState(qr: DynamicQr, now: Date): OrderSummary['state'] {
+  const status = qr.payment.status;
+  if (status === 'COMPLETED' || status === 'REFUNDED' || qr.status === 'PAID') return 'PAID';
+  if (status === 'EXPIRED') return 'EXPIRED';
+  if (qr.status === 'DELETED' || status !== 'CREATED') return 'UNAVAILABLE';
+  // A payment already under way (staged) is not expired even if the clock passed: the pay call settles it.
+  if (qr.payment.paymentTransferId === null && qr.expiresAt <= now) return 'EXPIRED';
+  return 'PAYABLE';
 }

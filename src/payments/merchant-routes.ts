@@ -14,7 +14,7 @@ import { paymentAnswer, refundFailure } from './outcomes.ts';
 import { awaitingCustomer } from './customer-confirmation.ts';
 import type { Payments } from './service.ts';
 import { epochSec, paymentView, refundView, wireInteger } from './views.ts';
-import type { DynamicQr } from './dynamic-qr.ts';
+import { REDIRECT_URL_MAX, type DynamicQr } from './dynamic-qr.ts';
 import { refToKeep } from './merchant-orders.ts';
 import { PAYMENTS_PAGE_DEFAULT, type SearchStatus } from './payment-search.ts';
 import { NO_ORDER_DETAILS, type OrderDetails, type OrderItem } from './order-details.ts';
@@ -65,7 +65,7 @@ const CreateQrBody = Compile(Type.Object({
   storeInfo: Type.Optional(Type.String({ maxLength: 255 })),
   terminalId: Type.Optional(MerchantRef),
   requestedAt: Type.Optional(EpochSec),
-  redirectUrl: Type.Optional(Type.String({ maxLength: 2048 })),
+  redirectUrl: Type.Optional(Type.String({ minLength: 1, maxLength: REDIRECT_URL_MAX })),
   redirectType: Type.Optional(Type.Union([Type.Literal('WEB_LINK'), Type.Literal('APP_DEEP_LINK'), Type.Literal('WEBVIEW_IN_PAYPAY')])),
   userAgent: Type.Optional(Type.String({ maxLength: 512 })),
   isAuthorization: Type.Optional(Type.Boolean()),
@@ -93,7 +93,7 @@ function orderItemsEcho(items: readonly OrderItem[] | null) {
   return items?.map(({ unitPrice, ...item }) => ({ ...item, ...(unitPrice === undefined ? {} : { unit_price: unitPrice }) }));
 }
 
-function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails, redirect: { redirectUrl?: string; redirectType?: string }) {
+function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails) {
   const p = qr.payment;
   return {
     codeId: qr.codeId,
@@ -111,7 +111,8 @@ function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails, redirec
     requestedAt: epochSec(p.requestedAt ?? p.createdAt),
     codeType: 'ORDER_QR',
     isAuthorization: false,
-    ...redirect,
+    // What Koban kept (a repeat of the order echoes the first request's), so the answer is what the page will do.
+    ...(qr.redirect === null ? {} : { redirectUrl: qr.redirect.url, redirectType: qr.redirect.type }),
   };
 }
 
@@ -130,10 +131,10 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
     const qr = await payments.createDynamicQr({
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, amountMinor: BigInt(body.amount.amount),
       orderDescription: body.orderDescription ?? null, storeId: refs.storeId, terminalId: refs.terminalId, requestedAt: epochToDate(body.requestedAt), details,
+      ...(body.redirectUrl === undefined ? {} : { redirectUrl: body.redirectUrl }), ...(body.redirectType === undefined ? {} : { redirectType: body.redirectType }),
     });
     const kept = await payments.orderDetails(call.merchantId, qr.payment.merchantPaymentId);
-    const redirect = { ...(body.redirectUrl === undefined ? {} : { redirectUrl: body.redirectUrl }), ...(body.redirectType === undefined ? {} : { redirectType: body.redirectType }) };
-    return opaReply('SUCCESS', { httpStatus: 201, data: qrView(qr, publicUrl, kept, redirect) });
+    return opaReply('SUCCESS', { httpStatus: 201, data: qrView(qr, publicUrl, kept) });
   });
 
   server.route('DELETE', '/v2/codes/:codeId', async (call) => {

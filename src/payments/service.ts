@@ -23,7 +23,7 @@ import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
 import { cancelByMerchantId, refuseCanceledId, resolveOrderRefs, type OrderRefs } from './merchant-orders.ts';
 import { searchPayments, type PaymentSearch } from './payment-search.ts';
 import { readOrderDetails, writeOrderDetails, type OrderDetails } from './order-details.ts';
-import { createDynamicQr, deleteDynamicQr, getCodePayment, type DynamicQr, type DynamicQrRequest, type QrPreview } from './dynamic-qr.ts';
+import { createDynamicQr, deleteDynamicQr, getCodePayment, readOrderSummary, type DynamicQr, type DynamicQrRequest, type OrderSummary, type QrPreview } from './dynamic-qr.ts';
 import { getRefund, repairInFlightRefunds, type RefundRequest } from './refunds.ts';
 import type { Refund } from './model.ts';
 
@@ -56,6 +56,8 @@ export interface Payments {
   deleteDynamicQr(merchantId: string, codeId: string): Promise<void>;
   getCodePayment(merchantId: string, merchantPaymentId: string): Promise<Payment>;
   previewDynamicQr(codeId: string): Promise<QrPreview>;
+  /** The public checkout page's summary of an order QR (dynamic-qr.ts readOrderSummary). */
+  orderSummary(codeId: string): Promise<OrderSummary>;
   payDynamicQr(ctx: CustomerContext, codeId: string): Promise<Payment>;
   previewStaticQr(payload: string): Promise<QrPreview & { merchantId: string; storeId: string }>;
   payStaticQr(ctx: CustomerContext, payload: string, amountMinor: bigint, idempotencyKey?: string | null): Promise<Payment>;
@@ -114,6 +116,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     deleteDynamicQr: (merchantId, codeId) => deleteDynamicQr(deps, merchantId, codeId),
     getCodePayment: (merchantId, merchantPaymentId) => getCodePayment(deps, merchantId, merchantPaymentId),
     previewDynamicQr: (codeId) => previewDynamicQr(deps, codeId),
+    orderSummary: (codeId) => readOrderSummary(deps, codeId),
     payDynamicQr: (ctx, codeId) => payDynamicQr(deps, ctx, codeId),
     previewStaticQr: (payload) => previewStaticQr(deps, payload),
     payStaticQr: (ctx, payload, amountMinor, idempotencyKey = null) => payStaticQr(deps, ctx, payload, amountMinor, idempotencyKey),

@@ -135,6 +135,8 @@ export interface PaymentsConfig {
   readonly opaRateBurst: number;
   readonly paymentCodeTtlSec: number;
   readonly dynamicQrTtlSec: number;
+  /** An order QR's redirectUrl must be https (production); the sandbox (development, test) also takes http. */
+  readonly orderRedirectHttpsOnly: boolean;
   /** Merchant fee in basis points of the payment amount (198 = 1.98%), rounded down. */
   readonly merchantFeeBps: number;
   /** An application expecting more than this monthly volume (JPY) needs two operators' approval (src/merchants/onboarding.ts). */
@@ -434,6 +436,7 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     opaRateBurst: reader.integer('KOBAN_OPA_RATE_BURST', 300, 1, 100_000),
     paymentCodeTtlSec: reader.integer('KOBAN_PAYMENT_CODE_TTL_SEC', 300, 30, 900),
     dynamicQrTtlSec: reader.integer('KOBAN_DYNAMIC_QR_TTL_SEC', 300, 60, 86_400),
+    orderRedirectHttpsOnly: nodeEnv === 'production',
     merchantFeeBps: reader.integer('KOBAN_MERCHANT_FEE_BPS', 198, 0, 10_000),
     merchantFourEyesAboveMinor: reader.bigint('KOBAN_MERCHANT_FOUR_EYES_ABOVE', 10_000_000n),
     paymentMaxAmountMinor: reader.bigint('KOBAN_PAYMENT_MAX_AMOUNT', 1_000_000n),

@@ -9,7 +9,7 @@ import { useI18n } from '../shared/i18n.tsx';
 import { Link, RouterProvider, Switch } from '../shared/router.tsx';
 import { AppShell, Button, Card, Notice } from '../shared/ui.tsx';
 import { accountRoutes, signedOutRoutes } from './account/routes.tsx';
-import { moneyRoutes } from './money/routes.tsx';
+import { moneyRoutes, signedOutMoneyRoutes } from './money/routes.tsx';
 import { SessionProvider, useSession } from './session.tsx';
 
 export function WalletApp() {
@@ -32,7 +32,7 @@ function WalletScreens() {
       </AppShell>
     );
   }
-  const routes = me === null ? signedOutRoutes : { ...moneyRoutes, ...accountRoutes };
+  const routes = me === null ? { ...signedOutRoutes, ...signedOutMoneyRoutes } : { ...moneyRoutes, ...accountRoutes };
   return (
     <AppShell title={t('app.title')}>
       <Switch routes={routes} fallback={me === null ? <Welcome /> : <p>{t('notFound')}</p>} />

@@ -4,6 +4,7 @@
  * bookmark, the back button after sign-in) is sent home, and the reverse lands on the welcome card.
  */
 import type { Routes } from '../../shared/router.tsx';
+import { pathAfterSignIn } from '../money/checkout.tsx';
 import { Redirect } from './page.tsx';
 import { RecoverPage } from './recover.tsx';
 import { SettingsPage } from './settings.tsx';
@@ -31,7 +32,8 @@ export const accountRoutes: Routes = {
   '/settings/contacts': () => <ContactsPage />,
   '/settings/password': () => <PasswordPage />,
   '/settings/social': () => <SocialPage />,
-  '/sign-in': () => <Redirect to="/" />,
-  '/sign-up': () => <Redirect to="/" />,
+  // Back where the visitor was sent to sign in from (an order QR's checkout page), else home.
+  '/sign-in': () => <Redirect to={pathAfterSignIn()} />,
+  '/sign-up': () => <Redirect to={pathAfterSignIn()} />,
   '/recover': () => <Redirect to="/settings/password" />,
 };

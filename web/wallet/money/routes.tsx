@@ -3,6 +3,7 @@
  * `moneyRoutes` need a session; '/' is the signed-in home.
  */
 import type { Routes } from '../../shared/router.tsx';
+import { CheckoutPage } from './checkout.tsx';
 import { HistoryDetailPage, HistoryPage } from './history.tsx';
 import { HomePage, NotificationsPage } from './home.tsx';
 import { PayPage } from './pay.tsx';
@@ -19,4 +20,10 @@ export const moneyRoutes: Routes = {
   '/history': () => <HistoryPage />,
   '/history/:transferId': (params) => <HistoryDetailPage key={params['transferId']} transferId={params['transferId'] ?? ''} />,
   '/notifications': () => <NotificationsPage />,
+  '/checkout/:codeId': (params) => <CheckoutPage key={params['codeId']} codeId={params['codeId'] ?? ''} signedIn />,
+};
+
+/** An order QR's checkout page without a session: the order's summary and the way to sign in and come back. */
+export const signedOutMoneyRoutes: Routes = {
+  '/checkout/:codeId': (params) => <CheckoutPage key={params['codeId']} codeId={params['codeId'] ?? ''} signedIn={false} />,
 };

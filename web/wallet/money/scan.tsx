@@ -4,7 +4,7 @@
  * - a dynamic order QR (…/qr/{codeId} or koban://qr/{codeId}): preview (merchant, store, amount), confirm, pay.
  * Merchant, store and amount are always on screen before the confirm button.
  */
-import { useState, type FormEvent } from 'react';
+import { useState, type FormEvent, type ReactNode } from 'react';
 import { api } from '../../shared/api.ts';
 import { formatYen, useI18n } from '../../shared/i18n.tsx';
 import { Link } from '../../shared/router.tsx';
@@ -13,11 +13,11 @@ import { problemCode, problemText } from '../account/problems.ts';
 import { CameraScanner } from '../common/camera-scanner.tsx';
 import { FrozenNotice, MoneyPage, newIntentKey, useSummary } from './frame.tsx';
 
-type Scanned =
+export type Scanned =
   | { kind: 'static'; payload: string; merchantName: string; storeName: string | null }
   | { kind: 'dynamic'; codeId: string; merchantName: string; storeName: string | null; amount: string | null; orderDescription: string | null };
 
-interface Paid { paymentId: string; amount: string; status: string }
+export interface Paid { paymentId: string; amount: string; status: string }
 
 const DYNAMIC = /(?:\/qr\/|^koban:\/\/qr\/)([A-Za-z0-9_-]{8,64})(?:[/?#].*)?$/;
 const EMVCO = /^000201/;
@@ -87,7 +87,12 @@ export function ScanPage() {
   );
 }
 
-function Confirm(props: { scanned: Scanned; onCancel(): void }) {
+/**
+ * Merchant, store and amount, then the pay call (with the charge PIN when the server asks for it). Also the
+ * order QR checkout page's (checkout.tsx): `onPaid` hears of the payment and `paidFooter` replaces the
+ * "done" link; without `onCancel` there is no cancel button.
+ */
+export function Confirm(props: { scanned: Scanned; onCancel?: () => void; onPaid?: (paid: Paid) => void; paidFooter?: ReactNode }) {
   const { t, language } = useI18n();
   const { scanned } = props;
   const [amount, setAmount] = useState('');
@@ -110,6 +115,7 @@ function Confirm(props: { scanned: Scanned; onCancel(): void }) {
         ? await api<Paid>('POST', `/v1/wallet/qr/${encodeURIComponent(scanned.codeId)}/pay`, confirmation)
         : await api<Paid>('POST', '/v1/wallet/static-qr/pay', { payload: scanned.payload, amount, idempotencyKey: intentKey, ...confirmation });
       setPaid(result);
+      props.onPaid?.(result);
     } catch (failure) {
       const code = problemCode(failure);
       if (code === 'strong_confirmation_required') setPin('');
@@ -125,7 +131,7 @@ function Confirm(props: { scanned: Scanned; onCancel(): void }) {
         <Notice kind="success"><strong>{t('money.scan.paid')}</strong></Notice>
         <p className="balance" data-testid="paid-amount">{formatYen(paid.amount, language)}</p>
         <p>{[scanned.merchantName, scanned.storeName].filter(Boolean).join(' ')}</p>
-        <Link to="/" className="button primary">{t('money.pay.done')}</Link>
+        {props.paidFooter ?? <Link to="/" className="button primary">{t('money.pay.done')}</Link>}
       </Card>
     );
   }
@@ -149,7 +155,7 @@ function Confirm(props: { scanned: Scanned; onCancel(): void }) {
           <Button type="submit" disabled={busy || (pin !== null && pin.length !== 6)}>{t('money.scan.confirm', { amount: formatYen(shownAmount ?? '0', language) })}</Button>
         </form>
       )}
-      <Button variant="ghost" onClick={props.onCancel}>{t('common.cancel')}</Button>
+      {props.onCancel === undefined ? null : <Button variant="ghost" onClick={props.onCancel}>{t('common.cancel')}</Button>}
       {error === null ? null : <Notice kind="error">{error.text}</Notice>}
     </Card>
   );
