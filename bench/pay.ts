@@ -40,12 +40,15 @@ import { createHotMerchant, raiseStoreVelocity, seedWallets, signInCustomers } f
 import { costBetween, openMeter, othersBetween, postmasterPid, processTable, type Cost, type Meter, type MeterTargets, type Snapshot } from './pay/meter.ts';
 import { REPO_ROOT, startKoban, startLoad, startNoopServer, type LoadProcess } from './pay/processes.ts';
 import type { CellResult, CellSpec, Credential, LoadSetup } from './pay/protocol.ts';
+import { profileTable, readStatements, type StatementSnapshot } from './pay/profile.ts';
 import { fixed, int, markdownTable, ms, percent, percentiles, spectrum } from './pay/table.ts';
 
 type Part = 'closed' | 'charge' | 'open' | 'ceilings';
 
 const ARGS = process.argv.slice(2);
 const QUICK = ARGS.includes('--quick');
+/** `--profile` (npm run bench:pay:profile): each cell's statements from pg_stat_statements, per payment. */
+const PROFILE = ARGS.includes('--profile');
 const PARTS = new Set<Part>((valueOf('--parts') ?? 'closed,charge,open,ceilings').split(',') as Part[]);
 const BASE_WALLETS = 100_000;
 const GROWTH_WALLETS = Number(process.env.KOBAN_BENCH_WALLETS ?? BASE_WALLETS);
@@ -96,6 +99,8 @@ interface Bench {
   readonly targets: MeterTargets;
   merchant: Credential & { merchantId: string };
   load: LoadProcess | null;
+  /** With --profile: a connection reading pg_stat_statements around each cell. */
+  profiler: pg.Client | null;
 }
 
 async function main(): Promise<void> {
@@ -111,7 +116,8 @@ async function main(): Promise<void> {
 
 /** pg_stat_statements needs preloading; a server without the library still runs (statements then show –). */
 async function startPostgres(): Promise<ThrowawayPostgres> {
-  const settings = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.max': '10000', 'pg_stat_statements.track': 'top', 'pg_stat_statements.track_utility': 'on' };
+  const settings = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.max': '10000', 'pg_stat_statements.track': PROFILE ? 'all' : 'top', 'pg_stat_statements.track_utility': 'on',
+    ...(PROFILE ? { 'pg_stat_statements.track_planning': 'on' } : {}) };
   try {
     return await startThrowawayPostgres({ label: 'benchpay', settings });
   } catch (error) {
@@ -133,7 +139,9 @@ async function run(server: ThrowawayPostgres, workDir: string): Promise<void> {
   const merchant = await loadFixture(adminUrl, secrets, BASE_WALLETS);
   log(`fixture: ${int(BASE_WALLETS)} funded wallets, ${int(Math.min(BASE_WALLETS, ACTIVE_CUSTOMERS))} signed-in customers, one hot merchant (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   await ensureDevTls({ dir: path.join(workDir, 'tls') });
-  const bench: Bench = { server, adminUrl, workDir, secrets, meter, targets, merchant, load: null };
+  const profiler = PROFILE ? new pg.Client({ connectionString: adminUrl }) : null;
+  await profiler?.connect();
+  const bench: Bench = { server, adminUrl, workDir, secrets, meter, targets, merchant, load: null, profiler };
   const output: string[] = [];
   const processesAtStart = processTable();
   const ourPids = new Set<number>([process.pid]);
@@ -152,6 +160,7 @@ async function run(server: ThrowawayPostgres, workDir: string): Promise<void> {
   } finally {
     await bench.load?.stop();
     await meter.close();
+    await profiler?.end();
   }
   let sharing = '';
   try {
@@ -286,8 +295,21 @@ async function measuredCell(bench: Bench, spec: CellSpec): Promise<{ result: Cel
   if (bench.load === null) throw new Error('no load generator');
   let before: Snapshot | null = null;
   let after: Promise<Snapshot> | null = null;
-  const result = await bench.load.run(spec, async () => { before = await bench.meter.snapshot(); }, async () => { after = bench.meter.snapshot(); await after; });
+  let statementsBefore: StatementSnapshot | null = null;
+  let statementsAfter: StatementSnapshot | null = null;
+  const profiler = bench.profiler;
+  const result = await bench.load.run(spec, async () => {
+    if (profiler !== null) statementsBefore = await readStatements(profiler, DATABASE);
+    before = await bench.meter.snapshot();
+  }, async () => {
+    after = bench.meter.snapshot();
+    await after;
+    if (profiler !== null) statementsAfter = await readStatements(profiler, DATABASE);
+  });
   if (before === null || after === null) throw new Error(`cell ${spec.tag}: the window was never opened`);
+  if (statementsBefore !== null && statementsAfter !== null) {
+    log(`\n#### Statements of ${spec.tag} (pg_stat_statements, per payment)\n\n${profileTable(statementsBefore, statementsAfter, result.succeeded)}\n`);
+  }
   return { result, cost: costBetween(before, await after) };
 }
 
