@@ -12,7 +12,7 @@ import type { Database } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
-import { RISK_EVENT_KINDS, SEVERITY, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
+import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
 const FIELD_LENGTH_MAX = 200;
@@ -36,7 +36,8 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
       const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
         .filter(({ setting }) => setting.enabled);
       const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
-      const facts = await gatherFacts(db, event, needs, nowMs, settings);
+      const counted = [...new Set(active.flatMap(({ rule }) => rule.countsAccountsOf ?? []))];
+      const facts = await gatherFacts(db, event, needs, counted, nowMs, settings);
       const reasons: RiskReason[] = [];
       for (const { rule, setting } of active) {
         const hit = rule.evaluate(event, facts, setting.params);
@@ -97,7 +98,7 @@ function combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecis
 
 interface FactRow { t: 'c' | 'l' | 's'; key: string | null; n: bigint; amount: bigint; inserted: boolean | null; first_seen_ms: number | null; extra: { here?: [number, number] | null; usual?: Array<[number, number]> | null; other?: number | null } | null }
 
-async function gatherFacts(db: Database, event: RiskEvent, needs: readonly CounterNeed[], nowMs: number, settings: RiskSettings): Promise<Facts> {
+async function gatherFacts(db: Database, event: RiskEvent, needs: readonly CounterNeed[], counted: readonly CountedLink[], nowMs: number, settings: RiskSettings): Promise<Facts> {
   const nowSec = Math.floor(nowMs / 1000);
   const amount = event.amountMinor ?? 0n;
   const increments = new Map<string, { key: string; bucket: number }>();
@@ -116,7 +117,7 @@ async function gatherFacts(db: Database, event: RiskEvent, needs: readonly Count
   const result = await db.pool.query<FactRow>({ name: 'risk_facts', text: FACTS_SQL, values: [
     incList.map((i) => i.key), incList.map((i) => i.bucket), incList.map((i) => (SHARDED_PREFIXES.some((p) => i.key.startsWith(p)) ? Math.floor(Math.random() * SHARDS) : 0)),
     incList.map(() => amount.toString()), readList.map((r) => r.key), readList.map((r) => r.since),
-    event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId, new Date(nowMs),
+    event.accountId, links.map((l) => l.kind), links.map((l) => l.key), storeId, new Date(nowMs), counted,
   ] });
   const sums = new Map<string, CounterValue>();
   const linkFacts = new Map<string, LinkFact>();
@@ -192,7 +193,7 @@ select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coale
   cross join quiet
   group by w.i
 union all
-select 'l', lnk.kind, case when lnk.kind = 'store' then 0 else (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
+select 'l', lnk.kind, case when lnk.kind <> all($12::text[]) then 0 else (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
          and r.last_seen > $11::timestamptz - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end) end::bigint,
        0, lnk.inserted, (extract(epoch from lnk.first_seen) * 1000)::float8,
        -- For a device, the account's oldest other device (risk_links_by_account: the account's few rows).

@@ -84,7 +84,10 @@ export interface CounterValue {
 }
 
 export interface LinkFact {
-  /** Distinct accounts seen with this device/card/network in the link window, this one included. */
+  /**
+   * Distinct accounts seen with this device/card/network in the link window, this one included. Counted only
+   * when an enabled rule for the event's kind reads it (`RiskRule.countsAccountsOf`); otherwise 1.
+   */
   readonly accounts: number;
   /** When this account was first seen with it (now if just now). */
   readonly firstSeenMs: number;
@@ -146,5 +149,13 @@ export interface RiskRule<P> {
   /** Each parameter's unit and bounds, for the console's plain-language labels. */
   describeParams(): ParamDescription[];
   needs(event: RiskEvent, params: P): CounterNeed[];
+  /**
+   * The links whose distinct accounts (`LinkFact.accounts`) this rule reads. Only those are counted: a busy
+   * network (a mobile carrier's NAT, every test client on 127.0.0.1) links thousands of accounts, and counting
+   * them on every payment cost most of a payment's database time (issue 11's profile).
+   */
+  readonly countsAccountsOf?: readonly CountedLink[];
   evaluate(event: RiskEvent, facts: Facts, params: P): Hit | null;
 }
+
+export type CountedLink = 'device' | 'card' | 'network';

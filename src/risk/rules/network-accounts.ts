@@ -11,6 +11,7 @@ export const networkAccounts: RiskRule<ParamsOf<typeof spec>> = {
   defaults: { enabled: true, action: 'challenge', params: { accountsPerDayMax: 20 } },
   ...paramCodec('network_accounts', spec),
   needs: () => [],
+  countsAccountsOf: ['network'],
   evaluate(_event, facts, params) {
     if (facts.network === null || facts.network.accounts <= params.accountsPerDayMax) return null;
     return { message: `${facts.network.accounts} accounts from one network within a day`, observed: String(facts.network.accounts), threshold: String(params.accountsPerDayMax) };

@@ -11,6 +11,7 @@ export const sharedInstrument: RiskRule<ParamsOf<typeof spec>> = {
   defaults: { enabled: true, action: 'review', params: { deviceAccountsMax: 3, cardAccountsMax: 2 } },
   ...paramCodec('shared_instrument', spec),
   needs: () => [],
+  countsAccountsOf: ['device', 'card'],
   evaluate(_event, facts, params) {
     if (facts.device !== null && facts.device.accounts > params.deviceAccountsMax) {
       return { message: `device used by ${facts.device.accounts} accounts`, observed: String(facts.device.accounts), threshold: String(params.deviceAccountsMax) };
