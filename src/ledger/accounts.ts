@@ -91,7 +91,8 @@ async function refuseUnknownLedgersAndCodes(db: Database, accounts: readonly New
 
 export async function readAccount(db: Queryable, id: string): Promise<Account | null> {
   if (!isUuid(id)) return null;
-  const result = await db.query<AccountRow>(`select ${ACCOUNT_COLUMNS} from accounts where id = $1`, [id]);
+  // Named (prepared per connection): read on every payment (the wallet's balance for the risk engine).
+  const result = await db.query<AccountRow>({ name: 'ledger_read_account', text: `select ${ACCOUNT_COLUMNS} from accounts where id = $1`, values: [id] });
   const row = result.rows[0];
   return row === undefined ? null : toAccount(row);
 }

@@ -20,7 +20,8 @@ export interface ResolvedRefs {
 
 /** Maps a request's storeId/terminalId (merchant-chosen or Koban's) to Koban's ids; unknown ones map to null. */
 export async function resolveMerchantRefs(db: Queryable, merchantId: string, refs: { storeRef: string | null; terminalRef: string | null }): Promise<ResolvedRefs> {
-  const result = await db.query<{ kind: ExternalIdKind; target_id: string }>(
+  // Named (prepared per connection): every till payment resolves its refs, and planning cost more than running (issue 11).
+  const result = await db.query<{ kind: ExternalIdKind; target_id: string }>({ name: 'merchants_resolve_refs', text:
     `select 'store' as kind, coalesce(
         (select target_id from merchant_external_ids where merchant_id = $1 and kind = 'store' and external_id = $2),
         (select s.id from stores s where s.merchant_id = $1 and $3::uuid is not null and s.id = $3::uuid)) as target_id
@@ -28,7 +29,7 @@ export async function resolveMerchantRefs(db: Queryable, merchantId: string, ref
      select 'terminal', coalesce(
         (select target_id from merchant_external_ids where merchant_id = $1 and kind = 'terminal' and external_id = $4),
         (select t.id from terminals t join stores s on s.id = t.store_id where s.merchant_id = $1 and $5::uuid is not null and t.id = $5::uuid))`,
-    [merchantId, refs.storeRef, uuidOrNull(refs.storeRef), refs.terminalRef, uuidOrNull(refs.terminalRef)]);
+    values: [merchantId, refs.storeRef, uuidOrNull(refs.storeRef), refs.terminalRef, uuidOrNull(refs.terminalRef)] });
   const of = (kind: ExternalIdKind) => result.rows.find((r) => r.kind === kind)?.target_id ?? null;
   return { storeId: refs.storeRef === null ? null : of('store'), terminalId: refs.terminalRef === null ? null : of('terminal') };
 }

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import { KobanError } from '../platform/errors.ts';
 
-interface StandingRow { merchant_status: string; store_status: string | null }
+export interface StandingRow { merchant_status: string; store_status: string | null }
 
 export async function requireMerchantStanding(pool: Pick<pg.Pool, 'query'>, merchantId: string, storeId: string | null): Promise<void> {
   const result = await pool.query<StandingRow>({
@@ -15,7 +15,15 @@ export async function requireMerchantStanding(pool: Pick<pg.Pool, 'query'>, merc
     text: `select m.status as merchant_status, s.status as store_status from merchants m left join stores s on s.id = $2::uuid and s.merchant_id = m.id where m.id = $1`,
     values: [merchantId, storeId],
   });
-  const row = result.rows[0];
+  judgeMerchantStanding(result.rows[0], storeId);
+}
+
+/**
+ * The same judgement on a row read elsewhere in the same moment (the till payment folds this read into its
+ * one per-payment read, issue 11: `merchants m left join stores s on s.id = store and s.merchant_id = m.id`,
+ * undefined when the merchant does not exist).
+ */
+export function judgeMerchantStanding(row: StandingRow | undefined, storeId: string | null): void {
   if (row === undefined) throw new KobanError('merchant_not_found');
   if (row.merchant_status !== 'active') throw new KobanError('merchant_not_active', { detail: `the merchant is ${row.merchant_status}` });
   if (storeId !== null && row.store_status !== 'active') {

@@ -31,10 +31,11 @@ export function refToKeep(ref: string | null, resolvedId: string | null): string
 /** A merchantPaymentId cancelled before Koban saw it can never be paid (PayPay's cancel guarantee). */
 export async function refuseCanceledId(db: Queryable, merchantId: string, merchantPaymentId: string): Promise<void> {
   // A payment that slipped in beside the cancel stays answerable: its retry gets the payment, not this refusal.
-  const result = await db.query(
+  // Named (prepared per connection): read on every till payment, and planning cost ten times the run (issue 11).
+  const result = await db.query({ name: 'payments_canceled_id', text:
     `select 1 from payment_cancel_requests c where c.merchant_id = $1 and c.merchant_payment_id = $2
        and not exists (select 1 from payments p where p.merchant_id = c.merchant_id and p.merchant_payment_id = c.merchant_payment_id)`,
-    [merchantId, merchantPaymentId]);
+    values: [merchantId, merchantPaymentId] });
   if (result.rows.length > 0) throw new KobanError('merchant_payment_id_conflict', { detail: 'this merchantPaymentId was cancelled; start again with a new one' });
 }
 

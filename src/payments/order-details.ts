@@ -40,8 +40,8 @@ export async function writeOrderDetails(db: Queryable, merchantId: string, merch
 
 export async function readOrderDetails(db: Queryable, merchantId: string, merchantPaymentId: string): Promise<OrderDetails> {
   const result = await db.query<{ store_ref: string | null; terminal_ref: string | null; store_info: string | null; product_type: string | null; order_items: OrderItem[] | null }>(
-    `select store_ref, terminal_ref, store_info, product_type, order_items from payment_order_details where merchant_id = $1 and merchant_payment_id = $2`,
-    [merchantId, merchantPaymentId]);
+    { name: 'payments_read_order_details', text: `select store_ref, terminal_ref, store_info, product_type, order_items from payment_order_details where merchant_id = $1 and merchant_payment_id = $2`,
+      values: [merchantId, merchantPaymentId] });
   const row = result.rows[0];
   if (row === undefined) return NO_ORDER_DETAILS;
   return { storeRef: row.store_ref, terminalRef: row.terminal_ref, storeInfo: row.store_info, productType: row.product_type, orderItems: row.order_items };

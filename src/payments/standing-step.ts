@@ -5,14 +5,16 @@
  * (src/merchants/standing.ts). Refunds and cancels do not run it: they only return money to the wallet
  * that paid, which a suspension must not block (src/merchants/README.md, "Merchant states").
  */
-import { requireMerchantStanding } from '../merchants/standing.ts';
+import { judgeMerchantStanding, requireMerchantStanding } from '../merchants/standing.ts';
 import { assert } from '../platform/assert.ts';
 import type { DynamicQrAttempt, StaticQrAttempt } from './customer-pay.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { CodeAttempt } from './till.ts';
 
+/** A till payment read its standing with its other facts, in the replay step's one statement (till.ts). */
 export async function codePaymentStanding(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
-  await requireMerchantStanding(deps.db.pool, attempt.request.merchantId, attempt.request.storeId);
+  if (attempt.facts !== undefined) judgeMerchantStanding(attempt.facts.standing, attempt.request.storeId);
+  else await requireMerchantStanding(deps.db.pool, attempt.request.merchantId, attempt.request.storeId);
   return undefined;
 }
 

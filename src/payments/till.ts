@@ -23,7 +23,9 @@ import { settledPayment } from './in-flight.ts';
 import { holdForCustomer, tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
 import { assessPaymentWithRules, walletBalanceMinor } from './risk-check.ts';
 import type { TillFacts } from './tills.ts';
-import { countingCodeFailures, requireTerminalNotThrottled } from './terminal/code-throttle.ts';
+import { countingCodeFailures, requireTerminalNotThrottled, type ThrottleRow } from './terminal/code-throttle.ts';
+import type { StandingRow } from '../merchants/standing.ts';
+import { availableBalance } from '../ledger/types.ts';
 
 export interface TillPaymentRequest {
   readonly merchantId: string;
@@ -57,6 +59,18 @@ export interface CodeAttempt extends SettlingAttempt {
   staged?: Payment;
   /** Set by the risk step: the payment waits for its customer (customer-confirmation.ts). */
   confirmation?: ConfirmationNeed | null;
+  /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
+  facts?: TillRequestFacts;
+}
+
+/** What the steps after the replay check need, read with it in one statement, uncached. */
+export interface TillRequestFacts {
+  /** The merchant's and store's states (undefined: no such merchant), for the standing step. */
+  readonly standing: StandingRow | undefined;
+  /** The terminal's code-failure count (null: none), for the code step's throttle. */
+  readonly throttle: ThrottleRow | null;
+  /** What the code's wallet holds now (null: no code or no account), for the risk engine's balance rules. */
+  readonly walletBalanceMinor: bigint | null;
 }
 
 export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
@@ -71,8 +85,9 @@ export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): Co
  * finds the code's owner for the steps after.
  */
 export async function answerRepeatedPayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | undefined> {
-  const found = await readTillRequest(deps.db.pool, attempt.request.merchantId, attempt.request.merchantPaymentId, attempt.codeHash);
+  const found = await readTillRequest(deps.db.pool, attempt.request, attempt.codeHash);
   attempt.code = found.code;
+  attempt.facts = found.facts;
   return found.earlier === null ? undefined : repeatOf(deps, found.earlier, attempt.requestFingerprint);
 }
 
@@ -90,7 +105,7 @@ export async function resolveTill(deps: PaymentsDeps, attempt: CodeAttempt): Pro
 export async function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   assert(attempt.code !== undefined, 'the replay step read the code');
   const { terminalId } = attempt.request;
-  await requireTerminalNotThrottled(deps, terminalId);
+  await requireTerminalNotThrottled(deps, terminalId, attempt.facts?.throttle);
   const facts = attempt.code;
   attempt.code = await countingCodeFailures(deps, terminalId, () => requireLiveCode(attempt.request.code, facts, deps.now()));
   return undefined;
@@ -107,7 +122,7 @@ export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt
   assert(code != null && till !== undefined, 'the code and the till are known');
   const risk = await assessPaymentWithRules(deps, {
     kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
-    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
+    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
   });
   attempt.confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, risk);
   return undefined;
@@ -194,27 +209,50 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   code_id: string | null; code_status: string | null; code_expires_at: Date | null; code_customer_id: string | null; code_device_id: string | null;
   code_wallet_account_id: string | null; code_minted_ip: string | null; code_device_key: string | null;
+  merchant_status: string | null; store_status: string | null;
+  throttle_failures: number | null; throttle_last_failure_at: Date | null; throttle_locked_at: Date | null; throttle_window_started_at: Date | null;
+  wallet_credits_posted: bigint | null; wallet_debits_posted: bigint | null; wallet_debits_pending: bigint | null;
 };
 
-/** One read: an earlier payment with this merchantPaymentId, and the code's owner and state. */
-async function readTillRequest(db: Queryable, merchantId: string, merchantPaymentId: string, codeHash: Buffer | null): Promise<{ earlier: Payment | null; code: CodeFacts | null }> {
+/**
+ * One read per payment (issue 11 folded four into it): an earlier payment with this merchantPaymentId, the
+ * code's owner and state, the merchant's and store's standing (merchants/standing.ts judges it), the
+ * terminal's code-failure count (terminal/code-throttle.ts) and what the code's wallet holds (the ledger's
+ * account totals, read only). Nothing here is cached: a suspension or a lock bites from the next payment on.
+ */
+async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeHash: Buffer | null): Promise<{ earlier: Payment | null; code: CodeFacts | null; facts: TillRequestFacts }> {
   const result = await db.query<TillRequestRow>({
     name: 'payments_till_request',
     text: `select ${paymentColumnsOf('p')}, c.id as code_id, c.status as code_status, c.expires_at as code_expires_at,
              c.customer_id as code_customer_id, c.device_id as code_device_id,
-             c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key
+             c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key,
+             m.status as merchant_status, s.status as store_status,
+             f.failures as throttle_failures, f.last_failure_at as throttle_last_failure_at, f.locked_at as throttle_locked_at,
+             f.window_started_at as throttle_window_started_at,
+             a.credits_posted as wallet_credits_posted, a.debits_posted as wallet_debits_posted, a.debits_pending as wallet_debits_pending
            from (values (1)) as one (x)
            left join payments p on p.merchant_id = $1 and p.merchant_payment_id = $2
-           left join payment_codes c on c.code_hash = $3::bytea`,
-    values: [merchantId, merchantPaymentId, codeHash],
+           left join payment_codes c on c.code_hash = $3::bytea
+           left join merchants m on m.id = $1
+           left join stores s on s.id = $4::uuid and s.merchant_id = m.id
+           left join terminal_code_failures f on f.terminal_id = $5::uuid
+           left join accounts a on a.id = c.wallet_account_id`,
+    values: [request.merchantId, request.merchantPaymentId, codeHash, request.storeId, request.terminalId],
   });
   const row = result.rows[0];
   assert(row !== undefined, 'the lookup answers one row');
   const earlier = row.id === null ? null : toPayment(row as PaymentRow);
+  const facts: TillRequestFacts = {
+    standing: row.merchant_status === null ? undefined : { merchant_status: row.merchant_status, store_status: row.store_status },
+    throttle: row.throttle_failures === null || row.throttle_last_failure_at === null || row.throttle_window_started_at === null ? null
+      : { failures: row.throttle_failures, last_failure_at: row.throttle_last_failure_at, locked_at: row.throttle_locked_at, window_started_at: row.throttle_window_started_at },
+    walletBalanceMinor: row.wallet_credits_posted === null || row.wallet_debits_posted === null || row.wallet_debits_pending === null ? null
+      : availableBalance({ creditsPosted: row.wallet_credits_posted, debitsPosted: row.wallet_debits_posted, debitsPending: row.wallet_debits_pending }),
+  };
   const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null || row.code_wallet_account_id === null
     ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id,
       walletAccountId: row.code_wallet_account_id, mintedIp: row.code_minted_ip, deviceKey: row.code_device_key };
-  return { earlier, code };
+  return { earlier, code, facts };
 }
 
 function requireLiveCode(code: string, facts: CodeFacts | null, now: Date): CodeFacts {

@@ -16,13 +16,16 @@ import type { PaymentsDeps } from '../deps.ts';
 const CODE_REFUSALS = new Set(['payment_code_not_found', 'payment_code_expired', 'payment_code_used']);
 const SLOW_DOWN_MAX_MS = 60_000;
 
-interface ThrottleRow { failures: number; last_failure_at: Date; locked_at: Date | null; window_started_at: Date }
+export interface ThrottleRow { failures: number; last_failure_at: Date; locked_at: Date | null; window_started_at: Date }
 
-/** Refuses a locked or slowed-down terminal before its code is looked at; a refusal while slowed down counts as a failure. */
-export async function requireTerminalNotThrottled(deps: PaymentsDeps, terminalId: string): Promise<void> {
-  const row = (await deps.db.pool.query<ThrottleRow>(
-    'select failures, last_failure_at, locked_at, window_started_at from terminal_code_failures where terminal_id = $1', [terminalId])).rows[0];
-  if (row === undefined) return;
+/**
+ * Refuses a locked or slowed-down terminal before its code is looked at; a refusal while slowed down counts as a failure.
+ * `known`: the terminal's row as read a moment ago with the payment's other facts (null: none), else read here.
+ */
+export async function requireTerminalNotThrottled(deps: PaymentsDeps, terminalId: string, known?: ThrottleRow | null): Promise<void> {
+  const row = known !== undefined ? known : (await deps.db.pool.query<ThrottleRow>({ name: 'payments_terminal_throttle',
+    text: 'select failures, last_failure_at, locked_at, window_started_at from terminal_code_failures where terminal_id = $1', values: [terminalId] })).rows[0];
+  if (row == null) return;
   if (row.locked_at !== null) throw lockedError(terminalId);
   const limits = deps.config.terminalCodeFailures;
   const now = deps.now();
