@@ -72,12 +72,23 @@ export interface PaymentRiskDecision {
   readonly reasons?: ReadonlyArray<{ readonly rule: string }>;
 }
 
+/** An allowed payment's risk decision not recorded yet (opaque; the risk engine knows what it stands for). */
+export interface PendingRiskDecision {
+  readonly decisionId: string;
+}
+
 /**
  * The risk engine as payments sees it (src/risk). It records every decision with its rules and reasons;
  * a thrown error means "do not proceed" (fail closed).
  */
 export interface PaymentRisk {
   assess(event: PaymentRiskEvent): Promise<PaymentRiskDecision>;
+  /**
+   * As `assess`, but an allow comes back unrecorded (`pending`): the till's group commit records the batch's
+   * allows in its own transaction with `recordPending` (issue 11). Absent in tests that stub the engine.
+   */
+  assessPending?(event: PaymentRiskEvent): Promise<{ decision: PaymentRiskDecision; pending: PendingRiskDecision | null }>;
+  recordPending?(client: Queryable, pending: readonly PendingRiskDecision[]): Promise<void>;
   /** What an operator must look at (a till guessing codes); absent in tests that stub the engine. */
   recordSignal?(signal: { signal: 'terminal_code_guessing'; accountId: null; ref: string; message: string }): Promise<unknown>;
 }

@@ -49,6 +49,7 @@ import { customersWithSeveralBalances } from '../wallet/spending.ts';
 import { noticeValues } from './customer-notices.ts';
 import type { PaymentsDeps, PreparedMerchantEvent } from './deps.ts';
 import { merchantFee } from './fees.ts';
+import { recordPendingRisk } from './risk-check.ts';
 import { failureCodeOf, legRequests, legsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { businessDate } from './time.ts';
@@ -106,7 +107,11 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
   try {
     await client.query('begin');
     const written = await settleInTransaction(deps, client, chosen.map((index) => attempts[index] as CodeAttempt));
+    // Every attempt's risk allow, the ones settling on their own included: one insert, durable with the batch.
+    const pending = attempts.flatMap((attempt) => (attempt.pendingRisk == null ? [] : [attempt.pendingRisk]));
+    await recordPendingRisk(deps, pending, client);
     await client.query('commit');
+    for (const attempt of attempts) attempt.pendingRisk = null;
     chosen.forEach((index, at) => { outcomes[index] = written[at] as GroupOutcome; });
     if (written.some((outcome) => outcome.kind === 'recorded' && outcome.payment.status === 'COMPLETED')) deps.notices.kick();
     return { outcomes, rolledBack: false };

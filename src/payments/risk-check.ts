@@ -5,7 +5,9 @@
  */
 import { KobanError } from '../platform/errors.ts';
 import { availableBalance } from '../ledger/types.ts';
-import type { PaymentRiskEvent, PaymentsDeps } from './deps.ts';
+import type { PaymentRiskEvent, PaymentsDeps, PendingRiskDecision } from './deps.ts';
+import type { Queryable } from '../platform/db/database.ts';
+import { assert } from '../platform/assert.ts';
 
 /** Refuses on deny and review; answers whether the engine asks for a step-up (challenge). */
 export async function assessPayment(deps: Pick<PaymentsDeps, 'risk'>, event: PaymentRiskEvent): Promise<'allow' | 'challenge'> {
@@ -17,6 +19,24 @@ export async function assessPaymentWithRules(deps: Pick<PaymentsDeps, 'risk'>, e
   const { decision, reasons } = await deps.risk.assess(event);
   if (decision === 'allow' || decision === 'challenge') return { decision, rules: (reasons ?? []).map((reason) => reason.rule) };
   throw refusedByRisk();
+}
+
+/**
+ * As `assessPaymentWithRules`, with an allow left unrecorded when the engine can defer it (`pending`): the
+ * caller must record it (`recordPendingRisk`) — in the group commit's transaction, or on its own.
+ */
+export async function assessPaymentPending(deps: Pick<PaymentsDeps, 'risk'>, event: PaymentRiskEvent): Promise<{ decision: 'allow' | 'challenge'; rules: string[]; pending: PendingRiskDecision | null }> {
+  if (deps.risk.assessPending === undefined) return { ...(await assessPaymentWithRules(deps, event)), pending: null };
+  const { decision: { decision, reasons }, pending } = await deps.risk.assessPending(event);
+  if (decision === 'allow' || decision === 'challenge') return { decision, rules: (reasons ?? []).map((reason) => reason.rule), pending };
+  throw refusedByRisk();
+}
+
+/** Records pending allows on `client` (a batch's transaction) or the pool. */
+export async function recordPendingRisk(deps: Pick<PaymentsDeps, 'risk' | 'db'>, pending: readonly PendingRiskDecision[], client?: Queryable): Promise<void> {
+  if (pending.length === 0) return;
+  assert(deps.risk.recordPending !== undefined, 'an engine that defers records too');
+  await deps.risk.recordPending(client ?? deps.db.pool, pending);
 }
 
 /** What the wallet holds now (posted credits less posted and pending debits), for the balance-drain rule. */

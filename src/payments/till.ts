@@ -16,12 +16,13 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { codeRefusal, hashPaymentCode, isPaymentCodeShape, PAYMENT_CODE_LENGTH, PAYMENT_CODE_PREFIX } from './codes.ts';
 import type { SettlingAttempt } from './complete.ts';
-import type { PaymentsDeps } from './deps.ts';
+import type { PaymentsDeps, PendingRiskDecision } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
 import { settledPayment } from './in-flight.ts';
 import { holdForCustomer, tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
-import { assessPaymentWithRules, walletBalanceMinor } from './risk-check.ts';
+import { assessPaymentPending, recordPendingRisk, walletBalanceMinor } from './risk-check.ts';
+import type { GroupOutcome } from './group-commit.ts';
 import type { TillFacts } from './tills.ts';
 import { countingCodeFailures, requireTerminalNotThrottled, type ThrottleRow } from './terminal/code-throttle.ts';
 import type { StandingRow } from '../merchants/standing.ts';
@@ -59,6 +60,8 @@ export interface CodeAttempt extends SettlingAttempt {
   staged?: Payment;
   /** Set by the risk step: the payment waits for its customer (customer-confirmation.ts). */
   confirmation?: ConfirmationNeed | null;
+  /** An allow the risk step left unrecorded: the group commit records it in its transaction, else `flushPendingRisk`. */
+  pendingRisk?: PendingRiskDecision | null;
   /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
   facts?: TillRequestFacts;
 }
@@ -120,12 +123,20 @@ export async function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttem
 export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   const { code, till } = attempt;
   assert(code != null && till !== undefined, 'the code and the till are known');
-  const risk = await assessPaymentWithRules(deps, {
+  const risk = await assessPaymentPending(deps, {
     kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
     amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
   });
+  attempt.pendingRisk = risk.pending;
   attempt.confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, risk);
   return undefined;
+}
+
+/** Records the payment's allow if no batch did (settling on its own, or the batch never wrote). */
+export async function flushPendingRisk(deps: PaymentsDeps, attempt: CodeAttempt): Promise<void> {
+  if (attempt.pendingRisk == null) return;
+  await recordPendingRisk(deps, [attempt.pendingRisk]);
+  attempt.pendingRisk = null;
 }
 
 /** A payment that must wait for its customer stops here: the till hears "waiting for the customer" (202 on OPA). */
@@ -141,6 +152,7 @@ export async function holdForCustomerStep(deps: PaymentsDeps, attempt: CodeAttem
  * outcome, never "code used"; losing it to another payment answers why the code is gone.
  */
 export async function claimCode(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | undefined> {
+  await flushPendingRisk(deps, attempt);
   const { code, codeHash, request } = attempt;
   assert(code != null && codeHash !== null, 'a live code has the code shape');
   let staged: Payment | null;
@@ -164,7 +176,13 @@ export async function claimCode(deps: PaymentsDeps, attempt: CodeAttempt): Promi
  * the batch rolled back): the caller then settles it on its own (the single path's steps).
  */
 export async function settleInGroupCommit(deps: PaymentsDeps, attempt: CodeAttempt): Promise<TillOutcome | 'alone' | undefined> {
-  const outcome = await deps.codePayments.submit(attempt);
+  let outcome: GroupOutcome;
+  try {
+    outcome = await deps.codePayments.submit(attempt);
+  } finally {
+    // The batch recorded the risk decision in its commit, unless it never wrote (overloaded, rolled back).
+    await flushPendingRisk(deps, attempt);
+  }
   switch (outcome.kind) {
     case 'recorded':
       attempt.staged = outcome.payment;

@@ -8,17 +8,25 @@
  */
 import { assert } from '../platform/assert.ts';
 import { systemClock, type Clock } from '../platform/clock.ts';
-import type { Database } from '../platform/db/database.ts';
+import type { Database, Queryable } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
-import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
+import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type PendingDecision, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
 const FIELD_LENGTH_MAX = 200;
 
 export interface RiskEngine {
   assess(event: RiskEvent): Promise<RiskDecision>;
+  /**
+   * As `assess`, but an allow comes back unrecorded (`pending`), for a caller that records it in the transaction
+   * that acts on it (the payments' group commit: one multi-row insert per batch instead of one statement and one
+   * commit per payment, issue 11). Anything but an allow is recorded at once, as `assess` does.
+   */
+  assessPending(event: RiskEvent): Promise<{ decision: RiskDecision; pending: PendingDecision | null }>;
+  /** Records pending allows in one statement, on the caller's transaction (or the pool). Each is recorded once. */
+  recordPending(client: Queryable, pending: readonly PendingDecision[]): Promise<void>;
   recordFailure(failure: RiskFailure): Promise<void>;
   /** Records a security signal as a review-level decision and raises it as an alert (a case when it names a customer). */
   recordSignal(signal: SecuritySignal): Promise<RiskDecision>;
@@ -29,21 +37,54 @@ export interface RiskEngine {
 export type AlertHandler = (event: RiskEvent, decision: RiskDecision) => Promise<void>;
 
 export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: AlertHandler | null, clock: Clock = systemClock): RiskEngine {
+  // What a pending allow stands for, known only here. Kept until the pending object is collected: a caller whose
+  // transaction rolled back records it again (on its own); a caller records each once per commit.
+  const pendingEvents = new WeakMap<PendingDecision, { event: RiskEvent; decision: RiskDecision }>();
+  const decide = async (event: RiskEvent): Promise<RiskDecision> => {
+    checkEvent(event);
+    const nowMs = clock().getTime();
+    const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
+      .filter(({ setting }) => setting.enabled);
+    const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
+    const counted = [...new Set(active.flatMap(({ rule }) => rule.countsAccountsOf ?? []))];
+    const facts = await gatherFacts(db, event, needs, counted, nowMs, settings);
+    const reasons: RiskReason[] = [];
+    for (const { rule, setting } of active) {
+      const hit = rule.evaluate(event, facts, setting.params);
+      if (hit !== null) reasons.push({ rule: rule.id, action: setting.action, score: ACTION_SCORE[setting.action], ...hit });
+    }
+    return combine(reasons, settings.ruleVersion());
+  };
   return {
-    async assess(event) {
-      checkEvent(event);
-      const nowMs = clock().getTime();
-      const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
-        .filter(({ setting }) => setting.enabled);
-      const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
-      const counted = [...new Set(active.flatMap(({ rule }) => rule.countsAccountsOf ?? []))];
-      const facts = await gatherFacts(db, event, needs, counted, nowMs, settings);
-      const reasons: RiskReason[] = [];
-      for (const { rule, setting } of active) {
-        const hit = rule.evaluate(event, facts, setting.params);
-        if (hit !== null) reasons.push({ rule: rule.id, action: setting.action, score: ACTION_SCORE[setting.action], ...hit });
+    async assessPending(event) {
+      const decision = await decide(event);
+      if (decision.decision === 'allow') {
+        const pending: PendingDecision = { decisionId: decision.id };
+        pendingEvents.set(pending, { event, decision });
+        return { decision, pending };
       }
-      const decision = combine(reasons, settings.ruleVersion());
+      await recordDecision(db, event, decision);
+      if (onAlert !== null) await onAlert(event, decision);
+      return { decision, pending: null };
+    },
+    async recordPending(client, pending) {
+      const rows = pending.flatMap((p) => {
+        const known = pendingEvents.get(p);
+        assert(known !== undefined, 'a pending decision comes from this engine');
+        return [decisionValues(known.event, known.decision)];
+      });
+      if (rows.length === 0) return;
+      const column = (at: number) => rows.map((row) => row[at] ?? null);
+      await client.query({
+        name: 'risk_record_pending',
+        text: `insert into risk_events (id, kind, account_id, decision, score, reasons, rule_version, device_id, ip, country, card_ref, store_id, amount_minor, event_ref)
+               select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::jsonb[], $7::int[], $8::text[], $9::text[], $10::text[],
+                                    $11::text[], $12::text[], $13::bigint[], $14::text[])`,
+        values: Array.from({ length: 14 }, (_, at) => column(at)),
+      });
+    },
+    async assess(event) {
+      const decision = await decide(event);
       await recordDecision(db, event, decision);
       if (decision.decision !== 'allow' && onAlert !== null) await onAlert(event, decision);
       return decision;
@@ -219,8 +260,13 @@ async function recordDecision(db: Database, event: RiskEvent, decision: RiskDeci
     name: 'risk_record_decision',
     text: `insert into risk_events (id, kind, account_id, decision, score, reasons, rule_version, device_id, ip, country, card_ref, store_id, amount_minor, event_ref)
      select $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 from (select set_config('synchronous_commit', $15, true)) as durability`,
-    values: [decision.id, event.kind, event.accountId, decision.decision, decision.score, JSON.stringify(decision.reasons), decision.ruleVersion,
-      event.deviceId ?? null, event.ip ?? null, event.country?.toUpperCase().slice(0, 2) ?? null, event.cardRef ?? null, event.storeId ?? null,
-      event.amountMinor?.toString() ?? null, event.ref ?? null, decision.decision === 'allow' ? 'off' : 'on'],
+    values: [...decisionValues(event, decision), decision.decision === 'allow' ? 'off' : 'on'],
   });
+}
+
+/** One risk_events row's values, in its column order (id … event_ref). */
+function decisionValues(event: RiskEvent, decision: RiskDecision): Array<string | number | null> {
+  return [decision.id, event.kind, event.accountId, decision.decision, decision.score, JSON.stringify(decision.reasons), decision.ruleVersion,
+    event.deviceId ?? null, event.ip ?? null, event.country?.toUpperCase().slice(0, 2) ?? null, event.cardRef ?? null, event.storeId ?? null,
+    event.amountMinor?.toString() ?? null, event.ref ?? null];
 }

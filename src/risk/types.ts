@@ -46,6 +46,11 @@ export interface RiskDecision {
   readonly ruleVersion: number;
 }
 
+/** An allow not recorded yet (`assessPending`): its caller records it in its own transaction (`recordPending`). Opaque. */
+export interface PendingDecision {
+  readonly decisionId: string;
+}
+
 /**
  * Something another module saw that an operator must look at (issue 14): a second factor locked after
  * guessing, an SMS budget exhausted, a forged or mismatching provider callback. Not scored: recorded as
