@@ -11,17 +11,23 @@ import { relayCustomerNotices } from '../../src/payments/customer-notices.ts';
 import { writeCodePaymentBatch } from '../../src/payments/group-commit.ts';
 import type { Payment } from '../../src/payments/model.ts';
 import { CUSTOMER_CODE_PAYMENT } from '../../src/payments/pipeline.ts';
-import { codeAttempt, type CodeAttempt } from '../../src/payments/till.ts';
+import { codeAttempt, flushPendingRisk, type CodeAttempt } from '../../src/payments/till.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
 import { startHarness, type Harness } from './support.ts';
+import { createRisk } from '../../src/risk/risk.ts';
+import { createChangeFeed } from '../../src/operations/change-feed.ts';
 
 let h: Harness;
 /** Payment ids of the customer notices delivered (the notice relay calls this hook). */
 const delivered: string[] = [];
 
 beforeAll(async () => {
-  h = await startHarness({ hooks: { notifyCustomer: async (_customerId, event) => { delivered.push(event.paymentId); } } });
+  // The real risk engine: its decisions are written in the batch's transaction.
+  h = await startHarness({
+    hooks: { notifyCustomer: async (_customerId, event) => { delivered.push(event.paymentId); } },
+    risk: (db) => createRisk(db, createChangeFeed(db, { intervalMs: 60_000, onError: () => undefined }), null),
+  });
 });
 afterAll(async () => {
   await expectLedgerConsistent(h.db);
@@ -58,6 +64,12 @@ async function eventsFor(merchantPaymentIds: readonly string[]): Promise<string[
   const rows = await h.db.pool.query<{ type: string; mpid: string }>(
     `select type, (body::json -> 'data' ->> 'merchant_order_id') as mpid from webhook_events where (body::json -> 'data' ->> 'merchant_order_id') = any($1)`, [merchantPaymentIds]);
   return rows.rows.map((row) => `${row.mpid} ${row.type}`).sort();
+}
+
+/** The risk decisions recorded for these payments (the engine names a payment by its id: event_ref). */
+async function riskDecisionsFor(paymentIds: readonly string[]): Promise<string[]> {
+  const rows = await h.db.pool.query<{ event_ref: string; decision: string }>(`select event_ref, decision from risk_events where kind = 'payment' and event_ref = any($1)`, [paymentIds]);
+  return rows.rows.map((row) => `${row.event_ref} ${row.decision}`).sort();
 }
 
 /** Notices delivered for these payments, once every notice waiting in the outbox has been relayed. */
@@ -104,6 +116,9 @@ describe('group commit: one transaction, each payment its own outcome', () => {
     expect(await eventsFor(ids)).toEqual([
       `${ids[0]} payment.completed`, `${ids[1]} payment.failed`, `${ids[2]} payment.failed`, `${ids[4]} payment.completed`,
     ].sort());
+    // Every payment of the batch, refused or not claimed too, has its risk allow recorded exactly once, in the batch's commit.
+    expect(await riskDecisionsFor(batch.map((a) => a.paymentId))).toEqual(batch.map((a) => `${a.paymentId} allow`).sort());
+    expect(batch.every((a) => a.pendingRisk === null)).toBe(true);
     const recorded = outcomes.flatMap((o) => (o.kind === 'recorded' ? [o.payment] : []));
     expect(await noticesFor(recorded.filter((p) => p.status === 'COMPLETED').map((p) => p.id))).toBe(2);
     expect(await noticesFor(recorded.filter((p) => p.status === 'FAILED').map((p) => p.id))).toBe(0);
@@ -152,6 +167,11 @@ describe('group commit: one transaction, each payment its own outcome', () => {
       expect(transfers.rowCount).toBe(0);
       for (const customer of customers) expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(5_000n);
       await expectLedgerConsistent(h.db);
+      // Not even the risk decisions were written with the rolled-back batch; each is recorded once on its own.
+      expect(await riskDecisionsFor(batch.map((a) => a.paymentId))).toEqual([]);
+      for (const attempt of batch) await flushPendingRisk(deps(), attempt);
+      for (const attempt of batch) await flushPendingRisk(deps(), attempt);
+      expect(await riskDecisionsFor(batch.map((a) => a.paymentId))).toEqual(batch.map((a) => `${a.paymentId} allow`).sort());
 
       // The same requests through the pipeline: the neighbours pay; the poisoned one fails alone (nothing of it written).
       const answers = await Promise.allSettled(batch.map((a) => h.module.payments.payAtTill(a.request)));

@@ -71,7 +71,8 @@ export interface HarnessOptions {
   readonly customerRoutes?: boolean;
   readonly webhookTransport?: WebhookTransport;
   readonly switches?: PaymentSwitches;
-  readonly risk?: PaymentRisk;
+  /** A stub, or one built on the harness's database (the real engine: `createRisk`). */
+  readonly risk?: PaymentRisk | ((db: TestDatabase) => Promise<PaymentRisk>);
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -87,7 +88,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const module = await createPaymentsModule({
     app, customerAuthenticator: app === null ? null : createTestHeaderAuthenticator('test'),
     config: paymentsTestConfig(options.env), db, ledger, log, now: () => clock.now,
-    switches: options.switches ?? testSwitches(), risk: options.risk ?? allowingRisk(),
+    switches: options.switches ?? testSwitches(), risk: typeof options.risk === 'function' ? await options.risk(db) : options.risk ?? allowingRisk(),
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }),
     ...(options.events === undefined ? {} : { events: options.events }),
     ...(options.opaTls === undefined ? {} : { opaTls: options.opaTls }),
