@@ -206,8 +206,11 @@ describe('expiry', () => {
     const expiry = Math.floor(Date.now() / 1000) + 2;
     const swept = await authorize(900n, 1_000n, { authorizationExpiry: expiry });
     const unswept = await authorize(800n, 1_000n, { authorizationExpiry: expiry });
-    const holdEnds = (await h.ledger.holdStatus(await holdId(unswept.paymentId)))?.expiresAt;
-    if (holdEnds === undefined) throw new Error('no hold');
+    // Each hold ends at its own whole-second timeout (at or just after the asked expiry): wait for the later one.
+    const ends = await Promise.all([swept, unswept].map(async (a) => (await h.ledger.holdStatus(await holdId(a.paymentId)))?.expiresAt));
+    if (ends[0] === undefined || ends[1] === undefined) throw new Error('no hold');
+    const holdEnds = new Date(Math.max(ends[0].getTime(), ends[1].getTime()));
+    expect(holdEnds.getTime()).toBeGreaterThanOrEqual(expiry * 1000);
     await untilDatabaseTimePasses(holdEnds);
     h.clock.now = new Date(Math.max(Date.now(), holdEnds.getTime() + 1));
 
