@@ -223,7 +223,7 @@ const DigitString = (maxLength: number) => Type.String({ pattern: `^[0-9]{1,${ma
 const PaymentSearchQuery = Compile(Type.Object({
   from: Type.Optional(DigitString(11)),
   to: Type.Optional(DigitString(11)),
-  status: Type.Optional(Type.Union(['CREATED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
+  status: Type.Optional(Type.Union(['CREATED', 'AUTHORIZED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
   storeId: Type.Optional(MerchantRef),
   minAmount: Type.Optional(DigitString(11)),
   maxAmount: Type.Optional(DigitString(11)),

@@ -70,6 +70,8 @@ describe('authorising an order QR', () => {
     expect(view).toMatchObject({ status: 'AUTHORIZED', amount: { amount: 4_000 }, authorizedAmount: { amount: 4_000 }, capturedAmount: null, acceptedAt: null });
     expect(view.expiresAt).toBeGreaterThan(Math.floor(Date.now() / 1000));
     expect(view.authorizedAt).toEqual(expect.any(Number));
+    const listed = await opa(h, { method: 'GET', url: '/v2/payments?status=AUTHORIZED' });
+    expect(listed.json().data.payments.map((p: { merchantPaymentId: string }) => p.merchantPaymentId)).toContain(merchantPaymentId);
   });
 
   it('refuses an authorisation expiry beyond the limit or in the past, and makes no order', async () => {
