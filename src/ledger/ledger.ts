@@ -14,7 +14,7 @@ import type { LedgerOperation } from './engine.ts';
 import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type NewAccount } from './accounts.ts';
 import { readStatement, type Statement, type StatementQuery } from './statement.ts';
 import { createAccountFlagsCache, LateAccountChanged, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
-import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode } from './types.ts';
+import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode, PendingStatus } from './types.ts';
 import { LEDGER_LIMITS, validateTransferRequests } from './validate.ts';
 
 export interface LedgerOptions {
@@ -50,6 +50,8 @@ export interface Ledger {
    */
   createTransfersWithin(client: pg.PoolClient, groups: ReadonlyArray<readonly TransferRequest[]>): Promise<TransferResult[][]>;
   lookupTransfer(id: string): Promise<TransferLookup | null>;
+  /** A hold's state (pending, posted, voided, expired) and its expiry on the ledger's clock; null when no such hold. */
+  holdStatus(pendingId: string): Promise<{ readonly status: PendingStatus; readonly expiresAt: Date } | null>;
   statement(query: StatementQuery): Promise<Statement>;
   /** Releases holds whose timeout has passed; returns how many it released. */
   expireDueHolds(limit?: number): Promise<number>;
@@ -87,6 +89,11 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
       return outcome.results;
     },
     lookupTransfer: (id) => lookupTransfer(db, id),
+    async holdStatus(pendingId) {
+      const held = await db.pool.query<{ status: PendingStatus; expires_at: Date }>('select status, expires_at from pending_transfers where id = $1', [pendingId.toLowerCase()]);
+      const row = held.rows[0];
+      return row === undefined ? null : { status: row.status, expiresAt: row.expires_at };
+    },
     statement: (query) => readStatement(db, query),
     async expireDueHolds(limit = 500) {
       const due = await db.pool.query<{ id: string }>(

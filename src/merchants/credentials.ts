@@ -17,6 +17,9 @@ export const IP_ALLOW_LIST_MAX = 64;
 export const CREDENTIAL_CACHE_TTL_MS = 5_000;
 export const CREDENTIAL_CACHE_MAX = 10_000;
 
+/** A key's mode: `live` (the default) or `test` (the merchant's test twin, test-twin.ts). */
+export type ApiKeyMode = 'live' | 'test';
+
 export interface IssuedCredential {
   readonly credentialId: string;
   readonly merchantId: string;
@@ -47,6 +50,8 @@ export function newApiSecret(): string {
 
 export async function createApiCredential(db: Database, box: SecretBox, input: {
   merchantId: string; ipAllowList?: readonly string[]; apiKey?: string; apiSecret?: string; credentialId?: string;
+  /** `test` keys belong to the merchant's test twin (test-twin.ts): the caller passes the twin's id. */
+  mode?: ApiKeyMode; name?: string | null;
 }): Promise<IssuedCredential> {
   const ipAllowList = normaliseAllowList(input.ipAllowList ?? []);
   const apiKey = input.apiKey ?? newApiKey();
@@ -56,9 +61,9 @@ export async function createApiCredential(db: Database, box: SecretBox, input: {
   const merchant = await db.pool.query('select 1 from merchants where id = $1', [input.merchantId]);
   if (merchant.rowCount === 0) throw new KobanError('merchant_not_found', { detail: `no merchant ${input.merchantId}` });
   await db.pool.query(
-    `insert into merchant_api_credentials (id, merchant_id, api_key, secret_sealed, ip_allow_list)
-     values ($1, $2, $3, $4, $5::cidr[]) on conflict (id) do nothing`,
-    [credentialId, input.merchantId, apiKey, box.seal(apiSecret, secretContext(apiKey)), ipAllowList]);
+    `insert into merchant_api_credentials (id, merchant_id, api_key, secret_sealed, ip_allow_list, mode, name)
+     values ($1, $2, $3, $4, $5::cidr[], $6, $7) on conflict (id) do nothing`,
+    [credentialId, input.merchantId, apiKey, box.seal(apiSecret, secretContext(apiKey)), ipAllowList, input.mode ?? 'live', input.name ?? null]);
   return { credentialId, merchantId: input.merchantId, apiKey, apiSecret };
 }
 

@@ -41,7 +41,9 @@ export async function receivableAccount(db: Database, merchantId: string): Promi
 
 export async function payoutBankAccount(db: Database, box: SecretBox, merchantId: string): Promise<PayoutBankAccount | null> {
   const result = await db.pool.query<{ bank_code: string; branch_code: string; account_type: 'ordinary' | 'current'; account_number_sealed: Buffer; holder_name_kana: string }>(
-    `select bank_code, branch_code, account_type, account_number_sealed, holder_name_kana from merchant_payout_accounts where merchant_id = $1`, [merchantId]);
+    // A test twin (test-twin.ts) is never paid out, whatever row it may have: test money never reaches a bank.
+    `select a.bank_code, a.branch_code, a.account_type, a.account_number_sealed, a.holder_name_kana
+     from merchant_payout_accounts a join merchants m on m.id = a.merchant_id where a.merchant_id = $1 and m.test_twin_of is null`, [merchantId]);
   const row = result.rows[0];
   if (row === undefined) return null;
   return { bankCode: row.bank_code, branchCode: row.branch_code, accountType: row.account_type, accountNumber: box.open(row.account_number_sealed, payoutAccountContext(merchantId)), holderNameKana: row.holder_name_kana };
@@ -49,6 +51,8 @@ export async function payoutBankAccount(db: Database, box: SecretBox, merchantId
 
 export async function setMerchantPayoutAccount(db: Database, box: SecretBox, merchantId: string, bank: PayoutBankAccount): Promise<void> {
   if (!/^[0-9]{7}$/.test(bank.accountNumber)) throw new KobanError('validation_failed', { errors: [{ pointer: '/accountNumber', message: 'must be 7 digits' }] });
+  const twin = await db.pool.query('select 1 from merchants where id = $1 and test_twin_of is not null', [merchantId]);
+  if (twin.rowCount !== 0) throw new KobanError('validation_failed', { detail: 'a test-mode merchant has no payout account' });
   await db.pool.query(
     `insert into merchant_payout_accounts (merchant_id, bank_code, branch_code, account_type, account_number_sealed, account_number_last4, holder_name_kana)
      values ($1, $2, $3, $4, $5, $6, $7)

@@ -73,6 +73,9 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
   if (payment === null) throw new KobanError('payment_not_found');
   if (payment.status === 'CANCELED' || payment.status === 'FAILED') return { payment, reverse: false };
   if (payment.status === 'CREATED') return { payment: await cancelOpenOrder(client, payment), reverse: false };
+  // A pre-authorisation not captured holds money but was never paid: it is reverted (or has expired), not cancelled.
+  if (payment.status === 'EXPIRED') return { payment, reverse: false };
+  if (payment.status === 'AUTHORIZED') throw new KobanError('payment_not_reversible', { detail: 'an authorisation is released with POST /v2/payments/preauthorize/revert' });
   assert(payment.acceptedAt !== null, 'a completed payment has its acceptance time');
   // Cancelling a paid payment returns money to the customer, as a refund does: the refunds switch governs it.
   deps.switches.assertOn('refunds');

@@ -17,6 +17,7 @@ import { outboxCte } from './webhooks/outbox.ts';
 import { paymentEventData, paymentEventDataOf } from './views.ts';
 import { derivedUuid } from '../platform/ids.ts';
 import { planPaymentSpend } from '../wallet/spending.ts';
+import { holdMoney, recordAuthorized } from './authorizations.ts';
 
 /** Payments in flight longer than this are repaired by the sweeper (the request path normally takes ms). */
 export const IN_FLIGHT_REPAIR_AFTER_MS = 10_000;
@@ -83,7 +84,8 @@ async function storeDebitPlan(db: PaymentsDeps['db'], paymentTransferId: string,
 
 /** The debits to the merchant's receivable and the fee from it, one linked chain: all move or none. */
 export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: readonly Debit[], target: PaymentTarget): Promise<LegsOutcome> {
-  const outcome = await runLegs(deps.ledger, paymentLegs(payment, debits, target));
+  // A pre-authorisation's money is held, not paid: pending transfers until capture, revert or expiry (authorizations.ts).
+  const outcome = payment.isAuthorization ? await holdMoney(deps, payment, debits, target) : await runLegs(deps.ledger, paymentLegs(payment, debits, target));
   if (outcome.ok) return outcome;
   // A path that planned other legs than the ones that already moved (the customer was verified in between)
   // is refused as `exists_with_different_fields`; the first leg existing means the original chain moved.
@@ -107,6 +109,7 @@ export function paymentLegs(payment: Payment, debits: readonly Debit[], target: 
 /** Records what the ledger answered; `recordedHere` is false when another path (repair, request) recorded it first. */
 export async function recordOutcome(deps: PaymentsDeps, payment: Payment, moved: LegsOutcome, target: PaymentTarget): Promise<{ payment: Payment; recordedHere: boolean }> {
   if (!moved.ok) return { payment: await recordFailed(deps, payment, failureCodeOf(moved.result)), recordedHere: false };
+  if (payment.isAuthorization) return recordAuthorized(deps, payment);
   const { completed, recordedHere } = await recordCompleted(deps, payment, target);
   return { payment: completed, recordedHere };
 }

@@ -90,7 +90,7 @@ export async function answerRepeatedTap(deps: PaymentsDeps, attempt: DynamicQrAt
   assert(qr !== undefined, 'the order was read');
   const own = qr.payment.customerId === ctx.customerId && qr.payment.walletAccountId === ctx.walletAccountId;
   if (own && paymentInFlight(qr.payment)) return paymentAnswer(await settledPayment(deps, qr.payment));
-  if (own && (qr.payment.status === 'COMPLETED' || qr.payment.status === 'REFUNDED')) return qr.payment;
+  if (own && (qr.payment.status === 'COMPLETED' || qr.payment.status === 'REFUNDED' || qr.payment.status === 'AUTHORIZED')) return qr.payment;
   return undefined;
 }
 
@@ -99,8 +99,13 @@ export function requirePayableOrder(deps: PaymentsDeps, attempt: DynamicQrAttemp
   const { qr } = attempt;
   assert(qr !== undefined, 'the order was read');
   if (qr.status !== 'ACTIVE' || qr.payment.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
-  if (qr.expiresAt <= deps.now()) throw new KobanError('dynamic_qr_expired');
+  if (qr.expiresAt <= deps.now() || authorizationLapsed(qr.payment, deps.now())) throw new KobanError('dynamic_qr_expired');
   return undefined;
+}
+
+/** A pre-authorisation order whose authorisation expiry has passed can no longer be authorised. */
+function authorizationLapsed(payment: Pick<Payment, 'isAuthorization' | 'authorizationExpiresAt'>, now: Date): boolean {
+  return payment.isAuthorization && payment.authorizationExpiresAt !== null && payment.authorizationExpiresAt <= now;
 }
 
 /**
@@ -126,7 +131,7 @@ export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt):
       return null;
     }
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
-    if (row.expires_at <= deps.now()) throw new KobanError('dynamic_qr_expired');
+    if (row.expires_at <= deps.now() || authorizationLapsed(toPayment(row), deps.now())) throw new KobanError('dynamic_qr_expired');
     if (row.payment_transfer_id !== null) throw new KobanError('payment_in_progress');
     const updated = await client.query<PaymentRow>(
       `update payments set customer_id = $2, wallet_account_id = $3, device_id = $4, payment_transfer_id = $5, fee_transfer_id = $6, staged_at = $7, failure_code = null

@@ -6,7 +6,7 @@ import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
 import type { CodePaymentBatcher } from './group-commit.ts';
 
-export type MerchantEventType = 'payment.completed' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed' | 'settlement.statement_ready'
+export type MerchantEventType = 'payment.authorized' | 'payment.completed' | 'payment.expired' | 'payment.failed' | 'payment.canceled' | 'refund.completed' | 'refund.failed' | 'settlement.statement_ready'
   // Sent on demand from the merchant portal's Developers page, so a merchant can check its endpoint (src/portal).
   | 'test.ping';
 

@@ -29,6 +29,8 @@ export interface DynamicQrRequest {
   /** Where the checkout page sends the customer after paying, as the merchant sent it (checked by `checkOrderRedirect`). */
   readonly redirectUrl?: string;
   readonly redirectType?: RedirectType;
+  /** A pre-authorisation (`isAuthorization`): paying the QR holds the money until capture, revert or this expiry (authorizations.ts). */
+  readonly authorization?: { readonly expiresAt: Date };
 }
 
 /** PayPay's redirectType: a web page, an app's deep link, or (in PayPay's own app) its web view, which Koban treats as a web page. */
@@ -78,7 +80,7 @@ export async function createDynamicQr(deps: PaymentsDeps, request: DynamicQrRequ
   const details = request.details ?? NO_ORDER_DETAILS;
   // Details join the fingerprint only when there are any, so repeats of orders made before them still match.
   const requestFingerprint = fingerprint(['dynamic_qr', request.amountMinor, request.storeId, request.terminalId, request.orderDescription,
-    ...(hasOrderDetails(details) ? [JSON.stringify(details)] : [])]);
+    ...(hasOrderDetails(details) ? [JSON.stringify(details)] : []), ...(request.authorization === undefined ? [] : ['authorization', request.authorization.expiresAt.toISOString()])]);
   const earlier = await readPaymentByMerchantId(deps.db.pool, request.merchantId, request.merchantPaymentId);
   if (earlier !== null) return repeatOf(deps, earlier, requestFingerprint);
   await refuseCanceledId(deps.db.pool, request.merchantId, request.merchantPaymentId);
@@ -108,10 +110,11 @@ async function insertDynamicQr(deps: PaymentsDeps, client: pg.PoolClient, reques
   const now = deps.now();
   const inserted = await client.query<PaymentRow>(
     `insert into payments (id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id, order_description,
-       request_fingerprint, requested_at, created_at)
-     values ($1, $2, $3, 'dynamic_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11) returning ${PAYMENT_COLUMNS}`,
+       request_fingerprint, requested_at, created_at, is_authorization, authorization_expires_at, authorized_amount_minor)
+     values ($1, $2, $3, 'dynamic_qr', 'CREATED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) returning ${PAYMENT_COLUMNS}`,
     [uuidv7(now.getTime()), request.merchantId, request.merchantPaymentId, request.amountMinor, merchantFee(request.amountMinor, deps.config.merchantFeeBps),
-      request.storeId, request.terminalId, request.orderDescription, requestFingerprint, request.requestedAt, now]);
+      request.storeId, request.terminalId, request.orderDescription, requestFingerprint, request.requestedAt, now,
+      request.authorization !== undefined, request.authorization?.expiresAt ?? null, request.authorization === undefined ? null : request.amountMinor]);
   const row = inserted.rows[0];
   assert(row !== undefined, 'payment inserted');
   await writeOrderDetails(client, request.merchantId, request.merchantPaymentId, request.details ?? NO_ORDER_DETAILS);
@@ -216,7 +219,7 @@ export async function readOrderSummary(deps: PaymentsDeps, codeId: string): Prom
 
 function orderState(qr: DynamicQr, now: Date): OrderSummary['state'] {
   const status = qr.payment.status;
-  if (status === 'COMPLETED' || status === 'REFUNDED' || qr.status === 'PAID') return 'PAID';
+  if (status === 'COMPLETED' || status === 'REFUNDED' || status === 'AUTHORIZED' || qr.status === 'PAID') return 'PAID';
   if (status === 'EXPIRED') return 'EXPIRED';
   if (qr.status === 'DELETED' || status !== 'CREATED') return 'UNAVAILABLE';
   // A payment already under way (staged) is not expired even if the clock passed: the pay call settles it.

@@ -217,6 +217,7 @@ function stagedPayment(deps: Omit<PaymentsDeps, 'codePayments'>, attempt: CodeAt
     paymentTransferId: uuidv7(), feeTransferId: feeMinor > 0n ? uuidv7() : null, failureCode: null, refundedMinor: 0n, refundedFeeMinor: 0n,
     requestedAt: request.requestedAt, createdAt: now, acceptedAt: null, businessDate: null, canceledAt: null, cancelAmountMinor: null,
     cancelFeeMinor: null, cancelTransferId: null, cancelFeeTransferId: null,
+    isAuthorization: false, authorizationExpiresAt: null, authorizedAt: null, authorizedAmountMinor: null,
   };
 }
 

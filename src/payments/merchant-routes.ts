@@ -83,6 +83,23 @@ const RefundBody = Compile(Type.Object({
   reason: Type.Optional(Type.String({ maxLength: 255 })),
 }, { additionalProperties: false }));
 
+/** PayPay's capture of an authorised order (`v2_captureAuthorizedOrder`). */
+const CaptureBody = Compile(Type.Object({
+  merchantPaymentId: MerchantScopedId,
+  amount: OpaAmount,
+  merchantCaptureId: MerchantScopedId,
+  requestedAt: Type.Optional(EpochSec),
+  orderDescription: Type.Optional(Type.String({ maxLength: 255 })),
+}, { additionalProperties: false }));
+
+/** PayPay's revert of an authorisation (`v2_revertAuthorizedOrder`). */
+const RevertBody = Compile(Type.Object({
+  merchantRevertId: MerchantScopedId,
+  paymentId: Type.String({ minLength: 1, maxLength: 64 }),
+  requestedAt: Type.Optional(EpochSec),
+  reason: Type.Optional(Type.String({ maxLength: 255 })),
+}, { additionalProperties: false }));
+
 /** PayPay's "unsupported currency" answer (INVALID_REQUEST_PARAMS). */
 function requireJpy(amount: { currency: string }, pointer: string): void {
   if (amount.currency !== 'JPY') throw new KobanError('unsupported_currency', { errors: [{ pointer, message: 'must be JPY' }] });
@@ -110,7 +127,8 @@ function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails) {
     terminalId: details.terminalRef ?? p.terminalId ?? undefined,
     requestedAt: epochSec(p.requestedAt ?? p.createdAt),
     codeType: 'ORDER_QR',
-    isAuthorization: false,
+    isAuthorization: p.isAuthorization,
+    ...(p.isAuthorization ? { authorizationExpiry: epochSec(p.authorizationExpiresAt) } : {}),
     // What Koban kept (a repeat of the order echoes the first request's), so the answer is what the page will do.
     ...(qr.redirect === null ? {} : { redirectUrl: qr.redirect.url, redirectType: qr.redirect.type }),
   };
@@ -122,7 +140,8 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
     const body = checkTolerantBody(CreateQrBody, call.body, call.request);
     requireJpy(body.amount, '/body/amount/currency');
     for (const [index, item] of (body.orderItems ?? []).entries()) if (item.unitPrice !== undefined) requireJpy(item.unitPrice, `/body/orderItems/${index}/unitPrice/currency`);
-    if (body.isAuthorization === true) return opaReply('PRE_AUTH_CAPTURE_UNSUPPORTED_MERCHANT');
+    // A pre-authorisation order: paying it holds the money until capture, revert or this expiry (authorizations.ts).
+    const authorization = body.isAuthorization === true ? { expiresAt: payments.authorizationExpiry(epochToDate(body.authorizationExpiry)) } : undefined;
     const refs = await payments.resolveOrderRefs(call.merchantId, body.storeId ?? null, body.terminalId ?? null);
     const details: OrderDetails = {
       storeRef: refToKeep(refs.storeRef, refs.storeId), terminalRef: refToKeep(refs.terminalRef, refs.terminalId),
@@ -132,6 +151,7 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, amountMinor: BigInt(body.amount.amount),
       orderDescription: body.orderDescription ?? null, storeId: refs.storeId, terminalId: refs.terminalId, requestedAt: epochToDate(body.requestedAt), details,
       ...(body.redirectUrl === undefined ? {} : { redirectUrl: body.redirectUrl }), ...(body.redirectType === undefined ? {} : { redirectType: body.redirectType }),
+      ...(authorization === undefined ? {} : { authorization }),
     });
     const kept = await payments.orderDetails(call.merchantId, qr.payment.merchantPaymentId);
     return opaReply('SUCCESS', { httpStatus: 201, data: qrView(qr, publicUrl, kept) });
@@ -167,6 +187,32 @@ export function registerOpaRoutes(server: OpaServer, payments: Payments, publicU
     return opaReply('SUCCESS', { data: refundView(refund, { id: refund.paymentId }) });
   }, { payment_not_found: 'RESOURCE_NOT_FOUND' });
 
+  // Pre-authorisation (src/payments/authorizations.ts): capture, full or partial; revert. Idempotent by the merchant's ids.
+  server.route('POST', '/v2/payments/capture', async (call) => {
+    const body = checkTolerantBody(CaptureBody, call.body, call.request);
+    requireJpy(body.amount, '/body/amount/currency');
+    const payment = await payments.captureAuthorization({
+      merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, merchantCaptureId: body.merchantCaptureId, amountMinor: BigInt(body.amount.amount),
+      orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt),
+    });
+    const view = paymentView(payment, await readRefunds(db, payment.id), await payments.orderDetails(call.merchantId, payment.merchantPaymentId));
+    return opaReply('SUCCESS', { data: { ...view, merchantCaptureId: body.merchantCaptureId } });
+  });
+
+  server.route('POST', '/v2/payments/preauthorize/revert', async (call) => {
+    const body = checkTolerantBody(RevertBody, call.body, call.request);
+    const payment = await payments.revertAuthorization({
+      merchantId: call.merchantId, paymentId: body.paymentId, merchantRevertId: body.merchantRevertId, reason: body.reason ?? null, requestedAt: epochToDate(body.requestedAt),
+    });
+    return opaReply('SUCCESS', { data: { status: 'CANCELED', acceptedAt: epochSec(payment.canceledAt), paymentId: payment.id, requestedAt: body.requestedAt ?? null, reason: body.reason ?? null } });
+  });
+
+  // Wallet-initiated pre-authorisation needs PayPay's account link (userAuthorizationId), which Koban does not
+  // offer: the documented "not supported for this merchant" answer. Koban's pre-authorisation is the order QR.
+  server.route('POST', '/v2/payments/preauthorize', async () => opaReply('PRE_AUTH_CAPTURE_UNSUPPORTED_MERCHANT', {
+    message: 'Wallet-initiated pre-authorisation is not offered; create an order QR with isAuthorization: true',
+  }));
+
   server.route('GET', '/v2/refunds/:merchantRefundId', async (call) => {
     const { refund, payment } = await payments.getRefund(call.merchantId, requireScopedId(call.params.merchantRefundId, 'merchantRefundId'));
     return opaReply('SUCCESS', { data: refundView(refund, payment) });
@@ -177,7 +223,7 @@ const DigitString = (maxLength: number) => Type.String({ pattern: `^[0-9]{1,${ma
 const PaymentSearchQuery = Compile(Type.Object({
   from: Type.Optional(DigitString(11)),
   to: Type.Optional(DigitString(11)),
-  status: Type.Optional(Type.Union(['CREATED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
+  status: Type.Optional(Type.Union(['CREATED', 'AUTHORIZED', 'COMPLETED', 'REFUNDED', 'FAILED', 'EXPIRED'].map((s) => Type.Literal(s as SearchStatus)))),
   storeId: Type.Optional(MerchantRef),
   minAmount: Type.Optional(DigitString(11)),
   maxAmount: Type.Optional(DigitString(11)),

@@ -4,8 +4,8 @@ import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
 
 export type PaymentKind = 'customer_code' | 'dynamic_qr' | 'static_qr';
-/** PayPay's payment states (the subset instant payments use). */
-export type PaymentStatus = 'CREATED' | 'COMPLETED' | 'REFUNDED' | 'FAILED' | 'CANCELED' | 'EXPIRED';
+/** PayPay's payment states (AUTHORIZED only for a pre-authorisation, authorizations.ts). */
+export type PaymentStatus = 'CREATED' | 'AUTHORIZED' | 'COMPLETED' | 'REFUNDED' | 'FAILED' | 'CANCELED' | 'EXPIRED';
 export type RefundStatus = 'CREATED' | 'REFUNDED' | 'REFUND_FAILED';
 
 export interface Payment {
@@ -37,6 +37,12 @@ export interface Payment {
   readonly cancelFeeMinor: bigint | null;
   readonly cancelTransferId: string | null;
   readonly cancelFeeTransferId: string | null;
+  /** A pre-authorisation (an order QR made with isAuthorization): paid by a ledger hold, then captured, reverted or expired. */
+  readonly isAuthorization: boolean;
+  readonly authorizationExpiresAt: Date | null;
+  readonly authorizedAt: Date | null;
+  /** What was authorised; `amountMinor` is what was captured once captured. */
+  readonly authorizedAmountMinor: bigint | null;
 }
 
 export interface Refund {
@@ -60,7 +66,7 @@ export interface Refund {
 export const PAYMENT_COLUMNS = `id, merchant_id, merchant_payment_id, kind, status, amount_minor, fee_minor, store_id, terminal_id,
   order_description, request_fingerprint, customer_id, wallet_account_id, device_id, payment_transfer_id, fee_transfer_id, failure_code,
   refunded_minor, refunded_fee_minor, requested_at, created_at, accepted_at, business_date, canceled_at, cancel_amount_minor,
-  cancel_fee_minor, cancel_transfer_id, cancel_fee_transfer_id`;
+  cancel_fee_minor, cancel_transfer_id, cancel_fee_transfer_id, is_authorization, authorization_expires_at, authorized_at, authorized_amount_minor`;
 
 /** PAYMENT_COLUMNS qualified with a table alias, for joins. */
 export function paymentColumnsOf(alias: string): string {
@@ -74,6 +80,7 @@ export interface PaymentRow {
   failure_code: string | null; refunded_minor: bigint; refunded_fee_minor: bigint; requested_at: Date | null; created_at: Date;
   accepted_at: Date | null; business_date: string | null; canceled_at: Date | null; cancel_amount_minor: bigint | null;
   cancel_fee_minor: bigint | null; cancel_transfer_id: string | null; cancel_fee_transfer_id: string | null;
+  is_authorization: boolean; authorization_expires_at: Date | null; authorized_at: Date | null; authorized_amount_minor: bigint | null;
 }
 
 export function toPayment(row: PaymentRow): Payment {
@@ -86,6 +93,8 @@ export function toPayment(row: PaymentRow): Payment {
     requestedAt: row.requested_at, createdAt: row.created_at, acceptedAt: row.accepted_at, businessDate: row.business_date,
     canceledAt: row.canceled_at, cancelAmountMinor: row.cancel_amount_minor, cancelFeeMinor: row.cancel_fee_minor,
     cancelTransferId: row.cancel_transfer_id, cancelFeeTransferId: row.cancel_fee_transfer_id,
+    isAuthorization: row.is_authorization, authorizationExpiresAt: row.authorization_expires_at, authorizedAt: row.authorized_at,
+    authorizedAmountMinor: row.authorized_amount_minor,
   };
 }
 

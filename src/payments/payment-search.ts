@@ -14,9 +14,9 @@ export const PAYMENTS_PAGE_DEFAULT = 50;
 export const PAYMENTS_PAGE_MAX = 100;
 
 /** The statuses a merchant sees (views.ts opaStatus): FAILED covers Koban's CANCELED, as PayPay reports a cancel. */
-export type SearchStatus = 'CREATED' | 'COMPLETED' | 'REFUNDED' | 'FAILED' | 'EXPIRED';
+export type SearchStatus = 'CREATED' | 'AUTHORIZED' | 'COMPLETED' | 'REFUNDED' | 'FAILED' | 'EXPIRED';
 const STORED_STATUSES: Readonly<Record<SearchStatus, readonly PaymentStatus[]>> = {
-  CREATED: ['CREATED'], COMPLETED: ['COMPLETED'], REFUNDED: ['REFUNDED'], FAILED: ['FAILED', 'CANCELED'], EXPIRED: ['EXPIRED'],
+  CREATED: ['CREATED'], AUTHORIZED: ['AUTHORIZED'], COMPLETED: ['COMPLETED'], REFUNDED: ['REFUNDED'], FAILED: ['FAILED', 'CANCELED'], EXPIRED: ['EXPIRED'],
 };
 
 export interface PaymentSearch {

@@ -18,6 +18,10 @@
  * - **record** writes the outcome with the merchant event (the transactional outbox) in one transaction.
  * - Refusals are thrown as the one outcome → error mapping (outcomes.ts) every surface shares.
  */
+import {
+  actionAnswerStep, actionConsequencesStep, answerRepeatedAction, captureAttempt, claimAction, readAuthorization, recordActionStep, requireOpenAuthorization,
+  resolveHoldsStep, revertAttempt, type AuthorizationAttempt, type CaptureRequest, type RevertRequest,
+} from './authorizations.ts';
 import { consequencesStep, chooseAccountsStep, moveMoneyStep, recordedPayment, recordStep } from './complete.ts';
 import { cancelAnswer, cancelConsequencesStep, decideCancelStep, awaitPaymentOutcome, reverseStep, type CancelAttempt } from './cancel.ts';
 import type { CustomerContext } from './context.ts';
@@ -77,7 +81,11 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['answer', (_deps, a) => ({ payment: recordedPayment(a), refunds: [] })],
 ]);
 
-/** The wallet pays a merchant's order QR (`POST /v2/codes` made it). */
+/**
+ * The wallet pays a merchant's order QR (`POST /v2/codes` made it). For a pre-authorisation order
+ * (`isAuthorization`) "move money" places a ledger hold and "record" makes the payment AUTHORIZED
+ * (complete.ts → authorizations.ts); every check before it is the same.
+ */
 export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['validate wallet', requireOwnWalletStep],
   ['read order', readOrder],
@@ -133,6 +141,34 @@ export const CANCEL = table<CancelAttempt, Payment>([
   ['answer', cancelAnswer],
 ]);
 
+/** Capture of a pre-authorisation (`POST /v2/payments/capture`): the holds posted with the amount (the rest released), the fee on it. */
+export const CAPTURE = table<AuthorizationAttempt, Payment>([
+  ['read authorisation', readAuthorization],
+  ['replay check', answerRepeatedAction],
+  ['validate (open, amount within the authorisation)', requireOpenAuthorization],
+  ['switches', paymentsOn],
+  ['claim (the one decision per authorisation)', claimAction],
+  ['move money (post the holds, charge the fee)', resolveHoldsStep],
+  ['record', recordActionStep],
+  ['consequences', actionConsequencesStep],
+  ['answer', actionAnswerStep],
+]);
+
+/**
+ * Revert of a pre-authorisation (`POST /v2/payments/preauthorize/revert`): the holds voided. No switch: it
+ * only releases the payer's own money, as deleting an unpaid order does.
+ */
+export const REVERT = table<AuthorizationAttempt, Payment>([
+  ['read authorisation', readAuthorization],
+  ['replay check', answerRepeatedAction],
+  ['validate (open)', requireOpenAuthorization],
+  ['claim (the one decision per authorisation)', claimAction],
+  ['move money (void the holds)', resolveHoldsStep],
+  ['record', recordActionStep],
+  ['consequences', actionConsequencesStep],
+  ['answer', actionAnswerStep],
+]);
+
 export const payWithCustomerCode = (deps: PaymentsDeps, request: TillPaymentRequest): Promise<TillOutcome> =>
   runSteps(CUSTOMER_CODE_PAYMENT, deps, codeAttempt(deps, request));
 
@@ -146,3 +182,7 @@ export const refundPayment = (deps: PaymentsDeps, request: RefundRequest): Promi
 
 export const cancelPayment = (deps: PaymentsDeps, merchantId: string, merchantPaymentId: string): Promise<Payment> =>
   runSteps(CANCEL, deps, { merchantId, merchantPaymentId });
+
+export const captureAuthorization = (deps: PaymentsDeps, request: CaptureRequest): Promise<Payment> => runSteps(CAPTURE, deps, captureAttempt(request));
+
+export const revertAuthorization = (deps: PaymentsDeps, request: RevertRequest): Promise<Payment> => runSteps(REVERT, deps, revertAttempt(request));

@@ -16,7 +16,8 @@ import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './
 import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import type { TillOutcome, TillPaymentRequest } from './till.ts';
-import { cancelPayment, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment } from './pipeline.ts';
+import { cancelPayment, captureAuthorization, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment, revertAuthorization } from './pipeline.ts';
+import { authorizationExpiry, expireAuthorizations, repairAuthorizationActions, type CaptureRequest, type RevertRequest } from './authorizations.ts';
 import { createTills } from './tills.ts';
 import { repairPendingReversals } from './cancel.ts';
 import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
@@ -78,6 +79,13 @@ export interface Payments {
   /** The customer confirms (PIN; on an established device when risk asked) or declines a waiting payment: the outcome. */
   confirmHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
   declineHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
+  /** Pre-authorisation (authorizations.ts): capture (full or partial) or revert an AUTHORIZED payment. */
+  captureAuthorization(request: CaptureRequest): Promise<Payment>;
+  revertAuthorization(request: RevertRequest): Promise<Payment>;
+  /** Marks authorisations EXPIRED whose holds the ledger released (part of runMaintenance; tests drive it). */
+  expireAuthorizations(): Promise<number>;
+  /** The expiry of a new authorisation: the merchant's `authorizationExpiry` checked against the limit, or the default. */
+  authorizationExpiry(requested: Date | null): Date;
   /** One round of housekeeping: repair in-flight payments, refunds and reversals; delete long-expired codes. */
   runMaintenance(): Promise<void>;
 }
@@ -134,8 +142,14 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
          where p.customer_id = $1 and p.wallet_account_id = $2 order by p.created_at desc limit $3`, [ctx.customerId, ctx.walletAccountId, Math.min(limit, 50)]);
       return result.rows.map((row) => ({ payment: toPayment(row), merchantName: row.merchant_name, storeName: row.store_name }));
     },
+    captureAuthorization: (request) => captureAuthorization(deps, request),
+    revertAuthorization: (request) => revertAuthorization(deps, request),
+    expireAuthorizations: () => expireAuthorizations(deps),
+    authorizationExpiry: (requested) => authorizationExpiry(deps.now(), requested),
     async runMaintenance() {
       await repairInFlightPayments(deps);
+      await repairAuthorizationActions(deps);
+      await expireAuthorizations(deps);
       await repairInFlightRefunds(deps);
       await repairPendingReversals(deps);
       await expireConfirmations(deps);

@@ -17,9 +17,13 @@ export function epochSec(at: Date | null): number | null {
   return at === null ? null : Math.floor(at.getTime() / 1000);
 }
 
-/** PayPay reports a cancelled instant payment as FAILED (its documented transition COMPLETED → FAILED on cancel). */
-export function opaStatus(status: PaymentStatus): PaymentStatus {
-  return status === 'CANCELED' ? 'FAILED' : status;
+/**
+ * PayPay reports a cancelled instant payment as FAILED (its documented transition COMPLETED → FAILED on cancel);
+ * a reverted pre-authorisation (never accepted) is CANCELED, "block released".
+ */
+export function opaStatus(payment: Pick<Payment, 'status' | 'isAuthorization' | 'acceptedAt'>): PaymentStatus {
+  if (payment.status === 'CANCELED' && payment.isAuthorization && payment.acceptedAt === null) return 'CANCELED';
+  return payment.status === 'CANCELED' ? 'FAILED' : payment.status;
 }
 
 export function refundView(refund: Refund, payment: Pick<Payment, 'id'>) {
@@ -43,13 +47,19 @@ export function paymentMethodsOf(payment: Payment): Array<{ amount: { amount: nu
 export function paymentView(payment: Payment, refunds: readonly Refund[], details: OrderDetails = NO_ORDER_DETAILS) {
   return {
     paymentId: payment.id,
-    status: opaStatus(payment.status),
+    status: opaStatus(payment),
     acceptedAt: epochSec(payment.acceptedAt),
     merchantPaymentId: payment.merchantPaymentId,
     amount: { amount: wireInteger(payment.amountMinor), currency: 'JPY' },
     requestedAt: epochSec(payment.requestedAt ?? payment.createdAt),
-    // The authorisation's expiry: instant payments (all Koban has without pre-authorisation) have none.
-    expiresAt: null,
+    // The authorisation's expiry (a pre-authorisation); instant payments have none.
+    expiresAt: payment.isAuthorization ? epochSec(payment.authorizationExpiresAt) : null,
+    // Koban's, for a pre-authorisation: when the customer's money was held and how much (`amount` is what was captured, once captured).
+    ...(payment.isAuthorization ? {
+      authorizedAt: epochSec(payment.authorizedAt),
+      authorizedAmount: payment.authorizedAmountMinor === null ? null : { amount: wireInteger(payment.authorizedAmountMinor), currency: 'JPY' },
+      capturedAmount: payment.acceptedAt === null ? null : { amount: wireInteger(payment.amountMinor), currency: 'JPY' },
+    } : {}),
     // "Processed time of FAILED status": Koban's cancel of a paid payment (reported FAILED, opaStatus).
     canceledAt: epochSec(payment.canceledAt),
     storeId: details.storeRef ?? payment.storeId ?? undefined,
@@ -77,8 +87,11 @@ export function paymentEventDataOf(payment: Payment, refunds: readonly Refund[])
     order_id: payment.id,
     merchant_order_id: payment.merchantPaymentId,
     paid_at: payment.acceptedAt?.toISOString() ?? null,
+    // A pre-authorisation's hold: when it was placed and when it lapses (null for an instant payment).
+    authorized_at: payment.authorizedAt?.toISOString() ?? null,
+    expires_at: payment.isAuthorization ? payment.authorizationExpiresAt?.toISOString() ?? null : null,
     order_amount: wireInteger(payment.amountMinor),
-    state: opaStatus(payment.status),
+    state: opaStatus(payment),
     payment: paymentView(payment, refunds),
   };
 }

@@ -261,14 +261,25 @@ function registerMoneyRoutes(scope: App, deps: portal.PortalDeps): void {
 
 function registerDeveloperRoutes(scope: App, deps: portal.PortalDeps): void {
   scope.get('/v1/merchant/api-keys', { config: cfg({ merchantPermission: 'developers.read' }), schema: { tags, description, summary: 'API keys (never their secrets)' } },
-    async (request) => ({ keys: (await portal.apiKeys(deps, staffOf(request))).map((k) => ({ credentialId: k.credentialId, apiKey: k.apiKey, status: k.status, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt) })) }));
+    async (request) => ({ keys: (await portal.apiKeys(deps, staffOf(request))).map((k) => ({
+      credentialId: k.credentialId, apiKey: k.apiKey, status: k.status, mode: k.mode, name: k.name, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
+    })) }));
 
   scope.post('/v1/merchant/api-keys', {
-    config: cfg({ merchantPermission: 'developers.manage' }), schema: { tags, description, summary: 'Create an API key (also how to rotate: create, switch, then revoke the old one); the secret is shown once' },
+    config: cfg({ merchantPermission: 'developers.manage' }),
+    schema: {
+      tags, description, summary: 'Create an API key (also how to rotate: create, switch, then revoke the old one); the secret is shown once. A test key reaches only test data (the merchant\'s test twin)',
+      body: Type.Object({
+        mode: Type.Optional(Type.Union([Type.Literal('live'), Type.Literal('test')])),
+        name: Type.Optional(Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Null()])),
+      }, { additionalProperties: false }),
+    },
+    // A body is optional (older clients post none): absent means a live key without a name.
+    preValidation: async (request) => { request.body ??= {}; },
   }, async (request, reply) => {
-    const issued = await portal.newApiKey(deps, staffOf(request), staffContextOf(request));
+    const issued = await portal.newApiKey(deps, staffOf(request), staffContextOf(request), { mode: request.body.mode ?? 'live', name: request.body.name ?? null });
     reply.header('cache-control', 'no-store');
-    return reply.code(201).send({ credentialId: issued.credentialId, apiKey: issued.apiKey, apiSecret: issued.apiSecret });
+    return reply.code(201).send({ credentialId: issued.credentialId, apiKey: issued.apiKey, apiSecret: issued.apiSecret, mode: issued.mode, name: issued.name });
   });
 
   scope.post('/v1/merchant/api-keys/:id/revoke', {

@@ -4,7 +4,7 @@
  * audit entry for what a merchant user did. Nothing here writes another module's table itself.
  */
 import type { Ledger } from '../ledger/ledger.ts';
-import { createApiKey, listApiKeys, revokeApiKey } from '../merchants/api-keys.ts';
+import { createApiKey, listApiKeys, revokeApiKey, type NewApiKey } from '../merchants/api-keys.ts';
 import { applyForMerchant, readMerchantProfile, type MerchantApplication, type MerchantsDeps } from '../merchants/onboarding.ts';
 import type { SecretBox } from '../merchants/secret-box.ts';
 import { staffActor, type StaffPrincipal, type StaffRequestContext } from '../merchants/staff.ts';
@@ -94,9 +94,10 @@ export async function statementCsv(deps: PortalDeps, principal: StaffPrincipal, 
 
 export const apiKeys = (deps: PortalDeps, principal: StaffPrincipal) => listApiKeys(deps.db, principal.merchantId);
 
-export async function newApiKey(deps: PortalDeps, principal: StaffPrincipal, context: StaffRequestContext) {
-  const issued = await createApiKey(deps.db, deps.box, principal.merchantId);
-  await audited(deps, staffActor(principal), 'api_key.created', { kind: 'api_key', id: issued.credentialId }, context, { merchantId: principal.merchantId, apiKey: issued.apiKey });
+export async function newApiKey(deps: PortalDeps, principal: StaffPrincipal, context: StaffRequestContext, key: NewApiKey = {}) {
+  const issued = await createApiKey(deps.db, deps.box, deps.ledger, principal.merchantId, key);
+  await audited(deps, staffActor(principal), 'api_key.created', { kind: 'api_key', id: issued.credentialId }, context,
+    { merchantId: principal.merchantId, apiKey: issued.apiKey, mode: issued.mode, name: issued.name });
   return issued;
 }
 

@@ -218,6 +218,20 @@ describe('roles, enforced on the server', () => {
     const listed = await developer.request({ method: 'GET', url: '/v1/merchant/api-keys' });
     expect(JSON.stringify(listed.json())).not.toContain(key.json().apiSecret);
     expect((await developer.request({ method: 'POST', url: `/v1/merchant/api-keys/${key.json().credentialId}/revoke` })).statusCode).toBe(204);
+    // A named test key: listed with its mode and name; it belongs to the merchant's test twin, not the merchant.
+    const testKey = await developer.request({ method: 'POST', url: '/v1/merchant/api-keys', body: { mode: 'test', name: 'CI sandbox' } });
+    expect(testKey.statusCode, testKey.body).toBe(201);
+    expect(testKey.json()).toMatchObject({ mode: 'test', name: 'CI sandbox' });
+    const withTest = await developer.request({ method: 'GET', url: '/v1/merchant/api-keys' });
+    expect(withTest.json().keys).toEqual(expect.arrayContaining([
+      expect.objectContaining({ credentialId: testKey.json().credentialId, mode: 'test', name: 'CI sandbox', status: 'active' }),
+      expect.objectContaining({ credentialId: key.json().credentialId, mode: 'live', name: null, status: 'revoked' }),
+    ]));
+    const owner = await koban.db.pool.query<{ test_twin_of: string | null }>('select m.test_twin_of from merchant_api_credentials c join merchants m on m.id = c.merchant_id where c.id = $1', [testKey.json().credentialId]);
+    expect(owner.rows[0]?.test_twin_of).toBe(merchant.merchantId);
+    const badMode = await developer.request({ method: 'POST', url: '/v1/merchant/api-keys', body: { mode: 'sandbox' } });
+    expect(badMode.statusCode).toBe(400);
+    expect((await developer.request({ method: 'POST', url: `/v1/merchant/api-keys/${testKey.json().credentialId}/revoke` })).statusCode).toBe(204);
     const endpoint = await developer.request({ method: 'POST', url: '/v1/merchant/webhook-endpoints', body: { url: 'https://hooks.example.jp/koban' } });
     expect(endpoint.statusCode, endpoint.body).toBe(201);
     expect((await developer.request({ method: 'POST', url: '/v1/merchant/webhook-test' })).statusCode).toBe(202);

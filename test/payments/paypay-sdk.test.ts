@@ -50,6 +50,24 @@ const steps = {
       await sdk.getPaymentDetails(['sdk-order-1']),
     ];
   },
+  async preauthCreate() {
+    return [
+      await sdk.qrCodeCreate({ merchantPaymentId: 'sdk-auth-1', amount: amount(3000), codeType: 'ORDER_QR', isAuthorization: true, authorizationExpiry: Math.floor(Date.now() / 1000) + 3600 }),
+      await sdk.qrCodeCreate({ merchantPaymentId: 'sdk-auth-2', amount: amount(1000), codeType: 'ORDER_QR', isAuthorization: true }),
+      await sdk.paymentPreauthorize({ merchantPaymentId: 'sdk-direct-1', userAuthorizationId: 'none', amount: amount(100), requestedAt: Math.floor(Date.now() / 1000) }),
+    ];
+  },
+  async preauthSettle() {
+    const authorized = await sdk.getPaymentDetails(['sdk-auth-1']);
+    const other = await sdk.getPaymentDetails(['sdk-auth-2']);
+    return [
+      authorized,
+      await sdk.paymentAuthCapture({ merchantPaymentId: 'sdk-auth-1', amount: amount(2400), merchantCaptureId: 'sdk-capture-1', requestedAt: Math.floor(Date.now() / 1000), orderDescription: 'fuel' }),
+      await sdk.paymentAuthRevert({ merchantRevertId: 'sdk-revert-1', paymentId: other.BODY.data.paymentId, requestedAt: Math.floor(Date.now() / 1000), reason: 'not needed' }),
+      await sdk.getPaymentDetails(['sdk-auth-1']),
+      await sdk.getPaymentDetails(['sdk-auth-2']),
+    ];
+  },
 };
 steps[process.env.SDK_STEP]().then((results) => process.stdout.write('\\nRESULTS ' + JSON.stringify(results) + '\\n'));
 `;
@@ -110,6 +128,27 @@ describe('the official PayPay SDK against Koban', () => {
     expect(refundedPayment?.BODY?.data).toMatchObject({ status: 'COMPLETED', refunds: { data: [{ merchantRefundId: 'sdk-refund-1', status: 'REFUNDED' }] } });
     // 5000 − 1200 − 800, + 500 refunded, + 800 cancelled.
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(4_300n);
+  });
+
+  it("runs PayPay's pre-authorisation calls unmodified: QR with isAuthorization, capture in part, revert", async () => {
+    const [created1, created2, direct] = await runSdk('preauthCreate');
+    expect([created1?.STATUS, created1?.BODY?.resultInfo.code, created1?.BODY?.data.isAuthorization]).toEqual([201, 'SUCCESS', true]);
+    expect([direct?.STATUS, direct?.BODY?.resultInfo.code]).toEqual([400, 'PRE_AUTH_CAPTURE_UNSUPPORTED_MERCHANT']);
+    const customer = await createCustomer(h.db, h.ledger, 5_000n);
+    const app = h.app;
+    if (app === null) throw new Error('customer routes not mounted');
+    for (const created of [created1, created2]) {
+      const paid = await app.inject({ method: 'POST', url: `/v1/wallet/qr/${String(created?.BODY?.data.codeId)}/pay`, headers: testCustomerHeader(customer) });
+      expect(paid.json()).toMatchObject({ status: 'AUTHORIZED' });
+    }
+    const [authorized, captured, reverted, afterCapture, afterRevert] = await runSdk('preauthSettle');
+    expect(authorized?.BODY?.data).toMatchObject({ status: 'AUTHORIZED', expiresAt: expect.any(Number) });
+    expect([captured?.STATUS, captured?.BODY?.resultInfo.code, captured?.BODY?.data.status]).toEqual([200, 'SUCCESS', 'COMPLETED']);
+    expect([reverted?.STATUS, reverted?.BODY?.resultInfo.code, reverted?.BODY?.data.status]).toEqual([200, 'SUCCESS', 'CANCELED']);
+    expect(afterCapture?.BODY?.data).toMatchObject({ status: 'COMPLETED', amount: { amount: 2400 } });
+    expect(afterRevert?.BODY?.data.status).toBe('CANCELED');
+    // 5000 − 2400 captured; the 600 left of that hold and the whole 1000 reverted are back.
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(2_600n);
   });
 
   it('answers a tampered SDK secret with the UNAUTHORIZED envelope and changes nothing', async () => {

@@ -224,6 +224,13 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   webhook_endpoint_invalid: 'INVALID_PARAMS',
   webhook_delivery_not_found: 'RESOURCE_NOT_FOUND',
   payment_refused_by_risk: 'UNACCEPTABLE_OP',
+  // Pre-authorisation (src/payments/authorizations.ts): PayPay's capture and revert codes.
+  authorization_expiry_invalid: 'PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE',
+  authorization_expired: 'ORDER_EXPIRED',
+  payment_not_capturable: 'ORDER_NOT_CAPTURABLE',
+  payment_already_captured: 'ALREADY_CAPTURED',
+  payment_not_revertible: 'ORDER_NOT_CANCELABLE',
+  merchant_action_id_conflict: 'DUPLICATE_PAYMENT_REQUEST',
 };
 
 function errorReply(thrown: unknown, routeMap: OpaErrorMap, request: FastifyRequest): OpaReply<unknown> {

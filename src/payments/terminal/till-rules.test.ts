@@ -13,7 +13,8 @@ function paid(overrides: Partial<Payment> = {}): Payment {
     storeId: null, terminalId: null, orderDescription: null, requestFingerprint: 'f', customerId: null, walletAccountId: null, deviceId: null,
     paymentTransferId: null, feeTransferId: null, failureCode: null, refundedMinor: 0n, refundedFeeMinor: 0n, requestedAt: null,
     createdAt: acceptedAt, acceptedAt, businessDate: businessDate(acceptedAt), canceledAt: null, cancelAmountMinor: null, cancelFeeMinor: null,
-    cancelTransferId: null, cancelFeeTransferId: null, ...overrides,
+    cancelTransferId: null, cancelFeeTransferId: null, isAuthorization: false, authorizationExpiresAt: null, authorizedAt: null,
+    authorizedAmountMinor: null, ...overrides,
   };
 }
 

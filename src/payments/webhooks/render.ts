@@ -12,11 +12,18 @@ import type { Queryable } from '../../platform/db/database.ts';
 import type { WebhookFormat } from '../../merchants/webhook-endpoints.ts';
 import { readOrderDetails } from '../order-details.ts';
 
-/** PayPay's notification `state` for each Koban event it sends; events not named here are not sent in its format. */
-const PAYPAY_STATES: Readonly<Record<string, 'COMPLETED'>> = { 'payment.completed': 'COMPLETED' };
+/**
+ * PayPay's notification `state` for each Koban event it sends; events not named here are not sent in its format.
+ * A pre-authorisation is notified at each step (PayPay's "Preauth & Capture" transitions): AUTHORIZED, then
+ * COMPLETED (capture), CANCELED (revert) or EXPIRED. A `payment.canceled` is sent only for a reverted
+ * authorisation (its data's state is CANCELED); an instant payment's cancel (state FAILED) is not.
+ */
+const PAYPAY_STATES: Readonly<Record<string, 'AUTHORIZED' | 'COMPLETED' | 'CANCELED' | 'EXPIRED'>> = {
+  'payment.authorized': 'AUTHORIZED', 'payment.completed': 'COMPLETED', 'payment.canceled': 'CANCELED', 'payment.expired': 'EXPIRED',
+};
 
-export function paypaySends(eventType: string): boolean {
-  return Object.hasOwn(PAYPAY_STATES, eventType);
+export function paypaySends(eventType: string, state?: string): boolean {
+  return Object.hasOwn(PAYPAY_STATES, eventType) && (eventType !== 'payment.canceled' || state === 'CANCELED');
 }
 
 interface StoredEvent {
@@ -24,6 +31,7 @@ interface StoredEvent {
   readonly data: {
     readonly merchant_id: string; readonly store_id: string | null; readonly pos_id: string | null; readonly order_id: string;
     readonly merchant_order_id: string; readonly paid_at: string | null; readonly order_amount: number;
+    readonly authorized_at?: string | null; readonly expires_at?: string | null; readonly state?: string;
   };
 }
 
@@ -39,6 +47,7 @@ export async function renderDelivery(db: Queryable, format: WebhookFormat, event
   if (state === undefined) return null;
   const event = JSON.parse(storedBody) as StoredEvent;
   const data = event.data;
+  if (!paypaySends(eventType, data.state)) return null;
   // storeId/terminalId as the merchant set them in the request (PayPay: "storeId set in the request").
   const details = await readOrderDetails(db, event.merchantId, data.merchant_order_id);
   const paidAt = paypayTime(data.paid_at);
@@ -49,9 +58,9 @@ export async function renderDelivery(db: Queryable, format: WebhookFormat, event
     pos_id: details.terminalRef ?? data.pos_id,
     order_id: data.order_id,
     merchant_order_id: data.merchant_order_id,
-    // An instant payment is authorised and captured at once; there is no authorisation to expire.
-    authorized_at: paidAt,
-    expires_at: null,
+    // An instant payment is authorised and captured at once (no expiry); a pre-authorisation has both times.
+    authorized_at: paypayTime(data.authorized_at ?? null) ?? paidAt,
+    expires_at: paypayTime(data.expires_at ?? null),
     paid_at: paidAt,
     order_amount: String(data.order_amount),
     state,

@@ -5,7 +5,7 @@ import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { ActionButton, ErrorNotice, Loading, Pill, Table, useLoad, When } from '../../console/common.tsx';
 
-interface Key { credentialId: string; apiKey: string; status: string; createdAt: string }
+interface Key { credentialId: string; apiKey: string; status: string; mode: 'live' | 'test'; name: string | null; createdAt: string }
 interface Endpoint { endpointId: string; url: string; disabled: boolean }
 interface Delivery { deliveryId: string; eventType: string; status: string; attempts: number; createdAt: string }
 
@@ -16,16 +16,22 @@ export function DevelopersScreen() {
   const deliveries = useLoad<{ deliveries: Delivery[] }>('/v1/merchant/webhook-deliveries?limit=20');
   const [secret, setSecret] = useState<{ label: string; value: string } | null>(null);
   const [url, setUrl] = useState('');
+  const [keyMode, setKeyMode] = useState<'live' | 'test'>('live');
+  const [keyName, setKeyName] = useState('');
   const [error, setError] = useState<unknown>(null);
   const run = async (work: () => Promise<void>) => {
     setError(null);
     try { await work(); } catch (caught) { setError(caught); }
   };
-  const createKey = () => run(async () => {
-    const issued = await api<{ apiKey: string; apiSecret: string }>('POST', '/v1/merchant/api-keys');
-    setSecret({ label: `${issued.apiKey} — ${t('dev.secret')}`, value: issued.apiSecret });
-    await keys.reload();
-  });
+  const createKey = (event: FormEvent) => {
+    event.preventDefault();
+    void run(async () => {
+      const issued = await api<{ apiKey: string; apiSecret: string }>('POST', '/v1/merchant/api-keys', { mode: keyMode, ...(keyName.trim() === '' ? {} : { name: keyName.trim() }) });
+      setSecret({ label: `${issued.apiKey} — ${t('dev.secret')}`, value: issued.apiSecret });
+      setKeyName('');
+      await keys.reload();
+    });
+  };
   const addEndpoint = (event: FormEvent) => {
     event.preventDefault();
     void run(async () => {
@@ -41,15 +47,28 @@ export function DevelopersScreen() {
       <ErrorNotice error={error} />
       <Card title={t('dev.keys')}>
         {keys.data === null ? <Loading loaded={keys} /> : (
-          <Table caption={t('dev.keys')} head={[t('col.key'), t('col.status'), t('col.when'), '']} empty={keys.data.keys.length === 0}>
+          <Table caption={t('dev.keys')} head={[t('col.key'), t('dev.keyName'), t('dev.mode'), t('col.status'), t('col.when'), '']} empty={keys.data.keys.length === 0}>
             {keys.data.keys.map((k) => (
-              <tr key={k.credentialId}><td><code>{k.apiKey}</code></td><td><Pill tone={k.status === 'active' ? 'ok' : 'muted'}>{k.status}</Pill></td><td><When at={k.createdAt} /></td>
+              <tr key={k.credentialId}><td><code>{k.apiKey}</code></td><td>{k.name ?? ''}</td>
+                <td><Pill tone={k.mode === 'test' ? 'warn' : 'ok'}>{k.mode === 'test' ? t('dev.modeTest') : t('dev.modeLive')}</Pill></td>
+                <td><Pill tone={k.status === 'active' ? 'ok' : 'muted'}>{k.status}</Pill></td><td><When at={k.createdAt} /></td>
                 <td>{k.status === 'active' ? <ActionButton label={t('dev.revoke')} title={t('dev.revokeTitle')} variant="danger" needsReason={false}
                   run={() => api('POST', `/v1/merchant/api-keys/${k.credentialId}/revoke`)} onDone={() => void keys.reload()} /> : null}</td></tr>
             ))}
           </Table>
         )}
-        <Button onClick={() => void createKey()}>{t('dev.newKey')}</Button>
+        <form onSubmit={createKey} className="form-grid">
+          <Field name="key-name" label={t('dev.keyName')} maxLength={64} value={keyName} onChange={(e) => setKeyName(e.target.value)} />
+          <div className="field">
+            <label htmlFor="key-mode">{t('dev.mode')}</label>
+            <select id="key-mode" value={keyMode} onChange={(e) => setKeyMode(e.target.value === 'test' ? 'test' : 'live')}>
+              <option value="live">{t('dev.modeLive')}</option>
+              <option value="test">{t('dev.modeTest')}</option>
+            </select>
+          </div>
+          <div><Button type="submit">{t('dev.newKey')}</Button></div>
+        </form>
+        <p className="hint">{t('dev.modeHint')}</p>
       </Card>
       <Card title={t('dev.webhooks')}>
         {endpoints.data === null ? <Loading loaded={endpoints} /> : (
