@@ -52,11 +52,11 @@ export interface StaffRequestContext { readonly ip: string | null; readonly user
 
 export interface StaffDeps { readonly db: Database; readonly box: SecretBox; readonly now: () => Date }
 
-interface UserRow {
+export interface UserRow {
   id: string; merchant_id: string; email: string; display_name: string; role: MerchantRole; status: 'active' | 'disabled';
   totp_confirmed_at: Date | null; created_at: Date;
 }
-const USER_COLUMNS = 'id, merchant_id, email, display_name, role, status, totp_confirmed_at, created_at';
+export const USER_COLUMNS = 'id, merchant_id, email, display_name, role, status, totp_confirmed_at, created_at';
 const totpContext = (userId: string): string => `merchant-user-totp:${userId}`;
 
 export const staffActor = (principal: StaffPrincipal): AuditActor => ({ kind: 'merchant_user', id: principal.userId });
@@ -157,19 +157,25 @@ export async function signInStaff(deps: StaffDeps, input: { email: string; passw
       await recordAudit(client, { actor: { kind: 'merchant_user', id: row.id }, action: 'merchant_user.sign_in', outcome: 'failure', details: { why: 'totp_replayed' }, ip: context.ip, requestId: context.requestId });
       throw new KobanError('merchant_sign_in_failed');
     }
-    const sessionToken = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
     const now = deps.now();
-    const expiresAt = new Date(now.getTime() + STAFF_ABSOLUTE_TIMEOUT_MS);
-    await client.query('insert into merchant_user_sessions (token_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent) values ($1, $2, $3, $4, $4, $5, $6, $7)',
-      [sha256(sessionToken), row.id, sha256(csrfToken), now, expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null]);
+    const session = await startStaffSession(client, row.id, now, context);
     await recordAudit(client, { actor: { kind: 'merchant_user', id: row.id }, action: 'merchant_user.sign_in', outcome: 'success',
-      details: { merchantId: row.merchant_id, role: row.role }, ip: context.ip, requestId: context.requestId });
-    return { user: toUser({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? now }), sessionToken, csrfToken, expiresAt };
+      details: { merchantId: row.merchant_id, role: row.role, method: 'password_totp' }, ip: context.ip, requestId: context.requestId });
+    return { user: toUser({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? now }), ...session };
   });
 }
 
-async function recordStaffFailure(deps: StaffDeps, userId: string | null, email: string, why: string, context: StaffRequestContext): Promise<void> {
+/** A new staff session inside the caller's transaction (password + TOTP, or a passkey): only hashes are stored. */
+export async function startStaffSession(client: Queryable, userId: string, now: Date, context: StaffRequestContext): Promise<{ sessionToken: string; csrfToken: string; expiresAt: Date }> {
+  const sessionToken = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + STAFF_ABSOLUTE_TIMEOUT_MS);
+  await client.query('insert into merchant_user_sessions (token_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent) values ($1, $2, $3, $4, $4, $5, $6, $7)',
+    [sha256(sessionToken), userId, sha256(csrfToken), now, expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null]);
+  return { sessionToken, csrfToken, expiresAt };
+}
+
+export async function recordStaffFailure(deps: StaffDeps, userId: string | null, email: string, why: string, context: StaffRequestContext): Promise<void> {
   if (context.ip !== null) await hitCounter(deps.db.pool, `merchant_sign_in:ip:${context.ip}`, STAFF_SIGN_IN_FAILURES_PER_IP.windowMs);
   await withTransaction(deps.db, async (client) => {
     if (userId !== null) {
@@ -206,7 +212,7 @@ export async function signOutStaff(deps: StaffDeps, principal: StaffPrincipal, c
   });
 }
 
-function toUser(row: UserRow): StaffUser {
+export function toUser(row: UserRow): StaffUser {
   return { id: row.id, merchantId: row.merchant_id, email: row.email, displayName: row.display_name, role: row.role, status: row.status,
     totpConfirmed: row.totp_confirmed_at !== null, createdAt: row.created_at };
 }

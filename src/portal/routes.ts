@@ -18,6 +18,7 @@ import type { Settlement } from '../payments/settlement/close.ts';
 import { businessDate, isBusinessDate } from '../payments/time.ts';
 import { wireInteger } from '../payments/views.ts';
 import { clearedMerchantSessionCookie, installMerchantGate, merchantSessionCookie, PORTAL_SECURITY_NOTE, PORTAL_TAG, staffContextOf, staffOf, type PortalRouteConfig } from './gate.ts';
+import { registerStaffPasskeyRoutes } from './passkey-routes.ts';
 import { storePosterSvg, storeQrPng } from './poster.ts';
 import { listSales, listStatements, readSale, salesByDay, SALES_PAGE_MAX } from './reads.ts';
 import * as portal from './service.ts';
@@ -58,6 +59,7 @@ export function registerPortalRoutes(app: App, deps: portal.PortalDeps): void {
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
     installMerchantGate(scope, { db: deps.db, box: deps.box, now: deps.now }, deps.audit);
     registerSessionRoutes(scope, deps);
+    registerStaffPasskeyRoutes(scope, deps, userOut);
     registerStoreRoutes(scope, deps);
     registerSalesRoutes(scope, deps);
     registerMoneyRoutes(scope, deps);

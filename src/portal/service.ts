@@ -7,6 +7,7 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../merchants/api-keys.ts';
 import { applyForMerchant, readMerchantProfile, type MerchantApplication, type MerchantsDeps } from '../merchants/onboarding.ts';
 import type { SecretBox } from '../merchants/secret-box.ts';
+import type { StaffWebAuthnSettings } from '../merchants/staff-passkeys.ts';
 import { staffActor, type StaffPrincipal, type StaffRequestContext } from '../merchants/staff.ts';
 import { getStore, getTerminal } from '../merchants/stores.ts';
 import {
@@ -40,6 +41,8 @@ export interface PortalDeps {
   readonly proposals: Proposals;
   readonly fourEyesAboveMinor: bigint;
   readonly allowHttpWebhooks: boolean;
+  /** The relying party merchant staff passkeys answer (the identity module's WebAuthn settings: one origin for every app). */
+  readonly webauthn: StaffWebAuthnSettings;
 }
 
 export const merchantsDepsOf = (deps: PortalDeps): MerchantsDeps => ({ db: deps.db, ledger: deps.ledger, box: deps.box, now: deps.now, fourEyesAboveMinor: deps.fourEyesAboveMinor });
