@@ -19,7 +19,7 @@ import { businessDate, isBusinessDate } from '../payments/time.ts';
 import { wireInteger } from '../payments/views.ts';
 import { clearedMerchantSessionCookie, installMerchantGate, merchantSessionCookie, PORTAL_SECURITY_NOTE, PORTAL_TAG, staffContextOf, staffOf, type PortalRouteConfig } from './gate.ts';
 import { registerStaffPasskeyRoutes } from './passkey-routes.ts';
-import { storePosterSvg, storeQrPng } from './poster.ts';
+import { POSTER_PNG_DPI, storePosterPdf, storePosterPng, storePosterSvg, storeQrPng, type PosterInput } from './poster.ts';
 import { listSales, listStatements, readSale, salesByDay, SALES_PAGE_MAX } from './reads.ts';
 import * as portal from './service.ts';
 
@@ -155,15 +155,25 @@ function registerStoreRoutes(scope: App, deps: portal.PortalDeps): void {
     return storeQrPng(payload);
   });
 
-  scope.get('/v1/merchant/stores/:id/poster.svg', {
-    config: cfg({ merchantPermission: 'stores.read' }),
-    schema: { tags, description, summary: 'The store\'s printable QR poster (A5 or A4), with its name in Japanese and the amount-entry instruction', params: IdParams,
-      querystring: Type.Object({ size: Type.Optional(Type.Union([Type.Literal('A5'), Type.Literal('A4')])) }, { additionalProperties: false }) },
-  }, async (request, reply) => {
-    const qr = await portal.storeQrPayload(deps, staffOf(request), requireUuid(request.params.id, 'store_not_found'));
-    reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, no-cache').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return storePosterSvg({ payload: qr.payload, storeName: qr.storeName, merchantName: qr.merchantName, size: request.query.size ?? 'A5' });
-  });
+  const PosterQuery = Type.Object({ size: Type.Optional(Type.Union([Type.Literal('A5'), Type.Literal('A4')])) }, { additionalProperties: false });
+  const posters = {
+    svg: { type: 'image/svg+xml; charset=utf-8', make: async (input: PosterInput) => storePosterSvg(input), what: 'SVG (prints at its paper size)' },
+    png: { type: 'image/png', make: async (input: PosterInput) => storePosterPng(input), what: `PNG at ${POSTER_PNG_DPI} dpi` },
+    pdf: { type: 'application/pdf', make: storePosterPdf, what: 'PDF of exactly A5 or A4, the Japanese font embedded' },
+  } as const;
+  for (const [format, poster] of Object.entries(posters)) {
+    scope.get(`/v1/merchant/stores/:id/poster.${format}`, {
+      config: cfg({ merchantPermission: 'stores.read' }),
+      schema: { tags, description, summary: `The store's printable QR poster (A5 or A4, default A5) as ${poster.what}, with its name in Japanese, Koban's mark and the amount-entry instruction`,
+        params: IdParams, querystring: PosterQuery },
+    }, async (request, reply) => {
+      const qr = await portal.storeQrPayload(deps, staffOf(request), requireUuid(request.params.id, 'store_not_found'));
+      const size = request.query.size ?? 'A5';
+      reply.type(poster.type).header('cache-control', 'private, no-cache').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .header('content-disposition', `inline; filename="koban-poster-${size}.${format}"`);
+      return poster.make({ payload: qr.payload, storeName: qr.storeName, merchantName: qr.merchantName, size });
+    });
+  }
 
   scope.get('/v1/merchant/terminals', { config: cfg({ merchantPermission: 'terminals.read' }), schema: { tags, description, summary: 'This merchant\'s tills, with when each was last active' } },
     async (request) => ({ terminals: (await listTerminals(deps.db, staffOf(request).merchantId)).map(terminalOut) }));
