@@ -144,7 +144,7 @@ export async function signInStaffWithPasskey(deps: StaffPasskeyDeps, input: { ch
     const session = await startStaffSession(client, passkey.id, now, context);
     await recordAudit(client, { actor: { kind: 'merchant_user', id: passkey.id }, action: 'merchant_user.sign_in', outcome: 'success',
       details: { merchantId: passkey.merchant_id, role: passkey.role, method: 'passkey' }, ip: context.ip, requestId: context.requestId });
-    return { user: toUser(passkey), ...session };
+    return { user: toUser(passkey), ...session, sessionKind: 'full' as const };
   });
 }
 

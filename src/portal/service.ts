@@ -11,7 +11,7 @@ import type { StaffWebAuthnSettings } from '../merchants/staff-passkeys.ts';
 import { staffActor, type StaffPrincipal, type StaffRequestContext } from '../merchants/staff.ts';
 import { getStore, getTerminal } from '../merchants/stores.ts';
 import {
-  createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint,
+  createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint, type WebhookFormat,
 } from '../merchants/webhook-endpoints.ts';
 import type { AuditActor, AuditLog } from '../operations/audit/audit-log.ts';
 import type { Proposals } from '../operations/proposals/proposals.ts';
@@ -116,9 +116,10 @@ export async function addWebhookEndpoint(deps: PortalDeps, principal: StaffPrinc
   return result;
 }
 
-export async function changeWebhookEndpoint(deps: PortalDeps, principal: StaffPrincipal, endpointId: string, change: { url?: string; disabled?: boolean }, context: StaffRequestContext) {
+export async function changeWebhookEndpoint(deps: PortalDeps, principal: StaffPrincipal, endpointId: string, change: { url?: string; disabled?: boolean; format?: WebhookFormat }, context: StaffRequestContext) {
   const updated = await updateWebhookEndpoint(deps.db, { merchantId: principal.merchantId, endpointId, allowHttp: deps.allowHttpWebhooks, now: deps.now(),
-    ...(change.url === undefined ? {} : { url: change.url }), ...(change.disabled === undefined ? {} : { status: change.disabled ? 'disabled' : 'active' }) });
+    ...(change.url === undefined ? {} : { url: change.url }), ...(change.disabled === undefined ? {} : { status: change.disabled ? 'disabled' : 'active' }),
+    ...(change.format === undefined ? {} : { format: change.format }) });
   await audited(deps, staffActor(principal), 'webhook_endpoint.updated', { kind: 'webhook_endpoint', id: endpointId }, context, { merchantId: principal.merchantId, ...change });
   return updated;
 }
