@@ -66,7 +66,7 @@ export async function resubmitApplication(deps: MerchantsDeps, principal: StaffP
     }
     await client.query(
       `update merchants set name = $2, name_latin = $3, corporate_number = $4, representative = $5, business_address = $6, contact_email = $7, contact_phone = $8,
-         category_code = $9, expected_monthly_volume_minor = $10, review_state = 'pending', first_approved_by = null where id = $1`,
+         category_code = $9, expected_monthly_volume_minor = $10, review_state = 'pending', review_note = null, first_approved_by = null where id = $1`,
       [merchantId, correction.nameJa.trim(), correction.nameLatin, correction.corporateNumber, correction.representative.trim(), correction.address.trim(), contactEmail,
         correction.contactPhone, correction.categoryCode, correction.expectedMonthlyVolumeMinor]);
     const fields: ApplicationFields = { ...(await currentFields(client, merchantId)), ...(correction.bank === null ? {} : { bankAccountLast4: correction.bank.accountNumber.slice(-4) }) };
