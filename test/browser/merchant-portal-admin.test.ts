@@ -124,12 +124,13 @@ describe('the merchant portal\'s management screens', () => {
     await page.getByLabel('市区町村', { exact: true }).fill('渋谷区');
     await page.getByLabel('市区町村（ローマ字）').fill('Shibuya-ku');
     await page.getByRole('button', { name: '追加する' }).click();
-    const pdfLink = page.getByRole('link', { name: 'QRポスター A4 PDF: 喫茶ほし 渋谷店' });
+    const storeRow = page.getByRole('row').filter({ hasText: '喫茶ほし 渋谷店' });
+    const pdfLink = storeRow.getByRole('link', { name: 'QRポスター A4 PDF' });
     await pdfLink.waitFor({ timeout: EVENT_BOUND_MS });
     const pdf = await page.request.get(new URL((await pdfLink.getAttribute('href'))!, base).toString());
     expect(pdf.headers()['content-type']).toBe('application/pdf');
     expect((await pdf.body()).subarray(0, 5).toString('latin1')).toBe('%PDF-');
-    const pngHref = await page.getByRole('link', { name: 'QRポスター A5 PNG: 喫茶ほし 渋谷店' }).getAttribute('href');
+    const pngHref = await storeRow.getByRole('link', { name: 'QRポスター A5 PNG' }).getAttribute('href');
     const png = await page.request.get(new URL(pngHref!, base).toString());
     expect(png.headers()['content-type']).toBe('image/png');
     writeFileSync(path.join(SCREENSHOT_DIR, 'merchant-poster-a5.png'), await png.body());

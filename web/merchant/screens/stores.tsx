@@ -30,7 +30,7 @@ export function StoresScreen() {
               <td className="poster-links">
                 {(['A5', 'A4'] as const).flatMap((size) => (['pdf', 'png'] as const).map((format) => (
                   <a key={`${size}${format}`} className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.${format}?size=${size}`} target="_blank" rel="noopener"
-                    aria-label={`${t('stores.poster')} ${size} ${format.toUpperCase()}: ${s.name}`}>{size} {format.toUpperCase()}</a>
+                    aria-label={`${t('stores.poster')} ${size} ${format.toUpperCase()}`}>{size} {format.toUpperCase()}</a>
                 )))}
                 <a className="button secondary" href={`/v1/merchant/stores/${s.id}/qr.png`} download={`koban-qr-${s.id}.png`}>{t('stores.qrPng')}</a>
                 {canEdit ? <Button variant="ghost" onClick={() => setEditing(s)}>{t('stores.edit')}</Button> : null}
