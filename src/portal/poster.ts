@@ -9,7 +9,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Resvg } from '@resvg/resvg-js';
+import { renderAsync } from '@resvg/resvg-js';
+import * as fontkit from 'fontkit';
 import PDFDocument from 'pdfkit';
 import QRCode from 'qrcode';
 
@@ -95,21 +96,28 @@ export function posterPngSize(size: PosterSize): { width: number; height: number
   return { width: Math.round((mm.width / 25.4) * POSTER_PNG_DPI), height: Math.round((mm.height / 25.4) * POSTER_PNG_DPI) };
 }
 
-/** The SVG poster rasterised with the shipped font only (no system font is looked up, so every machine draws the same). */
-export function storePosterPng(input: PosterInput): Buffer {
+/**
+ * The SVG poster rasterised with the shipped font only (no system font is looked up, so every machine draws the
+ * same). resvg renders on libuv's thread pool: the event loop keeps serving other requests meanwhile.
+ */
+export async function storePosterPng(input: PosterInput): Promise<Buffer> {
   const target = posterPngSize(input.size);
-  const rendered = new Resvg(storePosterSvg(input), {
+  const rendered = await renderAsync(storePosterSvg(input), {
     font: { fontFiles: [POSTER_FONT_FILE], loadSystemFonts: false, defaultFontFamily: POSTER_FONT_FAMILY },
     fitTo: { mode: 'width', value: target.width }, background: '#ffffff',
-  }).render();
+  });
   return rendered.asPng();
 }
 
-let fontBytes: Buffer | null = null;
-/** Read once per process (4.5 MB); pdfkit subsets it into each PDF. */
-function posterFont(): Buffer {
-  fontBytes ??= readFileSync(POSTER_FONT_FILE);
-  return fontBytes;
+type ParsedFont = ReturnType<typeof fontkit.create>;
+let parsedFont: ParsedFont | null = null;
+/**
+ * Parsed once per process (4.5 MB of CFF; parsing it per PDF cost most of a poster's time). pdfkit takes a fontkit
+ * font as it is and subsets it into each document.
+ */
+function posterFont(): ParsedFont {
+  parsedFont ??= fontkit.create(readFileSync(POSTER_FONT_FILE));
+  return parsedFont;
 }
 
 /** The same poster as a vector PDF of exactly A5 or A4, the text in the embedded (subset) Japanese font. */
@@ -123,7 +131,8 @@ export function storePosterPdf(input: PosterInput): Promise<Buffer> {
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
-  doc.registerFont(POSTER_FONT_FAMILY, posterFont());
+  // pdfkit's types name only file sources; its font factory also takes a fontkit font (anything with `layout`).
+  doc.registerFont(POSTER_FONT_FAMILY, posterFont() as unknown as Buffer);
   doc.font(POSTER_FONT_FAMILY);
   // The SVG gives baselines: pdfkit places each line on the same alphabetic baseline.
   const centred = (text: string, baselineMm: number, sizeMm: number, color: string, xMm = l.width / 2, align: 'center' | 'left' = 'center') => {

@@ -179,7 +179,7 @@ function registerStoreRoutes(scope: App, deps: portal.PortalDeps): void {
   const PosterQuery = Type.Object({ size: Type.Optional(Type.Union([Type.Literal('A5'), Type.Literal('A4')])) }, { additionalProperties: false });
   const posters = {
     svg: { type: 'image/svg+xml; charset=utf-8', make: async (input: PosterInput) => storePosterSvg(input), what: 'SVG (prints at its paper size)' },
-    png: { type: 'image/png', make: async (input: PosterInput) => storePosterPng(input), what: `PNG at ${POSTER_PNG_DPI} dpi` },
+    png: { type: 'image/png', make: storePosterPng, what: `PNG at ${POSTER_PNG_DPI} dpi` },
     pdf: { type: 'application/pdf', make: storePosterPdf, what: 'PDF of exactly A5 or A4, the Japanese font embedded' },
   } as const;
   for (const [format, poster] of Object.entries(posters)) {
