@@ -11,5 +11,6 @@ export function portalDeps(config: Config, db: Database, ledger: Ledger, payment
   return {
     db, ledger, box: payments.box, now: clock, payments: payments.payments, terminals: () => payments.terminals, events: payments.payments.deps.events,
     audit: operations.audit, proposals: operations.proposals, fourEyesAboveMinor: config.payments.merchantFourEyesAboveMinor, allowHttpWebhooks: config.nodeEnv !== 'production',
+    webauthn: { rpId: config.identity.webauthnRpId, rpName: config.identity.webauthnRpName, origins: config.identity.webauthnOrigins },
   };
 }

@@ -55,7 +55,7 @@ const requireReason = (reason: string): string => {
 };
 const contextOf = (context: StaffRequestContext | null) => ({ ip: context?.ip ?? null, requestId: context?.requestId ?? null });
 
-function validateApplication(application: MerchantApplication): void {
+export function validateApplication(application: Omit<MerchantApplication, 'bank' | 'owner'>): void {
   const problems: { pointer: string; message: string }[] = [];
   if (application.nameJa.trim().length === 0 || application.nameJa.length > 200) problems.push({ pointer: '/body/nameJa', message: 'is 1–200 characters' });
   if (!/^[\x20-\x7e]{1,25}$/.test(application.nameLatin)) problems.push({ pointer: '/body/nameLatin', message: 'is 1–25 printable Latin characters (the store QR tag 59)' });

@@ -38,7 +38,11 @@ export interface StaffUser {
 export interface StaffPrincipal {
   readonly userId: string; readonly merchantId: string; readonly email: string; readonly role: MerchantRole;
   readonly sessionTokenHash: Buffer; readonly csrfHash: Buffer;
+  /** `applicant`: the owner of an application an operator asked more about; it may only read the request and resubmit. */
+  readonly sessionKind: StaffSessionKind;
 }
+
+export type StaffSessionKind = 'full' | 'applicant';
 
 export interface NewStaffSecrets {
   readonly user: StaffUser;
@@ -52,11 +56,11 @@ export interface StaffRequestContext { readonly ip: string | null; readonly user
 
 export interface StaffDeps { readonly db: Database; readonly box: SecretBox; readonly now: () => Date }
 
-interface UserRow {
+export interface UserRow {
   id: string; merchant_id: string; email: string; display_name: string; role: MerchantRole; status: 'active' | 'disabled';
   totp_confirmed_at: Date | null; created_at: Date;
 }
-const USER_COLUMNS = 'id, merchant_id, email, display_name, role, status, totp_confirmed_at, created_at';
+export const USER_COLUMNS = 'id, merchant_id, email, display_name, role, status, totp_confirmed_at, created_at';
 const totpContext = (userId: string): string => `merchant-user-totp:${userId}`;
 
 export const staffActor = (principal: StaffPrincipal): AuditActor => ({ kind: 'merchant_user', id: principal.userId });
@@ -116,9 +120,31 @@ export async function disableStaffUser(deps: StaffDeps, merchantId: string, user
   });
 }
 
-interface CredentialRow extends UserRow { password_hash: string; totp_secret_sealed: Buffer; totp_last_step: string; locked: boolean; merchant_status: string }
+/**
+ * An owner changes a staff member's role: effective on that user's next request (the session check reads the
+ * role). Not one's own role, and never the merchant's last active owner (someone must be able to manage staff).
+ */
+export async function changeStaffRole(deps: StaffDeps, merchantId: string, userId: string, role: MerchantRole, actor: AuditActor, context: StaffRequestContext | null): Promise<StaffUser> {
+  if (actor.kind === 'merchant_user' && actor.id === userId) throw new KobanError('forbidden', { detail: 'you cannot change your own role' });
+  return withTransaction(deps.db, async (client) => {
+    // The merchant's users are locked in one order, so two owners demoting each other cannot both succeed.
+    const users = await client.query<{ id: string; role: MerchantRole; status: string }>('select id, role, status from merchant_users where merchant_id = $1 order by id for update', [merchantId]);
+    const target = users.rows.find((u) => u.id === userId);
+    if (target === undefined) throw new KobanError('not_found', { detail: 'no such user at this merchant' });
+    const otherOwners = users.rows.filter((u) => u.id !== userId && u.role === 'owner' && u.status === 'active').length;
+    if (target.role === 'owner' && role !== 'owner' && otherOwners === 0) throw new KobanError('forbidden', { detail: 'the last owner keeps the owner role' });
+    const updated = await client.query<UserRow>(`update merchant_users set role = $3 where id = $1 and merchant_id = $2 returning ${USER_COLUMNS}`, [userId, merchantId, role]);
+    const row = updated.rows[0];
+    assert(row !== undefined, 'locked user updated');
+    await recordAudit(client, { actor, action: 'merchant_user.role_changed', target: { kind: 'merchant_user', id: userId }, outcome: 'success',
+      details: { merchantId, from: target.role, to: role }, ip: context?.ip ?? null, requestId: context?.requestId ?? null });
+    return toUser(row);
+  });
+}
 
-export interface StaffSignIn { readonly user: StaffUser; readonly sessionToken: string; readonly csrfToken: string; readonly expiresAt: Date }
+interface CredentialRow extends UserRow { password_hash: string; totp_secret_sealed: Buffer; totp_last_step: string; locked: boolean; merchant_status: string; merchant_review_state: string | null }
+
+export interface StaffSignIn { readonly user: StaffUser; readonly sessionToken: string; readonly csrfToken: string; readonly expiresAt: Date; readonly sessionKind: StaffSessionKind }
 
 /** Sign-in works for an active or suspended merchant (a suspended one still sees its sales and refunds); not before approval, not once closed. */
 export async function signInStaff(deps: StaffDeps, input: { email: string; password: string; totpCode: string }, context: StaffRequestContext): Promise<StaffSignIn> {
@@ -130,7 +156,7 @@ export async function signInStaff(deps: StaffDeps, input: { email: string; passw
   }
   const found = await deps.db.pool.query<CredentialRow>(
     `select ${USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ')}, u.password_hash, u.totp_secret_sealed, u.totp_last_step::text,
-       coalesce(u.locked_until > $2, false) as locked, m.status as merchant_status
+       coalesce(u.locked_until > $2, false) as locked, m.status as merchant_status, m.review_state as merchant_review_state
      from merchant_users u join merchants m on m.id = u.merchant_id where u.email = $1`, [email, deps.now()]);
   const row = found.rows[0];
   const passwordOk = await checkPassword(row?.password_hash ?? null, input.password);
@@ -144,8 +170,10 @@ export async function signInStaff(deps: StaffDeps, input: { email: string; passw
   if (!passwordOk) return refuse('bad_password');
   const step = await checkTotp(deps.box.open(row.totp_secret_sealed, totpContext(row.id)), input.totpCode, Number(row.totp_last_step), deps.now().getTime());
   if (step === null) return refuse('bad_totp');
-  // After the password and the code: only someone holding both learns the merchant's state.
-  if (row.merchant_status !== 'active' && row.merchant_status !== 'suspended') {
+  // After the password and the code: only someone holding both learns the merchant's state. The owner of an
+  // application an operator asked more about gets an applicant session (read the request, resubmit; nothing else).
+  const sessionKind: StaffSessionKind = row.merchant_status === 'applied' && row.merchant_review_state === 'more_info_requested' && row.role === 'owner' ? 'applicant' : 'full';
+  if (sessionKind === 'full' && row.merchant_status !== 'active' && row.merchant_status !== 'suspended') {
     await recordStaffFailure(deps, row.id, email, `merchant_${row.merchant_status}`, context);
     throw new KobanError('merchant_not_active', { detail: row.merchant_status === 'applied' ? 'the application is still being reviewed' : 'the merchant is closed' });
   }
@@ -157,19 +185,25 @@ export async function signInStaff(deps: StaffDeps, input: { email: string; passw
       await recordAudit(client, { actor: { kind: 'merchant_user', id: row.id }, action: 'merchant_user.sign_in', outcome: 'failure', details: { why: 'totp_replayed' }, ip: context.ip, requestId: context.requestId });
       throw new KobanError('merchant_sign_in_failed');
     }
-    const sessionToken = randomBytes(32).toString('base64url');
-    const csrfToken = randomBytes(32).toString('base64url');
     const now = deps.now();
-    const expiresAt = new Date(now.getTime() + STAFF_ABSOLUTE_TIMEOUT_MS);
-    await client.query('insert into merchant_user_sessions (token_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent) values ($1, $2, $3, $4, $4, $5, $6, $7)',
-      [sha256(sessionToken), row.id, sha256(csrfToken), now, expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null]);
+    const session = await startStaffSession(client, row.id, now, context, sessionKind);
     await recordAudit(client, { actor: { kind: 'merchant_user', id: row.id }, action: 'merchant_user.sign_in', outcome: 'success',
-      details: { merchantId: row.merchant_id, role: row.role }, ip: context.ip, requestId: context.requestId });
-    return { user: toUser({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? now }), sessionToken, csrfToken, expiresAt };
+      details: { merchantId: row.merchant_id, role: row.role, method: 'password_totp', session: sessionKind }, ip: context.ip, requestId: context.requestId });
+    return { user: toUser({ ...row, totp_confirmed_at: row.totp_confirmed_at ?? now }), ...session, sessionKind };
   });
 }
 
-async function recordStaffFailure(deps: StaffDeps, userId: string | null, email: string, why: string, context: StaffRequestContext): Promise<void> {
+/** A new staff session inside the caller's transaction (password + TOTP, or a passkey): only hashes are stored. */
+export async function startStaffSession(client: Queryable, userId: string, now: Date, context: StaffRequestContext, kind: StaffSessionKind = 'full'): Promise<{ sessionToken: string; csrfToken: string; expiresAt: Date }> {
+  const sessionToken = randomBytes(32).toString('base64url');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(now.getTime() + STAFF_ABSOLUTE_TIMEOUT_MS);
+  await client.query('insert into merchant_user_sessions (token_hash, user_id, csrf_hash, created_at, last_seen_at, expires_at, ip, user_agent, kind) values ($1, $2, $3, $4, $4, $5, $6, $7, $8)',
+    [sha256(sessionToken), userId, sha256(csrfToken), now, expiresAt, context.ip, context.userAgent?.slice(0, 512) ?? null, kind]);
+  return { sessionToken, csrfToken, expiresAt };
+}
+
+export async function recordStaffFailure(deps: StaffDeps, userId: string | null, email: string, why: string, context: StaffRequestContext): Promise<void> {
   if (context.ip !== null) await hitCounter(deps.db.pool, `merchant_sign_in:ip:${context.ip}`, STAFF_SIGN_IN_FAILURES_PER_IP.windowMs);
   await withTransaction(deps.db, async (client) => {
     if (userId !== null) {
@@ -182,17 +216,22 @@ async function recordStaffFailure(deps: StaffDeps, userId: string | null, email:
   });
 }
 
-/** Checks revocation, expiry, the idle window, the user and the merchant, and slides the idle window: one statement, uncached. */
+/**
+ * Checks revocation, expiry, the idle window, the user and the merchant, and slides the idle window: one statement,
+ * uncached. A full session needs an active or suspended merchant; an applicant session lives only while its
+ * application waits for the applicant (approval, rejection or a resubmission end it: sign in again).
+ */
 export async function authenticateStaff(deps: StaffDeps, token: string): Promise<StaffPrincipal | null> {
   if (!/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
   const tokenHash = sha256(token);
-  const result = await deps.db.pool.query<{ id: string; merchant_id: string; email: string; role: MerchantRole; csrf_hash: Buffer }>(
+  const result = await deps.db.pool.query<{ id: string; merchant_id: string; email: string; role: MerchantRole; csrf_hash: Buffer; kind: StaffSessionKind }>(
     `update merchant_user_sessions s set last_seen_at = $3 from merchant_users u join merchants m on m.id = u.merchant_id
      where s.token_hash = $1 and u.id = s.user_id and s.revoked_at is null and s.expires_at > $3
-       and s.last_seen_at > $3::timestamptz - $2 * interval '1 millisecond' and u.status = 'active' and m.status in ('active', 'suspended')
-     returning u.id, u.merchant_id, u.email, u.role, s.csrf_hash`, [tokenHash, STAFF_IDLE_TIMEOUT_MS, deps.now()]);
+       and s.last_seen_at > $3::timestamptz - $2 * interval '1 millisecond' and u.status = 'active'
+       and ((s.kind = 'full' and m.status in ('active', 'suspended')) or (s.kind = 'applicant' and m.status = 'applied' and m.review_state = 'more_info_requested'))
+     returning u.id, u.merchant_id, u.email, u.role, s.csrf_hash, s.kind`, [tokenHash, STAFF_IDLE_TIMEOUT_MS, deps.now()]);
   const row = result.rows[0];
-  return row === undefined ? null : { userId: row.id, merchantId: row.merchant_id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash };
+  return row === undefined ? null : { userId: row.id, merchantId: row.merchant_id, email: row.email, role: row.role, sessionTokenHash: tokenHash, csrfHash: row.csrf_hash, sessionKind: row.kind };
 }
 
 export function staffCsrfMatches(principal: StaffPrincipal, csrfToken: string): boolean {
@@ -206,7 +245,7 @@ export async function signOutStaff(deps: StaffDeps, principal: StaffPrincipal, c
   });
 }
 
-function toUser(row: UserRow): StaffUser {
+export function toUser(row: UserRow): StaffUser {
   return { id: row.id, merchantId: row.merchant_id, email: row.email, displayName: row.display_name, role: row.role, status: row.status,
     totpConfirmed: row.totp_confirmed_at !== null, createdAt: row.created_at };
 }

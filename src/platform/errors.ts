@@ -100,6 +100,7 @@ export const problems = {
   merchant_sign_in_failed: { status: 401, title: 'The e-mail, password or authenticator code was not accepted' },
   merchant_permission_denied: { status: 403, title: 'Your role at this merchant does not allow this action' },
   merchant_user_exists: { status: 409, title: 'A merchant user with this e-mail exists' },
+  merchant_resubmission_not_requested: { status: 409, title: 'The application is not waiting for more information from the applicant' },
   store_not_found: { status: 404, title: 'No such store for this merchant' },
   terminal_not_found: { status: 404, title: 'No such terminal in this store' },
   unsupported_currency: { status: 400, title: 'The currency is not supported (JPY only)' },

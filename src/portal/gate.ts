@@ -21,6 +21,8 @@ export interface PortalRouteConfig {
   readonly merchantPermission?: MerchantPermission;
   /** Sign-in and the application form: how a session or a merchant starts. */
   readonly public?: boolean;
+  /** Open to an applicant session too (reading the operator's request, resubmitting, the session itself). */
+  readonly applicant?: boolean;
 }
 
 const principals = new WeakMap<FastifyRequest, StaffPrincipal>();
@@ -52,6 +54,9 @@ export function installMerchantGate(scope: App, staff: StaffDeps, audit: AuditLo
     if (!['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
       const csrf = request.headers[MERCHANT_CSRF_HEADER];
       if (typeof csrf !== 'string' || !staffCsrfMatches(principal, csrf)) await refuse('csrf', new KobanError('csrf_failed'));
+    }
+    if (principal.sessionKind === 'applicant' && config.applicant !== true) {
+      await refuse('applicant_session', new KobanError('merchant_not_active', { detail: 'the application is still being reviewed: only the application can be read and resubmitted' }));
     }
     if (!isMerchantPermission(config.merchantPermission)) return refuse('route_declares_no_permission', new KobanError('merchant_permission_denied'));
     if (!merchantCan(principal.role, config.merchantPermission)) {

@@ -7,6 +7,7 @@
 import { Type } from 'typebox';
 import type { App } from '../http/app.ts';
 import { listApplications, readMerchantProfile, reviewMerchant, setMerchantStatus, setPayoutHold, type ReviewDecision } from '../merchants/onboarding.ts';
+import { applicationVersions, latestResubmission, type Resubmission } from '../merchants/application-versions.ts';
 import { listStores, listTerminals, setStoreStatus } from '../merchants/stores.ts';
 import { actorOf, contextOf, OPS_SECURITY_NOTE, OPS_TAG, type OpsRouteConfig } from '../operations/http.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -27,11 +28,29 @@ const merchantIdOf = (id: string): string => {
   return id;
 };
 
+const resubmissionOut = (r: Resubmission | null) => (r === null ? null : {
+  version: r.latest.version, submittedAt: r.latest.submittedAt.toISOString(), requestedInfo: r.latest.requestedInfo, applicantNote: r.latest.applicantNote,
+  changed: r.changed.map((field) => ({ field, before: r.previous[field], after: r.latest.fields[field] })),
+});
+
 export function registerMerchantOpsRoutes(scope: App, deps: PortalDeps): void {
   const merchants = merchantsDepsOf(deps);
   scope.get('/v1/ops/merchant-applications', {
     config: { permission: 'merchants.read' } satisfies OpsRouteConfig, schema: { tags, description, summary: 'Merchant applications waiting for a review, oldest first' },
-  }, async () => ({ applications: (await listApplications(deps.db)).map(merchantOut) }));
+  }, async () => {
+    const applications = await listApplications(deps.db);
+    // A resubmitted application says so, with the applicant's reply and what changed since the version before.
+    const out = [];
+    for (const application of applications) out.push({ ...merchantOut(application), resubmission: resubmissionOut(await latestResubmission(deps.db, application.id)) });
+    return { applications: out };
+  });
+
+  scope.get('/v1/ops/merchants/:id/application-versions', {
+    config: { permission: 'merchants.read' } satisfies OpsRouteConfig,
+    schema: { tags, description, summary: 'Every submitted version of a merchant\'s application (the original and each resubmission), oldest first', params: MerchantParams },
+  }, async (request) => ({
+    versions: (await applicationVersions(deps.db, merchantIdOf(request.params.id))).map((v) => ({ ...v, submittedAt: v.submittedAt.toISOString() })),
+  }));
 
   scope.get('/v1/ops/merchants/:id/overview', {
     config: { permission: 'merchants.read' } satisfies OpsRouteConfig,

@@ -8,7 +8,8 @@ import { Type } from 'typebox';
 import type { App } from '../http/app.ts';
 import type { AuditLog } from '../operations/audit/audit-log.ts';
 import { MERCHANT_ROLES } from '../merchants/staff-roles.ts';
-import { createStaffUser, disableStaffUser, listStaffUsers, signInStaff, signOutStaff, staffActor, type StaffUser } from '../merchants/staff.ts';
+import { applicationVersions, resubmitApplication } from '../merchants/application-versions.ts';
+import { changeStaffRole, createStaffUser, disableStaffUser, listStaffUsers, signInStaff, signOutStaff, staffActor, type StaffUser } from '../merchants/staff.ts';
 import { createStore, createTerminal, listStores, listTerminals, revokeTerminal, updateStore, type Store, type Terminal } from '../merchants/stores.ts';
 import type { MerchantProfile } from '../merchants/onboarding.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -18,7 +19,8 @@ import type { Settlement } from '../payments/settlement/close.ts';
 import { businessDate, isBusinessDate } from '../payments/time.ts';
 import { wireInteger } from '../payments/views.ts';
 import { clearedMerchantSessionCookie, installMerchantGate, merchantSessionCookie, PORTAL_SECURITY_NOTE, PORTAL_TAG, staffContextOf, staffOf, type PortalRouteConfig } from './gate.ts';
-import { storePosterSvg, storeQrPng } from './poster.ts';
+import { registerStaffPasskeyRoutes } from './passkey-routes.ts';
+import { POSTER_PNG_DPI, storePosterPdf, storePosterPng, storePosterSvg, storeQrPng, type PosterInput } from './poster.ts';
 import { listSales, listStatements, readSale, salesByDay, SALES_PAGE_MAX } from './reads.ts';
 import * as portal from './service.ts';
 
@@ -58,6 +60,7 @@ export function registerPortalRoutes(app: App, deps: portal.PortalDeps): void {
     const scope = plugin.withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
     installMerchantGate(scope, { db: deps.db, box: deps.box, now: deps.now }, deps.audit);
     registerSessionRoutes(scope, deps);
+    registerStaffPasskeyRoutes(scope, deps, userOut);
     registerStoreRoutes(scope, deps);
     registerSalesRoutes(scope, deps);
     registerMoneyRoutes(scope, deps);
@@ -72,16 +75,17 @@ const BankBody = Type.Object({
   accountNumber: Type.String({ pattern: '^[0-9]{7}$' }), holderNameKana: Type.String({ minLength: 1, maxLength: 60 }),
 }, { additionalProperties: false });
 
+const ApplicationFields = {
+  nameJa: Type.String({ minLength: 1, maxLength: 200 }), nameLatin: Type.String({ minLength: 1, maxLength: 25 }), corporateNumber: Type.String({ maxLength: 13 }),
+  representative: Type.String({ minLength: 1, maxLength: 200 }), address: Type.String({ minLength: 1, maxLength: 400 }), contactEmail: Type.String({ maxLength: 254 }),
+  contactPhone: Type.String({ maxLength: 32 }), categoryCode: Type.String({ maxLength: 4 }), expectedMonthlyVolume: Type.Integer({ minimum: 0, maximum: 1e13 }),
+};
+
 function registerSessionRoutes(scope: App, deps: portal.PortalDeps): void {
   scope.post('/v1/merchant/applications', {
     config: cfg({ public: true }),
     schema: { tags, summary: 'Apply to become a Koban merchant; answers the owner\'s authenticator enrolment (shown once). Sign-in works once an operator approves.',
-      body: Type.Object({
-        nameJa: Type.String({ minLength: 1, maxLength: 200 }), nameLatin: Type.String({ minLength: 1, maxLength: 25 }), corporateNumber: Type.String({ maxLength: 13 }),
-        representative: Type.String({ minLength: 1, maxLength: 200 }), address: Type.String({ minLength: 1, maxLength: 400 }), contactEmail: Type.String({ maxLength: 254 }),
-        contactPhone: Type.String({ maxLength: 32 }), categoryCode: Type.String({ maxLength: 4 }), expectedMonthlyVolume: Type.Integer({ minimum: 0, maximum: 1e13 }),
-        bank: BankBody, owner: StaffBody,
-      }, { additionalProperties: false }),
+      body: Type.Object({ ...ApplicationFields, bank: BankBody, owner: StaffBody }, { additionalProperties: false }),
       response: { 201: Type.Object({ merchantId: Type.String(), status: Type.String(), owner: Type.Object({ email: Type.String(), totpSecret: Type.String(), totpUri: Type.String() }) }) } },
   }, async (request, reply) => {
     const body = request.body;
@@ -98,19 +102,38 @@ function registerSessionRoutes(scope: App, deps: portal.PortalDeps): void {
     const result = await signInStaff({ db: deps.db, box: deps.box, now: deps.now }, request.body, staffContextOf(request));
     reply.header('set-cookie', merchantSessionCookie(result.sessionToken));
     reply.header('cache-control', 'no-store');
-    return { user: userOut(result.user), csrfToken: result.csrfToken, expiresAt: result.expiresAt.toISOString() };
+    return { user: userOut(result.user), csrfToken: result.csrfToken, expiresAt: result.expiresAt.toISOString(), sessionKind: result.sessionKind };
   });
 
   scope.get('/v1/merchant/session', {
-    config: cfg({ merchantPermission: 'session.self' }),
-    schema: { tags, description, summary: 'The signed-in merchant user and their merchant' },
+    config: cfg({ merchantPermission: 'session.self', applicant: true }),
+    schema: { tags, description, summary: 'The signed-in merchant user and their merchant (an applicant session: the application and the operator\'s request in reviewNote)' },
   }, async (request) => {
     const principal = staffOf(request);
-    return { user: { id: principal.userId, email: principal.email, role: principal.role }, merchant: merchantOut(await portal.profileOf(deps, principal)) };
+    return { user: { id: principal.userId, email: principal.email, role: principal.role }, sessionKind: principal.sessionKind, merchant: merchantOut(await portal.profileOf(deps, principal)) };
+  });
+
+  scope.get('/v1/merchant/application', {
+    config: cfg({ merchantPermission: 'session.self', applicant: true }),
+    schema: { tags, description, summary: 'The merchant\'s application as it stands, with every submitted version' },
+  }, async (request) => {
+    const principal = staffOf(request);
+    const versions = await applicationVersions(deps.db, principal.merchantId);
+    return { merchant: merchantOut(await portal.profileOf(deps, principal)), versions: versions.map((v) => ({ ...v, submittedAt: v.submittedAt.toISOString() })) };
+  });
+
+  scope.post('/v1/merchant/application', {
+    config: cfg({ merchantPermission: 'staff.manage', applicant: true }),
+    schema: { tags, description, summary: 'Resubmit the corrected application after an operator asked for more (owner only; the review starts again)',
+      body: Type.Object({ ...ApplicationFields, bank: Type.Optional(BankBody), note: Type.String({ minLength: 1, maxLength: 2000, description: 'Your answer to the operator\'s request' }) }, { additionalProperties: false }) },
+  }, async (request) => {
+    const { expectedMonthlyVolume, bank, ...fields } = request.body;
+    const profile = await resubmitApplication(portal.merchantsDepsOf(deps), staffOf(request), { ...fields, expectedMonthlyVolumeMinor: BigInt(expectedMonthlyVolume), bank: bank ?? null }, staffContextOf(request));
+    return { merchant: merchantOut(profile) };
   });
 
   scope.delete('/v1/merchant/session', {
-    config: cfg({ merchantPermission: 'session.self' }),
+    config: cfg({ merchantPermission: 'session.self', applicant: true }),
     schema: { tags, description, summary: 'Sign out (the session ends on the server)', response: { 204: Type.Null() } },
   }, async (request, reply) => {
     await signOutStaff({ db: deps.db, box: deps.box, now: deps.now }, staffOf(request), staffContextOf(request));
@@ -153,15 +176,25 @@ function registerStoreRoutes(scope: App, deps: portal.PortalDeps): void {
     return storeQrPng(payload);
   });
 
-  scope.get('/v1/merchant/stores/:id/poster.svg', {
-    config: cfg({ merchantPermission: 'stores.read' }),
-    schema: { tags, description, summary: 'The store\'s printable QR poster (A5 or A4), with its name in Japanese and the amount-entry instruction', params: IdParams,
-      querystring: Type.Object({ size: Type.Optional(Type.Union([Type.Literal('A5'), Type.Literal('A4')])) }, { additionalProperties: false }) },
-  }, async (request, reply) => {
-    const qr = await portal.storeQrPayload(deps, staffOf(request), requireUuid(request.params.id, 'store_not_found'));
-    reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'private, no-cache').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return storePosterSvg({ payload: qr.payload, storeName: qr.storeName, merchantName: qr.merchantName, size: request.query.size ?? 'A5' });
-  });
+  const PosterQuery = Type.Object({ size: Type.Optional(Type.Union([Type.Literal('A5'), Type.Literal('A4')])) }, { additionalProperties: false });
+  const posters = {
+    svg: { type: 'image/svg+xml; charset=utf-8', make: async (input: PosterInput) => storePosterSvg(input), what: 'SVG (prints at its paper size)' },
+    png: { type: 'image/png', make: storePosterPng, what: `PNG at ${POSTER_PNG_DPI} dpi` },
+    pdf: { type: 'application/pdf', make: storePosterPdf, what: 'PDF of exactly A5 or A4, the Japanese font embedded' },
+  } as const;
+  for (const [format, poster] of Object.entries(posters)) {
+    scope.get(`/v1/merchant/stores/:id/poster.${format}`, {
+      config: cfg({ merchantPermission: 'stores.read' }),
+      schema: { tags, description, summary: `The store's printable QR poster (A5 or A4, default A5) as ${poster.what}, with its name in Japanese, Koban's mark and the amount-entry instruction`,
+        params: IdParams, querystring: PosterQuery },
+    }, async (request, reply) => {
+      const qr = await portal.storeQrPayload(deps, staffOf(request), requireUuid(request.params.id, 'store_not_found'));
+      const size = request.query.size ?? 'A5';
+      reply.type(poster.type).header('cache-control', 'private, no-cache').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'")
+        .header('content-disposition', `inline; filename="koban-poster-${size}.${format}"`);
+      return poster.make({ payload: qr.payload, storeName: qr.storeName, merchantName: qr.merchantName, size });
+    });
+  }
 
   scope.get('/v1/merchant/terminals', { config: cfg({ merchantPermission: 'terminals.read' }), schema: { tags, description, summary: 'This merchant\'s tills, with when each was last active' } },
     async (request) => ({ terminals: (await listTerminals(deps.db, staffOf(request).merchantId)).map(terminalOut) }));
@@ -289,8 +322,8 @@ function registerDeveloperRoutes(scope: App, deps: portal.PortalDeps): void {
     return reply.code(204).send(null);
   });
 
-  const endpointOut = (e: { endpointId: string; url: string; status: string; previousSecretExpiresAt: Date | null; createdAt: Date; updatedAt: Date }) => ({
-    endpointId: e.endpointId, url: e.url, disabled: e.status === 'disabled', previousSecretExpiresAt: iso(e.previousSecretExpiresAt), createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString(),
+  const endpointOut = (e: { endpointId: string; url: string; status: string; format?: string; previousSecretExpiresAt: Date | null; createdAt: Date; updatedAt: Date }) => ({
+    endpointId: e.endpointId, url: e.url, disabled: e.status === 'disabled', format: e.format ?? 'koban', previousSecretExpiresAt: iso(e.previousSecretExpiresAt), createdAt: e.createdAt.toISOString(), updatedAt: e.updatedAt.toISOString(),
   });
   scope.get('/v1/merchant/webhook-endpoints', { config: cfg({ merchantPermission: 'developers.read' }), schema: { tags, description, summary: 'Webhook endpoints (never their secrets)' } },
     async (request) => ({ endpoints: (await portal.webhookEndpoints(deps, staffOf(request))).map(endpointOut) }));
@@ -306,8 +339,9 @@ function registerDeveloperRoutes(scope: App, deps: portal.PortalDeps): void {
 
   scope.post('/v1/merchant/webhook-endpoints/:id', {
     config: cfg({ merchantPermission: 'developers.manage' }),
-    schema: { tags, description, summary: 'Change the URL, disable or enable', params: IdParams,
-      body: Type.Object({ url: Type.Optional(Type.String({ minLength: 8, maxLength: 2048 })), disabled: Type.Optional(Type.Boolean()) }, { additionalProperties: false, minProperties: 1 }) },
+    schema: { tags, description, summary: 'Change the URL or the payload format (koban, paypay), disable or enable', params: IdParams,
+      body: Type.Object({ url: Type.Optional(Type.String({ minLength: 8, maxLength: 2048 })), disabled: Type.Optional(Type.Boolean()),
+        format: Type.Optional(Type.Union([Type.Literal('koban'), Type.Literal('paypay')])) }, { additionalProperties: false, minProperties: 1 }) },
   }, async (request) => endpointOut(await portal.changeWebhookEndpoint(deps, staffOf(request), requireUuid(request.params.id, 'not_found'), request.body, staffContextOf(request))));
 
   scope.post('/v1/merchant/webhook-endpoints/:id/rotate-secret', {
@@ -355,6 +389,15 @@ function registerStaffRoutes(scope: App, deps: portal.PortalDeps, _audit: AuditL
     const created = await createStaffUser(staffDeps, { merchantId: principal.merchantId, ...request.body }, staffActor(principal), staffContextOf(request));
     reply.header('cache-control', 'no-store');
     return reply.code(201).send({ user: userOut(created.user), password: created.password, totpSecret: created.totpSecret, totpUri: created.totpUri });
+  });
+
+  scope.post('/v1/merchant/users/:id/role', {
+    config: cfg({ merchantPermission: 'staff.manage' }),
+    schema: { tags, description, summary: 'Change a staff member\'s role (at once, on their next request); never your own, never the last owner', params: IdParams,
+      body: Type.Object({ role: Type.Union(MERCHANT_ROLES.map((r) => Type.Literal(r))) }, { additionalProperties: false }) },
+  }, async (request) => {
+    const principal = staffOf(request);
+    return userOut(await changeStaffRole(staffDeps, principal.merchantId, requireUuid(request.params.id, 'not_found'), request.body.role, staffActor(principal), staffContextOf(request)));
   });
 
   scope.post('/v1/merchant/users/:id/disable', {

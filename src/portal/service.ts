@@ -7,10 +7,11 @@ import type { Ledger } from '../ledger/ledger.ts';
 import { createApiKey, listApiKeys, revokeApiKey, type NewApiKey } from '../merchants/api-keys.ts';
 import { applyForMerchant, readMerchantProfile, type MerchantApplication, type MerchantsDeps } from '../merchants/onboarding.ts';
 import type { SecretBox } from '../merchants/secret-box.ts';
+import type { StaffWebAuthnSettings } from '../merchants/staff-passkeys.ts';
 import { staffActor, type StaffPrincipal, type StaffRequestContext } from '../merchants/staff.ts';
 import { getStore, getTerminal } from '../merchants/stores.ts';
 import {
-  createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint,
+  createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint, type WebhookFormat,
 } from '../merchants/webhook-endpoints.ts';
 import type { AuditActor, AuditLog } from '../operations/audit/audit-log.ts';
 import type { Proposals } from '../operations/proposals/proposals.ts';
@@ -40,6 +41,8 @@ export interface PortalDeps {
   readonly proposals: Proposals;
   readonly fourEyesAboveMinor: bigint;
   readonly allowHttpWebhooks: boolean;
+  /** The relying party merchant staff passkeys answer (the identity module's WebAuthn settings: one origin for every app). */
+  readonly webauthn: StaffWebAuthnSettings;
 }
 
 export const merchantsDepsOf = (deps: PortalDeps): MerchantsDeps => ({ db: deps.db, ledger: deps.ledger, box: deps.box, now: deps.now, fourEyesAboveMinor: deps.fourEyesAboveMinor });
@@ -114,9 +117,10 @@ export async function addWebhookEndpoint(deps: PortalDeps, principal: StaffPrinc
   return result;
 }
 
-export async function changeWebhookEndpoint(deps: PortalDeps, principal: StaffPrincipal, endpointId: string, change: { url?: string; disabled?: boolean }, context: StaffRequestContext) {
+export async function changeWebhookEndpoint(deps: PortalDeps, principal: StaffPrincipal, endpointId: string, change: { url?: string; disabled?: boolean; format?: WebhookFormat }, context: StaffRequestContext) {
   const updated = await updateWebhookEndpoint(deps.db, { merchantId: principal.merchantId, endpointId, allowHttp: deps.allowHttpWebhooks, now: deps.now(),
-    ...(change.url === undefined ? {} : { url: change.url }), ...(change.disabled === undefined ? {} : { status: change.disabled ? 'disabled' : 'active' }) });
+    ...(change.url === undefined ? {} : { url: change.url }), ...(change.disabled === undefined ? {} : { status: change.disabled ? 'disabled' : 'active' }),
+    ...(change.format === undefined ? {} : { format: change.format }) });
   await audited(deps, staffActor(principal), 'webhook_endpoint.updated', { kind: 'webhook_endpoint', id: endpointId }, context, { merchantId: principal.merchantId, ...change });
   return updated;
 }

@@ -22,6 +22,7 @@ export const TABLE_OWNERS = {
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces', 'opa_rate_buckets',
     'merchant_payout_accounts', 'merchant_external_ids', 'merchant_users', 'merchant_user_sessions',
+    'merchant_user_passkeys', 'merchant_webauthn_challenges', 'merchant_application_versions',
   ],
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',

@@ -14,6 +14,7 @@ import { newClient, type Client } from '../identity/support.ts';
 import { signInAs, type SignedInOperator } from '../operations/support.ts';
 import { balanceOf, createCustomer } from '../payments/customer-fixtures.ts';
 import { startTestKoban } from '../support/koban.ts';
+import { applicationBody } from './portal-support.ts';
 
 let env: Awaited<ReturnType<typeof startTestKoban>>;
 let koban: Koban;
@@ -40,16 +41,6 @@ function freshClient(): Client {
 
 const ops = (operator: SignedInOperator, method: 'GET' | 'POST', url: string, payload?: object) =>
   koban.app.inject({ method, url, headers: operator.headers, ...(payload === undefined ? {} : { payload }) });
-
-function applicationBody(volume = 1_000_000) {
-  const tag = randomBytes(4).toString('hex');
-  return {
-    nameJa: `こばん商店 ${tag}`, nameLatin: `Koban Shoten ${tag}`, corporateNumber: '1234567890123', representative: '山田 太郎', address: '東京都千代田区1-1',
-    contactEmail: `contact-${tag}@example.jp`, contactPhone: '03-1234-5678', categoryCode: '5411', expectedMonthlyVolume: volume,
-    bank: { bankCode: '0001', branchCode: '001', accountType: 'ordinary', accountNumber: '7654321', holderNameKana: 'ｺﾊﾞﾝｼｮｳﾃﾝ' },
-    owner: { email: `owner-${tag}@example.jp`, displayName: 'オーナー', password: PASSWORD },
-  };
-}
 
 async function signIn(email: string, password: string, totpSecret: string): Promise<Client> {
   const client = freshClient();

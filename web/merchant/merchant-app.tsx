@@ -11,12 +11,17 @@ import { MoneyScreen } from './screens/money.tsx';
 import { SaleScreen, SalesScreen } from './screens/sales.tsx';
 import { ApplyScreen, SignInScreen } from './screens/sign-in.tsx';
 import { StoresScreen } from './screens/stores.tsx';
+import { AccountScreen } from './screens/account.tsx';
+import { ApplicationScreen } from './screens/application.tsx';
+import { StaffScreen } from './screens/staff.tsx';
 
 const NAV = [
   { path: '/', label: 'nav.sales', screen: 'sales' },
   { path: '/stores', label: 'nav.stores', screen: 'stores' },
   { path: '/money', label: 'nav.money', screen: 'money' },
   { path: '/developers', label: 'nav.developers', screen: 'developers' },
+  { path: '/staff', label: 'nav.staff', screen: 'staff' },
+  { path: '/account', label: 'nav.account', screen: 'account' },
 ] as const;
 
 export function MerchantApp() {
@@ -42,6 +47,7 @@ function Portal() {
   ) : undefined;
   const body = me === undefined ? <p className="hint">{t('common.loading')}</p>
     : me === null ? (path === '/apply' ? <ApplyScreen /> : <SignInScreen />)
+    : me.sessionKind === 'applicant' ? <ApplicationScreen />
     : <SignedIn />;
   return <AppShell title={t('app.title')} actions={actions}>{body}</AppShell>;
 }
@@ -72,6 +78,8 @@ function SignedIn() {
             '/stores': () => guard('stores', <StoresScreen />),
             '/money': () => guard('money', <MoneyScreen />),
             '/developers': () => guard('developers', <DevelopersScreen />),
+            '/staff': () => guard('staff', <StaffScreen />),
+            '/account': () => guard('account', <AccountScreen />),
           }}
           fallback={<Notice kind="error">{t('common.notFound')}</Notice>}
         />

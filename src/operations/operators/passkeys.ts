@@ -147,8 +147,8 @@ async function takeChallenge(db: Queryable, challengeId: string, ceremony: 'regi
   return taken.rows[0]?.challenge ?? null;
 }
 
-/** Koban's console never runs in another site's frame: a cross-origin ceremony is refused. */
-function refuseCrossOrigin(clientDataJSON: unknown): void {
+/** Koban's console and portal never run in another site's frame: a cross-origin ceremony is refused. */
+export function refuseCrossOrigin(clientDataJSON: unknown): void {
   if (typeof clientDataJSON !== 'string') throw new KobanError('passkey_failed');
   let clientData: unknown;
   try {

@@ -8,6 +8,28 @@ import { ops, useSession } from '../session.tsx';
 interface Application {
   id: string; name: string; nameLatin: string | null; corporateNumber: string | null; representative: string | null; contactEmail: string | null;
   expectedMonthlyVolume: number | null; reviewState: string | null; reviewNote: string | null; firstApprovedBy: string | null; appliedAt: string | null; categoryCode: string;
+  resubmission: Resubmission | null;
+}
+
+interface Resubmission {
+  version: number; submittedAt: string; requestedInfo: string | null; applicantNote: string | null;
+  changed: Array<{ field: string; before: string | null; after: string | null }>;
+}
+
+/** A resubmitted application: which version, what was asked, the applicant's reply and each changed field (before → after). */
+function ResubmissionNote(props: { resubmission: Resubmission }) {
+  const { t } = useI18n();
+  const r = props.resubmission;
+  return (
+    <div className="resubmission" data-testid="resubmission">
+      <Pill tone="warn">{t('applications.resubmitted')} v{r.version}</Pill> <When at={r.submittedAt} />
+      {r.requestedInfo ? <p className="hint">{t('applications.requested')}: {r.requestedInfo}</p> : null}
+      {r.applicantNote ? <p>{t('applications.reply')}: {r.applicantNote}</p> : null}
+      <ul className="changes">
+        {r.changed.length === 0 ? <li>{t('applications.noChange')}</li> : r.changed.map((c) => <li key={c.field}>{c.field}: <del>{c.before ?? '—'}</del> → <ins>{c.after ?? '—'}</ins></li>)}
+      </ul>
+    </div>
+  );
 }
 
 export function MerchantApplicationsScreen() {
@@ -26,7 +48,8 @@ export function MerchantApplicationsScreen() {
             <td><Link to={`/merchants/${a.id}`}>{a.name}</Link><br /><span className="hint">{a.nameLatin} · {a.corporateNumber} · {a.representative} · MCC {a.categoryCode} · {a.contactEmail}</span></td>
             <td>{a.expectedMonthlyVolume === null ? '—' : <Money minor={String(a.expectedMonthlyVolume)} />}</td>
             <td><Pill tone={a.reviewState === 'more_info_requested' ? 'warn' : 'muted'}>{a.reviewState ?? '—'}</Pill>{a.firstApprovedBy ? <><br /><span className="hint">{t('applications.firstApproval')}: {a.firstApprovedBy}</span></> : null}
-              {a.reviewNote ? <><br /><span className="hint">{a.reviewNote}</span></> : null}</td>
+              {a.reviewNote ? <><br /><span className="hint">{a.reviewNote}</span></> : null}
+              {a.resubmission ? <ResubmissionNote resubmission={a.resubmission} /> : null}</td>
             <td className="row actions">
               {session.can('merchants.review') ? (
                 <>

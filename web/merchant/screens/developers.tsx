@@ -1,12 +1,12 @@
 /** API keys (create, revoke; a secret shown once) and webhook endpoints (add, disable/enable, rotate, test event, delivery log). */
-import { useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent } from 'react';
 import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { ActionButton, ErrorNotice, Loading, Pill, Table, useLoad, When } from '../../console/common.tsx';
 
 interface Key { credentialId: string; apiKey: string; status: string; mode: 'live' | 'test'; name: string | null; createdAt: string }
-interface Endpoint { endpointId: string; url: string; disabled: boolean }
+interface Endpoint { endpointId: string; url: string; disabled: boolean; format: 'koban' | 'paypay' }
 interface Delivery { deliveryId: string; eventType: string; status: string; attempts: number; createdAt: string }
 
 export function DevelopersScreen() {
@@ -18,6 +18,7 @@ export function DevelopersScreen() {
   const [url, setUrl] = useState('');
   const [keyMode, setKeyMode] = useState<'live' | 'test'>('live');
   const [keyName, setKeyName] = useState('');
+  const [editing, setEditing] = useState<Endpoint | null>(null);
   const [error, setError] = useState<unknown>(null);
   const run = async (work: () => Promise<void>) => {
     setError(null);
@@ -72,10 +73,12 @@ export function DevelopersScreen() {
       </Card>
       <Card title={t('dev.webhooks')}>
         {endpoints.data === null ? <Loading loaded={endpoints} /> : (
-          <Table caption={t('dev.webhooks')} head={[t('col.url'), t('col.status'), '']} empty={endpoints.data.endpoints.length === 0}>
+          <Table caption={t('dev.webhooks')} head={[t('col.url'), t('dev.format'), t('col.status'), '']} empty={endpoints.data.endpoints.length === 0}>
             {endpoints.data.endpoints.map((e) => (
-              <tr key={e.endpointId}><td><code className="id wrap">{e.url}</code></td><td><Pill tone={e.disabled ? 'muted' : 'ok'}>{e.disabled ? 'disabled' : 'active'}</Pill></td>
+              <tr key={e.endpointId}><td><code className="id wrap">{e.url}</code></td><td>{t(`dev.format.${e.format}`)}</td>
+                <td><Pill tone={e.disabled ? 'muted' : 'ok'}>{e.disabled ? t('dev.disabled') : t('dev.active')}</Pill></td>
                 <td className="row actions">
+                  <Button variant="ghost" onClick={() => setEditing(e)}>{t('dev.edit')}</Button>
                   <Button variant="secondary" onClick={() => void run(async () => { await api('POST', `/v1/merchant/webhook-endpoints/${e.endpointId}`, { disabled: !e.disabled }); await endpoints.reload(); })}>{e.disabled ? t('dev.enable') : t('dev.disable')}</Button>
                   <Button variant="secondary" onClick={() => void run(async () => {
                     const rotated = await api<{ signingSecret: string }>('POST', `/v1/merchant/webhook-endpoints/${e.endpointId}/rotate-secret`);
@@ -84,6 +87,9 @@ export function DevelopersScreen() {
                 </td></tr>
             ))}
           </Table>
+        )}
+        {editing === null ? null : (
+          <EndpointEditor key={editing.endpointId} endpoint={editing} onDone={() => { setEditing(null); void endpoints.reload(); }} onCancel={() => setEditing(null)} />
         )}
         <form onSubmit={addEndpoint} className="form-grid">
           <Field label={t('dev.newEndpoint')} type="url" required value={url} onChange={(e) => setUrl(e.target.value)} placeholder="https://" />
@@ -101,5 +107,41 @@ export function DevelopersScreen() {
         )}
       </Card>
     </>
+  );
+}
+
+/** Edits one endpoint's URL and payload format (Koban's or PayPay's shapes); the signing secret stays. */
+function EndpointEditor(props: { endpoint: Endpoint; onDone(): void; onCancel(): void }) {
+  const { t } = useI18n();
+  const [url, setUrl] = useState(props.endpoint.url);
+  const [format, setFormat] = useState(props.endpoint.format);
+  const [error, setError] = useState<unknown>(null);
+  const formatId = useId();
+  const save = async (event: FormEvent) => {
+    event.preventDefault();
+    setError(null);
+    try {
+      await api('POST', `/v1/merchant/webhook-endpoints/${props.endpoint.endpointId}`, { url: url.trim(), format });
+      props.onDone();
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  return (
+    <form onSubmit={save} className="endpoint-editor" aria-label={t('dev.editTitle')}>
+      <h3>{t('dev.editTitle')}</h3>
+      <div className="form-grid">
+        <Field label={t('dev.endpointUrl')} type="url" required value={url} onChange={(e) => setUrl(e.target.value)} />
+        <div className="field">
+          <label htmlFor={formatId}>{t('dev.format')}</label>
+          <select id={formatId} value={format} onChange={(e) => setFormat(e.target.value as Endpoint['format'])}>
+            <option value="koban">{t('dev.format.koban')}</option>
+            <option value="paypay">{t('dev.format.paypay')}</option>
+          </select>
+        </div>
+      </div>
+      <ErrorNotice error={error} />
+      <div className="row actions"><Button type="submit">{t('common.save')}</Button> <Button variant="ghost" onClick={props.onCancel}>{t('common.cancel')}</Button></div>
+    </form>
   );
 }

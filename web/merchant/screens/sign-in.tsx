@@ -15,6 +15,17 @@ export function SignInScreen() {
   const [totpCode, setTotpCode] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const withPasskey = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await session.signInWithPasskey();
+    } catch (caught) {
+      setError(caught instanceof Error && caught.name === 'NotAllowedError' ? t('signIn.passkeyCancelled') : problemText(caught, t));
+    } finally {
+      setBusy(false);
+    }
+  };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -31,6 +42,9 @@ export function SignInScreen() {
   return (
     <div className="sign-in">
       <Card title={t('signIn.heading')}>
+        <Button type="button" onClick={() => void withPasskey()} disabled={busy}>{t('signIn.passkey')}</Button>
+        <p className="hint">{t('signIn.passkeyNote')}</p>
+        <h3>{t('signIn.orPassword')}</h3>
         <p className="hint">{t('signIn.note')}</p>
         <form onSubmit={submit}>
           <Field label={t('signIn.email')} type="email" autoComplete="username" required value={email} onChange={(e) => setEmail(e.target.value)} />
@@ -38,7 +52,7 @@ export function SignInScreen() {
           <Field label={t('signIn.totp')} inputMode="numeric" autoComplete="one-time-code" pattern="[0-9]{6}" maxLength={6} required value={totpCode}
             onChange={(e) => setTotpCode(e.target.value.replace(/\D/g, ''))} hint={t('signIn.totpHint')} />
           {error ? <Notice kind="error">{error}</Notice> : null}
-          <Button type="submit" disabled={busy}>{t('signIn.submit')}</Button>
+          <Button type="submit" variant="secondary" disabled={busy}>{t('signIn.submit')}</Button>
         </form>
         <p><Link to="/apply">{t('signIn.apply')}</Link></p>
       </Card>

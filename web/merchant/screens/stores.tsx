@@ -28,8 +28,10 @@ export function StoresScreen() {
               <td>〒{s.postalCode} {s.address}<br /><span className="hint">{s.cityLocal ?? ''} {s.city}</span></td>
               <td><Pill tone={s.status === 'active' ? 'ok' : 'bad'}>{s.status}</Pill></td>
               <td className="poster-links">
-                <a className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.svg?size=A5`} target="_blank" rel="noopener">A5</a>
-                <a className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.svg?size=A4`} target="_blank" rel="noopener">A4</a>
+                {(['A5', 'A4'] as const).flatMap((size) => (['pdf', 'png'] as const).map((format) => (
+                  <a key={`${size}${format}`} className="button secondary" href={`/v1/merchant/stores/${s.id}/poster.${format}?size=${size}`} target="_blank" rel="noopener"
+                    aria-label={`${t('stores.poster')} ${size} ${format.toUpperCase()}`}>{size} {format.toUpperCase()}</a>
+                )))}
                 <a className="button secondary" href={`/v1/merchant/stores/${s.id}/qr.png`} download={`koban-qr-${s.id}.png`}>{t('stores.qrPng')}</a>
                 {canEdit ? <Button variant="ghost" onClick={() => setEditing(s)}>{t('stores.edit')}</Button> : null}
               </td>
