@@ -20,6 +20,8 @@
  *   `api()` calls keep working; nothing else needs refreshing.
  * - A grant lives 5 minutes and is spent by the first request that uses it: ask for it right before
  *   the request, and ask again if that request fails after spending it.
+ * - Within 10 minutes of a sign-up, on its session and device, the first PIN, card, top-up and passkey
+ *   are covered by the sign-up's own codes: the server answers with the grant and no dialog is shown.
  */
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
@@ -106,8 +108,11 @@ function StepUpDialog(props: { action: StepUpAction; onDone(grant: string | null
     setStarted(null);
     setError(null);
     setDead(false);
-    api<{ stepUpId: string; methods: string[] }>('POST', '/v1/customer/step-up', { action: props.action.action, params: props.action.params }).then((answer) => {
+    // The wallet asks for the sign-up's setup window: right after a sign-up on this device, its first
+    // PIN, card, top-up and passkey need no further code (the server decides; src/identity/step-up/setup-window.ts).
+    api<{ stepUpId: string; methods: string[]; grant?: string }>('POST', '/v1/customer/step-up', { action: props.action.action, params: props.action.params, useSetupWindow: true }).then((answer) => {
       if (!live) return;
+      if (answer.grant !== undefined) return props.onDone(answer.grant);
       const methods = METHOD_ORDER.filter((m) => answer.methods.includes(m));
       setStarted({ stepUpId: answer.stepUpId, methods });
       setMethod(methods[0] ?? null);
