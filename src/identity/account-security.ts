@@ -19,6 +19,7 @@ import { announceSecurityEvent } from './security-alerts.ts';
 import { rememberDevice, removeDevice } from './sessions/devices.ts';
 import { createSession, revokeAllSessions, revokeSession, type Session } from './sessions/sessions.ts';
 import { requireStepUp } from './step-up/step-up.ts';
+import { openSetupWindow } from './step-up/setup-window.ts';
 
 const factorStepUp = (factor: string) => ({ factor });
 
@@ -99,7 +100,9 @@ export async function newRecoveryCodes(deps: IdentityDeps, session: Session, gra
 export async function startSignedUpSession(deps: IdentityDeps, customerId: string, deviceToken: string, origin: RequestOrigin): Promise<{ id: string; token: string }> {
   return withTransaction(deps.db, async (client) => {
     const device = await rememberDevice(client, customerId, deviceToken, origin.userAgent);
-    return createSession(client, { customerId, deviceId: device.id, authMethods: ['signup'], origin });
+    const session = await createSession(client, { customerId, deviceId: device.id, authMethods: ['signup'], origin });
+    await openSetupWindow(client, { id: session.id, customerId, deviceId: device.id }, origin);
+    return session;
   });
 }
 

@@ -28,6 +28,7 @@ import { registerWebhookRoutes } from './webhooks/routes.ts';
 import { registerSettlementRoutes } from './settlement/routes.ts';
 import { createTerminalAccess, type TerminalAccess } from './terminal/access.ts';
 import { registerTerminalRoutes } from './terminal/routes.ts';
+import { registerPublicReceiptRoute } from './receipt-routes.ts';
 import { createTillService } from './terminal/till-service.ts';
 import { httpLimitsOf } from '../http/limits.ts';
 
@@ -101,6 +102,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
   const terminals = createTerminalAccess(db, secretKey, now);
   if (options.app) registerTerminalRoutes(options.app, { access: terminals, till: createTillService(db, payments), payments, publicUrl: config.publicUrl });
+  if (options.app) registerPublicReceiptRoute(options.app, payments);
   return {
     payments, box, credentials, opa, nonceStore, terminals,
     async listenOpa() {

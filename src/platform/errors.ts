@@ -186,6 +186,7 @@ export const problems = {
   proposal_self_approval: { status: 403, title: 'The proposer cannot approve their own proposal' },
   compensation_batch_not_found: { status: 404, title: 'No such compensation batch' },
   compensation_batch_state: { status: 409, title: 'The compensation batch is not in a state that allows this' },
+  transfer_not_in_account: { status: 422, title: 'A transfer is not a transaction of this account' },
   operations_dependency_missing: { status: 503, title: 'This action needs a module that is not connected yet' },
   // Identity verification (eKYC, issue 19).
   identity_verification_unavailable: { status: 503, title: 'Identity verification is not available right now' },

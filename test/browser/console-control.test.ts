@@ -114,12 +114,22 @@ describe('console: control screens', () => {
     expect(stolen.resultInfo.code).toBe('SUCCESS');
     const transfer = await env.koban.db.pool.query<{ payment_transfer_id: string }>('select payment_transfer_id from payments where merchant_payment_id = $1', [stolen.merchantPaymentId]);
 
-    await page.getByRole('link', { name: 'Compensation' }).click();
+    // The victim's transactions are picked from the account, not pasted: from the customer page to the form.
+    await page.goto(`${env.base}/console/customers/${victim.customerId}`);
+    await page.getByRole('link', { name: 'Pick transactions for compensation' }).click();
     const flagForm = page.getByRole('region', { name: 'Flag fraudulent transfers' });
-    await flagForm.getByLabel('Transfer ids').fill(transfer.rows[0]!.payment_transfer_id);
+    expect(await flagForm.getByLabel('Customer id').inputValue()).toBe(victim.customerId);
+    const picker = flagForm.getByRole('group', { name: 'Recent transactions of this account' });
+    await picker.getByRole('checkbox', { name: /^Top-up \+¥20,000 / }).waitFor();
+    expect(await picker.getByRole('checkbox').count()).toBe(2);
+    await picker.getByRole('checkbox', { name: /^Payment −¥9,000 / }).check();
+    await picker.getByText(/^1 picked, total ¥9,000$/).waitFor();
+    await screenshot(page, 'console-compensation-pick');
     await flagForm.getByLabel('Reason').fill('account takeover: resale purchase');
     await page.getByRole('button', { name: 'Flag as fraudulent' }).click();
     await page.getByText('1 transfer(s) flagged').waitFor();
+    const flags = await env.koban.db.pool.query<{ transfer_id: string }>('select transfer_id from fraud_flags');
+    expect(flags.rows).toEqual([{ transfer_id: transfer.rows[0]!.payment_transfer_id }]);
     await page.getByLabel('Title').fill('Takeover victims, 25 Nov');
     await page.getByRole('button', { name: 'Create batch' }).click();
     await expect.poll(async () => page.getByTestId('victim-loss').allTextContents()).toEqual(['¥9,000']);

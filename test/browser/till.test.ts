@@ -196,6 +196,42 @@ describe('the till', () => {
     expect(refunded.rows).toEqual([{ amount_minor: 200n, reason: '商品1点返品' }]);
   });
 
+  it('gives the customer a receipt by QR: the public page says store, amount, time, number and 一部返金, and nothing about who paid', async () => {
+    const sale = page.locator('.till-sale').filter({ hasText: '返金済み 200円' });
+    const number = /レシート ([0-9A-F]{4}-[0-9A-F]{4})/.exec((await sale.locator('.till-sale-meta').textContent()) ?? '')?.[1] ?? '';
+    expect(number).toMatch(/^[0-9A-F]{4}-[0-9A-F]{4}$/);
+    await sale.getByRole('button', { name: 'レシートQRを表示' }).click();
+    const image = sale.getByRole('img', { name: `レシート ${number} のQRコード` });
+    await image.waitFor();
+    await screenshot(page, 'till-receipt-qr');
+    const dataUrl = await image.getAttribute('src');
+    const png = PNG.sync.read(Buffer.from(dataUrl!.replace(/^data:image\/png;base64,/, ''), 'base64'));
+    const url = jsQR(new Uint8ClampedArray(png.data), png.width, png.height)?.data ?? '';
+    expect(url).toMatch(new RegExp(`^${base}/receipts/[0-9a-f-]{36}/[A-Za-z0-9_-]{22}$`));
+    const paymentId = url.split('/')[4]!;
+    const payment = await koban.db.pool.query<{ customer_id: string; wallet_account_id: string; amount_minor: bigint }>('select customer_id, wallet_account_id, amount_minor from payments where id = $1', [paymentId]);
+    expect(payment.rows[0]?.amount_minor).toBe(1_200n);
+
+    // The customer's phone: no cookie, no till session, no Koban account needed.
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const receipt = await phone.newPage();
+    const answer = await receipt.goto(url);
+    expect(answer?.status()).toBe(200);
+    expect(answer?.headers()['cache-control']).toBe('no-store');
+    expect(answer?.headers()['referrer-policy']).toBe('no-referrer');
+    const text = (await receipt.locator('main').textContent()) ?? '';
+    for (const shown of [number, '1,200円', '一部返金', '200円', '1,000円']) expect(text).toContain(shown);
+    expect(text).toMatch(/[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日 [0-9]{2}:[0-9]{2}/);
+    const html = await receipt.content();
+    for (const hidden of [payment.rows[0]!.customer_id, payment.rows[0]!.wallet_account_id]) expect(html).not.toContain(hidden);
+    await screenshot(receipt, 'receipt-public');
+    // A link with another tag, or a payment id alone, opens nothing (and says nothing about the payment).
+    const forged = await receipt.goto(`${url.slice(0, -1)}${url.endsWith('A') ? 'B' : 'A'}`);
+    expect(forged?.status()).toBe(404);
+    expect(await receipt.content()).not.toContain(number);
+    await phone.close();
+  });
+
   it('closes the day once with a Z-report, and then takes no new sale', async () => {
     await page.getByRole('link', { name: '精算' }).click();
     await page.getByRole('button', { name: '本日を精算する' }).click();

@@ -64,7 +64,7 @@ async function signInWithPassword(page: Page, identifier: string, password: stri
 }
 
 describe('wallet account screens', () => {
-  it('signs a customer up with the codes from the outbox, then sets a charge PIN behind a step-up', async () => {
+  it('signs a customer up with the codes from the outbox, skips the passkey, then sets a charge PIN with no further code (the setup window)', async () => {
     const { context, page } = await newPage();
     await page.goto(`${env.base}/wallet/`);
     await page.getByRole('link', { name: '新規登録' }).click();
@@ -84,17 +84,55 @@ describe('wallet account screens', () => {
     await page.getByLabel('SMSに届いた6桁のコード').fill(await code(customer.phone, 'signup_code'));
     await page.getByLabel('SMSに届いた6桁のコード').press('Enter');
 
-    // Signed in: the wallet asks for the charge PIN, which must not be trivial.
+    // Signed in: a passkey is offered (optional), then the charge PIN. The sign-up's own two codes cover
+    // the PIN's step-up: no dialog, no third code.
+    await page.getByRole('heading', { name: 'パスキーを登録' }).waitFor();
+    await page.getByRole('button', { name: 'あとで' }).click();
     await page.getByText('登録が完了しました').waitFor();
     await page.getByLabel('新しいPIN（6桁）').fill('583920');
     await page.getByLabel('新しいPIN（確認）').fill('583920');
     await page.getByRole('button', { name: 'PINを保存' }).click();
-    await page.getByRole('dialog', { name: '本人確認' }).getByText('チャージ用PINを設定').waitFor();
-    await screenshot(page, 'wallet-step-up');
-    await stepUpBySms(page, customer.phone);
     await page.getByText('PINを保存しました。').waitFor();
-    const factors = await page.evaluate<{ chargePin: string }>("fetch('/v1/customer/factors').then((r) => r.json())");
-    expect(factors.chargePin).toBe('set');
+    expect(await page.getByRole('dialog', { name: '本人確認' }).count()).toBe(0);
+    const factors = await page.evaluate<{ chargePin: string; passkeys: number }>("fetch('/v1/customer/factors').then((r) => r.json())");
+    expect(factors).toMatchObject({ chargePin: 'set', passkeys: 0 });
+    expect((await outbox(env.koban, env.base, customer.phone)).filter((m) => m.kind === 'step_up_code')).toEqual([]);
+    await context.close();
+  });
+
+  it('offers a passkey right after the sign-up codes, registers it with no further code, and the PIN is then confirmed with it', async () => {
+    const { context, page } = await newPage();
+    const authenticator = await addVirtualAuthenticator(context, page);
+    const newcomer = { ...uniqueContacts(), password: PASSWORD };
+    await page.goto(`${env.base}/wallet/sign-up`);
+    await page.getByLabel('メールアドレス').fill(newcomer.email);
+    await page.getByLabel('携帯電話番号').fill(newcomer.phone);
+    await page.getByLabel('パスワード').fill(newcomer.password);
+    await page.getByRole('button', { name: '確認コードを送る' }).click();
+    await page.getByLabel('メールに届いた6桁のコード').fill(await code(newcomer.email, 'signup_code'));
+    await page.getByLabel('メールに届いた6桁のコード').press('Enter');
+    await page.getByText('確認しました').waitFor();
+    await page.getByLabel('SMSに届いた6桁のコード').fill(await code(newcomer.phone, 'signup_code'));
+    await page.getByLabel('SMSに届いた6桁のコード').press('Enter');
+
+    await page.getByRole('heading', { name: 'パスキーを登録' }).waitFor();
+    await screenshot(page, 'wallet-sign-up-passkey');
+    await page.getByRole('button', { name: 'パスキーを登録' }).click();
+    await page.getByText('パスキーを登録しました。').waitFor();
+    expect(await page.getByRole('dialog', { name: '本人確認' }).count()).toBe(0);
+    const { credentials } = await authenticator.cdp.send('WebAuthn.getCredentials', { authenticatorId: authenticator.authenticatorId });
+    expect(credentials).toHaveLength(1);
+
+    // With a passkey on the account no SMS-strength shortcut applies: the PIN is confirmed with the passkey (a touch, no code).
+    await page.getByRole('button', { name: '次へ（PINの設定）' }).click();
+    await page.getByLabel('新しいPIN（6桁）').fill('602714');
+    await page.getByLabel('新しいPIN（確認）').fill('602714');
+    await page.getByRole('button', { name: 'PINを保存' }).click();
+    await stepUpByPasskey(page);
+    await page.getByText('PINを保存しました。').waitFor();
+    const factors = await page.evaluate<{ chargePin: string; passkeys: number }>("fetch('/v1/customer/factors').then((r) => r.json())");
+    expect(factors).toMatchObject({ chargePin: 'set', passkeys: 1 });
+    expect((await outbox(env.koban, env.base, newcomer.phone)).filter((m) => m.kind === 'step_up_code')).toEqual([]);
     await context.close();
   });
 

@@ -221,3 +221,8 @@ export function ActionButton(props: {
     </>
   );
 }
+
+/** Newest first by the time each entry was posted (ties by transfer id, which is time-ordered too). */
+export function inTimeOrder<T extends { createdAt: string; transferId: string }>(entries: T[]): T[] {
+  return [...entries].sort((a, b) => (a.createdAt === b.createdAt ? b.transferId.localeCompare(a.transferId) : Date.parse(b.createdAt) - Date.parse(a.createdAt)));
+}

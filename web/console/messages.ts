@@ -408,6 +408,13 @@ export const messages: Messages = {
 
   'comp.flagTitle': { ja: '不正な振替を登録', en: 'Flag fraudulent transfers' },
   'comp.transferIds': { ja: '振替ID', en: 'Transfer ids' },
+  'comp.account': { ja: '顧客ID', en: 'Customer id' },
+  'comp.accountHint': { ja: '顧客の取引から不正なものを選びます（顧客画面の「補償対象を選ぶ」からも開けます）', en: 'Pick the fraudulent ones from the customer\'s transactions (also from the customer page: “Pick transactions for compensation”)' },
+  'comp.pickTransactions': { ja: 'この口座の最近の取引', en: 'Recent transactions of this account' },
+  'comp.pick': { ja: '選択', en: 'Pick' },
+  'comp.picked': { ja: '{n}件を選択・合計', en: '{n} picked, total' },
+  'comp.pasteInstead': { ja: '振替IDを貼り付ける（元帳の検索結果など）', en: 'Paste transfer ids instead (from a ledger query)' },
+  'customer.pickForCompensation': { ja: '補償対象を選ぶ', en: 'Pick transactions for compensation' },
   'comp.transferIdsHint': { ja: '1行に1つ、またはカンマ区切り', en: 'One per line, or separated by commas' },
   'comp.caseId': { ja: 'ケースID（任意）', en: 'Case id (optional)' },
   'comp.flag': { ja: '不正として登録', en: 'Flag as fraudulent' },

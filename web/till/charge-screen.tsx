@@ -10,6 +10,7 @@ import { formatYen, useI18n } from '../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../shared/ui.tsx';
 import { CameraReader } from './camera-reader.tsx';
 import { Keypad } from './keypad.tsx';
+import { ReceiptQr } from './receipt-qr.tsx';
 import { QrOrder } from './qr-order.tsx';
 import { useScannerInput } from './scanner.ts';
 import { newMerchantPaymentId, reasonKey, tillApi } from './till-api.ts';
@@ -22,7 +23,7 @@ type Step =
   | { kind: 'charging' }
   | { kind: 'waiting'; code: string }
   | { kind: 'qr' }
-  | { kind: 'paid'; amount: string }
+  | { kind: 'paid'; amount: string; receipt?: { url: string; number: string } }
   | { kind: 'failed'; messageKey: string; code: string; retryable: boolean; lastCode: string | null };
 
 export function ChargeScreen(props: { onSessionEnded(): void }) {
@@ -43,7 +44,7 @@ export function ChargeScreen(props: { onSessionEnded(): void }) {
       const payment = await tillApi.charge(merchantPaymentId, code, amount);
       // The customer confirms on their phone first: the same charge, sent again, answers the wait and then the outcome.
       if (payment.waitingForCustomer) return setStep({ kind: 'waiting', code });
-      setStep({ kind: 'paid', amount: payment.amount });
+      setStep({ kind: 'paid', amount: payment.amount, ...(payment.receiptUrl === null ? {} : { receipt: { url: payment.receiptUrl, number: payment.receiptNumber } }) });
     } catch (error) {
       if (error instanceof ApiError && error.problem.status === 401) return props.onSessionEnded();
       const { key, code: problemCode } = reasonKey(error, (k) => t(k) !== k);
@@ -61,7 +62,7 @@ export function ChargeScreen(props: { onSessionEnded(): void }) {
   if (step.kind === 'qr') {
     return <QrOrder amount={amount} merchantPaymentId={merchantPaymentId} onPaid={(paid) => setStep({ kind: 'paid', amount: paid })} onCancel={startOver} onSessionEnded={props.onSessionEnded} />;
   }
-  if (step.kind === 'paid') return <PaidResult amount={step.amount} onNext={startOver} />;
+  if (step.kind === 'paid') return <PaidResult amount={step.amount} receipt={step.receipt} onNext={startOver} />;
   return (
     <Card title={t('result.failed')}>
       <div className="till-result failure" role="alert">
@@ -79,7 +80,7 @@ export function ChargeScreen(props: { onSessionEnded(): void }) {
   );
 }
 
-export function PaidResult(props: { amount: string; onNext(): void }) {
+export function PaidResult(props: { amount: string; receipt?: { url: string; number: string } | undefined; onNext(): void }) {
   const { t, language } = useI18n();
   return (
     <Card title={t('result.success')}>
@@ -88,6 +89,7 @@ export function PaidResult(props: { amount: string; onNext(): void }) {
         <p className="till-result-heading">{t('result.success')}</p>
         <p className="till-result-amount">{formatYen(props.amount, language)}</p>
       </div>
+      {props.receipt === undefined ? null : <ReceiptQr url={props.receipt.url} receiptNumber={props.receipt.number} />}
       <div className="row till-actions">
         <Button autoFocus onClick={props.onNext}>{t('result.next')}</Button>
       </div>

@@ -7,6 +7,7 @@ import { formatYen, useI18n } from '../shared/i18n.tsx';
 import { NoAnswerError } from '../shared/api.ts';
 import { Button, Card, ConnectionLost, Field, NoAnswer, Notice } from '../shared/ui.tsx';
 import { appendDigit } from './keypad.tsx';
+import { ReceiptQr } from './receipt-qr.tsx';
 import { newMerchantPaymentId, reasonKey, tillApi, type Sales, type TillPayment, type Totals } from './till-api.ts';
 
 export const SALES_REFRESH_MS = 15_000;
@@ -104,6 +105,7 @@ function SaleRow(props: { payment: TillPayment; closed: boolean; onAction(kind: 
       <p className="hint till-sale-meta">{t(`method.${payment.kind}`)} · {t('sales.receipt', { number: payment.receiptNumber })}</p>
       {payment.refunded !== '0' ? <p className="hint">{t('sales.refunded', { amount: formatYen(payment.refunded, language) })}</p> : null}
       {payment.reasons.map((r) => <p key={`${r.kind}-${r.at}`} className="hint">{t(r.kind === 'cancel' ? 'sales.cancel' : 'sales.refund')}: {r.reason}</p>)}
+      {payment.receiptUrl !== null ? <ReceiptQr url={payment.receiptUrl} receiptNumber={payment.receiptNumber} /> : null}
       {props.closed ? null : (
         <div className="row till-actions">
           {payment.cancelable ? <Button variant="secondary" onClick={() => props.onAction('cancel')} aria-label={`${t('sales.cancel')} ${formatYen(payment.amount, language)} ${time}`}>{t('sales.cancel')}</Button> : null}

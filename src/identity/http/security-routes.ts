@@ -70,9 +70,12 @@ export function registerSecurityRoutes(app: App, identity: Identity): void {
 function registerStepUpRoutes(app: App, identity: Identity): void {
   const deps = identity.deps;
   app.post('/v1/customer/step-up', {
-    schema: { tags, summary: 'Start a step-up for one action with its exact parameters', body: Type.Object({ action: StepUpAction, params: StepUpParams }, { additionalProperties: false }),
-      response: { 200: Type.Object({ stepUpId: Type.String(), methods: Type.Array(Type.String()) }) } },
-  }, async (request) => startStepUp(deps, await identity.guard(request), request.body.action, request.body.params));
+    schema: { tags, summary: 'Start a step-up for one action with its exact parameters',
+      description: 'With useSetupWindow, a first setup step (first PIN, funding source, top-up or passkey) on the session a sign-up started, within 10 minutes of it, answers with the grant at once (no ceremony).',
+      body: Type.Object({ action: StepUpAction, params: StepUpParams, useSetupWindow: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ stepUpId: Type.String(), methods: Type.Array(Type.String()), grant: Type.Optional(Type.String()), expiresInMs: Type.Optional(Type.Integer()) }) } },
+  }, async (request) => startStepUp(deps, await identity.guard(request), request.body.action, request.body.params,
+    { useSetupWindow: request.body.useSetupWindow === true, origin: requestOrigin(request) }));
   app.post('/v1/customer/step-up/:id/sms', { schema: { tags, summary: 'Send the step-up code to the verified phone', params: IdParams, body: Empty, response: { 202: Ok } } }, async (request, reply) => {
     await sendStepUpCode(deps, await identity.guard(request), request.params.id, requestOrigin(request));
     reply.code(202);

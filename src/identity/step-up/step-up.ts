@@ -23,6 +23,7 @@ import { randomToken, sha256 } from '../secrets.ts';
 import { rotateSession, type Session } from '../sessions/sessions.ts';
 import { isStepUpAction, stepUpHash, type StepUpAction, type StepUpParams } from './actions.ts';
 import { allowedStepUpFactors, requireAllowedStepUpFactor, stepUpContext } from './policy.ts';
+import { grantFromSetupWindow } from './setup-window.ts';
 
 export const STEP_UP_MAX_AGE_MS = 5 * 60_000;
 export const STEP_UP_ATTEMPTS_MAX = 5;
@@ -32,7 +33,17 @@ export type StepUpProof =
   | { method: 'sms' | 'totp'; code: string }
   | { method: 'passkey'; webauthnChallengeId: string; credential: AuthenticationResponseJSON };
 
-export async function startStepUp(deps: IdentityDeps, session: Session, action: StepUpAction, params: StepUpParams): Promise<{ stepUpId: string; methods: StepUpMethod[] }> {
+export type StartedStepUp = { stepUpId: string; methods: StepUpMethod[] } | { stepUpId: string; methods: []; grant: string; expiresInMs: number };
+
+/**
+ * Starts a step-up. A client that asks for it (`useSetupWindow`, the wallet) gets the grant at once when
+ * the sign-up's setup window covers this action (setup-window.ts); other clients always get the ceremony.
+ */
+export async function startStepUp(deps: IdentityDeps, session: Session, action: StepUpAction, params: StepUpParams, options: { useSetupWindow?: boolean; origin?: RequestOrigin | null } = {}): Promise<StartedStepUp> {
+  if (options.useSetupWindow === true) {
+    const covered = await grantFromSetupWindow(deps, session, action, params, options.origin ?? null, STEP_UP_MAX_AGE_MS);
+    if (covered !== null) return { stepUpId: covered.stepUpId, methods: [], grant: covered.grant, expiresInMs: STEP_UP_MAX_AGE_MS };
+  }
   const stepUpId = uuidv7();
   await deps.db.pool.query(
     `insert into step_up_requests (id, session_id, customer_id, action, params_hash, expires_at) values ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::double precision / 1000))`,

@@ -51,13 +51,29 @@ export interface Batch {
 export type VictimSource = { readonly caseIds: readonly string[] } | { readonly allFlagged: true };
 
 export interface Compensation {
-  flagTransfers(transferIds: readonly string[], reason: string, caseId: string | null, by: Decider): Promise<number>;
+  /** With `customerId` (picked from the account's transactions), every transfer must be one of that customer's wallet. */
+  flagTransfers(transferIds: readonly string[], reason: string, caseId: string | null, by: Decider, scope?: { customerId: string }): Promise<number>;
   createBatch(title: string, source: VictimSource, by: Decider): Promise<Batch>;
   get(batchId: string): Promise<Batch>;
   propose(batchId: string, by: Decider): Promise<Proposal>;
   decide(batchId: string, approve: boolean, by: Decider): Promise<Batch>;
   execute(batchId: string, by: Decider): Promise<Batch>;
   exportCsv(batchId: string, audience: 'card_issuers' | 'banks'): Promise<string>;
+}
+
+async function walletOfPickedAccount(wallets: CustomerWallets, customerId: string): Promise<string> {
+  const walletAccountId = isUuid(customerId) ? await wallets.walletAccountIdOf(customerId) : null;
+  if (walletAccountId === null) throw new KobanError('wallet_not_found');
+  return walletAccountId;
+}
+
+/** A list picked from one account's transactions may hold nothing else (a forged or stale form changes nothing). */
+async function requireTransfersOfAccount(client: pg.PoolClient, transferIds: readonly string[], walletAccountId: string): Promise<void> {
+  const foreign = await client.query<{ id: string }>(
+    'select id from transfers where id = any($1::uuid[]) and debit_account_id <> $2 and credit_account_id <> $2 limit 10', [transferIds, walletAccountId]);
+  if (foreign.rows.length > 0) {
+    throw new KobanError('transfer_not_in_account', { detail: 'every picked transfer must move money into or out of this customer\'s wallet', extensions: { transferIds: foreign.rows.map((row) => row.id) } });
+  }
 }
 
 /** A UUID from (batch, wallet): the same victim in the same batch always gets the same transfer id. */
@@ -67,13 +83,16 @@ export function compensationTransferId(batchId: string, walletAccountId: string)
 
 export function createCompensation(db: Database, ledger: Ledger, proposals: Proposals, wallets: () => CustomerWallets): Compensation {
   const compensation: Compensation = {
-    async flagTransfers(transferIds, reason, caseId, by) {
+    async flagTransfers(transferIds, reason, caseId, by, scope) {
       if (transferIds.length === 0 || transferIds.length > FLAGS_PER_REQUEST_MAX || !transferIds.every(isUuid)) {
         throw new KobanError('validation_failed', { errors: [{ pointer: '/body/transferIds', message: `1 to ${FLAGS_PER_REQUEST_MAX} transfer ids` }] });
       }
+      // Read before the transaction (the adapter uses the pool): the account the operator picked from.
+      const walletAccountId = scope === undefined ? null : await walletOfPickedAccount(wallets(), scope.customerId);
       return withTransaction(db, async (client) => {
         const found = await client.query<{ id: string }>('select id from transfers where id = any($1::uuid[])', [transferIds]);
         if (found.rows.length !== new Set(transferIds).size) throw new KobanError('transfer_not_found', { detail: 'every flagged transfer must exist in the ledger' });
+        if (walletAccountId !== null) await requireTransfersOfAccount(client, transferIds, walletAccountId);
         const inserted = await client.query('insert into fraud_flags (transfer_id, case_id, reason, flagged_by) select unnest($1::uuid[]), $2, $3, $4 on conflict do nothing',
           [transferIds, caseId, reason, `operator:${by.operatorId}`]);
         await recordAudit(client, { actor: { kind: 'operator', id: by.operatorId }, action: 'compensation.transfers_flagged', target: { kind: 'case', id: caseId ?? '-' },

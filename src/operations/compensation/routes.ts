@@ -35,9 +35,11 @@ export function registerCompensationRoutes(scope: App, operations: Operations): 
   scope.post('/v1/ops/compensation/flags', {
     config: opsConfig({ permission: 'compensation.propose' }),
     schema: { tags, summary: 'Flag ledger transfers as fraudulent (payments out of hijacked wallets, stolen-card top-ups)', description: OPS_SECURITY_NOTE,
-      body: Type.Object({ transferIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }), caseId: Type.Optional(Type.String({ format: 'uuid' })), reason: Reason }, { additionalProperties: false }),
+      body: Type.Object({ transferIds: Type.Array(Type.String({ format: 'uuid' }), { minItems: 1, maxItems: 1000 }), caseId: Type.Optional(Type.String({ format: 'uuid' })), reason: Reason,
+        customerId: Type.Optional(Type.String({ format: 'uuid', description: 'The account the transfers were picked from: each must move money into or out of its wallet (transfer_not_in_account)' })) }, { additionalProperties: false }),
       response: { 200: Type.Object({ flagged: Type.Integer() }) } },
-  }, async (request) => ({ flagged: await compensation.flagTransfers(request.body.transferIds, request.body.reason, request.body.caseId ?? null, decider(request, request.body.reason)) }));
+  }, async (request) => ({ flagged: await compensation.flagTransfers(request.body.transferIds, request.body.reason, request.body.caseId ?? null, decider(request, request.body.reason),
+    request.body.customerId === undefined ? undefined : { customerId: request.body.customerId }) }));
 
   scope.post('/v1/ops/compensation/batches', {
     config: opsConfig({ permission: 'compensation.propose' }),

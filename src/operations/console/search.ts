@@ -8,7 +8,8 @@
  * - a receipt number (`839A-7427`, platform/receipt-number.ts) → the payment, refund or top-up it numbers;
  * - an amount with a yen sign (`¥1,200`, `1200円`), optionally with a day or a range of days in Japan's
  *   time (`¥1,200 2026-12-01..2026-12-03`; without one, the last 30 days) → payments of that amount;
- * - 4 to 11 digits → customers whose phone number ends with them, and (four digits) whose card does;
+ * - 4 to 12 digits (hyphens, spaces, a leading + ignored) → customers whose phone number contains them
+ *   (the last digits, a middle fragment, `090-1234`, `+81 90 1234`), and (four digits) whose card ends with them;
  * - anything else → customers whose e-mail starts with it (3 characters at least), merchants whose name
  *   contains it, and payments with that merchant payment id.
  *
@@ -44,10 +45,10 @@ export async function search(db: Database, rawQuery: string, masker: Masker): Pr
   if (amount !== null) return byAmount(db, amount);
   const tail = /^[0-9a-fA-F]{4}-[0-9a-fA-F]{4}$/.test(query) || /^(?=.*[a-fA-F])[0-9a-fA-F]{8}$/.test(query) ? receiptTail(query) : null;
   if (tail !== null) return byReceipt(db, tail);
-  const digits = query.replace(/[\s-]/g, '');
+  const digits = phoneDigits(query);
   const contact = /^[0-9]{4,9}$/.test(digits) ? null : normalizeIdentifier(query);
   if (contact !== null) return byContact(db, contact.kind, contact.value, masker);
-  if (/^[0-9]{4,11}$/.test(digits)) {
+  if (/^[0-9]{4,12}$/.test(digits)) {
     const receipt = digits.length === 8 ? await byReceipt(db, digits) : [];
     return [...receipt, ...(await byDigits(db, digits, masker))].slice(0, SEARCH_RESULTS_MAX);
   }
@@ -112,15 +113,27 @@ async function byEmailPrefix(db: Database, prefix: string, masker: Masker): Prom
   return rows.rows.map((row) => ({ kind: 'customer', id: row.customer_id, title: masker.contact('email', row.value), detail: row.status, customerId: row.customer_id, merchantId: null }));
 }
 
-/** Customers whose phone number ends with these digits, and (four digits) whose card ends with them. */
+/** What the operator typed, as digits: spaces, hyphens, brackets and a leading + dropped (`+81 90-1234` → `81901234`). */
+export function phoneDigits(query: string): string {
+  return query.replace(/[\s()\-‐－ー]/g, '').replace(/^\+/, '');
+}
+
+/**
+ * Customers whose phone number contains these digits anywhere (the last digits first), and (four digits)
+ * whose card ends with them. The fragment is a prefix of one of the number's stored suffixes (migration
+ * 0381, `customer_phone_fragments`): one index range, never a scan of the contacts.
+ */
 async function byDigits(db: Database, digits: string, masker: Masker): Promise<SearchHit[]> {
   const rows = await db.pool.query<{ customer_id: string; kind: 'phone' | 'card'; value: string; status: string }>(
-    `(select c.customer_id, 'phone' as kind, c.value, cu.status from customer_contacts c join customers cu on cu.id = c.customer_id
-       where c.kind = 'phone' and reverse(c.value) like $1 limit ${SEARCH_RESULTS_MAX})
+    `(select c.customer_id, 'phone' as kind, c.value, cu.status
+        from (select contact_id, min(length(fragment)) as nearest_end from customer_phone_fragments where fragment like $1
+               group by contact_id order by nearest_end, contact_id limit ${SEARCH_RESULTS_MAX}) f
+        join customer_contacts c on c.id = f.contact_id join customers cu on cu.id = c.customer_id
+       order by f.nearest_end, c.customer_id)
      union all
      (select distinct f.customer_id, 'card', coalesce(f.card_brand, 'card') || ' ••••' || f.card_last4, cu.status
         from funding_sources f join customers cu on cu.id = f.customer_id where $2::text is not null and f.card_last4 = $2 limit ${SEARCH_RESULTS_MAX})`,
-    [`${escapeLike([...digits].reverse().join(''))}%`, digits.length === 4 ? digits : null]);
+    [`${escapeLike(digits)}%`, digits.length === 4 ? digits : null]);
   return rows.rows.map((row) => ({
     kind: 'customer', id: row.customer_id, title: row.kind === 'phone' ? masker.contact('phone', row.value) : row.value,
     detail: row.status, customerId: row.customer_id, merchantId: null,

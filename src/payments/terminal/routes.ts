@@ -19,6 +19,7 @@ import { TERMINAL_SESSION_ABSOLUTE_MS, type TerminalAccess, type TerminalPrincip
 import type { DayClose, DayTotals, SaleLine } from './sales.ts';
 import type { TillOrder, TillService } from './till-service.ts';
 import { receiptNumber } from '../../platform/receipt-number.ts';
+import { receiptUrl } from '../receipts.ts';
 
 export const TERMINAL_COOKIE = '__Host-koban_till';
 const CSRF_HEADER = 'x-csrf-token';
@@ -43,6 +44,7 @@ const PaymentOut = Type.Object({
   /** The customer must confirm this charge in the wallet app first (status CREATED): send the same charge again to learn the outcome. */
   waitingForCustomer: Type.Boolean(),
   reasons: Type.Array(Type.Object({ kind: Type.String(), refundId: Nullable(Type.String()), reason: Type.String(), at: Type.String() })),
+  receiptUrl: Nullable(Type.String({ description: 'The public receipt page for the customer to scan (no personal data; payments/receipts.ts), once the payment was accepted' })),
 });
 const TotalsOut = Type.Object({
   paymentsCount: Type.Integer(), gross: Type.String(), cancelsCount: Type.Integer(), cancels: Type.String(),
@@ -99,7 +101,10 @@ export function registerTerminalRoutes(app: App, options: TerminalRoutesOptions)
   const now = () => payments.deps.now();
   const cutoff = payments.deps.config.cancelCutoffMinutes;
   const maxAmount = payments.deps.config.paymentMaxAmountMinor;
-  const out = (payment: Payment, refunds: readonly Refund[] = [], reasons: SaleLine['reasons'] = []) => paymentOut(payment, refunds, reasons, now(), cutoff);
+  const out = (payment: Payment, refunds: readonly Refund[] = [], reasons: SaleLine['reasons'] = []) => ({
+    ...paymentOut(payment, refunds, reasons, now(), cutoff),
+    receiptUrl: payment.acceptedAt === null ? null : receiptUrl(options.publicUrl, payments.deps.pepper, payment.id),
+  });
   const orderOut = (order: TillOrder) => ({
     merchantPaymentId: order.payment.merchantPaymentId, codeId: order.codeId, qrPayload: `${options.publicUrl}/qr/${order.codeId}`,
     amount: order.payment.amountMinor.toString(), state: order.state, expiresAt: order.expiresAt.toISOString(), payment: out(order.payment),

@@ -6,10 +6,11 @@
  * console says why before anyone tries.
  */
 import { useState, type FormEvent } from 'react';
-import { useI18n } from '../../shared/i18n.tsx';
+import { formatYen, useI18n } from '../../shared/i18n.tsx';
+import { formatInstant } from '../../shared/time.ts';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
-import { ActionButton, ErrorNotice, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, ErrorNotice, inTimeOrder, Loading, Money, Pill, Reference, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { useOperatorNames } from './operators.tsx';
 
@@ -60,21 +61,47 @@ export function CompensationScreen() {
   );
 }
 
+interface StatementPage { nextCursor: string | null; entries: Array<{ transferId: string; direction: string; amountMinor: string; code: string; reference: string | null; createdAt: string }> }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** How many of the account's latest transactions the picker lists (the ledger's statement, newest first). */
+const PICK_LIMIT = 50;
+
+/**
+ * Flag fraudulent transfers by ticking them in the account's transactions (`?customer=` from the
+ * customer page, or an id typed here); the server checks each belongs to that account. Pasting ids
+ * (from a ledger query) stays possible, folded away.
+ */
 function FlagForm(props: { onDone(): void }) {
-  const { t } = useI18n();
+  const { t, language } = useI18n();
+  const router = useRouter();
+  const [customerId, setCustomerId] = useState(router.query.get('customer') ?? '');
+  const [picked, setPicked] = useState<ReadonlySet<string>>(new Set());
   const [ids, setIds] = useState('');
   const [caseId, setCaseId] = useState('');
   const [reason, setReason] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [done, setDone] = useState<number | null>(null);
+  const account = UUID.test(customerId.trim()) ? customerId.trim().toLowerCase() : null;
+  const statement = useLoad<StatementPage>(account === null ? null : `/v1/ops/customers/${account}/statement?limit=${PICK_LIMIT}`);
+  const toggle = (transferId: string, on: boolean) => setPicked((current) => {
+    const next = new Set(current);
+    if (on) next.add(transferId); else next.delete(transferId);
+    return next;
+  });
+  const pickedTotal = (statement.data?.entries ?? []).filter((e) => picked.has(e.transferId)).reduce((sum, e) => sum + BigInt(e.amountMinor), 0n);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setError(null);
     try {
-      const transferIds = ids.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
-      const answer = await ops<{ flagged: number }>('POST', '/v1/ops/compensation/flags', { transferIds, reason, ...(caseId.trim() ? { caseId: caseId.trim() } : {}) });
+      const pasted = ids.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+      const fromAccount = account !== null && picked.size > 0;
+      const transferIds = fromAccount ? [...picked] : pasted;
+      const answer = await ops<{ flagged: number }>('POST', '/v1/ops/compensation/flags', {
+        transferIds, reason, ...(fromAccount ? { customerId: account } : {}), ...(caseId.trim() ? { caseId: caseId.trim() } : {}) });
       setDone(answer.flagged);
       setIds('');
+      setPicked(new Set());
       props.onDone();
     } catch (caught) {
       setError(caught);
@@ -83,16 +110,39 @@ function FlagForm(props: { onDone(): void }) {
   return (
     <Card title={t('comp.flagTitle')}>
       <form onSubmit={submit}>
-        <div className="field">
-          <label htmlFor="flag-ids">{t('comp.transferIds')}</label>
-          <textarea id="flag-ids" rows={3} value={ids} onChange={(e) => setIds(e.target.value)} required />
-          <p className="hint">{t('comp.transferIdsHint')}</p>
-        </div>
+        <Field label={t('comp.account')} value={customerId} onChange={(e) => { setCustomerId(e.target.value); setPicked(new Set()); }} hint={t('comp.accountHint')} />
+        {account === null ? null : statement.data === null ? <Loading loaded={statement} /> : (
+          <fieldset className="pick-transfers">
+            <legend>{t('comp.pickTransactions')}</legend>
+            <Table caption={t('comp.pickTransactions')} head={[t('comp.pick'), t('col.when'), t('col.kind'), t('col.amount'), t('col.reference')]} empty={statement.data.entries.length === 0}>
+              {inTimeOrder(statement.data.entries).map((e) => {
+                const label = `${t(`code.${e.code}`)} ${e.direction === 'in' ? '+' : '−'}${formatYen(e.amountMinor, language)} ${formatInstant(e.createdAt)}`;
+                return (
+                  <tr key={e.transferId} className={picked.has(e.transferId) ? 'selected' : undefined}>
+                    <td><input type="checkbox" aria-label={label} checked={picked.has(e.transferId)} onChange={(change) => toggle(e.transferId, change.target.checked)} /></td>
+                    <td><When at={e.createdAt} /></td><td>{t(`code.${e.code}`)}</td>
+                    <td className={e.direction === 'in' ? 'amount-in' : 'amount-out'}>{e.direction === 'in' ? '+' : '−'}<Money minor={e.amountMinor} /></td>
+                    <td><Reference value={e.reference} /></td>
+                  </tr>
+                );
+              })}
+            </Table>
+            <p role="status">{t('comp.picked', { n: picked.size })} <Money minor={pickedTotal.toString()} /></p>
+          </fieldset>
+        )}
+        <details className="paste-ids">
+          <summary>{t('comp.pasteInstead')}</summary>
+          <div className="field">
+            <label htmlFor="flag-ids">{t('comp.transferIds')}</label>
+            <textarea id="flag-ids" rows={3} value={ids} onChange={(e) => setIds(e.target.value)} />
+            <p className="hint">{t('comp.transferIdsHint')}</p>
+          </div>
+        </details>
         <Field label={t('comp.caseId')} value={caseId} onChange={(e) => setCaseId(e.target.value)} />
         <Field label={t('common.reason')} value={reason} onChange={(e) => setReason(e.target.value)} required minLength={3} maxLength={1000} />
         <ErrorNotice error={error} />
         {done !== null ? <Notice kind="success">{t('comp.flagged', { n: done })}</Notice> : null}
-        <Button type="submit" variant="secondary">{t('comp.flag')}</Button>
+        <Button type="submit" variant="secondary" disabled={picked.size === 0 && ids.trim() === ''}>{t('comp.flag')}</Button>
       </form>
     </Card>
   );

@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Notice } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
-import { ActionButton, ErrorNotice, Loading, Money, Pill, Reference, Short, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, ErrorNotice, inTimeOrder, Loading, Money, Pill, Reference, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { CustomerSecurityEvents } from './security-events.tsx';
 
@@ -81,6 +81,7 @@ export function CustomerScreen(props: { id: string }) {
       </div>
       <Card title={t('customer.actions')}>
         {openCase ? <p><Link to={`/cases/${openCase.id}`}>{t('customer.openCase')}</Link></p> : <p className="hint">{t('customer.noOpenCase')}</p>}
+        {c.wallet && session.can('compensation.propose') ? <p><Link to={`/compensation?customer=${c.id}`}>{t('customer.pickForCompensation')}</Link></p> : null}
         <div className="row actions">
           {!frozen && session.can('accounts.freeze') && c.wallet ? <ActionButton variant="danger" label={t('action.freeze')} title={t('action.freezeTitle')} description={t('action.freezeText')} run={onCase('freeze')} onDone={loaded.reload} /> : null}
           {frozen && session.can('accounts.unfreeze') ? <ActionButton label={t('action.unfreeze')} title={t('action.unfreezeTitle')} run={onCase('unfreeze')} onDone={loaded.reload} /> : null}
@@ -149,10 +150,6 @@ export function CustomerScreen(props: { id: string }) {
   );
 }
 
-/** Newest first by the time each entry was posted (ties by transfer id, which is time-ordered too). */
-function inTimeOrder<T extends { createdAt: string; transferId: string }>(entries: T[]): T[] {
-  return [...entries].sort((a, b) => (a.createdAt === b.createdAt ? b.transferId.localeCompare(a.transferId) : Date.parse(b.createdAt) - Date.parse(a.createdAt)));
-}
 
 function StatementCard(props: { customerId: string }) {
   const { t } = useI18n();

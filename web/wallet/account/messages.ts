@@ -111,6 +111,13 @@ export const accountMessages: Messages = {
   'signUp.verified': { ja: '確認しました', en: 'Confirmed' },
   'signUp.resend': { ja: 'コードが届かない場合は再送信', en: 'Did not get it? Send again' },
   'signUp.resent': { ja: 'コードを再送信しました。', en: 'We sent the code again.' },
+  'welcomePasskey.title': { ja: 'パスキーを登録', en: 'Register a passkey' },
+  'welcomePasskey.accountReady': { ja: 'アカウントを作成しました。', en: 'Your account is created.' },
+  'welcomePasskey.why': { ja: 'パスキーを登録すると、次からはパスワードもSMSのコードも使わず、このスマホの指紋・顔認証や画面ロックでログインや本人確認ができます。あとで設定からも登録できます。', en: 'With a passkey you sign in and confirm with this phone\'s fingerprint, face or screen lock: no password, no SMS code. You can also add one later in Settings.' },
+  'welcomePasskey.register': { ja: 'パスキーを登録', en: 'Register a passkey' },
+  'welcomePasskey.skip': { ja: 'あとで', en: 'Not now' },
+  'welcomePasskey.added': { ja: 'パスキーを登録しました。', en: 'Passkey registered.' },
+  'welcomePasskey.next': { ja: '次へ（PINの設定）', en: 'Next: set your PIN' },
   'signUp.haveAccount': { ja: 'アカウントをお持ちの方はログイン', en: 'Already have an account? Sign in' },
 
   // Sign-in

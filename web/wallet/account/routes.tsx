@@ -15,6 +15,7 @@ import { SessionsPage } from './settings-sessions.tsx';
 import { SocialPage } from './settings-social.tsx';
 import { SignInPage } from './sign-in.tsx';
 import { SignUpPage } from './sign-up.tsx';
+import { WelcomePasskeyPage } from './welcome-passkey.tsx';
 
 export const signedOutRoutes: Routes = {
   '/sign-in': () => <SignInPage />,
@@ -32,6 +33,7 @@ export const accountRoutes: Routes = {
   '/settings/contacts': () => <ContactsPage />,
   '/settings/password': () => <PasswordPage />,
   '/settings/social': () => <SocialPage />,
+  '/welcome/passkey': () => <WelcomePasskeyPage />,
   // Back where the visitor was sent to sign in from (an order QR's checkout page), else home.
   '/sign-in': () => <Redirect to={pathAfterSignIn()} />,
   '/sign-up': () => <Redirect to={pathAfterSignIn()} />,

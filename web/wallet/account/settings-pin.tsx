@@ -4,7 +4,7 @@
  * PIN also needs the current one, a locked PIN is reset by the step-up alone. Right after sign-up the
  * wallet lands here with ?welcome=1.
  */
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type FormEvent } from 'react';
 import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
@@ -29,6 +29,7 @@ export function PinPage() {
   const [repeat, setRepeat] = useState('');
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [done, setDone] = useState(false);
+  const unspentGrant = useRef<string | null>(null);
 
   const status = factors.data?.chargePin;
   const needsCurrent = status === 'set';
@@ -42,7 +43,9 @@ export function PinPage() {
     if (pinIsTrivial(pin)) return setErrors({ pin: t('pin.trivial') });
     if (pin !== repeat) return setErrors({ repeat: t('pin.mismatch') });
     if (needsCurrent && !SIX_DIGITS.test(currentPin)) return setErrors({ currentPin: t('pin.format') });
-    const grant = await stepUp({ action: 'change_factors', params: { factor: 'charge_pin' }, summary: t(status === 'not_set' ? 'pin.setTitle' : 'pin.changeTitle') });
+    // A grant the server did not spend (a PIN it refused before the step-up, e.g. the login password) is used again.
+    const grant = unspentGrant.current ?? await stepUp({ action: 'change_factors', params: { factor: 'charge_pin' }, summary: t(status === 'not_set' ? 'pin.setTitle' : 'pin.changeTitle') });
+    unspentGrant.current = null;
     if (grant === null) return;
     try {
       await api('PUT', '/v1/customer/pin', { pin, currentPin: needsCurrent ? currentPin : undefined }, { headers: stepUpHeaders(grant) });
@@ -54,6 +57,7 @@ export function PinPage() {
     } catch (failure) {
       const code = problemCode(failure);
       const text = problemText(t, failure);
+      if (code === 'pin_invalid') unspentGrant.current = grant;
       setErrors(code === 'pin_invalid' ? { pin: text } : code === 'pin_wrong' ? { currentPin: text } : { form: text });
     }
   }

@@ -1,10 +1,12 @@
 /**
  * Sign-up: phone + e-mail + password, then one code for each contact. The second verified code creates
- * the account and signs in on this device; the customer then sets a charge PIN (/settings/pin?welcome=1).
+ * the account and signs in on this device; the customer is offered a passkey (/welcome/passkey, optional)
+ * and then sets a charge PIN (/settings/pin?welcome=1), both without another code (the setup window).
  * The server answers the same whether or not a contact is already registered (AUTH-06), so this screen
  * never says "already registered"; a registered contact simply receives a notice instead of a code.
  */
 import { useState, type FormEvent } from 'react';
+import { browserSupportsWebAuthn } from '@simplewebauthn/browser';
 import { api, setCsrfToken } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
@@ -13,6 +15,7 @@ import { CodeForm } from '../common/step-up.tsx';
 import { useSession } from '../session.tsx';
 import { Page } from './page.tsx';
 import { problemCode, problemText } from './problems.ts';
+import { PIN_AFTER_SIGN_UP } from './welcome-passkey.tsx';
 
 type Channel = 'email' | 'phone';
 interface Started { signupId: string; email: string; phone: string }
@@ -89,7 +92,8 @@ function VerifyContacts(props: { started: Started }) {
       setVerified((current) => ({ ...current, [channel]: true }));
       if (answer.status === 'signed_in') {
         if (answer.csrfToken !== undefined) setCsrfToken(answer.csrfToken);
-        navigate('/settings/pin?welcome=1', { replace: true });
+        // A passkey is offered first where the browser can make one (welcome-passkey.tsx), then the PIN.
+        navigate(browserSupportsWebAuthn() ? '/welcome/passkey' : PIN_AFTER_SIGN_UP, { replace: true });
         await refresh();
       }
     } catch (failure) {

@@ -20,6 +20,8 @@
  *   `api()` calls keep working; nothing else needs refreshing.
  * - A grant lives 5 minutes and is spent by the first request that uses it: ask for it right before
  *   the request, and ask again if that request fails after spending it.
+ * - Within 10 minutes of a sign-up, on its session and device, the first PIN, card, top-up and passkey
+ *   are covered by the sign-up's own codes: the server answers with the grant and no dialog is shown.
  */
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
@@ -54,17 +56,34 @@ export function useStepUp(): RequestStepUp {
   return request;
 }
 
-interface Pending { action: StepUpAction; resolve(grant: string | null): void }
+type StartAnswer = { stepUpId: string; methods: string[]; grant?: string };
+/** The server's first answer to a request: the ceremony to run, the grant itself, or a refusal. */
+type FirstAnswer = { answer: StartAnswer } | { failure: unknown };
+
+// The wallet asks for the sign-up's setup window: right after a sign-up on this device, its first PIN,
+// card, top-up and passkey need no further code (the server decides; src/identity/step-up/setup-window.ts).
+function startStepUp(action: StepUpAction): Promise<FirstAnswer> {
+  return api<StartAnswer>('POST', '/v1/customer/step-up', { action: action.action, params: action.params, useSetupWindow: true })
+    .then((answer) => ({ answer }), (failure: unknown) => ({ failure }));
+}
+
+interface Pending { action: StepUpAction; first: FirstAnswer; resolve(grant: string | null): void }
 
 export function StepUpProvider(props: { children: ReactNode }) {
   const [pending, setPending] = useState<Pending | null>(null);
-  const request = useCallback<RequestStepUp>((action) => new Promise((resolve) => {
-    setPending((current) => {
-      // One dialog at a time: a second request while one is open cancels the first.
-      current?.resolve(null);
-      return { action, resolve };
+  // Started here, once per request, and not in the dialog's effect (which React may run twice): a start
+  // can spend a step of the setup window, and its grant must reach the caller.
+  const request = useCallback<RequestStepUp>(async (action) => {
+    const first = await startStepUp(action);
+    if ('answer' in first && first.answer.grant !== undefined) return first.answer.grant;
+    return new Promise((resolve) => {
+      setPending((current) => {
+        // One dialog at a time: a second request while one is open cancels the first.
+        current?.resolve(null);
+        return { action, first, resolve };
+      });
     });
-  }), []);
+  }, []);
   const finish = useCallback((grant: string | null) => {
     setPending((current) => {
       current?.resolve(grant);
@@ -74,7 +93,7 @@ export function StepUpProvider(props: { children: ReactNode }) {
   return (
     <StepUpContext.Provider value={request}>
       {props.children}
-      {pending === null ? null : <StepUpDialog key={JSON.stringify(pending.action)} action={pending.action} onDone={finish} />}
+      {pending === null ? null : <StepUpDialog key={JSON.stringify(pending.action)} action={pending.action} first={pending.first} onDone={finish} />}
     </StepUpContext.Provider>
   );
 }
@@ -85,7 +104,7 @@ const METHOD_ORDER: readonly Method[] = ['passkey', 'totp', 'sms'];
 interface Started { stepUpId: string; methods: Method[] }
 interface Verified { grant: string; csrfToken: string }
 
-function StepUpDialog(props: { action: StepUpAction; onDone(grant: string | null): void }) {
+function StepUpDialog(props: { action: StepUpAction; first: FirstAnswer; onDone(grant: string | null): void }) {
   const { t } = useI18n();
   const dialog = useRef<HTMLDialogElement>(null);
   const [started, setStarted] = useState<Started | null>(null);
@@ -103,19 +122,24 @@ function StepUpDialog(props: { action: StepUpAction; onDone(grant: string | null
 
   useEffect(() => {
     let live = true;
+    const apply = (first: FirstAnswer) => {
+      if (!live) return;
+      if ('failure' in first) {
+        setError(problemText(t, first.failure));
+        setDead(true);
+        return;
+      }
+      if (first.answer.grant !== undefined) return props.onDone(first.answer.grant);
+      const methods = METHOD_ORDER.filter((m) => first.answer.methods.includes(m));
+      setStarted({ stepUpId: first.answer.stepUpId, methods });
+      setMethod(methods[0] ?? null);
+    };
     setStarted(null);
     setError(null);
     setDead(false);
-    api<{ stepUpId: string; methods: string[] }>('POST', '/v1/customer/step-up', { action: props.action.action, params: props.action.params }).then((answer) => {
-      if (!live) return;
-      const methods = METHOD_ORDER.filter((m) => answer.methods.includes(m));
-      setStarted({ stepUpId: answer.stepUpId, methods });
-      setMethod(methods[0] ?? null);
-    }, (failure: unknown) => {
-      if (!live) return;
-      setError(problemText(t, failure));
-      setDead(true);
-    });
+    // The first answer came with the request; a restart asks again.
+    if (attempt === 0) apply(props.first);
+    else void startStepUp(props.action).then(apply);
     return () => { live = false; };
   }, [props.action, attempt]);
 
