@@ -383,6 +383,8 @@ export const messages: Messages = {
   'summary.failure_burst': { ja: '10分間にパスワードやPINの失敗がアカウントで{accountFailuresMax}、またはネットワークで{networkFailuresMax}に達したとき。', en: 'Passwords or PINs fail {accountFailuresMax} on the account, or {networkFailuresMax} from its network, within ten minutes.' },
   'summary.distant_store': { ja: 'いつもの店舗が{usualStoresMin}以上あるお客様が、そのどれからも{distanceKmMin}を超えて離れた店舗で支払うとき。', en: 'A customer who usually pays at {usualStoresMin} or more pays more than {distanceKmMin} away from all of them.' },
   'summary.resale_bulk': { ja: '転売されやすい業種（{categoryCodes}）での支払いが1時間に{amountPerHourMaxMinor}を超えたとき。', en: 'More than {amountPerHourMaxMinor} spent in an hour at resale-prone merchant categories ({categoryCodes}).' },
+  'summary.mule_new_senders': { ja: '{windowHours}時間以内に、初めて送金する人が{newSendersMax}人を超えて同じ相手に送ったとき。', en: 'More than {newSendersMax} first-time senders to one recipient within {windowHours} hours.' },
+  'summary.send_after_new_card_top_up': { ja: '24時間以内に登録したカードから{newCardTopUpMinMinor}以上チャージした直後の送金・出金。', en: 'A send or withdrawal right after topping up at least {newCardTopUpMinMinor} from a card added within 24 hours.' },
   'summary.marked_source': { ja: '要注意リストにあるネットワークや国からのログインやアカウント変更。', en: 'Sign-ins and account changes from a network or country on the marked lists.' },
   'backtest.run': { ja: '過去{days}日で試す', en: 'Try on the last {days} days' },
   'backtest.days': { ja: '試す期間（日）', en: 'Days to replay' },
