@@ -40,12 +40,13 @@ export async function paymentUsage(db: Queryable, customerId: string, now: Date)
   const wallet = await db.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
   const accounts = [fundsTransferAccountId(customerId), ...wallet.rows.map((row) => row.account_id)];
   return sums(db, `select coalesce(sum(amount) filter (where created_at > $2), 0)::bigint as day, coalesce(sum(amount), 0)::bigint as month
-    from transfers where debit_account_id = any($4::uuid[]) and code = ${TransferCodes.payment} and flags & ${TransferFlags.pending | TransferFlags.voidPendingTransfer} = 0 and created_at > $3`,
-  customerId, now, [accounts]);
+    from transfers where debit_account_id = any($1::uuid[]) and code = ${TransferCodes.payment} and flags & ${TransferFlags.pending | TransferFlags.voidPendingTransfer} = 0 and created_at > $3`,
+  accounts, now);
 }
 
-async function sums(db: Queryable, sql: string, customerId: string, now: Date, extra: readonly unknown[] = []): Promise<Usage> {
-  const result = await db.query<{ day: bigint; month: bigint }>(sql, [customerId, new Date(now.getTime() - DAY_MS), new Date(now.getTime() - MONTH_MS), ...extra]);
+/** `sql` reads $1 (who: a customer id, or the accounts), $2 (24 h ago) and $3 (30 days ago). */
+async function sums(db: Queryable, sql: string, who: unknown, now: Date): Promise<Usage> {
+  const result = await db.query<{ day: bigint; month: bigint }>(sql, [who, new Date(now.getTime() - DAY_MS), new Date(now.getTime() - MONTH_MS)]);
   const row = result.rows[0];
   if (row === undefined) throw new Error('usage query returned no row');
   return { dayMinor: row.day, monthMinor: row.month };
