@@ -62,7 +62,8 @@ export async function inMoneyTransaction<T>(deps: TransfersDeps, work: (client: 
 export async function moveWithin(deps: TransfersDeps, client: pg.PoolClient, legs: readonly TransferRequest[]): Promise<void> {
   const [results] = await deps.wallet.ledger.createTransfersWithin(client, [chain(legs)]);
   assert(results !== undefined && results.length === legs.length, 'one ledger result per leg');
-  const refused = results.find((result) => !isSuccess(result.result));
+  // In a chain, the leg that failed names the reason; the others only say they were linked to it.
+  const refused = results.find((result) => !isSuccess(result.result) && result.result !== 'linked_event_failed') ?? results.find((result) => !isSuccess(result.result));
   if (refused !== undefined) throw refusal(refused);
 }
 

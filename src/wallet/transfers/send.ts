@@ -133,6 +133,8 @@ export async function sendMoney(deps: TransfersDeps, session: WalletSession, req
     if (raced !== null) return { transfer: raced, replayed: true };
     refuseOverLimit(moneyLimitsFor(deps.wallet.config, 'verified'), 'send', await sendUsage(client, senderId, now), request.amountMinor);
     const id = uuidv7();
+    // A send that pays a request claims it first (locked): a second payment hears the request is paid.
+    if (request.requestId !== undefined && request.requestId !== null) await claimRequestForPayment(client, request.requestId, senderId, id, request.amountMinor);
     const inserted = await client.query<P2pTransferRow>(
       `insert into p2p_transfers (id, sender_id, recipient_id, amount_minor, message, status, auto_accepted, request_id, idempotency_key, request_hash, claim_deadline, created_at, finished_at)
        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning *`,
@@ -142,7 +144,6 @@ export async function sendMoney(deps: TransfersDeps, session: WalletSession, req
     assert(row !== undefined, 'the transfer row was written');
     const legs = [leg(legIdOf('send', id), fundsTransferAccountId(senderId), PLATFORM_ACCOUNTS.transfersInFlight, request.amountMinor, TransferCodes.p2pSend, `p2p:${id}`)];
     if (autoAccept) legs.push(leg(legIdOf('accept', id), PLATFORM_ACCOUNTS.transfersInFlight, fundsTransferAccountId(recipientId), request.amountMinor, TransferCodes.p2pAccept, `p2p:${id}`));
-    if (request.requestId !== undefined && request.requestId !== null) await claimRequestForPayment(client, request.requestId, senderId, id, request.amountMinor);
     await moveWithin(deps, client, legs);
     await notify(client, senderId, 'sent', request.amountMinor, handle, id);
     await notify(client, recipientId, autoAccept ? 'received' : 'incoming', request.amountMinor, senderHandle, id);
