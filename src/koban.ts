@@ -132,7 +132,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   const portal = portalDeps(config, db, ledger, payments, operations, clock);
   registerPortalRoutes(app, portal);
   drain.attach(payments.opa.app);
-  const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches });
+  const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches, now: clock });
   // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
   const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax, metrics });
   liveFeed.start((error) => app.log.error({ err: error }, 'live feed failed'));

@@ -59,6 +59,15 @@ export function registerBankRoutes(api: SandboxApp, ctx: BankContext): void {
     }))));
   });
 
+  // A withdrawal: to the mandate holder's own account (the bank knows its number; Koban keeps only the last four).
+  api.post('/v1/mandates/:id/payouts', {
+    schema: { headers: IdempotencyHeadersSchema, params: S.MandateParamsSchema, body: S.MandatePayoutBodySchema, response: { 201: S.PayoutSchema } },
+  }, (request, reply) => {
+    sendIdempotent(idempotency, request, reply, () => created(payoutView(ctx.transfers.payoutToMandate({
+      mandateId: request.params.id, amountMinor: parseAmountMinor(request.body.amount), reference: request.body.reference,
+    }))));
+  });
+
   api.get('/v1/payouts/:id', {
     schema: { params: S.PayoutParamsSchema, response: { 200: S.PayoutSchema } },
   }, (request) => payoutView(ctx.transfers.getPayout(request.params.id)));

@@ -64,6 +64,11 @@ export const PayoutBodySchema = Type.Object({
   reference: Type.String({ pattern: REFERENCE }),
 }, { additionalProperties: false });
 
+export const MandatePayoutBodySchema = Type.Object({
+  amount: AmountSchema,
+  reference: Type.String({ pattern: REFERENCE }),
+}, { additionalProperties: false });
+
 export const PayoutSchema = Type.Object({
   id: Type.String(),
   object: Type.Literal('payout'),

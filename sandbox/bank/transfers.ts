@@ -71,6 +71,14 @@ export class TransferBook {
     return debit;
   }
 
+  /** A payout to the account behind an active mandate: the holder's own account, whose number Koban never keeps (a withdrawal). */
+  payoutToMandate(input: { mandateId: string; amountMinor: bigint; reference: string }): PayoutRecord {
+    const mandate = this.#mandates.get(input.mandateId, 'id');
+    if (mandate.status !== 'active') throw invalidState('mandate_not_active', `The mandate is ${mandate.status}.`);
+    const { bankCode, branchCode, accountType, accountNumber, holderNameKana } = mandate;
+    return this.payout({ bankCode, branchCode, accountType, accountNumber, holderNameKana, amountMinor: input.amountMinor, reference: input.reference });
+  }
+
   payout(input: BankAccount & { amountMinor: bigint; reference: string }): PayoutRecord {
     if (this.#settleTimers.size >= MAX_UNSETTLED_PAYOUTS) {
       throw new SandboxError(503, 'api_error', 'sandbox_capacity_exceeded', 'Too many payouts are waiting to settle.');

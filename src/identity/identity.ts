@@ -34,6 +34,10 @@ export interface Identity {
   isEstablishedDevice(customerId: string, deviceId: string): Promise<boolean>;
   /** Top-up gate: no cool-down, a step-up grant for exactly this amount and source, and the right PIN. */
   authorizeTopUp(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
+  /** Send gate (issue 19): no cool-down, a step-up grant `send {amountMinor, recipient}` (the recipient's Koban ID), and the right PIN. */
+  authorizeSend(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; recipient: string }, origin?: RequestOrigin | null): Promise<void>;
+  /** Withdrawal gate (issue 19): no cool-down, a step-up grant for exactly this amount and bank account, and the right PIN. */
+  authorizeWithdrawal(session: Session, input: { grant: string | null | undefined; pin: string | null | undefined; amountMinor: bigint; fundingSourceId: string }, origin?: RequestOrigin | null): Promise<void>;
   purgeExpired(): Promise<void>;
   /** Platform-wide sign-in health as of `at` (sign-in-health.ts): the console's series and the alert's figures. */
   signInHealth(at?: Date): Promise<SignInHealth>;
@@ -76,6 +80,16 @@ export function createIdentity(config: Config, db: Database): Identity {
       await refuseDuringRecoveryCooldown(db.pool, session.customerId);
       // The grant is consumed first: a wrong PIN then restarts the whole top-up (STEP-04).
       await requireStepUp(db.pool, session, input.grant, 'top_up', { amountMinor: input.amountMinor, fundingSourceId: input.fundingSourceId });
+      await verifyChargePin(deps, session.customerId, input.pin, origin);
+    },
+    async authorizeSend(session, input, origin = null) {
+      await refuseDuringRecoveryCooldown(db.pool, session.customerId);
+      await requireStepUp(db.pool, session, input.grant, 'send', { amountMinor: input.amountMinor, recipient: input.recipient });
+      await verifyChargePin(deps, session.customerId, input.pin, origin);
+    },
+    async authorizeWithdrawal(session, input, origin = null) {
+      await refuseDuringRecoveryCooldown(db.pool, session.customerId);
+      await requireStepUp(db.pool, session, input.grant, 'withdraw', { amountMinor: input.amountMinor, fundingSourceId: input.fundingSourceId });
       await verifyChargePin(deps, session.customerId, input.pin, origin);
     },
     useRisk: (engine) => risk.plug(engine),

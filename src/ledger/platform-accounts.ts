@@ -13,6 +13,7 @@ export const PLATFORM_ACCOUNTS = {
   feeRevenue: '00000000-0000-7000-8000-000000000401',
   promotionBudget: '00000000-0000-7000-8000-000000000501',
   compensation: '00000000-0000-7000-8000-000000000601',
+  transfersInFlight: '00000000-0000-7000-8000-000000000701',
   suspense: '00000000-0000-7000-8000-000000000901',
 } as const;
 
@@ -22,9 +23,11 @@ const SPECS = [
   { id: PLATFORM_ACCOUNTS.feeRevenue, code: AccountCodes.feeRevenue, reference: 'platform:fee-revenue' },
   { id: PLATFORM_ACCOUNTS.promotionBudget, code: AccountCodes.promotionBudget, reference: 'platform:promotion-budget' },
   { id: PLATFORM_ACCOUNTS.compensation, code: AccountCodes.compensation, reference: 'platform:compensation' },
+  // Never pays out more than was sent into it: an accept or return without its send is refused by the ledger.
+  { id: PLATFORM_ACCOUNTS.transfersInFlight, code: AccountCodes.transfersInFlight, reference: 'platform:transfers-in-flight', flags: AccountFlags.debitsMustNotExceedCredits },
   { id: PLATFORM_ACCOUNTS.suspense, code: AccountCodes.suspense, reference: 'platform:suspense' },
 ] as const;
 
 export async function ensurePlatformAccounts(ledger: Ledger): Promise<void> {
-  await ledger.createAccounts(SPECS.map((spec) => ({ ...spec, ledger: Ledgers.JPY, flags: AccountFlags.none })));
+  await ledger.createAccounts(SPECS.map((spec) => ({ ...spec, ledger: Ledgers.JPY, flags: 'flags' in spec ? spec.flags : AccountFlags.none })));
 }

@@ -33,6 +33,8 @@ export const AccountCodes = {
   feeRevenue: 400,
   promotionBudget: 500,
   compensation: 600,
+  /** Customer-to-customer transfers sent and not yet accepted, declined or returned (src/wallet/transfers). */
+  transfersInFlight: 700,
   suspense: 900,
 } as const;
 
@@ -50,6 +52,13 @@ export const TransferCodes = {
   hold: 10,
   /** A payout the bank accepted and then failed, back from bank clearing to the merchant's payout account. */
   payoutReturn: 11,
+  /** Customer-to-customer transfers (src/wallet/transfers): sender → in flight, in flight → recipient, in flight → sender. */
+  p2pSend: 20,
+  p2pAccept: 21,
+  p2pReturn: 22,
+  /** A withdrawal of a funds-transfer balance to the customer's bank, and its return when the bank fails it. */
+  withdrawal: 23,
+  withdrawalReturn: 24,
   seed: 99,
 } as const;
 

@@ -91,6 +91,28 @@ export interface WalletConfig {
   /** A top-up not final after this many status queries is settled by voiding (card) or marked failed. */
   readonly reconcileAttemptsMax: number;
   readonly reconcileDelayMs: number;
+  /** Sending, requesting and withdrawing money (issue 19, src/wallet/transfers). */
+  readonly transfers: TransfersConfig;
+}
+
+/** Daily (24 h) and monthly (30 days) limits of one tier on money leaving by payment, send and withdrawal. */
+export interface TierMoneyLimits {
+  readonly paymentDailyMaxMinor: bigint;
+  readonly paymentMonthlyMaxMinor: bigint;
+  readonly sendDailyMaxMinor: bigint;
+  readonly sendMonthlyMaxMinor: bigint;
+  readonly withdrawalDailyMaxMinor: bigint;
+  readonly withdrawalMonthlyMaxMinor: bigint;
+}
+
+export interface TransfersConfig {
+  /** An unaccepted send goes back to the sender this long after it was sent. */
+  readonly claimWindowMs: number;
+  /** How often the leased job returns due sends, reminds split participants and re-reads open withdrawals. */
+  readonly jobIntervalMs: number;
+  readonly withdrawalFeeMinor: bigint;
+  readonly basic: TierMoneyLimits;
+  readonly verified: TierMoneyLimits;
 }
 
 /** Top-up limits in minor units. Cards without 3-D Secure get the lower `nonThreeDs*` caps (7pay guideline 7). */
@@ -497,6 +519,32 @@ function readWalletConfig(reader: Reader): WalletConfig {
     reconcileIntervalMs: reader.integer('KOBAN_TOPUP_RECONCILE_INTERVAL_MS', 5_000, 50, 600_000),
     reconcileAttemptsMax: reader.integer('KOBAN_TOPUP_RECONCILE_ATTEMPTS_MAX', 12, 1, 100),
     reconcileDelayMs: reader.integer('KOBAN_TOPUP_RECONCILE_DELAY_MS', 15_000, 0, 3_600_000),
+    transfers: readTransfersConfig(reader),
+  };
+}
+
+// PayPay's figures (wallet-features-and-regulation.md §4.1): sending ¥300k a day and ¥1M a month for verified
+// customers; balance payments ¥1M per 24 h verified, ¥500k / ¥2M unverified; withdrawals as bank top-ups. An
+// unverified customer holds no funds-transfer balance, so sends and withdrawals are 0 for the basic tier (by law,
+// not configurable). Unclaimed sends return after 48 hours; a withdrawal costs ¥100.
+function readTransfersConfig(reader: Reader): TransfersConfig {
+  return {
+    claimWindowMs: reader.integer('KOBAN_TRANSFER_CLAIM_WINDOW_MS', 48 * 3_600_000, 1_000, 30 * 86_400_000),
+    jobIntervalMs: reader.integer('KOBAN_TRANSFER_JOB_INTERVAL_MS', 30_000, 50, 3_600_000),
+    withdrawalFeeMinor: BigInt(reader.integer('KOBAN_WITHDRAWAL_FEE', 100, 0, 10_000)),
+    basic: {
+      paymentDailyMaxMinor: reader.bigint('KOBAN_BASIC_PAYMENT_DAILY_MAX', 500_000n),
+      paymentMonthlyMaxMinor: reader.bigint('KOBAN_BASIC_PAYMENT_30D_MAX', 2_000_000n),
+      sendDailyMaxMinor: 0n, sendMonthlyMaxMinor: 0n, withdrawalDailyMaxMinor: 0n, withdrawalMonthlyMaxMinor: 0n,
+    },
+    verified: {
+      paymentDailyMaxMinor: reader.bigint('KOBAN_VERIFIED_PAYMENT_DAILY_MAX', 1_000_000n),
+      paymentMonthlyMaxMinor: reader.bigint('KOBAN_VERIFIED_PAYMENT_30D_MAX', 5_000_000n),
+      sendDailyMaxMinor: reader.bigint('KOBAN_VERIFIED_SEND_DAILY_MAX', 300_000n),
+      sendMonthlyMaxMinor: reader.bigint('KOBAN_VERIFIED_SEND_30D_MAX', 1_000_000n),
+      withdrawalDailyMaxMinor: reader.bigint('KOBAN_VERIFIED_WITHDRAWAL_DAILY_MAX', 500_000n),
+      withdrawalMonthlyMaxMinor: reader.bigint('KOBAN_VERIFIED_WITHDRAWAL_30D_MAX', 2_000_000n),
+    },
   };
 }
 

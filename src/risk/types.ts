@@ -3,7 +3,7 @@
  * reason; the most severe action wins (allow < challenge < review < deny).
  */
 import type { ParamDescription } from './params.ts';
-export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal', 'credential_change'] as const;
+export const RISK_EVENT_KINDS = ['sign_in', 'recovery', 'social_link', 'funding_source_add', 'top_up', 'payment_code_mint', 'payment', 'security_signal', 'credential_change', 'send', 'withdrawal'] as const;
 export type RiskEventKind = (typeof RISK_EVENT_KINDS)[number];
 
 export type RiskDecisionKind = 'allow' | 'challenge' | 'review' | 'deny';
@@ -25,6 +25,11 @@ export interface RiskEvent {
   readonly amountMinor?: bigint | null;
   /** Payments only: what the wallet holds before this payment (the balance-drain rule); absent when unknown. */
   readonly balanceMinor?: bigint | null;
+  /** Sends: the recipient, and whether this sender never sent to them before (the mule rule counts new senders). */
+  readonly counterpartyId?: string | null;
+  readonly firstToCounterparty?: boolean | null;
+  /** Sends: what was topped up in the last hours from a card registered within the last 24 h (the wallet knows it). */
+  readonly newCardTopUpMinor?: bigint | null;
   /** The caller's reference (payment id, top-up id…), kept with the decision. */
   readonly ref?: string | null;
 }

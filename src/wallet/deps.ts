@@ -28,6 +28,8 @@ export interface WalletDeps {
   /** Operations' kill switches; null obeys none (unit setups). */
   readonly switches: WalletSwitches | null;
   readonly creditGate: CreditGate;
+  /** Withdrawals (transfers/withdrawals.ts) plug in here to hear of the bank's payout webhooks; null until then. */
+  readonly payoutListener: { advance: ((withdrawalId: string) => Promise<unknown>) | null };
 }
 
 /** The kill switches the wallet obeys (src/operations/switches/catalogue.ts); throws `service_switched_off`. */

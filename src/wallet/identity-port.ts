@@ -2,5 +2,5 @@
 import type { Identity } from '../identity/identity.ts';
 import type { Session } from '../identity/sessions/sessions.ts';
 
-export type WalletIdentity = Pick<Identity, 'guard' | 'requireStepUp' | 'isInRecoveryCooldown' | 'authorizeTopUp'>;
+export type WalletIdentity = Pick<Identity, 'guard' | 'requireStepUp' | 'isInRecoveryCooldown' | 'authorizeTopUp' | 'authorizeSend' | 'authorizeWithdrawal'>;
 export type WalletSession = Session;

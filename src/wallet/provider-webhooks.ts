@@ -129,7 +129,11 @@ export async function receiveProviderWebhook(deps: WalletDeps, provider: Provide
   }
   if (!(await claimEvent(deps, provider, event))) return 'duplicate';
   if (topUp !== null) await advanceTopUp(deps, topUp.id);
-  else if (provider === 'bank' && event.data.mandateId === undefined && event.data.id !== undefined && event.type.startsWith('mandate_')) await refreshMandate(deps, event.data.id);
+  else if (provider === 'bank' && event.type.startsWith('payout_') && event.data.reference !== undefined && /^wd-/.test(event.data.reference)) {
+    // A withdrawal's payout: the withdrawal re-reads the payout from the bank; the body itself decides nothing.
+    const withdrawalId = event.data.reference.slice(3);
+    if (isUuid(withdrawalId)) await deps.payoutListener.advance?.(withdrawalId);
+  } else if (provider === 'bank' && event.data.mandateId === undefined && event.data.id !== undefined && event.type.startsWith('mandate_')) await refreshMandate(deps, event.data.id);
   await deps.db.pool.query('update provider_webhook_events set processed_at = now() where provider = $1 and event_id = $2', [provider, event.id]);
   return topUp === null ? 'ignored' : 'processed';
 }

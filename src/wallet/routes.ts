@@ -15,6 +15,7 @@ import { WEBHOOK_SIGNATURE_HEADER } from './funding/webhook-signature.ts';
 import type { Provider } from './provider-webhooks.ts';
 import { topUpAllowance, topUpView } from './top-ups.ts';
 import type { Wallet } from './wallet.ts';
+import { allowanceView } from './transfers/routes.ts';
 
 const tags = ['wallet funding'];
 const Uuid = Type.String({ pattern: UUID_PATTERN });
@@ -93,11 +94,14 @@ export function registerWalletRoutes(app: App, wallet: Wallet): void {
     if (request.headers.accept?.includes('text/html') === true) return reply.redirect(`/wallet/top-up/${row.id}`, 303);
     return { topUpId: row.id, status: row.status };
   });
-  app.get('/v1/customer/limits', { schema: { tags, summary: 'The customer\'s tier and what they can still top up (per top-up, in 24 hours, in 30 days)' } }, async (request) => {
+  app.get('/v1/customer/limits', { schema: { tags, summary: 'The customer\'s tier and what they can still top up, pay, send and withdraw (per transfer, in 24 hours, in 30 days)' } }, async (request) => {
     const session = await identity.guard(request);
     const allowed = await topUpAllowance(wallet.deps, session.customerId);
     const view = (a: typeof allowed.daily) => ({ limit: a.limitMinor.toString(), used: a.usedMinor.toString(), remaining: a.remainingMinor.toString() });
-    return { tier: allowed.tier, topUp: { perTopUpMax: allowed.perTopUpMaxMinor.toString(), daily: view(allowed.daily), monthly: view(allowed.monthly) } };
+    // Per-tier payment, send and withdrawal limits (issue 19, transfers/money-limits.ts): "you can send ¥X more today".
+    const money = await wallet.transfers.allowances(session.customerId);
+    return { tier: allowed.tier, topUp: { perTopUpMax: allowed.perTopUpMaxMinor.toString(), daily: view(allowed.daily), monthly: view(allowed.monthly) },
+      payment: allowanceView(money.payment), send: allowanceView(money.send), withdrawal: allowanceView(money.withdrawal) };
   });
   registerWebhookRoutes(app, wallet);
 }

@@ -24,10 +24,15 @@ import { registerWalletRoutes } from './routes.ts';
 import { advanceTopUp } from './settle.ts';
 import { listTopUps, ownTopUp, replayed, requestHash, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
 import { onceAtATime } from './top-up-claims.ts';
+import { systemClock, type Clock } from '../platform/clock.ts';
+import { createTransfers, type Transfers } from './transfers/transfers.ts';
+import { registerTransferRoutes } from './transfers/routes.ts';
 
 export interface Wallet {
   readonly deps: WalletDeps;
   readonly identity: WalletIdentity;
+  /** Sending, requesting, splitting and withdrawing money (issue 19, transfers/). */
+  readonly transfers: Transfers;
   addCard(session: WalletSession, card: CardDetails, grant: string | undefined, origin?: RequestOrigin | null): Promise<sources.FundingSourceRow>;
   addBankAccount(session: WalletSession, account: BankAccountDetails, grant: string | undefined, origin?: RequestOrigin | null): Promise<sources.FundingSourceRow>;
   confirmBankAccount(customerId: string, fundingSourceId: string, code: string): Promise<sources.FundingSourceRow>;
@@ -58,6 +63,8 @@ export interface WalletOptions {
   readonly bank?: BankRail | null;
   readonly risk?: WalletRisk | null;
   readonly switches?: WalletSwitches | null;
+  /** The one clock (claim deadlines, limit windows); the system clock unless a test drives time. */
+  readonly now?: Clock;
 }
 
 function acquirerFromConfig(config: Config): CardAcquirer | null {
@@ -78,10 +85,12 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     risk: options.risk ?? null,
     switches: options.switches ?? null,
     creditGate: createCreditGate(),
+    payoutListener: { advance: null },
   };
   const identity = options.identity;
+  const transfers = createTransfers({ wallet: deps, identity, clock: options.now ?? systemClock });
   const wallet: Wallet = {
-    deps, identity,
+    deps, identity, transfers,
     addCard: (session, card, grant, origin = null) => sources.addCard(deps, identity, session, card, grant, origin),
     addBankAccount: (session, account, grant, origin = null) => sources.addBankAccount(deps, identity, session, account, grant, origin),
     confirmBankAccount: (customerId, id, code) => sources.confirmBankAccount(deps, customerId, id, code),
@@ -108,8 +117,12 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     reconcile: (reconcileOptions) => reconcileTopUps(deps, reconcileOptions),
     startBackgroundWork(jobs) {
       jobs.run('wallet.top-up-reconcile', options.config.wallet.reconcileIntervalMs, () => reconcileTopUps(deps));
+      transfers.startBackgroundWork(jobs);
     },
   };
-  if (options.app) registerWalletRoutes(options.app, wallet);
+  if (options.app) {
+    registerWalletRoutes(options.app, wallet);
+    registerTransferRoutes(options.app, transfers, identity, options.ledger.maxAmountMinor);
+  }
   return wallet;
 }

@@ -12,7 +12,7 @@ const SOURCES = [...readdirSync(path.join(WEB, 'account')).map((f) => path.join(
   .filter((file) => /\.tsx?$/.test(file));
 
 const DYNAMIC: Record<string, readonly string[]> = {
-  'stepUp.action': ['top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits'],
+  'stepUp.action': ['top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits', 'send', 'withdraw'],
   'stepUp.method': ['passkey', 'totp', 'sms'],
   'secondFactor.method': ['passkey', 'totp', 'sms', 'recovery_code'],
   'settings.page': ['passkeys', 'totp', 'recovery-codes', 'sessions', 'pin', 'contacts', 'password', 'social'],

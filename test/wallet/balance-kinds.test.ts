@@ -56,8 +56,10 @@ describe('limits per tier', () => {
     expect(refused.statusCode).toBe(422);
     expect(refused.json()).toMatchObject({ code: 'top_up_limit_exceeded', limit: 'per_top_up' });
     expect((await topUp(w.koban, basic, basicBank, 30_000)).json()).toMatchObject({ status: 'completed' });
-    expect((await basic.client.request({ method: 'GET', url: '/v1/customer/limits' })).json()).toEqual({
+    expect((await basic.client.request({ method: 'GET', url: '/v1/customer/limits' })).json()).toMatchObject({
       tier: 'basic', topUp: { perTopUpMax: '50000', daily: { limit: '100000', used: '30000', remaining: '70000' }, monthly: { limit: '300000', used: '30000', remaining: '270000' } },
+      // A basic customer holds no funds-transfer balance: nothing to send or withdraw (issue 19, transfers/).
+      send: { daily: { limit: '0', remaining: '0' } }, withdrawal: { monthly: { limit: '0', remaining: '0' } }, payment: { daily: { limit: '500000' } },
     });
 
     const verified = await customerWithPin(w.koban);

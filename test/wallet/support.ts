@@ -12,6 +12,7 @@ import type { Database } from '../../src/platform/db/database.ts';
 import { WEBHOOK_SIGNATURE_HEADER } from '../../src/wallet/funding/webhook-signature.ts';
 import { PUBLIC_URL, signUp, stepUpBySms, type Customer } from '../identity/support.ts';
 import { startTestKoban } from '../support/koban.ts';
+import type { Clock } from '../../src/platform/clock.ts';
 
 export const KEYS = {
   acquirerApiKey: 'sk_test_acquirer_wallet_0001', acquirerWebhookSecret: 'whsec_test_acquirer_wallet_01', acquirerTestKey: 'test_acquirer_wallet_000001',
@@ -38,14 +39,14 @@ export interface WalletEnv {
 export const WALLET_VELOCITY_RULES = ['shared_instrument', 'rapid_top_ups', 'account_velocity', 'card_velocity', 'new_device_high_value'] as const;
 const TEST_ANALYST = { kind: 'operator' as const, id: 'op-wallet-tests' };
 
-export async function startWalletEnv(env: Record<string, string> = {}, options: { riskRules?: 'defaults' | 'velocity_off' } = {}): Promise<WalletEnv> {
+export async function startWalletEnv(env: Record<string, string> = {}, options: { riskRules?: 'defaults' | 'velocity_off'; clock?: Clock } = {}): Promise<WalletEnv> {
   const acquirerHooks = await startWebhookReceiver();
   const bankHooks = await startWebhookReceiver();
   const acquirer = buildAcquirer({ apiKey: KEYS.acquirerApiKey, webhookSecret: KEYS.acquirerWebhookSecret, testApiKey: KEYS.acquirerTestKey, webhookUrl: acquirerHooks.url });
   const bank = buildBank({ apiKey: KEYS.bankApiKey, webhookSecret: KEYS.bankWebhookSecret, testApiKey: KEYS.bankTestKey, webhookUrl: bankHooks.url });
   const acquirerUrl = await acquirer.listen({ port: 0, host: '127.0.0.1' });
   const bankUrl = await bank.listen({ port: 0, host: '127.0.0.1' });
-  const started = await startTestKoban({ env: {
+  const started = await startTestKoban({ ...(options.clock === undefined ? {} : { clock: options.clock }), env: {
     KOBAN_PUBLIC_URL: PUBLIC_URL,
     KOBAN_ACQUIRER_URL: acquirerUrl, KOBAN_ACQUIRER_API_KEY: KEYS.acquirerApiKey, KOBAN_ACQUIRER_WEBHOOK_SECRET: KEYS.acquirerWebhookSecret,
     KOBAN_BANK_URL: bankUrl, KOBAN_BANK_API_KEY: KEYS.bankApiKey, KOBAN_BANK_WEBHOOK_SECRET: KEYS.bankWebhookSecret,

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { KobanError } from '../../platform/errors.ts';
 
 export const STEP_UP_ACTIONS = [
-  'top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits',
+  'top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits', 'send', 'withdraw',
 ] as const;
 export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
 

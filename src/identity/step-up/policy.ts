@@ -34,6 +34,9 @@ const PASSKEY: readonly StepUpFactor[] = ['passkey'];
 
 export const STEP_UP_POLICY: Readonly<Record<StepUpAction, ActionPolicy>> = {
   top_up: { usual: ANY, withPasskey: NO_SMS, elevated: NO_SMS },
+  // Money leaving the customer for good (issue 19): as strict as a top-up.
+  send: { usual: ANY, withPasskey: NO_SMS, elevated: NO_SMS },
+  withdraw: { usual: ANY, withPasskey: NO_SMS, elevated: NO_SMS },
   add_funding_source: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },
   raise_limits: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },
   link_social: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },

@@ -8,6 +8,8 @@ import { cardVelocity } from './card-velocity.ts';
 import { deviceVelocity } from './device-velocity.ts';
 import { distantStore } from './distant-store.ts';
 import { failureBurst } from './failure-burst.ts';
+import { muleNewSenders } from './mule-new-senders.ts';
+import { sendAfterNewCardTopUp } from './send-after-new-card.ts';
 import { markedSource } from './marked-source.ts';
 import { networkAccounts } from './network-accounts.ts';
 import { networkVelocity } from './network-velocity.ts';
@@ -26,4 +28,5 @@ export type AnyRule = RiskRule<unknown>;
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
   topUpThenSpend, newDeviceHighValue, accountSpendingBudget, unusualContextRule, balanceDrain, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
+  muleNewSenders, sendAfterNewCardTopUp,
 ];

@@ -69,4 +69,6 @@ export interface BankRail {
   getDebit(debitId: string): Promise<ProviderResult<Debit>>;
   payout(request: PayoutRequest): Promise<ProviderResult<Payout>>;
   getPayout(payoutId: string): Promise<ProviderResult<Payout>>;
+  /** A withdrawal: a payout to the account behind the customer's own active mandate (Koban keeps only its last four digits). */
+  payoutToMandate(request: { mandateId: string; amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<ProviderResult<Payout>>;
 }

@@ -121,6 +121,13 @@ export class HttpBankRail implements BankRail {
     }, decodePayout);
   }
 
+  payoutToMandate(request: { mandateId: string; amountMinor: bigint; reference: string; idempotencyKey: string }): Promise<ProviderResult<Payout>> {
+    return this.#client.request({
+      method: 'POST', path: `/v1/mandates/${pathId(request.mandateId)}/payouts`, idempotencyKey: request.idempotencyKey,
+      body: { amount: toWireAmount(request.amountMinor), reference: request.reference },
+    }, decodePayout);
+  }
+
   getPayout(payoutId: string): Promise<ProviderResult<Payout>> {
     return this.#client.request({ method: 'GET', path: `/v1/payouts/${pathId(payoutId)}` }, decodePayout);
   }

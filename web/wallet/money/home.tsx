@@ -51,6 +51,7 @@ export function HomePage() {
       <div className="row money-actions">
         <Link to="/scan" className="button secondary">{t('money.home.scan')}</Link>
         <Link to="/top-up" className="button secondary">{t('money.home.topUp')}</Link>
+        <Link to="/send" className="button secondary">{t('money.home.send')}</Link>
         <Link to="/history" className="button secondary">{t('money.home.history')}</Link>
         <Link to="/notifications" className="button secondary">{t('money.home.notifications')}</Link>
       </div>

@@ -9,6 +9,7 @@ import { HomePage, NotificationsPage } from './home.tsx';
 import { PayPage } from './pay.tsx';
 import { ScanPage } from './scan.tsx';
 import { TopUpPage, TopUpStatusPage } from './top-up.tsx';
+import { PayRequestPage, SendPage, SplitPage, TransfersPage, WithdrawPage } from './transfers.tsx';
 import './money.css';
 
 export const moneyRoutes: Routes = {
@@ -20,6 +21,11 @@ export const moneyRoutes: Routes = {
   '/history': () => <HistoryPage />,
   '/history/:transferId': (params) => <HistoryDetailPage key={params['transferId']} transferId={params['transferId'] ?? ''} />,
   '/notifications': () => <NotificationsPage />,
+  '/send': () => <SendPage />,
+  '/transfers': () => <TransfersPage />,
+  '/split': () => <SplitPage />,
+  '/pay/:token': (params) => <PayRequestPage key={params['token']} token={params['token'] ?? ''} />,
+  '/withdraw': () => <WithdrawPage />,
   '/checkout/:codeId': (params) => <CheckoutPage key={params['codeId']} codeId={params['codeId'] ?? ''} signedIn />,
 };
 
