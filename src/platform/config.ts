@@ -91,6 +91,19 @@ export interface WalletConfig {
   /** A top-up not final after this many status queries is settled by voiding (card) or marked failed. */
   readonly reconcileAttemptsMax: number;
   readonly reconcileDelayMs: number;
+  /** Cash top-up at the register (issue 19, src/wallet/cash/). */
+  readonly cash: CashTopUpConfig;
+  /** Auto top-up (issue 19, src/wallet/auto-top-up.ts): no step-up is possible, so it is capped. */
+  readonly autoTopUp: { readonly perDayMax: number; readonly amountMaxMinor: bigint; readonly intervalMs: number };
+}
+
+export interface CashTopUpConfig {
+  readonly minMinor: bigint;
+  /** A code is used once, so this is also the most one top-up can be. */
+  readonly perCodeMaxMinor: bigint;
+  readonly customerDailyMaxMinor: bigint;
+  readonly storeDailyMaxMinor: bigint;
+  readonly voidWindowMinutes: number;
 }
 
 /** Top-up limits in minor units. Cards without 3-D Secure get the lower `nonThreeDs*` caps (7pay guideline 7). */
@@ -497,6 +510,18 @@ function readWalletConfig(reader: Reader): WalletConfig {
     reconcileIntervalMs: reader.integer('KOBAN_TOPUP_RECONCILE_INTERVAL_MS', 5_000, 50, 600_000),
     reconcileAttemptsMax: reader.integer('KOBAN_TOPUP_RECONCILE_ATTEMPTS_MAX', 12, 1, 100),
     reconcileDelayMs: reader.integer('KOBAN_TOPUP_RECONCILE_DELAY_MS', 15_000, 0, 3_600_000),
+    cash: {
+      minMinor: reader.bigint('KOBAN_CASH_TOP_UP_MIN', 1_000n),
+      perCodeMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_MAX', 50_000n),
+      customerDailyMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_DAILY_MAX', 100_000n),
+      storeDailyMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_STORE_DAILY_MAX', 3_000_000n),
+      voidWindowMinutes: reader.integer('KOBAN_CASH_TOP_UP_VOID_MINUTES', 30, 1, 24 * 60),
+    },
+    autoTopUp: {
+      perDayMax: reader.integer('KOBAN_AUTO_TOP_UPS_PER_DAY', 3, 1, 20),
+      amountMaxMinor: reader.bigint('KOBAN_AUTO_TOP_UP_MAX', 30_000n),
+      intervalMs: reader.integer('KOBAN_AUTO_TOP_UP_INTERVAL_MS', 5_000, 50, 600_000),
+    },
   };
 }
 
