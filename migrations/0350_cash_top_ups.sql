@@ -61,6 +61,10 @@ alter table settlements
   add column cash_top_ups_minor bigint not null default 0,
   add column sales_net_minor bigint,
   add column cash_transfer_id uuid;
+-- The day's net is now its sales net (gross − refunds − fees) less the cash; statements from before keep net = sales net.
+alter table settlements drop constraint settlements_check;
+alter table settlements add constraint settlements_net_check
+  check (coalesce(sales_net_minor, net_minor) = gross_minor - refunds_minor - fees_minor and net_minor = coalesce(sales_net_minor, net_minor) - cash_top_ups_minor);
 
 -- Owned by the wallet module (src/wallet/auto-top-up.ts). The customer's auto top-up: when the prepaid balance
 -- is below the threshold, top up the amount from the source (a 3-D Secure verified card or a confirmed bank

@@ -27,6 +27,7 @@ import type { WalletDeps } from '../deps.ts';
 import { firstBreach } from '../limits.ts';
 import { refuseUnlessAllowed } from '../risk-port.ts';
 import { tierOf, topUpLimitsFor } from '../tiers.ts';
+import { onceAtATime } from '../top-up-claims.ts';
 import { readUsage } from '../top-ups.ts';
 import { hashTopUpCode, markTopUpCodeUsed, readLiveTopUpCode } from './codes.ts';
 
@@ -157,22 +158,49 @@ async function checkLimits(deps: CashDeps, client: Queryable, place: CashPlace, 
 
 export async function takeCashTopUp(deps: CashDeps, place: CashPlace, request: CashTopUpRequest): Promise<{ topUp: CashTopUpRow; replayed: boolean }> {
   assert(request.amountMinor > 0n, 'a cash top-up amount is positive');
+  const db = deps.wallet.db;
+  const outcome = async () => {
+    const earlier = await replayed(deps, db.pool, place, request);
+    return earlier === null ? null : { topUp: earlier, replayed: true };
+  };
   // A retry after a timeout answers what happened, even with the switch off since.
-  const earlier = await replayed(deps, deps.wallet.db.pool, place, request);
-  if (earlier !== null) return { topUp: earlier, replayed: true };
+  const earlier = await outcome();
+  if (earlier !== null) return earlier;
   deps.wallet.switches?.assertOn('top_ups');
   deps.wallet.switches?.assertOn('top_ups.cash');
-  const code = await readLiveTopUpCode(deps.wallet.db.pool, deps.pepper, request.code, deps.now());
-  const approval = await request.approve(code.customer_id);
-  assert(approval.linkedStaffUserId === null || approval.approvedByUserId !== null, 'a staff member\'s top-up carries a second clerk\'s approval');
-  await refuseUnlessAllowed(deps.wallet.risk, { kind: 'top_up', accountId: code.customer_id, deviceId: null, ip: null, amountMinor: request.amountMinor, cardRef: `cash:${place.storeId}` });
-  const walletAccountId = await ensureCustomerWallet(deps.wallet.db, deps.wallet.ledger, code.customer_id);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await withTransaction(deps.wallet.db, (client) => takeWithin(deps, client, place, request, code.customer_id, walletAccountId, approval));
-    } catch (error) {
-      if (!isLedgerRetryable(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
-    }
+  const code = await readCodeOrOutcome(deps, request.code, outcome);
+  if ('topUp' in code) return code;
+  // Copies of one till request at once: one runs, the others wait for its outcome (top-up-claims.ts), so the
+  // risk engine and the second clerk see one request, and no copy answers "code used" for its own original.
+  return onceAtATime(db, code.customer_id, `cash:${place.terminalId}:${request.tillTopUpId}`, {
+    outcome,
+    run: async () => {
+      const raced = await outcome();
+      if (raced !== null) return raced;
+      const approval = await request.approve(code.customer_id);
+      assert(approval.linkedStaffUserId === null || approval.approvedByUserId !== null, 'a staff member\'s top-up carries a second clerk\'s approval');
+      // No card reference: the store is shared by every customer who tops up there (it is not an instrument).
+      await refuseUnlessAllowed(deps.wallet.risk, { kind: 'top_up', accountId: code.customer_id, deviceId: null, ip: null, amountMinor: request.amountMinor, cardRef: null });
+      const walletAccountId = await ensureCustomerWallet(db, deps.wallet.ledger, code.customer_id);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await withTransaction(db, (client) => takeWithin(deps, client, place, request, code.customer_id, walletAccountId, approval));
+        } catch (error) {
+          if (!isLedgerRetryable(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw error;
+        }
+      }
+    },
+  });
+}
+
+/** The live code, or the original's outcome when a copy of this request already used it. */
+async function readCodeOrOutcome(deps: CashDeps, code: string, outcome: () => Promise<{ topUp: CashTopUpRow; replayed: boolean } | null>) {
+  try {
+    return await readLiveTopUpCode(deps.wallet.db.pool, deps.pepper, code, deps.now());
+  } catch (error) {
+    const known = error instanceof KobanError && error.code === 'top_up_code_used' ? await outcome() : null;
+    if (known !== null) return known;
+    throw error;
   }
 }
 
