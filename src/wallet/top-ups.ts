@@ -158,6 +158,15 @@ export async function startTopUp(
     kind: 'top_up', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
     cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
   });
+  return writeTopUp(deps, customerId, request, hash, source);
+}
+
+/**
+ * The top-up row, written under the customer's lock after the limits (LED-05): the part every way of starting a
+ * top-up shares — the customer's request after identity's gate, and an auto top-up (auto-top-up.ts), which
+ * has no customer present and is capped instead.
+ */
+export async function writeTopUp(deps: WalletDeps, customerId: string, request: TopUpRequest, hash: Buffer, source: FundingSourceRow): Promise<{ topUp: TopUpRow; replayed: boolean }> {
   // Card money is prepaid; bank money is funds-transfer for a verified customer (balance-kinds.ts). The
   // balance cap applies to the balance the top-up fills.
   await ensureCustomerWallet(deps.db, deps.ledger, customerId);
