@@ -168,6 +168,8 @@ describe('cash top-up at the register', () => {
     expect(twice.json()).toMatchObject({ status: 'voided', voidReason: 'keyed the wrong amount' });
     expect(await walletBalance(customer.customerId)).toBe(0n);
     expect(await feedKinds(customer.customerId)).toContain('cash_top_up_voided');
+    const listed = await till.request({ method: 'GET', url: '/v1/till/cash-top-ups' });
+    expect(listed.json().cashTopUps.find((c: { tillTopUpId: string }) => c.tillTopUpId === body.tillTopUpId)).toMatchObject({ status: 'voided', amount: '3000' });
 
     const spender = await signUp(koban);
     const spent = { tillTopUpId: tillId(), code: (await topUpCode(spender)).code, amount: '3000' };

@@ -13,7 +13,7 @@ import { approveBySecondClerk, staffUserWithEmail, type StaffDeps, type StaffReq
 import type { Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import {
-  findCashTopUp, jstDate, previewCashTopUp, takeCashTopUp, voidCashTopUp, type CashApproval, type CashDeps, type CashPlace, type CashTopUpRow,
+  cashTopUpsOfTerminal, findCashTopUp, jstDate, previewCashTopUp, takeCashTopUp, voidCashTopUp, type CashApproval, type CashDeps, type CashPlace, type CashTopUpRow,
 } from '../../wallet/cash/cash-top-ups.ts';
 import { placeName } from '../place-name.ts';
 import type { TerminalPrincipal } from './access.ts';
@@ -73,10 +73,6 @@ export function createTillCash(deps: TillCashDeps): TillCash {
       return voidCashTopUp(deps.cash, await placeOf(principal), tillTopUpId, reason);
     },
     get: (principal, tillTopUpId) => findCashTopUp(deps.cash, principal.terminalId, tillTopUpId),
-    async today(principal) {
-      const result = await db.pool.query<CashTopUpRow>('select * from cash_top_ups where terminal_id = $1 and business_date = $2 order by created_at desc limit $3',
-        [principal.terminalId, jstDate(deps.cash.now()), TILL_CASH_LIST_MAX]);
-      return result.rows;
-    },
+    today: (principal) => cashTopUpsOfTerminal(db.pool, principal.terminalId, jstDate(deps.cash.now()), TILL_CASH_LIST_MAX),
   };
 }

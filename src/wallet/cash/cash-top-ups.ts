@@ -124,6 +124,12 @@ export async function findCashTopUp(deps: CashDeps, terminalId: string, tillTopU
   return row;
 }
 
+/** A till's cash top-ups of one business day, newest first (its 現金チャージ list). */
+export async function cashTopUpsOfTerminal(db: Queryable, terminalId: string, date: string, limit: number): Promise<CashTopUpRow[]> {
+  const result = await db.query<CashTopUpRow>('select * from cash_top_ups where terminal_id = $1 and business_date = $2 order by created_at desc limit $3', [terminalId, date, limit]);
+  return result.rows;
+}
+
 async function cashUsedToday(db: Queryable, column: 'customer_id' | 'store_id', id: string, date: string): Promise<bigint> {
   const result = await db.query<{ sum: bigint }>(`select coalesce(sum(amount_minor), 0)::bigint as sum from cash_top_ups where ${column} = $1 and business_date = $2 and status = 'completed'`, [id, date]);
   return result.rows[0]?.sum ?? 0n;
