@@ -25,6 +25,7 @@ import { SIGN_IN_HEALTH_INTERVAL_MS } from './identity/sign-in-health.ts';
 import { registerOperationsRoutes } from './operations/routes.ts';
 import { registerTillActivationOpsRoute } from './payments/terminal/issue-routes.ts';
 import { createWallet, type Wallet } from './wallet/wallet.ts';
+import { wireCashTopUps, type CashTopUps } from './wiring-cash.ts';
 import type { OperationsAdapters } from './operations/adapters.ts';
 import { registerCaseRoutes } from './operations/cases/routes.ts';
 import { registerCompensationRoutes } from './operations/compensation/routes.ts';
@@ -54,6 +55,8 @@ export interface Koban {
   readonly metrics: Metrics;
   /** Identity verification (eKYC, issue 19). */
   readonly kyc: Kyc;
+  /** Cash top-up at the register and auto top-up (issue 19, src/wiring-cash.ts). */
+  readonly cash: CashTopUps;
   readonly notifications: Notifications;
   readonly identity: Identity;
   /** Audit log, kill switches, operators, cases, compensation (src/operations). */
@@ -133,6 +136,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   registerPortalRoutes(app, portal);
   drain.attach(payments.opa.app);
   const wallet = await createWallet({ config, db, ledger, identity, log: app.log, app, risk, switches: operations.switches, now: clock });
+  const cash = await wireCashTopUps({ config, db, ledger, app, wallet, payments, now: clock });
   // The wallet app's home: balance and history, the live feed, "this wasn't me" and freeze.
   const liveFeed = createLiveFeed(db, { pollMs: config.notifications.streamPollMs, streamsPerCustomerMax: config.notifications.streamsPerCustomerMax, metrics });
   liveFeed.start((error) => app.log.error({ err: error }, 'live feed failed'));
@@ -149,7 +153,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   };
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc, cash,
     get jobs() { return jobs; },
     startBackgroundWork() {
       if (jobs !== null || closing) return;

@@ -28,6 +28,8 @@ export const AccountCodes = {
   customerFundsTransfer: 110,
   merchantReceivable: 200,
   merchantPayout: 210,
+  /** Cash a merchant's stores took at the register for customer top-ups (issue 19): owed to Koban until the daily close nets it. */
+  merchantCashOwed: 220,
   fundingClearingCard: 300,
   fundingClearingBank: 310,
   feeRevenue: 400,

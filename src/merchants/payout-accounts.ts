@@ -60,3 +60,14 @@ export async function setMerchantPayoutAccount(db: Database, box: SecretBox, mer
        account_number_sealed = excluded.account_number_sealed, account_number_last4 = excluded.account_number_last4, holder_name_kana = excluded.holder_name_kana, updated_at = now()`,
     [merchantId, bank.bankCode, bank.branchCode, bank.accountType, box.seal(bank.accountNumber, payoutAccountContext(merchantId)), bank.accountNumber.slice(-4), bank.holderNameKana]);
 }
+
+/**
+ * The merchant's cash-owed account (code 220, issue 19): its stores' cash top-ups debit it, the daily close
+ * credits it from the payout account. Its id is derived from the merchant, so creating it is idempotent and
+ * needs no mapping.
+ */
+export async function ensureCashOwedAccount(ledger: Ledger, merchantId: string): Promise<string> {
+  const id = ownedAccountId(AccountCodes.merchantCashOwed, merchantId);
+  await ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantCashOwed, flags: AccountFlags.none, reference: `merchant-cash-owed:${merchantId}` }]);
+  return id;
+}

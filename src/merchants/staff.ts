@@ -249,3 +249,44 @@ export function toUser(row: UserRow): StaffUser {
   return { id: row.id, merchantId: row.merchant_id, email: row.email, displayName: row.display_name, role: row.role, status: row.status,
     totpConfirmed: row.totp_confirmed_at !== null, createdAt: row.created_at };
 }
+
+/**
+ * The active staff member of this merchant whose e-mail is one of these (a customer's verified e-mails): how a
+ * till knows the wallet it is about to top up is its own staff's (issue 19). Staff e-mails are unique across
+ * merchants and stored normalised.
+ */
+export async function staffUserWithEmail(db: Queryable, merchantId: string, emails: readonly string[]): Promise<string | null> {
+  if (emails.length === 0) return null;
+  const result = await db.query<{ id: string }>(`select id from merchant_users where merchant_id = $1 and status = 'active' and email = any($2::text[]) order by id limit 1`,
+    [merchantId, emails.map((email) => email.trim().toLowerCase())]);
+  return result.rows[0]?.id ?? null;
+}
+
+/**
+ * A second clerk approves an action at the till with their e-mail and a current code from their authenticator
+ * app (the TOTP they sign in with; otplib via operations' credentials). The code is spent as a sign-in's is (the
+ * same step cannot approve twice), wrong codes count towards the user's lockout, and the approver must be an
+ * active staff member of the same merchant other than `notUserId` (the staff member being served). Audited.
+ */
+export async function approveBySecondClerk(deps: StaffDeps, merchantId: string, input: { email: string; totpCode: string; action: string; notUserId: string | null }, context: StaffRequestContext): Promise<string> {
+  const email = input.email.trim().toLowerCase().slice(0, 254);
+  const found = await deps.db.pool.query<{ id: string; merchant_id: string; status: string; locked: boolean; totp_secret_sealed: Buffer; totp_last_step: string }>(
+    `select id, merchant_id, status, coalesce(locked_until > $2, false) as locked, totp_secret_sealed, totp_last_step::text from merchant_users where email = $1`, [email, deps.now()]);
+  const row = found.rows[0];
+  const refuse = async (why: string): Promise<never> => {
+    await recordStaffFailure(deps, row?.id ?? null, email, `second_clerk:${why}`, context);
+    throw new KobanError('second_clerk_refused');
+  };
+  if (row === undefined || row.merchant_id !== merchantId) return refuse('not_staff_here');
+  if (row.id === input.notUserId) return refuse('same_person');
+  if (row.status !== 'active' || row.locked) return refuse('not_active');
+  const step = await checkTotp(deps.box.open(row.totp_secret_sealed, totpContext(row.id)), input.totpCode, Number(row.totp_last_step), deps.now().getTime());
+  if (step === null) return refuse('bad_totp');
+  return withTransaction(deps.db, async (client) => {
+    const claimed = await client.query(`update merchant_users set totp_last_step = $2, failed_sign_ins = 0 where id = $1 and totp_last_step < $2`, [row.id, step]);
+    if (claimed.rowCount !== 1) throw new KobanError('second_clerk_refused');
+    await recordAudit(client, { actor: { kind: 'merchant_user', id: row.id }, action: 'merchant_user.second_clerk_approval', outcome: 'success',
+      details: { merchantId, action: input.action, servedStaffUserId: input.notUserId }, ip: context.ip, requestId: context.requestId });
+    return row.id;
+  });
+}

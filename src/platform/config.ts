@@ -93,6 +93,10 @@ export interface WalletConfig {
   readonly reconcileDelayMs: number;
   /** Sending, requesting and withdrawing money (issue 19, src/wallet/transfers). */
   readonly transfers: TransfersConfig;
+  /** Cash top-up at the register (issue 19, src/wallet/cash/). */
+  readonly cash: CashTopUpConfig;
+  /** Auto top-up (issue 19, src/wallet/auto-top-up.ts): no step-up is possible, so it is capped. */
+  readonly autoTopUp: { readonly perDayMax: number; readonly amountMaxMinor: bigint; readonly intervalMs: number };
 }
 
 /** Daily (24 h) and monthly (30 days) limits of one tier on money leaving by payment, send and withdrawal. */
@@ -113,6 +117,15 @@ export interface TransfersConfig {
   readonly withdrawalFeeMinor: bigint;
   readonly basic: TierMoneyLimits;
   readonly verified: TierMoneyLimits;
+}
+
+export interface CashTopUpConfig {
+  readonly minMinor: bigint;
+  /** A code is used once, so this is also the most one top-up can be. */
+  readonly perCodeMaxMinor: bigint;
+  readonly customerDailyMaxMinor: bigint;
+  readonly storeDailyMaxMinor: bigint;
+  readonly voidWindowMinutes: number;
 }
 
 /** Top-up limits in minor units. Cards without 3-D Secure get the lower `nonThreeDs*` caps (7pay guideline 7). */
@@ -520,6 +533,18 @@ function readWalletConfig(reader: Reader): WalletConfig {
     reconcileAttemptsMax: reader.integer('KOBAN_TOPUP_RECONCILE_ATTEMPTS_MAX', 12, 1, 100),
     reconcileDelayMs: reader.integer('KOBAN_TOPUP_RECONCILE_DELAY_MS', 15_000, 0, 3_600_000),
     transfers: readTransfersConfig(reader),
+    cash: {
+      minMinor: reader.bigint('KOBAN_CASH_TOP_UP_MIN', 1_000n),
+      perCodeMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_MAX', 50_000n),
+      customerDailyMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_DAILY_MAX', 100_000n),
+      storeDailyMaxMinor: reader.bigint('KOBAN_CASH_TOP_UP_STORE_DAILY_MAX', 3_000_000n),
+      voidWindowMinutes: reader.integer('KOBAN_CASH_TOP_UP_VOID_MINUTES', 30, 1, 24 * 60),
+    },
+    autoTopUp: {
+      perDayMax: reader.integer('KOBAN_AUTO_TOP_UPS_PER_DAY', 3, 1, 20),
+      amountMaxMinor: reader.bigint('KOBAN_AUTO_TOP_UP_MAX', 30_000n),
+      intervalMs: reader.integer('KOBAN_AUTO_TOP_UP_INTERVAL_MS', 5_000, 50, 600_000),
+    },
   };
 }
 

@@ -101,7 +101,7 @@ function isThreeDs(source: FundingSourceRow, request: TopUpRequest): boolean {
   return source.card_three_ds === 'required' || source.card_three_ds_verified_at !== null || request.threeDSecure;
 }
 
-async function readUsage(client: Queryable, deps: WalletDeps, customerId: string, walletAccountId: string, amountMinor: bigint, threeDs: boolean): Promise<LimitUsage> {
+export async function readUsage(client: Queryable, deps: WalletDeps, customerId: string, walletAccountId: string, amountMinor: bigint, threeDs: boolean): Promise<LimitUsage> {
   const sums = await readTopUpSums(client, customerId);
   const wallet = await deps.ledger.getAccount(walletAccountId, client);
   if (wallet === null) throw new KobanError('wallet_not_found');
@@ -111,7 +111,7 @@ async function readUsage(client: Queryable, deps: WalletDeps, customerId: string
   };
 }
 
-/** Top-ups of the last 24 hours and 30 days that count against the limits (in flight or completed). */
+/** Top-ups of the last 24 hours and 30 days that count against the limits (in flight or completed; cash top-ups not voided). */
 async function readTopUpSums(client: Queryable, customerId: string): Promise<{ d: bigint; m: bigint; nd: bigint; nm: bigint; open: bigint }> {
   const result = await client.query<{ d: bigint; m: bigint; nd: bigint; nm: bigint; open: bigint }>(
     `select coalesce(sum(amount_minor) filter (where created_at > now() - interval '24 hours'), 0)::bigint as d,
@@ -119,7 +119,10 @@ async function readTopUpSums(client: Queryable, customerId: string): Promise<{ d
             coalesce(sum(amount_minor) filter (where not three_ds and created_at > now() - interval '24 hours'), 0)::bigint as nd,
             coalesce(sum(amount_minor) filter (where not three_ds), 0)::bigint as nm,
             coalesce(sum(amount_minor) filter (where status in ('processing', 'requires_action')), 0)::bigint as open
-     from top_ups where customer_id = $1 and status <> 'failed' and created_at > now() - interval '30 days'`,
+     from (select amount_minor, three_ds, status, created_at from top_ups where customer_id = $1 and status <> 'failed' and created_at > now() - interval '30 days'
+           -- Cash at the register (cash/cash-top-ups.ts) counts against the same caps, as money that was never a card's.
+           union all
+           select amount_minor, true, 'completed', created_at from cash_top_ups where customer_id = $1 and status = 'completed' and created_at > now() - interval '30 days') as counted`,
     [customerId],
   );
   const sums = result.rows[0];
@@ -155,6 +158,15 @@ export async function startTopUp(
     kind: 'top_up', accountId: customerId, deviceId: session.deviceKey ?? session.deviceId, ip: origin?.ip ?? null, amountMinor: request.amountMinor,
     cardRef: source.card_fingerprint ?? (source.bank_mandate_id === null ? null : `bank:${source.bank_mandate_id}`),
   });
+  return writeTopUp(deps, customerId, request, hash, source);
+}
+
+/**
+ * The top-up row, written under the customer's lock after the limits (LED-05): the part every way of starting a
+ * top-up shares — the customer's request after identity's gate, and an auto top-up (auto-top-up.ts), which
+ * has no customer present and is capped instead.
+ */
+export async function writeTopUp(deps: WalletDeps, customerId: string, request: TopUpRequest, hash: Buffer, source: FundingSourceRow): Promise<{ topUp: TopUpRow; replayed: boolean }> {
   // Card money is prepaid; bank money is funds-transfer for a verified customer (balance-kinds.ts). The
   // balance cap applies to the balance the top-up fills.
   await ensureCustomerWallet(deps.db, deps.ledger, customerId);

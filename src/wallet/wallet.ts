@@ -21,6 +21,8 @@ import { receiveProviderWebhook, type CallbackOrigin, type Provider, type Webhoo
 import { reconcileTopUps, type ReconcileOptions } from './reconciler.ts';
 import type { WalletRisk } from './risk-port.ts';
 import { registerWalletRoutes } from './routes.ts';
+import { runAutoTopUps } from './auto-top-up.ts';
+import { registerAutoTopUpRoutes } from './auto-top-up-routes.ts';
 import { advanceTopUp } from './settle.ts';
 import { listTopUps, ownTopUp, replayed, requestHash, startTopUp, type TopUpRequest, type TopUpRow } from './top-ups.ts';
 import { onceAtATime } from './top-up-claims.ts';
@@ -47,6 +49,8 @@ export interface Wallet {
   receiveWebhook(provider: Provider, signatureHeader: string | undefined, rawBody: Buffer, origin?: CallbackOrigin): Promise<WebhookOutcome>;
   /** One reconciler round (the background loop calls it; tests call it directly). */
   reconcile(options?: ReconcileOptions): Promise<number>;
+  /** One auto top-up scan (issue 19; the background loop calls it; tests call it directly). */
+  runAutoTopUps(): Promise<number>;
   /** The top-up reconciler, on the one node holding its lease. */
   startBackgroundWork(jobs: BackgroundJobs): void;
 }
@@ -115,14 +119,17 @@ export async function createWallet(options: WalletOptions): Promise<Wallet> {
     advanceTopUp: (id) => advanceTopUp(deps, id),
     receiveWebhook: (provider, header, rawBody, origin) => receiveProviderWebhook(deps, provider, header, rawBody, origin),
     reconcile: (reconcileOptions) => reconcileTopUps(deps, reconcileOptions),
+    runAutoTopUps: () => runAutoTopUps(deps),
     startBackgroundWork(jobs) {
       jobs.run('wallet.top-up-reconcile', options.config.wallet.reconcileIntervalMs, () => reconcileTopUps(deps));
       transfers.startBackgroundWork(jobs);
+      jobs.run('wallet.auto-top-up', options.config.wallet.autoTopUp.intervalMs, async () => { await runAutoTopUps(deps); });
     },
   };
   if (options.app) {
     registerWalletRoutes(options.app, wallet);
     registerTransferRoutes(options.app, transfers, identity, options.ledger.maxAmountMinor);
+    registerAutoTopUpRoutes(options.app, wallet);
   }
   return wallet;
 }

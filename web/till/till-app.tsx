@@ -9,6 +9,7 @@ import { useI18n } from '../shared/i18n.tsx';
 import { Link, Switch, useRouter } from '../shared/router.tsx';
 import { AppShell, Button, Card, Notice } from '../shared/ui.tsx';
 import { ActivateScreen } from './activate-screen.tsx';
+import { CashScreen } from './cash-screen.tsx';
 import { ChargeScreen } from './charge-screen.tsx';
 import { CloseScreen } from './close-screen.tsx';
 import { SalesScreen } from './sales-screen.tsx';
@@ -80,6 +81,7 @@ function ActivatedTill(props: { session: TillSession; refresh: () => Promise<voi
       <nav aria-label={t('nav.label')}>
         <ul className="till-tabs">
           {tab('/', t('nav.charge'))}
+          {tab('/cash', t('nav.cash'))}
           {tab('/sales', t('nav.sales'))}
           {tab('/close', t('nav.close'))}
         </ul>
@@ -87,6 +89,7 @@ function ActivatedTill(props: { session: TillSession; refresh: () => Promise<voi
       <Switch
         routes={{
           '/': () => session.dayClosed ? <Card><Notice kind="info">{t('till.dayClosed')}</Notice></Card> : <ChargeScreen onSessionEnded={props.onEnded} />,
+          '/cash': () => <CashScreen onSessionEnded={props.onEnded} />,
           '/sales': () => <SalesScreen />,
           '/close': () => <CloseScreen onClosed={() => void props.refresh()} />,
         }}

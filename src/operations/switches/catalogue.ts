@@ -18,6 +18,8 @@ export const SWITCH_CATALOGUE: readonly SwitchDefinition[] = [
   { name: 'funding.card', description: 'the card rail: adding cards and card top-ups' },
   { name: 'funding.bank', description: 'the bank rail: linking bank accounts and bank top-ups' },
   { name: 'top_ups', description: 'every top-up, whatever the rail' },
+  { name: 'top_ups.cash', description: 'cash top-ups at the register (codes already shown stop working at the till)' },
+  { name: 'top_ups.auto', description: 'automatic top-ups when the balance falls below the customer\'s threshold' },
   { name: 'payments', description: 'customer payments at merchants' },
   { name: 'refunds', description: 'merchant refunds to customers' },
   { name: 'sms', description: 'every code sent by SMS (sign-up, sign-in, step-up, recovery, contact change): refused at once, other factors keep working' },

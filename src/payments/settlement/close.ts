@@ -13,7 +13,8 @@ import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import { ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../../merchants/payout-accounts.ts';
+import { ensureCashOwedAccount, ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../../merchants/payout-accounts.ts';
+import { cashTakenOn, merchantsWithCashOn } from '../../wallet/cash/cash-top-ups.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import { payoutsHeld } from '../../merchants/onboarding.ts';
 import type { Payout, PayoutRequest } from '../../wallet/funding/bank.ts';
@@ -43,8 +44,14 @@ export interface SettlementDeps {
 export interface Settlement {
   readonly id: string; readonly merchantId: string; readonly businessDate: string;
   readonly paymentsCount: number; readonly refundsCount: number;
-  readonly grossMinor: bigint; readonly refundsMinor: bigint; readonly feesMinor: bigint; readonly netMinor: bigint;
-  readonly settlementTransferId: string | null; readonly payoutAmountMinor: bigint | null; readonly payoutTransferId: string | null;
+  readonly grossMinor: bigint; readonly refundsMinor: bigint; readonly feesMinor: bigint;
+  /** Cash the merchant's stores took for customer top-ups that day, net of voids made that day (issue 19). */
+  readonly cashTopUpsCount: number; readonly cashTopUpsMinor: bigint;
+  /** gross − refunds − fees: what moves from the receivable to the payout account. */
+  readonly salesNetMinor: bigint;
+  /** salesNet − cash: what the day adds to the payout (negative: the merchant owes it, carried into the next payout). */
+  readonly netMinor: bigint;
+  readonly settlementTransferId: string | null; readonly cashTransferId: string | null; readonly payoutAmountMinor: bigint | null; readonly payoutTransferId: string | null;
   readonly payoutReference: string | null; readonly payoutStatus: string; readonly payoutFailure: string | null;
 }
 
@@ -59,8 +66,10 @@ export async function closeBusinessDay(deps: SettlementDeps, date: string): Prom
   const merchants = await deps.db.pool.query<{ merchant_id: string }>(
     `select merchant_id from payments where business_date = $1 union select merchant_id from payments where cancel_business_date = $1
      union select merchant_id from refunds where business_date = $1 and status = 'REFUNDED' order by 1 limit $2`, [date, MERCHANTS_PER_CLOSE_MAX]);
+  // A merchant whose stores only took cash that day is closed too: the cash it owes is netted from its payout.
+  const ids = new Set([...merchants.rows.map((row) => row.merchant_id), ...await merchantsWithCashOn(deps.db.pool, date, MERCHANTS_PER_CLOSE_MAX)]);
   const settlements: Settlement[] = [];
-  for (const row of merchants.rows) settlements.push(await closeMerchantDay(deps, row.merchant_id, date));
+  for (const merchantId of [...ids].sort().slice(0, MERCHANTS_PER_CLOSE_MAX)) settlements.push(await closeMerchantDay(deps, merchantId, date));
   return settlements;
 }
 
@@ -69,12 +78,24 @@ export async function closeMerchantDay(deps: SettlementDeps, merchantId: string,
   const settlement = await withTransaction(deps.db, (client) => recordTotals(deps, client, merchantId, date));
   const receivable = await receivableAccount(deps.db, merchantId);
   if (settlement.settlementTransferId !== null) {
-    const toPayout = settlement.netMinor > 0n;
+    const toPayout = settlement.salesNetMinor > 0n;
     const moved = await runLegs(deps.ledger, [{
       id: settlement.settlementTransferId, debitAccountId: toPayout ? receivable : payoutAccount, creditAccountId: toPayout ? payoutAccount : receivable,
-      amountMinor: toPayout ? settlement.netMinor : -settlement.netMinor, code: TransferCodes.settlement, reference: `settlement:${settlement.id}`,
+      amountMinor: toPayout ? settlement.salesNetMinor : -settlement.salesNetMinor, code: TransferCodes.settlement, reference: `settlement:${settlement.id}`,
     }]);
     assert(moved.ok, 'a settlement between a merchant\'s own unflagged accounts cannot be refused');
+  }
+  if (settlement.cashTransferId !== null) {
+    // The cash the stores took is paid out of the payout account into the cash-owed account (which the top-ups
+    // debited), so the debt is settled by netting. More cash than sales leaves the payout account below zero:
+    // nothing is paid, and the next days' sales fill it before anything leaves for the bank (carried forward).
+    const cashOwed = await ensureCashOwedAccount(deps.ledger, merchantId);
+    const owes = settlement.cashTopUpsMinor > 0n;
+    const moved = await runLegs(deps.ledger, [{
+      id: settlement.cashTransferId, debitAccountId: owes ? payoutAccount : cashOwed, creditAccountId: owes ? cashOwed : payoutAccount,
+      amountMinor: owes ? settlement.cashTopUpsMinor : -settlement.cashTopUpsMinor, code: TransferCodes.settlement, reference: `settlement-cash:${settlement.id}`,
+    }]);
+    assert(moved.ok, 'netting cash between a merchant\'s own unflagged accounts cannot be refused');
   }
   if (settlement.payoutStatus !== 'pending') return settlement;
   return instructPayout(deps, settlement, payoutAccount);
@@ -98,14 +119,18 @@ async function recordTotals(deps: SettlementDeps, client: pg.PoolClient, merchan
   assert(t !== undefined, 'totals row');
   const refundsMinor = t.refunds + t.cancels;
   const feesMinor = t.fees - t.fee_refunds - t.cancel_fees;
-  const netMinor = t.gross - refundsMinor - feesMinor;
+  const salesNetMinor = t.gross - refundsMinor - feesMinor;
+  const cash = await cashTakenOn(client, merchantId, date);
+  const netMinor = salesNetMinor - cash.amountMinor;
   const inserted = await client.query(
     `insert into settlements (id, merchant_id, business_date, payments_count, refunds_count, gross_minor, refunds_minor, fees_minor, net_minor,
-       settlement_transfer_id, payout_status, created_at)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) on conflict (merchant_id, business_date) do nothing`,
-    [uuidv7(), merchantId, date, t.payments_count, t.refunds_count, t.gross, refundsMinor, feesMinor, netMinor, netMinor === 0n ? null : uuidv7(), deps.now()]);
+       settlement_transfer_id, payout_status, created_at, cash_top_ups_count, cash_top_ups_minor, sales_net_minor, cash_transfer_id)
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12, $13, $14, $15) on conflict (merchant_id, business_date) do nothing`,
+    [uuidv7(), merchantId, date, t.payments_count, t.refunds_count, t.gross, refundsMinor, feesMinor, netMinor, salesNetMinor === 0n ? null : uuidv7(), deps.now(),
+      cash.count, cash.amountMinor, salesNetMinor, cash.amountMinor === 0n ? null : uuidv7()]);
   const stored = await readSettlement(client, merchantId, date);
-  assert(stored !== null && stored.netMinor === stored.grossMinor - stored.refundsMinor - stored.feesMinor, 'settlement balances');
+  assert(stored !== null && stored.salesNetMinor === stored.grossMinor - stored.refundsMinor - stored.feesMinor, 'settlement balances');
+  assert(stored.netMinor === stored.salesNetMinor - stored.cashTopUpsMinor, 'the day\'s net is its sales net less the cash taken');
   // Once per statement, in its transaction (PayPay's `file.created` in spirit; the CSV is fetched by API).
   if (inserted.rowCount === 1 && deps.events !== undefined) {
     await deps.events.record(client, { type: 'settlement.statement_ready', merchantId, paymentId: null, data: statementView(stored) });
@@ -146,7 +171,7 @@ async function setPayout(db: Database, settlement: Settlement, payout: { status:
 
 interface SettlementRow {
   id: string; merchant_id: string; business_date: string; payments_count: number; refunds_count: number; gross_minor: bigint; refunds_minor: bigint;
-  fees_minor: bigint; net_minor: bigint; settlement_transfer_id: string | null; payout_amount_minor: bigint | null; payout_transfer_id: string | null;
+  fees_minor: bigint; net_minor: bigint; settlement_transfer_id: string | null; cash_top_ups_count: number; cash_top_ups_minor: bigint; sales_net_minor: bigint | null; cash_transfer_id: string | null; payout_amount_minor: bigint | null; payout_transfer_id: string | null;
   payout_reference: string | null; payout_status: string; payout_failure: string | null;
 }
 
@@ -154,7 +179,8 @@ interface SettlementRow {
 export function statementView(s: Settlement) {
   return {
     statementId: s.id, businessDate: s.businessDate, currency: 'JPY', paymentsCount: s.paymentsCount, refundsCount: s.refundsCount,
-    grossAmount: s.grossMinor.toString(), refundsAmount: s.refundsMinor.toString(), feesAmount: s.feesMinor.toString(), netAmount: s.netMinor.toString(),
+    grossAmount: s.grossMinor.toString(), refundsAmount: s.refundsMinor.toString(), feesAmount: s.feesMinor.toString(),
+    cashTopUpsCount: s.cashTopUpsCount, cashTopUpsAmount: s.cashTopUpsMinor.toString(), netAmount: s.netMinor.toString(),
     payoutStatus: s.payoutStatus, payoutAmount: s.payoutAmountMinor?.toString() ?? null,
     csvPath: `/v2/settlements/${s.businessDate}/csv`,
   };
@@ -184,6 +210,7 @@ export async function readSettlement(db: Pick<pg.Pool, 'query'>, merchantId: str
   return {
     id: r.id, merchantId: r.merchant_id, businessDate: r.business_date, paymentsCount: r.payments_count, refundsCount: r.refunds_count,
     grossMinor: r.gross_minor, refundsMinor: r.refunds_minor, feesMinor: r.fees_minor, netMinor: r.net_minor, settlementTransferId: r.settlement_transfer_id,
+    cashTopUpsCount: r.cash_top_ups_count, cashTopUpsMinor: r.cash_top_ups_minor, salesNetMinor: r.sales_net_minor ?? r.net_minor, cashTransferId: r.cash_transfer_id,
     payoutAmountMinor: r.payout_amount_minor, payoutTransferId: r.payout_transfer_id, payoutReference: r.payout_reference, payoutStatus: r.payout_status, payoutFailure: r.payout_failure,
   };
 }

@@ -10,6 +10,8 @@ import { PayPage } from './pay.tsx';
 import { ScanPage } from './scan.tsx';
 import { TopUpPage, TopUpStatusPage } from './top-up.tsx';
 import { PayRequestPage, SendPage, SplitPage, TransfersPage, WithdrawPage } from './transfers.tsx';
+import { CashTopUpPage } from './cash-top-up.tsx';
+import { AutoTopUpPage } from './auto-top-up.tsx';
 import './money.css';
 
 export const moneyRoutes: Routes = {
@@ -17,6 +19,8 @@ export const moneyRoutes: Routes = {
   '/pay': () => <PayPage />,
   '/scan': () => <ScanPage />,
   '/top-up': () => <TopUpPage />,
+  '/top-up/cash': () => <CashTopUpPage />,
+  '/top-up/auto': () => <AutoTopUpPage />,
   '/top-up/:topUpId': (params) => <TopUpStatusPage topUpId={params['topUpId'] ?? ''} />,
   '/history': () => <HistoryPage />,
   '/history/:transferId': (params) => <HistoryDetailPage key={params['transferId']} transferId={params['transferId'] ?? ''} />,

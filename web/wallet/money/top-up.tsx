@@ -119,6 +119,10 @@ export function TopUpPage() {
             <Button variant={adding === 'card' ? 'primary' : 'secondary'} onClick={() => setAdding(adding === 'card' ? null : 'card')}>{t('money.topUp.addCard')}</Button>
             <Button variant={adding === 'bank' ? 'primary' : 'secondary'} onClick={() => setAdding(adding === 'bank' ? null : 'bank')}>{t('money.topUp.addBank')}</Button>
           </div>
+          <div className="row">
+            <Link to="/top-up/cash" className="button secondary">{t('money.cash.title')}</Link>
+            <Link to="/top-up/auto" className="button secondary">{t('money.auto.title')}</Link>
+          </div>
           {adding === 'card' ? <AddCard onAdded={(id) => { setAdding(null); setChosen(id); setVersion((n) => n + 1); }} /> : null}
           {adding === 'bank' ? <AddBank onAdded={() => { setAdding(null); setVersion((n) => n + 1); }} /> : null}
         </>
