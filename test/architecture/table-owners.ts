@@ -26,7 +26,7 @@ export const TABLE_OWNERS = {
   payments: [
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
-    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures', 'payment_debit_plans',
+    'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures', 'payment_debit_plans', 'refund_credit_plans',
   ],
   risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
   operations: [
