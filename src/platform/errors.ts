@@ -185,6 +185,7 @@ export const problems = {
   identity_already_verified: { status: 409, title: 'Your identity is already verified' },
   identity_verification_in_progress: { status: 409, title: 'An identity verification is already in progress' },
   kyc_application_not_found: { status: 404, title: 'No such identity verification' },
+  campaign_not_found: { status: 404, title: 'No such campaign' },
   kyc_application_not_in_review: { status: 409, title: 'The identity verification is not waiting for review' },
 } as const satisfies Record<string, ProblemDefinition>;
 
