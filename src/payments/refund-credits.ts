@@ -4,9 +4,9 @@
  * paid from it (over all of the payment's refunds and its cancel), so prepaid money (前払式支払手段) never
  * becomes funds-transfer money (資金移動業), which could then leave as cash.
  *
- * A partial refund returns the **funds-transfer part first**, then the prepaid part: both are legal (each
- * balance gets back at most what it paid), and this one keeps as much as possible of what the customer can
- * still withdraw or send. A payment paid from the wallet alone has no debit plan and no credit plan: its
+ * A partial refund returns the **funds-transfer part first**, then the prepaid part, then points spent on the
+ * payment (as points): every order is legal (each balance gets back at most what it paid), and this one keeps
+ * as much as possible of what the customer can still withdraw or send, and gives money before points. A payment paid from the wallet alone has no debit plan and no credit plan: its
  * refunds and cancel credit the wallet, as always.
  *
  * The plan is stored (`refund_credit_plans`) under the payment row's lock with the refund's reservation or
@@ -16,6 +16,7 @@
 import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { derivedUuid } from '../platform/ids.ts';
+import { pointsAccountId } from '../wallet/promo/relay.ts';
 
 /** One balance a refund credits, how much, and the ledger transfer id. */
 export interface Credit {
@@ -28,14 +29,16 @@ interface StoredLeg { accountId: string; amountMinor: string; transferId: string
 
 /**
  * Pure: the credits of a refund of `amountMinor`, given what each account paid (`debits`) and what earlier
- * refunds of the payment credited it. Accounts other than the prepaid wallet come first.
+ * refunds of the payment credited it. Accounts not in `lastAccountIds` (the funds-transfer balance) come first,
+ * then those in that order (the prepaid wallet, then points).
  */
 export function planRefundCredits(
   debits: ReadonlyArray<{ accountId: string; amountMinor: bigint }>, alreadyCredited: ReadonlyMap<string, bigint>,
-  amountMinor: bigint, prepaidAccountId: string, firstTransferId: string,
+  amountMinor: bigint, lastAccountIds: readonly string[], firstTransferId: string,
 ): Credit[] {
   assert(amountMinor > 0n, 'a refund is positive');
-  const ordered = [...debits.filter((d) => d.accountId !== prepaidAccountId), ...debits.filter((d) => d.accountId === prepaidAccountId)];
+  const rank = (accountId: string): number => lastAccountIds.indexOf(accountId);
+  const ordered = [...debits].sort((a, b) => rank(a.accountId) - rank(b.accountId));
   const credits: Credit[] = [];
   let rest = amountMinor;
   for (const debit of ordered) {
@@ -57,15 +60,15 @@ export function planRefundCredits(
  * holds in `client`'s transaction. Null when the payment was paid from the wallet alone (no debit plan).
  */
 export async function storeRefundCredits(
-  client: Queryable, payment: { id: string; paymentTransferId: string | null; walletAccountId: string | null },
+  client: Queryable, payment: { id: string; paymentTransferId: string | null; walletAccountId: string | null; customerId: string | null },
   amountMinor: bigint, firstTransferId: string,
 ): Promise<Credit[] | null> {
-  assert(payment.paymentTransferId !== null && payment.walletAccountId !== null, 'a paid payment');
+  assert(payment.paymentTransferId !== null && payment.walletAccountId !== null && payment.customerId !== null, 'a paid payment');
   const plan = await client.query<{ debits: StoredLeg[] }>('select debits from payment_debit_plans where payment_transfer_id = $1', [payment.paymentTransferId]);
   const debits = plan.rows[0]?.debits;
   if (debits === undefined) return null;
   const credits = planRefundCredits(debits.map((d) => ({ accountId: d.accountId, amountMinor: BigInt(d.amountMinor) })),
-    await creditedSoFar(client, payment.id), amountMinor, payment.walletAccountId, firstTransferId);
+    await creditedSoFar(client, payment.id), amountMinor, [payment.walletAccountId, pointsAccountId(payment.customerId)], firstTransferId);
   const json = JSON.stringify(credits.map((c) => ({ accountId: c.accountId, amountMinor: c.amountMinor.toString(), transferId: c.transferId })));
   await client.query('insert into refund_credit_plans (transfer_id, payment_id, credits) values ($1, $2, $3::jsonb)', [firstTransferId, payment.id, json]);
   return credits;

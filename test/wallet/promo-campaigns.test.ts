@@ -175,12 +175,34 @@ describe('refunds reverse their cashback', () => {
   });
 });
 
+describe('spending points', () => {
+  it('points pay first, then prepaid; a refund returns money before points', async () => {
+    await createCampaign(h.db, h.ledger, definition(), 'operator:test');
+    const customer = await createCustomer(h.db, h.ledger, 2_000n);
+    await pay(customer, 1_000n);
+    await relayAll();
+    expect(await points(customer)).toBe(100n);
+    const second = await pay(customer, 500n);
+    const debits = await h.db.pool.query<{ debit_account_id: string; amount: string }>(
+      'select debit_account_id, amount::text from transfers where reference = $1 and code = $2 order by amount', [`payment:${second.id}`, TransferCodes.payment]);
+    expect(debits.rows).toEqual([{ debit_account_id: pointsAccountId(customer.customerId), amount: '100' }, { debit_account_id: customer.walletAccountId, amount: '400' }]);
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(600n);
+    await relayAll();
+    expect(await points(customer)).toBe(50n); // the second payment earned 10% too
+    await refund(second, 450n);
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(1_000n);
+    await relayAll();
+    // 50 points came back as points; the second payment's 50 points were reversed in proportion (45).
+    expect(await points(customer)).toBe(50n + 50n - 45n);
+  });
+});
+
 describe('expiry', () => {
   it('expires points after their validity into the platform promotion account, keeping those still valid, once', async () => {
     await createCampaign(h.db, h.ledger, definition({ pointsValidDays: 10 }), 'operator:test');
     const customer = await createCustomer(h.db, h.ledger, 9_000n);
+    // Both payments are relayed together, so the second does not spend the first's points (points pay first).
     await pay(customer, 1_000n);
-    await relayAll();
     const start = h.clock.now;
     h.clock.now = new Date(start.getTime() + 5 * DAY_MS);
     try {
