@@ -46,6 +46,9 @@ import { createKyc, type Kyc } from './wallet/kyc/kyc.ts';
 import { registerKycRoutes } from './wallet/kyc/routes.ts';
 import { registerKycReviewRoutes } from './wiring-kyc.ts';
 import { registerRegulatoryRoutes } from './wiring-regulatory.ts';
+import { registerCampaignRoutes } from './wiring-promo.ts';
+import { createPromotions, POINTS_EXPIRY_INTERVAL_MS, PROMO_RELAY_INTERVAL_MS, type Promotions } from './wallet/promo/promotions.ts';
+import { registerPointsRoutes } from './wallet/promo/routes.ts';
 
 export interface Koban {
   readonly config: Config;
@@ -57,6 +60,7 @@ export interface Koban {
   readonly kyc: Kyc;
   /** Cash top-up at the register and auto top-up (issue 19, src/wiring-cash.ts). */
   readonly cash: CashTopUps;
+  readonly promotions: Promotions;
   readonly notifications: Notifications;
   readonly identity: Identity;
   /** Audit log, kill switches, operators, cases, compensation (src/operations). */
@@ -119,7 +123,11 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   // Identity verification (eKYC, issue 19): the provider's word opens the funds-transfer balance; operators review.
   const kyc = createKyc({ db, ledger, config: config.wallet, now: clock });
   registerKycRoutes(app, kyc, (request) => identity.guard(request));
+  // Points and cashback campaigns (issue 19): operators define and fund them, a relay grants after each payment's commit.
+  const promotions = createPromotions(db, ledger, clock);
+  registerPointsRoutes(app, promotions, (request) => identity.guard(request));
   registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRegulatoryRoutes(scope, db, clock),
+    (scope) => registerCampaignRoutes(scope, promotions, operations.audit),
     (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal),
     (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);
@@ -153,7 +161,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   };
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc, cash,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc, cash, promotions,
     get jobs() { return jobs; },
     startBackgroundWork() {
       if (jobs !== null || closing) return;
@@ -173,6 +181,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       started.run('risk.counter-prune', 60_000, () => risk.pruneCounters());
       timers.push(...payments.startBackgroundWork(started));
       wallet.startBackgroundWork(started);
+      started.run('wallet.promo-relay', PROMO_RELAY_INTERVAL_MS, () => promotions.relay());
+      started.run('wallet.points-expiry', POINTS_EXPIRY_INTERVAL_MS, () => promotions.expire());
     },
     stopBackgroundWork,
     drain,

@@ -26,6 +26,8 @@ export const AccountCodes = {
   customerWallet: 100,
   /** A verified customer's funds-transfer balance (資金移動業 type 2): spendable, sendable, withdrawable. */
   customerFundsTransfer: 110,
+  /** A customer's points (cashback of campaigns, src/wallet/promo): spendable only, spent first, they expire. */
+  customerPoints: 120,
   merchantReceivable: 200,
   merchantPayout: 210,
   /** Cash a merchant's stores took at the register for customer top-ups (issue 19): owed to Koban until the daily close nets it. */

@@ -14,6 +14,7 @@ import { names, receivableOf } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { writeNotice } from './customer-notices.ts';
 import { runLegs } from './ledger-legs.ts';
+import { readRefundCredits, storeRefundCredits } from './refund-credits.ts';
 import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
@@ -91,6 +92,8 @@ async function decideCancel(deps: PaymentsDeps, client: pg.PoolClient, merchantI
        cancel_transfer_id = $6, cancel_fee_transfer_id = $7, reversal_pending = true where id = $1 returning ${PAYMENT_COLUMNS}`,
     [payment.id, now, businessDate(now), amount, fee, uuidv7(), fee > 0n ? uuidv7() : null]);
   const canceled = toPayment(updated.rows[0] as PaymentRow);
+  assert(canceled.cancelTransferId !== null, 'a decided cancel has its transfer id');
+  await storeRefundCredits(client, canceled, amount, canceled.cancelTransferId);
   await deps.events.record(client, { type: 'payment.canceled', merchantId, paymentId: canceled.id, data: await paymentEventData(client, canceled) });
   if (canceled.customerId !== null) {
     await writeNotice(client, canceled.customerId, { type: 'payment.canceled', paymentId: canceled.id, amountMinor: amount, ...(await names(client, canceled)), at: now });
@@ -111,8 +114,12 @@ async function reverse(deps: PaymentsDeps, payment: Payment): Promise<boolean> {
   assert(payment.cancelTransferId !== null && payment.cancelAmountMinor !== null && payment.walletAccountId !== null, 'a decided cancel');
   const receivable = await receivableOf(deps, payment.merchantId);
   const reference = `cancel:${payment.id}`;
+  // The balances the payment was paid from, less what its refunds returned (refund-credits.ts); the wallet alone when it paid alone.
+  const credits = await readRefundCredits(deps.db.pool, payment.cancelTransferId)
+    ?? [{ accountId: payment.walletAccountId, amountMinor: payment.cancelAmountMinor, transferId: payment.cancelTransferId }];
+  assert(credits.reduce((sum, c) => sum + c.amountMinor, 0n) === payment.cancelAmountMinor, 'the credits add up to the cancel');
   const outcome = await runLegs(deps.ledger, [
-    { id: payment.cancelTransferId, debitAccountId: receivable, creditAccountId: payment.walletAccountId, amountMinor: payment.cancelAmountMinor, code: TransferCodes.refund, reference },
+    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference })),
     ...(payment.cancelFeeTransferId === null ? [] : [{ id: payment.cancelFeeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: payment.cancelFeeMinor ?? 0n, code: TransferCodes.fee, reference }]),
   ]);
   // A refused reversal (e.g. the wallet was closed meanwhile) stays pending for operations to resolve:

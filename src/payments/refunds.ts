@@ -16,6 +16,7 @@ import { feeRefund } from './fees.ts';
 import { writeNotice } from './customer-notices.ts';
 import { awaitOutcome } from './in-flight.ts';
 import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
+import { readRefundCredits, storeRefundCredits } from './refund-credits.ts';
 import { fingerprint, lockPayment, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
 import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
@@ -134,7 +135,9 @@ async function reserveRefund(deps: PaymentsDeps, client: pg.PoolClient, request:
      values ($1, $2, $3, $4, 'CREATED', $5, $6, $7, $8, $9, $10, $11, $12) returning ${REFUND_COLUMNS}`,
     [uuidv7(), payment.id, payment.merchantId, request.merchantRefundId, request.amountMinor, feeMinor, request.reason, requestFingerprint,
       uuidv7(), feeMinor > 0n ? uuidv7() : null, request.requestedAt, deps.now()]);
-  return { refund: toRefund(inserted.rows[0] as RefundRow), payment };
+  const refund = toRefund(inserted.rows[0] as RefundRow);
+  await storeRefundCredits(client, payment, refund.amountMinor, refund.refundTransferId);
+  return { refund, payment };
 }
 
 /** The ledger step, the record and the consequences of a reserved refund (the repair sweeper re-runs it). */
@@ -152,13 +155,19 @@ async function currentRefund(deps: PaymentsDeps, refund: Refund): Promise<Refund
   return current;
 }
 
-/** From the merchant's receivable back to the wallet, and the refund's share of the fee back to the receivable: one linked chain. */
+/**
+ * From the merchant's receivable back to the balances the payment was paid from (refund-credits.ts; the wallet
+ * alone when it paid alone), and the refund's share of the fee back to the receivable: one linked chain.
+ */
 async function moveRefundMoney(deps: PaymentsDeps, refund: Refund, payment: Payment): Promise<LegsOutcome> {
   assert(payment.walletAccountId !== null && payment.customerId !== null, 'a refunded payment was paid by a customer');
   const receivable = await receivableOf(deps, payment.merchantId);
   const reference = `refund:${refund.id}`;
+  const credits = await readRefundCredits(deps.db.pool, refund.refundTransferId)
+    ?? [{ accountId: payment.walletAccountId, amountMinor: refund.amountMinor, transferId: refund.refundTransferId }];
+  assert(credits.reduce((sum, c) => sum + c.amountMinor, 0n) === refund.amountMinor, 'the credits add up to the refund');
   return runLegs(deps.ledger, [
-    { id: refund.refundTransferId, debitAccountId: receivable, creditAccountId: payment.walletAccountId, amountMinor: refund.amountMinor, code: TransferCodes.refund, reference },
+    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference })),
     ...(refund.feeTransferId === null ? [] : [{ id: refund.feeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: refund.feeRefundMinor, code: TransferCodes.fee, reference }]),
   ]);
 }

@@ -220,6 +220,11 @@ export const problems = {
   identity_already_verified: { status: 409, title: 'Your identity is already verified' },
   identity_verification_in_progress: { status: 409, title: 'An identity verification is already in progress' },
   kyc_application_not_found: { status: 404, title: 'No such identity verification' },
+  campaign_not_found: { status: 404, title: 'No such campaign' },
+  abolition_not_active: { status: 409, title: 'No abolition procedure is under way' },
+  abolition_claim_period_over: { status: 409, title: 'The claim period of the abolition procedure is over' },
+  abolition_nothing_to_claim: { status: 409, title: 'There is no prepaid balance to claim' },
+  abolition_claim_open: { status: 409, title: 'A claim of your balance is already being paid' },
   kyc_application_not_in_review: { status: 409, title: 'The identity verification is not waiting for review' },
 } as const satisfies Record<string, ProblemDefinition>;
 

@@ -3,9 +3,9 @@
  * "choose accounts" step calls it (through `spending.ts`) and turns each leg into one ledger transfer of one
  * linked chain, so the legs move together or not at all.
  *
- * Order: prepaid first, then funds-transfer (the default: the balance that can do less is used up first, so
- * what stays is what can still be sent or withdrawn), or funds-transfer first when the customer chose so.
- * Points will come before both when they exist.
+ * Order: points always first (they are not money, and they expire: `promo/`), then prepaid, then
+ * funds-transfer (the default: the balance that can do less is used up first, so what stays is what can still
+ * be sent or withdrawn), or funds-transfer before prepaid when the customer chose so.
  */
 import { assert } from '../platform/assert.ts';
 import type { BalanceKind } from './balance-kinds.ts';
@@ -14,15 +14,18 @@ export const SPEND_ORDERS = ['prepaid_first', 'funds_transfer_first'] as const;
 export type SpendOrder = (typeof SPEND_ORDERS)[number];
 export const DEFAULT_SPEND_ORDER: SpendOrder = 'prepaid_first';
 
+/** What can pay: the two balances the law defines, and points (cashback of campaigns, never cash). */
+export type SpendKind = BalanceKind | 'points';
+
 export interface SpendableBalance {
-  readonly kind: BalanceKind;
+  readonly kind: SpendKind;
   readonly accountId: string;
   /** What can be spent now: posted credits less posted and held debits. */
   readonly availableMinor: bigint;
 }
 
 export interface SpendLeg {
-  readonly kind: BalanceKind;
+  readonly kind: SpendKind;
   readonly accountId: string;
   readonly amountMinor: bigint;
 }
@@ -30,7 +33,8 @@ export interface SpendLeg {
 /** The balances in the order they pay. */
 export function orderedForSpending(balances: readonly SpendableBalance[], order: SpendOrder): SpendableBalance[] {
   const first: BalanceKind = order === 'funds_transfer_first' ? 'funds_transfer' : 'prepaid';
-  return [...balances.filter((b) => b.kind === first), ...balances.filter((b) => b.kind !== first)];
+  const money = balances.filter((b) => b.kind !== 'points');
+  return [...balances.filter((b) => b.kind === 'points'), ...money.filter((b) => b.kind === first), ...money.filter((b) => b.kind !== first)];
 }
 
 /**

@@ -19,7 +19,8 @@ export const TABLE_OWNERS = {
   notifications: ['outbox_messages', 'dev_outbox', 'customer_notifications'],
   wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims',
     'customer_verifications', 'wallet_spend_orders', 'kyc_applications', 'wallet_handles', 'p2p_transfers', 'bill_splits', 'money_requests', 'withdrawals',
-    'cash_top_up_codes', 'cash_top_ups', 'auto_top_up_settings', 'auto_top_up_runs'],
+    'cash_top_up_codes', 'cash_top_ups', 'auto_top_up_settings', 'auto_top_up_runs',
+    'promo_campaigns', 'promo_queue', 'promo_grants', 'promo_reversals', 'promo_expiries', 'abolition_procedures', 'abolition_claims'],
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces', 'opa_rate_buckets',
     'merchant_payout_accounts', 'merchant_external_ids', 'merchant_users', 'merchant_user_sessions',
@@ -29,7 +30,7 @@ export const TABLE_OWNERS = {
     'payment_codes', 'payments', 'dynamic_qr_codes', 'refunds', 'payment_customer_notices', 'webhook_events', 'webhook_deliveries', 'webhook_attempts',
     'settlements', 'terminal_activation_codes', 'terminal_sessions', 'terminal_reversals', 'terminal_day_closes',
     'terminal_actions_in_flight', 'payment_order_details', 'payment_cancel_requests', 'payment_confirmations', 'terminal_code_failures', 'payment_debit_plans',
-    'payment_authorization_actions',
+    'payment_authorization_actions', 'refund_credit_plans',
   ],
   risk: ['risk_counters', 'risk_links', 'risk_rule_settings', 'risk_ruleset', 'risk_lists', 'risk_events'],
   operations: [

@@ -50,6 +50,9 @@ export const PERMISSIONS = {
   'identity.review': RISK,
   // What Koban owes its customers and the security it must hold (issue 19).
   'regulatory.read': ['finance', 'administrator'],
+  // Points and cashback campaigns (issue 19): their budgets are the platform's money.
+  'promotions.read': ['support', 'risk_analyst', 'finance', 'administrator'],
+  'promotions.manage': ['finance', 'administrator'],
   'customers.force_reset': ['support', 'risk_analyst', 'administrator'],
   'customers.revoke_sessions': ['support', 'risk_analyst', 'administrator'],
   'proposals.read': ['risk_analyst', 'finance', 'administrator'],
