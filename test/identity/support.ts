@@ -99,10 +99,10 @@ export function uniqueContacts(): { email: string; phone: string } {
 }
 
 /** Signs a customer up through the API and returns a client signed in on its remembered device. */
-export async function signUp(koban: Koban, password = 'correct horse battery staple'): Promise<Customer> {
+export async function signUp(koban: Koban, password = 'correct horse battery staple', given?: Client): Promise<Customer> {
   const { email, phone } = uniqueContacts();
   // Each sign-up from its own address: sign-ups per IP are limited (SMS pumping).
-  const client = newClient(koban, `198.18.${Math.floor(counter / 250) % 250}.${counter % 250}`);
+  const client = given ?? newClient(koban, `198.18.${Math.floor(counter / 250) % 250}.${counter % 250}`);
   const started = await client.request({ method: 'POST', url: '/v1/customer/signup', body: { email, phone, password } });
   if (started.statusCode !== 202) throw new Error(`signup failed: ${started.body}`);
   const { signupId } = started.json() as { signupId: string };

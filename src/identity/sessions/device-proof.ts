@@ -70,7 +70,8 @@ export async function readDeviceProof(request: FastifyRequest, publicOrigin: str
   if (payload['htu'] !== targetUri(publicOrigin, request)) throw invalid('the proof was made for another address');
   const jti = payload.jti;
   if (typeof jti !== 'string' || jti.length < JTI_LENGTH_MIN || jti.length > JTI_LENGTH_MAX) throw invalid(`jti must be ${JTI_LENGTH_MIN}..${JTI_LENGTH_MAX} characters`);
-  return { thumbprint: await calculateJwkThumbprint(jwk, 'sha256'), jti, network: networkOf(request.ip) };
+  const ip: unknown = request.ip;
+  return { thumbprint: await calculateJwkThumbprint(jwk, 'sha256'), jti, network: typeof ip === 'string' ? networkOf(ip) : 'unknown' };
 }
 
 const SEEN_JTI = `insert into device_proof_jtis (jti_hash, session_id, expires_at) values ($1, $2, now() + make_interval(secs => $3)) on conflict do nothing returning 1`;
