@@ -50,6 +50,14 @@ export function awaitingCustomer(payment: Payment): boolean {
 }
 
 /**
+ * Any payment waiting for its customer (a till's code payment, or a QR payment risk held): CREATED with a
+ * customer and no transfer. (A dynamic QR order nobody has claimed has no customer; a failed claim releases it.)
+ */
+export function heldForCustomer(payment: Payment): boolean {
+  return payment.status === 'CREATED' && payment.paymentTransferId === null && payment.customerId !== null;
+}
+
+/**
  * Turns the payment the claim just staged into one waiting for its customer: its transfer ids are taken
  * back (milliseconds after the claim, long before the repair sweeper would look at it) and the confirmation
  * row is written, in one statement.
