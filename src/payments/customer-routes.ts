@@ -117,10 +117,13 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   });
 
   app.post('/v1/wallet/confirmations/:paymentId/confirm', {
-    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN (money moves now)', params: PaymentIdParams,
-      body: Type.Object({ pin: Type.String({ maxLength: 16 }) }, { additionalProperties: false }) },
+    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN, or a passkey (`x-step-up-grant` for confirm_payment {paymentId, amountMinor}); money moves now', params: PaymentIdParams,
+      headers: Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 512 })) }),
+      body: Type.Object({ pin: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: false }) },
   }, async (request) => {
-    const ctx = withPin(await requireCustomer(request), (request.body as { pin: string }).pin);
+    const grant = (request.headers as { 'x-step-up-grant'?: string })['x-step-up-grant'];
+    const withProof = withPin(await requireCustomer(request), (request.body as { pin?: string }).pin);
+    const ctx = grant === undefined ? withProof : { ...withProof, confirmationGrant: grant };
     return customerPaymentView(await payments.confirmHeldPayment(ctx, (request.params as { paymentId: string }).paymentId));
   });
 

@@ -13,7 +13,8 @@ import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { lastCode, newClient, type Client, type Customer } from '../identity/support.ts';
+import { lastCode, newClient, stepUpByPasskey, stepUpBySms, type Client, type Customer } from '../identity/support.ts';
+import { createSoftAuthenticator, type SoftAuthenticator } from '../../src/drill/soft-authenticator.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { balanceOf, customerWithPin, expectLedgerVerifies, PIN, startWalletEnv, type WalletEnv } from './support.ts';
 
@@ -257,6 +258,64 @@ describe('the hold for QR payments (issue 13)', () => {
     await w.koban.payments.payments.runMaintenance();
     const row = await w.db.pool.query<{ status: string; failure_code: string }>('select status, failure_code from payments where id = $1', [held.json().paymentId]);
     expect(row.rows[0]).toEqual({ status: 'FAILED', failure_code: 'customer_confirmation_expired' });
+    expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
+  });
+});
+
+/** Registers a passkey (a soft authenticator: real P-256, user verification) for the customer. */
+async function enrolPasskey(customer: Customer): Promise<SoftAuthenticator> {
+  const authenticator = createSoftAuthenticator('https://koban.test');
+  const grant = await stepUpBySms(w.koban, customer, 'change_factors', { factor: 'passkey' });
+  const options = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration/options', body: {}, headers: { 'x-step-up-grant': grant } });
+  expect(options.statusCode, options.body).toBe(200);
+  const { challengeId, options: creation } = options.json();
+  const done = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration', body: { webauthnChallengeId: challengeId, credential: authenticator.register(creation), name: 'Own phone' } });
+  expect(done.statusCode, done.body).toBe(201);
+  return authenticator;
+}
+
+const confirmWithGrant = (client: Client, paymentId: string, grant: string) =>
+  client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: {}, headers: { 'x-step-up-grant': grant } });
+
+describe('a passkey as strong confirmation (issue 13)', () => {
+  it('the customer on a new phone releases a held QR payment with a passkey bound to its id and amount; the PIN there, SMS, another amount or another payment, or no user verification do not', async () => {
+    const customer = await establishedCustomer(40_000n);
+    const authenticator = await enrolPasskey(customer);
+    const newPhone = { ...customer, client: await thiefSignsIn(customer) };
+    const held = await payStoreQr(newPhone.client, '4000');
+    expect(held.statusCode, held.body).toBe(202);
+    const paymentId = held.json().paymentId as string;
+    expect((await confirm(newPhone.client, paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // Only a passkey is offered for this action: an SMS code is what a SIM swap hands a thief.
+    const started = await newPhone.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'confirm_payment', params: { paymentId, amountMinor: 4000 } } });
+    expect(started.json().methods).toEqual(['passkey']);
+    const sms = await newPhone.client.request({ method: 'POST', url: `/v1/customer/step-up/${started.json().stepUpId}/sms`, body: {} });
+    expect(sms.statusCode).toBe(403);
+    const other = await payStoreQr(newPhone.client, '3000');
+    expect(other.statusCode).toBe(202);
+    const forOtherAmount = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId, amountMinor: 400 });
+    expect((await confirmWithGrant(newPhone.client, paymentId, forOtherAmount)).json()).toMatchObject({ code: 'step_up_required' });
+    const forOtherPayment = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId: other.json().paymentId, amountMinor: 3000 });
+    expect((await confirmWithGrant(newPhone.client, paymentId, forOtherPayment)).json()).toMatchObject({ code: 'step_up_required' });
+    await expect(stepUpByPasskey(newPhone, (options) => authenticator.assert(options, { userVerified: false }), 'confirm_payment', { paymentId, amountMinor: 4000 })).rejects.toThrow(/step-up verify failed/);
+    expect(await balanceOf(w, customer.customerId)).toBe(40_000n);
+    const grant = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId, amountMinor: 4000 });
+    const released = await confirmWithGrant(newPhone.client, paymentId, grant);
+    expect(released.json()).toMatchObject({ paymentId, status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(36_000n);
+    // The grant was single use: it does not release the other held payment, even replayed for it.
+    expect((await confirmWithGrant(newPhone.client, other.json().paymentId, grant)).json()).toMatchObject({ code: 'step_up_required' });
+  });
+
+  it('a thief with the session and the PIN but not the passkey cannot release what risk held', async () => {
+    const victim = await establishedCustomer(30_000n);
+    await enrolPasskey(victim);
+    const thief = await thiefSignsIn(victim);
+    const held = await payStoreQr(thief, '5000', undefined, PIN);
+    expect(held.statusCode).toBe(202);
+    expect((await confirm(thief, held.json().paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // The SIM-swapped SMS does not stand in for the passkey.
+    await expect(stepUpBySms(w.koban, { ...victim, client: thief }, 'confirm_payment', { paymentId: held.json().paymentId, amountMinor: 5000 })).rejects.toThrow(/step-up verify failed/);
     expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
   });
 });

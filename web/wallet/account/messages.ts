@@ -41,6 +41,7 @@ export const accountMessages: Messages = {
   'stepUp.action.change_password': { ja: 'パスワードを変更します', en: 'You are changing your password' },
   'stepUp.action.change_factors': { ja: 'セキュリティ設定を変更します', en: 'You are changing your security settings' },
   'stepUp.action.raise_limits': { ja: '利用上限を引き上げます', en: 'You are raising your limits' },
+  'stepUp.action.confirm_payment': { ja: 'お支払いを確認します', en: 'You are confirming a payment' },
 
   // Problems (RFC 9457 codes from the server)
   'problem.generic': { ja: 'うまくいきませんでした。しばらくしてからもう一度お試しください。', en: 'Something went wrong. Please try again in a moment.' },

@@ -29,7 +29,7 @@ import { Button, Field, Notice } from '../../shared/ui.tsx';
 import { problemCode, problemText, webauthnText } from '../account/problems.ts';
 
 export type StepUpActionName =
-  | 'top_up' | 'add_funding_source' | 'link_social' | 'unlink_social' | 'change_email' | 'change_phone' | 'change_password' | 'change_factors' | 'raise_limits';
+  | 'top_up' | 'add_funding_source' | 'link_social' | 'unlink_social' | 'change_email' | 'change_phone' | 'change_password' | 'change_factors' | 'raise_limits' | 'confirm_payment';
 
 export interface StepUpAction {
   action: StepUpActionName;
