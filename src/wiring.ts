@@ -37,7 +37,7 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
       }
       if (session.deviceId === null) return null;
       const walletAccountId = await ensureCustomerWallet(db, ledger, session.customerId);
-      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId, ...(session.deviceKey === null ? {} : { deviceKey: session.deviceKey }), ...(request.ip ? { ip: request.ip } : {}) };
+      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId, sessionId: session.id, ...(session.deviceKey === null ? {} : { deviceKey: session.deviceKey }), ...(request.ip ? { ip: request.ip } : {}) };
     },
   };
 }
@@ -53,7 +53,12 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
       return true;
     },
-    async confirmsHeldPayment(ctx, strength) {
+    async confirmsHeldPayment(ctx, strength, payment) {
+      // A passkey (a step-up grant for exactly this payment and amount) is strong on any device: issue 13.
+      if (ctx.confirmationGrant !== undefined && ctx.sessionId !== undefined) {
+        await identity.requireStepUp(db.pool, { id: ctx.sessionId, customerId: ctx.customerId }, ctx.confirmationGrant, 'confirm_payment', { paymentId: payment.id, amountMinor: payment.amountMinor });
+        return;
+      }
       if (ctx.confirmationPin === undefined) throw new KobanError('strong_confirmation_required');
       if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);

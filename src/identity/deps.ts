@@ -8,6 +8,8 @@ import type { IdentitySecrets } from './secrets.ts';
 export interface IdentityDeps {
   readonly db: Database;
   readonly config: IdentityConfig;
+  /** Koban's public origin (`KOBAN_PUBLIC_URL`): the `htu` of a device proof names it (device-proof.ts). */
+  readonly publicOrigin: string;
   readonly secrets: IdentitySecrets;
   readonly hasher: PasswordHasher;
   /** The risk engine, plugged in by createKoban right after it creates risk (risk-port.ts). */

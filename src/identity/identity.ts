@@ -15,6 +15,7 @@ import { isInRecoveryCooldown, refuseDuringRecoveryCooldown } from './recovery/c
 import { forcePasswordAndPinReset, forceResetAllCustomers } from './recovery/forced-reset.ts';
 import { createRiskSlot, type RiskPort } from './risk-port.ts';
 import { createSecrets } from './secrets.ts';
+import { purgeExpiredProofs } from './sessions/device-proof.ts';
 import { isEstablishedDevice } from './sessions/devices.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
 import { checkSignInHealth, signInHealth, type SignInAlertReason, type SignInHealth } from './sign-in-health.ts';
@@ -64,6 +65,7 @@ export function createIdentity(config: Config, db: Database): Identity {
     switches: { isOn: (name) => switches?.isOn(name) ?? true },
     db,
     config: config.identity,
+    publicOrigin: new URL(config.publicUrl).origin,
     secrets: createSecrets(config.identity.secret),
     hasher: createPasswordHasher(config.identity.passwordHashConcurrency, config.identity.passwordHashQueueMax),
     risk: risk.port,
@@ -103,6 +105,7 @@ export function createIdentity(config: Config, db: Database): Identity {
     checkSignInHealth: (at = new Date()) => checkSignInHealth(db.pool, config.identity.signInHealth, at),
     async purgeExpired() {
       await purgeExpiredSignups(deps);
+      await purgeExpiredProofs(db.pool);
       await db.pool.query('delete from webauthn_challenges where expires_at <= now()');
       await db.pool.query('delete from social_transactions where expires_at <= now()');
     },

@@ -23,6 +23,13 @@ export interface CustomerContext {
    * never reads it: only the `requireStrongConfirmation` hook does, and identity checks it.
    */
   readonly confirmationPin?: string;
+  /** The session this request came in (identity's step-up grants are bound to it). */
+  readonly sessionId?: string;
+  /**
+   * A step-up grant for `confirm_payment {paymentId, amountMinor}` sent with this request (a passkey confirming
+   * a held payment, issue 13). Payments never reads it; identity's hook checks it.
+   */
+  readonly confirmationGrant?: string;
 }
 
 /** Turns a request into a customer context, or null when it is not authenticated. Identity provides it. */
@@ -52,10 +59,11 @@ export interface PaymentHooks {
   requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint, strength?: 'pin' | 'strong'): Promise<boolean>;
   /**
    * The customer confirms a payment that waited for them (customer-confirmation.ts): `pin` needs the charge
-   * PIN typed with this request, `strong` the PIN on a device the account has known for a day (identity
-   * decides). Throws the reason when the proof is missing or wrong.
+   * PIN typed with this request, `strong` the PIN on a device the account has known for a day, or — for either —
+   * a passkey step-up grant bound to this payment's id and amount (identity decides). Throws the reason when
+   * the proof is missing or wrong.
    */
-  confirmsHeldPayment(ctx: CustomerContext, strength: 'pin' | 'strong'): Promise<void>;
+  confirmsHeldPayment(ctx: CustomerContext, strength: 'pin' | 'strong', payment: { readonly id: string; readonly amountMinor: bigint }): Promise<void>;
   /** In-app feed and notification adapters (identity's notifications module). Failures are logged, never fatal. */
   /** Writes the customer's notice (feed entry, e-mail) in `client`'s transaction when given (the notice relay, customer-notices.ts). */
   notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable): Promise<void>;

@@ -50,6 +50,14 @@ export function awaitingCustomer(payment: Payment): boolean {
 }
 
 /**
+ * Any payment waiting for its customer (a till's code payment, or a QR payment risk held): CREATED with a
+ * customer and no transfer. (A dynamic QR order nobody has claimed has no customer; a failed claim releases it.)
+ */
+export function heldForCustomer(payment: Payment): boolean {
+  return payment.status === 'CREATED' && payment.paymentTransferId === null && payment.customerId !== null;
+}
+
+/**
  * Turns the payment the claim just staged into one waiting for its customer: its transfer ids are taken
  * back (milliseconds after the claim, long before the repair sweeper would look at it) and the confirmation
  * row is written, in one statement.
@@ -116,7 +124,9 @@ async function readConfirmation(db: Queryable, ctx: CustomerContext, paymentId: 
 export async function confirmHeldPayment(deps: PaymentsDeps, ctx: CustomerContext, paymentId: string): Promise<Payment> {
   const before = await readConfirmation(deps.db.pool, ctx, paymentId);
   if (before.status !== 'waiting') return finalAnswer(deps, before);
-  await deps.hooks.confirmsHeldPayment(ctx, before.strength);
+  const held = await readPaymentById(deps.db.pool, paymentId);
+  assert(held !== null, 'a confirmation names its payment');
+  await deps.hooks.confirmsHeldPayment(ctx, before.strength, { id: held.id, amountMinor: held.amountMinor });
   const staged = await withTransaction(deps.db, async (client) => {
     const locked = await client.query<ConfirmationRow>(`select payment_id, customer_id, strength, status, expires_at from payment_confirmations where payment_id = $1 for update`, [paymentId]);
     const row = locked.rows[0];

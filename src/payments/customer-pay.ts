@@ -7,18 +7,19 @@
 import { createHash } from 'node:crypto';
 import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction } from '../platform/db/database.ts';
-import { KobanError } from '../platform/errors.ts';
+import { isKobanError, KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { requireOwnWallet } from './codes.ts';
 import type { SettlingAttempt } from './complete.ts';
 import type { CustomerContext } from './context.ts';
+import { heldForCustomer, holdForCustomer, type ConfirmationNeed } from './customer-confirmation.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { readDynamicQrForCustomer, type DynamicQr, type QrPreview } from './dynamic-qr.ts';
 import { parseStaticQrPayload } from './emvco.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, lockPayment, PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { paymentAnswer } from './outcomes.ts';
-import { assessPayment, walletBalanceMinor } from './risk-check.ts';
+import { assessPaymentWithRules, walletBalanceMinor } from './risk-check.ts';
 import { paymentInFlight, settledPayment } from './in-flight.ts';
 
 /** A customer's QR payment as it passes the steps (pipeline.ts DYNAMIC_QR_PAYMENT, STATIC_QR_PAYMENT). */
@@ -26,6 +27,8 @@ export interface QrAttempt extends SettlingAttempt {
   readonly ctx: CustomerContext;
   /** What the risk engine and the strong-confirmation check are told; set by the step that finds the order or store. */
   facts?: { paymentId: string; amountMinor: bigint; storeId: string | null; categoryCode: string };
+  /** Set when risk asked for a strong confirmation the request did not give: the payment waits for it (issue 13's hold). */
+  confirmation?: ConfirmationNeed;
 }
 
 export interface DynamicQrAttempt extends QrAttempt {
@@ -48,26 +51,47 @@ export async function requireOwnWalletStep(deps: PaymentsDeps, attempt: QrAttemp
 }
 
 /**
- * The risk engine (deny and review refuse), then confirmation — the PIN above the configured amount; when
- * the engine asks for a step-up (challenge: above the account's budget, an unusual context, a balance being
- * emptied) a **strong** one, the PIN on a device the account has known for a day (identity's hook decides),
- * so a thief on a fresh sign-in who knows the PIN still cannot pay.
+ * The risk engine (deny and review refuse), then confirmation — the PIN above the configured amount. When the
+ * engine asks for a step-up (challenge: above the account's budget, an unusual context, a balance being
+ * emptied) the payment needs a **strong** confirmation (the PIN on a device the account has known for a day,
+ * or a passkey: identity's hook decides); one not given with this request is not refused but **held**, like a
+ * till's (customer-confirmation.ts): staged with no transfer, answered "waiting", released from the customer's
+ * established phone or with a passkey, declined, or expired. A thief on a fresh sign-in can start one, never
+ * finish it.
  */
 export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): Promise<undefined> {
   const { ctx, facts } = attempt;
   assert(facts !== undefined, 'the order or store is known');
-  const risk = await assessPayment(deps, {
+  const risk = await assessPaymentWithRules(deps, {
     kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
     amountMinor: facts.amountMinor, ip: ctx.ip ?? null, balanceMinor: await walletBalanceMinor(deps, ctx.walletAccountId), ref: facts.paymentId,
   });
-  const aboveThreshold = facts.amountMinor > deps.config.strongConfirmationAboveMinor;
-  if (!aboveThreshold && risk === 'allow') return undefined;
-  const strength = risk === 'challenge' ? 'strong' : 'pin';
-  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor, strength))) {
-    const detail = aboveThreshold ? `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` : 'confirm this payment with your PIN or a passkey';
-    throw new KobanError('strong_confirmation_required', { detail });
+  if (risk.decision === 'challenge') {
+    if (!(await confirmedStrongly(deps, ctx, facts.amountMinor))) attempt.confirmation = { strength: 'strong', reasons: risk.rules };
+    return undefined;
+  }
+  if (facts.amountMinor <= deps.config.strongConfirmationAboveMinor) return undefined;
+  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor, 'pin'))) {
+    throw new KobanError('strong_confirmation_required', { detail: `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` });
   }
   return undefined;
+}
+
+/** True when this request carries a strong confirmation; false when it carries none that counts (then it waits). A wrong PIN is refused. */
+async function confirmedStrongly(deps: PaymentsDeps, ctx: CustomerContext, amountMinor: bigint): Promise<boolean> {
+  try {
+    return await deps.hooks.requireStrongConfirmation(ctx, amountMinor, 'strong');
+  } catch (error) {
+    if (isKobanError(error) && error.code === 'confirmation_needs_established_device') return false;
+    throw error;
+  }
+}
+
+/** A payment risk asked to confirm strongly stops here, staged and waiting (202, status CREATED). */
+export async function holdQrForCustomer(deps: PaymentsDeps, attempt: QrAttempt): Promise<Payment | undefined> {
+  if (attempt.confirmation === undefined) return undefined;
+  assert(attempt.staged !== undefined, 'the claim staged the payment');
+  return holdForCustomer(deps, attempt.staged, attempt.confirmation);
 }
 
 export async function previewDynamicQr(deps: PaymentsDeps, codeId: string): Promise<QrPreview> {
@@ -89,6 +113,7 @@ export async function answerRepeatedTap(deps: PaymentsDeps, attempt: DynamicQrAt
   const { qr, ctx } = attempt;
   assert(qr !== undefined, 'the order was read');
   const own = qr.payment.customerId === ctx.customerId && qr.payment.walletAccountId === ctx.walletAccountId;
+  if (own && heldForCustomer(qr.payment)) return qr.payment;
   if (own && paymentInFlight(qr.payment)) return paymentAnswer(await settledPayment(deps, qr.payment));
   if (own && (qr.payment.status === 'COMPLETED' || qr.payment.status === 'REFUNDED' || qr.payment.status === 'AUTHORIZED')) return qr.payment;
   return undefined;
@@ -125,11 +150,14 @@ export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt):
        from dynamic_qr_codes c join payments p on p.id = c.payment_id where c.id = $1 for update of c`, [attempt.codeId]);
     const row = locked.rows[0];
     assert(row !== undefined, 'the code was just read');
-    const claimedByThisWallet = row.customer_id === ctx.customerId && row.wallet_account_id === ctx.walletAccountId && row.payment_transfer_id !== null;
-    if (claimedByThisWallet) {
+    const own = (r: PaymentRow) => r.customer_id === ctx.customerId && r.wallet_account_id === ctx.walletAccountId;
+    const claimedByThisWallet = own(row) && row.payment_transfer_id !== null;
+    if (claimedByThisWallet || (own(row) && heldForCustomer(toPayment(row)))) {
       ownEarlierTap = toPayment(row);
       return null;
     }
+    // Held for another customer's confirmation: that customer's order now, until they decide.
+    if (heldForCustomer(toPayment(row))) throw new KobanError('payment_in_progress');
     if (row.code_status !== 'ACTIVE' || row.status !== 'CREATED') throw new KobanError('dynamic_qr_unavailable');
     if (row.expires_at <= deps.now() || authorizationLapsed(toPayment(row), deps.now())) throw new KobanError('dynamic_qr_expired');
     if (row.payment_transfer_id !== null) throw new KobanError('payment_in_progress');
@@ -139,7 +167,7 @@ export async function claimOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt):
       [row.id, ctx.customerId, ctx.walletAccountId, ctx.deviceId, uuidv7(), row.fee_minor > 0n ? uuidv7() : null, deps.now()]);
     return toPayment(updated.rows[0] as PaymentRow);
   });
-  if (ownEarlierTap !== null) return paymentAnswer(await settledPayment(deps, ownEarlierTap));
+  if (ownEarlierTap !== null) return answerOf(await settledPayment(deps, ownEarlierTap));
   assert(staged !== null, 'the order was claimed or answered');
   attempt.staged = staged;
   return undefined;
@@ -212,5 +240,10 @@ export async function stageStaticPayment(deps: PaymentsDeps, attempt: StaticQrAt
 /** A double tap answers the first payment's outcome, waiting (bounded) while it is in flight (in-flight.ts). */
 async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint: string): Promise<Payment> {
   if (earlier.requestFingerprint !== requestFingerprint) throw new KobanError('merchant_payment_id_conflict', { detail: 'this idempotency key was used for another payment' });
-  return paymentAnswer(await settledPayment(deps, earlier));
+  return answerOf(await settledPayment(deps, earlier));
+}
+
+/** A settled payment's answer; one waiting for its customer's confirmation is answered as it stands. */
+function answerOf(payment: Payment): Payment {
+  return heldForCustomer(payment) ? payment : paymentAnswer(payment);
 }

@@ -4,12 +4,13 @@
  * them is mounted. Routes parse, call the payments module and map; no business rule lives here.
  */
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../http/app.ts';
 import { KobanError } from '../platform/errors.ts';
 import { parseAmountMinor } from '../platform/money.ts';
 import { UUID_PATTERN } from '../platform/ids.ts';
 import type { CustomerAuthenticator, CustomerContext } from './context.ts';
+import { heldForCustomer } from './customer-confirmation.ts';
 import type { Payment } from './model.ts';
 import type { Payments } from './service.ts';
 
@@ -39,6 +40,12 @@ function customerPaymentView(payment: Payment, names?: { merchantName: string; s
     refunded: payment.refundedMinor.toString(), acceptedAt: payment.acceptedAt?.toISOString() ?? null,
     ...(names === undefined ? {} : names),
   };
+}
+
+/** A QR payment waiting for the customer's strong confirmation answers 202 (status CREATED); paid ones 200. */
+function heldAnswer(reply: FastifyReply, payment: Payment) {
+  if (heldForCustomer(payment)) reply.code(202);
+  return customerPaymentView(payment);
 }
 
 export function registerCustomerRoutes(app: App, payments: Payments, authenticator: CustomerAuthenticator): void {
@@ -78,10 +85,10 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   app.post('/v1/wallet/qr/:codeId/pay', {
     // No body schema: the body is optional (older clients post none); `pin` is checked by hand.
     schema: { tags, summary: 'Pay a scanned order QR (optional body `{ pin }`: the charge PIN, when the payment needs strong confirmation)', params: CodeIdParams },
-  }, async (request) => {
+  }, async (request, reply) => {
     const pin = optionalPin(request.body);
     const payment = await payments.payDynamicQr(withPin(await requireCustomer(request), pin), (request.params as { codeId: string }).codeId);
-    return customerPaymentView(payment);
+    return heldAnswer(reply, payment);
   });
 
   app.post('/v1/wallet/static-qr/preview', { schema: { tags, summary: 'Which store a scanned store QR belongs to', body: Type.Object({ payload: Payload }, { additionalProperties: false }) } }, async (request) => {
@@ -93,11 +100,11 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   app.post('/v1/wallet/static-qr/pay', {
     schema: { tags, summary: 'Pay a store QR with an amount the customer typed (`pin`: the charge PIN, when the payment needs strong confirmation)',
       body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey, pin: ConfirmationPin }, { additionalProperties: false }) },
-  }, async (request) => {
+  }, async (request, reply) => {
     const body = request.body as { payload: string; amount: string | number; idempotencyKey?: string; pin?: string };
     const ctx = withPin(await requireCustomer(request), body.pin);
     const amountMinor = parseAmountMinor(body.amount, payments.deps.config.paymentMaxAmountMinor, '/body/amount');
-    return customerPaymentView(await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
+    return heldAnswer(reply, await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
   });
 
   const PaymentIdParams = Type.Object({ paymentId: Type.String({ pattern: UUID_PATTERN }) });
@@ -110,10 +117,13 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   });
 
   app.post('/v1/wallet/confirmations/:paymentId/confirm', {
-    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN (money moves now)', params: PaymentIdParams,
-      body: Type.Object({ pin: Type.String({ maxLength: 16 }) }, { additionalProperties: false }) },
+    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN, or a passkey (`x-step-up-grant` for confirm_payment {paymentId, amountMinor}); money moves now', params: PaymentIdParams,
+      headers: Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 512 })) }),
+      body: Type.Object({ pin: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: false }) },
   }, async (request) => {
-    const ctx = withPin(await requireCustomer(request), (request.body as { pin: string }).pin);
+    const grant = (request.headers as { 'x-step-up-grant'?: string })['x-step-up-grant'];
+    const withProof = withPin(await requireCustomer(request), (request.body as { pin?: string }).pin);
+    const ctx = grant === undefined ? withProof : { ...withProof, confirmationGrant: grant };
     return customerPaymentView(await payments.confirmHeldPayment(ctx, (request.params as { paymentId: string }).paymentId));
   });
 

@@ -27,7 +27,7 @@ import { cancelAnswer, cancelConsequencesStep, decideCancelStep, awaitPaymentOut
 import type { CustomerContext } from './context.ts';
 import {
   answerRepeatedStaticPayment, answerRepeatedTap, assessQrPayment, claimOrder, readOrder, readStore, requireOwnWalletStep, requirePayableOrder,
-  resolveStore, stageStaticPayment, type DynamicQrAttempt, type StaticQrAttempt,
+  resolveStore, stageStaticPayment, holdQrForCustomer, type DynamicQrAttempt, type StaticQrAttempt,
 } from './customer-pay.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { Payment, Refund } from './model.ts';
@@ -95,6 +95,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['merchant standing', orderStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim order', claimOrder],
+  ['wait for the customer (risk asked for a strong confirmation)', holdQrForCustomer],
   ['choose accounts', chooseAccountsStep],
   ['move money', moveMoneyStep],
   ['record', recordStep],
@@ -113,6 +114,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['merchant standing', storeStanding],
   ['risk and confirmation', assessQrPayment],
   ['claim', stageStaticPayment],
+  ['wait for the customer (risk asked for a strong confirmation)', holdQrForCustomer],
   ['choose accounts', chooseAccountsStep],
   ['move money', moveMoneyStep],
   ['record', recordStep],

@@ -202,6 +202,14 @@ export interface IdentityConfig {
   readonly secret: string;
   readonly sessionIdleTimeoutMs: number;
   readonly sessionAbsoluteTimeoutMs: number;
+  /**
+   * Issue 13, sessions bound to a device key (identity/sessions/device-proof.ts): `required` refuses a session
+   * whose sign-in carried no proof (default in production); `optional` lets such a session work unbound
+   * (development and tests). A bound session is held to its key in both.
+   */
+  readonly sessionDeviceBinding: 'required' | 'optional';
+  /** A read (GET) in a bound session needs a fresh proof once the last one is older than this. */
+  readonly sessionProofRefreshMs: number;
   /** After a recovery, high-risk actions (top-ups, new funding sources, new social links) wait this long. */
   readonly recoveryCooldownMs: number;
   /** argon2 hashes computed at once, and requests allowed to wait for one; beyond that 503. */
@@ -386,6 +394,8 @@ function readIdentityConfig(reader: Reader, nodeEnv: Config['nodeEnv'], publicUr
     secret: secret ?? DEVELOPMENT_IDENTITY_SECRET,
     sessionIdleTimeoutMs: reader.integer('KOBAN_SESSION_IDLE_TIMEOUT_MS', 30 * MINUTE_MS, MINUTE_MS, HOUR_MS),
     sessionAbsoluteTimeoutMs: reader.integer('KOBAN_SESSION_ABSOLUTE_TIMEOUT_MS', 12 * HOUR_MS, 5 * MINUTE_MS, 24 * HOUR_MS),
+    sessionDeviceBinding: reader.oneOf('KOBAN_SESSION_DEVICE_BINDING', ['required', 'optional'] as const, nodeEnv === 'production' ? 'required' : 'optional'),
+    sessionProofRefreshMs: reader.integer('KOBAN_SESSION_PROOF_REFRESH_MS', 5 * MINUTE_MS, 10_000, HOUR_MS),
     recoveryCooldownMs: reader.integer('KOBAN_RECOVERY_COOLDOWN_MS', 24 * HOUR_MS, 0, 30 * 24 * HOUR_MS),
     passwordHashConcurrency: reader.integer('KOBAN_PASSWORD_HASH_CONCURRENCY', 4, 1, 64),
     passwordHashQueueMax: reader.integer('KOBAN_PASSWORD_HASH_QUEUE_MAX', 64, 0, 10_000),

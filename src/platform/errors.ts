@@ -52,6 +52,8 @@ export const problems = {
   second_factor_failed: { status: 401, title: 'The second factor was not accepted' },
   login_challenge_invalid: { status: 400, title: 'The sign-in attempt has expired or does not belong to this device' },
   csrf_failed: { status: 403, title: 'The request did not prove it came from Koban' },
+  session_proof_required: { status: 401, title: 'This request must be signed by the key of the device the session was started on' },
+  session_proof_invalid: { status: 401, title: 'The device proof was not accepted' },
   step_up_required: { status: 403, title: 'A fresh second factor for exactly this action is required' },
   step_up_failed: { status: 401, title: 'The step-up was not accepted' },
   sms_budget_exceeded: { status: 429, title: 'Too many text messages were asked for; try again later or use another second factor' },

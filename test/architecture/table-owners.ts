@@ -11,7 +11,7 @@ export const TABLE_OWNERS = {
   platform: ['schema_migrations', 'security_events', 'platform_leases'],
   ledger: ['ledgers', 'account_codes', 'accounts', 'transfers', 'pending_transfers', 'transfer_failures'],
   identity: [
-    'customers', 'customer_contacts', 'password_credentials', 'signups', 'one_time_codes', 'devices', 'sessions',
+    'customers', 'customer_contacts', 'password_credentials', 'signups', 'one_time_codes', 'devices', 'sessions', 'device_proof_jtis',
     'login_challenges', 'throttle_counters', 'passkeys', 'webauthn_challenges', 'totp_factors', 'recovery_codes',
     'step_up_requests', 'step_up_grants', 'charge_pins', 'recovery_requests', 'social_identities', 'social_transactions',
     'contact_changes', 'factor_failures', 'signup_setup_windows', 'customer_phone_fragments',

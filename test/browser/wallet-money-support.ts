@@ -57,20 +57,52 @@ export async function startMoneyEnv(env: Record<string, string> = {}): Promise<M
   return { koban, base, merchant, credential, close };
 }
 
-/** A JSON API call made by the page itself (its cookies, its origin), with the session's CSRF token. */
+/**
+ * A JSON API call made by the page itself (its cookies, its origin), with the session's CSRF token and a
+ * device proof signed by the wallet's own key in IndexedDB (web/wallet/device-key.ts), as the wallet sends.
+ */
 export async function pageApi<T>(page: Page, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: T }> {
-  return page.evaluate(async ([m, p, b, h]) => {
-    const me = await fetch('/v1/customer/me');
-    const csrf = me.ok ? ((await me.json()) as { csrfToken: string }).csrfToken : '';
-    const response = await fetch(p as string, {
-      method: m as string, credentials: 'same-origin',
-      headers: { accept: 'application/json', 'x-csrf-token': csrf, ...(b === undefined ? {} : { 'content-type': 'application/json' }), ...(h as Record<string, string>) },
-      body: b === undefined ? undefined : JSON.stringify(b),
-    });
-    const text = await response.text();
-    return { status: response.status, json: text === '' ? null : JSON.parse(text) };
-  }, [method, path, body, headers] as const) as Promise<{ status: number; json: T }>;
+  return page.evaluate(`(${PAGE_API})(${JSON.stringify([method, path, body ?? null, headers])})`) as Promise<{ status: number; json: T }>;
 }
+
+// In the page (plain JS: the root tsconfig has no DOM types). The wallet's key pair: the one stored, or a
+// new one added the way the wallet adds it (the first one stored wins); an ES256 dpop+jwt made with WebCrypto.
+const PAGE_API = String.raw`async ([m, p, b, h]) => {
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open('koban-device', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('keys');
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  });
+  const request = (run, mode) => new Promise((resolve, reject) => {
+    const r = run(db.transaction('keys', mode).objectStore('keys'));
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+  let pair = await request((store) => store.get('device'), 'readonly');
+  if (pair === undefined) {
+    const made = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+    pair = await request((store) => store.add(made, 'device'), 'readwrite').then(() => made, async () => (await request((store) => store.get('device'), 'readonly')) ?? made);
+  }
+  const { kty, crv, x, y } = await crypto.subtle.exportKey('jwk', pair.publicKey);
+  const b64 = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  const part = (value) => b64(new TextEncoder().encode(JSON.stringify(value)));
+  const proofFor = async (method, target) => {
+    const url = new URL(target, location.origin);
+    const input = part({ alg: 'ES256', typ: 'dpop+jwt', jwk: { kty, crv, x, y } }) + '.' + part({ htm: method, htu: url.origin + url.pathname, iat: Math.floor(Date.now() / 1000), jti: crypto.randomUUID() });
+    const signature = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, new TextEncoder().encode(input));
+    return input + '.' + b64(new Uint8Array(signature));
+  };
+  const me = await fetch('/v1/customer/me', { headers: { dpop: await proofFor('GET', '/v1/customer/me') } });
+  const csrf = me.ok ? (await me.json()).csrfToken : '';
+  const response = await fetch(p, {
+    method: m, credentials: 'same-origin',
+    headers: { accept: 'application/json', 'x-csrf-token': csrf, dpop: await proofFor(m, p), ...(b === null ? {} : { 'content-type': 'application/json' }), ...h },
+    body: b === null ? undefined : JSON.stringify(b),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === '' ? null : JSON.parse(text) };
+}`;
 
 /** The newest 6-digit code sent to `to` that was not seen before. */
 export async function codeFor(koban: Koban, to: string, seen: Set<string>): Promise<string> {

@@ -48,9 +48,10 @@ describe('credential changes (issue 13)', () => {
     expect(changed.statusCode, changed.body).toBe(200);
     const events = await w.db.pool.query(`select event_ref from risk_events where account_id = $1 and kind = 'credential_change'`, [customer.customerId]);
     expect(events.rows).toEqual([{ event_ref: 'change_password' }]);
+    // A larger one waits for a strong confirmation (the hold) instead of paying.
     const large = await payQr(customer, '3000');
-    expect(large.statusCode).toBe(403);
-    expect(large.json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    expect(large.statusCode).toBe(202);
+    expect(large.json()).toMatchObject({ status: 'CREATED' });
     expect((await payQr(customer, '800')).json()).toMatchObject({ status: 'COMPLETED' });
     // The customer's own phone, remembered for days, confirms the larger one with the PIN.
     await w.db.pool.query(`update devices set created_at = now() - interval '3 days' where customer_id = $1`, [customer.customerId]);

@@ -1,6 +1,8 @@
 // A cookie-keeping client over app.inject, and helpers to sign customers up and read their codes from
 // the development outbox, the same way a person trying Koban would.
+import { randomUUID } from 'node:crypto';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { exportJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 import type { Koban } from '../../src/koban.ts';
 
 export const PUBLIC_URL = 'https://koban.test';
@@ -10,17 +12,46 @@ export interface Client {
   cookies: Map<string, string>;
   csrf: string | null;
   ip: string;
+  /** The device key this client signs its requests with, as the wallet does (null: a client without one). */
+  deviceKey: DeviceKey | null;
 }
 
-export function newClient(koban: Koban, ip = '198.51.100.7'): Client {
+/** A device key as the wallet holds it: a non-extractable P-256 private key and its public JWK. */
+export interface DeviceKey { privateKey: CryptoKey; publicJwk: JWK }
+
+export async function newDeviceKey(): Promise<DeviceKey> {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  return { privateKey: pair.privateKey, publicJwk: await exportJWK(pair.publicKey) };
+}
+
+/** A DPoP-style proof (src/identity/sessions/device-proof.ts) for one request. */
+export async function deviceProof(key: DeviceKey, method: string, uri: string, claims: Record<string, unknown> = {}, iatSec = Math.floor(Date.now() / 1000)): Promise<string> {
+  return new SignJWT({ htm: method, htu: uri.split('?')[0], jti: randomUUID(), ...claims })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
+    .setIssuedAt(iatSec)
+    .sign(key.privateKey);
+}
+
+/**
+ * A cookie-keeping client. Like the wallet, it holds a device key (made on first use) and signs every request
+ * with it, so its sessions are bound to it; `{ deviceKey: false }` makes a client without one.
+ */
+export function newClient(koban: Koban, ip = '198.51.100.7', clientOptions: { deviceKey?: boolean } = {}): Client {
   const cookies = new Map<string, string>();
+  const origin = new URL(koban.config.publicUrl).origin;
+  let keyMade: Promise<DeviceKey> | null = null;
   const client: Client = {
-    cookies, csrf: null, ip,
+    cookies, csrf: null, ip, deviceKey: null,
     async request({ method, url, body, headers = {} }) {
+      if (clientOptions.deviceKey !== false && client.deviceKey === null) {
+        keyMade ??= newDeviceKey();
+        client.deviceKey = await keyMade;
+      }
+      const proof = client.deviceKey === null ? {} : { dpop: await deviceProof(client.deviceKey, method, `${origin}${url}`) };
       const cookieHeader = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
       const options: InjectOptions = {
         method, url, remoteAddress: client.ip,
-        headers: { ...(cookieHeader === '' ? {} : { cookie: cookieHeader }), ...(client.csrf === null ? {} : { 'x-csrf-token': client.csrf }), ...headers },
+        headers: { ...(cookieHeader === '' ? {} : { cookie: cookieHeader }), ...(client.csrf === null ? {} : { 'x-csrf-token': client.csrf }), ...proof, ...headers },
         ...(body === undefined ? {} : { payload: body as InjectOptions['payload'] }),
       };
       const response = await koban.app.inject(options);
@@ -68,10 +99,10 @@ export function uniqueContacts(): { email: string; phone: string } {
 }
 
 /** Signs a customer up through the API and returns a client signed in on its remembered device. */
-export async function signUp(koban: Koban, password = 'correct horse battery staple'): Promise<Customer> {
+export async function signUp(koban: Koban, password = 'correct horse battery staple', given?: Client): Promise<Customer> {
   const { email, phone } = uniqueContacts();
   // Each sign-up from its own address: sign-ups per IP are limited (SMS pumping).
-  const client = newClient(koban, `198.18.${Math.floor(counter / 250) % 250}.${counter % 250}`);
+  const client = given ?? newClient(koban, `198.18.${Math.floor(counter / 250) % 250}.${counter % 250}`);
   const started = await client.request({ method: 'POST', url: '/v1/customer/signup', body: { email, phone, password } });
   if (started.statusCode !== 202) throw new Error(`signup failed: ${started.body}`);
   const { signupId } = started.json() as { signupId: string };

@@ -13,7 +13,8 @@ import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { lastCode, newClient, type Client, type Customer } from '../identity/support.ts';
+import { lastCode, newClient, stepUpByPasskey, stepUpBySms, type Client, type Customer } from '../identity/support.ts';
+import { createSoftAuthenticator, type SoftAuthenticator } from '../../src/drill/soft-authenticator.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { balanceOf, customerWithPin, expectLedgerVerifies, PIN, startWalletEnv, type WalletEnv } from './support.ts';
 
@@ -78,6 +79,10 @@ async function charge(code: string, amount: number, merchantPaymentId = `till-${
 
 const waiting = async (client: Client) => ((await client.request({ method: 'GET', url: '/v1/wallet/confirmations' })).json() as { confirmations: Array<{ paymentId: string; amount: string; strength: string; merchantName: string }> }).confirmations;
 const confirm = (client: Client, paymentId: string, pin = PIN) => client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: { pin } });
+
+const storeQr = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
+const payStoreQr = (client: Client, amount: string, key = `qr-${randomBytes(6).toString('hex')}`, pin?: string) =>
+  client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload: storeQr(), amount, idempotencyKey: key, ...(pin === undefined ? {} : { pin }) } });
 
 /** The thief: the victim's password and an SMS code (a SIM swap), on a device of their own. */
 async function thiefSignsIn(victim: Customer): Promise<Client> {
@@ -176,17 +181,17 @@ describe('the account budget against a stolen account (issue 13)', () => {
     const byThief = await confirm(thief, held.paymentId ?? '');
     expect(byThief.statusCode).toBe(403);
     expect(byThief.json()).toMatchObject({ code: 'confirmation_needs_established_device' });
-    // A QR payment from the thief's device is refused, PIN or not.
-    const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
-    const qr = await thief.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload, amount: '4000', idempotencyKey: `thief-${randomBytes(4).toString('hex')}`, pin: PIN } });
-    expect(qr.statusCode).toBe(403);
-    expect(qr.json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // A QR payment from the thief's device waits too, PIN or not, and the thief cannot release it.
+    const qr = await thief.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', body: { payload: storeQr(), amount: '4000', idempotencyKey: `thief-${randomBytes(4).toString('hex')}`, pin: PIN } });
+    expect(qr.statusCode).toBe(202);
+    expect(qr.json()).toMatchObject({ status: 'CREATED' });
+    expect((await confirm(thief, qr.json().paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
     // Another fresh sign-in restores nothing.
     const again = await thiefSignsIn(victim);
     expect(await charge(await codeOf(again), 5_000)).toMatchObject({ code: 'REQUEST_ACCEPTED' });
     expect(await balanceOf(w, victim.customerId)).toBe(40_000n);
     // The victim sees what waits on the phone they have had for days, and releases or declines it.
-    expect((await waiting(victim.client)).length).toBe(2);
+    expect((await waiting(victim.client)).length).toBe(3);
     expect((await victim.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${held.paymentId}/decline`, body: {} })).json()).toMatchObject({ status: 'FAILED' });
     const risk = await w.db.pool.query<{ ip: string | null; reasons: Array<{ rule: string }> }>(`select ip, reasons from risk_events where kind = 'payment' and account_id = $1 and decision = 'challenge'`, [victim.customerId]);
     expect(risk.rows.length).toBeGreaterThanOrEqual(2);
@@ -202,5 +207,115 @@ describe('the account budget against a stolen account (issue 13)', () => {
     expect((await waiting(customer.client))[0]).toMatchObject({ strength: 'strong' });
     expect((await confirm(customer.client, over.paymentId ?? '')).json()).toMatchObject({ status: 'COMPLETED' });
     expect(await balanceOf(w, customer.customerId)).toBe(45_000n);
+  });
+});
+
+describe('the hold for QR payments (issue 13)', () => {
+  it('a challenged store-QR payment waits instead of being refused: nothing moves, a retry answers the same wait, the owner\'s phone releases it', async () => {
+    const customer = await establishedCustomer(60_000n, { history: false });
+    for (let i = 0; i < 2; i++) expect((await payStoreQr(customer.client, '5000')).json()).toMatchObject({ status: 'COMPLETED' });
+    const key = `qr-${randomBytes(6).toString('hex')}`;
+    const held = await payStoreQr(customer.client, '5000', key); // ¥15,000 within the hour: above the default budget
+    expect(held.statusCode, held.body).toBe(202);
+    expect(held.json()).toMatchObject({ status: 'CREATED', amount: '5000' });
+    const paymentId = held.json().paymentId as string;
+    expect(await balanceOf(w, customer.customerId)).toBe(50_000n);
+    const retry = await payStoreQr(customer.client, '5000', key);
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json()).toMatchObject({ paymentId, status: 'CREATED' });
+    expect(await waiting(customer.client)).toMatchObject([{ paymentId, strength: 'strong', amount: '5000' }]);
+    expect((await confirm(customer.client, paymentId)).json()).toMatchObject({ status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(45_000n);
+    const again = await payStoreQr(customer.client, '5000', key);
+    expect(again.statusCode).toBe(200);
+    expect(again.json()).toMatchObject({ paymentId, status: 'COMPLETED' });
+  });
+
+  it('a challenged order-QR payment held for one customer cannot be taken by another, and the holder\'s decline fails it with nothing moved', async () => {
+    const victim = await establishedCustomer(40_000n);
+    const thief = await thiefSignsIn(victim);
+    const order = await w.koban.payments.payments.createDynamicQr({ merchantId: merchant.merchantId, merchantPaymentId: `order-${randomBytes(4).toString('hex')}`, amountMinor: 6_000n, orderDescription: null, storeId: merchant.storeId, terminalId: null, requestedAt: null });
+    const held = await thief.request({ method: 'POST', url: `/v1/wallet/qr/${order.codeId}/pay`, body: { pin: PIN } });
+    expect(held.statusCode, held.body).toBe(202);
+    expect(held.json()).toMatchObject({ status: 'CREATED' });
+    const tapAgain = await thief.request({ method: 'POST', url: `/v1/wallet/qr/${order.codeId}/pay`, body: {} });
+    expect(tapAgain.statusCode).toBe(202);
+    const other = await establishedCustomer(10_000n);
+    expect((await other.client.request({ method: 'POST', url: `/v1/wallet/qr/${order.codeId}/pay`, body: {} })).json()).toMatchObject({ code: 'payment_in_progress' });
+    expect((await confirm(thief, held.json().paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    const declined = await victim.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${held.json().paymentId}/decline`, body: {} });
+    expect(declined.json()).toMatchObject({ status: 'FAILED' });
+    expect(await balanceOf(w, victim.customerId)).toBe(40_000n);
+    expect(await balanceOf(w, other.customerId)).toBe(10_000n);
+  });
+
+  it('an unanswered QR hold expires and moves nothing', async () => {
+    const victim = await establishedCustomer(30_000n);
+    const thief = await thiefSignsIn(victim);
+    const held = await payStoreQr(thief, '3000');
+    expect(held.statusCode).toBe(202);
+    await w.db.pool.query(`update payment_confirmations set expires_at = now() - interval '1 second' where payment_id = $1`, [held.json().paymentId]);
+    await w.koban.payments.payments.runMaintenance();
+    const row = await w.db.pool.query<{ status: string; failure_code: string }>('select status, failure_code from payments where id = $1', [held.json().paymentId]);
+    expect(row.rows[0]).toEqual({ status: 'FAILED', failure_code: 'customer_confirmation_expired' });
+    expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
+  });
+});
+
+/** Registers a passkey (a soft authenticator: real P-256, user verification) for the customer. */
+async function enrolPasskey(customer: Customer): Promise<SoftAuthenticator> {
+  const authenticator = createSoftAuthenticator('https://koban.test');
+  const grant = await stepUpBySms(w.koban, customer, 'change_factors', { factor: 'passkey' });
+  const options = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration/options', body: {}, headers: { 'x-step-up-grant': grant } });
+  expect(options.statusCode, options.body).toBe(200);
+  const { challengeId, options: creation } = options.json();
+  const done = await customer.client.request({ method: 'POST', url: '/v1/customer/passkeys/registration', body: { webauthnChallengeId: challengeId, credential: authenticator.register(creation), name: 'Own phone' } });
+  expect(done.statusCode, done.body).toBe(201);
+  return authenticator;
+}
+
+const confirmWithGrant = (client: Client, paymentId: string, grant: string) =>
+  client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: {}, headers: { 'x-step-up-grant': grant } });
+
+describe('a passkey as strong confirmation (issue 13)', () => {
+  it('the customer on a new phone releases a held QR payment with a passkey bound to its id and amount; the PIN there, SMS, another amount or another payment, or no user verification do not', async () => {
+    const customer = await establishedCustomer(40_000n);
+    const authenticator = await enrolPasskey(customer);
+    const newPhone = { ...customer, client: await thiefSignsIn(customer) };
+    const held = await payStoreQr(newPhone.client, '4000');
+    expect(held.statusCode, held.body).toBe(202);
+    const paymentId = held.json().paymentId as string;
+    expect((await confirm(newPhone.client, paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // Only a passkey is offered for this action: an SMS code is what a SIM swap hands a thief.
+    const started = await newPhone.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'confirm_payment', params: { paymentId, amountMinor: 4000 } } });
+    expect(started.json().methods).toEqual(['passkey']);
+    const sms = await newPhone.client.request({ method: 'POST', url: `/v1/customer/step-up/${started.json().stepUpId}/sms`, body: {} });
+    expect(sms.statusCode).toBe(403);
+    const other = await payStoreQr(newPhone.client, '3000');
+    expect(other.statusCode).toBe(202);
+    const forOtherAmount = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId, amountMinor: 400 });
+    expect((await confirmWithGrant(newPhone.client, paymentId, forOtherAmount)).json()).toMatchObject({ code: 'step_up_required' });
+    const forOtherPayment = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId: other.json().paymentId, amountMinor: 3000 });
+    expect((await confirmWithGrant(newPhone.client, paymentId, forOtherPayment)).json()).toMatchObject({ code: 'step_up_required' });
+    await expect(stepUpByPasskey(newPhone, (options) => authenticator.assert(options, { userVerified: false }), 'confirm_payment', { paymentId, amountMinor: 4000 })).rejects.toThrow(/step-up verify failed/);
+    expect(await balanceOf(w, customer.customerId)).toBe(40_000n);
+    const grant = await stepUpByPasskey(newPhone, (options) => authenticator.assert(options), 'confirm_payment', { paymentId, amountMinor: 4000 });
+    const released = await confirmWithGrant(newPhone.client, paymentId, grant);
+    expect(released.json()).toMatchObject({ paymentId, status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(36_000n);
+    // The grant was single use: it does not release the other held payment, even replayed for it.
+    expect((await confirmWithGrant(newPhone.client, other.json().paymentId, grant)).json()).toMatchObject({ code: 'step_up_required' });
+  });
+
+  it('a thief with the session and the PIN but not the passkey cannot release what risk held', async () => {
+    const victim = await establishedCustomer(30_000n);
+    await enrolPasskey(victim);
+    const thief = await thiefSignsIn(victim);
+    const held = await payStoreQr(thief, '5000', undefined, PIN);
+    expect(held.statusCode).toBe(202);
+    expect((await confirm(thief, held.json().paymentId)).json()).toMatchObject({ code: 'confirmation_needs_established_device' });
+    // The SIM-swapped SMS does not stand in for the passkey.
+    await expect(stepUpBySms(w.koban, { ...victim, client: thief }, 'confirm_payment', { paymentId: held.json().paymentId, amountMinor: 5000 })).rejects.toThrow(/step-up verify failed/);
+    expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
   });
 });

@@ -26,6 +26,17 @@ export function setCsrfToken(token: string | null): void {
   csrfToken = token;
 }
 
+type RequestSigner = (method: string, path: string) => Promise<string>;
+let requestSigner: RequestSigner | null = null;
+
+/**
+ * The wallet signs every request with its device key (wallet/device-key.ts, a `DPoP` header): its session is
+ * bound to that key. The other apps do not set a signer.
+ */
+export function setRequestSigner(signer: RequestSigner | null): void {
+  requestSigner = signer;
+}
+
 const unauthorizedListeners = new Set<(path: string) => void>();
 
 /**
@@ -67,6 +78,14 @@ export async function api<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   const headers: Record<string, string> = { accept: 'application/json, application/problem+json', ...options?.headers };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrfToken !== null) headers['x-csrf-token'] = csrfToken;
+  if (requestSigner !== null) {
+    // No WebCrypto (a page not served over https) means no proof: the server then says what it needs.
+    try {
+      headers['dpop'] = await requestSigner(method, path);
+    } catch {
+      // sent without a proof
+    }
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options?.timeoutMs ?? REQUEST_TIMEOUT_MS);
   let response: Response;

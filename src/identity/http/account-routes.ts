@@ -52,7 +52,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
     const progress = await verifySignupCode(deps, request.body, origin);
     if (progress.status === 'pending') return progress;
     const session = await startSignedUpSession(deps, progress.customerId, deviceToken, origin);
-    return issueSession(deps, reply, progress.customerId, session.token);
+    return issueSession(deps, request, reply, progress.customerId, session.token);
   });
 
   app.post('/v1/customer/login', {
@@ -60,7 +60,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
       body: Type.Object({ identifier: Identifier, password: Password }, { additionalProperties: false }), response: { 200: LoginResult } },
   }, async (request, reply) => {
     const deviceToken = ensureDeviceToken(request, reply);
-    return answerLogin(deps, reply, await loginWithPassword(deps, request.body, deviceToken, requestOrigin(request)));
+    return answerLogin(deps, request, reply, await loginWithPassword(deps, request.body, deviceToken, requestOrigin(request)));
   });
 
   app.post('/v1/customer/login/second-factor/sms', {
@@ -86,7 +86,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
     const body = request.body;
     const proof = toProof(body.method, body.code, body.webauthnChallengeId, body.credential as unknown as AuthenticationResponseJSON | undefined);
     const done = await completeSecondFactor(deps, body.challengeId, proof, ensureDeviceToken(request, reply), requestOrigin(request));
-    return issueSession(deps, reply, done.customerId, done.sessionToken);
+    return issueSession(deps, request, reply, done.customerId, done.sessionToken);
   });
 
   app.post('/v1/customer/passkeys/login/options', {
@@ -98,7 +98,7 @@ export function registerAccountRoutes(app: App, identity: Identity): void {
       body: Type.Object({ webauthnChallengeId: Uuid, credential: WebAuthnCredential }, { additionalProperties: false }), response: { 200: SignedIn } },
   }, async (request, reply) => {
     const done = await loginWithPasskey(deps, request.body.webauthnChallengeId, request.body.credential as unknown as AuthenticationResponseJSON, ensureDeviceToken(request, reply), requestOrigin(request));
-    return issueSession(deps, reply, done.customerId, done.sessionToken);
+    return issueSession(deps, request, reply, done.customerId, done.sessionToken);
   });
 
   app.post('/v1/customer/logout', {

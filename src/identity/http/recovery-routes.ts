@@ -101,11 +101,11 @@ function registerSocialRoutes(app: App, identity: Identity, publicUrl: string): 
     if (!isBrowserNavigation(request)) {
       const outcome = await social().finish(request.params.provider, callbackUrl, bindingToken, session, deviceToken, requestOrigin(request));
       if (outcome.status === 'linked') return outcome;
-      return answerLogin(identity.deps, reply, outcome);
+      return answerLogin(identity.deps, request, reply, outcome);
     }
     // A browser arrives here from the provider: land it back in the wallet, never on a JSON page.
     const target = await social().finish(request.params.provider, callbackUrl, bindingToken, session, deviceToken, requestOrigin(request)).then(
-      (outcome) => (outcome.status === 'linked' ? walletTarget('settings/social', { linked: outcome.providerId }) : walletLogin(answerLogin(identity.deps, reply, outcome))),
+      async (outcome) => (outcome.status === 'linked' ? walletTarget('settings/social', { linked: outcome.providerId }) : walletLogin(await answerLogin(identity.deps, request, reply, outcome))),
       (error: unknown) => {
         if (!(error instanceof KobanError)) throw error;
         return walletTarget(session === null ? 'sign-in' : 'settings/social', { error: error.code });

@@ -41,20 +41,39 @@ export async function createSession(db: Queryable, input: { customerId: string; 
   return { id, token };
 }
 
+/** What the guard needs to hold a session to its device key (device-proof.ts). */
+export interface SessionBinding {
+  /** RFC 7638 thumbprint of the device key, or null while the session is not bound. */
+  readonly keyThumbprint: string | null;
+  /** Milliseconds since the last accepted proof (null: none yet). */
+  readonly proofAgeMs: number | null;
+  readonly proofNetwork: string | null;
+}
+
 /** Looks the token up and marks the session used, unless it is revoked, idle too long or too old. */
-export async function authenticateToken(db: Queryable, token: string, timeouts: SessionTimeouts): Promise<Session | null> {
-  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; device_key: string | null; auth_methods: AuthMethod[] }>(
+export async function authenticateToken(db: Queryable, token: string, timeouts: SessionTimeouts): Promise<(Session & { readonly binding: SessionBinding }) | null> {
+  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; device_key: string | null; auth_methods: AuthMethod[]; device_key_thumbprint: string | null; proof_age_ms: number | null; proof_network: string | null }>(
     `update sessions s set last_seen_at = now()
      from customers c
      where s.token_hash = $1 and s.revoked_at is null and c.id = s.customer_id and c.status = 'active'
        and s.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)
        and s.created_at > now() - make_interval(secs => $3::double precision / 1000)
-     returning s.id, s.customer_id, s.device_id, (select encode(d.device_hash, 'hex') from devices d where d.id = s.device_id) as device_key, s.auth_methods`,
+     returning s.id, s.customer_id, s.device_id, (select encode(d.device_hash, 'hex') from devices d where d.id = s.device_id) as device_key, s.auth_methods,
+       s.device_key_thumbprint, (extract(epoch from now() - s.proof_at) * 1000)::float8 as proof_age_ms, s.proof_network`,
     [sha256(token), timeouts.idleMs, timeouts.absoluteMs],
   );
   const row = result.rows[0];
   if (row === undefined) return null;
-  return { id: row.id, customerId: row.customer_id, deviceId: row.device_id, deviceKey: row.device_key, authMethods: row.auth_methods, token };
+  return {
+    id: row.id, customerId: row.customer_id, deviceId: row.device_id, deviceKey: row.device_key, authMethods: row.auth_methods, token,
+    binding: { keyThumbprint: row.device_key_thumbprint, proofAgeMs: row.proof_age_ms, proofNetwork: row.proof_network },
+  };
+}
+
+/** The live session a token names (the one sign-in just issued), or null. */
+export async function sessionIdOfToken(db: Queryable, token: string): Promise<string | null> {
+  const result = await db.query<{ id: string }>('select id from sessions where token_hash = $1 and revoked_at is null', [sha256(token)]);
+  return result.rows[0]?.id ?? null;
 }
 
 /** A new token for the same session; the old token stops working in the same statement. */

@@ -8,6 +8,8 @@ import { KobanError } from '../../platform/errors.ts';
 
 export const STEP_UP_ACTIONS = [
   'top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits', 'send', 'withdraw',
+  // Issue 13: a passkey confirms a payment held for a strong confirmation, bound to {paymentId, amountMinor}.
+  'confirm_payment',
 ] as const;
 export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
 

@@ -45,6 +45,9 @@ export const STEP_UP_POLICY: Readonly<Record<StepUpAction, ActionPolicy>> = {
   change_phone: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },
   change_password: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },
   change_factors: { usual: ANY, withPasskey: PASSKEY, elevated: NO_SMS },
+  // Only a passkey (phishing-resistant, user verification, held on the customer's own authenticator) confirms a
+  // payment risk held: an SMS code is what a SIM swap gives a thief, and the PIN path has its own device rule.
+  confirm_payment: { usual: PASSKEY, withPasskey: PASSKEY, elevated: PASSKEY },
 };
 
 export interface StepUpContext {

@@ -43,6 +43,7 @@ export const accountMessages: Messages = {
   'stepUp.action.raise_limits': { ja: '利用上限を引き上げます', en: 'You are raising your limits' },
   'stepUp.action.send': { ja: '送金します', en: 'You are sending money' },
   'stepUp.action.withdraw': { ja: '銀行口座へ出金します', en: 'You are withdrawing to your bank account' },
+  'stepUp.action.confirm_payment': { ja: 'お支払いを確認します', en: 'You are confirming a payment' },
 
   // Problems (RFC 9457 codes from the server)
   'problem.generic': { ja: 'うまくいきませんでした。しばらくしてからもう一度お試しください。', en: 'Something went wrong. Please try again in a moment.' },

@@ -31,7 +31,8 @@ import { Button, Field, Notice } from '../../shared/ui.tsx';
 import { problemCode, problemText, webauthnText } from '../account/problems.ts';
 
 export type StepUpActionName =
-  | 'top_up' | 'add_funding_source' | 'link_social' | 'unlink_social' | 'change_email' | 'change_phone' | 'change_password' | 'change_factors' | 'raise_limits' | 'send' | 'withdraw';
+  | 'top_up' | 'add_funding_source' | 'link_social' | 'unlink_social' | 'change_email' | 'change_phone' | 'change_password' | 'change_factors' | 'raise_limits' | 'send' | 'withdraw'
+  | 'confirm_payment';
 
 export interface StepUpAction {
   action: StepUpActionName;

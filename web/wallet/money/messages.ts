@@ -144,6 +144,9 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.scan.next': { ja: '次へ', en: 'Next' },
   'money.scan.confirm': { ja: '{amount}を支払う', en: 'Pay {amount}' },
   'money.scan.paid': { ja: 'お支払いが完了しました', en: 'Payment complete' },
+  'money.scan.heldTitle': { ja: 'お支払いの確認', en: 'Confirm this payment' },
+  'money.scan.held': { ja: '安全のため、このお支払いはご本人の確認をお待ちしています。普段お使いの端末で PIN を入力するか、パスキーで確認してください。確認されるまでお金は動きません。', en: 'For your safety this payment waits for you to confirm it: enter your PIN on the phone you usually use, or use a passkey. No money moves until you do.' },
+  'money.scan.heldGone': { ja: 'このお支払いは完了しませんでした。お金は動いていません。', en: 'This payment did not go through. No money moved.' },
   'money.scan.strongConfirmation': { ja: 'この支払いには決済用 PIN での確認が必要です。PIN を入力してもう一度お支払いください。', en: 'This payment needs your charge PIN. Enter it and pay again.' },
   'money.scan.pinLabel': { ja: '決済用 PIN（6桁）', en: 'Charge PIN (6 digits)' },
 

@@ -11,6 +11,7 @@ import { Link } from '../../shared/router.tsx';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { problemCode, problemText } from '../account/problems.ts';
 import { CameraScanner } from '../common/camera-scanner.tsx';
+import { ConfirmPaymentCard, waitingConfirmations, type WaitingConfirmation } from './confirmations.tsx';
 import { FrozenNotice, MoneyPage, newIntentKey, useSummary } from './frame.tsx';
 
 export type Scanned =
@@ -100,6 +101,8 @@ export function Confirm(props: { scanned: Scanned; onCancel?: () => void; onPaid
   const [error, setError] = useState<{ code: string | null; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const [paid, setPaid] = useState<Paid | null>(null);
+  // Risk held the payment (202, status CREATED): it waits for a strong confirmation, asked for right here.
+  const [held, setHeld] = useState<WaitingConfirmation | null>(null);
   // Asked for when the server says this payment needs strong confirmation (above the threshold, or risk asks).
   const [pin, setPin] = useState<string | null>(null);
   // One key per confirm screen: a double tap (or a retry after a lost answer) is one payment.
@@ -114,6 +117,12 @@ export function Confirm(props: { scanned: Scanned; onCancel?: () => void; onPaid
       const result = scanned.kind === 'dynamic'
         ? await api<Paid>('POST', `/v1/wallet/qr/${encodeURIComponent(scanned.codeId)}/pay`, confirmation)
         : await api<Paid>('POST', '/v1/wallet/static-qr/pay', { payload: scanned.payload, amount, idempotencyKey: intentKey, ...confirmation });
+      if (result.status === 'CREATED') {
+        const waiting = (await waitingConfirmations()).find((w) => w.paymentId === result.paymentId);
+        if (waiting !== undefined) setHeld(waiting);
+        else setError({ code: null, text: t('money.scan.heldGone') });
+        return;
+      }
       setPaid(result);
       props.onPaid?.(result);
     } catch (failure) {
@@ -136,6 +145,23 @@ export function Confirm(props: { scanned: Scanned; onCancel?: () => void; onPaid
     );
   }
   if (error?.code === 'wallet_frozen') return <FrozenNotice />;
+  if (held !== null) {
+    return (
+      <Card title={t('money.scan.heldTitle')}>
+        <Notice kind="info">{t('money.scan.held')}</Notice>
+        <ConfirmPaymentCard confirmation={held} onDone={(payment) => {
+          setHeld(null);
+          if (payment.status !== 'COMPLETED') {
+            setError({ code: null, text: t('money.scan.heldGone') });
+            return;
+          }
+          const result = { paymentId: payment.paymentId, amount: payment.amount, status: payment.status };
+          setPaid(result);
+          props.onPaid?.(result);
+        }} />
+      </Card>
+    );
+  }
   return (
     <Card title={t('money.scan.confirmTitle')}>
       <dl className="detail-list" data-testid="scan-preview">
