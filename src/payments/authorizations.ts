@@ -447,8 +447,3 @@ export async function expireAuthorizations(deps: PaymentsDeps): Promise<number> 
   }
   return expired;
 }
-
-/** For a caller holding a transaction: whether this payment is an open authorisation (cancel refuses those). */
-export function isOpenAuthorization(payment: Payment): boolean {
-  return payment.isAuthorization && payment.status === 'AUTHORIZED';
-}
