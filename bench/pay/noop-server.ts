@@ -15,7 +15,7 @@ const [port, tlsDir, apiKey, apiSecret, merchantId] = process.argv.slice(2);
 if (port === undefined || tlsDir === undefined || apiKey === undefined || apiSecret === undefined || merchantId === undefined) {
   throw new Error('usage: noop-server.ts <port> <tlsDir> <apiKey> <apiSecret> <merchantId>');
 }
-const credential = { credentialId: 'bench-noop', merchantId, apiKey, secret: apiSecret, ipAllowList: [], rateLimit: null };
+const credential = { credentialId: 'bench-noop', merchantId, apiKey, secret: apiSecret, ipAllowList: [], rateLimit: null, liveMerchantId: null };
 const server = createOpaServer({
   logLevel: 'warn',
   https: await readDevTlsServerOptions(devTlsPaths(tlsDir)),

@@ -36,6 +36,8 @@ export interface ActiveCredential {
   readonly ipAllowList: readonly string[];
   /** The key's own rate limit; null: the listener's default (`opa/rate-limit.ts`). */
   readonly rateLimit: RateLimit | null;
+  /** A test key's live merchant (its merchant is that merchant's test twin, test-twin.ts); null for a live key. */
+  readonly liveMerchantId: string | null;
 }
 
 const secretContext = (apiKey: string): string => `merchant-api-secret:${apiKey}`;
@@ -123,8 +125,9 @@ export function createCredentialDirectory(db: Database, box: SecretBox, nowMs: (
       if (cached !== undefined && cached.expiresAtMs > nowMs()) return cached.credential;
       const result = await db.pool.query<{
         id: string; merchant_id: string; secret_sealed: Buffer; ip_allow_list: string[] | string; rate_limit_per_second: number | null; rate_limit_burst: number | null;
+        test_twin_of: string | null;
       }>(
-        `select c.id, c.merchant_id, c.secret_sealed, c.ip_allow_list::text[] as ip_allow_list, c.rate_limit_per_second, c.rate_limit_burst
+        `select c.id, c.merchant_id, c.secret_sealed, c.ip_allow_list::text[] as ip_allow_list, c.rate_limit_per_second, c.rate_limit_burst, m.test_twin_of
          from merchant_api_credentials c join merchants m on m.id = c.merchant_id
          where c.api_key = $1 and c.status = 'active' and m.status = 'active'`, [apiKey]);
       const row = result.rows[0];
@@ -137,6 +140,7 @@ export function createCredentialDirectory(db: Database, box: SecretBox, nowMs: (
         secret: box.open(row.secret_sealed, secretContext(apiKey)),
         ipAllowList: Array.isArray(row.ip_allow_list) ? row.ip_allow_list : [],
         rateLimit: row.rate_limit_per_second === null || row.rate_limit_burst === null ? null : { perSecond: row.rate_limit_per_second, burst: row.rate_limit_burst },
+        liveMerchantId: row.test_twin_of,
       };
       if (cache.size >= CREDENTIAL_CACHE_MAX) cache.clear();
       cache.set(apiKey, { credential, expiresAtMs: nowMs() + CREDENTIAL_CACHE_TTL_MS });

@@ -421,14 +421,15 @@ export async function repairAuthorizationActions(deps: PaymentsDeps): Promise<nu
 }
 
 /**
- * Authorisations past their expiry with no capture or revert decided: once the ledger has released the hold
+ * Authorisations past their expiry: once the ledger has released the hold
  * (its own sweeper, on the database clock; asked to run now when a due hold is still pending), the payment
  * becomes EXPIRED with its event. A hold the ledger has not yet found due is left for the next round.
  */
 export async function expireAuthorizations(deps: PaymentsDeps): Promise<number> {
   const due = await deps.db.pool.query<PaymentRow>(
-    `select ${PAYMENT_COLUMNS} from payments p where status = 'AUTHORIZED' and authorization_expires_at <= $1
-       and not exists (select 1 from payment_authorization_actions a where a.payment_id = p.id)
+    // With or without a capture/revert decided: only the ledger's word counts. A hold it posted or voided is not
+    // `expired`; one it let expire under a decided capture (refused since) must not stay AUTHORIZED for ever.
+    `select ${PAYMENT_COLUMNS} from payments where status = 'AUTHORIZED' and authorization_expires_at <= $1
      order by authorization_expires_at limit $2`, [deps.now(), SWEEP_BATCH]);
   let expired = 0;
   let swept = false;
@@ -445,9 +446,4 @@ export async function expireAuthorizations(deps: PaymentsDeps): Promise<number> 
     if ((await recordExpired(deps, payment.id)).recordedHere) expired += 1;
   }
   return expired;
-}
-
-/** For a caller holding a transaction: whether this payment is an open authorisation (cancel refuses those). */
-export function isOpenAuthorization(payment: Payment): boolean {
-  return payment.isAuthorization && payment.status === 'AUTHORIZED';
 }

@@ -118,7 +118,8 @@ function qrView(qr: DynamicQr, publicUrl: string, details: OrderDetails) {
     deeplink: `koban://qr/${qr.codeId}`,
     expiryDate: epochSec(qr.expiresAt),
     merchantPaymentId: p.merchantPaymentId,
-    amount: { amount: wireInteger(p.amountMinor), currency: 'JPY' },
+    // The order's amount (a captured pre-authorisation's payment amount is what was captured).
+    amount: { amount: wireInteger(p.authorizedAmountMinor ?? p.amountMinor), currency: 'JPY' },
     orderDescription: p.orderDescription ?? undefined,
     orderItems: orderItemsEcho(details.orderItems),
     storeInfo: details.storeInfo ?? undefined,

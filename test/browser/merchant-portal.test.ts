@@ -166,6 +166,14 @@ describe('a merchant from application to its first refund', () => {
     expect(lines.filter((l) => l.startsWith('refund,') && l.includes(',-300,'))).toHaveLength(1);
     await screenshot(portal, 'merchant-money');
     await scan('money');
+
+    // 8. Developers: a named test-mode key (issue 15), listed with its mode badge.
+    await portal.getByRole('link', { name: '開発者' }).click();
+    await portal.getByLabel('名前').fill('CI sandbox');
+    await portal.getByLabel('モード').selectOption('test');
+    await portal.getByRole('button', { name: 'APIキーを発行' }).click();
+    await portal.getByRole('row').filter({ hasText: 'CI sandbox' }).getByText('テスト', { exact: true }).waitFor({ timeout: EVENT_BOUND_MS });
+    await scan('developers');
     expect(a11yFailures).toEqual({});
   }, 180_000);
 });

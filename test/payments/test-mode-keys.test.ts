@@ -49,6 +49,15 @@ describe('test and live keys', () => {
     expect(ids.json().data.merchantId).toBe(testTwinId(h.merchant.merchantId));
   });
 
+  it('an SDK configured with the live merchant id still works with a test key, as the twin; a live key cannot assume the twin', async () => {
+    const assumingLive = await opa(h, { method: 'GET', url: '/v2/merchant/ids', credential: testKey, headers: { 'x-assume-merchant': h.merchant.merchantId } });
+    expect([resultCode(assumingLive), assumingLive.json().data.merchantId]).toEqual(['SUCCESS', testTwinId(h.merchant.merchantId)]);
+    const liveAssumingTwin = await opa(h, { method: 'GET', url: '/v2/merchant/ids', headers: { 'x-assume-merchant': testTwinId(h.merchant.merchantId) } });
+    expect(resultCode(liveAssumingTwin)).toBe('OP_OUT_OF_SCOPE');
+    const testAssumingOther = await opa(h, { method: 'GET', url: '/v2/merchant/ids', credential: testKey, headers: { 'x-assume-merchant': crypto.randomUUID() } });
+    expect(resultCode(testAssumingOther)).toBe('OP_OUT_OF_SCOPE');
+  });
+
   it('a test key cannot read, refund, cancel or capture a live payment', async () => {
     const live = await paidOrder(h.credential, 'live-order-1', 1_000);
     const authorized = await paidOrder(h.credential, 'live-auth-1', 500, { isAuthorization: true });
