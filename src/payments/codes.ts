@@ -75,8 +75,8 @@ export async function mintPaymentCode(deps: CodeDeps, ctx: CustomerContext): Pro
   await withTransaction(deps.db, async (client) => {
     await client.query(`update payment_codes set status = 'revoked' where customer_id = $1 and device_id = $2 and status = 'live'`, [ctx.customerId, ctx.deviceId]);
     await client.query(
-      `insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [codeId, hashPaymentCode(deps.pepper, code), ctx.customerId, ctx.walletAccountId, ctx.deviceId, expiresAt, now, ctx.ip?.slice(0, 64) ?? null, ctx.deviceKey ?? null]);
+      `insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key, code_tail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [codeId, hashPaymentCode(deps.pepper, code), ctx.customerId, ctx.walletAccountId, ctx.deviceId, expiresAt, now, ctx.ip?.slice(0, 64) ?? null, ctx.deviceKey ?? null, code.slice(-4)]);
   });
   return { codeId, code, expiresAt };
 }

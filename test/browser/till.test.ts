@@ -184,7 +184,8 @@ describe('the till', () => {
     // The partly refunded sale says so, with its method and the receipt number the customer's wallet shows.
     const sale = page.locator('.till-sale').filter({ hasText: '返金済み 200円' });
     expect(await sale.locator('.till-badge').textContent()).toBe('一部返金');
-    expect(await sale.locator('.till-sale-meta').textContent()).toMatch(/^コード払い · レシート [0-9A-F]{4}-[0-9A-F]{4}$/);
+    // …and the last four digits of the code it was paid with, as a card receipt prints a card's last four.
+    expect(await sale.locator('.till-sale-meta').textContent()).toMatch(/^コード払い ••••[0-9]{4} · レシート [0-9A-F]{4}-[0-9A-F]{4}$/);
     // Cancelling it now gives back what was not refunded (1,000円), and the till says that amount.
     await sale.getByRole('button', { name: /^取消 1,200円/ }).click();
     await page.getByLabel('理由（必須）').fill('お客様のご都合');

@@ -102,7 +102,7 @@ function SaleRow(props: { payment: TillPayment; closed: boolean; onAction(kind: 
         <span className="till-sale-amount">{formatYen(payment.amount, language)}</span>
         <span className={`till-badge ${shownStatus(payment).toLowerCase()}`}>{t(`status.${shownStatus(payment)}`)}</span>
       </div>
-      <p className="hint till-sale-meta">{t(`method.${payment.kind}`)} · {t('sales.receipt', { number: payment.receiptNumber })}</p>
+      <p className="hint till-sale-meta">{t(`method.${payment.kind}`)}{payment.codeTail === null ? '' : ` ••••${payment.codeTail}`} · {t('sales.receipt', { number: payment.receiptNumber })}</p>
       {payment.refunded !== '0' ? <p className="hint">{t('sales.refunded', { amount: formatYen(payment.refunded, language) })}</p> : null}
       {payment.reasons.map((r) => <p key={`${r.kind}-${r.at}`} className="hint">{t(r.kind === 'cancel' ? 'sales.cancel' : 'sales.refund')}: {r.reason}</p>)}
       {payment.receiptUrl !== null ? <ReceiptQr url={payment.receiptUrl} receiptNumber={payment.receiptNumber} /> : null}

@@ -17,6 +17,8 @@ export interface TillPayment {
   merchantPaymentId: string;
   /** Short receipt number ("839A-7427"), the same the customer's wallet shows. */
   receiptNumber: string;
+  /** In the sales list: the last four digits of the customer code it was paid with. */
+  codeTail: string | null;
   /** The public receipt page for the customer to scan, once the payment was accepted. */
   receiptUrl: string | null;
   kind: string;

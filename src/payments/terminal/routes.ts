@@ -44,6 +44,7 @@ const PaymentOut = Type.Object({
   /** The customer must confirm this charge in the wallet app first (status CREATED): send the same charge again to learn the outcome. */
   waitingForCustomer: Type.Boolean(),
   reasons: Type.Array(Type.Object({ kind: Type.String(), refundId: Nullable(Type.String()), reason: Type.String(), at: Type.String() })),
+  codeTail: Nullable(Type.String({ description: 'In the sales list: the last four digits of the customer code it was paid with' })),
   receiptUrl: Nullable(Type.String({ description: 'The public receipt page for the customer to scan (no personal data; payments/receipts.ts), once the payment was accepted' })),
 });
 const TotalsOut = Type.Object({
@@ -101,8 +102,8 @@ export function registerTerminalRoutes(app: App, options: TerminalRoutesOptions)
   const now = () => payments.deps.now();
   const cutoff = payments.deps.config.cancelCutoffMinutes;
   const maxAmount = payments.deps.config.paymentMaxAmountMinor;
-  const out = (payment: Payment, refunds: readonly Refund[] = [], reasons: SaleLine['reasons'] = []) => ({
-    ...paymentOut(payment, refunds, reasons, now(), cutoff),
+  const out = (payment: Payment, refunds: readonly Refund[] = [], reasons: SaleLine['reasons'] = [], codeTail: string | null = null) => ({
+    ...paymentOut(payment, refunds, reasons, now(), cutoff), codeTail,
     receiptUrl: payment.acceptedAt === null ? null : receiptUrl(options.publicUrl, payments.deps.pepper, payment.id),
   });
   const orderOut = (order: TillOrder) => ({
@@ -199,7 +200,7 @@ export function registerTerminalRoutes(app: App, options: TerminalRoutesOptions)
     }, async (request) => {
       const sales = await till.sales(principalOf(request));
       return {
-        businessDate: sales.businessDate, payments: sales.lines.map((line) => out(line.payment, line.refunds, line.reasons)),
+        businessDate: sales.businessDate, payments: sales.lines.map((line) => out(line.payment, line.refunds, line.reasons, line.codeTail)),
         totals: totalsOut(sales.totals), close: sales.close === null ? null : closeOut(sales.close),
       };
     });

@@ -37,6 +37,8 @@ export interface SaleLine {
   readonly refunds: readonly Refund[];
   /** What staff gave as the reason for each cancel or refund of this payment (newest last). */
   readonly reasons: ReadonlyArray<{ kind: 'cancel' | 'refund'; refundId: string | null; reason: string; at: Date }>;
+  /** The last four digits of the customer code it was paid with (null: a QR payment, or a code minted before migration 0382). */
+  readonly codeTail: string | null;
 }
 
 interface TotalsRow { payments_count: number; gross_minor: bigint; cancels_count: number; cancels_minor: bigint; refunds_count: number; refunds_minor: bigint }
@@ -73,7 +75,10 @@ export async function daySales(db: Queryable, terminalId: string, businessDate: 
   const refunds = await db.query<RefundRow>(`select ${REFUND_COLUMNS} from refunds where payment_id = any($1::uuid[]) order by created_at, id`, [ids]);
   const reasons = await db.query<{ payment_id: string; kind: 'cancel' | 'refund'; refund_id: string | null; reason: string; created_at: Date }>(
     'select payment_id, kind, refund_id, reason, created_at from terminal_reversals where payment_id = any($1::uuid[]) order by created_at, id', [ids]);
+  const tails = await db.query<{ payment_id: string; code_tail: string }>(
+    'select payment_id, code_tail from payment_codes where payment_id = any($1::uuid[]) and code_tail is not null', [ids]);
   return payments.rows.map((row) => ({
+    codeTail: tails.rows.find((t) => t.payment_id === row.id)?.code_tail ?? null,
     payment: toPayment(row),
     refunds: refunds.rows.filter((r) => r.payment_id === row.id).map(toRefund),
     reasons: reasons.rows.filter((r) => r.payment_id === row.id).map((r) => ({ kind: r.kind, refundId: r.refund_id, reason: r.reason, at: r.created_at })),
