@@ -61,6 +61,7 @@ describe('sending money and splitting a bill in the wallet', () => {
   it('sends to a Koban ID with PIN and step-up; the recipient accepts it on their transfers screen', async () => {
     const bobId = (await pageApi<{ kobanId: string }>(bobPage, 'GET', '/v1/customer/koban-id')).json.kobanId;
     await alicePage.goto(`${env.base}/wallet/send?to=${bobId}`);
+    await alicePage.getByRole('img', { name: ja('money.send.qrAlt') }).waitFor();
     await alicePage.getByLabel(ja('money.send.amount')).fill('2500');
     await alicePage.getByLabel(ja('money.send.message')).fill('ramen');
     await alicePage.getByLabel(ja('money.topUp.pin')).fill(PIN);

@@ -131,6 +131,7 @@ export async function sendMoney(deps: TransfersDeps, session: WalletSession, req
     await lockCustomerWallet(client, senderId);
     const raced = await replayed(client, senderId, request.idempotencyKey, hash);
     if (raced !== null) return { transfer: raced, replayed: true };
+    // preflight established the sender is verified: only that tier holds money that may be sent.
     refuseOverLimit(moneyLimitsFor(deps.wallet.config, 'verified'), 'send', await sendUsage(client, senderId, now), request.amountMinor);
     const id = uuidv7();
     // A send that pays a request claims it first (locked): a second payment hears the request is paid.
@@ -159,8 +160,9 @@ type Ending = 'completed' | 'declined' | 'returned';
  */
 async function endTransfer(deps: TransfersDeps, transferId: string, ending: Ending, allowed: (row: P2pTransferRow, client: pg.PoolClient) => Promise<void>): Promise<{ row: P2pTransferRow; moved: boolean }> {
   if (ending === 'completed') {
+    // The recipient's account exists from their verification on; opened again (idempotently) only for a verified one.
     const row = await loadTransfer(deps.wallet.db.pool, transferId);
-    if (row !== null) await openFundsTransferAccount(deps.wallet.ledger, row.recipient_id);
+    if (row !== null && await isCustomerVerified(deps.wallet.db.pool, row.recipient_id)) await openFundsTransferAccount(deps.wallet.ledger, row.recipient_id);
   }
   return inMoneyTransaction(deps, async (client) => {
     const row = await loadTransfer(client, transferId, true);

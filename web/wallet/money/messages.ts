@@ -11,6 +11,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.home.send': { ja: '送る・受け取る', en: 'Send & receive' },
   'money.send.title': { ja: '送金', en: 'Send money' },
   'money.send.myId': { ja: 'あなたの Koban ID', en: 'Your Koban ID' },
+  'money.send.qrAlt': { ja: 'あなたへの送金用 QR コード', en: 'QR code for sending money to you' },
   'money.send.to': { ja: '送り先（電話番号か Koban ID）', en: 'To (phone number or Koban ID)' },
   'money.send.toHint': { ja: '送金残高からのみ送れます（1回100万円まで）。', en: 'Sent from your funds-transfer balance only (up to ¥1,000,000 each).' },
   'money.send.amount': { ja: '金額', en: 'Amount' },

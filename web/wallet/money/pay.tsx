@@ -154,7 +154,8 @@ function Barcode(props: { value: string; label: string }) {
   return <svg ref={svg} className="pay-barcode" role="img" aria-label={props.label} data-code={props.value} />;
 }
 
-function QrImage(props: { value: string; label: string }) {
+/** A QR code of a text (also the Send screen's "send to me" link). */
+export function QrImage(props: { value: string; label: string }) {
   const [src, setSrc] = useState<string | null>(null);
   useEffect(() => {
     let live = true;

@@ -12,6 +12,7 @@ import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
 import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
 import { MoneyPage, newIntentKey } from './frame.tsx';
+import { QrImage } from './pay.tsx';
 
 interface Transfer { transferId: string; direction: 'sent' | 'received'; counterparty: string; amount: string; message: string; status: 'pending' | 'completed' | 'declined' | 'returned'; claimDeadline: string }
 interface MoneyRequest { requestId: string; link: string; token: string; requester: string; payer: string | null; amount: string; message: string; status: 'open' | 'paid' | 'cancelled' }
@@ -64,7 +65,7 @@ export function SendPage() {
 
   return (
     <MoneyPage title={t('money.send.title')} back="/">
-      {mine === null ? null : <Card title={t('money.send.myId')}><p className="koban-id">{mine.kobanId}</p><p className="hint">{mine.link}</p></Card>}
+      {mine === null ? null : <Card title={t('money.send.myId')}><p className="koban-id">{mine.kobanId}</p><QrImage value={mine.link} label={t('money.send.qrAlt')} /><p className="hint">{mine.link}</p></Card>}
       {sent !== null ? (
         <Notice kind="success">{t(sent.status === 'completed' ? 'money.send.done' : 'money.send.waiting', { amount: formatYen(sent.amount, language), to: sent.counterparty })}</Notice>
       ) : (
