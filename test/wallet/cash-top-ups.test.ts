@@ -13,6 +13,7 @@ import { requireTransferCreated } from '../../src/ledger/ledger.ts';
 import { AccountCodes, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { createStaffUser } from '../../src/merchants/staff.ts';
 import { closeBusinessDay, readSettlement } from '../../src/payments/settlement/close.ts';
+import { reconciliationCsv } from '../../src/payments/settlement/reconciliation.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { newClient, signUp, type Client, type Customer } from '../identity/support.ts';
 import { balanceOf as accountBalance, createCustomer } from '../payments/customer-fixtures.ts';
@@ -242,6 +243,10 @@ describe('the daily close nets the cash', () => {
       const cashOwed = ownedAccountId(AccountCodes.merchantCashOwed, merchant.merchantId);
       expect(await accountBalance(koban.ledger, cashOwed)).toBe(0n);
       expect(await accountBalance(koban.ledger, payout)).toBe(-30000n);
+      const csv = await reconciliationCsv(koban.db, merchant.merchantId, day);
+      expect(csv).toContain(',-30000,0\n');
+      expect(csv).toContain(`cash_total,,,,,,${day},-30000,\n`);
+      expect(csv).toContain(`net,,,,,,${day},-30000,\n`);
       // Closing again changes nothing.
       await closeBusinessDay(deps, day);
       expect(await accountBalance(koban.ledger, payout)).toBe(-30000n);
