@@ -185,6 +185,32 @@ describe('cash top-up at the register', () => {
   });
 });
 
+describe('the top_ups.cash switch', () => {
+  it('stops new cash top-ups and new codes, and a till retrying a top-up it already took still hears what happened', async () => {
+    const merchant = await createTestMerchant(koban.db, koban.ledger);
+    const till = await activatedTill(merchant.terminalIds[0]!);
+    const customer = await signUp(koban);
+    const taken = { tillTopUpId: tillId(), code: (await topUpCode(customer)).code, amount: '2000' };
+    expect((await takeCash(till, taken)).statusCode).toBe(201);
+    const waiting = await topUpCode(customer);
+    const actor = { kind: 'operator' as const, id: 'op-cash-tests' };
+    await koban.operations.switches.set({ name: 'top_ups.cash', state: 'off', reason: 'cash fraud at one chain', actor });
+    try {
+      const refused = await takeCash(till, { tillTopUpId: tillId(), code: waiting.code, amount: '2000' });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ code: 'service_switched_off' });
+      const noCode = await customer.client.request({ method: 'POST', url: '/v1/wallet/cash-top-up-code', body: {} });
+      expect(noCode.json()).toMatchObject({ code: 'service_switched_off' });
+      const retry = await takeCash(till, taken);
+      expect(retry.statusCode).toBe(200);
+      expect(retry.json()).toMatchObject({ status: 'completed', amount: '2000' });
+      expect(await walletBalance(customer.customerId)).toBe(2000n);
+    } finally {
+      await koban.operations.switches.set({ name: 'top_ups.cash', state: 'on', reason: 'contained', actor });
+    }
+  });
+});
+
 describe('cash limits', () => {
   it('per code, per customer per day, per store per day', async () => {
     const merchant = await createTestMerchant(koban.db, koban.ledger);
