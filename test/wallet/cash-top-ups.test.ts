@@ -13,6 +13,7 @@ import { requireTransferCreated } from '../../src/ledger/ledger.ts';
 import { AccountCodes, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { createStaffUser } from '../../src/merchants/staff.ts';
 import { closeBusinessDay, readSettlement } from '../../src/payments/settlement/close.ts';
+import { reconciliationCsv } from '../../src/payments/settlement/reconciliation.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { newClient, signUp, type Client, type Customer } from '../identity/support.ts';
 import { balanceOf as accountBalance, createCustomer } from '../payments/customer-fixtures.ts';
@@ -184,6 +185,32 @@ describe('cash top-up at the register', () => {
   });
 });
 
+describe('the top_ups.cash switch', () => {
+  it('stops new cash top-ups and new codes, and a till retrying a top-up it already took still hears what happened', async () => {
+    const merchant = await createTestMerchant(koban.db, koban.ledger);
+    const till = await activatedTill(merchant.terminalIds[0]!);
+    const customer = await signUp(koban);
+    const taken = { tillTopUpId: tillId(), code: (await topUpCode(customer)).code, amount: '2000' };
+    expect((await takeCash(till, taken)).statusCode).toBe(201);
+    const waiting = await topUpCode(customer);
+    const actor = { kind: 'operator' as const, id: 'op-cash-tests' };
+    await koban.operations.switches.set({ name: 'top_ups.cash', state: 'off', reason: 'cash fraud at one chain', actor });
+    try {
+      const refused = await takeCash(till, { tillTopUpId: tillId(), code: waiting.code, amount: '2000' });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ code: 'service_switched_off' });
+      const noCode = await customer.client.request({ method: 'POST', url: '/v1/wallet/cash-top-up-code', body: {} });
+      expect(noCode.json()).toMatchObject({ code: 'service_switched_off' });
+      const retry = await takeCash(till, taken);
+      expect(retry.statusCode).toBe(200);
+      expect(retry.json()).toMatchObject({ status: 'completed', amount: '2000' });
+      expect(await walletBalance(customer.customerId)).toBe(2000n);
+    } finally {
+      await koban.operations.switches.set({ name: 'top_ups.cash', state: 'on', reason: 'contained', actor });
+    }
+  });
+});
+
 describe('cash limits', () => {
   it('per code, per customer per day, per store per day', async () => {
     const merchant = await createTestMerchant(koban.db, koban.ledger);
@@ -242,6 +269,10 @@ describe('the daily close nets the cash', () => {
       const cashOwed = ownedAccountId(AccountCodes.merchantCashOwed, merchant.merchantId);
       expect(await accountBalance(koban.ledger, cashOwed)).toBe(0n);
       expect(await accountBalance(koban.ledger, payout)).toBe(-30000n);
+      const csv = await reconciliationCsv(koban.db, merchant.merchantId, day);
+      expect(csv).toContain(',-30000,0\n');
+      expect(csv).toContain(`cash_total,,,,,,${day},-30000,\n`);
+      expect(csv).toContain(`net,,,,,,${day},-30000,\n`);
       // Closing again changes nothing.
       await closeBusinessDay(deps, day);
       expect(await accountBalance(koban.ledger, payout)).toBe(-30000n);

@@ -1,6 +1,8 @@
 /**
  * The reconciliation file per merchant and business day (PayPay's daily CSV, in Koban's columns): one
- * line per payment accepted, refund made and cancel done that day; refunds and cancels are negative.
+ * line per payment accepted, refund made and cancel done that day; refunds and cancels are negative. Cash
+ * top-ups taken at the merchant's tills are negative lines too (the merchant owes that cash; their voids positive),
+ * with a `cash_total` line when there were any, so total − fees + cash_total = net.
  * UTF-8 with LF line endings; the totals line matches the settlement row.
  */
 import type { Database } from '../../platform/db/database.ts';
@@ -28,6 +30,13 @@ export async function reconciliationCsv(db: Database, merchantId: string, date: 
        union all
        select 'cancel', id, merchant_payment_id, null, store_id::text, terminal_id::text, canceled_at, -cancel_amount_minor, -cancel_fee_minor
          from payments where merchant_id = $1 and cancel_business_date = $2
+       union all
+       -- Cash the stores took for customer top-ups (issue 19): owed to Koban, so negative; a void gives it back.
+       select 'cash_top_up', id, till_top_up_id, null, store_id::text, terminal_id::text, created_at, -amount_minor, 0
+         from cash_top_ups where merchant_id = $1 and business_date = $2
+       union all
+       select 'cash_top_up_void', id, till_top_up_id, null, store_id::text, terminal_id::text, voided_at, amount_minor, 0
+         from cash_top_ups where merchant_id = $1 and void_business_date = $2
      ) lines order by at, payment_id limit $3`, [merchantId, date, RECONCILIATION_ROWS_MAX]);
   const lines = [HEADER.join(',')];
   for (const l of result.rows) {
@@ -36,6 +45,7 @@ export async function reconciliationCsv(db: Database, merchantId: string, date: 
   const settlement = await readSettlement(db.pool, merchantId, date);
   if (settlement !== null) {
     lines.push(['total', '', '', '', '', '', date, (settlement.grossMinor - settlement.refundsMinor).toString(), settlement.feesMinor.toString()].join(','));
+    if (settlement.cashTopUpsMinor !== 0n) lines.push(['cash_total', '', '', '', '', '', date, (-settlement.cashTopUpsMinor).toString(), ''].join(','));
     lines.push(['net', '', '', '', '', '', date, settlement.netMinor.toString(), ''].join(','));
   }
   return `${lines.join('\n')}\n`;
