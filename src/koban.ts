@@ -47,7 +47,7 @@ import { registerKycReviewRoutes } from './wiring-kyc.ts';
 import { registerRegulatoryRoutes } from './wiring-regulatory.ts';
 import { registerCampaignRoutes } from './wiring-promo.ts';
 import { registerAbolitionOpsRoutes } from './wiring-abolition.ts';
-import { ABOLITION_PAYOUT_INTERVAL_MS, createAbolition, type Abolition } from './wallet/abolition/abolition.ts';
+import { ABOLITION_NOTICE_INTERVAL_MS, ABOLITION_PAYOUT_INTERVAL_MS, createAbolition, type Abolition } from './wallet/abolition/abolition.ts';
 import { registerAbolitionRoutes } from './wallet/abolition/routes.ts';
 import { HttpBankRail } from './wallet/funding/http-bank.ts';
 import { createPromotions, POINTS_EXPIRY_INTERVAL_MS, PROMO_RELAY_INTERVAL_MS, type Promotions } from './wallet/promo/promotions.ts';
@@ -189,6 +189,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       started.run('wallet.promo-relay', PROMO_RELAY_INTERVAL_MS, () => promotions.relay());
       started.run('wallet.points-expiry', POINTS_EXPIRY_INTERVAL_MS, () => promotions.expire());
       started.run('wallet.abolition-payouts', ABOLITION_PAYOUT_INTERVAL_MS, () => abolition.payoutBatch());
+      started.run('wallet.abolition-notices', ABOLITION_NOTICE_INTERVAL_MS, () => abolition.notify());
     },
     stopBackgroundWork,
     drain,

@@ -48,6 +48,15 @@ describe('abolition', () => {
     const switches = w.koban.operations.switches.list();
     for (const name of ['top_ups', 'registrations']) expect(switches.find((s) => s.name === name)).toMatchObject({ state: 'off' });
 
+    // Every customer is told once, in their language, in batches.
+    while (await w.koban.abolition.notify() > 0);
+    expect(await w.koban.abolition.notify()).toBe(0);
+    const told = await w.db.pool.query<{ title: string }>(`select title from customer_notifications where customer_id = $1 and kind = 'abolition'`, [customer.customerId]);
+    expect(told.rows).toHaveLength(1);
+    expect(told.rows[0]?.title).toMatch(/払い戻し|Refund of your Koban balance/);
+    const mailed = await w.db.pool.query(`select 1 from outbox_messages where recipient = $1 and kind = 'abolition'`, [customer.email]);
+    expect(mailed.rowCount).toBe(1);
+
     // A session alone (a thief's) cannot send the balance anywhere: a fresh step-up bound to this account is required.
     const refused = await customer.client.request(claimBody);
     expect(refused.json()).toMatchObject({ code: 'step_up_required' });

@@ -8,9 +8,11 @@ import { KobanError } from '../../platform/errors.ts';
 import { ensureCustomerWallet } from '../customer-wallets.ts';
 import type { WalletIdentity, WalletSession } from '../identity-port.ts';
 import type { BankRail } from '../funding/bank.ts';
+import { sendAbolitionNotices } from './notices.ts';
 import { activeProcedure, claimBalance, claimsOf, outstandingCsv, recordProcedure, runPayoutBatch, type BankAccount, type Claim, type Procedure } from './claims.ts';
 
 export const ABOLITION_PAYOUT_INTERVAL_MS = 60_000;
+export const ABOLITION_NOTICE_INTERVAL_MS = 10_000;
 
 export interface Abolition {
   procedure(): Promise<Procedure | null>;
@@ -25,6 +27,8 @@ export interface Abolition {
   /** One payout batch, when a procedure is active; the number of claims it touched. */
   payoutBatch(): Promise<number>;
   outstandingCsv(): Promise<string>;
+  /** One batch of notices to customers not yet told (notices.ts). */
+  notify(): Promise<number>;
 }
 
 export function createAbolition(db: Database, ledger: Ledger, bank: BankRail | null, identity: Pick<WalletIdentity, 'requireStepUp' | 'isInRecoveryCooldown'>, now: () => Date): Abolition {
@@ -46,5 +50,6 @@ export function createAbolition(db: Database, ledger: Ledger, bank: BankRail | n
       return runPayoutBatch(deps);
     },
     outstandingCsv: () => outstandingCsv(db.pool),
+    notify: () => sendAbolitionNotices(db),
   };
 }
