@@ -7,6 +7,7 @@ import { CheckoutPage } from './checkout.tsx';
 import { HistoryDetailPage, HistoryPage } from './history.tsx';
 import { HomePage, NotificationsPage } from './home.tsx';
 import { PayPage } from './pay.tsx';
+import { RefundPage } from './refund.tsx';
 import { ScanPage } from './scan.tsx';
 import { TopUpPage, TopUpStatusPage } from './top-up.tsx';
 import './money.css';
@@ -20,6 +21,7 @@ export const moneyRoutes: Routes = {
   '/history': () => <HistoryPage />,
   '/history/:transferId': (params) => <HistoryDetailPage key={params['transferId']} transferId={params['transferId'] ?? ''} />,
   '/notifications': () => <NotificationsPage />,
+  '/refund': () => <RefundPage />,
   '/checkout/:codeId': (params) => <CheckoutPage key={params['codeId']} codeId={params['codeId'] ?? ''} signedIn />,
 };
 
