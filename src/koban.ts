@@ -47,6 +47,10 @@ import { registerKycRoutes } from './wallet/kyc/routes.ts';
 import { registerKycReviewRoutes } from './wiring-kyc.ts';
 import { registerRegulatoryRoutes } from './wiring-regulatory.ts';
 import { registerCampaignRoutes } from './wiring-promo.ts';
+import { registerAbolitionOpsRoutes } from './wiring-abolition.ts';
+import { ABOLITION_NOTICE_INTERVAL_MS, ABOLITION_PAYOUT_INTERVAL_MS, createAbolition, type Abolition } from './wallet/abolition/abolition.ts';
+import { registerAbolitionRoutes } from './wallet/abolition/routes.ts';
+import { HttpBankRail } from './wallet/funding/http-bank.ts';
 import { createPromotions, POINTS_EXPIRY_INTERVAL_MS, PROMO_RELAY_INTERVAL_MS, type Promotions } from './wallet/promo/promotions.ts';
 import { registerPointsRoutes } from './wallet/promo/routes.ts';
 
@@ -61,6 +65,7 @@ export interface Koban {
   /** Cash top-up at the register and auto top-up (issue 19, src/wiring-cash.ts). */
   readonly cash: CashTopUps;
   readonly promotions: Promotions;
+  readonly abolition: Abolition;
   readonly notifications: Notifications;
   readonly identity: Identity;
   /** Audit log, kill switches, operators, cases, compensation (src/operations). */
@@ -125,9 +130,13 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   registerKycRoutes(app, kyc, (request) => identity.guard(request));
   // Points and cashback campaigns (issue 19): operators define and fund them, a relay grants after each payment's commit.
   const promotions = createPromotions(db, ledger, clock);
+  // Abolition of the prepaid instrument (Art. 20): four eyes to start, customers claim their balance, payouts in batches.
+  const abolition = createAbolition(db, ledger, config.wallet.bankUrl === null || config.wallet.bankApiKey === null ? null
+    : new HttpBankRail({ baseUrl: config.wallet.bankUrl, apiKey: config.wallet.bankApiKey, timeoutMs: config.wallet.providerTimeoutMs }), identity, clock);
+  registerAbolitionRoutes(app, abolition, (request) => identity.guard(request));
   registerPointsRoutes(app, promotions, (request) => identity.guard(request));
   registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRegulatoryRoutes(scope, db, clock),
-    (scope) => registerCampaignRoutes(scope, promotions, operations.audit),
+    (scope) => registerCampaignRoutes(scope, promotions, operations.audit), (scope) => registerAbolitionOpsRoutes(scope, db, abolition, operations),
     (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal),
     (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);
@@ -161,7 +170,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   };
 
   return {
-    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc, cash, promotions,
+    config, db, app, ledger, metrics, payments, notifications, identity, operations, risk, wallet, portal, kyc, cash, promotions, abolition,
     get jobs() { return jobs; },
     startBackgroundWork() {
       if (jobs !== null || closing) return;
@@ -183,6 +192,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       wallet.startBackgroundWork(started);
       started.run('wallet.promo-relay', PROMO_RELAY_INTERVAL_MS, () => promotions.relay());
       started.run('wallet.points-expiry', POINTS_EXPIRY_INTERVAL_MS, () => promotions.expire());
+      started.run('wallet.abolition-payouts', ABOLITION_PAYOUT_INTERVAL_MS, () => abolition.payoutBatch());
+      started.run('wallet.abolition-notices', ABOLITION_NOTICE_INTERVAL_MS, () => abolition.notify());
     },
     stopBackgroundWork,
     drain,

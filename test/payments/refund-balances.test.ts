@@ -4,16 +4,12 @@
 // prepaid money never becomes funds-transfer money. Real payments pipeline on PostgreSQL.
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireTransferCreated } from '../../src/ledger/ledger.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
-import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
+import { TransferCodes } from '../../src/ledger/types.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import type { Payment } from '../../src/payments/model.ts';
-import { uuidv7 } from '../../src/platform/ids.ts';
-import { fundsTransferAccountId } from '../../src/wallet/balance-kinds.ts';
-import { markCustomerVerified } from '../../src/wallet/balances.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
-import { balanceOf, createCustomer } from './customer-fixtures.ts';
+import { balanceOf } from './customer-fixtures.ts';
+import { customerWithBalances, payCompleted, refundCompleted, type TwoBalanceCustomer } from './pay-fixtures.ts';
 import { startHarness, type Harness } from './support.ts';
 
 let h: Harness;
@@ -22,36 +18,10 @@ beforeAll(async () => { h = await startHarness(); });
 afterEach(async () => { await expectLedgerConsistent(h.db); });
 afterAll(async () => { await h.close(); });
 
-type Customer = CustomerContext & { fundsTransferAccountId: string };
-
-async function customerWith(prepaid: bigint, fundsTransfer: bigint | null): Promise<Customer> {
-  const customer = await createCustomer(h.db, h.ledger, prepaid);
-  const ftId = fundsTransferAccountId(customer.customerId);
-  if (fundsTransfer !== null) {
-    await markCustomerVerified(h.db, h.ledger, customer.customerId, 'test:verified', new Date());
-    if (fundsTransfer > 0n) {
-      requireTransferCreated(await h.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.bankClearing, creditAccountId: ftId, amount: fundsTransfer,
-        pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test bank top-up' }]));
-    }
-  }
-  return { ...customer, fundsTransferAccountId: ftId };
-}
-
-async function pay(customer: CustomerContext, amountMinor: bigint): Promise<Payment & { merchantPaymentId: string }> {
-  const minted = await h.module.payments.mintPaymentCode(customer);
-  const merchantPaymentId = `refund-kinds-${uuidv7()}`;
-  const payment = await h.module.payments.payWithCustomerCode({
-    merchantId: h.merchant.merchantId, merchantPaymentId, code: minted.code, amountMinor,
-    storeId: h.merchant.storeId, terminalId: h.merchant.terminalIds[0] as string, orderDescription: null, requestedAt: null,
-  });
-  expect(payment.status).toBe('COMPLETED');
-  return { ...payment, merchantPaymentId };
-}
-
-async function refund(payment: Payment, amountMinor: bigint): Promise<void> {
-  const done = await h.module.payments.refundPayment({ merchantId: h.merchant.merchantId, merchantRefundId: `r-${uuidv7()}`, paymentId: payment.id, amountMinor, reason: null, requestedAt: null });
-  expect(done.status).toBe('REFUNDED');
-}
+type Customer = TwoBalanceCustomer;
+const customerWith = (prepaid: bigint, fundsTransfer: bigint | null): Promise<Customer> => customerWithBalances(h, prepaid, fundsTransfer);
+const pay = (customer: CustomerContext, amountMinor: bigint) => payCompleted(h, customer, amountMinor);
+const refund = (payment: Payment, amountMinor: bigint) => refundCompleted(h, payment, amountMinor);
 
 async function balances(customer: Customer): Promise<{ prepaid: bigint; fundsTransfer: bigint }> {
   return { prepaid: await balanceOf(h.ledger, customer.walletAccountId), fundsTransfer: await balanceOf(h.ledger, customer.fundsTransferAccountId) };

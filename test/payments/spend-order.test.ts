@@ -3,17 +3,15 @@
 // the pipeline's "choose accounts" step stores it once per payment so every path runs the same legs.
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { requireTransferCreated } from '../../src/ledger/ledger.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
-import { AccountCodes, Ledgers, TransferCodes } from '../../src/ledger/types.ts';
+import { AccountCodes, TransferCodes } from '../../src/ledger/types.ts';
 import { chooseDebits, moveMoney, targetOf } from '../../src/payments/complete.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import type { Payment } from '../../src/payments/model.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { fundsTransferAccountId } from '../../src/wallet/balance-kinds.ts';
 import { markCustomerVerified, setSpendOrder } from '../../src/wallet/balances.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
-import { balanceOf, createCustomer } from './customer-fixtures.ts';
+import { balanceOf } from './customer-fixtures.ts';
+import { customerWithBalances } from './pay-fixtures.ts';
 import { startHarness, type Harness } from './support.ts';
 
 let h: Harness;
@@ -22,19 +20,7 @@ beforeAll(async () => { h = await startHarness(); });
 afterEach(async () => { await expectLedgerConsistent(h.db); });
 afterAll(async () => { await h.close(); });
 
-/** A customer with a prepaid balance and, when `fundsTransfer` is given, a verified funds-transfer balance. */
-async function customerWith(prepaid: bigint, fundsTransfer: bigint | null): Promise<CustomerContext & { fundsTransferAccountId: string }> {
-  const customer = await createCustomer(h.db, h.ledger, prepaid);
-  const ftId = fundsTransferAccountId(customer.customerId);
-  if (fundsTransfer !== null) {
-    await markCustomerVerified(h.db, h.ledger, customer.customerId, 'test:verified', new Date());
-    if (fundsTransfer > 0n) {
-      requireTransferCreated(await h.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.bankClearing, creditAccountId: ftId, amount: fundsTransfer,
-        pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test bank top-up' }]));
-    }
-  }
-  return { ...customer, fundsTransferAccountId: ftId };
-}
+const customerWith = (prepaid: bigint, fundsTransfer: bigint | null) => customerWithBalances(h, prepaid, fundsTransfer);
 
 async function pay(customer: CustomerContext, amountMinor: bigint): Promise<Payment> {
   const minted = await h.module.payments.mintPaymentCode(customer);

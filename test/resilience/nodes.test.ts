@@ -14,7 +14,7 @@ import { ledgerAuth } from '../support/koban.ts';
 import { startKobanProcess, type KobanProcess } from './koban-process.ts';
 
 /** Every leased job startBackgroundWork starts (src/koban.ts and the modules it calls). */
-const JOBS = ['ledger.hold-expiry', 'identity.purge', 'identity.sign-in-health', 'operations.audit-seal', 'risk.counter-prune', 'payments.nonce-sweep', 'payments.maintenance', 'wallet.top-up-reconcile', 'wallet.promo-relay', 'wallet.points-expiry'];
+const JOBS = ['ledger.hold-expiry', 'identity.purge', 'identity.sign-in-health', 'operations.audit-seal', 'risk.counter-prune', 'payments.nonce-sweep', 'payments.maintenance', 'wallet.top-up-reconcile', 'wallet.promo-relay', 'wallet.points-expiry', 'wallet.abolition-payouts', 'wallet.abolition-notices'];
 /** Waits are on the event itself; this bound only stops a broken run. */
 const BOUND = { timeout: 150_000, interval: 100 };
 

@@ -13,6 +13,7 @@ import { expirePoints } from '../../src/wallet/promo/expiry.ts';
 import { pointsAccountId, relayPromotions, type PromoDeps } from '../../src/wallet/promo/relay.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from '../payments/customer-fixtures.ts';
+import { payCompleted, refundCompleted } from '../payments/pay-fixtures.ts';
 import { startHarness, type Harness } from '../payments/support.ts';
 
 const DAY_MS = 86_400_000;
@@ -43,21 +44,8 @@ async function relayAll(): Promise<void> {
   throw new Error('the relay did not drain its queue in 100 rounds');
 }
 
-async function pay(customer: CustomerContext, amountMinor: bigint): Promise<Payment & { merchantPaymentId: string }> {
-  const minted = await h.module.payments.mintPaymentCode(customer);
-  const merchantPaymentId = `promo-${uuidv7()}`;
-  const payment = await h.module.payments.payWithCustomerCode({
-    merchantId: h.merchant.merchantId, merchantPaymentId, code: minted.code, amountMinor,
-    storeId: h.merchant.storeId, terminalId: h.merchant.terminalIds[0] as string, orderDescription: null, requestedAt: null,
-  });
-  expect(payment.status).toBe('COMPLETED');
-  return { ...payment, merchantPaymentId };
-}
-
-async function refund(payment: Payment, amountMinor: bigint): Promise<void> {
-  const done = await h.module.payments.refundPayment({ merchantId: h.merchant.merchantId, merchantRefundId: `r-${uuidv7()}`, paymentId: payment.id, amountMinor, reason: null, requestedAt: null });
-  expect(done.status).toBe('REFUNDED');
-}
+const pay = (customer: CustomerContext, amountMinor: bigint) => payCompleted(h, customer, amountMinor);
+const refund = (payment: Payment, amountMinor: bigint) => refundCompleted(h, payment, amountMinor);
 
 const points = (customer: CustomerContext): Promise<bigint> => balanceOf(h.ledger, pointsAccountId(customer.customerId));
 const budget = (campaign: Campaign): Promise<bigint> => balanceOf(h.ledger, campaign.budgetAccountId);

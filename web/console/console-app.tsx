@@ -19,6 +19,7 @@ import { SignIn } from './screens/sign-in.tsx';
 import { SwitchesScreen } from './screens/switches.tsx';
 import { SecurityEventsScreen } from './screens/security-events.tsx';
 import { IdentityReviewsScreen } from './screens/identity-reviews.tsx';
+import { CampaignsScreen } from './screens/campaigns.tsx';
 
 const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = [
   { path: '/', label: 'nav.dashboard', permission: 'dashboard.read' },
@@ -31,6 +32,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = 
   { path: '/security-events', label: 'nav.securityEvents', permission: 'security_events.read' },
   { path: '/audit', label: 'nav.audit', permission: 'audit.read' },
   { path: '/identity-reviews', label: 'nav.identityReviews', permission: 'identity.review' },
+  { path: '/campaigns', label: 'nav.campaigns', permission: 'promotions.read' },
 ];
 
 export function ConsoleApp() {
@@ -92,6 +94,7 @@ function SignedIn() {
             '/security-events': () => guard('security_events.read', <SecurityEventsScreen />),
             '/audit': () => guard('audit.read', <AuditScreen />),
             '/identity-reviews': () => guard('identity.review', <IdentityReviewsScreen />),
+            '/campaigns': () => guard('promotions.read', <CampaignsScreen />),
           }}
           fallback={<Notice kind="error">{t('common.notFound')}</Notice>}
         />

@@ -53,6 +53,9 @@ export const PERMISSIONS = {
   // Points and cashback campaigns (issue 19): their budgets are the platform's money.
   'promotions.read': ['support', 'risk_analyst', 'finance', 'administrator'],
   'promotions.manage': ['finance', 'administrator'],
+  // Abolition of the prepaid instrument (Art. 20): an administrator proposes, another approves (four eyes).
+  'abolition.propose': ['administrator'],
+  'abolition.approve': ['administrator'],
   'customers.force_reset': ['support', 'risk_analyst', 'administrator'],
   'customers.revoke_sessions': ['support', 'risk_analyst', 'administrator'],
   'proposals.read': ['risk_analyst', 'finance', 'administrator'],

@@ -12,7 +12,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
-export type ProposalKind = 'compensation_batch' | 'incident_reset_all' | 'merchant_reversal';
+export type ProposalKind = 'compensation_batch' | 'incident_reset_all' | 'merchant_reversal' | 'abolition';
 export type ProposalStatus = 'pending' | 'approved' | 'rejected';
 
 export interface Proposal {

@@ -7,6 +7,7 @@ import { CheckoutPage } from './checkout.tsx';
 import { HistoryDetailPage, HistoryPage } from './history.tsx';
 import { HomePage, NotificationsPage } from './home.tsx';
 import { PayPage } from './pay.tsx';
+import { RefundPage } from './refund.tsx';
 import { ScanPage } from './scan.tsx';
 import { TopUpPage, TopUpStatusPage } from './top-up.tsx';
 import { PayRequestPage, SendPage, SplitPage, TransfersPage, WithdrawPage } from './transfers.tsx';
@@ -30,6 +31,7 @@ export const moneyRoutes: Routes = {
   '/split': () => <SplitPage />,
   '/pay/:token': (params) => <PayRequestPage key={params['token']} token={params['token'] ?? ''} />,
   '/withdraw': () => <WithdrawPage />,
+  '/refund': () => <RefundPage />,
   '/checkout/:codeId': (params) => <CheckoutPage key={params['codeId']} codeId={params['codeId'] ?? ''} signedIn />,
 };
 
