@@ -9,6 +9,7 @@ import { deviceVelocity } from './device-velocity.ts';
 import { distantStore } from './distant-store.ts';
 import { failureBurst } from './failure-burst.ts';
 import { markedSource } from './marked-source.ts';
+import { merchantConvergence } from './merchant-convergence.ts';
 import { networkAccounts } from './network-accounts.ts';
 import { networkVelocity } from './network-velocity.ts';
 import { newDeviceHighValue } from './new-device-high-value.ts';
@@ -26,4 +27,5 @@ export type AnyRule = RiskRule<unknown>;
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
   topUpThenSpend, newDeviceHighValue, accountSpendingBudget, unusualContextRule, balanceDrain, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
+  merchantConvergence,
 ];
