@@ -91,8 +91,7 @@ describe('money converging on one merchant from recently changed accounts', () =
   });
 
   it('is tunable and backtested like the others: the threshold and action change at run time, the backtest replays a change of action', async () => {
-    const tuned = await opsRequest(koban, analyst)('PATCH', '/v1/ops/risk/rules/merchant_convergence', { params: { paymentsMin: 2 }, reason: 'a colluding merchant ring seen in the drill' });
-    expect(tuned.statusCode, tuned.body).toBe(200);
+    await koban.risk.settings.updateRule('merchant_convergence', { params: { paymentsMin: 2 } }, { kind: 'operator', id: 'op-risk-tests' }, 'a colluding merchant ring seen in the drill');
     const merchant = randomUUID();
     const first = await changedAccount('device');
     expect(fired(await pay(first.accountId, first.deviceId, merchant))).toBeUndefined();
