@@ -57,12 +57,19 @@ async function caseAlerts(subject: string): Promise<Array<{ reasons: Array<{ rul
 }
 
 describe('money converging on one merchant from recently changed accounts', () => {
-  it('never counts ordinary customers: many of them paying one merchant fire nothing and open no case', async () => {
+  it('never counts ordinary customers (established, or new with their first card): many of them paying one merchant fire nothing and open no case', async () => {
     const merchant = randomUUID();
     for (let i = 0; i < 12; i++) {
       const { accountId, phone } = await establishedAccount();
       const decision = await pay(accountId, phone, merchant);
       expect(fired(decision)).toBeUndefined();
+    }
+    // New customers adding their first card and paying at once are not "changed" accounts either.
+    for (let i = 0; i < 6; i++) {
+      const accountId = randomUUID();
+      const phone = `dev-${randomUUID()}`;
+      await koban.risk.assess({ kind: 'funding_source_add', accountId, deviceId: phone, cardRef: `card-${randomUUID()}` });
+      expect(fired(await pay(accountId, phone, merchant))).toBeUndefined();
     }
     expect(await caseAlerts(merchantCaseSubject(merchant))).toEqual([]);
   });

@@ -40,11 +40,16 @@ export function recentChange(event: RiskEvent, facts: Facts, params: Params): st
   const { credential, funding } = changeNeeds(event, params);
   const [c] = credential;
   if (c !== undefined && facts.counter(c).count > 0n) return 'a credential or contact changed';
+  const device = facts.device;
+  if (device === null) return null;
+  const recent = (firstSeenMs: number) => facts.nowMs - firstSeenMs < params.recentHours * 3_600_000;
+  const other = device.otherFirstSeenMs ?? null;
+  if (other !== null && other < device.firstSeenMs && recent(device.firstSeenMs)) return 'a device new to the account';
+  // A new funding source counts only on an account established before the window (as unusual_context): a
+  // newcomer's first card, which every ordinary new customer adds, is not a change of hands.
+  if (recent(Math.min(device.firstSeenMs, other ?? device.firstSeenMs))) return null;
   const [f] = funding;
   if (f !== undefined && facts.counter(f).count > 0n) return 'a funding source was added';
-  const device = facts.device;
-  const other = device?.otherFirstSeenMs ?? null;
-  if (device !== null && other !== null && other < device.firstSeenMs && facts.nowMs - device.firstSeenMs < params.recentHours * 3_600_000) return 'a device new to the account';
   return null;
 }
 
