@@ -30,6 +30,7 @@ import type { OperationsAdapters } from './operations/adapters.ts';
 import { registerCaseRoutes } from './operations/cases/routes.ts';
 import { registerCompensationRoutes } from './operations/compensation/routes.ts';
 import { createRisk, type Risk } from './risk/risk.ts';
+import { alertSubjects } from './risk/rules/merchant-convergence.ts';
 import { registerRiskRoutes } from './risk/routes.ts';
 import { registerTerminalThrottleOpsRoutes } from './payments/terminal/throttle-routes.ts';
 import { customerAuthenticator, customerWallets, identityControl, paymentHooks } from './wiring.ts';
@@ -120,7 +121,10 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   await registerIdentityRoutes(app, identity, config.publicUrl);
   const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock,
     webauthn: { rpId: config.identity.webauthnRpId, rpName: config.identity.webauthnRpName, origins: config.identity.webauthnOrigins }, onError: (error, what) => app.log.error({ err: error }, `${what} failed`) });
-  const risk = await createRisk(db, operations.changes, (event, decision) => operations.cases.openFromAlert(event, decision), clock);
+  const risk = await createRisk(db, operations.changes, async (event, decision) => {
+    // The customer's case, and the merchant's when money converges on it (issue 13).
+    for (const subject of alertSubjects(event, decision)) await operations.cases.openFromAlert(subject, decision);
+  }, clock);
   // Identity exists before risk (operations needs identity, risk needs operations); it allows every
   // sign-in until this line, which runs before the app is ready to serve (src/identity/risk-port.ts).
   identity.useRisk(risk);

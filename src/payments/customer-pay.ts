@@ -26,7 +26,7 @@ import { paymentInFlight, settledPayment } from './in-flight.ts';
 export interface QrAttempt extends SettlingAttempt {
   readonly ctx: CustomerContext;
   /** What the risk engine and the strong-confirmation check are told; set by the step that finds the order or store. */
-  facts?: { paymentId: string; amountMinor: bigint; storeId: string | null; categoryCode: string };
+  facts?: { paymentId: string; merchantId: string; amountMinor: bigint; storeId: string | null; categoryCode: string };
   /** Set when risk asked for a strong confirmation the request did not give: the payment waits for it (issue 13's hold). */
   confirmation?: ConfirmationNeed;
 }
@@ -63,7 +63,7 @@ export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): P
   const { ctx, facts } = attempt;
   assert(facts !== undefined, 'the order or store is known');
   const risk = await assessPaymentWithRules(deps, {
-    kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, storeId: facts.storeId, merchantCategoryCode: facts.categoryCode,
+    kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, storeId: facts.storeId, merchantId: facts.merchantId, merchantCategoryCode: facts.categoryCode,
     amountMinor: facts.amountMinor, ip: ctx.ip ?? null, balanceMinor: await walletBalanceMinor(deps, ctx.walletAccountId), ref: facts.paymentId,
   });
   if (risk.decision === 'challenge') {
@@ -104,7 +104,7 @@ export async function readOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): 
   const merchant = await deps.tills.merchant(qr.payment.merchantId);
   attempt.qr = qr;
   attempt.target = { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName };
-  attempt.facts = { paymentId: qr.payment.id, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode };
+  attempt.facts = { paymentId: qr.payment.id, merchantId: qr.payment.merchantId, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode };
   return undefined;
 }
 
@@ -208,7 +208,7 @@ export async function resolveStore(deps: PaymentsDeps, attempt: StaticQrAttempt)
   assert(attempt.store !== undefined, 'the store was read');
   const till = await deps.tills.require(attempt.store.merchantId, attempt.store.storeId, null);
   attempt.target = till;
-  attempt.facts = { paymentId: uuidv7(), amountMinor: attempt.amountMinor, storeId: till.storeId, categoryCode: till.categoryCode };
+  attempt.facts = { paymentId: uuidv7(), merchantId: attempt.store.merchantId, amountMinor: attempt.amountMinor, storeId: till.storeId, categoryCode: till.categoryCode };
   return undefined;
 }
 

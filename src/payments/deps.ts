@@ -55,6 +55,8 @@ export interface PaymentRiskEvent {
   readonly accountId: string;
   readonly deviceId: string;
   readonly storeId: string | null;
+  /** The merchant paid (risk's money-converging rule). */
+  readonly merchantId?: string;
   readonly merchantCategoryCode: string;
   readonly amountMinor: bigint;
   /** The customer's address (the request's, or for a till payment the one the code was minted from). */

@@ -124,7 +124,7 @@ export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt
   const { code, till } = attempt;
   assert(code != null && till !== undefined, 'the code and the till are known');
   const risk = await assessPaymentPending(deps, {
-    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantCategoryCode: till.categoryCode,
+    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
     amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
   });
   attempt.pendingRisk = risk.pending;

@@ -49,10 +49,14 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
     const counted = [...new Set(active.flatMap(({ rule }) => rule.countsAccountsOf ?? []))];
     const facts = await gatherFacts(db, event, needs, counted, nowMs, settings);
     const reasons: RiskReason[] = [];
+    const after: CounterNeed[] = [];
     for (const { rule, setting } of active) {
       const hit = rule.evaluate(event, facts, setting.params);
       if (hit !== null) reasons.push({ rule: rule.id, action: setting.action, score: ACTION_SCORE[setting.action], ...hit });
+      after.push(...(rule.countsAfter?.(event, facts, setting.params) ?? []));
     }
+    // Counters a rule writes only once it knows they apply (merchant convergence: recently-changed accounts only).
+    if (after.length > 0) await countAfter(db, after, nowMs, event.amountMinor ?? 0n);
     return combine(reasons, settings.ruleVersion());
   };
   return {
@@ -121,10 +125,22 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
   };
 }
 
+/** Adds to the counters a rule asked for once the facts were known (`RiskRule.countsAfter`); commit-asynchronous like the rest. */
+async function countAfter(db: Database, needs: readonly CounterNeed[], nowMs: number, amount: bigint): Promise<void> {
+  const nowSec = Math.floor(nowMs / 1000);
+  const keys = needs.map((need) => `${need.key}|${need.bucketSec}`);
+  await db.pool.query(
+    `with quiet as (select set_config('synchronous_commit', 'off', true))
+     insert into risk_counters (key, bucket, shard, count, amount_minor)
+     select k, b, 0, 1, $3 from unnest($1::text[], $2::bigint[]) as t(k, b) cross join quiet
+     on conflict (key, bucket, shard) do update set count = risk_counters.count + 1, amount_minor = risk_counters.amount_minor + excluded.amount_minor`,
+    [keys, needs.map((need) => bucketOf(nowSec, need.bucketSec)), amount.toString()]);
+}
+
 function checkEvent(event: RiskEvent): void {
   assert((RISK_EVENT_KINDS as readonly string[]).includes(event.kind), `risk event kind ${event.kind}`);
   assert(event.balanceMinor === undefined || event.balanceMinor === null || event.kind === 'payment', 'only a payment carries a balance');
-  for (const field of [event.accountId, event.deviceId, event.ip, event.cardRef, event.storeId, event.ref]) {
+  for (const field of [event.accountId, event.deviceId, event.ip, event.cardRef, event.storeId, event.merchantId, event.ref]) {
     assert(field === null || field === undefined || (field.length > 0 && field.length <= FIELD_LENGTH_MAX), 'risk event fields are 1 to 200 characters');
   }
   assert(event.amountMinor === undefined || event.amountMinor === null || event.amountMinor >= 0n, 'a risk event amount is not negative');

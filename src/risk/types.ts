@@ -21,6 +21,8 @@ export interface RiskEvent {
   /** A stable reference to the card (token or fingerprint), never a PAN. */
   readonly cardRef?: string | null;
   readonly storeId?: string | null;
+  /** Payments: the merchant paid (money converging on one merchant, issue 13). */
+  readonly merchantId?: string | null;
   readonly merchantCategoryCode?: string | null;
   readonly amountMinor?: bigint | null;
   /** Payments only: what the wallet holds before this payment (the balance-drain rule); absent when unknown. */
@@ -166,6 +168,11 @@ export interface RiskRule<P> {
    */
   readonly countsAccountsOf?: readonly CountedLink[];
   evaluate(event: RiskEvent, facts: Facts, params: P): Hit | null;
+  /**
+   * Counters this event adds to once its facts are known (a counter whose growth depends on a fact, such as
+   * "this account changed recently"); the engine writes them after the decision, in one statement.
+   */
+  countsAfter?(event: RiskEvent, facts: Facts, params: P): CounterNeed[];
 }
 
 export type CountedLink = 'device' | 'card' | 'network';

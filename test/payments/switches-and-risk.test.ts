@@ -177,7 +177,7 @@ describe('risk on payments', () => {
     expect(decisions[1]?.reasons.map((r) => r.rule)).toContain('account_velocity');
   });
 
-  it('a challenge at a till makes the payment wait for the customer (202, nothing moved), and asks for strong confirmation on a QR payment', async () => {
+  it('a challenge at a till makes the payment wait for the customer (202, nothing moved), and a challenged QR payment waits too unless strongly confirmed', async () => {
     const customer = await createCustomer(db, koban.ledger, 5_000n);
     await setRule('account_velocity', { action: 'challenge', params: { paymentsPerHourMax: 1 } });
     try {
@@ -189,9 +189,12 @@ describe('risk on payments', () => {
       const waiting = await db.pool.query('select strength, reasons from payment_confirmations where customer_id = $1', [customer.customerId]);
       expect(waiting.rows).toEqual([{ strength: 'strong', reasons: ['account_velocity'] }]);
       expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(4_900n);
+      // Issue 13's hold: not refused, held for a strong confirmation, nothing moved.
       const unconfirmed = await payStoreQr(customer, '100');
-      expect(unconfirmed.statusCode).toBe(403);
-      expect(unconfirmed.json()).toMatchObject({ code: 'strong_confirmation_required' });
+      expect(unconfirmed.statusCode).toBe(202);
+      expect(unconfirmed.json()).toMatchObject({ status: 'CREATED' });
+      const heldQr = await db.pool.query('select strength, reasons from payment_confirmations where payment_id = $1', [unconfirmed.json().paymentId]);
+      expect(heldQr.rows).toEqual([{ strength: 'strong', reasons: ['account_velocity'] }]);
       expect(await balanceOf(koban.ledger, customer.walletAccountId)).toBe(4_900n);
       strong.confirmed.add(customer.customerId);
       const confirmed = await payStoreQr(customer, '100');

@@ -11,6 +11,7 @@ import { failureBurst } from './failure-burst.ts';
 import { muleNewSenders } from './mule-new-senders.ts';
 import { sendAfterNewCardTopUp } from './send-after-new-card.ts';
 import { markedSource } from './marked-source.ts';
+import { merchantConvergence } from './merchant-convergence.ts';
 import { networkAccounts } from './network-accounts.ts';
 import { networkVelocity } from './network-velocity.ts';
 import { newDeviceHighValue } from './new-device-high-value.ts';
@@ -28,5 +29,5 @@ export type AnyRule = RiskRule<unknown>;
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
   topUpThenSpend, newDeviceHighValue, accountSpendingBudget, unusualContextRule, balanceDrain, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
-  muleNewSenders, sendAfterNewCardTopUp,
+  muleNewSenders, sendAfterNewCardTopUp, merchantConvergence,
 ];
