@@ -105,7 +105,14 @@ describe('the setup window of a fresh sign-up', () => {
     const thief = newClient(w.koban, '203.0.113.66');
     for (const [name, value] of customer.client.cookies) if (name !== '__Host-koban_device') thief.cookies.set(name, value);
     thief.csrf = customer.client.csrf;
-    const started = await thief.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'change_factors', params: { factor: 'charge_pin' }, useSetupWindow: true } });
+    const request = { method: 'POST', url: '/v1/customer/step-up', body: { action: 'change_factors', params: { factor: 'charge_pin' }, useSetupWindow: true } } as const;
+    // Without the phone's device key the copied token is refused outright (sessions are bound to their key).
+    const keyless = await thief.request(request);
+    expect(keyless.statusCode).toBe(401);
+    expect(keyless.json().code).toBe('session_proof_invalid');
+    // With the key too (malware on the phone) but without the device cookie, there is still no setup window.
+    thief.deviceKey = customer.client.deviceKey;
+    const started = await thief.request(request);
     expect(started.statusCode).toBe(200);
     expect(started.json().grant).toBeUndefined();
     // The customer's own device still has its window: the thief's attempt spent nothing.

@@ -98,6 +98,16 @@ export function uniqueContacts(): { email: string; phone: string } {
   return { email: `user${n}@example.com`, phone: `+8190${n}` };
 }
 
+/**
+ * Headers for a request made outside the client (a real `fetch` to a listening Koban, e.g. a notification
+ * stream): the client's cookies and, when it holds a device key, a fresh proof for `publicUrl` + `path`.
+ */
+export async function rawRequestHeaders(client: Client, publicUrl: string, method: string, path: string): Promise<Record<string, string>> {
+  const cookie = [...client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  if (client.deviceKey === null) return { cookie };
+  return { cookie, dpop: await deviceProof(client.deviceKey, method, `${new URL(publicUrl).origin}${path}`) };
+}
+
 /** Signs a customer up through the API and returns a client signed in on its remembered device. */
 export async function signUp(koban: Koban, password = 'correct horse battery staple', given?: Client): Promise<Customer> {
   const { email, phone } = uniqueContacts();

@@ -11,7 +11,7 @@ import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import type { Database } from '../../src/platform/db/database.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { newClient, PUBLIC_URL, signUp } from '../identity/support.ts';
+import { newClient, PUBLIC_URL, rawRequestHeaders, signUp } from '../identity/support.ts';
 import { createTestMerchant } from '../payments/merchant-fixtures.ts';
 import { createTestDatabase, openAnotherConnection, type TestDatabase } from '../support/database.ts';
 import { startTestKoban } from '../support/koban.ts';
@@ -44,11 +44,11 @@ async function notifyDeliveries(koban: Koban): Promise<number> {
   return (await koban.metrics.liveFeedDeliveries.get()).values.filter((v) => v.labels.cause === 'notify').reduce((sum, v) => sum + v.value, 0);
 }
 
-/** Opens the stream with the customer's cookies; collects `event:` names and `data:` of notifications. */
-function openStream(cookie: string) {
+/** Opens the stream with the customer's cookies and device proof; collects `event:` names and `data:` of notifications. */
+function openStream(headers: Record<string, string>) {
   const controller = new AbortController();
   const events: Array<{ event: string; data: string }> = [];
-  const ready = fetch(`${baseOfA}/v1/customer/notifications/stream`, { headers: { cookie, accept: 'text/event-stream' }, signal: controller.signal }).then((response) => {
+  const ready = fetch(`${baseOfA}/v1/customer/notifications/stream`, { headers: { ...headers, accept: 'text/event-stream' }, signal: controller.signal }).then((response) => {
     void (async () => {
       let buffer = '';
       const decoder = new TextDecoder();
@@ -80,13 +80,14 @@ describe('live notification stream across nodes', () => {
     expect((await customer.client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {} })).statusCode).toBe(200);
     const wallet = (await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customer.customerId])).rows[0]?.account_id ?? '';
     await a.koban.ledger.createTransfers([{ id: uuidv7(), debitAccountId: PLATFORM_ACCOUNTS.cardClearing, creditAccountId: wallet, amount: 5_000n, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: 'test funding' }]);
-    const stream = openStream([...customer.client.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    const stream = openStream(await rawRequestHeaders(customer.client, PUBLIC_URL, 'GET', '/v1/customer/notifications/stream'));
     expect(await stream.ready).toBe(200);
     await expect.poll(() => stream.events.some((e) => e.event === 'ready'), { timeout: EVENT_BOUND_MS }).toBe(true);
     const before = await notifyDeliveries(a.koban);
 
     // The same customer's session, on node B.
     const onB = newClient(b.koban, customer.client.ip);
+    onB.deviceKey = customer.client.deviceKey; // the same phone, so the same device key
     for (const [name, value] of customer.client.cookies) onB.cookies.set(name, value);
     onB.csrf = customer.client.csrf;
     const payload = buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Two Node Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });

@@ -12,7 +12,7 @@ import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { addFeedEntry } from '../../src/notifications/outbox.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { PUBLIC_URL, signUp, type Customer } from '../identity/support.ts';
+import { PUBLIC_URL, rawRequestHeaders, signUp, type Customer } from '../identity/support.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { startTestKoban } from '../support/koban.ts';
 
@@ -49,10 +49,10 @@ function openStream(customer: Customer, lastEventId?: string) {
   const controller = new AbortController();
   const events: SseEvent[] = [];
   let closed = false;
-  const cookie = [...customer.client.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  const ready = fetch(`${base}/v1/customer/notifications/stream`, {
-    headers: { cookie, accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }, signal: controller.signal,
-  }).then(async (response) => {
+  // A real fetch from 127.0.0.1 is a new network for the session: it proves its device key, as the wallet does.
+  const ready = rawRequestHeaders(customer.client, PUBLIC_URL, 'GET', '/v1/customer/notifications/stream').then((headers) => fetch(`${base}/v1/customer/notifications/stream`, {
+    headers: { ...headers, accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) }, signal: controller.signal,
+  })).then(async (response) => {
     const status = response.status;
     const contentType = response.headers.get('content-type');
     void (async () => {

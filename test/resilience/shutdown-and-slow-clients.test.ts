@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { signUp, type Customer } from '../identity/support.ts';
+import { newClient, signUp, type Customer } from '../identity/support.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { ledgerAuth, startTestKoban } from '../support/koban.ts';
 import { startKobanProcess, type KobanProcess } from './koban-process.ts';
@@ -28,7 +28,9 @@ beforeAll(async () => {
   await admin.connect();
   // The customer signs up through an in-process Koban on the same database: the session is in the database.
   const inProcess = await startTestKoban({ db });
-  customer = await signUp(inProcess.koban);
+  // A client without a device key: these tests are about shutdown, and the child Koban serves another origin
+  // than the one a proof would name (device binding is covered in test/identity/device-bound-sessions.test.ts).
+  customer = await signUp(inProcess.koban, undefined, newClient(inProcess.koban, '198.51.100.9', { deviceKey: false }));
   closeInProcess = inProcess.close;
 });
 afterEach(() => {
