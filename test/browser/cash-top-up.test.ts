@@ -49,6 +49,8 @@ async function activatedTill(): Promise<Page> {
 
 describe('cash top-up at the till from a wallet', () => {
   it('the wallet shows a top-up code, the till reads it, takes the cash and the balance shows it', async () => {
+    // The till is ready before the customer arrives (as at a register), so the 3-minute code is read while fresh.
+    const till = await activatedTill();
     const wallet = await walletContext.newPage();
     const customer = await signUpInBrowser(env, wallet);
     await wallet.goto(`${env.base}/wallet/top-up`);
@@ -60,11 +62,12 @@ describe('cash top-up at the till from a wallet', () => {
     await wallet.getByText(/チャージできる金額: 1,000円〜50,000円/).waitFor();
     await screenshot(wallet, 'wallet-cash-top-up-code');
 
-    const till = await activatedTill();
     await till.getByRole('link', { name: '現金チャージ' }).click();
     await till.getByLabel('チャージ用コード（22桁）').fill(code);
     await till.getByRole('button', { name: 'このコードを読み取る' }).click();
     await till.getByTestId('cash-customer').or(till.getByRole('alert')).waitFor({ timeout: EVENT_BOUND_MS });
+    // A refusal would otherwise surface only as a timeout: say what the till showed.
+    if (await till.getByRole('alert').count() > 0) throw new Error(`the till refused the code: ${await till.getByRole('alert').first().textContent()}`);
     expect(await till.getByTestId('cash-customer').textContent()).toBe(`お客様: ${customer.email.slice(0, 1)}***@example.com`);
     await till.getByLabel('お預かりした現金（円）').fill('3000');
     await screenshot(till, 'till-cash-top-up-confirm');

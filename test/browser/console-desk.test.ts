@@ -45,7 +45,7 @@ describe('console: support desk', () => {
     const before = await paymentsThisHour();
     // Support cannot change switches or see the audit log: the navigation does not offer them. It does offer the merchant review queue, and
     // customers' security events (masked), to help a caller whose sign-ins fail.
-    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Dashboard', 'Search', 'Merchant review', 'Cases', 'Kill switches', 'Risk rules', 'Security events']);
+    expect(await page.getByRole('navigation', { name: 'Console' }).getByRole('link').allTextContents()).toEqual(['Dashboard', 'Search', 'Merchant review', 'Cases', 'Kill switches', 'Risk rules', 'Security events', 'Campaigns']);
     expect((await pay(env.koban, shop, customer, 1_200)).resultInfo.code).toBe('SUCCESS');
     await expect.poll(paymentsThisHour, { timeout: 15_000, interval: 500 }).toBe(before + 1);
     await screenshot(page, 'console-dashboard');
