@@ -1,6 +1,6 @@
 /** What every payments function is given: built once in service.ts. */
 import type { Ledger } from '../ledger/ledger.ts';
-import type { PaymentsConfig } from '../platform/config.ts';
+import type { PaymentsConfig, WalletConfig } from '../platform/config.ts';
 import type { Database, Queryable } from '../platform/db/database.ts';
 import type { PaymentHooks } from './context.ts';
 import type { Tills } from './tills.ts';
@@ -99,6 +99,8 @@ export interface PaymentsDeps {
   readonly db: Database;
   readonly ledger: Ledger;
   readonly config: PaymentsConfig;
+  /** The tiers' payment limits (`KOBAN_BASIC_PAYMENT_*`, `KOBAN_VERIFIED_PAYMENT_*`), for the tier payment limit step. */
+  readonly tierLimits: Pick<WalletConfig, 'transfers'>;
   readonly hooks: PaymentHooks;
   readonly switches: PaymentSwitches;
   readonly risk: PaymentRisk;

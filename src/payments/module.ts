@@ -89,7 +89,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
   const payments = await createPayments({
-    db, ledger: options.ledger, config: config.payments, secretKey, events, log: options.log, switches: options.switches, risk: options.risk,
+    db, ledger: options.ledger, config: config.payments, tierLimits: config.wallet, secretKey, events, log: options.log, switches: options.switches, risk: options.risk,
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }), ...(options.now === undefined ? {} : { now: options.now }),
   });
   registerTillRoutes(opa, payments);

@@ -2,7 +2,7 @@
  * Every way to pay, refund and cancel, top to bottom: one ordered table of small named steps per
  * operation (step.ts runs them). The same steps recur in the same order in every table:
  *
- *   authenticate → replay check → validate → switches → risk → claim → choose accounts → move money →
+ *   authenticate → replay check → validate → switches → risk → tier payment limit → claim → choose accounts → move money →
  *   record → consequences → answer
  *
  * - **authenticate** happens at the surface, before the table: OPA-Auth signature and nonce (the
@@ -38,6 +38,7 @@ import {
 } from './refunds.ts';
 import { codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
 import { runSteps, runStepsUntilAnswer, table } from './step.ts';
+import { tierLimitForCode, tierLimitForQr } from './tier-limit-step.ts';
 import {
   answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill, settleInGroupCommit,
   holdForCustomerStep,
@@ -69,6 +70,7 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['merchant standing', codePaymentStanding],
   ['validate code', requireLiveCodeStep],
   ['risk', assessCodePayment],
+  ['tier payment limit', tierLimitForCode],
   // Claim code → choose accounts → move money → record, for a whole batch of payments in one transaction. A
   // payment its customer must first confirm in the wallet is staged on its own and waits (customer-confirmation.ts).
   ['claim, move money, record (group commit)', async (deps, a) => {
@@ -94,6 +96,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['switches', paymentsOn],
   ['merchant standing', orderStanding],
   ['risk and confirmation', assessQrPayment],
+  ['tier payment limit', tierLimitForQr],
   ['claim order', claimOrder],
   ['wait for the customer (risk asked for a strong confirmation)', holdQrForCustomer],
   ['choose accounts', chooseAccountsStep],
@@ -113,6 +116,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['store', resolveStore],
   ['merchant standing', storeStanding],
   ['risk and confirmation', assessQrPayment],
+  ['tier payment limit', tierLimitForQr],
   ['claim', stageStaticPayment],
   ['wait for the customer (risk asked for a strong confirmation)', holdQrForCustomer],
   ['choose accounts', chooseAccountsStep],

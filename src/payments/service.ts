@@ -3,7 +3,7 @@
  * configuration, the database, the ledger and the hooks identity and risk provide.
  */
 import type { Ledger } from '../ledger/ledger.ts';
-import type { PaymentsConfig } from '../platform/config.ts';
+import type { PaymentsConfig, WalletConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { deriveKey } from '../merchants/secret-box.ts';
@@ -32,6 +32,8 @@ export interface PaymentsOptions {
   readonly db: Database;
   readonly ledger: Ledger;
   readonly config: PaymentsConfig;
+  /** The tiers' payment limits (the wallet's configuration). */
+  readonly tierLimits: Pick<WalletConfig, 'transfers'>;
   /** The key-encryption key (src/merchants/secret-key.ts). */
   readonly secretKey: Buffer;
   readonly hooks?: Partial<PaymentHooks>;
@@ -94,7 +96,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
   const now = options.now ?? (() => new Date());
   const hooks: PaymentHooks = { ...defaultPaymentHooks, ...options.hooks };
   const base: Omit<PaymentsDeps, 'codePayments'> = {
-    db: options.db, ledger: options.ledger, config: options.config, hooks,
+    db: options.db, ledger: options.ledger, config: options.config, tierLimits: options.tierLimits, hooks,
     switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
     events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,

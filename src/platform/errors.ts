@@ -162,6 +162,7 @@ export const problems = {
   recipient_not_found: { status: 404, title: 'No Koban customer with this phone number or Koban ID' },
   recipient_is_sender: { status: 422, title: 'You cannot send money to yourself' },
   send_limit_exceeded: { status: 422, title: 'The send is above a limit' },
+  payment_limit_exceeded: { status: 422, title: "The payment is above this account's payment limit" },
   withdrawal_limit_exceeded: { status: 422, title: 'The withdrawal is above a limit' },
   transfer_not_pending: { status: 409, title: 'The transfer was already accepted, declined or returned' },
   recipient_not_verified: { status: 403, title: 'Verify your identity to receive money sent to you' },

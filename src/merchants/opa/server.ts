@@ -225,6 +225,8 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   webhook_endpoint_invalid: 'INVALID_PARAMS',
   webhook_delivery_not_found: 'RESOURCE_NOT_FOUND',
   payment_refused_by_risk: 'UNACCEPTABLE_OP',
+  // The customer's tier's 24-hour or 30-day payment limit (src/wallet/transfers/money-limits.ts): PayPay's limit code.
+  payment_limit_exceeded: 'LIMIT_EXCEEDED',
   // Pre-authorisation (src/payments/authorizations.ts): PayPay's capture and revert codes.
   authorization_expiry_invalid: 'PRE_AUTH_CAPTURE_INVALID_EXPIRY_DATE',
   authorization_expired: 'ORDER_EXPIRED',

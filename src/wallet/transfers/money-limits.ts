@@ -1,11 +1,11 @@
 /**
  * Per-tier daily (24 h) and monthly (30 days) limits on money leaving a customer (issue 19): sends and
  * withdrawals are decided here under the customer's lock, in the transaction that writes them, so two
- * at once cannot each see the old total; payments are exposed as `paymentAllowance` for the payments
- * pipeline. The per-transfer maximum of a type 2 funds-transfer business (¥1,000,000) applies to every
+ * at once cannot each see the old total; payments are decided by `paymentLimitRefusal`, the payments
+ * pipeline's "tier payment limit" step. The per-transfer maximum of a type 2 funds-transfer business (¥1,000,000) applies to every
  * send and withdrawal whatever the tier.
  */
-import type { TierMoneyLimits } from '../../platform/config.ts';
+import type { TierMoneyLimits, WalletConfig } from '../../platform/config.ts';
 import type { Queryable } from '../../platform/db/database.ts';
 import { KobanError, type ProblemCode } from '../../platform/errors.ts';
 import { TransferCodes, TransferFlags } from '../../ledger/types.ts';
@@ -35,13 +35,35 @@ export async function withdrawalUsage(db: Queryable, customerId: string, now: Da
     from withdrawals where customer_id = $1 and created_at > $3 and status <> 'failed'`, customerId, now);
 }
 
-/** Payments from the customer's balances (both kinds), from the ledger (holds count once posted; refunds are not netted). */
+/**
+ * Payments from the customer's balances (prepaid wallet and funds-transfer; points are Koban's gift, not the
+ * customer's money, and do not count), from the ledger: a hold counts once it is captured (posted). Refunds
+ * and cancels are **not netted**: a refunded payment still counts in its window, and a refund is never spending.
+ * Netting would let a merchant in league with a customer reset the limit with refunds and pay the same money
+ * again and again, which is what the limit is there to stop; the customer waits for the window to pass.
+ */
 export async function paymentUsage(db: Queryable, customerId: string, now: Date): Promise<Usage> {
-  const wallet = await db.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
-  const accounts = [fundsTransferAccountId(customerId), ...wallet.rows.map((row) => row.account_id)];
-  return sums(db, `select coalesce(sum(amount) filter (where created_at > $2), 0)::bigint as day, coalesce(sum(amount), 0)::bigint as month
-    from transfers where debit_account_id = any($1::uuid[]) and code = ${TransferCodes.payment} and flags & ${TransferFlags.pending | TransferFlags.voidPendingTransfer} = 0 and created_at > $3`,
-  accounts, now);
+  return (await paymentLimitFacts(db, customerId, now)).usage;
+}
+
+/**
+ * The customer's tier and paid totals over 24 h and 30 days in **one** prepared statement (the payments
+ * pipeline runs it once per payment). The partial index `transfers_payments_by_debit_account` (migration 0390)
+ * makes it a range scan over the customer's last 30 days of payment transfers, whatever their history.
+ */
+export async function paymentLimitFacts(db: Queryable, customerId: string, now: Date): Promise<{ tier: Tier; usage: Usage }> {
+  const result = await db.query<{ verified: boolean; day: bigint; month: bigint }>({
+    name: 'wallet_payment_limit_facts',
+    text: `select exists (select 1 from customer_verifications where customer_id = $1) as verified,
+             coalesce(sum(t.amount) filter (where t.created_at > $3), 0)::bigint as day, coalesce(sum(t.amount), 0)::bigint as month
+           from transfers t
+           where t.debit_account_id = any(array(select account_id from customer_wallets where customer_id = $1) || $2::uuid)
+             and t.code = ${TransferCodes.payment} and t.flags & ${TransferFlags.pending | TransferFlags.voidPendingTransfer} = 0 and t.created_at > $4`,
+    values: [customerId, fundsTransferAccountId(customerId), new Date(now.getTime() - DAY_MS), new Date(now.getTime() - MONTH_MS)],
+  });
+  const row = result.rows[0];
+  if (row === undefined) throw new Error('payment limit facts returned no row');
+  return { tier: row.verified ? 'verified' : 'basic', usage: { dayMinor: BigInt(row.day), monthMinor: BigInt(row.month) } };
 }
 
 /** `sql` reads $1 (who: a customer id, or the accounts), $2 (24 h ago) and $3 (30 days ago). */
@@ -89,7 +111,7 @@ export function refuseOverLimit(limits: TierMoneyLimits, what: 'send' | 'withdra
 }
 
 /** What this customer may still pay, send and withdraw today and this month (`GET /v1/customer/limits`). */
-export async function moneyAllowances(deps: WalletDeps, customerId: string, now: Date): Promise<{ tier: Tier } & Record<MoneyOut, MoneyAllowance>> {
+export async function moneyAllowances(deps: Pick<WalletDeps, 'db' | 'config'>, customerId: string, now: Date): Promise<{ tier: Tier } & Record<MoneyOut, MoneyAllowance>> {
   const db = deps.db.pool;
   const tier = await tierOf(db, customerId);
   const limits = moneyLimitsFor(deps.config, tier);
@@ -98,13 +120,18 @@ export async function moneyAllowances(deps: WalletDeps, customerId: string, now:
 }
 
 /**
- * For the payments pipeline: null when this payment fits the customer's tier's daily and monthly payment
- * limits, else the refusal to answer. Not yet called by the QR/till pipeline (that file is being reworked).
+ * The payments pipeline's "tier payment limit" step (src/payments/pipeline.ts) asks this: null when a payment
+ * of `amountMinor` fits the customer's tier's 24-hour and 30-day payment limits, else the refusal
+ * (`payment_limit_exceeded`, naming the limit and what can still be paid). One statement (`paymentLimitFacts`).
+ * Not under a lock: see the wallet README for the bound on payments racing in the same instant.
  */
-export async function paymentLimitRefusal(deps: WalletDeps, db: Queryable, customerId: string, amountMinor: bigint, now: Date): Promise<KobanError | null> {
-  const limits = moneyLimitsFor(deps.config, await tierOf(db, customerId));
-  const allowed = moneyAllowance(limits, 'payment', await paymentUsage(db, customerId, now));
-  const remaining = allowed.daily.remainingMinor < allowed.monthly.remainingMinor ? allowed.daily.remainingMinor : allowed.monthly.remainingMinor;
-  if (amountMinor <= remaining) return null;
-  return new KobanError('risk_denied', { detail: `above the payment limit of this account tier; at most ${remaining} more can be paid now`, extensions: { available: remaining.toString() } });
+export async function paymentLimitRefusal(config: Pick<WalletConfig, 'transfers'>, db: Queryable, customerId: string, amountMinor: bigint, now: Date): Promise<KobanError | null> {
+  const { tier, usage } = await paymentLimitFacts(db, customerId, now);
+  const allowed = moneyAllowance(moneyLimitsFor(config, tier), 'payment', usage);
+  const tightest = allowed.daily.remainingMinor <= allowed.monthly.remainingMinor ? { limit: 'daily', ...allowed.daily } : { limit: 'monthly', ...allowed.monthly };
+  if (amountMinor <= tightest.remainingMinor) return null;
+  return new KobanError('payment_limit_exceeded', {
+    detail: `the ${tightest.limit} payment limit of this account is ${tightest.limitMinor}; at most ${tightest.remainingMinor} more can be paid now`,
+    extensions: { limit: tightest.limit, limitAmount: tightest.limitMinor.toString(), available: tightest.remainingMinor.toString() },
+  });
 }
