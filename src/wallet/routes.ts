@@ -4,7 +4,6 @@
  * result; card numbers and CVVs pass straight to the acquirer and are never logged or stored.
  */
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import type { App } from '../http/app.ts';
 import { requestOrigin } from '../identity/http/guard.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -16,12 +15,12 @@ import type { Provider } from './provider-webhooks.ts';
 import { topUpAllowance, topUpView } from './top-ups.ts';
 import type { Wallet } from './wallet.ts';
 import { allowanceView } from './transfers/routes.ts';
+import { grantOf, idempotencyKeyOf } from './request-headers.ts';
 
 const tags = ['wallet funding'];
 const Uuid = Type.String({ pattern: UUID_PATTERN });
 const IdParams = Type.Object({ id: Uuid });
 const GrantHeader = Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 128 })) });
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
 const WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
 
 const CardBody = Type.Object({
@@ -45,19 +44,6 @@ const TopUpBody = Type.Object({
   threeDSecure: Type.Optional(Type.Boolean()),
 }, { additionalProperties: false });
 
-function grantOf(request: FastifyRequest): string | undefined {
-  const value = request.headers['x-step-up-grant'];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function idempotencyKeyOf(request: FastifyRequest): string {
-  const value = request.headers['idempotency-key'];
-  if (value === undefined) throw new KobanError('idempotency_key_required', { errors: [{ pointer: '/headers/idempotency-key', message: 'is required' }] });
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
-    throw new KobanError('validation_failed', { errors: [{ pointer: '/headers/idempotency-key', message: `must match ${IDEMPOTENCY_KEY.source}` }] });
-  }
-  return value;
-}
 
 export function registerWalletRoutes(app: App, wallet: Wallet): void {
   const identity = wallet.identity;

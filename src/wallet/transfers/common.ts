@@ -36,7 +36,6 @@ export function chain(legs: readonly TransferRequest[]): TransferRequest[] {
   return legs.map((l, index) => (index < legs.length - 1 ? { ...l, flags: l.flags | TransferFlags.linked } : l));
 }
 
-export const IDEMPOTENCY_KEY = /^[A-Za-z0-9_.:-]{8,128}$/;
 
 export function requestHash(parts: readonly unknown[]): Buffer {
   return createHash('sha256').update(JSON.stringify(parts, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))).digest();

@@ -4,17 +4,15 @@
  * and every money-moving POST needs an `Idempotency-Key`.
  */
 import { Type } from 'typebox';
-import type { FastifyRequest } from 'fastify';
 import type { App } from '../../http/app.ts';
 import { requestOrigin } from '../../identity/http/guard.ts';
-import { KobanError } from '../../platform/errors.ts';
 import { UUID_PATTERN } from '../../platform/ids.ts';
 import { parseAmountMinor } from '../../platform/money.ts';
 import type { WalletIdentity } from '../identity-port.ts';
-import { IDEMPOTENCY_KEY } from './common.ts';
 import type { MoneyAllowance } from './money-limits.ts';
 import { withdrawalView } from './withdrawals.ts';
 import type { Transfers } from './transfers.ts';
+import { grantOf, idempotencyKeyOf } from '../request-headers.ts';
 
 const tags = ['wallet transfers'];
 const Uuid = Type.String({ pattern: UUID_PATTERN });
@@ -34,19 +32,6 @@ const SplitBody = Type.Object({
 }, { additionalProperties: false });
 const WithdrawBody = Type.Object({ fundingSourceId: Uuid, amount: Amount, pin: Pin }, { additionalProperties: false });
 
-function grantOf(request: FastifyRequest): string | undefined {
-  const value = request.headers['x-step-up-grant'];
-  return typeof value === 'string' ? value : undefined;
-}
-
-function idempotencyKeyOf(request: FastifyRequest): string {
-  const value = request.headers['idempotency-key'];
-  if (value === undefined) throw new KobanError('idempotency_key_required', { errors: [{ pointer: '/headers/idempotency-key', message: 'is required' }] });
-  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
-    throw new KobanError('validation_failed', { errors: [{ pointer: '/headers/idempotency-key', message: `must match ${IDEMPOTENCY_KEY.source}` }] });
-  }
-  return value;
-}
 
 export function allowanceView(a: MoneyAllowance) {
   const view = (x: MoneyAllowance['daily']) => ({ limit: x.limitMinor.toString(), used: x.usedMinor.toString(), remaining: x.remainingMinor.toString() });
