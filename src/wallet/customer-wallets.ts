@@ -13,7 +13,10 @@ export async function ensureCustomerWallet(db: Database, ledger: Ledger, custome
   const existing = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
   if (existing.rows[0] !== undefined) return existing.rows[0].account_id;
   await ledger.createAccounts([{ id: accountId, ledger: Ledgers.JPY, code: AccountCodes.customerWallet, flags: AccountFlags.debitsMustNotExceedCredits, reference: `customer:${customerId}` }]);
-  await db.pool.query('insert into customer_wallets (customer_id, account_id) values ($1, $2) on conflict (customer_id) do nothing', [customerId, accountId]);
+  // No conflict target: two first requests inserting the same row may collide on either unique index (customer_id
+  // or account_id, whichever the second insert checks first); `on conflict (customer_id)` let the account_id one
+  // through as an error. The read below still insists the mapping is this customer's.
+  await db.pool.query('insert into customer_wallets (customer_id, account_id) values ($1, $2) on conflict do nothing', [customerId, accountId]);
   const stored = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
   const row = stored.rows[0];
   if (row === undefined) throw new Error('customer wallet mapping was not written');
