@@ -33,7 +33,7 @@ export interface WalletDeps {
 }
 
 /** The kill switches the wallet obeys (src/operations/switches/catalogue.ts); throws `service_switched_off`. */
-export type WalletSwitchName = 'funding.card' | 'funding.bank' | 'top_ups' | 'top_ups.cash' | 'top_ups.auto';
+export type WalletSwitchName = 'funding.card' | 'funding.bank' | 'top_ups' | 'top_ups.cash' | 'top_ups.auto' | 'transfers' | 'withdrawals';
 export interface WalletSwitches {
   assertOn(name: WalletSwitchName): void;
 }

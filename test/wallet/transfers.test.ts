@@ -215,6 +215,33 @@ describe('risk on every send', () => {
   });
 });
 
+describe('the transfers switch', () => {
+  it('stops new sends while a send already made can still be accepted, and a retry of it still hears what happened', async () => {
+    const payer = await verifiedWith(10_000);
+    const friend = await verifiedWith(0);
+    const key = `send-switch-${process.pid}`;
+    const made = await send(payer, friend.phone, 2_000, { key });
+    expect(made.statusCode).toBe(201);
+    const transfer = made.json() as { transferId: string };
+    const actor = { kind: 'operator' as const, id: 'op-transfer-tests' };
+    await w.koban.operations.switches.set({ name: 'transfers', state: 'off', reason: 'mule ring sending money out', actor });
+    try {
+      const refused = await send(payer, friend.phone, 1_000);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ code: 'service_switched_off' });
+      const retry = await send(payer, friend.phone, 2_000, { key });
+      expect(retry.json()).toMatchObject({ transferId: transfer.transferId, status: 'pending' });
+      const accepted = await friend.client.request({ method: 'POST', url: `/v1/customer/transfers/${transfer.transferId}/accept` });
+      expect(accepted.json()).toMatchObject({ status: 'completed' });
+      expect(await fundsTransferBalance(payer.customerId)).toBe(8_000n);
+      expect(await fundsTransferBalance(friend.customerId)).toBe(2_000n);
+      expect(await transferRows(payer.customerId)).toBe(1);
+    } finally {
+      await w.koban.operations.switches.set({ name: 'transfers', state: 'on', reason: 'contained', actor });
+    }
+  });
+});
+
 describe('limits and races', () => {
   it('a send over the tier limit is refused before money moves, and the customer sees what is left', async () => {
     const payer = await verifiedWith(80_000);

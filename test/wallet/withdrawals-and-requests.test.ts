@@ -109,6 +109,30 @@ describe('withdrawal', () => {
   });
 });
 
+describe('the withdrawals switch', () => {
+  it('stops new withdrawals and moves nothing, while a retry of one asked before still hears what happened', async () => {
+    const { customer, bank } = await verifiedWith(10_000);
+    const key = `wd-switch-${process.pid}`;
+    const started = await withdraw(customer, bank, 3_000, { key });
+    expect(started.statusCode).toBe(201);
+    const withdrawal = started.json() as { withdrawalId: string };
+    const actor = { kind: 'operator' as const, id: 'op-withdrawal-tests' };
+    await w.koban.operations.switches.set({ name: 'withdrawals', state: 'off', reason: 'bank rail abuse', actor });
+    try {
+      const refused = await withdraw(customer, bank, 1_000);
+      expect(refused.statusCode).toBe(503);
+      expect(refused.json()).toMatchObject({ code: 'service_switched_off' });
+      const retry = await withdraw(customer, bank, 3_000, { key });
+      expect(retry.json()).toMatchObject({ withdrawalId: withdrawal.withdrawalId, amount: '3000' });
+      expect(await fundsTransferBalance(customer.customerId)).toBe(BigInt(10_000 - 3_000 - FEE));
+      const rows = await w.db.pool.query('select 1 from withdrawals where customer_id = $1', [customer.customerId]);
+      expect(rows.rowCount).toBe(1);
+    } finally {
+      await w.koban.operations.switches.set({ name: 'withdrawals', state: 'on', reason: 'contained', actor });
+    }
+  });
+});
+
 async function kobanIdOf(customer: Customer): Promise<string> {
   return ((await customer.client.request({ method: 'GET', url: '/v1/customer/koban-id' })).json() as { kobanId: string }).kobanId;
 }

@@ -22,6 +22,8 @@ export const SWITCH_CATALOGUE: readonly SwitchDefinition[] = [
   { name: 'top_ups.auto', description: 'automatic top-ups when the balance falls below the customer\'s threshold' },
   { name: 'payments', description: 'customer payments at merchants' },
   { name: 'refunds', description: 'merchant refunds to customers' },
+  { name: 'transfers', description: 'sending money between customers and paying money requests (sends already made can still be accepted, declined and returned)' },
+  { name: 'withdrawals', description: 'new withdrawals to bank accounts (withdrawals already asked of the bank still settle)' },
   { name: 'sms', description: 'every code sent by SMS (sign-up, sign-in, step-up, recovery, contact change): refused at once, other factors keep working' },
   { name: 'payment_code_minting', description: 'issuing new payment codes (codes already shown expire on their own)' },
 ];

@@ -117,6 +117,8 @@ export async function sendMoney(deps: TransfersDeps, session: WalletSession, req
   const hash = requestHash(['send', recipientId, request.amountMinor, request.message, request.requestId ?? null]);
   const earlier = await replayed(db, senderId, request.idempotencyKey, hash);
   if (earlier !== null) return { transfer: earlier, replayed: true };
+  // After the replay check: a retry of a send made before the switch went off learns its outcome.
+  deps.wallet.switches?.assertOn('transfers');
   await deps.identity.authorizeSend(session, { grant: request.grant, pin: request.pin, amountMinor: request.amountMinor, recipient: handle }, origin);
   const now = deps.clock();
   const facts = await riskFacts(db, senderId, recipientId, now);

@@ -88,6 +88,8 @@ export async function startWithdrawal(deps: TransfersDeps, session: WalletSessio
   const hash = requestHash(['withdraw', request.fundingSourceId, request.amountMinor]);
   const earlier = await replayed(db, customerId, request.idempotencyKey, hash);
   if (earlier !== null) return { withdrawal: earlier, replayed: true };
+  // After the replay check: a retry of a withdrawal asked before the switch went off learns its outcome.
+  deps.wallet.switches?.assertOn('withdrawals');
   if (deps.wallet.bank === null) throw new KobanError('withdrawal_unavailable');
   assert(mayLeaveAs('funds_transfer', 'withdrawal') && !mayLeaveAs('prepaid', 'withdrawal'), 'only funds-transfer money is withdrawn');
   if (!(await isCustomerVerified(db, customerId))) throw new KobanError('funds_transfer_not_verified');
