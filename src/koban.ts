@@ -140,7 +140,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   registerAbolitionRoutes(app, abolition, (request) => identity.guard(request));
   registerPointsRoutes(app, promotions, (request) => identity.guard(request));
   registerOperationsRoutes(app, operations, [(scope) => registerKycReviewRoutes(scope, kyc, operations.audit), (scope) => registerRegulatoryRoutes(scope, db, clock),
-    (scope) => registerCampaignRoutes(scope, promotions, operations.audit), (scope) => registerAbolitionOpsRoutes(scope, db, abolition, operations),
+    (scope) => registerCampaignRoutes(scope, db, promotions, operations, config.wallet.campaignFourEyesBudgetMinor), (scope) => registerAbolitionOpsRoutes(scope, db, abolition, operations),
     (scope) => registerRiskRoutes(scope, risk), (scope) => registerCaseRoutes(scope, operations), (scope) => registerCompensationRoutes(scope, operations),
     (scope) => registerTillActivationOpsRoute(scope, () => payments.terminals, operations.audit), (scope) => registerMerchantOpsRoutes(scope, portal),
     (scope) => registerTerminalThrottleOpsRoutes(scope, () => payments.payments.deps)]);

@@ -97,6 +97,8 @@ export interface WalletConfig {
   readonly cash: CashTopUpConfig;
   /** Auto top-up (issue 19, src/wallet/auto-top-up.ts): no step-up is possible, so it is capped. */
   readonly autoTopUp: { readonly perDayMax: number; readonly amountMaxMinor: bigint; readonly intervalMs: number };
+  /** A campaign budget at or above this waits for a second operator's approval (src/wiring-promo.ts). */
+  readonly campaignFourEyesBudgetMinor: bigint;
 }
 
 /** Daily (24 h) and monthly (30 days) limits of one tier on money leaving by payment, send and withdrawal. */
@@ -555,6 +557,7 @@ function readWalletConfig(reader: Reader): WalletConfig {
       amountMaxMinor: reader.bigint('KOBAN_AUTO_TOP_UP_MAX', 30_000n),
       intervalMs: reader.integer('KOBAN_AUTO_TOP_UP_INTERVAL_MS', 5_000, 50, 600_000),
     },
+    campaignFourEyesBudgetMinor: reader.bigint('KOBAN_CAMPAIGN_FOUR_EYES_BUDGET', 1_000_000n),
   };
 }
 

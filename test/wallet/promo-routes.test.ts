@@ -41,6 +41,10 @@ function campaignBody(overrides: Record<string, unknown> = {}) {
   };
 }
 
+async function activeCampaigns(campaignId: string): Promise<number> {
+  return (await db.pool.query(`select 1 from promo_campaigns where id = $1 and status = 'active'`, [campaignId])).rowCount ?? 0;
+}
+
 describe('campaigns in the operator API', () => {
   it('finance defines a campaign, funded from the platform promotion account, audited with its reason', async () => {
     const finance = opsRequest(koban, await signInAs(koban, 'finance'));
@@ -56,6 +60,43 @@ describe('campaigns in the operator API', () => {
     expect(audit.rows[0]?.details.reason).toBe('autumn promotion');
     const ended = await finance('POST', `/v1/ops/campaigns/${campaign.campaignId}/end`, { reason: 'budget moved' });
     expect(ended.json()).toMatchObject({ status: 'ended' });
+  });
+
+  it('a budget at or above the four-eyes threshold earns nothing until a second operator approves it; the proposer cannot approve it', async () => {
+    const proposer = await signInAs(koban, 'finance');
+    const finance = opsRequest(koban, proposer);
+    const proposed = await finance('POST', '/v1/ops/campaigns', campaignBody({ name: 'Big autumn', budget: '1000000' }));
+    expect(proposed.statusCode).toBe(202);
+    const campaign = proposed.json() as { campaignId: string; status: string; proposalId: string };
+    expect(campaign).toMatchObject({ status: 'proposed', budget: '1000000' });
+    expect(await activeCampaigns(campaign.campaignId)).toBe(0);
+    const listed = (await finance('GET', '/v1/ops/campaigns')).json() as { items: Array<{ campaignId: string; proposalId?: string; remaining: string }> };
+    expect(listed.items.find((c) => c.campaignId === campaign.campaignId)).toMatchObject({ proposalId: campaign.proposalId, remaining: '1000000' });
+
+    const selfApproval = await finance('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/approve`, { reason: 'looks fine to me' });
+    expect(selfApproval.statusCode).toBe(403);
+    expect(await activeCampaigns(campaign.campaignId)).toBe(0);
+    const support = opsRequest(koban, await signInAs(koban, 'support'));
+    expect((await support('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/approve`, { reason: 'not mine to approve' })).statusCode).toBe(403);
+
+    const second = opsRequest(koban, await signInAs(koban, 'finance'));
+    const approved = await second('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/approve`, { reason: 'budget signed off by finance' });
+    expect(approved.statusCode).toBe(200);
+    expect(approved.json()).toMatchObject({ campaignId: campaign.campaignId, status: 'active' });
+    expect(await activeCampaigns(campaign.campaignId)).toBe(1);
+    expect((await second('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/reject`, { reason: 'changed my mind' })).statusCode).toBe(409);
+  });
+
+  it('a rejected campaign never earns, and its reserved budget stays in its own account', async () => {
+    const finance = opsRequest(koban, await signInAs(koban, 'finance'));
+    const campaign = (await finance('POST', '/v1/ops/campaigns', campaignBody({ name: 'Too generous', budget: '2000000' }))).json() as { campaignId: string; proposalId: string };
+    const second = opsRequest(koban, await signInAs(koban, 'finance'));
+    const rejected = await second('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/reject`, { reason: 'rate too high for this merchant' });
+    expect(rejected.json()).toMatchObject({ status: 'rejected' });
+    expect(await activeCampaigns(campaign.campaignId)).toBe(0);
+    expect((await second('POST', `/v1/ops/campaigns/proposals/${campaign.proposalId}/approve`, { reason: 'second thoughts' })).statusCode).toBe(409);
+    const listed = (await finance('GET', '/v1/ops/campaigns')).json() as { items: Array<{ campaignId: string; status: string; remaining: string }> };
+    expect(listed.items.find((c) => c.campaignId === campaign.campaignId)).toMatchObject({ status: 'rejected', remaining: '2000000' });
   });
 
   it('refuses support (no promotions.manage) and a campaign with both a merchant and a category, creating nothing', async () => {

@@ -12,7 +12,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
-export type ProposalKind = 'compensation_batch' | 'incident_reset_all' | 'merchant_reversal' | 'abolition';
+export type ProposalKind = 'compensation_batch' | 'incident_reset_all' | 'merchant_reversal' | 'abolition' | 'campaign_budget';
 export type ProposalStatus = 'pending' | 'approved' | 'rejected';
 
 export interface Proposal {
@@ -39,7 +39,8 @@ export interface Decider {
 export interface Proposals {
   /** Inside the caller's transaction, so the subject's state and its proposal change together. */
   propose(client: pg.PoolClient, input: { kind: ProposalKind; subjectId: string; summary: Record<string, unknown>; by: Decider }): Promise<Proposal>;
-  decide(proposalId: string, approve: boolean, by: Decider, onApproved?: (client: pg.PoolClient, proposal: Proposal) => Promise<void>): Promise<Proposal>;
+  decide(proposalId: string, approve: boolean, by: Decider, onApproved?: (client: pg.PoolClient, proposal: Proposal) => Promise<void>,
+    onRejected?: (client: pg.PoolClient, proposal: Proposal) => Promise<void>): Promise<Proposal>;
   get(proposalId: string): Promise<Proposal>;
   list(status: ProposalStatus | null): Promise<Proposal[]>;
 }
@@ -63,7 +64,7 @@ export function createProposals(db: Database): Proposals {
         reason: input.by.reason, outcome: 'success', details: { kind: input.kind, subjectId: input.subjectId, ...input.summary }, ip: input.by.ip ?? null, requestId: input.by.requestId ?? null });
       return toProposal(row);
     },
-    async decide(proposalId, approve, by, onApproved) {
+    async decide(proposalId, approve, by, onApproved, onRejected) {
       requireReason(by.reason);
       return withTransaction(db, async (client) => {
         const locked = await client.query<ProposalRow>('select * from proposals where id = $1 for update', [isUuid(proposalId) ? proposalId : null]);
@@ -83,6 +84,7 @@ export function createProposals(db: Database): Proposals {
           ip: by.ip ?? null, requestId: by.requestId ?? null });
         const proposal = toProposal(decided);
         if (approve) await onApproved?.(client, proposal);
+        else await onRejected?.(client, proposal);
         return proposal;
       });
     },

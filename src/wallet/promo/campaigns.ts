@@ -31,9 +31,16 @@ export interface CampaignDefinition {
 export interface Campaign extends CampaignDefinition {
   readonly id: string;
   readonly budgetAccountId: string;
-  readonly status: 'active' | 'ended';
+  readonly status: CampaignStatus;
   readonly createdBy: string;
 }
+
+/**
+ * `proposed`: a budget at or above the four-eyes threshold waits for a second operator (its budget is already
+ * reserved in its own account, so approval is one status change and cannot fail for want of money);
+ * `rejected`: never earned anything, its reserved budget stays in its account as an ended campaign's rest does.
+ */
+export type CampaignStatus = 'proposed' | 'active' | 'ended' | 'rejected';
 
 export interface CampaignView extends Campaign {
   /** What is left of the budget: the budget account's balance. */
@@ -43,7 +50,7 @@ export interface CampaignView extends Campaign {
 
 interface CampaignRow {
   id: string; name: string; merchant_id: string | null; category_code: string | null; rate_bps: number; cap_per_customer_minor: string;
-  budget_minor: string; starts_at: Date; ends_at: Date; points_valid_days: number; budget_account_id: string; status: 'active' | 'ended'; created_by: string;
+  budget_minor: string; starts_at: Date; ends_at: Date; points_valid_days: number; budget_account_id: string; status: CampaignStatus; created_by: string;
 }
 
 export const CAMPAIGN_COLUMNS = `id, name, merchant_id, category_code, rate_bps, cap_per_customer_minor::text, budget_minor::text, starts_at, ends_at,
@@ -71,24 +78,47 @@ function validate(definition: CampaignDefinition): void {
   if (errors.length > 0) throw new KobanError('validation_failed', { errors });
 }
 
+/** A campaign validated, its budget account made and funded; the row is written by `recordCampaign`. */
+export interface FundedCampaign { readonly id: string; readonly accountId: string; readonly definition: CampaignDefinition }
+
 /**
- * Creates the campaign, its budget account and the funding transfer (platform promotion account → campaign
- * budget, id derived from the campaign: funded once). The row is written after the account and the money, so
- * the relay never sees an active campaign without its budget.
+ * Validates, then creates the budget account and the funding transfer (platform promotion account → campaign
+ * budget, id derived from the campaign: funded once). The row is written afterwards (`recordCampaign`), so the
+ * relay never sees an active campaign without its budget.
  */
-export async function createCampaign(db: Database, ledger: Ledger, definition: CampaignDefinition, createdBy: string): Promise<Campaign> {
+export async function fundCampaign(ledger: Ledger, definition: CampaignDefinition): Promise<FundedCampaign> {
   validate(definition);
   const id = uuidv7();
   const accountId = budgetAccountId(id);
   await ledger.createAccounts([{ id: accountId, ledger: Ledgers.JPY, code: AccountCodes.promotionBudget, flags: AccountFlags.debitsMustNotExceedCredits, reference: `campaign:${id}` }]);
   await fundCampaignAccount(ledger, accountId, definition.budgetMinor, derivedUuid('koban-campaign-funding', id));
-  const inserted = await db.pool.query<CampaignRow>(
+  return { id, accountId, definition };
+}
+
+/** Writes the funded campaign's row, active at once or proposed (waiting for a second operator), in the caller's transaction. */
+export async function recordCampaign(client: Queryable, funded: FundedCampaign, status: 'active' | 'proposed', createdBy: string): Promise<Campaign> {
+  const { id, accountId, definition } = funded;
+  const inserted = await client.query<CampaignRow>(
     `insert into promo_campaigns (id, name, merchant_id, category_code, rate_bps, cap_per_customer_minor, budget_minor, starts_at, ends_at, points_valid_days,
        budget_account_id, status, created_by)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12) returning ${CAMPAIGN_COLUMNS}`,
+     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning ${CAMPAIGN_COLUMNS}`,
     [id, definition.name, definition.merchantId, definition.categoryCode, definition.rateBps, definition.capPerCustomerMinor, definition.budgetMinor,
-      definition.startsAt, definition.endsAt, definition.pointsValidDays, accountId, createdBy]);
+      definition.startsAt, definition.endsAt, definition.pointsValidDays, accountId, status, createdBy]);
   return toCampaign(inserted.rows[0] as CampaignRow);
+}
+
+/** A campaign below the four-eyes threshold: funded and active at once. */
+export async function createCampaign(db: Database, ledger: Ledger, definition: CampaignDefinition, createdBy: string): Promise<Campaign> {
+  return recordCampaign(db.pool, await fundCampaign(ledger, definition), 'active', createdBy);
+}
+
+/** Decides a proposed campaign (in the approval's transaction when approved): active, or rejected. */
+export async function decideProposedCampaign(client: Queryable, campaignId: string, approve: boolean): Promise<Campaign> {
+  const updated = await client.query<CampaignRow>(
+    `update promo_campaigns set status = $2 where id = $1 and status = 'proposed' returning ${CAMPAIGN_COLUMNS}`, [campaignId, approve ? 'active' : 'rejected']);
+  const row = updated.rows[0];
+  if (row === undefined) throw new KobanError('campaign_not_found', { detail: 'no proposed campaign with this id' });
+  return toCampaign(row);
 }
 
 async function fundCampaignAccount(ledger: Ledger, accountId: string, amountMinor: bigint, transferId: string): Promise<void> {
@@ -101,7 +131,7 @@ async function fundCampaignAccount(ledger: Ledger, accountId: string, amountMino
  * left stays in its budget account, where refunds of its payments still return their points.
  */
 export async function endCampaign(db: Database, campaignId: string): Promise<Campaign> {
-  const updated = await db.pool.query<CampaignRow>(`update promo_campaigns set status = 'ended' where id = $1 returning ${CAMPAIGN_COLUMNS}`, [campaignId]);
+  const updated = await db.pool.query<CampaignRow>(`update promo_campaigns set status = 'ended' where id = $1 and status in ('active', 'ended') returning ${CAMPAIGN_COLUMNS}`, [campaignId]);
   const row = updated.rows[0];
   if (row === undefined) throw new KobanError('campaign_not_found');
   return toCampaign(row);

@@ -4,8 +4,10 @@
  */
 import type { Ledger } from '../../ledger/ledger.ts';
 import { availableBalance } from '../../ledger/types.ts';
-import type { Database } from '../../platform/db/database.ts';
-import { createCampaign, endCampaign, listCampaigns, type Campaign, type CampaignDefinition, type CampaignView } from './campaigns.ts';
+import type { Database, Queryable } from '../../platform/db/database.ts';
+import {
+  createCampaign, decideProposedCampaign, endCampaign, fundCampaign, listCampaigns, recordCampaign, type Campaign, type CampaignDefinition, type CampaignView, type FundedCampaign,
+} from './campaigns.ts';
 import { expirePoints } from './expiry.ts';
 import { pointsAccountId, relayPromotions } from './relay.ts';
 
@@ -22,6 +24,10 @@ export interface PointsView {
 
 export interface Promotions {
   createCampaign(definition: CampaignDefinition, createdBy: string): Promise<Campaign>;
+  /** For a budget that needs four eyes: the budget is reserved now, the row is written proposed in the caller's transaction. */
+  fundCampaign(definition: CampaignDefinition): Promise<FundedCampaign>;
+  recordProposedCampaign(client: Queryable, funded: FundedCampaign, createdBy: string): Promise<Campaign>;
+  decideProposedCampaign(client: Queryable, campaignId: string, approve: boolean): Promise<Campaign>;
   endCampaign(campaignId: string): Promise<Campaign>;
   listCampaigns(): Promise<CampaignView[]>;
   points(customerId: string): Promise<PointsView>;
@@ -33,6 +39,9 @@ export function createPromotions(db: Database, ledger: Ledger, now: () => Date):
   const deps = { db, ledger, now };
   return {
     createCampaign: (definition, createdBy) => createCampaign(db, ledger, definition, createdBy),
+    fundCampaign: (definition) => fundCampaign(ledger, definition),
+    recordProposedCampaign: (client, funded, createdBy) => recordCampaign(client, funded, 'proposed', createdBy),
+    decideProposedCampaign,
     endCampaign: (campaignId) => endCampaign(db, campaignId),
     listCampaigns: () => listCampaigns(db, ledger),
     points: (customerId) => pointsOf(db, ledger, customerId, now()),
