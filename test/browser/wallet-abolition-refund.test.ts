@@ -1,6 +1,6 @@
 /**
  * 残高の払い戻し in a real Chromium (issue 19): once two administrators have started the abolition procedure, a
- * customer opens the refund screen, enters their own bank account, confirms with a fresh SMS step-up, and sees the
+ * customer follows the home screen's banner to the refund screen, enters their own bank account, confirms with a fresh SMS step-up, and sees the
  * claim received and then paid through the sandbox bank; their prepaid balance is then zero.
  */
 import type { Browser, Page } from 'playwright-core';
@@ -40,7 +40,12 @@ describe('claiming the balance in abolition mode', () => {
     const { proposalId } = (await first('POST', '/v1/ops/abolition/proposals', { claimDays: 90, reason: 'the board decided to abolish' })).json() as { proposalId: string };
     expect((await second('POST', `/v1/ops/abolition/proposals/${proposalId}/approve`, { reason: 'board minutes checked' })).statusCode).toBe(200);
 
-    await page.reload();
+    // The home screen says so first and links to the claim.
+    await page.goto(`${env.base}/wallet/`);
+    const banner = page.getByTestId('abolition-banner');
+    await banner.waitFor();
+    await banner.getByRole('link', { name: ja('money.refund.claim') }).click();
+    await page.waitForURL(/\/wallet\/refund$/);
     const form = page.getByRole('form', { name: ja('money.refund.title') });
     await form.waitFor();
     await form.getByLabel(ja('money.bank.code')).fill('0005');

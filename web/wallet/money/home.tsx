@@ -14,6 +14,29 @@ import { FrozenNotice, MoneyPage, NotMeButton, formatWhen, notMeApplies, useSumm
 import { HistoryList, type HistoryItem } from './history.tsx';
 import { WaitingConfirmationsBanner } from './confirmations.tsx';
 
+/**
+ * While the prepaid instrument is being abolished (Art. 20) the home screen says so first, with the deadline and a
+ * link to claim the balance: the notice was sent, but the customer who opens the app must not have to find it.
+ */
+function AbolitionBanner() {
+  const { t, language } = useI18n();
+  const [deadline, setDeadline] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    api<{ active: boolean; claimDeadline: string | null }>('GET', '/v1/wallet/abolition').then(
+      (answer) => { if (live && answer.active && answer.claimDeadline !== null) setDeadline(answer.claimDeadline); }, () => undefined);
+    return () => { live = false; };
+  }, []);
+  if (deadline === null) return null;
+  return (
+    <section className="card abolition-banner" role="alert" aria-labelledby="abolition-banner-heading" data-testid="abolition-banner">
+      <h3 id="abolition-banner-heading">{t('money.refund.title')}</h3>
+      <p>{t('money.refund.intro', { deadline: formatWhen(deadline, language) })}</p>
+      <Link to="/refund" className="button primary">{t('money.refund.claim')}</Link>
+    </section>
+  );
+}
+
 export function HomePage() {
   const { t, language } = useI18n();
   const { received } = useLiveFeed();
@@ -29,6 +52,7 @@ export function HomePage() {
   const empty = summary !== null && summary.balance === '0' && recent !== null && recent.length === 0;
   return (
     <MoneyPage title={t('money.home.title')} hideHeading>
+      <AbolitionBanner />
       <Card title={t('money.home.balance')}>
         {summary === null ? (error === null ? <p role="status">{t('common.loading')}</p> : <NoAnswer message={error} onRetry={reload} />) : (
           <>
