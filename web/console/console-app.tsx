@@ -19,6 +19,7 @@ import { SignIn } from './screens/sign-in.tsx';
 import { SwitchesScreen } from './screens/switches.tsx';
 import { SecurityEventsScreen } from './screens/security-events.tsx';
 import { IdentityReviewsScreen } from './screens/identity-reviews.tsx';
+import { AbolitionScreen } from './screens/abolition.tsx';
 import { CampaignsScreen } from './screens/campaigns.tsx';
 
 const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = [
@@ -33,6 +34,7 @@ const NAV: ReadonlyArray<{ path: string; label: string; permission: string }> = 
   { path: '/audit', label: 'nav.audit', permission: 'audit.read' },
   { path: '/identity-reviews', label: 'nav.identityReviews', permission: 'identity.review' },
   { path: '/campaigns', label: 'nav.campaigns', permission: 'promotions.read' },
+  { path: '/abolition', label: 'nav.abolition', permission: 'regulatory.read' },
 ];
 
 export function ConsoleApp() {
@@ -95,6 +97,7 @@ function SignedIn() {
             '/audit': () => guard('audit.read', <AuditScreen />),
             '/identity-reviews': () => guard('identity.review', <IdentityReviewsScreen />),
             '/campaigns': () => guard('promotions.read', <CampaignsScreen />),
+            '/abolition': () => guard('regulatory.read', <AbolitionScreen />),
           }}
           fallback={<Notice kind="error">{t('common.notFound')}</Notice>}
         />
