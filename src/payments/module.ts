@@ -4,7 +4,6 @@
  * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
  */
 import { PgRateLimiter } from '../merchants/opa/rate-limit.ts';
-import { every } from '../platform/every.ts';
 import type { BackgroundJobs } from '../platform/leases.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -22,7 +21,7 @@ import { registerOpaRoutes, registerPaymentSearchRoute, registerTillRoutes } fro
 import { registerMerchantDirectoryRoutes } from '../merchants/opa/directory-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
-import { dispatchDueWebhooks, httpTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { dispatchDueWebhooks, httpTransport, webhookQueue, type WebhookTransport } from './webhooks/dispatcher.ts';
 import { createOutbox } from './webhooks/outbox.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 import { registerSettlementRoutes } from './settlement/routes.ts';
@@ -67,9 +66,11 @@ export interface PaymentsModule {
   readonly terminals: TerminalAccess;
   /** Listens on the OPA port; returns the base URL. */
   listenOpa(): Promise<string>;
-  /** One webhook dispatch round (the background loop calls it; tests call it directly). */
+  /** The webhook deliveries as a queue of the one dispatcher (notifications runs it on every node). */
+  readonly webhookQueue: ReturnType<typeof webhookQueue>;
+  /** One webhook dispatch round through the same dispatcher code (tests call it directly). */
   dispatchWebhooks(): Promise<number>;
-  /** Leased jobs (nonce sweep, maintenance) go to `jobs`; the webhook dispatcher claims its rows and runs on every node (its timers are returned). */
+  /** Leased jobs (nonce sweep, maintenance) go to `jobs` (no timers of its own: the returned list is empty). */
   startBackgroundWork(jobs: BackgroundJobs): NodeJS.Timeout[];
   close(): Promise<void>;
 }
@@ -104,7 +105,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   if (options.app) registerTerminalRoutes(options.app, { access: terminals, till: createTillService(db, payments), payments, publicUrl: config.publicUrl });
   if (options.app) registerPublicReceiptRoute(options.app, payments);
   return {
-    payments, box, credentials, opa, nonceStore, terminals,
+    payments, box, credentials, opa, nonceStore, terminals, webhookQueue: webhookQueue(dispatcher),
     async listenOpa() {
       await opa.app.listen({ host: config.payments.opaHost, port: config.payments.opaPort });
       const address = opa.app.server.address();
@@ -115,9 +116,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
     startBackgroundWork(jobs) {
       jobs.run('payments.nonce-sweep', NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep());
       jobs.run('payments.maintenance', MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance());
-      return [
-        every(config.payments.webhookDispatchIntervalMs, () => dispatchDueWebhooks(dispatcher), (error) => options.log.error({ err: error }, 'webhook dispatch failed')),
-      ];
+      return [];
     },
     async close() {
       await opa.app.close();
