@@ -21,7 +21,8 @@ import { registerOpaRoutes, registerPaymentSearchRoute, registerTillRoutes } fro
 import { registerMerchantDirectoryRoutes } from '../merchants/opa/directory-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
-import { dispatchDueWebhooks, httpTransport, webhookQueue, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { httpTransport, webhookQueue, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { queuePass } from '../notifications/dispatcher.ts';
 import { createOutbox } from './webhooks/outbox.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 import { registerSettlementRoutes } from './settlement/routes.ts';
@@ -99,20 +100,21 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   registerSettlementRoutes(opa, db);
   registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
   registerMerchantDirectoryRoutes(opa, db);
-  const dispatcher = { db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
+  const webhooks = webhookQueue({ db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log });
+  const dispatchWebhooks = queuePass(db, webhooks);
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
   const terminals = createTerminalAccess(db, secretKey, now);
   if (options.app) registerTerminalRoutes(options.app, { access: terminals, till: createTillService(db, payments), payments, publicUrl: config.publicUrl });
   if (options.app) registerPublicReceiptRoute(options.app, payments);
   return {
-    payments, box, credentials, opa, nonceStore, terminals, webhookQueue: webhookQueue(dispatcher),
+    payments, box, credentials, opa, nonceStore, terminals, webhookQueue: webhooks,
     async listenOpa() {
       await opa.app.listen({ host: config.payments.opaHost, port: config.payments.opaPort });
       const address = opa.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.payments.opaPort;
       return `${https === null ? 'http' : 'https'}://${config.payments.opaHost === '0.0.0.0' ? '127.0.0.1' : config.payments.opaHost}:${port}`;
     },
-    dispatchWebhooks: () => dispatchDueWebhooks(dispatcher),
+    dispatchWebhooks,
     startBackgroundWork(jobs) {
       jobs.run('payments.nonce-sweep', NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep());
       jobs.run('payments.maintenance', MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance());

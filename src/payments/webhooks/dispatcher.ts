@@ -11,7 +11,7 @@ import type { Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Logger } from '../deps.ts';
 import { renderDelivery } from './render.ts';
-import { queuePass, retryDelayMs, type ClaimedRow, type DeliveryResult, type OutboxQueue } from '../../notifications/dispatcher.ts';
+import { retryDelayMs, type ClaimedRow, type DeliveryResult, type OutboxQueue } from '../../notifications/dispatcher.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
@@ -103,11 +103,6 @@ export function webhookQueue(deps: DispatcherDeps): OutboxQueue<DueRow> {
     deliver: (row) => attempt(deps, row),
     onGiveUp: (row) => deps.log.warn({ deliveryId: row.id, attempts: row.attempts + 1 }, 'webhook delivery gave up'),
   };
-}
-
-/** One dispatch round of the webhook queue alone; returns how many deliveries were claimed. */
-export function dispatchDueWebhooks(deps: DispatcherDeps): Promise<number> {
-  return queuePass(deps.db, webhookQueue(deps))();
 }
 
 async function attempt(deps: DispatcherDeps, row: DueRow): Promise<DeliveryResult> {
