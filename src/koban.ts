@@ -152,6 +152,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
     switches: operations.switches,
     risk,
   });
+  // Merchant webhooks go out through the one dispatcher, with e-mail and SMS (notifications/dispatcher.ts).
+  notifications.addQueue(payments.webhookQueue, config.payments.webhookDispatchIntervalMs);
   // The merchant portal's API (/v1/merchant) and its console routes (registered above, served once ready).
   const portal = portalDeps(config, db, ledger, payments, operations, clock);
   registerPortalRoutes(app, portal);
@@ -187,7 +189,7 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
       registerJobMetrics(metrics, started);
       started.run('ledger.hold-expiry', config.pendingSweepIntervalMs, () => ledger.expireDueHolds());
       // The notification dispatcher claims its messages itself and runs on every node.
-      timers.push(notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
+      timers.push(...notifications.startPolling((error) => app.log.error({ err: error }, 'notification dispatch failed')));
       started.run('identity.purge', IDENTITY_PURGE_INTERVAL_MS, () => identity.purgeExpired());
       started.run('identity.sign-in-health', SIGN_IN_HEALTH_INTERVAL_MS, async () => { await identity.checkSignInHealth(clock()); });
       operations.startBackgroundWork(started);

@@ -7,17 +7,17 @@ import type { FastifyRequest } from 'fastify';
 import type { Identity } from './identity/identity.ts';
 import { revokeAllSessions } from './identity/sessions/sessions.ts';
 import type { Ledger } from './ledger/ledger.ts';
-import { verifiedContacts } from './identity/contacts/contacts.ts';
-import { addFeedEntry, enqueueMessage } from './notifications/outbox.ts';
+import { noticeRecipients } from './identity/notice-recipients.ts';
+import { writeFeedEntriesAndMessages, type NewFeedEntry, type NewMessage } from './notifications/outbox.ts';
 import { placeName } from './payments/place-name.ts';
-import { customerLanguage } from './identity/language.ts';
+import { DEFAULT_SERVER_LANGUAGE } from './identity/language.ts';
 import { timeIn, yenIn, type Language } from './platform/language.ts';
 import { receiptNumber } from './platform/receipt-number.ts';
 import type { CustomerWallets, IdentityControl } from './operations/adapters.ts';
 import type { CustomerAuthenticator, CustomerContext, CustomerEvent, PaymentHooks } from './payments/context.ts';
 import { ensureCustomerWallet } from './wallet/customer-wallets.ts';
 import type { Risk } from './risk/risk.ts';
-import { withTransaction, type Database, type Queryable } from './platform/db/database.ts';
+import type { Database } from './platform/db/database.ts';
 import { isKobanError, KobanError } from './platform/errors.ts';
 
 /**
@@ -67,18 +67,19 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null });
       return decision.decision === 'deny' || decision.decision === 'review';
     },
-    // The in-app feed and an e-mail to the verified address, in one transaction (as top-ups do).
-    // Payments' notice relay passes its transaction, so the notice is delivered exactly when it is consumed.
-    async notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable) {
-      const write = async (tx: Queryable): Promise<void> => {
-        const entry = describeEvent(event, await customerLanguage(tx, customerId));
-        await addFeedEntry(tx, customerId, entry);
-        for (const contact of await verifiedContacts(tx, customerId)) {
-          if (contact.kind !== 'email') continue;
-          await enqueueMessage(tx, { channel: 'email', recipient: contact.value, kind: entry.kind, subject: `Koban: ${entry.title}`, body: entry.body });
-        }
-      };
-      await (client === undefined ? withTransaction(db, write) : write(client));
+    // The in-app feed and an e-mail to each verified address, in the notice relay's transaction, so each
+    // notice is delivered exactly when it is consumed: one read and one write for the whole batch.
+    async notifyCustomers(notices, client) {
+      const recipients = await noticeRecipients(client, notices.map((notice) => notice.customerId));
+      const feed: NewFeedEntry[] = [];
+      const messages: NewMessage[] = [];
+      for (const { customerId, event } of notices) {
+        const recipient = recipients.get(customerId);
+        const entry = describeEvent(event, recipient?.language ?? DEFAULT_SERVER_LANGUAGE);
+        feed.push({ customerId, ...entry });
+        for (const email of recipient?.emails ?? []) messages.push({ channel: 'email', recipient: email, kind: entry.kind, subject: `Koban: ${entry.title}`, body: entry.body });
+      }
+      await writeFeedEntriesAndMessages(client, feed, messages);
     },
   };
 }

@@ -15,10 +15,14 @@ export interface NewMessage {
   readonly body: string;
 }
 
-export async function enqueueMessage(db: Queryable, message: NewMessage): Promise<string> {
+function assertMessage(message: NewMessage): void {
   assert(message.recipient.length >= 3 && message.recipient.length <= MESSAGE_LIMITS.recipientLengthMax, 'message recipient length');
   assert(message.subject.length <= MESSAGE_LIMITS.subjectLengthMax, 'message subject length');
   assert(message.body.length <= MESSAGE_LIMITS.bodyLengthMax, 'message body length');
+}
+
+export async function enqueueMessage(db: Queryable, message: NewMessage): Promise<string> {
+  assertMessage(message);
   const id = uuidv7();
   await db.query(
     'insert into outbox_messages (id, channel, recipient, kind, subject, body) values ($1, $2, $3, $4, $5, $6)',
@@ -55,4 +59,25 @@ export async function listFeed(db: Queryable, customerId: string, limit: number)
     [customerId, limit],
   );
   return result.rows.map((row) => ({ id: row.id, kind: row.kind, title: row.title, body: row.body, createdAt: row.created_at, readAt: row.read_at, contestable: row.contestable }));
+}
+
+export interface NewFeedEntry { readonly customerId: string; readonly kind: string; readonly title: string; readonly body: string; readonly contestable: boolean }
+
+/**
+ * Many feed entries and messages in one statement, in the caller's transaction (the customer-notice relay's
+ * batch): a fixed cost whatever the count, and the feed's statement trigger (migration 0131) NOTIFYs the
+ * live feed once for the whole batch, not once per entry.
+ */
+export async function writeFeedEntriesAndMessages(db: Queryable, feed: readonly NewFeedEntry[], messages: readonly NewMessage[]): Promise<void> {
+  if (feed.length === 0 && messages.length === 0) return;
+  messages.forEach(assertMessage);
+  await db.query(
+    `with feed as (
+       insert into customer_notifications (id, customer_id, kind, title, body, contestable)
+       select * from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::boolean[]))
+     insert into outbox_messages (id, channel, recipient, kind, subject, body)
+     select * from unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])`,
+    [feed.map(() => uuidv7()), feed.map((e) => e.customerId), feed.map((e) => e.kind), feed.map((e) => e.title), feed.map((e) => e.body), feed.map((e) => e.contestable),
+      messages.map(() => uuidv7()), messages.map((m) => m.channel), messages.map((m) => m.recipient), messages.map((m) => m.kind), messages.map((m) => m.subject), messages.map((m) => m.body)],
+  );
 }

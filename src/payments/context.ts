@@ -47,6 +47,12 @@ export interface CustomerEvent {
   readonly at: Date;
 }
 
+/** A customer's notice of an event, as the relay hands it to `notifyCustomers`. */
+export interface CustomerNotice {
+  readonly customerId: string;
+  readonly event: CustomerEvent;
+}
+
 export interface PaymentHooks {
   /** True while the customer is in a recovery cool-down (identity): no new payment codes. */
   recoveryCoolDownActive(ctx: CustomerContext): Promise<boolean>;
@@ -64,9 +70,12 @@ export interface PaymentHooks {
    * the proof is missing or wrong.
    */
   confirmsHeldPayment(ctx: CustomerContext, strength: 'pin' | 'strong', payment: { readonly id: string; readonly amountMinor: bigint }): Promise<void>;
-  /** In-app feed and notification adapters (identity's notifications module). Failures are logged, never fatal. */
-  /** Writes the customer's notice (feed entry, e-mail) in `client`'s transaction when given (the notice relay, customer-notices.ts). */
-  notifyCustomer(customerId: string, event: CustomerEvent, client?: Queryable): Promise<void>;
+  /**
+   * Writes the customers' notices (feed entries, e-mails) in the notice relay's transaction (customer-notices.ts),
+   * a batch at a time with a fixed number of statements; throws when any of them cannot be written (the relay
+   * then finds the one that fails).
+   */
+  notifyCustomers(notices: readonly CustomerNotice[], client: Queryable): Promise<void>;
 }
 
 /**
@@ -78,5 +87,5 @@ export const defaultPaymentHooks: PaymentHooks = {
   riskRefusesCodeMint: async () => false,
   requireStrongConfirmation: async () => false,
   confirmsHeldPayment: async () => { throw new KobanError('strong_confirmation_required'); },
-  notifyCustomer: async () => undefined,
+  notifyCustomers: async () => undefined,
 };

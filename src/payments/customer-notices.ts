@@ -2,9 +2,10 @@
  * The customer's notices of payments, refunds and cancels, as a transactional outbox: the record step
  * writes the notice (`payment_customer_notices`, migration 0130) in the transaction that records the
  * outcome, so a crash between the commit and the delivery loses nothing, and the repair sweeper's
- * completions notify too. The relay turns each notice into the customer's feed entry and e-mail (the
- * `notifyCustomer` hook, writing in the relay's transaction) and deletes it in that same transaction:
- * each notice reaches each recipient once, whichever process relays it (`for update skip locked`).
+ * completions notify too. The relay turns a batch of notices into the customers' feed entries and e-mails
+ * (the `notifyCustomers` hook, writing in the relay's transaction; the e-mails then leave through the one
+ * dispatcher) and deletes them in that same transaction: each notice reaches each recipient once, whichever
+ * process relays it (`for update skip locked`).
  *
  * The relay runs right after a commit that wrote a notice (`kick`, this process) and in the maintenance
  * loop (any process: the safety net after a crash).
@@ -12,6 +13,7 @@
 import type { Queryable } from '../platform/db/database.ts';
 import { withTransaction } from '../platform/db/database.ts';
 import { uuidv7 } from '../platform/ids.ts';
+import { retryDelayMs } from '../notifications/dispatcher.ts';
 import type { CustomerEvent } from './context.ts';
 import type { PaymentsDeps } from './deps.ts';
 
@@ -41,33 +43,66 @@ function eventOf(stored: StoredEvent): CustomerEvent {
   };
 }
 
-/** One relay round: delivers up to a batch of notices; answers how many. */
-export async function relayCustomerNotices(deps: Pick<PaymentsDeps, 'db' | 'hooks' | 'log'>): Promise<number> {
+/** A notice whose writes fail is retried later, doubling from a second up to an hour (the dispatcher's backoff rule). */
+const NOTICE_BACKOFF = { baseMs: 1_000, maxMs: 3_600_000 } as const;
+const NOTICE_ERROR_MAX = 500;
+
+interface DueNotice { id: string; customer_id: string; event: StoredEvent; attempts: number }
+type RelayDeps = Pick<PaymentsDeps, 'db' | 'hooks' | 'log'>;
+
+/**
+ * One relay round: delivers up to a batch of notices; answers how many it took. A fixed number of statements
+ * whatever the batch's size (claim, savepoint, the hook's one read and one write, release, delete): the
+ * feed's trigger then wakes the live feed once for the whole batch.
+ */
+export async function relayCustomerNotices(deps: RelayDeps): Promise<number> {
   return withTransaction(deps.db, async (client) => {
-    const due = await client.query<{ id: string; customer_id: string; event: StoredEvent; attempts: number }>(
+    const due = await client.query<DueNotice>(
       `select id, customer_id, event, attempts from payment_customer_notices where next_attempt_at <= now()
        order by next_attempt_at limit $1 for update skip locked`, [RELAY_BATCH]);
     if (due.rows.length === 0) return 0;
-    const delivered: string[] = [];
-    for (const row of due.rows) {
-      // One notice that cannot be delivered (its writes fail) must not hold up the others: it waits and is retried.
-      await client.query('savepoint notice');
-      try {
-        await deps.hooks.notifyCustomer(row.customer_id, eventOf(row.event), client);
-        await client.query('release savepoint notice');
-        delivered.push(row.id);
-      } catch (error) {
-        await client.query('rollback to savepoint notice');
-        deps.log.error({ err: error, noticeId: row.id }, 'customer notice not delivered; retrying later');
-        await client.query(
-          `update payment_customer_notices set attempts = attempts + 1, last_error = $2,
-             next_attempt_at = now() + make_interval(secs => least(3600, 2 ^ attempts)) where id = $1`,
-          [row.id, String(error instanceof Error ? error.message : error).slice(0, 500)]);
-      }
-    }
+    const delivered = await deliver(deps, client, due.rows);
     await client.query('delete from payment_customer_notices where id = any($1::uuid[])', [delivered]);
     return due.rows.length;
   });
+}
+
+/**
+ * Delivers the notices in one go, answering the ids delivered. When that fails (rare: a notice whose writes
+ * fail), each alone, so one that cannot be delivered waits for its retry without holding up the others.
+ */
+async function deliver(deps: RelayDeps, client: Queryable, rows: readonly DueNotice[]): Promise<string[]> {
+  const failure = await attempt(deps, client, rows);
+  if (failure === null) return rows.map((row) => row.id);
+  const [only] = rows;
+  if (rows.length === 1 && only !== undefined) {
+    await scheduleRetry(deps, client, only, failure.error);
+    return [];
+  }
+  const delivered: string[] = [];
+  for (const row of rows) delivered.push(...await deliver(deps, client, [row]));
+  return delivered;
+}
+
+/** The notices' writes behind a savepoint: null when written, the error (and nothing written) otherwise. */
+async function attempt(deps: RelayDeps, client: Queryable, rows: readonly DueNotice[]): Promise<{ error: unknown } | null> {
+  await client.query('savepoint notices');
+  try {
+    await deps.hooks.notifyCustomers(rows.map((row) => ({ customerId: row.customer_id, event: eventOf(row.event) })), client);
+  } catch (error) {
+    await client.query('rollback to savepoint notices');
+    return { error };
+  }
+  await client.query('release savepoint notices');
+  return null;
+}
+
+async function scheduleRetry(deps: RelayDeps, client: Queryable, row: DueNotice, error: unknown): Promise<void> {
+  deps.log.error({ err: error }, `customer notice ${row.id} not delivered; retrying later`);
+  await client.query(
+    `update payment_customer_notices set attempts = attempts + 1, last_error = $2,
+       next_attempt_at = now() + make_interval(secs => $3::double precision / 1000) where id = $1`,
+    [row.id, String(error instanceof Error ? error.message : error).slice(0, NOTICE_ERROR_MAX), retryDelayMs(row.attempts + 1, NOTICE_BACKOFF)]);
 }
 
 /** Relays after a commit, one round at a time per process; a kick during a round asks for one more. */

@@ -4,7 +4,6 @@
  * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
  */
 import { PgRateLimiter } from '../merchants/opa/rate-limit.ts';
-import { every } from '../platform/every.ts';
 import type { BackgroundJobs } from '../platform/leases.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -22,7 +21,8 @@ import { registerOpaRoutes, registerPaymentSearchRoute, registerTillRoutes } fro
 import { registerMerchantDirectoryRoutes } from '../merchants/opa/directory-routes.ts';
 import { createPayments, type Payments } from './service.ts';
 import { registerCustomerRoutes } from './customer-routes.ts';
-import { dispatchDueWebhooks, httpTransport, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { httpTransport, webhookQueue, type WebhookTransport } from './webhooks/dispatcher.ts';
+import { queuePass } from '../notifications/dispatcher.ts';
 import { createOutbox } from './webhooks/outbox.ts';
 import { registerWebhookRoutes } from './webhooks/routes.ts';
 import { registerSettlementRoutes } from './settlement/routes.ts';
@@ -67,9 +67,11 @@ export interface PaymentsModule {
   readonly terminals: TerminalAccess;
   /** Listens on the OPA port; returns the base URL. */
   listenOpa(): Promise<string>;
-  /** One webhook dispatch round (the background loop calls it; tests call it directly). */
+  /** The webhook deliveries as a queue of the one dispatcher (notifications runs it on every node). */
+  readonly webhookQueue: ReturnType<typeof webhookQueue>;
+  /** One webhook dispatch round through the same dispatcher code (tests call it directly). */
   dispatchWebhooks(): Promise<number>;
-  /** Leased jobs (nonce sweep, maintenance) go to `jobs`; the webhook dispatcher claims its rows and runs on every node (its timers are returned). */
+  /** Leased jobs (nonce sweep, maintenance) go to `jobs` (no timers of its own: the returned list is empty). */
   startBackgroundWork(jobs: BackgroundJobs): NodeJS.Timeout[];
   close(): Promise<void>;
 }
@@ -98,26 +100,25 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   registerSettlementRoutes(opa, db);
   registerWebhookRoutes(opa, { db, box, allowHttp: config.nodeEnv !== 'production', now });
   registerMerchantDirectoryRoutes(opa, db);
-  const dispatcher = { db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log };
+  const webhooks = webhookQueue({ db, box, transport: options.webhookTransport ?? httpTransport({ allowPrivateNetworks: config.nodeEnv !== 'production' }), timeoutMs: config.payments.webhookTimeoutMs, now, log: options.log });
+  const dispatchWebhooks = queuePass(db, webhooks);
   if (options.app && options.customerAuthenticator) registerCustomerRoutes(options.app, payments, options.customerAuthenticator);
   const terminals = createTerminalAccess(db, secretKey, now);
   if (options.app) registerTerminalRoutes(options.app, { access: terminals, till: createTillService(db, payments), payments, publicUrl: config.publicUrl });
   if (options.app) registerPublicReceiptRoute(options.app, payments);
   return {
-    payments, box, credentials, opa, nonceStore, terminals,
+    payments, box, credentials, opa, nonceStore, terminals, webhookQueue: webhooks,
     async listenOpa() {
       await opa.app.listen({ host: config.payments.opaHost, port: config.payments.opaPort });
       const address = opa.app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.payments.opaPort;
       return `${https === null ? 'http' : 'https'}://${config.payments.opaHost === '0.0.0.0' ? '127.0.0.1' : config.payments.opaHost}:${port}`;
     },
-    dispatchWebhooks: () => dispatchDueWebhooks(dispatcher),
+    dispatchWebhooks,
     startBackgroundWork(jobs) {
       jobs.run('payments.nonce-sweep', NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep());
       jobs.run('payments.maintenance', MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance());
-      return [
-        every(config.payments.webhookDispatchIntervalMs, () => dispatchDueWebhooks(dispatcher), (error) => options.log.error({ err: error }, 'webhook dispatch failed')),
-      ];
+      return [];
     },
     async close() {
       await opa.app.close();

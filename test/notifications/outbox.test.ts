@@ -4,6 +4,7 @@ import { withTransaction } from '../../src/platform/db/database.ts';
 import { enqueueMessage } from '../../src/notifications/outbox.ts';
 import { createDispatcher, backoffMs, DISPATCH_LIMITS } from '../../src/notifications/dispatcher.ts';
 import type { OutboundMessage, Transport } from '../../src/notifications/types.ts';
+import { createDevOutboxTransport } from '../../src/notifications/dev-outbox-transport.ts';
 import { startTestKoban } from '../support/koban.ts';
 
 let env: Awaited<ReturnType<typeof startTestKoban>>;
@@ -74,6 +75,28 @@ describe('transactional outbox', () => {
     await env.db.pool.query('update outbox_messages set next_attempt_at = now() where id = $1', [id]);
     await dispatcher.dispatchOnce();
     expect(seen.filter((m) => m.id === id)).toHaveLength(DISPATCH_LIMITS.attemptsMax);
+  });
+
+  it('a dispatcher that dies between sending and recording: the lease holds the message, then it goes again with its id and arrives once', async () => {
+    const id = await withTransaction(env.db, (client) => enqueueMessage(client, message('lease@example.com')));
+    const provider = createDevOutboxTransport(env.db);
+    let sentThenDied: () => void = () => undefined;
+    const sent = new Promise<void>((resolve) => { sentThenDied = resolve; });
+    // Delivers, then never returns: the record step never runs, as when the process is killed right after the send.
+    const dying: Transport = { async deliver(m) { await provider.deliver(m); if (m.id === id) { sentThenDied(); await new Promise(() => undefined); } } };
+    void createDispatcher(env.db, { email: dying, sms: dying }).dispatchOnce();
+    await sent;
+    const seen: string[] = [];
+    const recording: Transport = { async deliver(m) { seen.push(m.id); await provider.deliver(m); } };
+    const survivor = createDispatcher(env.db, { email: recording, sms: recording });
+    await survivor.dispatchOnce();
+    expect(seen).not.toContain(id);
+    await env.db.pool.query('update outbox_messages set next_attempt_at = now() where id = $1', [id]); // the lease ran out
+    await survivor.dispatchOnce();
+    expect(seen.filter((seenId) => seenId === id)).toHaveLength(1);
+    expect((await statusOf(id)).status).toBe('sent');
+    const arrived = await env.db.pool.query('select 1 from dev_outbox where id = $1', [id]);
+    expect(arrived.rowCount).toBe(1);
   });
 
   it('backs off exponentially up to a cap', () => {

@@ -18,8 +18,8 @@ beforeAll(async () => {
     customerRoutes: true,
     hooks: {
       requireStrongConfirmation: async (ctx) => strong.confirmed.has(ctx.customerId),
-      notifyCustomer: async (customerId, event) => {
-        notified.push({ customerId, type: event.type, amountMinor: event.amountMinor });
+      notifyCustomers: async (notices) => {
+        for (const { customerId, event } of notices) notified.push({ customerId, type: event.type, amountMinor: event.amountMinor });
       },
     },
   });

@@ -25,7 +25,7 @@ const delivered: string[] = [];
 beforeAll(async () => {
   // The real risk engine: its decisions are written in the batch's transaction.
   h = await startHarness({
-    hooks: { notifyCustomer: async (_customerId, event) => { delivered.push(event.paymentId); } },
+    hooks: { notifyCustomers: async (notices) => { for (const { event } of notices) delivered.push(event.paymentId); } },
     risk: (db) => createRisk(db, createChangeFeed(db, { intervalMs: 60_000, onError: () => undefined }), null),
   });
 });

@@ -1,8 +1,9 @@
 /**
- * Delivers pending webhook deliveries: signs the stored body with the endpoint's secret
- * (`Koban-Signature: t=<unix>,v1=<hex HMAC-SHA256 over "t.body">`), POSTs it, logs the attempt, and
- * schedules a retry with exponential backoff until the delivery's attempt limit. Every limit is bounded:
- * deliveries per run, concurrent posts, timeout, response size (not read), attempts.
+ * Delivers pending webhook deliveries through the one dispatcher (notifications/dispatcher.ts): signs the
+ * stored body with the endpoint's secret (`Koban-Signature: t=<unix>,v1=<hex HMAC-SHA256 over "t.body">`),
+ * POSTs it; the dispatcher logs the attempt and schedules a retry with exponential backoff until the
+ * delivery's attempt limit. Every limit is bounded: deliveries per run, concurrent posts, timeout, response
+ * size (not read), attempts.
  */
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import { readWebhookEndpoint, signDelivery } from '../../merchants/webhook-endpoints.ts';
@@ -10,6 +11,7 @@ import type { Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import type { Logger } from '../deps.ts';
 import { renderDelivery } from './render.ts';
+import { retryDelayMs, type ClaimedRow, type DeliveryResult, type OutboxQueue } from '../../notifications/dispatcher.ts';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
@@ -58,8 +60,10 @@ export function httpTransport(options: { allowPrivateNetworks: boolean }): Webho
   };
 }
 
+const WEBHOOK_BACKOFF = { baseMs: BACKOFF_BASE_MS, maxMs: BACKOFF_MAX_MS } as const;
+
 export function backoffMs(attempts: number): number {
-  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return retryDelayMs(attempts, WEBHOOK_BACKOFF);
 }
 
 export interface DispatcherDeps {
@@ -71,11 +75,12 @@ export interface DispatcherDeps {
   readonly log: Logger;
 }
 
-interface DueRow { id: string; event_id: string; endpoint_id: string; attempts: number; attempts_max: number; body: string; type: string }
+interface DueRow extends ClaimedRow { event_id: string; endpoint_id: string; body: string; type: string }
 
 /**
- * One dispatch round; returns how many deliveries were attempted. Claims with FOR UPDATE SKIP LOCKED and a
- * lease, so several nodes can dispatch at once without attempting one delivery twice.
+ * The webhook deliveries as a queue of the one dispatcher (notifications/dispatcher.ts), which claims them
+ * with FOR UPDATE SKIP LOCKED and a lease, so several nodes can dispatch at once without attempting one
+ * delivery twice, and records each attempt in the delivery log (`webhook_attempts`) in the same statement.
  *
  * **In order per payment and endpoint:** a delivery is due only when no earlier event of the same payment
  * (`order_key`, `seq`) is still pending for the same endpoint — neither waiting for its retry nor leased
@@ -83,70 +88,40 @@ interface DueRow { id: string; event_id: string; endpoint_id: string; attempts: 
  * event waits until the earlier one was delivered or given up (`failed`). Events written before migration
  * 0200 have no order key and go unordered, as before.
  */
-export async function dispatchDueWebhooks(deps: DispatcherDeps): Promise<number> {
-  const now = deps.now();
-  const due = await deps.db.pool.query<DueRow>(
-    `with claimed as (
-       update webhook_deliveries d set next_attempt_at = $2 where d.id in (
-         select p.id from webhook_deliveries p where p.status = 'pending' and p.next_attempt_at <= $1
-           and not exists (select 1 from webhook_deliveries earlier where earlier.status = 'pending' and earlier.endpoint_id = p.endpoint_id
-                             and earlier.order_key = p.order_key and earlier.seq < p.seq)
-           order by p.next_attempt_at limit $3 for update skip locked)
-       returning d.id, d.event_id, d.endpoint_id, d.attempts, d.attempts_max)
-     select c.*, e.body, e.type from claimed c join webhook_events e on e.id = c.event_id`,
-    [now, new Date(now.getTime() + LEASE_MS), DELIVERIES_PER_RUN_MAX]);
-  for (let i = 0; i < due.rows.length; i += CONCURRENT_POSTS_MAX) {
-    await Promise.all(due.rows.slice(i, i + CONCURRENT_POSTS_MAX).map((row) => attempt(deps, row)));
-  }
-  return due.rows.length;
+export function webhookQueue(deps: DispatcherDeps): OutboxQueue<DueRow> {
+  return {
+    name: 'webhooks', table: 'webhook_deliveries', deliveredStatus: 'delivered', deliveredAtColumn: 'delivered_at',
+    dueWhen: `not exists (select 1 from webhook_deliveries earlier where earlier.status = 'pending' and earlier.endpoint_id = p.endpoint_id
+                and earlier.order_key = p.order_key and earlier.seq < p.seq)`,
+    select: 'c.event_id, c.endpoint_id, e.body, e.type',
+    join: 'join webhook_events e on e.id = c.event_id',
+    resultColumns: ['last_status_code'],
+    attemptLog: `insert into webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, duration_ms)
+                 select $1, $2, $4, $9, $5, $7 where $8::boolean`,
+    batchSize: DELIVERIES_PER_RUN_MAX, concurrency: CONCURRENT_POSTS_MAX, leaseMs: LEASE_MS, backoff: WEBHOOK_BACKOFF, errorLengthMax: ERROR_TEXT_MAX,
+    now: deps.now,
+    deliver: (row) => attempt(deps, row),
+    onGiveUp: (row) => deps.log.warn({ deliveryId: row.id, attempts: row.attempts + 1 }, 'webhook delivery gave up'),
+  };
 }
 
-async function attempt(deps: DispatcherDeps, row: DueRow): Promise<void> {
+async function attempt(deps: DispatcherDeps, row: DueRow): Promise<DeliveryResult> {
   const endpoint = await readWebhookEndpoint(deps.db, deps.box, row.endpoint_id);
-  const started = performance.now();
-  const sentAt = deps.now();
-  let statusCode: number | null = null;
-  let error: string | null = null;
+  if (endpoint === null) return { outcome: 'retry', error: 'endpoint no longer exists', values: [null] };
   // The payload as the endpoint's format renders it (render.ts); null: that format has no such notification.
-  const body = endpoint === null ? null : await renderDelivery(deps.db.pool, endpoint.format, row.type, row.body);
-  if (endpoint !== null && body === null) return skipDelivery(deps, row.id, endpoint.format);
-  if (endpoint === null || body === null) {
-    error = 'endpoint no longer exists';
-  } else {
-    const headers = {
-      'content-type': 'application/json',
-      [KOBAN_SIGNATURE_HEADER]: signDelivery(endpoint, Math.floor(sentAt.getTime() / 1000), body),
-      'koban-event-id': row.event_id,
-      'koban-event-type': row.type,
-      'koban-delivery-id': row.id,
-    };
-    try {
-      statusCode = await deps.transport.post(endpoint.url, headers, body, deps.timeoutMs);
-    } catch (cause) {
-      error = (cause as Error).message.slice(0, ERROR_TEXT_MAX);
-    }
-  }
-  await recordAttempt(deps, row, { statusCode, error, durationMs: Math.round(performance.now() - started), at: sentAt });
-}
-
-/** Never posted: recorded so the delivery log says why (a PayPay-format endpoint and a refund, say). */
-async function skipDelivery(deps: DispatcherDeps, deliveryId: string, format: string): Promise<void> {
-  await deps.db.pool.query(`update webhook_deliveries set status = 'skipped', last_error = $2 where id = $1 and status = 'pending'`,
-    [deliveryId, `not sent: the ${format} format has no notification for this event`]);
-}
-
-async function recordAttempt(deps: DispatcherDeps, row: DueRow, outcome: { statusCode: number | null; error: string | null; durationMs: number; at: Date }): Promise<void> {
-  const delivered = outcome.statusCode !== null && outcome.statusCode >= 200 && outcome.statusCode < 300;
-  const attempts = row.attempts + 1;
-  const status = delivered ? 'delivered' : attempts >= row.attempts_max ? 'failed' : 'pending';
-  const next = new Date(outcome.at.getTime() + backoffMs(attempts));
-  await deps.db.pool.query(
-    `with logged as (insert into webhook_attempts (delivery_id, attempt, attempted_at, status_code, error, duration_ms) values ($1, $2, $3, $4, $5, $6))
-     update webhook_deliveries set attempts = $2, status = $7, next_attempt_at = $8, last_status_code = $4, last_error = $5,
-       delivered_at = case when $7 = 'delivered' then $3 else null end
-     where id = $1`,
-    [row.id, attempts, outcome.at, outcome.statusCode, outcome.error ?? (delivered ? null : `HTTP ${outcome.statusCode}`), outcome.durationMs, status, next]);
-  if (status === 'failed') deps.log.warn({ deliveryId: row.id, attempts }, 'webhook delivery gave up');
+  const body = await renderDelivery(deps.db.pool, endpoint.format, row.type, row.body);
+  // Never posted: recorded so the delivery log says why (a PayPay-format endpoint and a refund, say).
+  if (body === null) return { outcome: 'skipped', reason: `not sent: the ${endpoint.format} format has no notification for this event` };
+  const headers = {
+    'content-type': 'application/json',
+    [KOBAN_SIGNATURE_HEADER]: signDelivery(endpoint, Math.floor(deps.now().getTime() / 1000), body),
+    'koban-event-id': row.event_id,
+    'koban-event-type': row.type,
+    'koban-delivery-id': row.id,
+  };
+  const statusCode = await deps.transport.post(endpoint.url, headers, body, deps.timeoutMs);
+  const delivered = statusCode >= 200 && statusCode < 300;
+  return delivered ? { outcome: 'delivered', values: [statusCode] } : { outcome: 'retry', error: `HTTP ${statusCode}`, values: [statusCode] };
 }
 
 /** Manual redelivery: one more attempt, now. Bounded by the same per-delivery attempt counter. */
