@@ -122,6 +122,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
     async close() {
       await opa.app.close();
       await payments.deps.codePayments.drain();
+      await payments.drainCodeMints();
       // A notice relay round started by the last commits finishes before the pool closes (what it leaves waits in the outbox).
       await payments.deps.notices.drain();
     },
