@@ -103,6 +103,25 @@ describe('a batch of code mints', () => {
     }
   });
 
+  it('a challenged mint still mints (as the single mint did), is on record as a challenge and opens a case after the commit', async () => {
+    const eve = await customer();
+    const frank = await customer();
+    await koban.risk.settings.updateRule('device_velocity', { params: { eventsPerHourMax: 1 } }, analyst, 'mint batch test');
+    try {
+      const outcomes = await mintPaymentCodes(deps, [eve, frank, eve]);
+      expect(outcomes.map(refusalOf)).toEqual([null, null, null]);
+      expect(await liveCodes(eve)).toEqual([codeOf(outcomes[2])?.codeId]);
+      const decisions = await db.pool.query<{ id: string; decision: string }>(
+        `select id, decision from risk_events where kind = 'payment_code_mint' and account_id = $1 order by decision`, [eve.customerId]);
+      expect(decisions.rows.map((r) => r.decision)).toEqual(['allow', 'challenge']);
+      const alerts = await db.pool.query<{ risk_event_id: string }>(
+        `select a.risk_event_id from case_alerts a join cases c on c.id = a.case_id where c.account_id = $1`, [eve.customerId]);
+      expect(alerts.rows.map((r) => r.risk_event_id)).toEqual([decisions.rows[1]?.id]);
+    } finally {
+      await koban.risk.settings.updateRule('device_velocity', { params: { eventsPerHourMax: 40 } }, analyst, 'mint batch test done');
+    }
+  });
+
   it('concurrent mints through the service share transactions and each gets its own live code', async () => {
     const many = await Promise.all(Array.from({ length: 24 }, () => customer()));
     const minted = await Promise.all(many.map((ctx) => koban.payments.payments.mintPaymentCode(ctx)));
