@@ -159,9 +159,12 @@ async function readFacts(client: Queryable, plans: readonly Plan[], nowMs: numbe
       links.set(id, { ...link, account: plan.event.accountId, counted });
     }
   }
-  const incList = [...increments.values()];
+  // Rows are locked in one order (key, then bucket; kind, key, account), so that two batches in flight that share
+  // keys wait for each other instead of deadlocking (withTransaction would retry a deadlock, the whole batch again).
+  const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+  const incList = [...increments.values()].sort((a, b) => byText(a.key, b.key) || a.bucket - b.bucket);
   const readList = [...reads.values()];
-  const linkList = [...links.values()];
+  const linkList = [...links.values()].sort((a, b) => byText(a.kind, b.kind) || byText(a.key, b.key) || byText(a.account, b.account));
   const result = await client.query<FactRow>({ name: 'risk_batch_facts', text: BATCH_FACTS_SQL, values: [
     incList.map((i) => i.key), incList.map((i) => i.bucket),
     incList.map((i) => (SHARDED_PREFIXES.some((p) => i.key.startsWith(p)) ? Math.floor(Math.random() * SHARDS) : 0)),
