@@ -44,7 +44,6 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
 
 export function paymentHooks(identity: Identity, risk: Risk, db: Database): Partial<PaymentHooks> {
   return {
-    recoveryCoolDownActive: (ctx) => identity.isInRecoveryCooldown(ctx.customerId),
     // The charge PIN typed for this payment; a wrong one answers pin_wrong (counted, then locked) rather than a bare refusal.
     // When risk asked (strong), the PIN alone is not enough: it must come from a device the account has known for a day.
     async requireStrongConfirmation(ctx, _amountMinor, strength = 'pin') {
@@ -63,9 +62,13 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
     },
-    async riskRefusesCodeMint(ctx) {
-      const decision = await risk.assess({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null });
-      return decision.decision === 'deny' || decision.decision === 'review';
+    async assessCodeMints(client, ctxs) {
+      const scored = await risk.batch.assess(client, ctxs.map((ctx) => ({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null })));
+      return {
+        refused: scored.map(({ decision }) => decision.decision === 'deny' || decision.decision === 'review'),
+        record: () => risk.batch.record(client, scored),
+        afterCommit: () => risk.batch.alert(scored),
+      };
     },
     // The in-app feed and an e-mail to each verified address, in the notice relay's transaction, so each
     // notice is delivered exactly when it is consumed: one read and one write for the whole batch.

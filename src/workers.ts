@@ -28,7 +28,8 @@ export async function superviseWorkers(config: Config, log: (message: string) =>
   let stopping = false;
 
   const fork = (index: number): Promise<void> => new Promise((resolve) => {
-    const worker = cluster.fork({ KOBAN_WORKERS: '1', KOBAN_NODE_ID: `${base}-w${index}` });
+    // Each worker enforces its share of a merchant key's rate limit in memory (merchants/opa/rate-limit.ts).
+    const worker = cluster.fork({ KOBAN_WORKERS: '1', KOBAN_NODE_ID: `${base}-w${index}`, KOBAN_OPA_RATE_NODES: String(config.payments.opaRateNodes * config.workers) });
     workers.set(index, worker);
     let served = false;
     worker.on('message', (message: unknown) => {

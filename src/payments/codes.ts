@@ -9,7 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { assert } from '../platform/assert.ts';
 import { withTransaction, type Database, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
-import { uuidv7 } from '../platform/ids.ts';
+import { isUuid, uuidv7 } from '../platform/ids.ts';
 import type { CustomerContext, PaymentHooks } from './context.ts';
 import type { PaymentSwitches } from './deps.ts';
 
@@ -55,30 +55,124 @@ export interface CodeDeps {
   readonly switches: PaymentSwitches;
   readonly ttlSec: number;
   readonly now: () => Date;
-  /** The wallet's ledger status (payments/service.ts passes the ledger's); a frozen wallet gets no code. */
-  readonly walletStatus?: (walletAccountId: string) => Promise<string | null>;
 }
+
+/** One mint of a batch: its code, or why it was refused. One mint's refusal never fails another. */
+export type MintOutcome = { readonly minted: MintedCode } | { readonly refused: unknown };
 
 /** Mints a fresh code for this device; the device's previous live code stops working (the screen refreshed). */
 export async function mintPaymentCode(deps: CodeDeps, ctx: CustomerContext): Promise<MintedCode> {
   // Codes already shown keep working until they expire (the switch's promise in the catalogue).
   deps.switches.assertOn('payment_code_minting');
-  if (await deps.hooks.recoveryCoolDownActive(ctx)) throw new KobanError('recovery_cooldown', { detail: 'payment codes are paused after an account recovery' });
-  if (await deps.hooks.riskRefusesCodeMint(ctx)) throw new KobanError('payment_refused_by_risk');
-  await requireOwnWallet(deps.db.pool, ctx);
-  // The till would be refused anyway; saying so now tells the customer why before they queue.
-  if ((await deps.walletStatus?.(ctx.walletAccountId)) === 'frozen') throw new KobanError('wallet_frozen');
-  const code = generatePaymentCode();
+  const [outcome] = await mintPaymentCodes(deps, [ctx]);
+  assert(outcome !== undefined, 'one outcome per mint');
+  return mintedOrThrow(outcome);
+}
+
+export function mintedOrThrow(outcome: MintOutcome): MintedCode {
+  if ('refused' in outcome) throw outcome.refused;
+  return outcome.minted;
+}
+
+interface MintFactRow { i: number; cooldown: boolean; owns_wallet: boolean; wallet_status: string | null }
+
+/**
+ * Mints a code for each context, in order, in one transaction with a fixed number of round trips whatever the
+ * batch's size (issue 11): one read (cool-downs, wallets, frozen wallets), risk's one statement for every mint
+ * not in a cool-down, one insert of the decisions, one statement revoking the devices' live codes and inserting
+ * the new ones, one commit. The checks and their order are the single mint's: cool-down, risk, own wallet,
+ * frozen wallet. Two mints of one device in a batch: the later one is the live code, the earlier one is
+ * inserted already revoked, as if the screen had refreshed.
+ */
+export async function mintPaymentCodes(deps: CodeDeps, ctxs: readonly CustomerContext[]): Promise<MintOutcome[]> {
+  if (ctxs.length === 0) return [];
   const now = deps.now();
   const expiresAt = new Date(now.getTime() + deps.ttlSec * 1000);
-  const codeId = uuidv7(now.getTime());
-  await withTransaction(deps.db, async (client) => {
-    await client.query(`update payment_codes set status = 'revoked' where customer_id = $1 and device_id = $2 and status = 'live'`, [ctx.customerId, ctx.deviceId]);
-    await client.query(
-      `insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key, code_tail) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [codeId, hashPaymentCode(deps.pepper, code), ctx.customerId, ctx.walletAccountId, ctx.deviceId, expiresAt, now, ctx.ip?.slice(0, 64) ?? null, ctx.deviceKey ?? null, code.slice(-4)]);
+  const { results, risk, assessedAt } = await withTransaction(deps.db, async (client) => {
+    const facts = await readMintFacts(client, ctxs);
+    // Where each mint's risk answer is (null: in a cool-down, never assessed, as the single mint never asked).
+    const assessedAt: Array<number | null> = [];
+    const assessed: CustomerContext[] = [];
+    ctxs.forEach((ctx, i) => { assessedAt.push(facts[i]?.cooldown === true ? null : assessed.push(ctx) - 1); });
+    const risk = await deps.hooks.assessCodeMints(client, assessed);
+    assert(risk.refused.length === assessed.length, 'one risk answer per assessed mint');
+    const results = ctxs.map((ctx, i): PlannedMint => {
+      const fact = facts[i];
+      const at = assessedAt[i];
+      assert(fact !== undefined && at !== undefined, 'one fact row per mint');
+      if (at === null) return { refused: new KobanError('recovery_cooldown', { detail: 'payment codes are paused after an account recovery' }) };
+      if (risk.refused[at] === true) return { refused: new KobanError('payment_refused_by_risk') };
+      if (!fact.owns_wallet) return { refused: new KobanError('wallet_not_found', { detail: 'this customer has no such wallet' }) };
+      // The till would be refused anyway; saying so now tells the customer why before they queue.
+      if (fact.wallet_status === 'frozen') return { refused: new KobanError('wallet_frozen') };
+      // The table's checks, asked here so that one malformed context fails alone rather than the whole batch.
+      if (!deviceFieldsFit(ctx)) return { refused: new Error('a customer context names its device in 1–128 characters and its device key in at most 64') };
+      return { ctx, code: generatePaymentCode(), codeId: uuidv7(now.getTime()) };
+    });
+    await risk.record();
+    await insertCodes(client, deps.pepper, results.flatMap((r) => ('refused' in r ? [] : [r])), now, expiresAt);
+    return { results, risk, assessedAt };
   });
-  return { codeId, code, expiresAt };
+  const alertFailures = await risk.afterCommit();
+  return results.map((result, i) => {
+    const at = assessedAt[i];
+    // A failed alert fails only its own mint, as a throwing assessment failed the single mint.
+    const alertFailure = at === null || at === undefined ? null : alertFailures[at];
+    if (alertFailure !== null && alertFailure !== undefined) return { refused: alertFailure };
+    return 'refused' in result ? { refused: result.refused } : { minted: { codeId: result.codeId, code: result.code, expiresAt } };
+  });
+}
+
+type PlannedMint = { readonly refused: Error } | { readonly ctx: CustomerContext; readonly code: string; readonly codeId: string };
+
+function deviceFieldsFit(ctx: CustomerContext): boolean {
+  return ctx.deviceId.length >= 1 && ctx.deviceId.length <= 128 && (ctx.deviceKey === undefined || ctx.deviceKey.length <= 64);
+}
+
+/**
+ * Per mint, in order: is the customer in a recovery cool-down (identity's customers row, by the database's clock
+ * as identity sets and reads it), is the wallet the customer's own, and the wallet's ledger status. Ids that are
+ * not UUIDs (a forged context) match nothing.
+ */
+async function readMintFacts(client: Queryable, ctxs: readonly CustomerContext[]): Promise<MintFactRow[]> {
+  const uuidOrNull = (id: string): string | null => (isUuid(id) ? id : null);
+  const result = await client.query<MintFactRow>({
+    name: 'payment_code_mint_facts',
+    text: `select m.i::int as i,
+                  exists (select 1 from customers c where c.id = m.customer_id and c.recovery_cooldown_until > now()) as cooldown,
+                  exists (select 1 from customer_wallets w where w.customer_id = m.customer_id and w.account_id = m.wallet_id) as owns_wallet,
+                  (select a.status from accounts a where a.id = m.wallet_id) as wallet_status
+             from unnest($1::uuid[], $2::uuid[]) with ordinality as m(customer_id, wallet_id, i)
+            order by m.i`,
+    values: [ctxs.map((ctx) => uuidOrNull(ctx.customerId)), ctxs.map((ctx) => uuidOrNull(ctx.walletAccountId))],
+  });
+  assert(result.rows.length === ctxs.length && result.rows.every((row, index) => row.i === index + 1), 'one fact row per mint, in order');
+  return result.rows;
+}
+
+/**
+ * One statement: the devices' live codes are revoked and the new codes inserted. Of several mints for one device
+ * in the batch only the last is inserted live (the CTE's update does not see the rows this statement inserts).
+ */
+async function insertCodes(client: Queryable, pepper: Buffer, mints: ReadonlyArray<{ ctx: CustomerContext; code: string; codeId: string }>, now: Date, expiresAt: Date): Promise<void> {
+  if (mints.length === 0) return;
+  const lastOfDevice = new Map<string, number>();
+  mints.forEach(({ ctx }, index) => lastOfDevice.set(`${ctx.customerId}|${ctx.deviceId}`, index));
+  const column = <T>(of: (mint: { ctx: CustomerContext; code: string; codeId: string }, index: number) => T): T[] => mints.map(of);
+  await client.query({
+    name: 'payment_codes_mint',
+    text: `with revoked as (
+             update payment_codes set status = 'revoked'
+              where status = 'live' and (customer_id, device_id) in (select * from unnest($3::uuid[], $5::text[]))
+             returning 1)
+           insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key, code_tail, status)
+           select id, hash, customer_id, wallet_id, device_id, $6, $7, ip, device_key, tail, status
+             from unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::uuid[], $5::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+                  as m(id, hash, customer_id, wallet_id, device_id, ip, device_key, tail, status)`,
+    values: [column((m) => m.codeId), column((m) => hashPaymentCode(pepper, m.code)), column((m) => m.ctx.customerId), column((m) => m.ctx.walletAccountId),
+      column((m) => m.ctx.deviceId), expiresAt, now, column((m) => m.ctx.ip?.slice(0, 64) ?? null), column((m) => m.ctx.deviceKey ?? null),
+      column((m) => m.code.slice(-4)), column((m, index) => (lastOfDevice.get(`${m.ctx.customerId}|${m.ctx.deviceId}`) === index ? 'live' : 'revoked'))],
+  });
 }
 
 /** The context's wallet must be the customer's own (a mismatch is a bug or a forged context). */

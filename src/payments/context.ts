@@ -53,11 +53,21 @@ export interface CustomerNotice {
   readonly event: CustomerEvent;
 }
 
+/** Risk's decisions on a batch of code mints: `refused[i]` for mint i (deny or review; a challenge still mints). */
+export interface CodeMintRisk {
+  readonly refused: readonly boolean[];
+  /** Writes the decisions in the batch's transaction (the client given to `assessCodeMints`). */
+  record(): Promise<void>;
+  /** After the commit: raises the alerts; per mint, the error its alert threw or null. */
+  afterCommit(): Promise<unknown[]>;
+}
+
 export interface PaymentHooks {
-  /** True while the customer is in a recovery cool-down (identity): no new payment codes. */
-  recoveryCoolDownActive(ctx: CustomerContext): Promise<boolean>;
-  /** True when risk refuses to let this customer mint a payment code now. */
-  riskRefusesCodeMint(ctx: CustomerContext): Promise<boolean>;
+  /**
+   * Risk's word on a batch of code mints (codes.ts), scored on the batch's transaction `client` in order, each
+   * as if the ones before it had been scored first. A customer in a recovery cool-down is never asked about.
+   */
+  assessCodeMints(client: Queryable, ctxs: readonly CustomerContext[]): Promise<CodeMintRisk>;
   /**
    * Called for a QR payment above the configured amount: true when the customer proved presence with
    * their PIN or a passkey for this amount (identity's amount-bound step-up).
@@ -79,12 +89,11 @@ export interface PaymentHooks {
 }
 
 /**
- * Until identity and risk plug in: no cool-down, no risk refusal, and strong confirmation refused
+ * Until identity and risk plug in: no risk refusal, and strong confirmation refused
  * (fail closed: a large QR payment cannot go through without a real PIN or passkey check).
  */
 export const defaultPaymentHooks: PaymentHooks = {
-  recoveryCoolDownActive: async () => false,
-  riskRefusesCodeMint: async () => false,
+  assessCodeMints: async (_client, ctxs) => ({ refused: ctxs.map(() => false), record: async () => undefined, afterCommit: async () => ctxs.map(() => null) }),
   requireStrongConfirmation: async () => false,
   confirmsHeldPayment: async () => { throw new KobanError('strong_confirmation_required'); },
   notifyCustomers: async () => undefined,

@@ -3,7 +3,8 @@
  * credentials, the PostgreSQL nonce store, the OPA listener (HTTPS with the dev CA unless switched off),
  * the merchant and customer routes, and the background work (nonce expiry, in-flight repair).
  */
-import { PgRateLimiter } from '../merchants/opa/rate-limit.ts';
+import { MemoryRateLimiter, PgRateLimiter } from '../merchants/opa/rate-limit.ts';
+import { every } from '../platform/every.ts';
 import type { BackgroundJobs } from '../platform/leases.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
@@ -84,9 +85,10 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const nonceStore = new PgNonceStore(db);
   const tls = options.opaTls ?? config.payments.opaTls;
   const https = tls ? await readDevTlsServerOptions(await ensureDevTls({ dir: config.payments.tlsDir })) : null;
+  const opaRateLimit = { perSecond: config.payments.opaRatePerSecond, burst: config.payments.opaRateBurst };
   const opa = createOpaServer({
     logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config),
-    rateLimiter: new PgRateLimiter(db, { perSecond: config.payments.opaRatePerSecond, burst: config.payments.opaRateBurst }),
+    rateLimiter: config.payments.opaRateShared ? new PgRateLimiter(db, opaRateLimit) : new MemoryRateLimiter(opaRateLimit, config.payments.opaRateNodes),
   });
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
@@ -123,6 +125,7 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
     async close() {
       await opa.app.close();
       await payments.deps.codePayments.drain();
+      await payments.drainCodeMints();
       // A notice relay round started by the last commits finishes before the pool closes (what it leaves waits in the outbox).
       await payments.deps.notices.drain();
     },

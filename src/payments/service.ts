@@ -7,7 +7,8 @@ import type { PaymentsConfig, WalletConfig } from '../platform/config.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { deriveKey } from '../merchants/secret-box.ts';
-import { mintPaymentCode, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode } from './codes.ts';
+import { mintedOrThrow, mintPaymentCodes, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode, type MintOutcome } from './codes.ts';
+import { createBatcher } from '../ledger/batcher.ts';
 import { repairInFlightPayments } from './complete.ts';
 import { confirmHeldPayment, declineHeldPayment, expireConfirmations, waitingConfirmations, type WaitingConfirmation } from './customer-confirmation.ts';
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
@@ -46,7 +47,10 @@ export interface PaymentsOptions {
 
 export interface Payments {
   readonly deps: PaymentsDeps;
+  /** Concurrent mints share one transaction (codes.ts `mintPaymentCodes`, batched like the till's payments). */
   mintPaymentCode(ctx: CustomerContext): Promise<MintedCode>;
+  /** Resolves when every mint submitted so far is written (shutdown). */
+  drainCodeMints(): Promise<void>;
   paymentCodeStatus(ctx: CustomerContext, codeId: string): Promise<CodeStatus>;
   payWithCustomerCode(request: TillPaymentRequest): Promise<Payment>;
   /** The same, with the payment's refunds (the till API's answer) read only when it is a repeat. */
@@ -92,6 +96,10 @@ export interface Payments {
   runMaintenance(): Promise<void>;
 }
 
+/** Code mints per transaction: mints come from app screens, far fewer than payments at a busy till. */
+const MINT_BATCH_MAX = 128;
+const MINTS_QUEUED_MAX = 4096;
+
 export async function createPayments(options: PaymentsOptions): Promise<Payments> {
   const now = options.now ?? (() => new Date());
   const hooks: PaymentHooks = { ...defaultPaymentHooks, ...options.hooks };
@@ -102,10 +110,18 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,
   };
   const deps: PaymentsDeps = { ...base, codePayments: createCodePaymentBatcher(base) };
+  const codeDeps = { db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now };
+  const mints = createBatcher<CustomerContext, MintOutcome>({
+    itemsMax: MINT_BATCH_MAX, queuedItemsMax: MINTS_QUEUED_MAX, inFlightMax: 2, sizeOf: () => 1, write: (ctxs) => mintPaymentCodes(codeDeps, ctxs),
+  });
   return {
     deps,
-    mintPaymentCode: (ctx) => mintPaymentCode({ db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now,
-      walletStatus: async (id) => (await deps.ledger.getAccount(id))?.status ?? null }, ctx),
+    async mintPaymentCode(ctx) {
+      // Codes already shown keep working until they expire (the switch's promise in the catalogue).
+      deps.switches.assertOn('payment_code_minting');
+      return mintedOrThrow(await mints.submit(ctx));
+    },
+    drainCodeMints: () => mints.drain(),
     paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
     payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
     async payAtTill(request) {

@@ -170,6 +170,10 @@ export interface PaymentsConfig {
   /** Default per-API-key rate limit on the merchant API (a key's own limit overrides it): steady rate and burst. */
   readonly opaRatePerSecond: number;
   readonly opaRateBurst: number;
+  /** Koban processes a merchant's requests are spread over: each enforces its share of a key's limit in memory (rate-limit.ts). */
+  readonly opaRateNodes: number;
+  /** One bucket per key in PostgreSQL for every process instead (exact across processes, a statement per request). */
+  readonly opaRateShared: boolean;
   readonly paymentCodeTtlSec: number;
   readonly dynamicQrTtlSec: number;
   /** An order QR's redirectUrl must be https (production); the sandbox (development, test) also takes http. */
@@ -481,6 +485,8 @@ function readPaymentsConfig(reader: Reader, nodeEnv: Config['nodeEnv'], host: st
     opaMaxSkewSec: reader.integer('KOBAN_OPA_MAX_SKEW_SEC', 120, 5, 900),
     opaRatePerSecond: reader.integer('KOBAN_OPA_RATE_PER_SECOND', 100, 1, 10_000),
     opaRateBurst: reader.integer('KOBAN_OPA_RATE_BURST', 300, 1, 100_000),
+    opaRateNodes: reader.integer('KOBAN_OPA_RATE_NODES', 1, 1, 65_536),
+    opaRateShared: reader.boolean('KOBAN_OPA_RATE_SHARED', false),
     paymentCodeTtlSec: reader.integer('KOBAN_PAYMENT_CODE_TTL_SEC', 300, 30, 900),
     dynamicQrTtlSec: reader.integer('KOBAN_DYNAMIC_QR_TTL_SEC', 300, 60, 86_400),
     orderRedirectHttpsOnly: nodeEnv === 'production',

@@ -1,7 +1,10 @@
-/** Per-API-key rate limits on the merchant API: PayPay's `429 RATE_LIMIT` with `Retry-After`, shared across processes. */
+/**
+ * Per-API-key rate limits on the merchant API: PayPay's `429 RATE_LIMIT` with `Retry-After`. The listener's default is
+ * each node's share in memory (MemoryRateLimiter); KOBAN_OPA_RATE_SHARED=true takes from one bucket in PostgreSQL.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiCredential, setApiCredentialRateLimit, type IssuedCredential } from '../../src/merchants/credentials.ts';
-import { PgRateLimiter } from '../../src/merchants/opa/rate-limit.ts';
+import { MemoryRateLimiter, PgRateLimiter } from '../../src/merchants/opa/rate-limit.ts';
 import { opa, resultCode, startHarness, type Harness } from './support.ts';
 
 let h: Harness;
@@ -74,5 +77,44 @@ describe('the PostgreSQL token bucket', () => {
     const decisions = [];
     for (let i = 0; i < 3; i++) decisions.push((await limiter.take(credential.credentialId, null)).allowed);
     expect(decisions).toEqual([true, true, false]);
+  });
+});
+
+describe('the in-memory token bucket (a node\'s share)', () => {
+  it('gives one node the whole limit: the burst, then refusals with Retry-After, then a token back per 1/perSecond', async () => {
+    let nowMs = Date.UTC(2026, 0, 1);
+    const limiter = new MemoryRateLimiter({ perSecond: 100, burst: 100 }, 1, () => nowMs);
+    const limit = { perSecond: 2, burst: 5 };
+    const decisions = await Promise.all(Array.from({ length: 8 }, () => limiter.take('key-a', limit)));
+    expect(decisions.filter((d) => d.allowed)).toHaveLength(5);
+    expect(decisions.at(-1)).toEqual({ allowed: false, retryAfterSec: 1 });
+    expect((await limiter.take('key-b', limit)).allowed).toBe(true);
+    nowMs += 500; // half a second at two a second: one token back
+    expect((await limiter.take('key-a', limit)).allowed).toBe(true);
+    expect((await limiter.take('key-a', limit)).allowed).toBe(false);
+  });
+
+  it('gives each of several nodes its share: together they allow the key\'s limit, not a multiple of it', async () => {
+    let nowMs = Date.UTC(2026, 0, 1);
+    const nodes = [0, 1, 2].map(() => new MemoryRateLimiter({ perSecond: 100, burst: 100 }, 3, () => nowMs));
+    const limit = { perSecond: 3, burst: 9 };
+    const allowed = async (count: number) => (await Promise.all(Array.from({ length: count }, (_, i) => nodes[i % 3]?.take('key', limit)))).filter((d) => d?.allowed).length;
+    expect(await allowed(30)).toBe(9);
+    nowMs += 1000; // one second at three a second, one a second per node
+    expect(await allowed(30)).toBe(3);
+    // A node's share refills at its own pace: a second later one token, Retry-After says so.
+    expect(await nodes[0]?.take('key', limit)).toEqual({ allowed: false, retryAfterSec: 1 });
+  });
+
+  it('uses the default limit for a key without its own, and never holds more than a lowered limit\'s burst', async () => {
+    let nowMs = Date.UTC(2026, 0, 1);
+    const limiter = new MemoryRateLimiter({ perSecond: 1, burst: 2 }, 1, () => nowMs);
+    const decisions = [];
+    for (let i = 0; i < 3; i++) decisions.push((await limiter.take('key', null)).allowed);
+    expect(decisions).toEqual([true, true, false]);
+    nowMs += 60_000;
+    const lowered = { perSecond: 1, burst: 1 };
+    expect((await limiter.take('key', lowered)).allowed).toBe(true);
+    expect((await limiter.take('key', lowered)).allowed).toBe(false);
   });
 });

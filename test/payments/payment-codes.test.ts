@@ -1,4 +1,5 @@
 /** Step 2: customer-presented payment codes. */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ledger } from '../../src/ledger/ledger.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
@@ -92,9 +93,13 @@ describe('payment codes', () => {
 
   it('are not minted during a recovery cool-down or when risk refuses', async () => {
     const customer = await createCustomer(db, ledger, 0n);
-    const coolDown = { ...deps, hooks: { ...defaultPaymentHooks, recoveryCoolDownActive: async () => true } };
-    await expect(mintPaymentCode(coolDown, customer)).rejects.toMatchObject({ code: 'recovery_cooldown' });
-    const risky = { ...deps, hooks: { ...defaultPaymentHooks, riskRefusesCodeMint: async () => true } };
+    // The cool-down is identity's customers row, read with the batch (codes.ts).
+    await db.pool.query(`insert into customers (id, webauthn_user_id, recovery_cooldown_until) values ($1, $2, now() + interval '1 hour')`,
+      [customer.customerId, randomBytes(32).toString('base64url')]);
+    await expect(mintPaymentCode(deps, customer)).rejects.toMatchObject({ code: 'recovery_cooldown' });
+    await db.pool.query(`update customers set recovery_cooldown_until = null where id = $1`, [customer.customerId]);
+    const risky = { ...deps, hooks: { ...defaultPaymentHooks, assessCodeMints: async (_client: unknown, ctxs: readonly unknown[]) => ({
+      refused: ctxs.map(() => true), record: async () => undefined, afterCommit: async () => ctxs.map(() => null) }) } };
     await expect(mintPaymentCode(risky, customer)).rejects.toMatchObject({ code: 'payment_refused_by_risk' });
     const count = await db.pool.query(`select 1 from payment_codes where customer_id = $1`, [customer.customerId]);
     expect(count.rowCount).toBe(0);

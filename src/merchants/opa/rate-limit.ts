@@ -1,7 +1,13 @@
-// Per-API-key rate limits on the merchant API (PayPay answers `429` with resultInfo `RATE_LIMIT`).
-// A token bucket per credential in PostgreSQL (table opa_rate_buckets, migration 0191): every Koban process
-// takes from the same bucket, so the limit holds across processes. One statement refills the bucket for the
-// time elapsed and takes a token only when one is there; a refused request takes nothing.
+// Per-API-key rate limits on the merchant API (PayPay answers `429` with resultInfo `RATE_LIMIT`), as token buckets.
+// Two kinds (src/merchants/README.md "Rate limits per API key"):
+// - MemoryRateLimiter (the default): a bucket per credential in this process's memory, holding this node's share
+//   of the key's limit (perSecond and burst divided by KOBAN_OPA_RATE_NODES, the Koban processes the balancer
+//   spreads a merchant over). No database statement per request (issue 11: the take was a statement and a commit
+//   per request on one hot row per merchant).
+// - PgRateLimiter (KOBAN_OPA_RATE_SHARED=true): one bucket per credential in PostgreSQL (table opa_rate_buckets,
+//   migration 0191) that every process takes from, exact across processes however the balancer spreads the load,
+//   at a statement per request.
+// Either refills for the time elapsed and takes a token only when one is there; a refused request takes nothing.
 import type { Database } from '../../platform/db/database.ts';
 
 export interface RateLimit {
@@ -48,5 +54,43 @@ export class PgRateLimiter implements RateLimiter {
     if (result.rowCount === 1) return { allowed: true };
     // Fewer than one token is left, so one is back within 1/perSecond seconds: an honest upper bound.
     return { allowed: false, retryAfterSec: Math.max(1, Math.ceil(1 / limit.perSecond)) };
+  }
+}
+
+/**
+ * This node's share of each key's limit, in memory. With `nodes` processes behind a balancer that spreads a
+ * merchant's requests evenly (round robin, least connections), the sum of the shares is the key's limit; a
+ * merchant whose requests all land on one node gets that node's share only. A share's burst is at least one
+ * token, so a burst smaller than the number of nodes can be exceeded by up to nodes − burst requests.
+ */
+export class MemoryRateLimiter implements RateLimiter {
+  readonly #defaultLimit: RateLimit;
+  readonly #nodes: number;
+  readonly #nowMs: () => number;
+  readonly #buckets = new Map<string, { tokens: number; refilledAtMs: number }>();
+
+  constructor(defaultLimit: RateLimit, nodes: number, nowMs: () => number = Date.now) {
+    if (!Number.isInteger(nodes) || nodes < 1) throw new Error('a rate limit is shared by a whole number of nodes, at least one');
+    this.#defaultLimit = defaultLimit;
+    this.#nodes = nodes;
+    this.#nowMs = nowMs;
+  }
+
+  take(credentialId: string, ownLimit: RateLimit | null): Promise<RateDecision> {
+    const limit = ownLimit ?? this.#defaultLimit;
+    const perSecond = limit.perSecond / this.#nodes;
+    const burst = Math.max(1, limit.burst / this.#nodes);
+    const nowMs = this.#nowMs();
+    const bucket = this.#buckets.get(credentialId) ?? { tokens: burst, refilledAtMs: nowMs };
+    // A key's limit may have changed since the bucket was made: never hold more than the current burst.
+    const tokens = Math.min(burst, bucket.tokens + Math.max(0, nowMs - bucket.refilledAtMs) / 1000 * perSecond);
+    const refilledAtMs = Math.max(bucket.refilledAtMs, nowMs);
+    if (tokens < 1) {
+      this.#buckets.set(credentialId, { tokens, refilledAtMs });
+      // Fewer than one token is left, so one is back within 1/perSecond (this node's share) seconds.
+      return Promise.resolve({ allowed: false, retryAfterSec: Math.max(1, Math.ceil(1 / perSecond)) });
+    }
+    this.#buckets.set(credentialId, { tokens: tokens - 1, refilledAtMs });
+    return Promise.resolve({ allowed: true });
   }
 }
