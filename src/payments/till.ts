@@ -16,7 +16,7 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { codeRefusal, hashPaymentCode, isPaymentCodeShape, PAYMENT_CODE_LENGTH, PAYMENT_CODE_PREFIX } from './codes.ts';
 import type { SettlingAttempt } from './complete.ts';
-import type { PaymentsDeps, PendingRiskDecision } from './deps.ts';
+import type { PaymentRiskEvent, PaymentsDeps, PendingRiskDecision } from './deps.ts';
 import { merchantFee } from './fees.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
 import { settledPayment } from './in-flight.ts';
@@ -62,6 +62,10 @@ export interface CodeAttempt extends SettlingAttempt {
   confirmation?: ConfirmationNeed | null;
   /** An allow the risk step left unrecorded: the group commit records it in its transaction, else `flushPendingRisk`. */
   pendingRisk?: PendingRiskDecision | null;
+  /** The risk event left for the group commit to score with its batch (`assessBatch`); null once scored. */
+  deferredRisk?: PaymentRiskEvent | null;
+  /** With a deferred score: the tier payment limit's refusal, applied after the score as the pipeline orders them. */
+  tierRefusal?: KobanError | null;
   /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
   facts?: TillRequestFacts;
 }
@@ -119,17 +123,49 @@ export async function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttem
  * A step-up needs the customer, who is at the till, not at a screen of ours: a challenge, or an amount the
  * store typed above the confirmation amount, makes the payment wait for the customer's confirmation in the
  * wallet (customer-confirmation.ts) instead of refusing it.
+ *
+ * With an engine that scores batches (`assessBatch`), the score is left to the group commit: the whole batch
+ * is scored in its transaction in one read and one write (group-commit.ts), and a payment the batch does not
+ * take is scored on its own after all (`assessAlone`).
  */
 export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
-  const { code, till } = attempt;
-  assert(code != null && till !== undefined, 'the code and the till are known');
-  const risk = await assessPaymentPending(deps, {
-    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
-    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
-  });
+  const event = await codeRiskEvent(deps, attempt);
+  if (deps.risk.assessBatch !== undefined) {
+    attempt.deferredRisk = event;
+    return undefined;
+  }
+  return assessNow(deps, attempt, event);
+}
+
+async function assessNow(deps: PaymentsDeps, attempt: CodeAttempt, event: PaymentRiskEvent): Promise<undefined> {
+  const risk = await assessPaymentPending(deps, event);
   attempt.pendingRisk = risk.pending;
   attempt.confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, risk);
   return undefined;
+}
+
+async function codeRiskEvent(deps: PaymentsDeps, attempt: CodeAttempt): Promise<PaymentRiskEvent> {
+  const { code, till } = attempt;
+  assert(code != null && till !== undefined, 'the code and the till are known');
+  return {
+    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
+    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
+  };
+}
+
+/**
+ * A payment whose score was left to a batch that did not take it (a duplicate inside the batch, a customer who
+ * pays from several balances, a batch rolled back: nothing of it was counted): scored now, on its own, and
+ * then the tier payment limit it was found over (the order of the pipeline: risk, then the limit).
+ */
+async function assessAlone(deps: PaymentsDeps, attempt: CodeAttempt): Promise<void> {
+  const event = attempt.deferredRisk;
+  if (event == null) return;
+  attempt.deferredRisk = null;
+  await assessNow(deps, attempt, event);
+  if (attempt.tierRefusal == null) return;
+  await flushPendingRisk(deps, attempt);
+  throw attempt.tierRefusal;
 }
 
 /** Records the payment's allow if no batch did (settling on its own, or the batch never wrote). */
@@ -190,7 +226,16 @@ export async function settleInGroupCommit(deps: PaymentsDeps, attempt: CodeAttem
       return undefined;
     case 'not_claimed':
       return answerLostClaim(deps, attempt);
+    case 'refused':
+      // Scored in the batch and refused (risk, or the tier payment limit): the decision committed with the batch.
+      throw outcome.error;
+    case 'confirm':
+      // Scored in the batch (decision committed): this payment waits for its customer, on its own.
+      attempt.deferredRisk = null;
+      attempt.confirmation = outcome.confirmation;
+      return 'alone';
     case 'alone':
+      await assessAlone(deps, attempt);
       return 'alone';
   }
 }
