@@ -99,7 +99,7 @@ export interface PaymentRisk {
   assessPending?(event: PaymentRiskEvent): Promise<{ decision: PaymentRiskDecision; pending: PendingRiskDecision | null }>;
   recordPending?(client: Queryable, pending: readonly PendingRiskDecision[]): Promise<void>;
   /**
-   * Scores a whole batch in the caller's transaction (src/risk/batch.ts): the decisions `assess` would give one
+   * Scores a whole batch in the caller's transaction (src/risk/assess-batch.ts): the decisions `assess` would give one
    * after the other, in one read and one write. The till's group commit uses it when present (issue 11).
    */
   assessBatch?(client: Queryable, events: readonly PaymentRiskEvent[]): Promise<PaymentRiskBatch>;

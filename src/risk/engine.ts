@@ -12,7 +12,7 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
-import { assessBatch, type BatchEngineParts, type RiskBatch } from './batch.ts';
+import { assessBatch, type BatchEngineParts, type RiskBatch } from './assess-batch.ts';
 import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type PendingDecision, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
@@ -28,7 +28,7 @@ export interface RiskEngine {
   assessPending(event: RiskEvent): Promise<{ decision: RiskDecision; pending: PendingDecision | null }>;
   /**
    * Scores a batch of events inside the caller's transaction, at a fixed number of statements whatever its size
-   * (batch.ts): the same decisions as `assess` on each in order; `record` writes them in that transaction.
+   * (assess-batch.ts): the same decisions as `assess` on each in order; `record` writes them in that transaction.
    */
   assessBatch(client: Queryable, events: readonly RiskEvent[]): Promise<RiskBatch>;
   /** Records pending allows in one statement, on the caller's transaction (or the pool). Each is recorded once. */
