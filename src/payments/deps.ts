@@ -107,6 +107,16 @@ export interface PaymentRisk {
   recordSignal?(signal: { signal: 'terminal_code_guessing'; accountId: null; ref: string; message: string }): Promise<unknown>;
 }
 
+/**
+ * The money endpoints' OPA nonces checked in memory and not written yet (merchants/opa/deferring-nonce-store.ts):
+ * each till payment batch writes the ones waiting in its own transaction. Absent in tests without the OPA server.
+ */
+export interface DeferredNonces {
+  takePending(): ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>;
+  giveBack(nonces: ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>): void;
+  writeWithin(client: Queryable, nonces: ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>): Promise<void>;
+}
+
 export interface PaymentsDeps {
   readonly db: Database;
   readonly ledger: Ledger;
@@ -123,6 +133,7 @@ export interface PaymentsDeps {
   readonly events: MerchantEventSink;
   /** Relays customer notices written with an outcome (customer-notices.ts); `kick` after such a commit. */
   readonly notices: { kick(): void; drain(): Promise<void> };
+  readonly nonces?: DeferredNonces;
   /** The group commit of customer-code payments (group-commit.ts). */
   readonly codePayments: CodePaymentBatcher;
   readonly now: () => Date;

@@ -111,8 +111,12 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
   if (chosen.length === 0) return { outcomes, rolledBack: false };
   const client = await deps.db.pool.connect();
   let failure: unknown;
+  // The OPA nonces of till charges checked in memory so far (this batch's and any others waiting): written in this
+  // transaction, so another node sees them after one batch; given back for the next one if it rolls back.
+  const nonces = deps.nonces?.takePending() ?? [];
   try {
     await client.query('begin');
+    if (nonces.length > 0) await deps.nonces?.writeWithin(client, nonces);
     const { written, risk } = await settleInTransaction(deps, client, chosen.map((index) => attempts[index] as CodeAttempt));
     // Every attempt's risk allow, the ones settling on their own included: one insert, durable with the batch.
     const pending = attempts.flatMap((attempt) => (attempt.pendingRisk == null ? [] : [attempt.pendingRisk]));
@@ -125,6 +129,7 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
     return { outcomes, rolledBack: false };
   } catch (error) {
     failure = error;
+    if (nonces.length > 0) deps.nonces?.giveBack(nonces);
     try {
       await client.query('rollback');
     } catch (rollbackError) {

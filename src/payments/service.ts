@@ -13,7 +13,7 @@ import { confirmHeldPayment, declineHeldPayment, expireConfirmations, waitingCon
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
 import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
-import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
+import type { DeferredNonces, Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import type { TillOutcome, TillPaymentRequest } from './till.ts';
 import { cancelPayment, captureAuthorization, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment, revertAuthorization } from './pipeline.ts';
@@ -42,6 +42,8 @@ export interface PaymentsOptions {
   readonly events: MerchantEventSink;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** The OPA money endpoints' nonces a payment batch writes (deps.ts DeferredNonces). */
+  readonly nonces?: DeferredNonces;
 }
 
 export interface Payments {
@@ -100,6 +102,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
     events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,
+    ...(options.nonces === undefined ? {} : { nonces: options.nonces }),
   };
   const deps: PaymentsDeps = { ...base, codePayments: createCodePaymentBatcher(base) };
   return {
