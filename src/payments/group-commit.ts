@@ -3,7 +3,9 @@
  * **risk** are collected by a batcher (at most two batches in flight, as the ledger's) and settled together
  * in ONE transaction with a fixed number of round trips whatever the batch's size:
  *
- *   begin → claim every code (one statement) → the ledger's reads and write inside this transaction
+ *   begin → the OPA nonces waiting to be written (one statement) → the risk engine scores the whole batch
+ *   (one read; the rules per payment in memory, in order; one write of counters and decisions: src/risk/assess-batch.ts)
+ *   → claim every code of the payments it allowed (one statement) → the ledger's reads and write inside this transaction
  *   (`ledger.createTransfersWithin`: the ledger still owns its SQL) → every payment row in its final state
  *   (COMPLETED or FAILED) with its merchant event, deliveries and customer notice (one statement) → commit
  *
@@ -37,7 +39,12 @@
  *
  * An unknown commit outcome (the connection breaks during COMMIT) is safe the same way: the payment is
  * settled again on its own, and if the commit did happen the code is used and the merchantPaymentId taken,
- * so it answers the original's outcome instead of paying twice.
+ * so it answers the original's outcome instead of paying twice. (Its risk score is then taken again on its own:
+ * the counters count it twice, which errs towards refusing, never towards letting through.)
+ *
+ * Risk per batch: a payment risk refuses, or one over its tier payment limit, answers its own error ('refused');
+ * one its customer must confirm leaves the batch and is held on its own ('confirm'). Both decisions commit with
+ * the batch and neither fails a neighbour. A payment the batch did not score ('alone') is scored on its own.
  */
 import type pg from 'pg';
 import { assert } from '../platform/assert.ts';
