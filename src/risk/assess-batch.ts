@@ -21,7 +21,7 @@
 import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
 import { isUuid } from '../platform/ids.ts';
-import { bucketOf, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
+import { bucketOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
 import type { CountedLink, CounterNeed, CounterValue, Facts, LinkFact, RiskDecision, RiskEvent, RiskReason, StoreFact } from './types.ts';
 
@@ -40,6 +40,8 @@ export interface BatchEngineParts {
   combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecision;
   decisionValues(event: RiskEvent, decision: RiskDecision): Array<string | number | null>;
   alert(event: RiskEvent, decision: RiskDecision): Promise<void>;
+  /** The device, card, network and store an event is seen with. */
+  linksOf(event: RiskEvent): Array<{ kind: string; key: string }>;
 }
 
 /** How long a link counts towards "accounts sharing it" (as FACTS_SQL in engine.ts) and a store as "usual". */
@@ -67,7 +69,7 @@ let nextShard = 0;
 export async function assessBatch(parts: BatchEngineParts, client: Queryable, events: readonly RiskEvent[], nowMs: number): Promise<RiskBatch> {
   for (const event of events) parts.checkEvent(event);
   const nowSec = Math.floor(nowMs / 1000);
-  const planned = events.map((event) => plan(parts.settings, event));
+  const planned = events.map((event) => plan(parts, event));
   const shard = nextShard;
   nextShard = (nextShard + 1) % SHARDS;
   const facts = await readBatchFacts(client, planned, nowMs, shard);
@@ -125,26 +127,15 @@ export async function assessBatch(parts: BatchEngineParts, client: Queryable, ev
   };
 }
 
-function plan(settings: RiskSettings, event: RiskEvent): Planned {
+function plan(parts: BatchEngineParts, event: RiskEvent): Planned {
+  const { settings } = parts;
   const active = settings.rules.filter((rule) => rule.kinds.includes(event.kind)).map((rule) => ({ rule, setting: settings.settingOf(rule) }))
     .filter(({ setting }) => setting.enabled);
   const needs = active.flatMap(({ rule, setting }) => rule.needs(event, setting.params));
   const counted = [...new Set(active.flatMap(({ rule }) => rule.countsAccountsOf ?? []))];
   const increments = [...new Set(needs.filter((need) => need.increment).map((need) => `${need.key}|${need.bucketSec}`))];
   const storeId = event.accountId !== null && event.storeId && isUuid(event.storeId) ? event.storeId : null;
-  return { event, active, needs, counted, increments, links: linksOf(event), storeId };
-}
-
-/** The links an event is seen with (as engine.ts `linksOf`). */
-function linksOf(event: RiskEvent): Array<{ kind: string; key: string }> {
-  if (event.accountId === null) return [];
-  const network = networkOf(event.ip);
-  return [
-    ...(event.deviceId ? [{ kind: 'device', key: event.deviceId }] : []),
-    ...(event.cardRef ? [{ kind: 'card', key: event.cardRef }] : []),
-    ...(network === null ? [] : [{ kind: 'network', key: network }]),
-    ...(event.storeId ? [{ kind: 'store', key: event.storeId }] : []),
-  ];
+  return { event, active, needs, counted, increments, links: parts.linksOf(event), storeId };
 }
 
 interface BatchFacts {

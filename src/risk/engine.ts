@@ -66,7 +66,7 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
     return combine(reasons, settings.ruleVersion());
   };
   const batchParts: BatchEngineParts = {
-    settings, actionScore: ACTION_SCORE, checkEvent, combine, decisionValues,
+    settings, actionScore: ACTION_SCORE, checkEvent, combine, decisionValues, linksOf,
     alert: async (event, decision) => { if (onAlert !== null) await onAlert(event, decision); },
   };
   return {
