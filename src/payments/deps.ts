@@ -79,6 +79,13 @@ export interface PendingRiskDecision {
   readonly decisionId: string;
 }
 
+/** A batch's risk decisions, one per event in order; `record` writes them in the batch's transaction, `afterCommit` raises the alerts. */
+export interface PaymentRiskBatch {
+  readonly decisions: readonly PaymentRiskDecision[];
+  record(client: Queryable): Promise<void>;
+  afterCommit(): Promise<void>;
+}
+
 /**
  * The risk engine as payments sees it (src/risk). It records every decision with its rules and reasons;
  * a thrown error means "do not proceed" (fail closed).
@@ -91,8 +98,23 @@ export interface PaymentRisk {
    */
   assessPending?(event: PaymentRiskEvent): Promise<{ decision: PaymentRiskDecision; pending: PendingRiskDecision | null }>;
   recordPending?(client: Queryable, pending: readonly PendingRiskDecision[]): Promise<void>;
+  /**
+   * Scores a whole batch in the caller's transaction (src/risk/assess-batch.ts): the decisions `assess` would give one
+   * after the other, in one read and one write. The till's group commit uses it when present (issue 11).
+   */
+  assessBatch?(client: Queryable, events: readonly PaymentRiskEvent[]): Promise<PaymentRiskBatch>;
   /** What an operator must look at (a till guessing codes); absent in tests that stub the engine. */
   recordSignal?(signal: { signal: 'terminal_code_guessing'; accountId: null; ref: string; message: string }): Promise<unknown>;
+}
+
+/**
+ * The money endpoints' OPA nonces checked in memory and not written yet (merchants/opa/deferring-nonce-store.ts):
+ * each till payment batch writes the ones waiting in its own transaction. Absent in tests without the OPA server.
+ */
+export interface DeferredNonces {
+  takePending(): ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>;
+  giveBack(nonces: ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>): void;
+  writeWithin(client: Queryable, nonces: ReadonlyArray<{ readonly apiKey: string; readonly nonce: string; readonly expiresAtSec: number }>): Promise<void>;
 }
 
 export interface PaymentsDeps {
@@ -111,6 +133,7 @@ export interface PaymentsDeps {
   readonly events: MerchantEventSink;
   /** Relays customer notices written with an outcome (customer-notices.ts); `kick` after such a commit. */
   readonly notices: { kick(): void; drain(): Promise<void> };
+  readonly nonces?: DeferredNonces;
   /** The group commit of customer-code payments (group-commit.ts). */
   readonly codePayments: CodePaymentBatcher;
   readonly now: () => Date;

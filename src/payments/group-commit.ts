@@ -3,7 +3,9 @@
  * **risk** are collected by a batcher (at most two batches in flight, as the ledger's) and settled together
  * in ONE transaction with a fixed number of round trips whatever the batch's size:
  *
- *   begin → claim every code (one statement) → the ledger's reads and write inside this transaction
+ *   begin → the OPA nonces waiting to be written (one statement) → the risk engine scores the whole batch
+ *   (one read; the rules per payment in memory, in order; one write of counters and decisions: src/risk/assess-batch.ts)
+ *   → claim every code of the payments it allowed (one statement) → the ledger's reads and write inside this transaction
  *   (`ledger.createTransfersWithin`: the ledger still owns its SQL) → every payment row in its final state
  *   (COMPLETED or FAILED) with its merchant event, deliveries and customer notice (one statement) → commit
  *
@@ -37,7 +39,12 @@
  *
  * An unknown commit outcome (the connection breaks during COMMIT) is safe the same way: the payment is
  * settled again on its own, and if the commit did happen the code is used and the merchantPaymentId taken,
- * so it answers the original's outcome instead of paying twice.
+ * so it answers the original's outcome instead of paying twice. (Its risk score is then taken again on its own:
+ * the counters count it twice, which errs towards refusing, never towards letting through.)
+ *
+ * Risk per batch: a payment risk refuses, or one over its tier payment limit, answers its own error ('refused');
+ * one its customer must confirm leaves the batch and is held on its own ('confirm'). Both decisions commit with
+ * the batch and neither fails a neighbour. A payment the batch did not score ('alone') is scored on its own.
  */
 import type pg from 'pg';
 import { assert } from '../platform/assert.ts';
@@ -49,7 +56,10 @@ import { customersWithSeveralBalances } from '../wallet/spending.ts';
 import { noticeValues } from './customer-notices.ts';
 import type { PaymentsDeps, PreparedMerchantEvent } from './deps.ts';
 import { merchantFee } from './fees.ts';
-import { recordPendingRisk } from './risk-check.ts';
+import { recordPendingRisk, refusedByRisk } from './risk-check.ts';
+import { tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
+import type { KobanError } from '../platform/errors.ts';
+import type { PaymentRiskBatch } from './deps.ts';
 import { failureCodeOf, legRequests, legsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { businessDate } from './time.ts';
@@ -64,7 +74,11 @@ export type GroupOutcome =
   /** The code was no longer live at the claim: answer as a lost claim (a repeat, or why the code is gone). */
   | { readonly kind: 'not_claimed' }
   /** Not written by this batch (a duplicate inside it, or the batch rolled back): settle it on its own. */
-  | { readonly kind: 'alone' };
+  | { readonly kind: 'alone' }
+  /** Scored by the batch's risk read and refused (risk, or the tier payment limit after it); the decision is in the commit. */
+  | { readonly kind: 'refused'; readonly error: KobanError }
+  /** Scored by the batch: the customer must confirm first, so it settles on its own and waits (the decision is in the commit). */
+  | { readonly kind: 'confirm'; readonly confirmation: ConfirmationNeed };
 
 export interface CodePaymentBatcher extends Pick<Batcher<CodeAttempt, GroupOutcome>, 'submit' | 'drain'> {
   /** Batches written, payments in them, and batches rolled back (their payments then settled on their own). */
@@ -104,9 +118,13 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
   if (chosen.length === 0) return { outcomes, rolledBack: false };
   const client = await deps.db.pool.connect();
   let failure: unknown;
+  // The OPA nonces of till charges checked in memory so far (this batch's and any others waiting): written in this
+  // transaction, so another node sees them after one batch; given back for the next one if it rolls back.
+  const nonces = deps.nonces?.takePending() ?? [];
   try {
     await client.query('begin');
-    const written = await settleInTransaction(deps, client, chosen.map((index) => attempts[index] as CodeAttempt));
+    if (nonces.length > 0) await deps.nonces?.writeWithin(client, nonces);
+    const { written, risk } = await settleInTransaction(deps, client, chosen.map((index) => attempts[index] as CodeAttempt));
     // Every attempt's risk allow, the ones settling on their own included: one insert, durable with the batch.
     const pending = attempts.flatMap((attempt) => (attempt.pendingRisk == null ? [] : [attempt.pendingRisk]));
     await recordPendingRisk(deps, pending, client);
@@ -114,9 +132,11 @@ export async function writeCodePaymentBatch(deps: Omit<PaymentsDeps, 'codePaymen
     for (const attempt of attempts) attempt.pendingRisk = null;
     chosen.forEach((index, at) => { outcomes[index] = written[at] as GroupOutcome; });
     if (written.some((outcome) => outcome.kind === 'recorded' && outcome.payment.status === 'COMPLETED')) deps.notices.kick();
+    await raiseAlerts(deps, risk);
     return { outcomes, rolledBack: false };
   } catch (error) {
     failure = error;
+    if (nonces.length > 0) deps.nonces?.giveBack(nonces);
     try {
       await client.query('rollback');
     } catch (rollbackError) {
@@ -149,13 +169,55 @@ function distinctAttempts(attempts: readonly CodeAttempt[]): number[] {
   return chosen;
 }
 
-async function settleInTransaction(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<GroupOutcome[]> {
+async function settleInTransaction(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<{ written: GroupOutcome[]; risk: PaymentRiskBatch | null }> {
   // A customer with more than one balance pays by a stored spend plan (complete.ts chooseDebits): on the single path.
   const several = await customersWithSeveralBalances(client, attempts.map((attempt) => attempt.code?.customerId).filter((id): id is string => id != null));
   const batchable = attempts.filter((attempt) => !several.has(attempt.code?.customerId ?? ''));
-  const written = batchable.length === 0 ? [] : await settleBatchable(deps, client, batchable);
-  const byPayment = new Map(batchable.map((attempt, index) => [attempt.paymentId, written[index] as GroupOutcome]));
-  return attempts.map((attempt) => byPayment.get(attempt.paymentId) ?? { kind: 'alone' });
+  const scored = await scoreBatch(deps, client, batchable);
+  const settling = batchable.filter((attempt) => !scored.outcomes.has(attempt.paymentId));
+  const written = settling.length === 0 ? [] : await settleBatchable(deps, client, settling);
+  const byPayment = new Map<string, GroupOutcome>([...scored.outcomes, ...settling.map((attempt, index): [string, GroupOutcome] => [attempt.paymentId, written[index] as GroupOutcome])]);
+  return { written: attempts.map((attempt) => byPayment.get(attempt.paymentId) ?? { kind: 'alone' }), risk: scored.risk };
+}
+
+/**
+ * The risk engine scores every payment of the batch whose score was left to it (till.ts assessCodePayment), in
+ * this transaction: one read for the whole batch, the rules per payment in order in memory (a customer's
+ * payments in one batch see each other's counts), one write of counters and decisions. A refused payment, or one
+ * that must wait for its customer, leaves the batch with its own outcome and never fails its neighbours.
+ */
+async function scoreBatch(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<{ outcomes: Map<string, GroupOutcome>; risk: PaymentRiskBatch | null }> {
+  const outcomes = new Map<string, GroupOutcome>();
+  const deferred = attempts.filter((attempt) => attempt.deferredRisk != null);
+  if (deferred.length === 0) return { outcomes, risk: null };
+  assert(deps.risk.assessBatch !== undefined, 'a score is left to the batch only by an engine that scores batches');
+  const risk = await deps.risk.assessBatch(client, deferred.map((attempt) => attempt.deferredRisk as NonNullable<CodeAttempt['deferredRisk']>));
+  assert(risk.decisions.length === deferred.length, 'one risk decision per payment');
+  deferred.forEach((attempt, index) => {
+    const { decision, reasons } = risk.decisions[index] as PaymentRiskBatch['decisions'][number];
+    if (decision === 'deny' || decision === 'review') {
+      outcomes.set(attempt.paymentId, { kind: 'refused', error: refusedByRisk() });
+      return;
+    }
+    if (attempt.tierRefusal != null) {
+      outcomes.set(attempt.paymentId, { kind: 'refused', error: attempt.tierRefusal });
+      return;
+    }
+    const confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, { decision, rules: (reasons ?? []).map((reason) => reason.rule) });
+    if (confirmation !== null) outcomes.set(attempt.paymentId, { kind: 'confirm', confirmation });
+  });
+  await risk.record(client);
+  return { outcomes, risk };
+}
+
+/** Alerts (cases) for the batch's decisions that were not allows, once they are durable; a failure is logged, never the payments'. */
+async function raiseAlerts(deps: Omit<PaymentsDeps, 'codePayments'>, risk: PaymentRiskBatch | null): Promise<void> {
+  if (risk === null) return;
+  try {
+    await risk.afterCommit();
+  } catch (error) {
+    deps.log.error({ err: error }, 'risk alerts of a payment batch failed');
+  }
 }
 
 async function settleBatchable(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<GroupOutcome[]> {

@@ -36,7 +36,12 @@ export async function refuseCanceledId(db: Queryable, merchantId: string, mercha
     `select 1 from payment_cancel_requests c where c.merchant_id = $1 and c.merchant_payment_id = $2
        and not exists (select 1 from payments p where p.merchant_id = c.merchant_id and p.merchant_payment_id = c.merchant_payment_id)`,
     values: [merchantId, merchantPaymentId] });
-  if (result.rows.length > 0) throw new KobanError('merchant_payment_id_conflict', { detail: 'this merchantPaymentId was cancelled; start again with a new one' });
+  if (result.rows.length > 0) throw canceledIdRefusal();
+}
+
+/** A merchantPaymentId cancelled before Koban saw a payment for it can never be paid (the till reads it with its request: till.ts). */
+export function canceledIdRefusal(): KobanError {
+  return new KobanError('merchant_payment_id_conflict', { detail: 'this merchantPaymentId was cancelled; start again with a new one' });
 }
 
 /**

@@ -9,7 +9,12 @@ import type { BackgroundJobs } from '../platform/leases.ts';
 import type { App } from '../http/app.ts';
 import type { Ledger } from '../ledger/ledger.ts';
 import { createCredentialDirectory, type CredentialDirectory } from '../merchants/credentials.ts';
-import { PgNonceStore } from '../merchants/opa/pg-nonce-store.ts';
+import { DeferringNonceStore } from '../merchants/opa/deferring-nonce-store.ts';
+
+/** The money endpoint whose nonce is checked in memory and written with its payment batch (or by the flush below). */
+const DEFERRED_NONCE_ROUTES: ReadonlySet<string> = new Set(['POST /v2/till/payments']);
+/** How soon another node sees a nonce no payment batch wrote (a refused or repeated till charge). */
+const NONCE_FLUSH_INTERVAL_MS = 1000;
 import { createOpaServer, type OpaServer } from '../merchants/opa/server.ts';
 import { createSecretBox, type SecretBox } from '../merchants/secret-box.ts';
 import { resolveSecretKey } from '../merchants/secret-key.ts';
@@ -63,7 +68,7 @@ export interface PaymentsModule {
   readonly box: SecretBox;
   readonly credentials: CredentialDirectory;
   readonly opa: OpaServer;
-  readonly nonceStore: PgNonceStore;
+  readonly nonceStore: DeferringNonceStore;
   /** Till activation codes and terminal sessions (terminal/access.ts); the /v1/till routes use them. */
   readonly terminals: TerminalAccess;
   /** Listens on the OPA port; returns the base URL. */
@@ -82,18 +87,19 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
   const secretKey = await resolveSecretKey(config);
   const box = createSecretBox(secretKey);
   const credentials = createCredentialDirectory(db, box);
-  const nonceStore = new PgNonceStore(db);
+  // Memory first; the till charge's nonce is written with its payment batch (deferring-nonce-store.ts says why that is safe).
+  const nonceStore = new DeferringNonceStore(db);
   const tls = options.opaTls ?? config.payments.opaTls;
   const https = tls ? await readDevTlsServerOptions(await ensureDevTls({ dir: config.payments.tlsDir })) : null;
   const opaRateLimit = { perSecond: config.payments.opaRatePerSecond, burst: config.payments.opaRateBurst };
   const opa = createOpaServer({
-    logLevel: config.logLevel, https, credentials, nonceStore, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config),
+    logLevel: config.logLevel, https, credentials, nonceStore, deferNonceRoutes: DEFERRED_NONCE_ROUTES, maxSkewSec: config.payments.opaMaxSkewSec, limits: httpLimitsOf(config),
     rateLimiter: config.payments.opaRateShared ? new PgRateLimiter(db, opaRateLimit) : new MemoryRateLimiter(opaRateLimit, config.payments.opaRateNodes),
   });
   const now = options.now ?? (() => new Date());
   const events = options.events ?? createOutbox({ attemptsMax: config.payments.webhookAttemptsMax, now });
   const payments = await createPayments({
-    db, ledger: options.ledger, config: config.payments, tierLimits: config.wallet, secretKey, events, log: options.log, switches: options.switches, risk: options.risk,
+    db, ledger: options.ledger, config: config.payments, tierLimits: config.wallet, secretKey, events, log: options.log, switches: options.switches, risk: options.risk, nonces: nonceStore,
     ...(options.hooks === undefined ? {} : { hooks: options.hooks }), ...(options.now === undefined ? {} : { now: options.now }),
   });
   registerTillRoutes(opa, payments);
@@ -120,12 +126,16 @@ export async function createPaymentsModule(options: PaymentsModuleOptions): Prom
     startBackgroundWork(jobs) {
       jobs.run('payments.nonce-sweep', NONCE_SWEEP_INTERVAL_MS, () => nonceStore.sweep());
       jobs.run('payments.maintenance', MAINTENANCE_INTERVAL_MS, () => payments.runMaintenance());
-      return [];
+      return [
+        // On every node: its own memory's nonces that no payment batch wrote.
+        every(NONCE_FLUSH_INTERVAL_MS, () => nonceStore.flush(), (error) => options.log.error({ err: error }, 'OPA nonce flush failed')),
+      ];
     },
     async close() {
       await opa.app.close();
       await payments.deps.codePayments.drain();
       await payments.drainCodeMints();
+      await nonceStore.flush().catch((error: unknown) => options.log.warn({ err: error }, 'OPA nonces not written at close (the node forgets them; see deferring-nonce-store.ts)'));
       // A notice relay round started by the last commits finishes before the pool closes (what it leaves waits in the outbox).
       await payments.deps.notices.drain();
     },

@@ -175,8 +175,8 @@ export const REVERT = table<AuthorizationAttempt, Payment>([
   ['answer', actionAnswerStep],
 ]);
 
-export const payWithCustomerCode = (deps: PaymentsDeps, request: TillPaymentRequest): Promise<TillOutcome> =>
-  runSteps(CUSTOMER_CODE_PAYMENT, deps, codeAttempt(deps, request));
+export const payWithCustomerCode = (deps: PaymentsDeps, request: TillPaymentRequest, options: { refuseCanceledId?: boolean } = {}): Promise<TillOutcome> =>
+  runSteps(CUSTOMER_CODE_PAYMENT, deps, { ...codeAttempt(deps, request), refuseCanceledId: options.refuseCanceledId ?? false });
 
 export const payDynamicQr = (deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> =>
   runSteps(DYNAMIC_QR_PAYMENT, deps, { ctx, codeId });

@@ -14,7 +14,7 @@ import { confirmHeldPayment, declineHeldPayment, expireConfirmations, waitingCon
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
 import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
-import type { Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
+import type { DeferredNonces, Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
 import type { TillOutcome, TillPaymentRequest } from './till.ts';
 import { cancelPayment, captureAuthorization, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment, revertAuthorization } from './pipeline.ts';
@@ -22,7 +22,7 @@ import { authorizationExpiry, expireAuthorizations, repairAuthorizationActions, 
 import { createTills } from './tills.ts';
 import { repairPendingReversals } from './cancel.ts';
 import { previewDynamicQr, previewStaticQr } from './customer-pay.ts';
-import { cancelByMerchantId, refuseCanceledId, resolveOrderRefs, type OrderRefs } from './merchant-orders.ts';
+import { cancelByMerchantId, resolveOrderRefs, type OrderRefs } from './merchant-orders.ts';
 import { searchPayments, type PaymentSearch } from './payment-search.ts';
 import { readOrderDetails, writeOrderDetails, type OrderDetails } from './order-details.ts';
 import { createDynamicQr, deleteDynamicQr, getCodePayment, readOrderSummary, type DynamicQr, type DynamicQrRequest, type OrderSummary, type QrPreview } from './dynamic-qr.ts';
@@ -43,6 +43,8 @@ export interface PaymentsOptions {
   readonly events: MerchantEventSink;
   readonly log: Logger;
   readonly now?: () => Date;
+  /** The OPA money endpoints' nonces a payment batch writes (deps.ts DeferredNonces). */
+  readonly nonces?: DeferredNonces;
 }
 
 export interface Payments {
@@ -108,6 +110,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     switches: options.switches, risk: options.risk, tills: createTills(options.db.pool, now),
     pepper: deriveKey(options.secretKey, 'payment-code-hmac v1'),
     events: options.events, notices: createNoticeRelay({ db: options.db, hooks, log: options.log }), log: options.log, now,
+    ...(options.nonces === undefined ? {} : { nonces: options.nonces }),
   };
   const deps: PaymentsDeps = { ...base, codePayments: createCodePaymentBatcher(base) };
   const codeDeps = { db: deps.db, pepper: deps.pepper, hooks: deps.hooks, switches: deps.switches, ttlSec: deps.config.paymentCodeTtlSec, now: deps.now };
@@ -125,9 +128,9 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     paymentCodeStatus: (ctx, codeId) => paymentCodeStatus(deps, ctx, codeId),
     payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
     async payAtTill(request) {
-      await refuseCanceledId(deps.db.pool, request.merchantId, request.merchantPaymentId);
       if (request.details !== undefined) await writeOrderDetails(deps.db.pool, request.merchantId, request.merchantPaymentId, request.details);
-      return payWithCustomerCode(deps, request);
+      // A cancelled merchantPaymentId is refused by the replay step, from the request's one read (issue 11: one statement less).
+      return payWithCustomerCode(deps, request, { refuseCanceledId: true });
     },
     invalidateTills: () => deps.tills.invalidate(),
     waitingConfirmations: (ctx) => waitingConfirmations(deps, ctx),

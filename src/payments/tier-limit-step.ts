@@ -20,6 +20,11 @@ async function refuseOverTierLimit(deps: PaymentsDeps, customerId: string, amoun
 /** The till path: the code's owner pays the amount the till asked for. */
 export async function tierLimitForCode(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   assert(attempt.code != null, 'the code step found the code');
+  if (attempt.deferredRisk != null) {
+    // The score is the group commit's (till.ts assessCodePayment): the refusal waits for it, so the order stays risk, then limit.
+    attempt.tierRefusal = await paymentLimitRefusal(deps.tierLimits, deps.db.pool, attempt.code.customerId, attempt.request.amountMinor, deps.now());
+    return undefined;
+  }
   // The risk engine's allow was left for the group commit to record; refused here, it is recorded now (every decision visible).
   return refuseOverTierLimit(deps, attempt.code.customerId, attempt.request.amountMinor, () => flushPendingRisk(deps, attempt));
 }

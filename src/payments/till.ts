@@ -16,8 +16,9 @@ import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { codeRefusal, hashPaymentCode, isPaymentCodeShape, PAYMENT_CODE_LENGTH, PAYMENT_CODE_PREFIX } from './codes.ts';
 import type { SettlingAttempt } from './complete.ts';
-import type { PaymentsDeps, PendingRiskDecision } from './deps.ts';
+import type { PaymentRiskEvent, PaymentsDeps, PendingRiskDecision } from './deps.ts';
 import { merchantFee } from './fees.ts';
+import { canceledIdRefusal } from './merchant-orders.ts';
 import { fingerprint, PAYMENT_COLUMNS, paymentColumnsOf, readPaymentByMerchantId, readRefunds, toPayment, type Payment, type PaymentRow, type Refund } from './model.ts';
 import { settledPayment } from './in-flight.ts';
 import { holdForCustomer, tillConfirmationNeed, type ConfirmationNeed } from './customer-confirmation.ts';
@@ -55,6 +56,8 @@ export interface CodeAttempt extends SettlingAttempt {
   readonly codeHash: Buffer | null;
   readonly requestFingerprint: string;
   readonly paymentId: string;
+  /** The signed till API: a merchantPaymentId cancelled before any payment (merchant-orders.ts) is refused by the replay step. */
+  readonly refuseCanceledId?: boolean;
   code?: CodeFacts | null;
   till?: TillFacts;
   staged?: Payment;
@@ -62,6 +65,10 @@ export interface CodeAttempt extends SettlingAttempt {
   confirmation?: ConfirmationNeed | null;
   /** An allow the risk step left unrecorded: the group commit records it in its transaction, else `flushPendingRisk`. */
   pendingRisk?: PendingRiskDecision | null;
+  /** The risk event left for the group commit to score with its batch (`assessBatch`); null once scored. */
+  deferredRisk?: PaymentRiskEvent | null;
+  /** With a deferred score: the tier payment limit's refusal, applied after the score as the pipeline orders them. */
+  tierRefusal?: KobanError | null;
   /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
   facts?: TillRequestFacts;
 }
@@ -74,6 +81,8 @@ export interface TillRequestFacts {
   readonly throttle: ThrottleRow | null;
   /** What the code's wallet holds now (null: no code or no account), for the risk engine's balance rules. */
   readonly walletBalanceMinor: bigint | null;
+  /** The merchant cancelled this merchantPaymentId before any payment had it (merchant-orders.ts). */
+  readonly canceledId: boolean;
 }
 
 export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
@@ -91,6 +100,7 @@ export async function answerRepeatedPayment(deps: PaymentsDeps, attempt: CodeAtt
   const found = await readTillRequest(deps.db.pool, attempt.request, attempt.codeHash);
   attempt.code = found.code;
   attempt.facts = found.facts;
+  if (found.earlier === null && found.facts.canceledId && attempt.refuseCanceledId === true) throw canceledIdRefusal();
   return found.earlier === null ? undefined : repeatOf(deps, found.earlier, attempt.requestFingerprint);
 }
 
@@ -119,17 +129,49 @@ export async function requireLiveCodeStep(deps: PaymentsDeps, attempt: CodeAttem
  * A step-up needs the customer, who is at the till, not at a screen of ours: a challenge, or an amount the
  * store typed above the confirmation amount, makes the payment wait for the customer's confirmation in the
  * wallet (customer-confirmation.ts) instead of refusing it.
+ *
+ * With an engine that scores batches (`assessBatch`), the score is left to the group commit: the whole batch
+ * is scored in its transaction in one read and one write (group-commit.ts), and a payment the batch does not
+ * take is scored on its own after all (`assessAlone`).
  */
 export async function assessCodePayment(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
-  const { code, till } = attempt;
-  assert(code != null && till !== undefined, 'the code and the till are known');
-  const risk = await assessPaymentPending(deps, {
-    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
-    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
-  });
+  const event = await codeRiskEvent(deps, attempt);
+  if (deps.risk.assessBatch !== undefined) {
+    attempt.deferredRisk = event;
+    return undefined;
+  }
+  return assessNow(deps, attempt, event);
+}
+
+async function assessNow(deps: PaymentsDeps, attempt: CodeAttempt, event: PaymentRiskEvent): Promise<undefined> {
+  const risk = await assessPaymentPending(deps, event);
   attempt.pendingRisk = risk.pending;
   attempt.confirmation = tillConfirmationNeed(deps, attempt.request.amountMinor, risk);
   return undefined;
+}
+
+async function codeRiskEvent(deps: PaymentsDeps, attempt: CodeAttempt): Promise<PaymentRiskEvent> {
+  const { code, till } = attempt;
+  assert(code != null && till !== undefined, 'the code and the till are known');
+  return {
+    kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
+    amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
+  };
+}
+
+/**
+ * A payment whose score was left to a batch that did not take it (a duplicate inside the batch, a customer who
+ * pays from several balances, a batch rolled back: nothing of it was counted): scored now, on its own, and
+ * then the tier payment limit it was found over (the order of the pipeline: risk, then the limit).
+ */
+async function assessAlone(deps: PaymentsDeps, attempt: CodeAttempt): Promise<void> {
+  const event = attempt.deferredRisk;
+  if (event == null) return;
+  attempt.deferredRisk = null;
+  await assessNow(deps, attempt, event);
+  if (attempt.tierRefusal == null) return;
+  await flushPendingRisk(deps, attempt);
+  throw attempt.tierRefusal;
 }
 
 /** Records the payment's allow if no batch did (settling on its own, or the batch never wrote). */
@@ -190,7 +232,16 @@ export async function settleInGroupCommit(deps: PaymentsDeps, attempt: CodeAttem
       return undefined;
     case 'not_claimed':
       return answerLostClaim(deps, attempt);
+    case 'refused':
+      // Scored in the batch and refused (risk, or the tier payment limit): the decision committed with the batch.
+      throw outcome.error;
+    case 'confirm':
+      // Scored in the batch (decision committed): this payment waits for its customer, on its own.
+      attempt.deferredRisk = null;
+      attempt.confirmation = outcome.confirmation;
+      return 'alone';
     case 'alone':
+      await assessAlone(deps, attempt);
       return 'alone';
   }
 }
@@ -230,10 +281,11 @@ type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   merchant_status: string | null; store_status: string | null;
   throttle_failures: number | null; throttle_last_failure_at: Date | null; throttle_locked_at: Date | null; throttle_window_started_at: Date | null;
   wallet_credits_posted: bigint | null; wallet_debits_posted: bigint | null; wallet_debits_pending: bigint | null;
+  canceled_id: boolean;
 };
 
 /**
- * One read per payment (issue 11 folded four into it): an earlier payment with this merchantPaymentId, the
+ * One read per payment (issue 11 folded five into it): an earlier payment with this merchantPaymentId (and whether the merchant cancelled it first), the
  * code's owner and state, the merchant's and store's standing (merchants/standing.ts judges it), the
  * terminal's code-failure count (terminal/code-throttle.ts) and what the code's wallet holds (the ledger's
  * account totals, read only). Nothing here is cached: a suspension or a lock bites from the next payment on.
@@ -247,7 +299,8 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
              m.status as merchant_status, s.status as store_status,
              f.failures as throttle_failures, f.last_failure_at as throttle_last_failure_at, f.locked_at as throttle_locked_at,
              f.window_started_at as throttle_window_started_at,
-             a.credits_posted as wallet_credits_posted, a.debits_posted as wallet_debits_posted, a.debits_pending as wallet_debits_pending
+             a.credits_posted as wallet_credits_posted, a.debits_posted as wallet_debits_posted, a.debits_pending as wallet_debits_pending,
+             exists (select 1 from payment_cancel_requests x where x.merchant_id = $1 and x.merchant_payment_id = $2) as canceled_id
            from (values (1)) as one (x)
            left join payments p on p.merchant_id = $1 and p.merchant_payment_id = $2
            left join payment_codes c on c.code_hash = $3::bytea
@@ -266,6 +319,7 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
       : { failures: row.throttle_failures, last_failure_at: row.throttle_last_failure_at, locked_at: row.throttle_locked_at, window_started_at: row.throttle_window_started_at },
     walletBalanceMinor: row.wallet_credits_posted === null || row.wallet_debits_posted === null || row.wallet_debits_pending === null ? null
       : availableBalance({ creditsPosted: row.wallet_credits_posted, debitsPosted: row.wallet_debits_posted, debitsPending: row.wallet_debits_pending }),
+    canceledId: row.canceled_id,
   };
   const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null || row.code_wallet_account_id === null
     ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id,

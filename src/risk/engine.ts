@@ -12,6 +12,7 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
+import { assessBatch, type BatchEngineParts, type RiskBatch } from './assess-batch.ts';
 import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type PendingDecision, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
@@ -25,6 +26,11 @@ export interface RiskEngine {
    * commit per payment, issue 11). Anything but an allow is recorded at once, as `assess` does.
    */
   assessPending(event: RiskEvent): Promise<{ decision: RiskDecision; pending: PendingDecision | null }>;
+  /**
+   * Scores a batch of events inside the caller's transaction, at a fixed number of statements whatever its size
+   * (assess-batch.ts): the same decisions as `assess` on each in order; `record` writes them in that transaction.
+   */
+  assessBatch(client: Queryable, events: readonly RiskEvent[]): Promise<RiskBatch>;
   /** Records pending allows in one statement, on the caller's transaction (or the pool). Each is recorded once. */
   recordPending(client: Queryable, pending: readonly PendingDecision[]): Promise<void>;
   recordFailure(failure: RiskFailure): Promise<void>;
@@ -59,7 +65,12 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
     if (after.length > 0) await countAfter(db, after, nowMs, event.amountMinor ?? 0n);
     return combine(reasons, settings.ruleVersion());
   };
+  const batchParts: BatchEngineParts = {
+    settings, actionScore: ACTION_SCORE, checkEvent, combine, decisionValues, linksOf,
+    alert: async (event, decision) => { if (onAlert !== null) await onAlert(event, decision); },
+  };
   return {
+    assessBatch: (client, events) => assessBatch(batchParts, client, events, clock().getTime()),
     async assessPending(event) {
       const decision = await decide(event);
       if (decision.decision === 'allow') {

@@ -11,11 +11,11 @@ import { relayCustomerNotices } from '../../src/payments/customer-notices.ts';
 import { writeCodePaymentBatch } from '../../src/payments/group-commit.ts';
 import type { Payment } from '../../src/payments/model.ts';
 import { CUSTOMER_CODE_PAYMENT } from '../../src/payments/pipeline.ts';
-import { codeAttempt, flushPendingRisk, type CodeAttempt } from '../../src/payments/till.ts';
+import { codeAttempt, type CodeAttempt } from '../../src/payments/till.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from './customer-fixtures.ts';
 import { startHarness, type Harness } from './support.ts';
-import { createRisk } from '../../src/risk/risk.ts';
+import { createRisk, type Risk } from '../../src/risk/risk.ts';
 import { createChangeFeed } from '../../src/operations/change-feed.ts';
 
 let h: Harness;
@@ -142,6 +142,46 @@ describe('group commit: one transaction, each payment its own outcome', () => {
     expect(await balanceOf(h.ledger, b.walletAccountId)).toBe(9_400n);
   });
 
+  it('a thief landing many payments of one stolen wallet in ONE batch gets no more past the velocity rule than one by one, and the refused ones never fail their neighbours', async () => {
+    const settings = (deps().risk as Risk).settings;
+    const operator = { kind: 'operator' as const, id: 'op-group-commit-test' };
+    const stolen = await createCustomer(h.db, h.ledger, 50_000n);
+    const neighbour = await createCustomer(h.db, h.ledger, 5_000n);
+    const codes = [];
+    // One phone's codes (a code refreshes the one before it on the same app install, so five installs of one device key).
+    for (let i = 0; i < 5; i += 1) codes.push(await mint({ ...stolen, deviceId: randomUUID(), deviceKey: `stolen-phone-${stolen.customerId}` }));
+    const neighbourCode = await mint(neighbour);
+    await settings.updateRule('account_velocity', { params: { paymentsPerHourMax: 2 } }, operator, 'group commit test: two payments an hour');
+    try {
+      const batch = [
+        await prepared(codes[0] as string, 1_000n), await prepared(codes[1] as string, 1_000n), await prepared(neighbourCode, 1_000n),
+        await prepared(codes[2] as string, 1_000n), await prepared(codes[3] as string, 1_000n), await prepared(codes[4] as string, 1_000n),
+      ];
+      const { outcomes, rolledBack } = await writeCodePaymentBatch(deps(), batch);
+      expect(rolledBack).toBe(false);
+      expect(outcomes.map((o) => (o.kind === 'recorded' ? o.payment.status : o.kind === 'refused' ? o.error.code : o.kind)))
+        .toEqual(['COMPLETED', 'COMPLETED', 'COMPLETED', 'payment_refused_by_risk', 'payment_refused_by_risk', 'payment_refused_by_risk']);
+      // Money moved for the two the rule allows and the neighbour's, nothing for the rest; their codes are still unused.
+      expect(await balanceOf(h.ledger, stolen.walletAccountId)).toBe(48_000n);
+      expect(await balanceOf(h.ledger, neighbour.walletAccountId)).toBe(4_000n);
+      expect(await paymentRows(batch.slice(3).map((a) => a.request.merchantPaymentId))).toEqual([]);
+      const live = await h.db.pool.query(`select 1 from payment_codes where code_hash = any($1) and status = 'live'`, [batch.slice(3).map((a) => a.codeHash)]);
+      expect(live.rowCount).toBe(3);
+      // Each payment of the batch saw the ones before it, as one by one: the third, fourth and fifth in the hour.
+      const decisions = await h.db.pool.query<{ event_ref: string; decision: string; reasons: Array<{ rule: string; observed?: string }> }>(
+        `select event_ref, decision, reasons from risk_events where kind = 'payment' and account_id = $1`, [stolen.customerId]);
+      const byPayment = new Map(decisions.rows.map((row) => [row.event_ref, row]));
+      expect(batch.filter((a) => a.code?.customerId === stolen.customerId).map((a) => {
+        const row = byPayment.get(a.paymentId);
+        return `${row?.decision} ${row?.reasons.find((r) => r.rule === 'account_velocity')?.observed ?? '-'}`;
+      })).toEqual(['allow -', 'allow -', 'review 3', 'review 4', 'review 5']);
+      expect(await riskDecisionsFor([batch[2]?.paymentId as string])).toEqual([`${batch[2]?.paymentId} allow`]);
+      await expectLedgerConsistent(h.db);
+    } finally {
+      await settings.updateRule('account_velocity', { params: { paymentsPerHourMax: 30 } }, operator, 'group commit test: back to the default');
+    }
+  });
+
   it('a batch that fails before its commit leaves nothing half-written (no code claimed, no transfer, no payment, no event), and its neighbours then pay on their own', async () => {
     const customers = await Promise.all([1, 2, 3].map(() => createCustomer(h.db, h.ledger, 5_000n)));
     const poisonId = `poison-${randomUUID().slice(0, 8)}`;
@@ -167,11 +207,10 @@ describe('group commit: one transaction, each payment its own outcome', () => {
       expect(transfers.rowCount).toBe(0);
       for (const customer of customers) expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(5_000n);
       await expectLedgerConsistent(h.db);
-      // Not even the risk decisions were written with the rolled-back batch; each is recorded once on its own.
+      // Not even the risk decisions were written with the rolled-back batch (the batch scores in its transaction):
+      // each payment still carries its unscored event, and is scored once on its own when it settles alone.
       expect(await riskDecisionsFor(batch.map((a) => a.paymentId))).toEqual([]);
-      for (const attempt of batch) await flushPendingRisk(deps(), attempt);
-      for (const attempt of batch) await flushPendingRisk(deps(), attempt);
-      expect(await riskDecisionsFor(batch.map((a) => a.paymentId))).toEqual(batch.map((a) => `${a.paymentId} allow`).sort());
+      expect(batch.map((a) => a.deferredRisk?.ref)).toEqual(batch.map((a) => a.paymentId));
 
       // The same requests through the pipeline: the neighbours pay; the poisoned one fails alone (nothing of it written).
       const answers = await Promise.allSettled(batch.map((a) => h.module.payments.payAtTill(a.request)));

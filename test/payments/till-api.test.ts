@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLedger } from '../../src/ledger/ledger.ts';
 import { createApiCredential } from '../../src/merchants/credentials.ts';
+import { DeferringNonceStore } from '../../src/merchants/opa/deferring-nonce-store.ts';
 import { generatePaymentCode } from '../../src/payments/codes.ts';
 import type { CustomerContext } from '../../src/payments/context.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
@@ -217,6 +218,39 @@ describe('till API: authentication and scoping', () => {
     const stale = await opa(h, { ...request, nonce: 'fresh-nonce-0002', epochSec: Math.floor(Date.now() / 1000) - 600 });
     expect(resultCode(stale)).toBe('UNAUTHORIZED');
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(900n);
+  });
+
+  it('a replayed till charge is refused at once by the node that saw it (memory), every node sees its nonce once the payment batch committed, and a replay past both answers the original payment without paying twice', async () => {
+    const customer = await createCustomer(h.db, h.ledger, 1_000n);
+    const body = till(await codeFor(customer), 100);
+    const request = { method: 'POST' as const, url: '/v2/till/payments', body, nonce: 'deferred-nonce-1' };
+    const first = await opa(h, request);
+    expect(resultCode(first)).toBe('SUCCESS');
+    expect(resultCode(await opa(h, request))).toBe('UNAUTHORIZED');
+    // Written with the payment's batch (its transaction), not by a durable commit of its own: another node's claim fails.
+    const written = await h.db.pool.query(`select 1 from opa_nonces where api_key = $1 and nonce = 'deferred-nonce-1'`, [h.credential.apiKey]);
+    expect(written.rowCount).toBe(1);
+    const otherNode = new DeferringNonceStore(h.db);
+    expect(await otherNode.claim(h.credential.apiKey, 'deferred-nonce-1', Math.floor(Date.now() / 1000) + 60)).toBe(false);
+    // A replay that a node could not refuse (another node's memory, a lost one) is a retry: the original's answer, no money moved.
+    const again = await opa(h, { ...request, nonce: 'deferred-nonce-2' });
+    expect(resultCode(again)).toBe('SUCCESS');
+    expect((again.json() as { data: { paymentId: string } }).data.paymentId).toBe((first.json() as { data: { paymentId: string } }).data.paymentId);
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(900n);
+    // That repeat was answered without a batch: its nonce waits for the flush (every second on every node), which writes it.
+    const unwritten = `select 1 from opa_nonces where api_key = $1 and nonce = 'deferred-nonce-2'`;
+    expect((await h.db.pool.query(unwritten, [h.credential.apiKey])).rowCount).toBe(0);
+    expect(await h.module.nonceStore.flush()).toBeGreaterThan(0);
+    expect((await h.db.pool.query(unwritten, [h.credential.apiKey])).rowCount).toBe(1);
+  });
+
+  it('a non-money endpoint keeps the durable nonce claim: its nonce is in the database before the answer', async () => {
+    const pendingBefore = h.module.nonceStore.pendingCount;
+    const response = await opa(h, { method: 'GET', url: '/v2/payments/no-such-payment-id', nonce: 'durable-nonce-1' });
+    expect(response.statusCode).not.toBe(401);
+    const written = await h.db.pool.query(`select 1 from opa_nonces where api_key = $1 and nonce = 'durable-nonce-1'`, [h.credential.apiKey]);
+    expect(written.rowCount).toBe(1);
+    expect(h.module.nonceStore.pendingCount).toBe(pendingBefore);
   });
 
   it('rejects a body changed after signing (the signature covers the raw bytes)', async () => {

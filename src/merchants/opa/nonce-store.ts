@@ -2,8 +2,11 @@
 // OPA request cannot be replayed inside the clock window. The PostgreSQL design is in nonce-store.sql.
 
 export interface NonceStore {
-  /** True on first use of (apiKey, nonce); false if it was claimed before and has not expired. */
-  claim(apiKey: string, nonce: string, expiresAtSec: number): Promise<boolean>;
+  /**
+   * True on first use of (apiKey, nonce); false if it was claimed before and has not expired. `deferrable`: the
+   * request is a money endpoint's, idempotent on its own, whose nonce may be written later (deferring-nonce-store.ts).
+   */
+  claim(apiKey: string, nonce: string, expiresAtSec: number, deferrable?: boolean): Promise<boolean>;
 }
 
 /** Thrown rather than forgetting live nonces: evicting one early would reopen a replay window. */

@@ -34,6 +34,8 @@ export interface OpaServerOptions {
   readonly https: { key: Buffer; cert: Buffer } | null;
   readonly credentials: CredentialDirectory;
   readonly nonceStore: NonceStore;
+  /** `METHOD /path` of the money endpoints whose nonce may be written later (deferring-nonce-store.ts). */
+  readonly deferNonceRoutes?: ReadonlySet<string>;
   readonly maxSkewSec: number;
   /** Per-key limits, taken after the signature, the IP allow-list and scoping are checked. */
   readonly rateLimiter: RateLimiter;
@@ -142,6 +144,7 @@ async function authenticate(options: OpaServerOptions, request: FastifyRequest, 
       return credential?.secret ?? null;
     },
     nowSec, maxSkewSec: options.maxSkewSec, nonceStore: options.nonceStore,
+    nonceDeferrable: options.deferNonceRoutes?.has(`${request.method} ${request.routeOptions.url ?? ''}`) ?? false,
   });
   const verified = credential as Awaited<ReturnType<CredentialDirectory['lookup']>>;
   if (result.outcome !== 'ok' || verified === null) {

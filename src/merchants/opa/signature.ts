@@ -66,6 +66,8 @@ export type VerifyOpaAuthInput = {
   nowSec: number;
   maxSkewSec?: number;
   nonceStore: NonceStore;
+  /** The route is a money endpoint whose nonce may be written later (NonceStore.claim). */
+  nonceDeferrable?: boolean;
 };
 
 type ParsedHeader = { apiKey: string; mac: string; nonce: string; epochText: string; bodyHash: string };
@@ -115,7 +117,7 @@ export async function verifyOpaAuth(input: VerifyOpaAuthInput): Promise<OpaAuthR
   const epochSec = Number(parsed.epochText);
   if (Math.abs(input.nowSec - epochSec) > maxSkewSec) return { outcome: 'stale_epoch' };
   // A nonce only needs remembering while its epoch is still acceptable; after that the clock check rejects it.
-  const first = await input.nonceStore.claim(parsed.apiKey, parsed.nonce, epochSec + maxSkewSec);
+  const first = await input.nonceStore.claim(parsed.apiKey, parsed.nonce, epochSec + maxSkewSec, input.nonceDeferrable ?? false);
   if (!first) return { outcome: 'replayed_nonce' };
   return { outcome: 'ok', apiKey: parsed.apiKey, nonce: parsed.nonce, epochSec };
 }
