@@ -46,7 +46,7 @@ export async function pause(ctx: TrafficContext, ms: number): Promise<void> {
 // ---------------------------------------------------------------- ordinary customers
 
 /** Each ordinary action is, with this chance, the customer moving to a new phone (issue 13: "a few moving to a new phone"). */
-const NEW_PHONE_CHANCE = 0.004;
+const NEW_PHONE_CHANCE = 0.001;
 
 /**
  * One ordinary customer: mostly paying at one of the stores (a code shown at the till, ¥150–¥2,800),
