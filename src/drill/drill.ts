@@ -150,6 +150,9 @@ function notes(options: DrillOptions, spread: boolean): string[] {
   return [
     ...(spread ? [] : ['Every client came from one source address: network rules (network_velocity, network_accounts, failure bursts per network) saw one network.']),
     'Every drill customer is new (devices first seen minutes ago), so new_device_high_value applies to ordinary customers too; their purchases stay under its ¥10,000 threshold, as most convenience-store purchases do.',
+    ...(options.attacks.some((a) => a === 'stolen-session' || a === 'colluding-merchant')
+      ? ['No API backdates a device, so the victims\' "established" phones are minutes old: a payment held for a strong confirmation (the PIN on a device known for a day) is refused to the malware here, where on a phone older than a day malware that read the PIN would pass it. stolen-session and colluding-merchant losses are a lower bound for that case.']
+      : []),
     'Ordinary customers do not top up during the run: the sandbox acquirer approves only a few card numbers, shared by every drill customer, and shared_instrument would (rightly, for real cards) refuse them.',
     `The attacker spends at the demo merchant's stores (category 5411), so resale_bulk (tobacco, electronics…) cannot fire; 7pay's thieves bought cigarettes at convenience stores, which a category code cannot see either.`,
     ...(options.assumeSessions ? ['--assume-sessions: the attacker answers every second factor and knows every charge PIN (the 7pay situation, where no second factor existed); the figures are an upper bound.'] : []),

@@ -6,7 +6,7 @@
 export type Actor = 'ordinary' | 'attacker' | 'operator';
 export type Phase =
   | 'sign_in' | 'stuffing' | 'takeover' | 'card_add' | 'top_up' | 'code_mint' | 'payment' | 'freeze'
-  | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant';
+  | 'look' | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant';
 
 /** The attack classes `koban drill --attack` knows (issue 13), each with its own victims. */
 export const ATTACK_CLASSES = ['7pay', 'stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'] as const;

@@ -6,7 +6,7 @@
  */
 import type { AddressPlan } from './addresses.ts';
 import { addCard, completeSignInBySms, confirmWaitingPayments, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
-import { newBrowser, type Browser, type Transport } from './http.ts';
+import { newBrowser, problemCode, type Browser, type Transport } from './http.ts';
 import { shuffle, type Journal } from './journal.ts';
 import type { Ops, RiskEventView } from './ops.ts';
 import type { Outbox } from './outbox.ts';
@@ -55,13 +55,29 @@ const NEW_PHONE_CHANCE = 0.001;
  */
 export async function ordinaryCustomer(ctx: TrafficContext, customer: DrillCustomer, meanIntervalSec: number): Promise<void> {
   await pause(ctx, ctx.random() * meanIntervalSec * 1000);
+  // A real customer's day: a few purchases (about ¥3,000–¥8,000 in all), many more looks at the balance and
+  // the history, a sign-in now and then. The run compresses the day's actions, not its money: a customer
+  // paying ¥1,500 every 8 s spends ¥40,000 in a drill, which no account budget should call ordinary.
+  const daySpendMinor = ORDINARY_DAY_SPEND_MIN_MINOR + Math.round(ctx.random() * ORDINARY_DAY_SPEND_SPREAD_MINOR);
+  let spentMinor = 0;
   while (running(ctx)) {
     const roll = ctx.random();
     if (roll < NEW_PHONE_CHANCE) await moveToNewPhone(ctx, customer);
-    else if (roll < 0.7) await ordinaryPayment(ctx, customer);
+    else if (roll < 0.35 && spentMinor < daySpendMinor) spentMinor += await ordinaryPayment(ctx, customer);
+    else if (roll < 0.8) await ordinaryLook(ctx, customer);
     else await ordinarySignIn(ctx, customer);
     await pause(ctx, (0.5 + ctx.random()) * meanIntervalSec * 1000);
   }
+}
+
+const ORDINARY_DAY_SPEND_MIN_MINOR = 3_000;
+const ORDINARY_DAY_SPEND_SPREAD_MINOR = 5_000;
+
+/** Opening the wallet: the balance and the latest payments (a read that a freeze or a broken session would refuse). */
+async function ordinaryLook(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+  const summary = await customer.home.request('GET', '/v1/wallet/summary');
+  const code = summary.status === 200 ? 'ok' : problemCode(summary);
+  ctx.journal.record({ actor: 'ordinary', phase: 'look', accountId: customer.customerId, ok: code === 'ok', code });
 }
 
 async function moveToNewPhone(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
@@ -72,18 +88,20 @@ async function moveToNewPhone(ctx: TrafficContext, customer: DrillCustomer): Pro
   if (done.ok) customer.home = phone;
 }
 
-async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+/** Pays at a store; answers what left the wallet. */
+async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<number> {
   const minted = await mintPaymentCode(customer.home);
   ctx.journal.record({ actor: 'ordinary', phase: 'code_mint', accountId: customer.customerId, ok: minted.ok, code: minted.ok ? 'ok' : minted.code });
-  if (!minted.ok) return;
+  if (!minted.ok) return 0;
   const amount = 150 + Math.round(ctx.random() * 265) * 10;
   // A usual store most of the time, the others now and then.
   const usual = customer.index % Math.max(1, ctx.stores.length);
   const store = ctx.random() < 0.75 ? ctx.stores[usual] : ctx.stores[Math.floor(ctx.random() * ctx.stores.length)];
-  if (store === undefined) return;
+  if (store === undefined) return 0;
   await pause(ctx, 500 + ctx.random() * 1500); // the cashier scans it
   const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amount);
   ctx.journal.record({ actor: 'ordinary', phase: 'payment', accountId: customer.customerId, ok: result === 'SUCCESS', code: result === 'SUCCESS' ? 'ok' : result, amountMinor: amount });
+  return result === 'SUCCESS' ? amount : 0;
 }
 
 async function ordinarySignIn(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
