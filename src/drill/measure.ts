@@ -66,6 +66,8 @@ export interface ClassRow {
   readonly phases: Readonly<Record<string, string>>;
   /** Right passwords the stuffing confirmed (each met a second factor). */
   readonly passwordsConfirmed: number;
+  /** What refused the attacker, by phase and code (`credential_change:pin:pin_reset_needs_strong_factor` …). */
+  readonly refusals: Readonly<Record<string, number>>;
 }
 
 export interface PlatformAlertView { readonly occurredAt: string; readonly reasons: readonly string[] }
@@ -96,6 +98,7 @@ export function measureClass(input: MeasureInput & { readonly attack: AttackClas
     lossPerCompromisedYen: { mean: losses.length === 0 ? 0 : Math.round(losses.reduce((t, n) => t + n, 0) / losses.length), max: losses.reduce((m, n) => Math.max(m, n), 0) },
     attempts: acts.length, successes: acts.filter((a) => a.ok).length, phases,
     passwordsConfirmed: acts.filter((a) => a.phase === 'stuffing' && (a.code === 'second_factor_required' || a.code === 'signed_in')).length,
+    refusals: tally(acts.filter((a) => !a.ok && a.phase !== 'stuffing')),
   };
 }
 
@@ -134,6 +137,12 @@ export function measure(input: MeasureInput): Pick<DrillReport, 'attack' | 'firs
     decisionsByRule: decisionsByRule(eventsInRun, input),
     alertsByKind: { attacker: byKind(eventsInRun, input.victims), ordinary: byKind(eventsInRun, input.ordinary) },
   };
+}
+
+function tally(acts: readonly Act[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of acts) out[`${a.phase}:${a.code}`] = (out[`${a.phase}:${a.code}`] ?? 0) + 1;
+  return out;
 }
 
 function byKind(events: readonly RiskEventView[], accounts: ReadonlySet<string>): Record<string, number> {

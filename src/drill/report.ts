@@ -36,7 +36,7 @@ export function formatReport(report: DrillReport): string {
         + `${c.compromised}/${c.victims} accounts compromised, loss per compromised account mean ${yen(c.lossPerCompromisedYen.mean)} max ${yen(c.lossPerCompromisedYen.max)}; ${c.successes}/${c.attempts} attacker actions succeeded`,
       `  ${''.padEnd(19)} ${Object.entries(c.phases).map(([phase, n]) => `${phase} ${n}`).join(', ')}${c.passwordsConfirmed > 0 ? `; ${c.passwordsConfirmed} right passwords confirmed` : ''}`,
       ...(c.firstAlert === null ? [] : [`  ${''.padEnd(19)} first alert: ${c.firstAlert.what}`]),
-      ...(Object.keys(c.containment.refusedBy).length === 0 ? [] : [`  ${''.padEnd(19)} refused after containment: ${codes(c.containment.refusedBy)}`]),
+      ...(Object.keys(c.refusals).length === 0 ? [] : [`  ${''.padEnd(19)} refused: ${codes(c.refusals)}`]),
     ]).flat(),
     '',
     'Decisions by rule (flagged decisions during the run; attacker = on victims\' accounts)',
