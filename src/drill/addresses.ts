@@ -17,6 +17,10 @@ export interface AddressPlan {
   attacker(attempt: number): string | null;
   attackerNetworks(): string[];
   till(): string | null;
+  /** Low-and-slow stuffing: every attempt from its own address, spread over up to 250 /24s (127.90+.k.h). */
+  slowStuffer(attempt: number): string | null;
+  /** A thief using a victim's session or phone: hop `hop` of victim `index`, each hop a /24 of its own (127.120+.k.h). */
+  thief(index: number, hop: number): string | null;
 }
 
 export function addressPlan(spread: boolean, attackerNetworks: number, runTag: number): AddressPlan {
@@ -35,6 +39,8 @@ export function addressPlan(spread: boolean, attackerNetworks: number, runTag: n
     },
     attackerNetworks: () => Array.from({ length: attackerNetworks }, (_, k) => `127.${66 + (tag % 20)}.${k % 256}.0/24`),
     till: () => (spread ? '127.30.0.2' : null),
+    slowStuffer: (attempt) => (spread ? `127.${90 + (tag % 20)}.${attempt % 250}.${2 + (Math.floor(attempt / 250) % 249)}` : null),
+    thief: (index, hop) => (spread ? `127.${120 + (tag % 20)}.${(index * 13 + hop) % 250}.${2 + (Math.floor((index * 13 + hop) / 250) % 249)}` : null),
   };
 }
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { DrillRefused, runDrill } from './drill.ts';
 import { defaultOptions, DRILL_DEFAULTS, type DrillOptions } from './options.ts';
 import { formatReport } from './report.ts';
+import { ATTACK_CLASSES, type AttackClass } from './journal.ts';
 
 export const DRILL_USAGE = `usage: koban drill [options]
 
@@ -21,10 +22,13 @@ and reports time to first alert, time to containment, money lost and false posit
   --operator-totp-secret S  base32 TOTP secret (default the demo operators' secret)
   --operator-passkey FILE   the drill operator's software passkey, enrolled on first use (default .koban/drill-operator-passkey.json)
   --merchant-key K --merchant-secret S   merchant API key (default the demo Koban Mart key)
+  --attack CLASS            ${ATTACK_CLASSES.join(', ')} or all (side by side, each with its own
+                            victims); repeat or comma-separate for several (default 7pay)
+  --minutes M               how long the attack runs, in minutes (or --duration SEC)
   --duration SEC            how long the attack runs (default ${DRILL_DEFAULTS.durationSec}); ordinary traffic starts
                             when set-up ends, and the attack ${DRILL_DEFAULTS.victimQuietSec} s after the victims' own top-ups
   --ordinary N              ordinary customers (default ${DRILL_DEFAULTS.ordinaryCustomers})
-  --victims N               accounts whose password is on the leaked list (default ${DRILL_DEFAULTS.victims})
+  --victims N               victims per attack class (default ${DRILL_DEFAULTS.victims})
   --unknown N               leaked accounts Koban never had (default ${DRILL_DEFAULTS.unknownAccounts})
   --wrong-per-victim N      wrong passwords per victim on the list (default ${DRILL_DEFAULTS.wrongPasswordsPerVictim})
   --networks N              /24 networks the stuffing comes from (default ${DRILL_DEFAULTS.attackerNetworks})
@@ -43,6 +47,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
   const operator = { ...defaultOptions().operator };
   const merchant = { ...defaultOptions().merchant };
   let json = false;
+  const attacks: AttackClass[] = [];
   let caFile: string | null = null;
   const numberFlags: Record<string, keyof DrillOptions> = {
     '--duration': 'durationSec', '--ordinary': 'ordinaryCustomers', '--victims': 'victims', '--unknown': 'unknownAccounts',
@@ -61,7 +66,12 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
       else if (flag === '--json') json = true;
       else if (flag === '--assume-sessions') overrides.assumeSessions = true;
       else if (flag === '--allow-production') overrides.allowProduction = true;
-      else if (flag === '--url') overrides.url = value();
+      else if (flag === '--attack') attacks.push(...parseAttacks(value()));
+      else if (flag === '--minutes') {
+        const text = value();
+        if (!/^[0-9]+$/.test(text)) throw new Error('--minutes must be a whole number');
+        overrides.durationSec = Number(text) * 60;
+      } else if (flag === '--url') overrides.url = value();
       else if (flag === '--opa-url') overrides.opaUrl = value();
       else if (flag === '--ca') caFile = value();
       else if (flag === '--operator') operator.email = value();
@@ -88,6 +98,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
     ['--concurrency', Number(overrides.attackerConcurrency ?? DRILL_DEFAULTS.attackerConcurrency), 1, 32],
   ];
   for (const [flag, got, min, max] of limits) if (got < min || got > max) return { error: `${flag} must be from ${min} to ${max}` };
+  if (attacks.length > 0) overrides.attacks = [...new Set(attacks)];
   let caPem: string | null = null;
   try {
     caPem = readFileSync(caFile ?? '.koban/tls/ca.pem', 'utf8');
@@ -95,6 +106,16 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
     if (caFile !== null) return { error: `cannot read --ca ${caFile}: ${(error as Error).message}` };
   }
   return { options: defaultOptions({ ...overrides, operator, merchant, caPem, log: (line) => process.stderr.write(`${line}\n`) } as Partial<DrillOptions>), json };
+}
+
+function parseAttacks(text: string): AttackClass[] {
+  const out: AttackClass[] = [];
+  for (const name of text.split(',').map((n) => n.trim())) {
+    if (name === 'all') out.push(...ATTACK_CLASSES);
+    else if ((ATTACK_CLASSES as readonly string[]).includes(name)) out.push(name as AttackClass);
+    else throw new Error(`--attack must be one of ${ATTACK_CLASSES.join(', ')} or all`);
+  }
+  return out;
 }
 
 export async function drillCommand(args: readonly string[]): Promise<number> {

@@ -164,3 +164,53 @@ export async function confirmWaitingPayments(browser: Browser, pin: string): Pro
   return { ok: true, value: status };
 }
 
+
+/** Pays a scanned order QR: answers the payment's status (COMPLETED, or CREATED when it waits for a strong confirmation). */
+export async function payOrderQr(browser: Browser, codeId: string, pin: string): Promise<Outcome<string>> {
+  const paid = await browser.request('POST', `/v1/wallet/qr/${codeId}/pay`, { pin });
+  if (paid.status !== 200 && paid.status !== 202) return refused(paid);
+  return { ok: true, value: (paid.body as { status: string }).status };
+}
+
+/**
+ * Account recovery by someone holding the phone (SIM swap) but not the mailbox: the SMS code alone, with a new
+ * password. Koban asks for two proofs, so this is expected to be refused.
+ */
+export async function recoverWithSmsOnly(browser: Browser, outbox: Outbox, person: Person, newPassword: string): Promise<Outcome> {
+  let recoveryId = '';
+  const smsCode = await outbox.expectCode(person.phone, async () => {
+    const started = await browser.request('POST', '/v1/customer/recovery', { identifier: person.email });
+    if (started.status !== 202) throw new Error(`recovery refused: ${started.status} ${problemCode(started)}`);
+    recoveryId = (started.body as { recoveryId: string }).recoveryId;
+  }).catch(() => null);
+  if (smsCode === null) return { ok: false, code: 'no_recovery_sms' };
+  const done = await browser.request('POST', '/v1/customer/recovery/complete', { recoveryId, smsCode, newPassword });
+  return done.status === 200 ? { ok: true, value: undefined } : refused(done);
+}
+
+/** Changes the e-mail to one the caller reads (step-up by SMS, then the code sent to the new address). */
+export async function changeEmail(browser: Browser, outbox: Outbox, phone: string, newEmail: string): Promise<Outcome> {
+  const grant = await stepUp(browser, outbox, phone, 'change_email', { email: newEmail });
+  if (!grant.ok) return grant;
+  let changeId = '';
+  let startFailed: HttpResponse | null = null;
+  const code = await outbox.expectCode(newEmail, async () => {
+    const started = await browser.request('POST', '/v1/customer/contacts/email', { email: newEmail }, { 'x-step-up-grant': grant.value });
+    if (started.status !== 202) {
+      startFailed = started;
+      throw new Error('e-mail change refused');
+    }
+    changeId = (started.body as { changeId: string }).changeId;
+  }).catch(() => null);
+  if (code === null) return startFailed === null ? { ok: false, code: 'no_code_to_new_email' } : refused(startFailed);
+  const confirmed = await browser.request('POST', `/v1/customer/contacts/changes/${changeId}/confirm`, { code });
+  return confirmed.status === 200 ? { ok: true, value: undefined } : refused(confirmed);
+}
+
+/** Changes the password (step-up by SMS plus the current password): every other session ends. */
+export async function changePassword(browser: Browser, outbox: Outbox, person: Person, newPassword: string): Promise<Outcome> {
+  const grant = await stepUp(browser, outbox, person.phone, 'change_password', {});
+  if (!grant.ok) return grant;
+  const changed = await browser.request('POST', '/v1/customer/password', { currentPassword: person.password, newPassword }, { 'x-step-up-grant': grant.value });
+  return changed.status === 200 ? { ok: true, value: undefined } : refused(changed);
+}

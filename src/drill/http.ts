@@ -7,6 +7,8 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 export interface HttpResponse {
   readonly status: number;
@@ -83,23 +85,47 @@ function send(spec: RequestSpec, http: HttpAgent, https: HttpsAgent): Promise<Ht
   });
 }
 
-/** One device: cookies, the CSRF token Koban hands out with a session, and the source address it uses. */
+/**
+ * The wallet's device key (src/identity/sessions/device-proof.ts): a non-extractable P-256 key made in the
+ * browser, signing a DPoP-style proof on every request, so a session is bound to it and a copied cookie is
+ * useless without it. Malware on the phone can use it (it signs through the browser), not copy it.
+ */
+export interface DeviceKey { readonly privateKey: CryptoKey; readonly publicJwk: JWK }
+
+export async function newDeviceKey(): Promise<DeviceKey> {
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']);
+  return { privateKey: pair.privateKey, publicJwk: await exportJWK(pair.publicKey) };
+}
+
+async function deviceProof(key: DeviceKey, method: string, url: URL): Promise<string> {
+  return new SignJWT({ htm: method, htu: `${url.origin}${url.pathname}`, jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk })
+    .setIssuedAt()
+    .sign(key.privateKey);
+}
+
+/** One device: cookies, the CSRF token Koban hands out with a session, its device key, and the source address it uses. */
 export interface Browser {
   readonly base: string;
   address: string | null;
   csrf: string | null;
   readonly cookies: Map<string, string>;
+  /** The device key it signs requests with (null: a client without one, such as a copied cookie). */
+  deviceKey: Promise<DeviceKey> | null;
   request(method: RequestSpec['method'], path: string, body?: unknown, headers?: Record<string, string>): Promise<HttpResponse>;
 }
 
-export function newBrowser(transport: Transport, base: string, address: string | null): Browser {
+/** A new device; like the wallet it holds a device key unless `withKey` is false. */
+export function newBrowser(transport: Transport, base: string, address: string | null, withKey = true): Browser {
   const browser: Browser = {
-    base, address, csrf: null, cookies: new Map(),
+    base, address, csrf: null, cookies: new Map(), deviceKey: withKey ? newDeviceKey() : null,
     async request(method, path, body, headers = {}) {
       const cookie = [...browser.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+      const url = new URL(path, base);
+      const proof: Record<string, string> = browser.deviceKey === null ? {} : { dpop: await deviceProof(await browser.deviceKey, method, url) };
       const response = await transport.send({
-        method, url: new URL(path, base).toString(), localAddress: browser.address, ...(body === undefined ? {} : { body }),
-        headers: { ...(cookie === '' ? {} : { cookie }), ...(browser.csrf === null ? {} : { 'x-csrf-token': browser.csrf }), ...headers },
+        method, url: url.toString(), localAddress: browser.address, ...(body === undefined ? {} : { body }),
+        headers: { ...(cookie === '' ? {} : { cookie }), ...(browser.csrf === null ? {} : { 'x-csrf-token': browser.csrf }), ...proof, ...headers },
       });
       keepCookies(browser.cookies, response.headers['set-cookie'] ?? []);
       const token = (response.body as { csrfToken?: unknown } | null)?.csrfToken;
@@ -108,6 +134,18 @@ export function newBrowser(transport: Transport, base: string, address: string |
     },
   };
   return browser;
+}
+
+/**
+ * The same phone's session used by someone else: the cookies and CSRF token copied, from `address`, with the
+ * device key (malware on the phone signs through it) or without it (a cookie copied off the phone).
+ */
+export function hijack(transport: Transport, victim: Browser, address: string | null, withKey: boolean): Browser {
+  const copy = newBrowser(transport, victim.base, address, false);
+  for (const [name, value] of victim.cookies) copy.cookies.set(name, value);
+  copy.csrf = victim.csrf;
+  copy.deviceKey = withKey ? victim.deviceKey : null;
+  return copy;
 }
 
 function keepCookies(jar: Map<string, string>, setCookies: readonly string[]): void {

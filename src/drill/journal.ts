@@ -5,7 +5,12 @@
  */
 export type Actor = 'ordinary' | 'attacker' | 'operator';
 export type Phase =
-  | 'sign_in' | 'stuffing' | 'takeover' | 'card_add' | 'top_up' | 'code_mint' | 'payment' | 'freeze';
+  | 'sign_in' | 'stuffing' | 'takeover' | 'card_add' | 'top_up' | 'code_mint' | 'payment' | 'freeze'
+  | 'look' | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant';
+
+/** The attack classes `koban drill --attack` knows (issue 13), each with its own victims. */
+export const ATTACK_CLASSES = ['7pay', 'stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'] as const;
+export type AttackClass = typeof ATTACK_CLASSES[number];
 
 export interface Act {
   readonly atMs: number;
@@ -16,11 +21,13 @@ export interface Act {
   /** `ok`, or what Koban answered: a problem code, an OPA result code, or a sign-in state. */
   readonly code: string;
   readonly amountMinor: number;
+  /** The attack class an attacker's act belongs to (null for ordinary customers and the operator). */
+  readonly attack: AttackClass | null;
 }
 
 export interface Journal {
   readonly acts: Act[];
-  record(act: Omit<Act, 'atMs' | 'amountMinor'> & { amountMinor?: number }): void;
+  record(act: Omit<Act, 'atMs' | 'amountMinor' | 'attack'> & { amountMinor?: number; attack?: AttackClass | null }): void;
 }
 
 export function createJournal(): Journal {
@@ -28,7 +35,7 @@ export function createJournal(): Journal {
   return {
     acts,
     record(act) {
-      acts.push({ atMs: Date.now(), amountMinor: 0, ...act });
+      acts.push({ atMs: Date.now(), amountMinor: 0, attack: null, ...act });
     },
   };
 }

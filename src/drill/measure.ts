@@ -12,7 +12,7 @@
  * - False positives: ordinary customers' actions refused or made harder (a second factor on their own
  *   phone), flagged decisions and cases on their accounts, and their wallets frozen by the operator.
  */
-import type { Act, Phase } from './journal.ts';
+import type { Act, AttackClass, Phase } from './journal.ts';
 import type { CaseView, RiskEventView } from './ops.ts';
 
 export interface DrillReport {
@@ -46,7 +46,60 @@ export interface DrillReport {
   readonly decisionsByRule: ReadonlyArray<{ readonly rule: string; readonly action: string; readonly attacker: number; readonly ordinary: number }>;
   /** Flagged decisions during the run by event kind (sign_in, top_up, payment…), on victims' and ordinary accounts. */
   readonly alertsByKind: { readonly attacker: Readonly<Record<string, number>>; readonly ordinary: Readonly<Record<string, number>> };
+  /** One row per attack class run (issue 13's table), each against its own victims. */
+  readonly classes: readonly ClassRow[];
   readonly notes: readonly string[];
+}
+
+export interface ClassRow {
+  readonly attack: AttackClass;
+  readonly victims: number;
+  /** The first thing an operator sees: a flagged risk decision on a victim, or a platform-wide sign-in alert. */
+  readonly firstAlert: { readonly afterSec: number; readonly what: string } | null;
+  readonly containment: DrillReport['containment'];
+  /** Victims the attacker held a session on (a takeover, or malware on the phone). */
+  readonly compromised: number;
+  readonly lossPerCompromisedYen: { readonly mean: number; readonly max: number };
+  readonly attempts: number;
+  readonly successes: number;
+  /** ok/attempted per phase (stuffing, takeover, copied_cookie, credential_change, payment…). */
+  readonly phases: Readonly<Record<string, string>>;
+  /** Right passwords the stuffing confirmed (each met a second factor). */
+  readonly passwordsConfirmed: number;
+  /** What refused the attacker, by phase and code (`credential_change:pin:pin_reset_needs_strong_factor` …). */
+  readonly refusals: Readonly<Record<string, number>>;
+}
+
+export interface PlatformAlertView { readonly occurredAt: string; readonly reasons: readonly string[] }
+
+/** The row of one attack class: its attacker's acts, its victims, and the alerts on them (or platform-wide). */
+export function measureClass(input: MeasureInput & { readonly attack: AttackClass; readonly platformAlerts: readonly PlatformAlertView[] }): ClassRow {
+  const acts = input.acts.filter((a) => a.actor === 'attacker' && a.attack === input.attack);
+  const flagged = input.events.filter((e) => e.accountId !== null && input.victims.has(e.accountId) && Date.parse(e.createdAt) >= input.attackStartMs)
+    .map((e) => ({ atMs: Date.parse(e.createdAt), what: `${e.kind} → ${e.decision}: ${e.reasons.map((r) => r.rule).join(', ')}` }));
+  const platform = input.attack === 'stuffing-slow'
+    ? input.platformAlerts.filter((p) => Date.parse(p.occurredAt) >= input.attackStartMs).map((p) => ({ atMs: Date.parse(p.occurredAt), what: `platform sign-in alert: ${p.reasons.join(', ')}` }))
+    : [];
+  const first = [...flagged, ...platform].sort((a, b) => a.atMs - b.atMs)[0];
+  const compromised = new Set(acts.filter((a) => a.ok && a.accountId !== null && (a.phase === 'takeover' || a.phase === 'copied_cookie')).map((a) => a.accountId ?? ''));
+  const lost = new Map<string, number>();
+  for (const a of acts) if (a.ok && a.phase === 'payment' && a.accountId !== null) lost.set(a.accountId, (lost.get(a.accountId) ?? 0) + a.amountMinor);
+  const losses = [...compromised].map((id) => lost.get(id) ?? 0);
+  const phases: Record<string, string> = {};
+  for (const phase of new Set(acts.map((a) => a.phase))) {
+    const of = acts.filter((a) => a.phase === phase);
+    phases[phase] = `${of.filter((a) => a.ok).length}/${of.length}`;
+  }
+  return {
+    attack: input.attack, victims: input.victims.size,
+    firstAlert: first === undefined ? null : { afterSec: seconds(first.atMs - input.attackStartMs), what: first.what },
+    containment: containment(acts, input.attackStartMs),
+    compromised: compromised.size,
+    lossPerCompromisedYen: { mean: losses.length === 0 ? 0 : Math.round(losses.reduce((t, n) => t + n, 0) / losses.length), max: losses.reduce((m, n) => Math.max(m, n), 0) },
+    attempts: acts.length, successes: acts.filter((a) => a.ok).length, phases,
+    passwordsConfirmed: acts.filter((a) => a.phase === 'stuffing' && (a.code === 'second_factor_required' || a.code === 'signed_in')).length,
+    refusals: tally(acts.filter((a) => !a.ok && a.phase !== 'stuffing')),
+  };
 }
 
 interface PhaseCount { readonly attempted: number; readonly succeeded: number; readonly refused: number }
@@ -84,6 +137,12 @@ export function measure(input: MeasureInput): Pick<DrillReport, 'attack' | 'firs
     decisionsByRule: decisionsByRule(eventsInRun, input),
     alertsByKind: { attacker: byKind(eventsInRun, input.victims), ordinary: byKind(eventsInRun, input.ordinary) },
   };
+}
+
+function tally(acts: readonly Act[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const a of acts) out[`${a.phase}:${a.code}`] = (out[`${a.phase}:${a.code}`] ?? 0) + 1;
+  return out;
 }
 
 function byKind(events: readonly RiskEventView[], accounts: ReadonlySet<string>): Record<string, number> {

@@ -37,6 +37,12 @@ export interface Ops {
   cases(status?: 'open' | 'closed'): Promise<CaseView[]>;
   act(caseId: string, action: 'freeze' | 'revoke-sessions', reason: string): Promise<boolean>;
   close(caseId: string, outcome: 'false_positive' | 'fraud_confirmed' | 'customer_error' | 'inconclusive', reason: string): Promise<boolean>;
+  /** Platform-wide alerts (`platform.sign_in_alert`: failed sign-in rate, abandoned second factors), newest first. */
+  platformAlerts(): Promise<Array<{ id: string; occurredAt: string; reasons: string[] }>>;
+  /** Approves a merchant's application (the colluding merchant passes onboarding like any other). */
+  approveMerchant(merchantId: string, reason: string): Promise<void>;
+  /** Merchant containment: suspend (no payment anywhere) and hold payouts. Answers whether both were done. */
+  containMerchant(merchantId: string, reason: string): Promise<boolean>;
 }
 
 export async function signInOperator(browser: Browser, credentials: OperatorCredentials): Promise<Ops> {
@@ -123,6 +129,18 @@ export function opsOver(browser: Browser): Ops {
     async close(caseId, outcome, reason) {
       const response = await browser.request('POST', `/v1/ops/cases/${caseId}/close`, { outcome, reason });
       return response.status === 200;
+    },
+    async platformAlerts() {
+      const body = ok(await browser.request('GET', '/v1/ops/security-events?type=platform.sign_in_alert&limit=50'), 'reading platform alerts') as { events: Array<{ id: string; occurredAt: string; reasons: string[] }> };
+      return body.events;
+    },
+    async approveMerchant(merchantId, reason) {
+      ok(await browser.request('POST', `/v1/ops/merchants/${merchantId}/review`, { decision: 'approve', reason }), `approving merchant ${merchantId}`);
+    },
+    async containMerchant(merchantId, reason) {
+      const suspended = await browser.request('POST', `/v1/ops/merchants/${merchantId}/status`, { status: 'suspended', reason });
+      const held = await browser.request('POST', `/v1/ops/merchants/${merchantId}/payout-hold`, { held: true, reason });
+      return suspended.status === 200 && held.status === 200;
     },
   };
 }

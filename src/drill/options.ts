@@ -5,6 +5,7 @@
 import { DEMO } from '../demo/seed.ts';
 import { DEMO_PAYMENTS } from '../demo/demo-payments.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATOR_TOTP_SECRET } from '../operations/operators/demo.ts';
+import type { AttackClass } from './journal.ts';
 import type { OperatorCredentials } from './ops.ts';
 import type { Store } from './till.ts';
 
@@ -16,6 +17,8 @@ export interface DrillOptions {
   readonly operator: OperatorCredentials;
   readonly merchant: { readonly apiKey: string; readonly apiSecret: string; readonly stores: readonly Store[] };
   readonly seed: number;
+  /** The attack classes to run side by side, each against its own `victims` (issue 13). */
+  readonly attacks: readonly AttackClass[];
   readonly durationSec: number;
   readonly ordinaryCustomers: number;
   readonly victims: number;
@@ -51,8 +54,10 @@ export const DRILL_DEFAULTS = {
   url: 'http://127.0.0.1:3000',
   opaUrl: 'https://127.0.0.1:8443',
   seed: 7,
-  durationSec: 90,
-  ordinaryCustomers: 16,
+  // 100 ordinary customers acting every ~8 s for the warm-up and four minutes of attack: well over the
+  // 3,000 ordinary actions issue 13's false-positive goal is measured on.
+  durationSec: 240,
+  ordinaryCustomers: 100,
   victims: 8,
   unknownAccounts: 24,
   wrongPasswordsPerVictim: 2,
@@ -75,6 +80,7 @@ export function defaultOptions(overrides: Partial<DrillOptions> = {}): DrillOpti
     caPem: null,
     operator: { email: 'demo-admin@koban.test', password: DEMO_OPERATOR_PASSWORD, totpSecret: DEMO_OPERATOR_TOTP_SECRET, passkeyFile: '.koban/drill-operator-passkey.json' },
     merchant: { apiKey: DEMO_PAYMENTS.credential.apiKey, apiSecret: DEMO_PAYMENTS.credential.apiSecret, stores: DEMO_STORES },
+    attacks: ['7pay'],
     assumeSessions: false,
     respondAfterSec: null,
     allowProduction: false,

@@ -30,8 +30,8 @@ export const RULES_SETTLE_MS = 1_500;
 export interface DrillCustomer extends Person {
   readonly role: 'ordinary' | 'victim';
   readonly index: number;
-  /** The customer's own phone: remembered device, home address. */
-  readonly home: Browser;
+  /** The customer's own phone: remembered device, home address (replaced when they move to a new phone). */
+  home: Browser;
   readonly balanceMinor: number;
 }
 

@@ -30,6 +30,15 @@ export function formatReport(report: DrillReport): string {
     ...(report.operator === null ? [] : [`  operator                     worked ${report.operator.casesWorked} cases: froze ${report.operator.victimsFrozen} victims' and ${report.operator.ordinaryFrozen} ordinary customers' wallets`]),
     `  flagged decisions by kind     attacker: ${codes(report.alertsByKind.attacker)}; ordinary: ${codes(report.alertsByKind.ordinary)}`,
     '',
+    'Attack classes (goals: first alert < 60 s, containment < 120 s, loss per compromised account < ¥478)',
+    ...report.classes.map((c) => [
+      `  ${c.attack.padEnd(19)} first alert ${c.firstAlert === null ? 'none' : `${c.firstAlert.afterSec} s`}; containment ${c.containment.status === 'contained' ? `${String(c.containment.afterSec)} s` : c.containment.status.replaceAll('_', ' ')}; `
+        + `${c.compromised}/${c.victims} accounts compromised, loss per compromised account mean ${yen(c.lossPerCompromisedYen.mean)} max ${yen(c.lossPerCompromisedYen.max)}; ${c.successes}/${c.attempts} attacker actions succeeded`,
+      `  ${''.padEnd(19)} ${Object.entries(c.phases).map(([phase, n]) => `${phase} ${n}`).join(', ')}${c.passwordsConfirmed > 0 ? `; ${c.passwordsConfirmed} right passwords confirmed` : ''}`,
+      ...(c.firstAlert === null ? [] : [`  ${''.padEnd(19)} first alert: ${c.firstAlert.what}`]),
+      ...(Object.keys(c.refusals).length === 0 ? [] : [`  ${''.padEnd(19)} refused: ${codes(c.refusals)}`]),
+    ]).flat(),
+    '',
     'Decisions by rule (flagged decisions during the run; attacker = on victims\' accounts)',
     ...(report.decisionsByRule.length === 0 ? ['  none'] : report.decisionsByRule.map((r) => `  ${r.rule.padEnd(24)} ${r.action.padEnd(9)} attacker ${String(r.attacker).padStart(4)}   ordinary ${String(r.ordinary).padStart(4)}`)),
     ...(report.notes.length === 0 ? [] : ['', 'Notes', ...report.notes.map((n) => `  - ${n}`)]),

@@ -6,7 +6,7 @@
  */
 import type { AddressPlan } from './addresses.ts';
 import { addCard, completeSignInBySms, confirmWaitingPayments, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
-import { newBrowser, type Browser, type Transport } from './http.ts';
+import { newBrowser, problemCode, type Browser, type Transport } from './http.ts';
 import { shuffle, type Journal } from './journal.ts';
 import type { Ops, RiskEventView } from './ops.ts';
 import type { Outbox } from './outbox.ts';
@@ -29,43 +29,79 @@ export interface TrafficContext {
 }
 
 const INSUFFICIENT = 'NO_SUFFICIENT_FUND';
+/** Cases about a merchant are keyed `merchant:<id>` (risk/rules/merchant-convergence.ts). */
+const MERCHANT_SUBJECT = 'merchant:';
 const RETRY_AFTER_REFUSAL_MS = 2_000;
 const MIN_CHUNK_MINOR = 100;
 
-function running(ctx: TrafficContext): boolean {
+export function running(ctx: TrafficContext): boolean {
   return !ctx.stopped() && Date.now() < ctx.endsAtMs;
 }
 
 /** Sleeps, but never past the end of the drill. */
-async function pause(ctx: TrafficContext, ms: number): Promise<void> {
+export async function pause(ctx: TrafficContext, ms: number): Promise<void> {
   await sleep(Math.min(ms, Math.max(0, ctx.endsAtMs - Date.now())));
 }
 
 // ---------------------------------------------------------------- ordinary customers
 
+/** Each ordinary action is, with this chance, the customer moving to a new phone (issue 13: "a few moving to a new phone"). */
+const NEW_PHONE_CHANCE = 0.001;
+
 /**
- * One ordinary customer: mostly paying at a store (a code shown at the till, ¥150–¥2,800), sometimes
- * signing in again on their own phone, now and then with a typo first.
+ * One ordinary customer: mostly paying at one of the stores (a code shown at the till, ¥150–¥2,800),
+ * sometimes signing in again on their own phone, now and then with a typo first, and rarely moving to a new
+ * phone (a new device at home: password and the SMS code, as anyone with a new phone does).
  */
 export async function ordinaryCustomer(ctx: TrafficContext, customer: DrillCustomer, meanIntervalSec: number): Promise<void> {
   await pause(ctx, ctx.random() * meanIntervalSec * 1000);
+  // A real customer's day: a few purchases (about ¥3,000–¥8,000 in all), many more looks at the balance and
+  // the history, a sign-in now and then. The run compresses the day's actions, not its money: a customer
+  // paying ¥1,500 every 8 s spends ¥40,000 in a drill, which no account budget should call ordinary.
+  const daySpendMinor = ORDINARY_DAY_SPEND_MIN_MINOR + Math.round(ctx.random() * ORDINARY_DAY_SPEND_SPREAD_MINOR);
+  let spentMinor = 0;
   while (running(ctx)) {
-    if (ctx.random() < 0.7) await ordinaryPayment(ctx, customer);
+    const roll = ctx.random();
+    if (roll < NEW_PHONE_CHANCE) await moveToNewPhone(ctx, customer);
+    else if (roll < 0.35 && spentMinor < daySpendMinor) spentMinor += await ordinaryPayment(ctx, customer);
+    else if (roll < 0.8) await ordinaryLook(ctx, customer);
     else await ordinarySignIn(ctx, customer);
     await pause(ctx, (0.5 + ctx.random()) * meanIntervalSec * 1000);
   }
 }
 
-async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+const ORDINARY_DAY_SPEND_MIN_MINOR = 3_000;
+const ORDINARY_DAY_SPEND_SPREAD_MINOR = 5_000;
+
+/** Opening the wallet: the balance and the latest payments (a read that a freeze or a broken session would refuse). */
+async function ordinaryLook(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+  const summary = await customer.home.request('GET', '/v1/wallet/summary');
+  const code = summary.status === 200 ? 'ok' : problemCode(summary);
+  ctx.journal.record({ actor: 'ordinary', phase: 'look', accountId: customer.customerId, ok: code === 'ok', code });
+}
+
+async function moveToNewPhone(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
+  const phone = newBrowser(ctx.transport, ctx.base, customer.home.address);
+  const started = await signIn(phone, customer.email, customer.password);
+  const done = !started.ok ? started : started.value.status === 'signed_in' ? { ok: true as const, value: undefined } : await completeSignInBySms(phone, ctx.outbox, customer.phone, started.value.challengeId);
+  ctx.journal.record({ actor: 'ordinary', phase: 'new_phone', accountId: customer.customerId, ok: done.ok, code: done.ok ? 'ok' : done.code });
+  if (done.ok) customer.home = phone;
+}
+
+/** Pays at a store; answers what left the wallet. */
+async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<number> {
   const minted = await mintPaymentCode(customer.home);
   ctx.journal.record({ actor: 'ordinary', phase: 'code_mint', accountId: customer.customerId, ok: minted.ok, code: minted.ok ? 'ok' : minted.code });
-  if (!minted.ok) return;
+  if (!minted.ok) return 0;
   const amount = 150 + Math.round(ctx.random() * 265) * 10;
-  const store = ctx.random() < 0.85 ? ctx.stores[0] : ctx.stores[ctx.stores.length - 1];
-  if (store === undefined) return;
+  // A usual store most of the time, the others now and then.
+  const usual = customer.index % Math.max(1, ctx.stores.length);
+  const store = ctx.random() < 0.75 ? ctx.stores[usual] : ctx.stores[Math.floor(ctx.random() * ctx.stores.length)];
+  if (store === undefined) return 0;
   await pause(ctx, 500 + ctx.random() * 1500); // the cashier scans it
   const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amount);
   ctx.journal.record({ actor: 'ordinary', phase: 'payment', accountId: customer.customerId, ok: result === 'SUCCESS', code: result === 'SUCCESS' ? 'ok' : result, amountMinor: amount });
+  return result === 'SUCCESS' ? amount : 0;
 }
 
 async function ordinarySignIn(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
@@ -132,12 +168,12 @@ export async function attack(ctx: TrafficContext, population: Population, plan: 
       const device = newBrowser(ctx.transport, ctx.base, ctx.addresses.attacker(attempt));
       const result = await signIn(device, entry.identifier, entry.password);
       const code = result.ok ? result.value.status : result.code;
-      ctx.journal.record({ actor: 'attacker', phase: 'stuffing', accountId: entry.victim?.customerId ?? null, ok: result.ok, code });
+      ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'stuffing', accountId: entry.victim?.customerId ?? null, ok: result.ok, code });
       if (!result.ok || entry.victim === null || result.value.status !== 'second_factor_required' || !plan.assumeSessions) continue;
       taken.add(entry.victim.customerId);
       const victim = entry.victim;
       const took = await completeSignInBySms(device, ctx.outbox, victim.phone, result.value.challengeId);
-      ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
+      ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
       if (took.ok) moneyPhases.push(drainAccount(ctx, plan, victim, device).catch(() => undefined));
     }
   };
@@ -153,7 +189,7 @@ async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: Drill
   const record = (phase: 'card_add' | 'top_up' | 'code_mint' | 'payment', outcome: Outcome<unknown> | string, amountMinor = 0) => {
     const ok = typeof outcome === 'string' ? outcome === 'SUCCESS' : outcome.ok;
     const code = typeof outcome === 'string' ? (ok ? 'ok' : outcome) : outcome.ok ? 'ok' : outcome.code;
-    ctx.journal.record({ actor: 'attacker', phase, accountId: victim.customerId, ok, code, amountMinor });
+    ctx.journal.record({ actor: 'attacker', attack: '7pay', phase, accountId: victim.customerId, ok, code, amountMinor });
   };
   // Phase 3: a stolen card (no 3-D Secure: the attacker does not have the cardholder's code), topped up several times a minute.
   const stolen = STOLEN_CARDS[victim.index % STOLEN_CARDS.length] ?? STOLEN_CARDS[0];
@@ -194,9 +230,9 @@ async function retakeSession(ctx: TrafficContext, victim: DrillCustomer, device:
   const again = await signIn(device, victim.email, victim.password);
   if (again.ok && again.value.status === 'second_factor_required') {
     const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId);
-    ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
+    ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
   } else {
-    ctx.journal.record({ actor: 'attacker', phase: 'takeover', accountId: victim.customerId, ok: again.ok && again.value.status === 'signed_in', code: again.ok ? again.value.status : again.code });
+    ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: again.ok && again.value.status === 'signed_in', code: again.ok ? again.value.status : again.code });
   }
 }
 
@@ -216,6 +252,12 @@ export async function operatorOnWatch(ctx: TrafficContext, startedAtMs: number, 
         if (handled.has(c.id) || openedMs < startedAtMs || !accountOf.has(c.accountId) || Date.now() < openedMs + afterSec * 1000) continue;
         handled.add(c.id);
         const reason = 'koban drill: simulated operator response to the case';
+        if (c.accountId.startsWith(MERCHANT_SUBJECT)) {
+          // A merchant's case (money converging on it): suspend it everywhere and hold its payouts.
+          const contained = await ctx.ops.containMerchant(c.accountId.slice(MERCHANT_SUBJECT.length), reason);
+          ctx.journal.record({ actor: 'operator', phase: 'contain_merchant', accountId: c.accountId, ok: contained, code: contained ? 'ok' : 'contain_failed' });
+          continue;
+        }
         const frozen = await ctx.ops.act(c.id, 'freeze', reason);
         await ctx.ops.act(c.id, 'revoke-sessions', reason);
         ctx.journal.record({ actor: 'operator', phase: 'freeze', accountId: c.accountId, ok: frozen, code: frozen ? 'ok' : 'freeze_failed' });

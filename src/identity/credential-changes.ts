@@ -6,7 +6,7 @@
  *   `credential_change` event before it is written; `deny` and `review` refuse it (the engine keeps the
  *   reasons and opens the case);
  * - the event is counted, so for the next `unusual_context.recentHours` (24 h by default, operator-tunable)
- *   every payment above `unusual_context.smallAmountMinor` (¥1,000) needs a strong confirmation: the PIN on
+ *   every payment once the account spent `unusual_context.smallAmountMinor` (¥1,000, in all) needs a strong confirmation: the PIN on
  *   a device the account has known for a day (src/wiring.ts). That is the cool-down on money: a thief who
  *   just took the account over on their own device cannot move more than a small amount;
  * - a **locked** charge PIN is not reset with an SMS step-up alone (a SIM swap gives the thief SMS): the

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await seedDemoPayments(db, koban.payments.box);
   const caPem = await readFile(path.join(tlsDir, 'ca.pem'), 'utf8');
   transport = createTransport();
-  ops = await signInOperator(newBrowser(transport, url, null), { ...defaultOptions().operator, passkeyFile: null });
+  ops = await signInOperator(newBrowser(transport, url, null, false), { ...defaultOptions().operator, passkeyFile: null });
   base = defaultOptions({
     url, opaUrl, caPem, durationSec: 20, ordinaryCustomers: 4, victims: 3, unknownAccounts: 40, wrongPasswordsPerVictim: 5,
     attackerNetworks: 1, attackerConcurrency: 3, ordinaryIntervalSec: 4, victimBalanceMinor: 30_000, ordinaryBalanceMinor: 20_000,
@@ -140,12 +140,34 @@ describe('koban drill against a running Koban', () => {
     }
   }, 120_000);
 
+  it('the attack classes of issue 13 side by side, each against its own victims, each on its own row', async () => {
+    const report = await runDrill({ ...base, seed: 13, victims: 2, durationSec: 30, unknownAccounts: 10, respondAfterSec: 3,
+      attacks: ['stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'] }, { ops });
+    const row = (name: string) => report.classes.find((c) => c.attack === name);
+    expect(report.classes.map((c) => c.attack)).toEqual(['stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap']);
+    expect(report.classes.every((c) => c.victims === 2)).toBe(true);
+    // Low and slow: every right password is found, and each meets a second factor; no session, no money.
+    expect(row('stuffing-slow')).toMatchObject({ passwordsConfirmed: 2, compromised: 0, containment: { status: 'no_money_phase' } });
+    // A session cookie copied off the phone is useless without the phone's device key.
+    expect(row('stolen-session')?.phases.copied_cookie).toBe('0/2');
+    expect(row('colluding-merchant')?.phases.copied_cookie).toBe('0/2');
+    // Malware on the phone holds the key: the session is the thief's, and the defences must hold the money.
+    expect(row('stolen-session')?.compromised).toBe(2);
+    expect(row('stolen-session')?.lossPerCompromisedYen.max).toBeLessThan(30_000);
+    // SIM swap: recovery wants two channels, so the SMS alone is refused.
+    expect(row('sim-swap')?.phases.recovery).toBe('0/2');
+    expect(formatReport(report)).toContain('colluding-merchant');
+  }, 240_000);
+
   it('the command line refuses unknown options and out-of-range sizes, and reads the documented flags', () => {
     expect(parseDrillArgs(['--bogus'])).toEqual({ error: 'unknown option --bogus' });
     expect(parseDrillArgs(['--duration', '5'])).toEqual({ error: '--duration must be from 10 to 3600' });
     expect(parseDrillArgs(['--respond-after', 'soon'])).toEqual({ error: '--respond-after must be a whole number' });
     const parsed = parseDrillArgs(['--url', 'http://127.0.0.1:9', '--assume-sessions', '--respond-after', '30', '--json', '--victims', '4']);
     expect(parsed).toMatchObject({ json: true, options: { url: 'http://127.0.0.1:9', assumeSessions: true, respondAfterSec: 30, victims: 4 } });
+    expect(parseDrillArgs(['--attack', 'all', '--minutes', '2'])).toMatchObject({ options: { attacks: ['7pay', 'stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'], durationSec: 120 } });
+    expect(parseDrillArgs(['--attack', 'sim-swap,stolen-session'])).toMatchObject({ options: { attacks: ['sim-swap', 'stolen-session'] } });
+    expect(parseDrillArgs(['--attack', 'phishing'])).toEqual({ error: expect.stringContaining('--attack must be one of') });
   });
 });
 

@@ -48,11 +48,15 @@ describe('credential changes (issue 13)', () => {
     expect(changed.statusCode, changed.body).toBe(200);
     const events = await w.db.pool.query(`select event_ref from risk_events where account_id = $1 and kind = 'credential_change'`, [customer.customerId]);
     expect(events.rows).toEqual([{ event_ref: 'change_password' }]);
-    // A larger one waits for a strong confirmation (the hold) instead of paying.
+    // A small amount passes; a larger one waits for a strong confirmation (the hold) instead of paying.
+    expect((await payQr(customer, '800')).json()).toMatchObject({ status: 'COMPLETED' });
     const large = await payQr(customer, '3000');
     expect(large.statusCode).toBe(202);
     expect(large.json()).toMatchObject({ status: 'CREATED' });
-    expect((await payQr(customer, '800')).json()).toMatchObject({ status: 'COMPLETED' });
+    // The small amount is the allowance for the whole cool-down, not per payment: steps under it do not add up.
+    const step = await payQr(customer, '300');
+    expect(step.statusCode).toBe(202);
+    expect(step.json()).toMatchObject({ status: 'CREATED' });
     // The customer's own phone, remembered for days, confirms the larger one with the PIN.
     await w.db.pool.query(`update devices set created_at = now() - interval '3 days' where customer_id = $1`, [customer.customerId]);
     expect((await payQr(customer, '3000')).json()).toMatchObject({ status: 'COMPLETED' });

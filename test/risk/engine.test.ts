@@ -153,6 +153,18 @@ describe('risk engine', () => {
     expect(afterChange.decision).toBe('challenge');
     expect(afterChange.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/credential or contact changed/);
 
+    // After a change the small amount is the allowance for the whole cool-down, not per payment: a thief paying
+    // in steps under it gets one step (the sim-swap drill took ¥1,000 steps up to the hourly budget).
+    const changed = account();
+    await ordinaryDevice(changed, known, '');
+    await db.pool.query(`insert into risk_links (kind, key, account_id, first_seen, last_seen) values ('network', '192.0.2.0/24', $1, now() - interval '60 days', now())`, [changed]);
+    await risk.assess({ kind: 'credential_change', accountId: changed, deviceId: known, ip: home, ref: 'change_email' });
+    const step = () => risk.assess({ kind: 'payment', accountId: changed, deviceId: known, ip: home, storeId: null, amountMinor: 600n });
+    expect(rulesOf(await step())).not.toContain('unusual_context');
+    const second = await step();
+    expect(second.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/credential or contact changed/);
+    expect(second.reasons.find((r) => r.rule === 'unusual_context')?.observed).toBe('1200');
+
     const other = account();
     await ordinaryDevice(other, known, '');
     // A newcomer's first card is not unusual; an established customer's new one is.

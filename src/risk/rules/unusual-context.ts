@@ -7,7 +7,10 @@
  * factor the thief is unlikely to hold. A credential change and a second device count on any account; a new
  * funding source, network or store only on an account established before the window (a brand-new
  * customer's first card, networks and stores are all new: the account budget covers them). Payments at or under `smallAmountMinor` pass (a coffee on
- * a new network), still counted against the budget.
+ * a new network), still counted against the budget. After a credential or contact change the small amount is
+ * the allowance for the whole cool-down (what the account spent within `recentHours`, this payment included),
+ * not per payment: `koban drill --attack sim-swap` took ¥1,000 steps every second or two up to the hourly
+ * budget (≈ ¥10,000 per account) when it was per payment.
  */
 import { BUCKET, HOUR } from '../keys.ts';
 import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
@@ -23,8 +26,12 @@ function needsOf(event: RiskEvent, params: Params) {
   return {
     credential: accountNeed(event, 'credential_change', BUCKET.coarse, window, event.kind === 'credential_change'),
     funding: accountNeed(event, 'funding_source_add', BUCKET.coarse, window, event.kind === 'funding_source_add'),
+    // Read only: account_spending_budget counts every payment into the same hourly buckets.
+    spent: event.kind === 'payment' ? accountNeed(event, 'spend', BUCKET.coarse, window, false) : [],
   };
 }
+
+const CREDENTIAL_CHANGED = 'a credential or contact changed';
 
 function recent(facts: Facts, firstSeenMs: number, params: Params): boolean {
   return facts.nowMs - firstSeenMs < params.recentHours * 3_600_000;
@@ -34,7 +41,7 @@ function recent(facts: Facts, firstSeenMs: number, params: Params): boolean {
 export function unusualContext(event: RiskEvent, facts: Facts, params: Params): string | null {
   const needs = needsOf(event, params);
   const [credential] = needs.credential;
-  if (credential !== undefined && facts.counter(credential).count > 0n) return `a credential or contact changed within ${params.recentHours} h`;
+  if (credential !== undefined && facts.counter(credential).count > 0n) return `${CREDENTIAL_CHANGED} within ${params.recentHours} h`;
   const device = facts.device;
   if (device === null) return null;
   // A device new to an account that had another before it (a customer's first phone is not a takeover).
@@ -57,11 +64,15 @@ export const unusualContextRule: RiskRule<Params> = {
   ...paramCodec('unusual_context', spec),
   needs(event, params) {
     const needs = needsOf(event, params);
-    return [...needs.credential, ...needs.funding];
+    return [...needs.credential, ...needs.funding, ...needs.spent];
   },
   evaluate(event, facts, params) {
-    if (event.kind !== 'payment' || amountOf(event) <= params.smallAmountMinor) return null;
+    if (event.kind !== 'payment') return null;
     const why = unusualContext(event, facts, params);
-    return why === null ? null : { message: `payment of ${amountOf(event)}: ${why}`, observed: String(amountOf(event)), threshold: String(params.smallAmountMinor) };
+    if (why === null) return null;
+    const [spent] = needsOf(event, params).spent;
+    const counted = why.startsWith(CREDENTIAL_CHANGED) && spent !== undefined ? facts.counter(spent).amountMinor + amountOf(event) : amountOf(event);
+    if (counted <= params.smallAmountMinor) return null;
+    return { message: `payment of ${amountOf(event)}: ${why}`, observed: String(counted), threshold: String(params.smallAmountMinor) };
   },
 };
