@@ -146,7 +146,6 @@ describe('risk engine', () => {
     expect(newDevice.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/device new to this account/);
     const newNetwork = await pay(known, '198.18.5.9');
     expect(newNetwork.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/network new to this account/);
-    expect(rulesOf(await pay(known, '198.18.5.9', 800n))).not.toContain('unusual_context'); // a coffee passes
     expect((await pay(known, home)).decision).toBe('allow');
     await risk.assess({ kind: 'credential_change', accountId, deviceId: known, ip: home, ref: 'change_password' });
     const afterChange = await pay(known, home);
@@ -164,6 +163,19 @@ describe('risk engine', () => {
     const second = await step();
     expect(second.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/credential or contact changed/);
     expect(second.reasons.find((r) => r.rule === 'unusual_context')?.observed).toBe('1200');
+
+    // On a new network too the small amount is an allowance, not a per-payment threshold: a thief with a session on
+    // the victim's own phone paying ¥600 steps from their own network gets one step; the customer's usual network
+    // is not counted against it.
+    const stolen = account();
+    await ordinaryDevice(stolen, known, '');
+    await db.pool.query(`insert into risk_links (kind, key, account_id, first_seen, last_seen) values ('network', '192.0.2.0/24', $1, now() - interval '60 days', now())`, [stolen]);
+    const fromThief = () => risk.assess({ kind: 'payment', accountId: stolen, deviceId: known, ip: '198.18.7.9', storeId: null, amountMinor: 600n });
+    expect(rulesOf(await fromThief())).not.toContain('unusual_context'); // a coffee passes
+    expect(rulesOf(await risk.assess({ kind: 'payment', accountId: stolen, deviceId: known, ip: home, storeId: null, amountMinor: 3_000n }))).not.toContain('unusual_context');
+    const secondStep = await fromThief();
+    expect(secondStep.reasons.find((r) => r.rule === 'unusual_context')?.message).toMatch(/network new to this account/);
+    expect(secondStep.reasons.find((r) => r.rule === 'unusual_context')?.observed).toBe('1200');
 
     const other = account();
     await ordinaryDevice(other, known, '');

@@ -6,11 +6,16 @@
  * swap then a password change, the thief's own card); a challenge asks the customer to confirm with a
  * factor the thief is unlikely to hold. A credential change and a second device count on any account; a new
  * funding source, network or store only on an account established before the window (a brand-new
- * customer's first card, networks and stores are all new: the account budget covers them). Payments at or under `smallAmountMinor` pass (a coffee on
- * a new network), still counted against the budget. After a credential or contact change the small amount is
- * the allowance for the whole cool-down (what the account spent within `recentHours`, this payment included),
- * not per payment: `koban drill --attack sim-swap` took ¥1,000 steps every second or two up to the hourly
- * budget (≈ ¥10,000 per account) when it was per payment.
+ * customer's first card, networks and stores are all new: the account budget covers them).
+ *
+ * Payments up to `smallAmountMinor` pass (a coffee on a new network), and that small amount is an **allowance per
+ * cool-down, not per payment**: after a credential or contact change it is what the account spent within
+ * `recentHours` (this payment included); in any other unusual context it is what the account spent in unusual
+ * contexts within `recentHours` (the `unusual_spend` counter, added after each decision with `countsAfter`, held and
+ * refused attempts included). Per payment, a thief holding a session on the victim's own phone paid ¥999 steps from
+ * their own network up to the hourly account budget (≈ ¥10,000), and `koban drill --attack sim-swap` took ¥1,000
+ * steps the same way; now both get at most the allowance once per window. Spending in the customer's usual
+ * context never counts against it.
  */
 import { BUCKET, HOUR } from '../keys.ts';
 import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
@@ -28,10 +33,13 @@ function needsOf(event: RiskEvent, params: Params) {
     funding: accountNeed(event, 'funding_source_add', BUCKET.coarse, window, event.kind === 'funding_source_add'),
     // Read only: account_spending_budget counts every payment into the same hourly buckets.
     spent: event.kind === 'payment' ? accountNeed(event, 'spend', BUCKET.coarse, window, false) : [],
+    // What the account spent in unusual contexts: read here, added to after the decision (countsAfter).
+    unusualSpent: event.kind === 'payment' ? accountNeed(event, UNUSUAL_SPEND, BUCKET.coarse, window, false) : [],
   };
 }
 
 const CREDENTIAL_CHANGED = 'a credential or contact changed';
+const UNUSUAL_SPEND = 'unusual_spend';
 
 function recent(facts: Facts, firstSeenMs: number, params: Params): boolean {
   return facts.nowMs - firstSeenMs < params.recentHours * 3_600_000;
@@ -64,14 +72,19 @@ export const unusualContextRule: RiskRule<Params> = {
   ...paramCodec('unusual_context', spec),
   needs(event, params) {
     const needs = needsOf(event, params);
-    return [...needs.credential, ...needs.funding, ...needs.spent];
+    return [...needs.credential, ...needs.funding, ...needs.spent, ...needs.unusualSpent];
+  },
+  countsAfter(event, facts, params) {
+    if (event.kind !== 'payment' || unusualContext(event, facts, params) === null) return [];
+    return accountNeed(event, UNUSUAL_SPEND, BUCKET.coarse, params.recentHours * HOUR, true);
   },
   evaluate(event, facts, params) {
     if (event.kind !== 'payment') return null;
     const why = unusualContext(event, facts, params);
     if (why === null) return null;
-    const [spent] = needsOf(event, params).spent;
-    const counted = why.startsWith(CREDENTIAL_CHANGED) && spent !== undefined ? facts.counter(spent).amountMinor + amountOf(event) : amountOf(event);
+    const needs = needsOf(event, params);
+    const [allowanceUsed] = why.startsWith(CREDENTIAL_CHANGED) ? needs.spent : needs.unusualSpent;
+    const counted = (allowanceUsed === undefined ? 0n : facts.counter(allowanceUsed).amountMinor) + amountOf(event);
     if (counted <= params.smallAmountMinor) return null;
     return { message: `payment of ${amountOf(event)}: ${why}`, observed: String(counted), threshold: String(params.smallAmountMinor) };
   },
