@@ -210,6 +210,7 @@ export const problems = {
   break_glass_self_approval: { status: 403, title: 'An operator cannot approve their own break-glass request' },
   case_not_found: { status: 404, title: 'No such case' },
   case_closed: { status: 409, title: 'The case is closed' },
+  case_subject_mismatch: { status: 409, title: 'This action does not apply to what the case is about (a customer or a merchant)' },
   customer_wallet_not_found: { status: 404, title: 'The customer has no wallet' },
   proposal_not_found: { status: 404, title: 'No such proposal' },
   proposal_not_pending: { status: 409, title: 'The proposal was already decided' },
