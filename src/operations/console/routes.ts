@@ -10,7 +10,7 @@ import type { Operations } from '../operations.ts';
 import { opsConfig } from '../routes.ts';
 import { PERMISSIONS, can, type Permission } from '../operators/permissions.ts';
 import { verifyAudit } from '../audit/verify.ts';
-import { customerStatement, customerView, merchantView, openOperatorCase } from './accounts.ts';
+import { customerStatement, customerView, merchantPayments, merchantView, openOperatorCase } from './accounts.ts';
 import { createDashboard, sharedFor } from './dashboard.ts';
 import { caseQueue, compensationBatches, operatorDirectory, pendingFlags, ruleHistory, type AssigneeFilter } from './lists.ts';
 import { maskerFor } from './masking.ts';
@@ -157,6 +157,13 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
     config: opsConfig({ permission: 'merchants.read' }),
     schema: { tags, summary: 'A merchant with its stores, terminals and recent payments', description: OPS_SECURITY_NOTE, params: IdParams, response: { 200: MerchantOut } },
   }, async (request) => merchantView(db, request.params.id));
+
+  scope.get('/v1/ops/merchants/:id/payments', {
+    config: opsConfig({ permission: 'merchants.read' }),
+    schema: { tags, summary: 'Every payment to the merchant, newest first; the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE, params: IdParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ payments: MerchantOut.properties.recentPayments, nextBefore: NullableStr }) } },
+  }, async (request) => merchantPayments(db, request.params.id, request.query.before ?? null, Math.min(Number(request.query.limit ?? 50), 200)));
 
   scope.get('/v1/ops/case-queue', {
     config: opsConfig({ permission: 'cases.read' }),
