@@ -76,5 +76,9 @@ describe('console: a colluding merchant contained from its case', () => {
     await toApprove.waitFor({ state: 'detached' });
     expect(await balance(victim.wallet)).toBe(20_000n);
     await financePage.getByText(/approved by .*: 1 refunded, 0 failed/).waitFor();
+
+    // The merchant's page lists its payments a page at a time (issue 13: paging on every operator list).
+    await page.goto(`${env.base}/console/merchants/${shop.merchant.merchantId}`);
+    await page.getByRole('region', { name: 'Payments', exact: true }).getByText(stolen.merchantPaymentId).waitFor();
   });
 });

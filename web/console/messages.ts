@@ -279,7 +279,7 @@ export const messages: Messages = {
   'merchant.receivable': { ja: '未精算額', en: 'Owed to the merchant (unsettled)' },
   'merchant.since': { ja: '登録日', en: 'Merchant since' },
   'merchant.stores': { ja: '店舗と端末', en: 'Stores and terminals' },
-  'merchant.payments': { ja: '最近の支払い', en: 'Recent payments' },
+  'merchant.payments': { ja: '支払い', en: 'Payments' },
   'merchant.activationCode': { ja: '有効化コード', en: 'Activation code' },
   'merchant.activationCodeTitle': { ja: 'レジの有効化コードを発行', en: 'Issue a till activation code' },
   'merchant.activationCodeText': { ja: '1回限り・15分有効のコードで、ブラウザーをこの端末のレジにします。未使用の以前のコードは無効になります。発行は監査ログに残ります。', en: 'A one-time code, valid for 15 minutes, that makes a browser this terminal\'s till. An earlier unused code stops working. The issue is kept in the audit log.' },
