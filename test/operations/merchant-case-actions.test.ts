@@ -102,6 +102,12 @@ describe('containing a colluding merchant from its case', () => {
     const paymentId = await paidAtTill(m.till, victim, 3_000);
     const caseId = await alertOnMerchant(m.merchantId, victim, paymentId, false);
 
+    // The queue names the merchant the case is about.
+    const queue = (await ops(support, 'GET', '/v1/ops/case-queue?status=open&limit=200')).json().cases as Array<{ id: string; merchantName: string | null; customerLabel: string | null }>;
+    const queued = queue.find((c) => c.id === caseId);
+    expect(queued?.merchantName).toMatch(/^こばん商店 /);
+    expect(queue.filter((c) => c.id !== caseId && c.merchantName !== null && c.customerLabel !== null)).toEqual([]);
+
     // A customer action on a merchant's case is a clear refusal, not a missing wallet, and changes nothing.
     const freeze = await ops(analyst, 'POST', `/v1/ops/cases/${caseId}/freeze`, { reason: 'wrong button' });
     expect(freeze.statusCode, freeze.body).toBe(409);

@@ -20,10 +20,12 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
   const before = decodeCursor(filter.before);
   const assigneeId = filter.assignee.kind === 'operator' && isUuid(filter.assignee.operatorId) ? filter.assignee.operatorId : null;
   const rows = await db.pool.query<{ id: string; account_id: string; status: string; source: string; assignee_id: string | null; alert_count: number; outcome: string | null;
-    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null }>(
+    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null; merchant_name: string | null }>(
     `select c.id, c.account_id, c.status, c.source, c.assignee_id, c.alert_count, c.outcome, c.opened_at, c.updated_at,
             (select value from customer_contacts k where k.customer_id::text = c.account_id and k.kind = 'email') as email,
-            (select a.status from customer_wallets w join accounts a on a.id = w.account_id where w.customer_id::text = c.account_id) as wallet_status
+            (select a.status from customer_wallets w join accounts a on a.id = w.account_id where w.customer_id::text = c.account_id) as wallet_status,
+            -- A merchant's case (merchant_convergence) is named by the merchant.
+            case when c.account_id ~ '^merchant:[0-9a-f-]{36}$' then (select m.name from merchants m where m.id = substr(c.account_id, 10)::uuid) end as merchant_name
      from cases c
      where ($1::text is null or c.status = $1)
        and case $2::text when 'none' then c.assignee_id is null when 'operator' then c.assignee_id = $3::uuid else true end
@@ -34,7 +36,7 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
   return { nextBefore: page.nextBefore, cases: page.items.map((c) => ({
     id: c.id, accountId: c.account_id, status: c.status, source: c.source, assigneeId: c.assignee_id, alertCount: c.alert_count, outcome: c.outcome,
     openedAt: c.opened_at.toISOString(), updatedAt: c.updated_at.toISOString(),
-    customerLabel: c.email === null ? null : masker.masked ? maskContact('email', c.email) : c.email, walletStatus: c.wallet_status,
+    customerLabel: c.email === null ? null : masker.masked ? maskContact('email', c.email) : c.email, walletStatus: c.wallet_status, merchantName: c.merchant_name,
   })) };
 }
 

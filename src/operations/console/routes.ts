@@ -63,7 +63,7 @@ const MerchantOut = Type.Object({
   recentPayments: Type.Array(Type.Object({ id: Str, merchantPaymentId: Str, status: Str, amountMinor: Str, storeId: NullableStr, terminalId: NullableStr, customerId: NullableStr, createdAt: Str })),
 });
 const QueueCaseOut = Type.Object({ id: Str, accountId: Str, status: Str, source: Str, assigneeId: NullableStr, alertCount: Type.Integer(), outcome: NullableStr, openedAt: Str, updatedAt: Str,
-  customerLabel: NullableStr, walletStatus: NullableStr });
+  customerLabel: NullableStr, walletStatus: NullableStr, merchantName: NullableStr });
 const RuleVersionOut = Type.Object({ version: Type.Integer(), enabled: Type.Boolean(), action: Str, params: Type.Record(Str, Type.Unknown()), reason: Str, changedBy: Str, changedAt: Str });
 const BatchSummaryOut = Type.Object({ id: Str, title: Str, status: Str, createdBy: Str, createdAt: Str, proposalId: NullableStr, executedAt: NullableStr, totalMinor: Str, victims: Type.Integer() });
 const FlagOut = Type.Object({ transferId: Str, caseId: NullableStr, reason: Str, flaggedBy: Str, amountMinor: Str, code: Str, createdAt: Str });

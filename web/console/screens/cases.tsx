@@ -9,7 +9,7 @@ import { decisionTone, Reasons } from './customer.tsx';
 import { isMerchantCase, MerchantCaseActions } from './merchant-case.tsx';
 import { useOperatorNames } from './operators.tsx';
 
-interface QueueCase { id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; customerLabel: string | null; walletStatus: string | null }
+interface QueueCase { id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; customerLabel: string | null; walletStatus: string | null; merchantName: string | null }
 interface CaseDetail {
   id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; closedAt: string | null;
   alerts: Array<{ riskEventId: string; decision: string; reasons: unknown; createdAt: string }>;
@@ -70,7 +70,7 @@ export function CasesScreen() {
             {[...loaded.data.cases, ...olderHere.cases.filter((c) => !loaded.data?.cases.some((first) => first.id === c.id))].map((c) => (
               <tr key={c.id}>
                 <td><Link to={`/cases/${c.id}`}>{t('cases.case')} <Short id={c.id} /></Link></td>
-                <td>{c.customerLabel ?? <Short id={c.accountId} />} {c.walletStatus === 'frozen' ? <Pill tone="bad">{t('customer.walletFrozen')}</Pill> : null}</td>
+                <td>{c.merchantName !== null ? <>{t('merchantCase.merchant')}: {c.merchantName}</> : c.customerLabel ?? <Short id={c.accountId} />} {c.walletStatus === 'frozen' ? <Pill tone="bad">{t('customer.walletFrozen')}</Pill> : null}</td>
                 <td>{c.status}{c.outcome ? ` · ${t(`outcome.${c.outcome}`)}` : ''} · {c.source}</td>
                 <td>{c.alertCount}</td><td>{c.assigneeId ? names(c.assigneeId) : '—'}</td><td><When at={c.updatedAt} /></td>
               </tr>
