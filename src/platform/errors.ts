@@ -133,6 +133,7 @@ export const problems = {
   customer_declined: { status: 402, title: 'The customer declined this payment in the wallet app' },
   customer_confirmation_expired: { status: 402, title: 'The customer did not confirm this payment in time' },
   pin_reset_needs_strong_factor: { status: 403, title: 'A locked PIN is reset with a passkey or authenticator app, or after an account recovery (an SMS code alone is not enough)' },
+  credential_change_needs_old_factor: { status: 403, title: 'For a day after a phone change, this change needs a passkey or authenticator app you had before it (or wait)' },
   confirmation_not_found: { status: 404, title: 'No payment waits for your confirmation under this id' },
   confirmation_needs_established_device: { status: 403, title: 'Confirm this payment with your PIN on a phone you have used with Koban for more than a day, or with a passkey' },
   webhook_endpoint_invalid: { status: 400, title: 'The webhook URL is not acceptable' },
