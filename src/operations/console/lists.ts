@@ -46,11 +46,20 @@ export async function ruleHistory(db: Database, ruleId: string) {
   return rows.rows.map((r) => ({ version: r.version, enabled: r.enabled, action: r.action, params: r.params, reason: r.reason, changedBy: r.changed_by, changedAt: r.changed_at.toISOString() }));
 }
 
-export async function compensationBatches(db: Database) {
+/** Compensation batches, newest first, a page at a time (`before`: the previous page's `nextBefore`). */
+export async function compensationBatches(db: Database, query: { limit?: number; before?: string } = {}) {
+  const limit = pageLimit(query.limit);
+  const before = decodeCursor(query.before);
   const rows = await db.pool.query<{ id: string; title: string; status: string; created_by: string; created_at: Date; proposal_id: string | null; executed_at: Date | null; total_minor: bigint; item_count: number }>(
-    'select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count from compensation_batches order by created_at desc limit 200');
-  return rows.rows.map((b) => ({ id: b.id, title: b.title, status: b.status, createdBy: b.created_by, createdAt: b.created_at.toISOString(), proposalId: b.proposal_id,
-    executedAt: b.executed_at?.toISOString() ?? null, totalMinor: b.total_minor.toString(), victims: b.item_count }));
+    `select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count from compensation_batches
+     where ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid)) order by created_at desc, id desc limit $1`,
+    [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(rows.rows, limit, (b) => ({ at: b.created_at, id: b.id }));
+  return {
+    nextBefore: page.nextBefore,
+    batches: page.items.map((b) => ({ id: b.id, title: b.title, status: b.status, createdBy: b.created_by, createdAt: b.created_at.toISOString(), proposalId: b.proposal_id,
+      executedAt: b.executed_at?.toISOString() ?? null, totalMinor: b.total_minor.toString(), victims: b.item_count })),
+  };
 }
 
 /** Flagged transfers no batch has taken yet: what "create a batch from flags" would compensate. */

@@ -188,8 +188,10 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
 
   scope.get('/v1/ops/compensation/batches', {
     config: opsConfig({ permission: 'proposals.read' }),
-    schema: { tags, summary: 'Compensation batches, newest first', description: OPS_SECURITY_NOTE, response: { 200: Type.Object({ batches: Type.Array(BatchSummaryOut) }) } },
-  }, async () => ({ batches: await compensationBatches(db) }));
+    schema: { tags, summary: 'Compensation batches, newest first; the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ batches: Type.Array(BatchSummaryOut), nextBefore: NullableStr }) } },
+  }, async (request) => compensationBatches(db, { ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }), ...(request.query.before === undefined ? {} : { before: request.query.before }) }));
 
   scope.get('/v1/ops/compensation/flags', {
     config: opsConfig({ permission: 'proposals.read' }),
