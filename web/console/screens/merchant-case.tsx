@@ -9,6 +9,7 @@ import { Card } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
 import { ActionButton, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
+import { ContainmentActions } from './merchant-applications.tsx';
 
 interface MerchantCase {
   caseId: string;
@@ -41,30 +42,8 @@ export function MerchantCaseActions(props: { caseId: string; open: boolean; onDo
   return (
     <>
       <Card title={t('merchantCase.heading')}>
-        <div className="row-pills">
-          <Link to={`/merchants/${m.id}`}>{m.name}</Link>
-          <Pill tone={m.status === 'active' ? 'ok' : 'bad'}>{m.status}</Pill>
-          {m.payoutsHeld ? <Pill tone="bad">{t('containment.payoutsHeld')}</Pill> : null}
-          {m.statusReason ? <span className="hint">{m.statusReason}</span> : null}
-        </div>
-        {can ? (
-          <div className="row actions">
-            {m.status === 'active' ? <ActionButton variant="danger" label={t('containment.suspend')} title={t('containment.suspendTitle')} description={t('containment.suspendText')}
-              run={(reason) => post('status', { status: 'suspended', reason })} onDone={done} /> : null}
-            {m.status === 'suspended' ? <ActionButton label={t('containment.reactivate')} title={t('containment.reactivate')} run={(reason) => post('status', { status: 'active', reason })} onDone={done} /> : null}
-            <ActionButton label={m.payoutsHeld ? t('containment.release') : t('containment.hold')} title={m.payoutsHeld ? t('containment.release') : t('containment.hold')}
-              run={(reason) => post('payout-hold', { held: !m.payoutsHeld, reason })} onDone={done} />
-          </div>
-        ) : null}
-        {can && v.stores.length > 0 ? (
-          <ul className="chips">
-            {v.stores.map((s) => (
-              <li key={s.id}>{s.name} <Pill tone={s.status === 'active' ? 'ok' : 'bad'}>{s.status}</Pill>{' '}
-                {s.status === 'closed' ? null : <ActionButton label={s.status === 'active' ? t('containment.suspendStore') : t('containment.reopenStore')} title={s.name}
-                  variant={s.status === 'active' ? 'danger' : 'secondary'} run={(reason) => post(`stores/${s.id}/status`, { status: s.status === 'active' ? 'suspended' : 'active', reason })} onDone={done} />}</li>
-            ))}
-          </ul>
-        ) : null}
+        <p><Link to={`/merchants/${m.id}`}>{m.name}</Link></p>
+        <ContainmentActions status={m.status} statusReason={m.statusReason} payoutsHeld={m.payoutsHeld} stores={v.stores} can={can} post={post} onDone={done} />
       </Card>
       <Card title={t('merchantCase.suspects')}>
         <p className="hint">{t('merchantCase.suspectsHint')}</p>
