@@ -10,7 +10,7 @@ import type { PortalDeps } from './portal/service.ts';
 export function portalDeps(config: Config, db: Database, ledger: Ledger, payments: PaymentsModule, operations: Operations, clock: Clock): PortalDeps {
   return {
     db, ledger, box: payments.box, now: clock, payments: payments.payments, terminals: () => payments.terminals, events: payments.payments.deps.events,
-    audit: operations.audit, proposals: operations.proposals, fourEyesAboveMinor: config.payments.merchantFourEyesAboveMinor, allowHttpWebhooks: config.nodeEnv !== 'production',
+    audit: operations.audit, proposals: operations.proposals, cases: operations.cases, fourEyesAboveMinor: config.payments.merchantFourEyesAboveMinor, allowHttpWebhooks: config.nodeEnv !== 'production',
     webauthn: { rpId: config.identity.webauthnRpId, rpName: config.identity.webauthnRpName, origins: config.identity.webauthnOrigins },
   };
 }

@@ -12,6 +12,8 @@
  * - a **locked** charge PIN is not reset with an SMS step-up alone (a SIM swap gives the thief SMS): the
  *   reset needs a passkey or authenticator-app step-up, or a recovery completed since the lock (SMS and
  *   e-mail codes, two channels).
+ * - for a day after the phone of record changed, a password or PIN change needs a factor from before the
+ *   change (passkey or authenticator app): codes to the new phone are not "the old factor".
  * Notices to every verified contact (the old one included for a contact change) and the one-kind-at-a-time
  * contact cool-down are in `security-alerts.ts` and `contacts/contact-change.ts`.
  */
@@ -38,14 +40,37 @@ export async function assessCredentialChange(deps: IdentityDeps, session: Pick<S
  * spent, so a refused attempt changes nothing.
  */
 export async function requireStrongFactorForLockedPin(db: Queryable, customerId: string, grant: string | undefined, lockedAt: Date): Promise<void> {
-  if (typeof grant === 'string' && grant.length > 0 && grant.length <= 128) {
-    const method = (await db.query<{ method: string }>('select method from step_up_grants where token_hash = $1 and customer_id = $2', [sha256(grant), customerId])).rows[0]?.method;
-    const enrolledBefore = method === 'passkey'
-      ? await db.query('select 1 from passkeys where customer_id = $1 and created_at < $2 limit 1', [customerId, lockedAt])
-      : method === 'totp' ? await db.query('select 1 from totp_factors where customer_id = $1 and confirmed_at < $2 limit 1', [customerId, lockedAt]) : null;
-    if (enrolledBefore?.rowCount === 1) return;
-  }
+  if (await grantByFactorEnrolledBefore(db, customerId, grant, lockedAt)) return;
   const recovered = await db.query('select 1 from recovery_requests where customer_id = $1 and completed_at > $2 limit 1', [customerId, lockedAt]);
   if (recovered.rowCount === 1) return;
   throw new KobanError('pin_reset_needs_strong_factor');
+}
+
+/** How long a new phone is not yet a factor for further credential changes (the contacts' own cool-down). */
+export const NEW_PHONE_NOT_A_FACTOR_MS = 24 * 60 * 60_000;
+
+/**
+ * Further changes need the old factor (issue 13): for a day after the phone of record changed, SMS codes go to
+ * a phone that may be the thief's, so a password or PIN change then needs a passkey or authenticator app
+ * enrolled **before** the phone changed (or waits out the day). The other contact already waits
+ * (`contact_change_cooldown`). Checked before the grant is spent, so a refusal changes nothing.
+ */
+export async function requireOldFactorAfterPhoneChange(db: Queryable, customerId: string, grant: string | undefined): Promise<void> {
+  const changed = (await db.query<{ completed_at: Date }>(
+    `select completed_at from contact_changes where customer_id = $1 and kind = 'phone' and reported_at is null
+       and completed_at > now() - make_interval(secs => $2::double precision / 1000) order by completed_at desc limit 1`,
+    [customerId, NEW_PHONE_NOT_A_FACTOR_MS])).rows[0]?.completed_at;
+  if (changed === undefined) return;
+  if (await grantByFactorEnrolledBefore(db, customerId, grant, changed)) return;
+  throw new KobanError('credential_change_needs_old_factor');
+}
+
+/** Whether the step-up grant presented was by a passkey or authenticator app enrolled before `instant`. */
+async function grantByFactorEnrolledBefore(db: Queryable, customerId: string, grant: string | undefined, instant: Date): Promise<boolean> {
+  if (typeof grant !== 'string' || grant.length === 0 || grant.length > 128) return false;
+  const method = (await db.query<{ method: string }>('select method from step_up_grants where token_hash = $1 and customer_id = $2', [sha256(grant), customerId])).rows[0]?.method;
+  const enrolledBefore = method === 'passkey'
+    ? await db.query('select 1 from passkeys where customer_id = $1 and created_at < $2 limit 1', [customerId, instant])
+    : method === 'totp' ? await db.query('select 1 from totp_factors where customer_id = $1 and confirmed_at < $2 limit 1', [customerId, instant]) : null;
+  return enrolledBefore?.rowCount === 1;
 }

@@ -36,7 +36,7 @@ import {
   answerRepeatedRefund, moveRefundMoneyStep, recordRefundStep, refundAnswer, refundAttempt, refundConsequencesStep, reserveRefundStep, validateRefund,
   type RefundAttempt, type RefundRequest,
 } from './refunds.ts';
-import { codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
+import { captureStanding, codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
 import { runSteps, runStepsUntilAnswer, table } from './step.ts';
 import { tierLimitForCode, tierLimitForQr } from './tier-limit-step.ts';
 import {
@@ -153,6 +153,7 @@ export const CAPTURE = table<AuthorizationAttempt, Payment>([
   ['replay check', answerRepeatedAction],
   ['validate (open, amount within the authorisation)', requireOpenAuthorization],
   ['switches', paymentsOn],
+  ['merchant standing', captureStanding],
   ['claim (the one decision per authorisation)', claimAction],
   ['move money (post the holds, charge the fee)', resolveHoldsStep],
   ['record', recordActionStep],

@@ -7,6 +7,7 @@
  */
 import { judgeMerchantStanding, requireMerchantStanding } from '../merchants/standing.ts';
 import { assert } from '../platform/assert.ts';
+import type { AuthorizationAttempt } from './authorizations.ts';
 import type { DynamicQrAttempt, StaticQrAttempt } from './customer-pay.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { CodeAttempt } from './till.ts';
@@ -27,5 +28,16 @@ export async function orderStanding(deps: PaymentsDeps, attempt: DynamicQrAttemp
 export async function storeStanding(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<undefined> {
   assert(attempt.store !== undefined, 'the store was read');
   await requireMerchantStanding(deps.db.pool, attempt.store.merchantId, attempt.store.storeId);
+  return undefined;
+}
+
+/**
+ * Capturing a pre-authorisation moves the held money to the merchant: a suspended merchant or store may not
+ * (the API key's short cache may still call the merchant active). A revert has no such step: it only
+ * releases the payer's own money, which a suspension must never block.
+ */
+export async function captureStanding(deps: PaymentsDeps, attempt: AuthorizationAttempt): Promise<undefined> {
+  assert(attempt.payment !== undefined, 'the authorisation was read');
+  await requireMerchantStanding(deps.db.pool, attempt.payment.merchantId, attempt.payment.storeId);
   return undefined;
 }

@@ -15,6 +15,7 @@ import { isUuid } from '../platform/ids.ts';
 import { businessDate } from '../payments/time.ts';
 import { wireInteger } from '../payments/views.ts';
 import { salesByDay } from './reads.ts';
+import { registerMerchantCaseRoutes } from './merchant-case-routes.ts';
 import { decideMerchantReversal, executeMerchantReversal, proposeMerchantReversal, REVERSAL_PAYMENTS_MAX, type ReversalOutcome } from './reversals.ts';
 import { merchantOut } from './routes.ts';
 import { merchantsDepsOf, type PortalDeps } from './service.ts';
@@ -99,6 +100,7 @@ export function registerMerchantOpsRoutes(scope: App, deps: PortalDeps): void {
   });
 
   registerReversalRoutes(scope, deps);
+  registerMerchantCaseRoutes(scope, deps);
 }
 
 const proposalOut = (p: { id: string; kind: string; subjectId: string; summary: Readonly<Record<string, unknown>>; reason: string; status: string; proposedBy: string; decidedBy: string | null }) =>

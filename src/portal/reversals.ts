@@ -20,7 +20,8 @@ export const REVERSAL_PAYMENTS_MAX = 200;
 interface ReversalLine { readonly paymentId: string; readonly amountMinor: string }
 export interface ReversalOutcome { readonly paymentId: string; readonly amountMinor: string; readonly outcome: 'refunded' | 'failed'; readonly refundId: string | null; readonly failure: string | null }
 
-export async function proposeMerchantReversal(deps: PortalDeps, proposals: Proposals, merchantId: string, paymentIds: readonly string[], by: Decider): Promise<Proposal> {
+/** `caseId`: the merchant's case the reversal was proposed from; its decision and execution are recorded there too. */
+export async function proposeMerchantReversal(deps: PortalDeps, proposals: Proposals, merchantId: string, paymentIds: readonly string[], by: Decider, caseId: string | null = null): Promise<Proposal> {
   const unique = [...new Set(paymentIds)];
   if (unique.length === 0 || unique.length > REVERSAL_PAYMENTS_MAX || !unique.every(isUuid)) {
     throw new KobanError('validation_failed', { errors: [{ pointer: '/body/paymentIds', message: `1–${REVERSAL_PAYMENTS_MAX} payment ids` }] });
@@ -35,13 +36,17 @@ export async function proposeMerchantReversal(deps: PortalDeps, proposals: Propo
     lines.push({ paymentId, amountMinor: refundable.toString() });
   }
   const totalMinor = lines.reduce((sum, line) => sum + BigInt(line.amountMinor), 0n).toString();
-  return withTransaction(deps.db, (client) => proposals.propose(client, { kind: 'merchant_reversal', subjectId: merchantId, summary: { merchantId, payments: lines, totalMinor }, by }));
+  const summary = { merchantId, payments: lines, totalMinor, ...(caseId === null ? {} : { caseId }) };
+  return withTransaction(deps.db, (client) => proposals.propose(client, { kind: 'merchant_reversal', subjectId: merchantId, summary, by }));
 }
 
 export async function decideMerchantReversal(deps: PortalDeps, proposals: Proposals, proposalId: string, approve: boolean, by: Decider): Promise<{ proposal: Proposal; outcomes: ReversalOutcome[] | null }> {
   await requireReversal(proposals, proposalId);
   const decided = await proposals.decide(proposalId, approve, by);
-  if (!approve) return { proposal: decided, outcomes: null };
+  if (!approve) {
+    await noteOnCase(deps, decided, 'case.merchant_reversal_rejected', `reversal ${proposalId} rejected by the second operator`, by);
+    return { proposal: decided, outcomes: null };
+  }
   // After the approval commits, never inside it: each refund is the payments module's own, with its own commits.
   return { proposal: decided, outcomes: await executeMerchantReversal(deps, proposals, proposalId, by) };
 }
@@ -71,7 +76,20 @@ export async function executeMerchantReversal(deps: PortalDeps, proposals: Propo
     outcome: failed === 0 ? 'success' : 'failure', details: { proposalId, proposedBy: proposal.proposedBy, approvedBy: proposal.decidedBy, refunded: outcomes.length - failed, failed, outcomes },
     ip: by.ip ?? null, requestId: by.requestId ?? null,
   }));
+  await noteOnCase(deps, proposal, 'case.merchant_reversal_executed', `reversal ${proposalId} approved by ${proposal.decidedBy}: ${outcomes.length - failed} refunded, ${failed} failed`, by);
   return outcomes;
+}
+
+/** A reversal proposed from a merchant's case tells the case how it ended, even once the case is closed. */
+async function noteOnCase(deps: PortalDeps, proposal: Proposal, action: string, note: string, by: Decider): Promise<void> {
+  const caseId = proposal.summary.caseId;
+  if (typeof caseId !== 'string' || !isUuid(caseId)) return;
+  try {
+    await deps.cases.recordAction(caseId, action, note, { actor: { kind: 'operator', id: by.operatorId }, reason: by.reason, ip: by.ip ?? null, requestId: by.requestId ?? null }, { requireOpen: false });
+  } catch (error) {
+    // The refunds are made and audited; a case that vanished must not turn that true answer into an error.
+    if (!isKobanError(error)) throw error;
+  }
 }
 
 async function requireReversal(proposals: Proposals, proposalId: string): Promise<Proposal> {

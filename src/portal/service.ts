@@ -14,6 +14,7 @@ import {
   createOrFindWebhookEndpoint, listWebhookEndpoints, ROTATION_OVERLAP_DEFAULT_SEC, rotateWebhookSecret, updateWebhookEndpoint, type WebhookFormat,
 } from '../merchants/webhook-endpoints.ts';
 import type { AuditActor, AuditLog } from '../operations/audit/audit-log.ts';
+import type { Cases } from '../operations/cases/cases.ts';
 import type { Proposals } from '../operations/proposals/proposals.ts';
 import { withTransaction, type Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -39,6 +40,8 @@ export interface PortalDeps {
   readonly audit: AuditLog;
   /** Operators' four-eyes proposals: a merchant reversal is one (reversals.ts). */
   readonly proposals: Proposals;
+  /** Operators' cases: a merchant's case records the containment taken from it (merchant-cases.ts). */
+  readonly cases: Cases;
   readonly fourEyesAboveMinor: bigint;
   readonly allowHttpWebhooks: boolean;
   /** The relying party merchant staff passkeys answer (the identity module's WebAuthn settings: one origin for every app). */

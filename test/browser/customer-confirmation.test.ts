@@ -13,7 +13,8 @@ import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { computeOpaAuthHeader } from '../../src/merchants/opa/signature.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
-import { ja, PIN, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
+import { addVirtualAuthenticator } from './wallet-account-helpers.ts';
+import { completeStepUpDialog, ja, PIN, signUpInBrowser, startMoneyEnv, type BrowserCustomer, type MoneyEnv } from './wallet-money-support.ts';
 
 let env: MoneyEnv;
 let browser: Browser;
@@ -94,5 +95,31 @@ describe('customer confirmation of a till charge', () => {
     await page.getByText(ja('money.confirm.declined')).waitFor({ timeout: 10_000 });
     expect(await charge(code, 12_000, merchantPaymentId)).toMatchObject({ status: 400, code: 'USER_DECLINED' });
     expect(await walletBalance()).toBe(25_000n);
+  });
+
+  it('a held charge released by the passkey on the phone (issue 13: the one confirmation a thief with the session, the PIN and the SIM cannot give); no PIN typed', async () => {
+    await addVirtualAuthenticator(page.context(), page);
+    await page.goto(`${env.base}/wallet/settings/passkeys`);
+    await page.getByLabel(ja('passkeys.name')).fill('テスト端末');
+    await page.getByRole('button', { name: ja('passkeys.add') }).click();
+    await completeStepUpDialog(env, page, customer);
+    await page.getByText(ja('passkeys.added')).waitFor({ timeout: 10_000 });
+
+    const code = await shownCode();
+    const merchantPaymentId = `till-${randomBytes(6).toString('hex')}`;
+    expect(await charge(code, 12_000, merchantPaymentId)).toEqual({ status: 202, code: 'REQUEST_ACCEPTED', paymentStatus: 'CREATED' });
+    const card = page.getByTestId('confirm-payment');
+    await card.waitFor({ timeout: 10_000 });
+    await card.getByRole('button', { name: ja('money.confirm.passkey') }).click();
+    // The step-up is bound to this payment and its amount, and offers the passkey alone (never an SMS code).
+    const dialog = page.getByRole('dialog', { name: ja('stepUp.title') });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('12,000');
+    expect(await dialog.getByRole('button', { name: ja('stepUp.smsSend') }).count()).toBe(0);
+    await dialog.getByRole('button', { name: ja('stepUp.usePasskey') }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText(ja('money.pay.paid')).waitFor({ timeout: 10_000 });
+    expect(await walletBalance()).toBe(13_000n);
+    expect(await charge(code, 12_000, merchantPaymentId)).toEqual({ status: 200, code: 'SUCCESS', paymentStatus: 'COMPLETED' });
   });
 });

@@ -13,7 +13,7 @@ import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { customerWithPin, PIN, startWalletEnv, type WalletEnv } from '../wallet/support.ts';
-import { stepUpBySms, type Customer } from './support.ts';
+import { lastCode, stepUpBySms, uniqueContacts, type Customer } from './support.ts';
 
 let w: WalletEnv;
 let merchant: TestMerchant;
@@ -114,5 +114,54 @@ describe('credential changes (issue 13)', () => {
     const lateSecret = await enrolTotp(swapped);
     const refused = await swapped.client.request({ method: 'PUT', url: '/v1/customer/pin', body: { pin: '905172' }, headers: { 'x-step-up-grant': await stepUpByTotp(swapped, lateSecret) } });
     expect(refused.json()).toMatchObject({ code: 'pin_reset_needs_strong_factor' });
+  });
+
+  it('a thief who moved the phone of record to their own number cannot then change the password or PIN with codes to it: a factor from before the change is needed', async () => {
+    const enrolTotpBefore = async (customer: Customer): Promise<string> => {
+      const grant = await stepUpBySms(w.koban, customer, 'change_factors', { factor: 'totp' });
+      const { secret } = (await customer.client.request({ method: 'POST', url: '/v1/customer/totp', body: {}, headers: { 'x-step-up-grant': grant } })).json() as { secret: string };
+      expect((await customer.client.request({ method: 'POST', url: '/v1/customer/totp/confirm', body: { code: await generate({ secret }) } })).statusCode).toBe(200);
+      await w.db.pool.query(`update totp_factors set confirmed_at = now() - interval '1 day' where customer_id = $1`, [customer.customerId]);
+      return secret;
+    };
+    const movePhone = async (customer: Customer): Promise<void> => {
+      const phone = uniqueContacts().phone;
+      const grant = await stepUpBySms(w.koban, customer, 'change_phone', { phone });
+      const started = await customer.client.request({ method: 'POST', url: '/v1/customer/contacts/phone', body: { phone }, headers: { 'x-step-up-grant': grant } });
+      expect(started.statusCode, started.body).toBe(202);
+      const confirmed = await customer.client.request({ method: 'POST', url: `/v1/customer/contacts/changes/${started.json().changeId}/confirm`, body: { code: await lastCode(w.koban, phone) } });
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
+      customer.phone = phone;
+    };
+    const stepUpByTotp = async (customer: Customer, secret: string, action: string, params: Record<string, string>): Promise<string> => {
+      const started = await customer.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action, params } });
+      const verified = await customer.client.request({ method: 'POST', url: `/v1/customer/step-up/${started.json().stepUpId}/verify`, body: { method: 'totp', code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 }) } });
+      expect(verified.statusCode, verified.body).toBe(200);
+      return (verified.json() as { grant: string }).grant;
+    };
+
+    const victim = await customerWithPin(w.koban);
+    const secret = await enrolTotpBefore(victim);
+    await movePhone(victim);
+    const credentials = async () => (await w.db.pool.query<{ password_hash: string; pin_hash: string }>(
+      'select p.password_hash, c.pin_hash from password_credentials p join charge_pins c on c.customer_id = p.customer_id where p.customer_id = $1', [victim.customerId])).rows[0];
+    const before = await credentials();
+    // Codes to the new phone do not change the password or the PIN, and nothing changes.
+    const refused = await changePassword(victim, 'the thief chose this passphrase');
+    expect(refused.statusCode, refused.body).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'credential_change_needs_old_factor' });
+    const pinGrant = await stepUpBySms(w.koban, victim, 'change_factors', { factor: 'charge_pin' });
+    const pin = await victim.client.request({ method: 'PUT', url: '/v1/customer/pin', body: { pin: '905172', currentPin: PIN }, headers: { 'x-step-up-grant': pinGrant } });
+    expect(pin.json()).toMatchObject({ code: 'credential_change_needs_old_factor' });
+    expect(await credentials()).toEqual(before);
+    // The owner, with the authenticator app they had before the change, still can.
+    const grant = await stepUpByTotp(victim, secret, 'change_password', {});
+    const changed = await victim.client.request({ method: 'POST', url: '/v1/customer/password', body: { currentPassword: victim.password, newPassword: 'the owner chose this passphrase' }, headers: { 'x-step-up-grant': grant } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect((await credentials())?.password_hash).not.toBe(before?.password_hash);
+
+    // A customer whose phone did not change is not affected.
+    const ordinary = await customerWithPin(w.koban);
+    expect((await changePassword(ordinary, 'an ordinary new passphrase')).statusCode).toBe(200);
   });
 });

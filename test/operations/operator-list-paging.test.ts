@@ -5,15 +5,19 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7 } from '../../src/platform/ids.ts';
+import { withTransaction } from '../../src/platform/db/database.ts';
 import { startTestKoban } from '../support/koban.ts';
+import { createShop, fundedCustomer, pay } from './console-support.ts';
 import { opsRequest, signInAs, type SignedInOperator } from './support.ts';
 
 let env: Awaited<ReturnType<typeof startTestKoban>>;
 let analyst: SignedInOperator;
+let pagedShop: Awaited<ReturnType<typeof createShop>>;
 const accounts = Array.from({ length: 7 }, () => randomUUID());
 beforeAll(async () => {
   env = await startTestKoban();
   analyst = await signInAs(env.koban, 'risk_analyst');
+  pagedShop = await createShop(env.koban, 'Paged Shop');
   for (const accountId of accounts) {
     await env.koban.operations.cases.openFromAlert({ accountId }, { id: uuidv7(), decision: 'review', reasons: [] });
     await env.koban.risk.recordSignal({ signal: 'terminal_code_guessing', accountId: null, ref: accountId, message: `paging test ${accountId}` });
@@ -54,8 +58,32 @@ describe('operator lists page with a cursor', () => {
     expect(new Set(refs).size).toBe(refs.length);
   });
 
+  it('a merchant\'s payments show every payment once across pages, not only the recent ones (a colluding merchant\'s oldest stolen payments stay in view)', async () => {
+    const shop = pagedShop;
+    const customer = await fundedCustomer(env.koban, 50_000n);
+    const paid: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const result = await pay(env.koban, shop, customer, 100 + i);
+      expect(result.resultInfo.code).toBe('SUCCESS');
+      paid.push(result.merchantPaymentId);
+    }
+    const seen = await readAll<{ merchantPaymentId: string }>(`/v1/ops/merchants/${shop.merchant.merchantId}/payments`, 'payments', (p) => p.merchantPaymentId);
+    expect([...seen].sort()).toEqual([...paid].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('four-eyes proposals show every proposal once across pages', async () => {
+    const subjects = Array.from({ length: 7 }, () => randomUUID());
+    for (const subjectId of subjects) {
+      await withTransaction(env.koban.db, (client) => env.koban.operations.proposals.propose(client, { kind: 'merchant_reversal', subjectId, summary: { merchantId: subjectId, payments: [], totalMinor: '0' }, by: { operatorId: analyst.id, reason: 'paging test' } }));
+    }
+    const seen = await readAll<{ subjectId: string }>('/v1/ops/proposals?status=pending', 'proposals', (p) => p.subjectId);
+    expect(seen.filter((id) => (subjects as string[]).includes(id)).sort()).toEqual([...subjects].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
   it('a forged cursor is a 400 naming the field, not a 500', async () => {
-    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events']) {
+    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events', `/v1/ops/merchants/${pagedShop.merchant.merchantId}/payments`, '/v1/ops/proposals', '/v1/ops/compensation/batches']) {
       for (const before of ['not-a-cursor!', Buffer.from('yesterday|x').toString('base64url'), Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url')]) {
         const response = await opsRequest(env.koban, analyst)('GET', `${path}?before=${encodeURIComponent(before)}`);
         expect(response.statusCode, `${path} ${before}`).toBeLessThan(500);

@@ -5,6 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiCredential } from '../../src/merchants/credentials.ts';
+import { setMerchantStatus } from '../../src/merchants/onboarding.ts';
+import { setStoreStatus } from '../../src/merchants/stores.ts';
 import { availableBalance } from '../../src/ledger/types.ts';
 import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { testCustomerHeader } from '../../src/payments/test-support/header-authenticator.ts';
@@ -260,5 +262,36 @@ describe('webhooks', () => {
     expect(completed).toMatchObject({ state: 'COMPLETED', order_amount: '1000', authorized_at: authorized?.authorized_at });
     const revertedEvents = await rendered(reverted.paymentId);
     expect(revertedEvents.map((e) => e?.state)).toEqual(['AUTHORIZED', 'CANCELED']);
+  });
+});
+
+describe('a suspended merchant cannot capture (issue 13: merchant containment on every surface)', () => {
+  it('a colluding merchant suspended after the hold captures nothing, even by a retry; the payer\'s hold is still reverted; a store suspension bites too', async () => {
+    const deps = { db: h.db, ledger: h.ledger, box: h.module.box, now: () => h.clock.now, fourEyesAboveMinor: 1_000_000n };
+    const operator = { kind: 'operator' as const, id: 'operator-contain' };
+    const captureNow = (merchantPaymentId: string, merchantCaptureId: string, amountMinor = 800n) => h.module.payments.captureAuthorization({
+      merchantId: h.merchant.merchantId, merchantPaymentId, merchantCaptureId, amountMinor, orderDescription: 'final bill', requestedAt: null });
+    const held = await authorize(1_000n, 1_000n);
+    const onStore = await authorize(800n, 800n, { storeId: h.merchant.storeId });
+    await setMerchantStatus(deps, h.merchant.merchantId, 'suspended', 'money converging from taken-over wallets', operator, null);
+    try {
+      await expect(captureNow(held.merchantPaymentId, `cap-s-${held.merchantPaymentId}`)).rejects.toMatchObject({ code: 'merchant_not_active' });
+      await expect(captureNow(held.merchantPaymentId, `cap-s-${held.merchantPaymentId}`)).rejects.toMatchObject({ code: 'merchant_not_active' });
+      const wallet = await account(held.customer.walletAccountId);
+      expect([wallet.debitsPosted, wallet.debitsPending]).toEqual([0n, 1_000n]);
+      // Releasing the payer's own money is never blocked by a suspension.
+      const reverted = await h.module.payments.revertAuthorization({ merchantId: h.merchant.merchantId, merchantRevertId: `rev-s-${held.merchantPaymentId}`, paymentId: held.paymentId, reason: 'suspended', requestedAt: null });
+      expect(reverted.status).toBe('CANCELED');
+      expect(availableBalance(await account(held.customer.walletAccountId))).toBe(1_000n);
+    } finally {
+      await setMerchantStatus(deps, h.merchant.merchantId, 'active', 'checked with the owner', operator, null);
+    }
+    await setStoreStatus(deps, h.merchant.merchantId, h.merchant.storeId, 'suspended', 'tampered QR stickers', operator, null);
+    try {
+      await expect(captureNow(onStore.merchantPaymentId, `cap-st-${onStore.merchantPaymentId}`)).rejects.toMatchObject({ code: 'merchant_not_active', detail: 'the store is suspended' });
+    } finally {
+      await setStoreStatus(deps, h.merchant.merchantId, h.merchant.storeId, 'active', 'stickers replaced', operator, null);
+    }
+    expect((await captureNow(onStore.merchantPaymentId, `cap-st2-${onStore.merchantPaymentId}`)).status).toBe('COMPLETED');
   });
 });

@@ -11,7 +11,7 @@ import type { IdentityDeps } from '../deps.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { revokeAllSessions, type Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
-import { assessCredentialChange } from '../credential-changes.ts';
+import { assessCredentialChange, requireOldFactorAfterPhoneChange } from '../credential-changes.ts';
 import { checkNewPassword, normalizePassword, PASSWORD_LENGTH_MAX } from './policy.ts';
 
 export interface ChangePassword { readonly currentPassword: string; readonly newPassword: string; readonly grant: string | undefined }
@@ -21,6 +21,7 @@ export async function changePassword(deps: IdentityDeps, session: Session, input
   const context = { email: contacts.find((c) => c.kind === 'email')?.value ?? null, phone: contacts.find((c) => c.kind === 'phone')?.value ?? null };
   // Bad input changes nothing: the new password is checked before the grant is spent.
   const newPassword = checkNewPassword(input.newPassword, context, '/body/newPassword');
+  await requireOldFactorAfterPhoneChange(deps.db.pool, session.customerId, input.grant);
   await requireStepUp(deps.db.pool, session, input.grant, 'change_password', {});
   const stored = (await deps.db.pool.query<{ password_hash: string }>('select password_hash from password_credentials where customer_id = $1', [session.customerId])).rows[0]?.password_hash ?? null;
   const current = normalizePassword(input.currentPassword);

@@ -9,7 +9,7 @@ import { KobanError } from '../../platform/errors.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import type { IdentityDeps } from '../deps.ts';
 import { riskDeviceId } from '../login/login.ts';
-import { assessCredentialChange, requireStrongFactorForLockedPin } from '../credential-changes.ts';
+import { assessCredentialChange, requireOldFactorAfterPhoneChange, requireStrongFactorForLockedPin } from '../credential-changes.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import type { Session } from '../sessions/sessions.ts';
 import { requireStepUp } from '../step-up/step-up.ts';
@@ -32,6 +32,7 @@ export async function setChargePin(deps: IdentityDeps, session: Session, input: 
   await checkNewPin(deps, session.customerId, input.pin);
   const before = (await deps.db.pool.query<{ locked_at: Date | null }>('select locked_at from charge_pins where customer_id = $1', [session.customerId])).rows[0];
   if (before?.locked_at != null) await requireStrongFactorForLockedPin(deps.db.pool, session.customerId, input.grant, before.locked_at);
+  if (before !== undefined) await requireOldFactorAfterPhoneChange(deps.db.pool, session.customerId, input.grant);
   // The grant is spent before the current PIN is checked: one step-up buys one guess at it.
   await requireStepUp(deps.db.pool, session, input.grant, 'change_factors', { factor: 'charge_pin' });
   // A first PIN is part of setting the account up; changing or resetting one is what a takeover does next.

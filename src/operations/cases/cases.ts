@@ -21,6 +21,17 @@ export const CASE_OUTCOMES = ['fraud_confirmed', 'false_positive', 'customer_err
 export type CaseOutcome = (typeof CASE_OUTCOMES)[number];
 export const CASES_PAGE_MAX = 200;
 
+/**
+ * A case is about a customer (its subject is the customer id) or a merchant (`merchant:<id>`, what risk's
+ * merchant_convergence rule opens: src/risk/rules/merchant-convergence.ts `merchantCaseSubject`). The merchant's
+ * id, or null for a customer's case.
+ */
+export function caseMerchantId(subject: string): string | null {
+  if (!subject.startsWith('merchant:')) return null;
+  const id = subject.slice('merchant:'.length);
+  return isUuid(id) ? id : null;
+}
+
 export interface CaseSummary {
   readonly id: string;
   readonly accountId: string;
@@ -66,6 +77,12 @@ export interface Cases {
   forceReset(caseId: string, context: ActionContext): Promise<CaseDetail>;
   revokeSessions(caseId: string, context: ActionContext): Promise<CaseDetail>;
   close(caseId: string, outcome: CaseOutcome, context: ActionContext): Promise<CaseDetail>;
+  /**
+   * A note and an audit event for an action another module took on the case's subject (a merchant suspended,
+   * its payouts held, a reversal proposed): the module acts and audits first, the case records it after.
+   * `requireOpen: false` records on a closed case too (a reversal approved after the case was closed).
+   */
+  recordAction(caseId: string, action: string, note: string, context: ActionContext, options?: { requireOpen?: boolean }): Promise<CaseDetail>;
 }
 
 interface CaseRow {
@@ -77,12 +94,12 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
   const wallets = () => required(adapters.wallets, 'the customer wallet directory');
   const identity = () => required(adapters.identity, 'identity (sessions and credentials)');
 
-  /** Runs one case action: the case must exist and be open; the note and audit commit with `work`. */
-  const act = async (caseId: string, context: ActionContext, action: string, note: string, work?: (client: pg.PoolClient, row: CaseRow) => Promise<void>) => {
+  /** Runs one case action: the case must exist and be open (unless `requireOpen` is false); the note and audit commit with `work`. */
+  const act = async (caseId: string, context: ActionContext, action: string, note: string, work?: (client: pg.PoolClient, row: CaseRow) => Promise<void>, requireOpen = true) => {
     requireReason(context.reason);
     await withTransaction(db, async (client) => {
       const row = await lockCase(client, caseId);
-      if (row.status === 'closed') throw new KobanError('case_closed', { detail: `case ${caseId} is closed` });
+      if (requireOpen && row.status === 'closed') throw new KobanError('case_closed', { detail: `case ${caseId} is closed` });
       await work?.(client, row);
       await addNote(client, caseId, context.actor, 'action', `${note}: ${context.reason}`);
       await client.query('update cases set updated_at = now() where id = $1', [caseId]);
@@ -91,7 +108,14 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
     });
     return get(db, caseId);
   };
-  const accountOf = async (caseId: string) => (await get(db, caseId)).accountId;
+  /** The customer a customer action applies to; a merchant's case has merchant actions instead (src/portal/merchant-cases.ts). */
+  const accountOf = async (caseId: string) => {
+    const { accountId } = await get(db, caseId);
+    if (accountId.startsWith('merchant:')) {
+      throw new KobanError('case_subject_mismatch', { detail: 'this case is about a merchant: suspend it, hold its payouts or reverse its payments from the case\'s merchant actions' });
+    }
+    return accountId;
+  };
 
   return {
     async openFromAlert(event, decision) {
@@ -154,6 +178,7 @@ export function createCases(db: Database, ledger: Ledger, adapters: OperationsAd
       const revoked = await identity().revokeSessions(await accountOf(caseId));
       return act(caseId, context, 'case.sessions_revoked', `${revoked} session(s) revoked`);
     },
+    recordAction: (caseId, action, note, context, options) => act(caseId, context, action, note, undefined, options?.requireOpen ?? true),
     close: (caseId, outcome, context) => act(caseId, context, 'case.closed', `closed as ${outcome}`, async (client) => {
       await client.query(`update cases set status = 'closed', outcome = $2, closed_at = now() where id = $1`, [caseId, outcome]);
     }),

@@ -28,9 +28,14 @@ export function registerCompensationRoutes(scope: App, operations: Operations): 
   scope.get('/v1/ops/proposals', {
     config: opsConfig({ permission: 'proposals.read' }),
     schema: { tags, summary: 'Four-eyes proposals', description: OPS_SECURITY_NOTE,
-      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ proposals: Type.Array(ProposalOut) }) } },
-  }, async (request) => ({ proposals: (await operations.proposals.list(request.query.status ?? null)).map(proposalOut) }));
+      querystring: Type.Object({ status: Type.Optional(Type.Union([Type.Literal('pending'), Type.Literal('approved'), Type.Literal('rejected')])),
+        limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ proposals: Type.Array(ProposalOut), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
+  }, async (request) => {
+    const { status, limit, before } = request.query;
+    const page = await operations.proposals.page(status ?? null, { ...(limit === undefined ? {} : { limit: Number(limit) }), ...(before === undefined ? {} : { before }) });
+    return { proposals: page.proposals.map(proposalOut), nextBefore: page.nextBefore };
+  });
 
   scope.post('/v1/ops/compensation/flags', {
     config: opsConfig({ permission: 'compensation.propose' }),

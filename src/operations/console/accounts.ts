@@ -121,6 +121,31 @@ export async function merchantView(db: Database, merchantId: string) {
 }
 
 /**
+ * Every payment to a merchant, newest first, a page at a time (issue 13: paging on every operator list; the
+ * merchant page showed only its recent ones). Read like the merchant page's: the receivable account's payment
+ * and hold transfers from the ledger's history (an index range scan however busy the merchant is, with the
+ * ledger's own cursor), then their payment rows by the unique transfer id.
+ */
+export async function merchantPayments(db: Database, merchantId: string, before: string | null, limit: number) {
+  if (!isUuid(merchantId)) throw new KobanError('merchant_not_found');
+  const found = await db.pool.query<{ receivable_account_id: string }>('select receivable_account_id from merchants where id = $1', [merchantId]);
+  const accountId = found.rows[0]?.receivable_account_id;
+  if (accountId === undefined) throw new KobanError('merchant_not_found');
+  const statement = await readStatement(db, { accountId, cursor: before, limit, codes: [TransferCodes.payment, TransferCodes.hold] });
+  const payments = await db.pool.query<{ id: string; payment_transfer_id: string; merchant_payment_id: string; status: string; amount_minor: bigint; store_id: string | null; terminal_id: string | null; customer_id: string | null; created_at: Date }>(
+    `select id, payment_transfer_id, merchant_payment_id, status, amount_minor, store_id, terminal_id, customer_id, created_at from payments
+     where payment_transfer_id = any($1::uuid[]) and merchant_id = $2`, [statement.entries.map((e) => e.transfer.id), merchantId]);
+  // In the ledger's order, which the cursor follows (a payment's row may be stamped before an earlier one commits).
+  const position = new Map(statement.entries.map((entry, index) => [entry.transfer.id, index]));
+  const ordered = [...payments.rows].sort((a, b) => (position.get(a.payment_transfer_id) ?? 0) - (position.get(b.payment_transfer_id) ?? 0));
+  return {
+    payments: ordered.map((p) => ({ id: p.id, merchantPaymentId: p.merchant_payment_id, status: p.status, amountMinor: p.amount_minor.toString(),
+      storeId: p.store_id, terminalId: p.terminal_id, customerId: p.customer_id, createdAt: p.created_at.toISOString() })),
+    nextBefore: statement.nextCursor,
+  };
+}
+
+/**
  * Opens a case on a customer from the console (source `operator`), or answers the open one: one open
  * case per account, the same unique index the risk engine's alerts meet on.
  */

@@ -20,10 +20,12 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
   const before = decodeCursor(filter.before);
   const assigneeId = filter.assignee.kind === 'operator' && isUuid(filter.assignee.operatorId) ? filter.assignee.operatorId : null;
   const rows = await db.pool.query<{ id: string; account_id: string; status: string; source: string; assignee_id: string | null; alert_count: number; outcome: string | null;
-    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null }>(
+    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null; merchant_name: string | null }>(
     `select c.id, c.account_id, c.status, c.source, c.assignee_id, c.alert_count, c.outcome, c.opened_at, c.updated_at,
             (select value from customer_contacts k where k.customer_id::text = c.account_id and k.kind = 'email') as email,
-            (select a.status from customer_wallets w join accounts a on a.id = w.account_id where w.customer_id::text = c.account_id) as wallet_status
+            (select a.status from customer_wallets w join accounts a on a.id = w.account_id where w.customer_id::text = c.account_id) as wallet_status,
+            -- A merchant's case (merchant_convergence) is named by the merchant.
+            case when c.account_id ~ '^merchant:[0-9a-f-]{36}$' then (select m.name from merchants m where m.id = substr(c.account_id, 10)::uuid) end as merchant_name
      from cases c
      where ($1::text is null or c.status = $1)
        and case $2::text when 'none' then c.assignee_id is null when 'operator' then c.assignee_id = $3::uuid else true end
@@ -34,7 +36,7 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
   return { nextBefore: page.nextBefore, cases: page.items.map((c) => ({
     id: c.id, accountId: c.account_id, status: c.status, source: c.source, assigneeId: c.assignee_id, alertCount: c.alert_count, outcome: c.outcome,
     openedAt: c.opened_at.toISOString(), updatedAt: c.updated_at.toISOString(),
-    customerLabel: c.email === null ? null : masker.masked ? maskContact('email', c.email) : c.email, walletStatus: c.wallet_status,
+    customerLabel: c.email === null ? null : masker.masked ? maskContact('email', c.email) : c.email, walletStatus: c.wallet_status, merchantName: c.merchant_name,
   })) };
 }
 
@@ -44,11 +46,20 @@ export async function ruleHistory(db: Database, ruleId: string) {
   return rows.rows.map((r) => ({ version: r.version, enabled: r.enabled, action: r.action, params: r.params, reason: r.reason, changedBy: r.changed_by, changedAt: r.changed_at.toISOString() }));
 }
 
-export async function compensationBatches(db: Database) {
+/** Compensation batches, newest first, a page at a time (`before`: the previous page's `nextBefore`). */
+export async function compensationBatches(db: Database, query: { limit?: number; before?: string } = {}) {
+  const limit = pageLimit(query.limit);
+  const before = decodeCursor(query.before);
   const rows = await db.pool.query<{ id: string; title: string; status: string; created_by: string; created_at: Date; proposal_id: string | null; executed_at: Date | null; total_minor: bigint; item_count: number }>(
-    'select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count from compensation_batches order by created_at desc limit 200');
-  return rows.rows.map((b) => ({ id: b.id, title: b.title, status: b.status, createdBy: b.created_by, createdAt: b.created_at.toISOString(), proposalId: b.proposal_id,
-    executedAt: b.executed_at?.toISOString() ?? null, totalMinor: b.total_minor.toString(), victims: b.item_count }));
+    `select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count from compensation_batches
+     where ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid)) order by created_at desc, id desc limit $1`,
+    [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(rows.rows, limit, (b) => ({ at: b.created_at, id: b.id }));
+  return {
+    nextBefore: page.nextBefore,
+    batches: page.items.map((b) => ({ id: b.id, title: b.title, status: b.status, createdBy: b.created_by, createdAt: b.created_at.toISOString(), proposalId: b.proposal_id,
+      executedAt: b.executed_at?.toISOString() ?? null, totalMinor: b.total_minor.toString(), victims: b.item_count })),
+  };
 }
 
 /** Flagged transfers no batch has taken yet: what "create a batch from flags" would compensate. */

@@ -10,7 +10,7 @@ import type { Operations } from '../operations.ts';
 import { opsConfig } from '../routes.ts';
 import { PERMISSIONS, can, type Permission } from '../operators/permissions.ts';
 import { verifyAudit } from '../audit/verify.ts';
-import { customerStatement, customerView, merchantView, openOperatorCase } from './accounts.ts';
+import { customerStatement, customerView, merchantPayments, merchantView, openOperatorCase } from './accounts.ts';
 import { createDashboard, sharedFor } from './dashboard.ts';
 import { caseQueue, compensationBatches, operatorDirectory, pendingFlags, ruleHistory, type AssigneeFilter } from './lists.ts';
 import { maskerFor } from './masking.ts';
@@ -63,7 +63,7 @@ const MerchantOut = Type.Object({
   recentPayments: Type.Array(Type.Object({ id: Str, merchantPaymentId: Str, status: Str, amountMinor: Str, storeId: NullableStr, terminalId: NullableStr, customerId: NullableStr, createdAt: Str })),
 });
 const QueueCaseOut = Type.Object({ id: Str, accountId: Str, status: Str, source: Str, assigneeId: NullableStr, alertCount: Type.Integer(), outcome: NullableStr, openedAt: Str, updatedAt: Str,
-  customerLabel: NullableStr, walletStatus: NullableStr });
+  customerLabel: NullableStr, walletStatus: NullableStr, merchantName: NullableStr });
 const RuleVersionOut = Type.Object({ version: Type.Integer(), enabled: Type.Boolean(), action: Str, params: Type.Record(Str, Type.Unknown()), reason: Str, changedBy: Str, changedAt: Str });
 const BatchSummaryOut = Type.Object({ id: Str, title: Str, status: Str, createdBy: Str, createdAt: Str, proposalId: NullableStr, executedAt: NullableStr, totalMinor: Str, victims: Type.Integer() });
 const FlagOut = Type.Object({ transferId: Str, caseId: NullableStr, reason: Str, flaggedBy: Str, amountMinor: Str, code: Str, createdAt: Str });
@@ -158,6 +158,13 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
     schema: { tags, summary: 'A merchant with its stores, terminals and recent payments', description: OPS_SECURITY_NOTE, params: IdParams, response: { 200: MerchantOut } },
   }, async (request) => merchantView(db, request.params.id));
 
+  scope.get('/v1/ops/merchants/:id/payments', {
+    config: opsConfig({ permission: 'merchants.read' }),
+    schema: { tags, summary: 'Every payment to the merchant, newest first; the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE, params: IdParams,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 100 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ payments: MerchantOut.properties.recentPayments, nextBefore: NullableStr }) } },
+  }, async (request) => merchantPayments(db, request.params.id, request.query.before ?? null, Math.min(Number(request.query.limit ?? 50), 200)));
+
   scope.get('/v1/ops/case-queue', {
     config: opsConfig({ permission: 'cases.read' }),
     schema: { tags, summary: 'Cases for the queue, filtered by status and assignee (me, none, or an operator id), most recently active first', description: OPS_SECURITY_NOTE,
@@ -181,8 +188,10 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
 
   scope.get('/v1/ops/compensation/batches', {
     config: opsConfig({ permission: 'proposals.read' }),
-    schema: { tags, summary: 'Compensation batches, newest first', description: OPS_SECURITY_NOTE, response: { 200: Type.Object({ batches: Type.Array(BatchSummaryOut) }) } },
-  }, async () => ({ batches: await compensationBatches(db) }));
+    schema: { tags, summary: 'Compensation batches, newest first; the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ batches: Type.Array(BatchSummaryOut), nextBefore: NullableStr }) } },
+  }, async (request) => compensationBatches(db, { ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }), ...(request.query.before === undefined ? {} : { before: request.query.before }) }));
 
   scope.get('/v1/ops/compensation/flags', {
     config: opsConfig({ permission: 'proposals.read' }),

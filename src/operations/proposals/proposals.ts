@@ -9,6 +9,7 @@ import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
+import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
@@ -43,6 +44,8 @@ export interface Proposals {
     onRejected?: (client: pg.PoolClient, proposal: Proposal) => Promise<void>): Promise<Proposal>;
   get(proposalId: string): Promise<Proposal>;
   list(status: ProposalStatus | null): Promise<Proposal[]>;
+  /** Newest first, a page at a time (`before`: the previous page's `nextBefore`; issue 13: paging on every operator list). */
+  page(status: ProposalStatus | null, query: { limit?: number; before?: string }): Promise<{ proposals: Proposal[]; nextBefore: string | null }>;
 }
 
 interface ProposalRow {
@@ -96,6 +99,15 @@ export function createProposals(db: Database): Proposals {
     async list(status) {
       const found = await db.pool.query<ProposalRow>('select * from proposals where ($1::text is null or status = $1) order by proposed_at desc limit 200', [status]);
       return found.rows.map(toProposal);
+    },
+    async page(status, query) {
+      const limit = pageLimit(query.limit);
+      const before = decodeCursor(query.before);
+      const found = await db.pool.query<ProposalRow>(
+        `select * from proposals where ($1::text is null or status = $1) and ($3::timestamptz is null or (proposed_at, id) < ($3, $4::uuid))
+         order by proposed_at desc, id desc limit $2`, [status, limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+      const page = pageOf(found.rows, limit, (row) => ({ at: row.proposed_at, id: row.id }));
+      return { proposals: page.items.map(toProposal), nextBefore: page.nextBefore };
     },
   };
 }

@@ -6,9 +6,10 @@ import { Link, useRouter } from '../../shared/router.tsx';
 import { ActionButton, ErrorNotice, Loading, Pill, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { decisionTone, Reasons } from './customer.tsx';
+import { isMerchantCase, MerchantCaseActions } from './merchant-case.tsx';
 import { useOperatorNames } from './operators.tsx';
 
-interface QueueCase { id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; customerLabel: string | null; walletStatus: string | null }
+interface QueueCase { id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; customerLabel: string | null; walletStatus: string | null; merchantName: string | null }
 interface CaseDetail {
   id: string; accountId: string; status: string; source: string; assigneeId: string | null; alertCount: number; outcome: string | null; openedAt: string; updatedAt: string; closedAt: string | null;
   alerts: Array<{ riskEventId: string; decision: string; reasons: unknown; createdAt: string }>;
@@ -69,7 +70,7 @@ export function CasesScreen() {
             {[...loaded.data.cases, ...olderHere.cases.filter((c) => !loaded.data?.cases.some((first) => first.id === c.id))].map((c) => (
               <tr key={c.id}>
                 <td><Link to={`/cases/${c.id}`}>{t('cases.case')} <Short id={c.id} /></Link></td>
-                <td>{c.customerLabel ?? <Short id={c.accountId} />} {c.walletStatus === 'frozen' ? <Pill tone="bad">{t('customer.walletFrozen')}</Pill> : null}</td>
+                <td>{c.merchantName !== null ? <>{t('merchantCase.merchant')}: {c.merchantName}</> : c.customerLabel ?? <Short id={c.accountId} />} {c.walletStatus === 'frozen' ? <Pill tone="bad">{t('customer.walletFrozen')}</Pill> : null}</td>
                 <td>{c.status}{c.outcome ? ` · ${t(`outcome.${c.outcome}`)}` : ''} · {c.source}</td>
                 <td>{c.alertCount}</td><td>{c.assigneeId ? names(c.assigneeId) : '—'}</td><td><When at={c.updatedAt} /></td>
               </tr>
@@ -94,6 +95,9 @@ export function CaseScreen(props: { id: string }) {
   const c = loaded.data;
   if (c === null) return <Loading loaded={loaded} />;
   const open = c.status === 'open';
+  // A merchant's case (issue 13) has the merchant's containment instead of the customer's account actions.
+  const merchantCase = isMerchantCase(c.accountId);
+  const customerCan = (permission: string) => !merchantCase && session.can(permission);
   const action = (path: string) => async (reason: string) => ops('POST', `/v1/ops/cases/${c.id}/${path}`, { reason });
   const author = (who: string) => (who.startsWith('operator:') ? names(who.slice(9)) : who);
   const addComment = async () => {
@@ -117,7 +121,9 @@ export function CaseScreen(props: { id: string }) {
       </div>
       <Card title={t('cases.summary')}>
         <dl className="facts">
-          <div><dt>{t('col.customer')}</dt><dd><Link to={`/customers/${c.accountId}`}>{t('cases.openAccount')} <Short id={c.accountId} /></Link></dd></div>
+          {merchantCase
+            ? <div><dt>{t('merchantCase.merchant')}</dt><dd><Link to={`/merchants/${c.accountId.slice('merchant:'.length)}`}><Short id={c.accountId.slice('merchant:'.length)} /></Link></dd></div>
+            : <div><dt>{t('col.customer')}</dt><dd><Link to={`/customers/${c.accountId}`}>{t('cases.openAccount')} <Short id={c.accountId} /></Link></dd></div>}
           <div><dt>{t('col.assignee')}</dt><dd data-testid="case-assignee">{c.assigneeId ? names(c.assigneeId) : t('cases.nobody')}</dd></div>
           <div><dt>{t('col.opened')}</dt><dd><When at={c.openedAt} /></dd></div>
           <div><dt>{t('col.alerts')}</dt><dd>{c.alertCount}</dd></div>
@@ -127,10 +133,10 @@ export function CaseScreen(props: { id: string }) {
             {session.can('cases.work') && c.assigneeId !== session.me?.operatorId ? (
               <ActionButton label={t('cases.assignMe')} title={t('cases.assignMe')} run={(reason) => ops('POST', `/v1/ops/cases/${c.id}/assign`, { operatorId: session.me?.operatorId, reason })} onDone={loaded.reload} />
             ) : null}
-            {session.can('accounts.freeze') ? <ActionButton variant="danger" label={t('action.freeze')} title={t('action.freezeTitle')} description={t('action.freezeText')} run={action('freeze')} onDone={loaded.reload} /> : null}
-            {session.can('accounts.unfreeze') ? <ActionButton label={t('action.unfreeze')} title={t('action.unfreezeTitle')} run={action('unfreeze')} onDone={loaded.reload} /> : null}
-            {session.can('customers.revoke_sessions') ? <ActionButton label={t('action.revoke')} title={t('action.revokeTitle')} run={action('revoke-sessions')} onDone={loaded.reload} /> : null}
-            {session.can('customers.force_reset') ? <ActionButton variant="danger" label={t('action.forceReset')} title={t('action.forceResetTitle')} description={t('action.forceResetText')} run={action('force-reset')} onDone={loaded.reload} /> : null}
+            {customerCan('accounts.freeze') ? <ActionButton variant="danger" label={t('action.freeze')} title={t('action.freezeTitle')} description={t('action.freezeText')} run={action('freeze')} onDone={loaded.reload} /> : null}
+            {customerCan('accounts.unfreeze') ? <ActionButton label={t('action.unfreeze')} title={t('action.unfreezeTitle')} run={action('unfreeze')} onDone={loaded.reload} /> : null}
+            {customerCan('customers.revoke_sessions') ? <ActionButton label={t('action.revoke')} title={t('action.revokeTitle')} run={action('revoke-sessions')} onDone={loaded.reload} /> : null}
+            {customerCan('customers.force_reset') ? <ActionButton variant="danger" label={t('action.forceReset')} title={t('action.forceResetTitle')} description={t('action.forceResetText')} run={action('force-reset')} onDone={loaded.reload} /> : null}
             {session.can('cases.close') ? (
               <ActionButton label={t('cases.close')} title={t('cases.close')} onDone={loaded.reload} run={(reason) => ops('POST', `/v1/ops/cases/${c.id}/close`, { outcome, reason })}
                 extra={<label className="select">{t('cases.outcome')}<select value={outcome} onChange={(e) => setOutcome(e.target.value)}>{OUTCOMES.map((o) => <option key={o} value={o}>{t(`outcome.${o}`)}</option>)}</select></label>} />
@@ -138,6 +144,7 @@ export function CaseScreen(props: { id: string }) {
           </div>
         ) : null}
       </Card>
+      {merchantCase ? <MerchantCaseActions caseId={c.id} open={open} onDone={() => void loaded.reload()} /> : null}
       <Card title={t('cases.alerts')}>
         <Table caption={t('cases.alerts')} head={[t('col.when'), t('col.decision'), t('col.reasons')]} empty={c.alerts.length === 0}>
           {c.alerts.map((a) => <tr key={a.riskEventId}><td><When at={a.createdAt} /></td><td><Pill tone={decisionTone(a.decision)}>{a.decision}</Pill></td><td><Reasons reasons={a.reasons} /></td></tr>)}

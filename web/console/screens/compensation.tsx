@@ -28,8 +28,8 @@ export function CompensationScreen() {
   const router = useRouter();
   const selected = router.query.get('batch');
   const flags = useLoad<{ flags: Flag[] }>('/v1/ops/compensation/flags');
-  const batches = useLoad<{ batches: BatchSummary[] }>('/v1/ops/compensation/batches');
-  const proposals = useLoad<{ proposals: Proposal[] }>('/v1/ops/proposals');
+  const batches = useLoad<{ batches: BatchSummary[] }>('/v1/ops/compensation/batches?limit=200');
+  const proposals = useLoad<{ proposals: Proposal[] }>('/v1/ops/proposals?limit=200');
   const reload = () => { void flags.reload(); void batches.reload(); void proposals.reload(); };
   return (
     <>

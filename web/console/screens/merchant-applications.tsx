@@ -79,37 +79,54 @@ export function MerchantContainment(props: { id: string }) {
   const overview = useLoad<Overview>(`/v1/ops/merchants/${props.id}/overview`);
   if (overview.data === null) return <Loading loaded={overview} />;
   const m = overview.data.merchant;
-  const can = session.can('merchants.contain');
-  const reload = () => void overview.reload();
   return (
     <Card title={t('containment.heading')}>
+      <ContainmentActions status={m.status} statusReason={m.statusReason} payoutsHeld={m.payoutsHeld} stores={overview.data.stores} can={session.can('merchants.contain')}
+        post={(path, body) => ops('POST', `/v1/ops/merchants/${props.id}/${path}`, body)} onDone={() => void overview.reload()} />
+      <Volumes days={overview.data.salesByDay} expected={m.expectedMonthlyVolume} />
+    </Card>
+  );
+}
+
+/**
+ * A merchant's state and the containment buttons: suspend/reactivate, payout hold, one store at a time. Shared by
+ * the merchant's page (`/v1/ops/merchants/{id}/…`) and a merchant's case (`/v1/ops/cases/{id}/merchant/…`, which
+ * records each action on the case): `post` names the path below either.
+ */
+export function ContainmentActions(props: {
+  status: string; statusReason: string | null; payoutsHeld: boolean; stores: ReadonlyArray<{ id: string; name: string; status: string }>; can: boolean;
+  post(path: string, body: object): Promise<unknown>; onDone(): void;
+}) {
+  const { t } = useI18n();
+  const { post, onDone } = props;
+  return (
+    <>
       <div className="row-pills">
-        <Pill tone={m.status === 'active' ? 'ok' : 'bad'}>{m.status}</Pill>
-        {m.payoutsHeld ? <Pill tone="bad">{t('containment.payoutsHeld')}</Pill> : null}
-        {m.statusReason ? <span className="hint">{m.statusReason}</span> : null}
+        <Pill tone={props.status === 'active' ? 'ok' : 'bad'}>{props.status}</Pill>
+        {props.payoutsHeld ? <Pill tone="bad">{t('containment.payoutsHeld')}</Pill> : null}
+        {props.statusReason ? <span className="hint">{props.statusReason}</span> : null}
       </div>
-      {can ? (
+      {props.can ? (
         <div className="row actions">
-          {m.status === 'active' ? <ActionButton label={t('containment.suspend')} title={t('containment.suspendTitle')} description={t('containment.suspendText')} variant="danger"
-            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/status`, { status: 'suspended', reason })} onDone={reload} /> : null}
-          {m.status === 'suspended' ? <ActionButton label={t('containment.reactivate')} title={t('containment.reactivate')}
-            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/status`, { status: 'active', reason })} onDone={reload} /> : null}
-          <ActionButton label={m.payoutsHeld ? t('containment.release') : t('containment.hold')} title={m.payoutsHeld ? t('containment.release') : t('containment.hold')}
-            run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/payout-hold`, { held: !m.payoutsHeld, reason })} onDone={reload} />
+          {props.status === 'active' ? <ActionButton label={t('containment.suspend')} title={t('containment.suspendTitle')} description={t('containment.suspendText')} variant="danger"
+            run={(reason) => post('status', { status: 'suspended', reason })} onDone={onDone} /> : null}
+          {props.status === 'suspended' ? <ActionButton label={t('containment.reactivate')} title={t('containment.reactivate')}
+            run={(reason) => post('status', { status: 'active', reason })} onDone={onDone} /> : null}
+          <ActionButton label={props.payoutsHeld ? t('containment.release') : t('containment.hold')} title={props.payoutsHeld ? t('containment.release') : t('containment.hold')}
+            run={(reason) => post('payout-hold', { held: !props.payoutsHeld, reason })} onDone={onDone} />
         </div>
       ) : null}
-      <Volumes days={overview.data.salesByDay} expected={m.expectedMonthlyVolume} />
-      {can && overview.data.stores.length > 0 ? (
+      {props.can && props.stores.length > 0 ? (
         <ul className="chips">
-          {overview.data.stores.map((s) => (
+          {props.stores.map((s) => (
             <li key={s.id}>{s.name} <Pill tone={s.status === 'active' ? 'ok' : 'bad'}>{s.status}</Pill>{' '}
-              {s.status === 'closed' ? null : <ActionButton label={s.status === 'active' ? t('containment.suspendStore') : t('containment.reopenStore')} title={`${s.name}`}
+              {s.status === 'closed' ? null : <ActionButton label={s.status === 'active' ? t('containment.suspendStore') : t('containment.reopenStore')} title={s.name}
                 variant={s.status === 'active' ? 'danger' : 'secondary'}
-                run={(reason) => ops('POST', `/v1/ops/merchants/${props.id}/stores/${s.id}/status`, { status: s.status === 'active' ? 'suspended' : 'active', reason })} onDone={reload} />}</li>
+                run={(reason) => post(`stores/${s.id}/status`, { status: s.status === 'active' ? 'suspended' : 'active', reason })} onDone={onDone} />}</li>
           ))}
         </ul>
       ) : null}
-    </Card>
+    </>
   );
 }
 

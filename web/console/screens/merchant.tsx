@@ -1,9 +1,9 @@
 /** A merchant: its stores and terminals, what it is owed, and its recent payments. */
 import { useI18n } from '../../shared/i18n.tsx';
-import { Card } from '../../shared/ui.tsx';
+import { Button, Card } from '../../shared/ui.tsx';
 import { Link } from '../../shared/router.tsx';
 import { useState } from 'react';
-import { ActionButton, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, ErrorNotice, Loading, Money, Pill, Short, Table, useLoad, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { MerchantContainment } from './merchant-applications.tsx';
 
@@ -41,15 +41,43 @@ export function MerchantScreen(props: { id: string }) {
           ))}
         </Table>
       </Card>
-      <Card title={t('merchant.payments')}>
-        <Table caption={t('merchant.payments')} head={[t('col.when'), t('col.order'), t('col.amount'), t('col.status'), t('col.store'), t('col.customer')]} empty={m.recentPayments.length === 0}>
-          {m.recentPayments.map((p) => (
-            <tr key={p.id}><td><When at={p.createdAt} /></td><td><code className="id wrap">{p.merchantPaymentId}</code></td><td><Money minor={p.amountMinor} /></td><td>{p.status}</td>
-              <td>{p.storeId ? storeName.get(p.storeId) ?? p.storeId : '—'}</td><td>{p.customerId ? <Link to={`/customers/${p.customerId}`}><Short id={p.customerId} /></Link> : '—'}</td></tr>
-          ))}
-        </Table>
-      </Card>
+      <MerchantPayments id={m.id} storeName={storeName} />
     </>
+  );
+}
+
+type MerchantPayment = Merchant['recentPayments'][number];
+
+/** Every payment to the merchant, newest first, a page at a time (issue 13: paging on every operator list). */
+function MerchantPayments(props: { id: string; storeName: ReadonlyMap<string, string> }) {
+  const { t } = useI18n();
+  const path = `/v1/ops/merchants/${props.id}/payments`;
+  const loaded = useLoad<{ payments: MerchantPayment[]; nextBefore: string | null }>(path);
+  const [older, setOlder] = useState<{ payments: MerchantPayment[]; nextBefore: string | null }>({ payments: [], nextBefore: null });
+  const [moreError, setMoreError] = useState<unknown>(null);
+  if (loaded.data === null) return <Loading loaded={loaded} />;
+  const first = loaded.data;
+  const cursor = older.payments.length > 0 ? older.nextBefore : first.nextBefore;
+  const more = async () => {
+    try {
+      const page = await ops<{ payments: MerchantPayment[]; nextBefore: string | null }>('GET', `${path}?before=${encodeURIComponent(cursor ?? '')}`);
+      setOlder({ payments: [...older.payments, ...page.payments], nextBefore: page.nextBefore });
+    } catch (caught) {
+      setMoreError(caught);
+    }
+  };
+  const shown = [...first.payments, ...older.payments.filter((p) => !first.payments.some((f) => f.id === p.id))];
+  return (
+    <Card title={t('merchant.payments')}>
+      <Table caption={t('merchant.payments')} head={[t('col.when'), t('col.order'), t('col.amount'), t('col.status'), t('col.store'), t('col.customer')]} empty={shown.length === 0}>
+        {shown.map((p) => (
+          <tr key={p.id}><td><When at={p.createdAt} /></td><td><code className="id wrap">{p.merchantPaymentId}</code></td><td><Money minor={p.amountMinor} /></td><td>{p.status}</td>
+            <td>{p.storeId ? props.storeName.get(p.storeId) ?? p.storeId : '—'}</td><td>{p.customerId ? <Link to={`/customers/${p.customerId}`}><Short id={p.customerId} /></Link> : '—'}</td></tr>
+        ))}
+      </Table>
+      <ErrorNotice error={moreError} />
+      {cursor === null ? null : <Button variant="secondary" onClick={() => void more()}>{t('common.more')}</Button>}
+    </Card>
   );
 }
 

@@ -1,14 +1,16 @@
 /**
  * Payments waiting for this customer (issues 13 and 14): a till charged the customer's code above the
  * confirmation amount, or Koban's risk checks asked the customer to confirm. No money moves until the
- * customer confirms here with the charge PIN, or declines; the till shows "waiting for the customer"
- * meanwhile. Shown on the pay screen the moment the till takes the code, and as a banner on the home screen.
+ * customer confirms here with the charge PIN or a passkey (a step-up bound to the payment and its amount,
+ * the one confirmation a thief with the session, the PIN and the SIM cannot give), or declines; the till
+ * shows "waiting for the customer" meanwhile. Shown on the pay screen the moment the till takes the code, and as a banner on the home screen.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { api } from '../../shared/api.ts';
 import { formatYen, useI18n } from '../../shared/i18n.tsx';
 import { Button, Field, Notice } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
+import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
 import type { PaidView } from './paid-screen.tsx';
 
 export interface WaitingConfirmation { paymentId: string; amount: string; merchantName: string; storeName: string | null; strength: 'pin' | 'strong'; expiresAt: string }
@@ -27,18 +29,26 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
   const [pin, setPin] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const requestStepUp = useStepUp();
   const where = confirmation.storeName === null ? confirmation.merchantName : `${confirmation.merchantName} ${confirmation.storeName}`;
-  const act = async (path: 'confirm' | 'decline') => {
+  const act = async (path: 'confirm' | 'decline', grant: string | null = null) => {
     setBusy(true);
     setError(null);
     try {
-      const body = path === 'confirm' ? { pin } : {};
-      const payment = await api<ConfirmedPayment>('POST', `/v1/wallet/confirmations/${encodeURIComponent(confirmation.paymentId)}/${path}`, body);
+      const body = path === 'confirm' && grant === null ? { pin } : {};
+      const payment = await api<ConfirmedPayment>('POST', `/v1/wallet/confirmations/${encodeURIComponent(confirmation.paymentId)}/${path}`, body, grant === null ? {} : { headers: stepUpHeaders(grant) });
       props.onDone({ ...payment, merchantName: confirmation.merchantName, storeName: confirmation.storeName });
     } catch (failure) {
       setError(problemText(t, failure));
       setBusy(false);
     }
+  };
+  // The passkey's step-up is bound to this payment and its exact amount: a grant for another one releases nothing.
+  const confirmWithPasskey = async () => {
+    setError(null);
+    const grant = await requestStepUp({ action: 'confirm_payment', params: { paymentId: confirmation.paymentId, amountMinor: confirmation.amount },
+      summary: `${formatYen(confirmation.amount, language)} · ${where}` });
+    if (grant !== null) await act('confirm', grant);
   };
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -57,6 +67,7 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
           <Button type="submit" disabled={busy || !/^[0-9]{6}$/.test(pin)}>{t('money.confirm.confirm')}</Button>
           <Button variant="danger" disabled={busy} onClick={() => void act('decline')}>{t('money.confirm.decline')}</Button>
         </div>
+        <Button variant="secondary" disabled={busy} onClick={() => void confirmWithPasskey()}>{t('money.confirm.passkey')}</Button>
       </form>
     </section>
   );

@@ -87,6 +87,7 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.confirm.pin': { ja: '支払い PIN（6桁）', en: 'Charge PIN (6 digits)' },
   'money.confirm.confirm': { ja: '支払う', en: 'Pay' },
   'money.confirm.decline': { ja: '支払わない', en: 'Decline' },
+  'money.confirm.passkey': { ja: 'パスキーで支払いを確認', en: 'Confirm with a passkey' },
   'money.confirm.paid': { ja: 'お支払いが完了しました。', en: 'Payment complete.' },
   'money.confirm.declined': { ja: 'お支払いを取りやめました。お金は動いていません。', en: 'You declined the payment. No money moved.' },
   'problem.confirmation_needs_established_device': { ja: 'この支払いは、普段お使いの端末（1日以上ご利用の端末）で PIN を入力して確認してください。', en: 'Confirm this payment with your PIN on a phone you have used with Koban for more than a day.' },
