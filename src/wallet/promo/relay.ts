@@ -96,9 +96,10 @@ export async function relayPromotions(deps: PromoDeps, limit = RELAY_BATCH_MAX):
 
 async function loadBatch(deps: PromoDeps, client: Queryable, items: readonly QueueItem[]): Promise<Batch> {
   const paymentIds = [...new Set(items.map((i) => i.payment_id))];
+  // A test twin's payments (test money, src/merchants/test-twin.ts) earn nothing: campaign points are real money.
   const facts = await client.query<PaymentFacts>(
     `select p.id, p.customer_id, p.merchant_id, p.amount_minor::text, p.accepted_at, m.category_code, p.cancel_amount_minor::text
-     from payments p join merchants m on m.id = p.merchant_id where p.id = any($1::uuid[]) and p.customer_id is not null`, [paymentIds]);
+     from payments p join merchants m on m.id = p.merchant_id where p.id = any($1::uuid[]) and p.customer_id is not null and m.test_twin_of is null`, [paymentIds]);
   const refunds = await client.query<{ id: string; amount_minor: string }>('select id, amount_minor::text from refunds where id = any($1::uuid[])',
     [items.filter((i) => i.kind === 'refund').map((i) => i.ref_id)]);
   const campaigns = (await client.query<Parameters<typeof toCampaign>[0]>(`select ${CAMPAIGN_COLUMNS} from promo_campaigns where status = 'active' order by rate_bps desc, id`)).rows.map(toCampaign);
