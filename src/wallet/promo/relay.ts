@@ -77,8 +77,8 @@ export async function relayPromotions(deps: PromoDeps, limit = RELAY_BATCH_MAX):
   assert(limit > 0 && limit <= RELAY_BATCH_MAX, 'a bounded batch');
   // The points accounts of the customers about to earn exist before the transaction (accounts are created on the pool).
   const peek = await deps.db.pool.query<{ max_id: string | null; customers: string[] | null }>(
-    `select max(q.id)::text as max_id, array_agg(distinct p.customer_id) filter (where p.customer_id is not null) as customers
-     from (select id, payment_id from promo_queue order by id limit $1) q left join payments p on p.id = q.payment_id`, [limit]);
+    `select max(q.id)::text as max_id, array_agg(distinct p.customer_id) filter (where p.customer_id is not null and m.test_twin_of is null) as customers
+     from (select id, payment_id from promo_queue order by id limit $1) q left join payments p on p.id = q.payment_id left join merchants m on m.id = p.merchant_id`, [limit]);
   const maxId = peek.rows[0]?.max_id ?? null;
   if (maxId === null) return 0;
   await ensurePointsAccounts(deps.ledger, peek.rows[0]?.customers ?? []);
