@@ -22,7 +22,7 @@ create table test_wallets (
 );
 create index test_wallets_by_merchant on test_wallets (merchant_id, created_at);
 
--- Twins made before this migration have their receivable on the real-yen ledger. There is no production data yet:
+-- Twins made before this migration have their receivable (and payout account, after a daily close) on the real-yen ledger. There is no production data yet:
 -- an account no transfer ever touched moves to the test ledger in place (nothing to recompute). One that real
 -- money reached (a real wallet paid a test order) cannot be moved by a migration — that money must be returned
 -- to its payers by an operator first — so the migration stops and names it rather than hide it.
@@ -31,14 +31,14 @@ declare
   touched uuid;
 begin
   select a.id into touched
-    from merchants m join accounts a on a.id = m.receivable_account_id
+    from merchants m join accounts a on a.id in (m.receivable_account_id, m.payout_account_id)
    where m.test_twin_of is not null and a.ledger = 392
      and exists (select 1 from transfers t where t.debit_account_id = a.id or t.credit_account_id = a.id)
    limit 1;
   if touched is not null then
-    raise exception 'test twin receivable % holds real yen: refund those test payments, then migrate', touched;
+    raise exception 'test twin account % holds real yen: refund those test payments, then migrate', touched;
   end if;
   update accounts a set ledger = 963
     from merchants m
-   where m.test_twin_of is not null and a.id = m.receivable_account_id and a.ledger = 392;
+   where m.test_twin_of is not null and a.id in (m.receivable_account_id, m.payout_account_id) and a.ledger = 392;
 end $$;
