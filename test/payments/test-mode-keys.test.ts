@@ -171,6 +171,25 @@ describe('test money and real money never meet (test wallets, the test ledger)',
     expect(await balanceOf(h.ledger, tester.walletAccountId)).toBe(0n);
   });
 
+  it('test money comes back to the test wallet on a refund, a cancel and a partial capture, all on the test ledger', async () => {
+    const tester = await testWallet(5_000n);
+    const feesBefore = await balanceOf(h.ledger, TEST_PLATFORM_ACCOUNTS.feeRevenue);
+    const realFeesBefore = await balanceOf(h.ledger, PLATFORM_ACCOUNTS.feeRevenue);
+    const refunded = await h.module.payments.payDynamicQr(tester, await order(testKey, 'test-refunded'));
+    const refund = await opa(h, { method: 'POST', url: '/v2/refunds', credential: testKey, body: { merchantRefundId: 'test-refund-1', paymentId: refunded.id, amount: jpy(200) } });
+    expect(resultCode(refund), refund.body).toBe('SUCCESS');
+    await h.module.payments.payDynamicQr(tester, await order(testKey, 'test-canceled'));
+    expect(resultCode(await opa(h, { method: 'DELETE', url: '/v2/payments/test-canceled', credential: testKey }))).toBe('REQUEST_ACCEPTED');
+    const authorized = await h.module.payments.payDynamicQr(tester, await order(testKey, 'test-captured', { isAuthorization: true }));
+    expect(authorized.status).toBe('AUTHORIZED');
+    const capture = await opa(h, { method: 'POST', url: '/v2/payments/capture', credential: testKey, body: { merchantPaymentId: 'test-captured', merchantCaptureId: 'test-capture-1', amount: jpy(400), orderDescription: 'fuel' } });
+    expect(resultCode(capture), capture.body).toBe('SUCCESS');
+    // 5,000 − (700 − 200 refunded) − 0 (canceled) − 400 captured.
+    expect(await balanceOf(h.ledger, tester.walletAccountId)).toBe(4_100n);
+    expect(await balanceOf(h.ledger, TEST_PLATFORM_ACCOUNTS.feeRevenue)).toBeGreaterThan(feesBefore);
+    expect(await balanceOf(h.ledger, PLATFORM_ACCOUNTS.feeRevenue)).toBe(realFeesBefore);
+  });
+
   it('a test wallet cannot pay a live merchant: order QR, store QR or till', async () => {
     const tester = await testWallet(5_000n);
     const liveOrder = await order(h.credential, 'test-pays-live-order');
