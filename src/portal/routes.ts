@@ -430,7 +430,8 @@ function registerTestWalletRoutes(scope: App, deps: portal.PortalDeps): void {
       body: Type.Object({ label: Type.String({ minLength: 1, maxLength: 64 }), initialBalance: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) }, { additionalProperties: false }),
     },
   }, async (request, reply) => {
-    const made = await portal.newTestWallet(deps, staffOf(request), staffContextOf(request), { label: request.body.label, initialMinor: BigInt(request.body.initialBalance ?? 10_000) });
+    const initial = request.body.initialBalance;
+    const made = await portal.newTestWallet(deps, staffOf(request), staffContextOf(request), { label: request.body.label, initialMinor: initial === undefined ? null : BigInt(initial) });
     return reply.code(201).send(walletOut(made));
   });
 
@@ -442,8 +443,7 @@ function registerTestWalletRoutes(scope: App, deps: portal.PortalDeps): void {
       headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
     },
   }, async (request) => {
-    const key = request.headers['idempotency-key'] ?? crypto.randomUUID();
-    return walletOut(await portal.topUpTest(deps, staffOf(request), request.params.id, BigInt(request.body.amount), key, staffContextOf(request)));
+    return walletOut(await portal.topUpTest(deps, staffOf(request), request.params.id, BigInt(request.body.amount), request.headers['idempotency-key'] ?? null, staffContextOf(request)));
   });
 
   scope.post('/v1/merchant/test-wallets/:id/payment-code', {

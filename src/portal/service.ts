@@ -152,14 +152,14 @@ export async function redeliverWebhook(deps: PortalDeps, principal: StaffPrincip
 
 export const testWallets = (deps: PortalDeps, principal: StaffPrincipal) => listTestWallets(deps.db, deps.ledger, principal.merchantId);
 
-export async function newTestWallet(deps: PortalDeps, principal: StaffPrincipal, context: StaffRequestContext, wallet: { label: string; initialMinor: bigint }) {
-  const made = await createTestWallet(deps.db, deps.ledger, principal.merchantId, { ...wallet, createdBy: principal.userId });
+export async function newTestWallet(deps: PortalDeps, principal: StaffPrincipal, context: StaffRequestContext, wallet: { label: string; initialMinor: bigint | null }) {
+  const made = await createTestWallet(deps.db, deps.ledger, principal.merchantId, { label: wallet.label, createdBy: principal.userId, ...(wallet.initialMinor === null ? {} : { initialMinor: wallet.initialMinor }) });
   await audited(deps, staffActor(principal), 'test_wallet.created', { kind: 'test_wallet', id: made.customerId }, context,
-    { merchantId: principal.merchantId, label: made.label, initialMinor: wallet.initialMinor.toString() });
+    { merchantId: principal.merchantId, label: made.label, initialMinor: made.balanceMinor.toString() });
   return made;
 }
 
-export async function topUpTest(deps: PortalDeps, principal: StaffPrincipal, customerId: string, amountMinor: bigint, key: string, context: StaffRequestContext) {
+export async function topUpTest(deps: PortalDeps, principal: StaffPrincipal, customerId: string, amountMinor: bigint, key: string | null, context: StaffRequestContext) {
   const wallet = await topUpTestWallet(deps.db, deps.ledger, principal.merchantId, customerId, amountMinor, key);
   await audited(deps, staffActor(principal), 'test_wallet.topped_up', { kind: 'test_wallet', id: customerId }, context, { merchantId: principal.merchantId, amountMinor: amountMinor.toString() });
   return wallet;

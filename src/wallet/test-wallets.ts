@@ -23,6 +23,8 @@ import { derivedUuid } from '../platform/ids.ts';
 
 /** Per merchant: enough for a test team, small enough that nobody farms customers from the portal. */
 export const TEST_WALLETS_PER_MERCHANT_MAX = 20;
+/** What a new test wallet holds when the developer does not say. */
+export const TEST_WALLET_DEFAULT_INITIAL_MINOR = 10_000n;
 /** One top-up's most (test yen); any number of top-ups. */
 export const TEST_TOP_UP_MAX_MINOR = 1_000_000n;
 
@@ -35,8 +37,9 @@ export interface TestWallet {
 }
 
 /** Makes a test wallet for a live merchant's developers, topped up with `initialMinor` test yen. */
-export async function createTestWallet(db: Database, ledger: Ledger, merchantId: string, wallet: { label: string; initialMinor: bigint; createdBy: string | null }): Promise<TestWallet> {
-  requireTopUpAmount(wallet.initialMinor, true);
+export async function createTestWallet(db: Database, ledger: Ledger, merchantId: string, wallet: { label: string; initialMinor?: bigint; createdBy: string | null }): Promise<TestWallet> {
+  const initialMinor = wallet.initialMinor ?? TEST_WALLET_DEFAULT_INITIAL_MINOR;
+  requireTopUpAmount(initialMinor, true);
   const merchant = await db.pool.query<{ test_twin_of: string | null; count: number }>(
     'select m.test_twin_of, (select count(*)::int from test_wallets w where w.merchant_id = m.id) as count from merchants m where m.id = $1', [merchantId]);
   const row = merchant.rows[0];
@@ -52,7 +55,7 @@ export async function createTestWallet(db: Database, ledger: Ledger, merchantId:
     await client.query('insert into test_wallets (customer_id, merchant_id, account_id, label, created_by) values ($1, $2, $3, $4, $5)',
       [customerId, merchantId, accountId, wallet.label, wallet.createdBy]);
   });
-  if (wallet.initialMinor > 0n) await topUpTestWallet(db, ledger, merchantId, customerId, wallet.initialMinor, `initial:${customerId}`);
+  if (initialMinor > 0n) await topUpTestWallet(db, ledger, merchantId, customerId, initialMinor, `initial:${customerId}`);
   return readTestWallet(db, ledger, merchantId, customerId);
 }
 
@@ -60,11 +63,12 @@ export async function createTestWallet(db: Database, ledger: Ledger, merchantId:
  * Free test yen from the issuer. `key` makes it idempotent (the transfer id is derived from it): a retry with the
  * same key and amount answers the first top-up; the same key with another amount is refused.
  */
-export async function topUpTestWallet(db: Database, ledger: Ledger, merchantId: string, customerId: string, amountMinor: bigint, key: string): Promise<TestWallet> {
+export async function topUpTestWallet(db: Database, ledger: Ledger, merchantId: string, customerId: string, amountMinor: bigint, key: string | null): Promise<TestWallet> {
   requireTopUpAmount(amountMinor, false);
   const wallet = await readTestWallet(db, ledger, merchantId, customerId);
   const [result] = await ledger.createTransfers([{
-    id: derivedUuid('koban-test-top-up', customerId, key), debitAccountId: TEST_PLATFORM_ACCOUNTS.moneyIssuer, creditAccountId: wallet.walletAccountId,
+    // Without a key every call is a new top-up (test money: a duplicate creates no real money).
+    id: key === null ? randomUUID() : derivedUuid('koban-test-top-up', customerId, key), debitAccountId: TEST_PLATFORM_ACCOUNTS.moneyIssuer, creditAccountId: wallet.walletAccountId,
     amount: amountMinor, pendingId: null, ledger: Ledgers.TEST_JPY, code: TransferCodes.topUp, flags: 0, timeoutSeconds: 0, reference: `test-top-up:${customerId}`,
   }]);
   assert(result !== undefined, 'one result per transfer');
