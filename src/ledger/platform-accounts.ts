@@ -17,6 +17,19 @@ export const PLATFORM_ACCOUNTS = {
   suspense: '00000000-0000-7000-8000-000000000901',
 } as const;
 
+/** The platform's accounts on the test ledger (Ledgers.TEST_JPY): a test twin's fee goes here; test wallets are topped up from the issuer. */
+export const TEST_PLATFORM_ACCOUNTS = {
+  feeRevenue: '00000000-0000-7000-8000-000000963401',
+  moneyIssuer: '00000000-0000-7000-8000-000000963801',
+} as const;
+
+/** Where a merchant's fee goes: the fee revenue account of the merchant's own ledger (a twin's is test money). */
+export function feeRevenueAccountOf(ledger: number): string {
+  if (ledger === Ledgers.TEST_JPY) return TEST_PLATFORM_ACCOUNTS.feeRevenue;
+  if (ledger === Ledgers.JPY) return PLATFORM_ACCOUNTS.feeRevenue;
+  throw new Error(`no fee revenue account on ledger ${ledger}`);
+}
+
 const SPECS = [
   { id: PLATFORM_ACCOUNTS.cardClearing, code: AccountCodes.fundingClearingCard, reference: 'platform:card-clearing' },
   { id: PLATFORM_ACCOUNTS.bankClearing, code: AccountCodes.fundingClearingBank, reference: 'platform:bank-clearing' },
@@ -29,5 +42,9 @@ const SPECS = [
 ] as const;
 
 export async function ensurePlatformAccounts(ledger: Ledger): Promise<void> {
-  await ledger.createAccounts(SPECS.map((spec) => ({ ...spec, ledger: Ledgers.JPY, flags: 'flags' in spec ? spec.flags : AccountFlags.none })));
+  await ledger.createAccounts([
+    ...SPECS.map((spec) => ({ ...spec, ledger: Ledgers.JPY, flags: 'flags' in spec ? spec.flags : AccountFlags.none })),
+    { id: TEST_PLATFORM_ACCOUNTS.feeRevenue, ledger: Ledgers.TEST_JPY, code: AccountCodes.feeRevenue, flags: AccountFlags.none, reference: 'platform:test-fee-revenue' },
+    { id: TEST_PLATFORM_ACCOUNTS.moneyIssuer, ledger: Ledgers.TEST_JPY, code: AccountCodes.testMoneyIssuer, flags: AccountFlags.none, reference: 'platform:test-money-issuer' },
+  ]);
 }

@@ -39,6 +39,8 @@ export const AccountCodes = {
   compensation: 600,
   /** Customer-to-customer transfers sent and not yet accepted, declined or returned (src/wallet/transfers). */
   transfersInFlight: 700,
+  /** Where test money comes from (the test ledger only): it tops up test wallets for free (src/wallet/test-wallets.ts). */
+  testMoneyIssuer: 800,
   suspense: 900,
 } as const;
 
@@ -66,7 +68,12 @@ export const TransferCodes = {
   seed: 99,
 } as const;
 
-export const Ledgers = { JPY: 392 } as const;
+/**
+ * The ledgers (one asset each; a transfer never crosses two). Test money — a merchant's test twin and the
+ * developers' test wallets — is a currency of its own, ISO 4217's XTS ("for testing"), so the ledger itself
+ * refuses any transfer that would let real and test yen meet, whatever a caller's bug asks for.
+ */
+export const Ledgers = { JPY: 392, TEST_JPY: 963 } as const;
 
 export type AccountStatus = 'active' | 'frozen' | 'closed';
 

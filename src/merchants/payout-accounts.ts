@@ -24,12 +24,23 @@ export async function ensurePayoutAccount(db: Database, ledger: Ledger, merchant
   const known = current.rows[0]?.payout_account_id;
   if (known !== undefined && known !== null) return known;
   const id = ownedAccountId(AccountCodes.merchantPayout, merchantId);
-  await ledger.createAccounts([{ id, ledger: Ledgers.JPY, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
+  // On the merchant's own ledger: a test twin's settles test money into a test account that no bank is ever paid from.
+  const { ledger: books } = await merchantBooks(db, merchantId);
+  await ledger.createAccounts([{ id, ledger: books, code: AccountCodes.merchantPayout, flags: AccountFlags.none, reference: `merchant-payout:${merchantId}` }]);
   const set = await db.pool.query<{ payout_account_id: string }>(
     `update merchants set payout_account_id = coalesce(payout_account_id, $2) where id = $1 returning payout_account_id`, [merchantId, id]);
   const chosen = set.rows[0]?.payout_account_id;
   assert(chosen !== undefined, 'merchant exists');
   return chosen;
+}
+
+/** The merchant's receivable account and the ledger it is on (`Ledgers.TEST_JPY` for a test twin). */
+export async function merchantBooks(db: Database, merchantId: string): Promise<{ receivableAccountId: string; ledger: number }> {
+  const result = await db.pool.query<{ receivable_account_id: string; ledger: number }>(
+    'select m.receivable_account_id, a.ledger from merchants m join accounts a on a.id = m.receivable_account_id where m.id = $1', [merchantId]);
+  const row = result.rows[0];
+  assert(row !== undefined, 'merchant exists');
+  return { receivableAccountId: row.receivable_account_id, ledger: row.ledger };
 }
 
 export async function receivableAccount(db: Database, merchantId: string): Promise<string> {

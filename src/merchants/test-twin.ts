@@ -29,8 +29,9 @@ export async function ensureTestTwin(db: Database, ledger: Ledger, liveMerchantI
   assert(row.test_twin_of === null, 'a test twin has no twin of its own');
   const twinId = testTwinId(liveMerchantId);
   const receivable = ownedAccountId(AccountCodes.merchantReceivable, twinId);
-  // Outside the transaction (the ledger writes through its own pool); idempotent by id.
-  await ledger.createAccounts([{ id: receivable, ledger: Ledgers.JPY, code: AccountCodes.merchantReceivable, flags: AccountFlags.none, reference: `merchant:${twinId}` }]);
+  // Outside the transaction (the ledger writes through its own pool); idempotent by id. On the test ledger: no
+  // real yen can ever be credited to a twin (migration 0460 moved the receivables of twins made before).
+  await ledger.createAccounts([{ id: receivable, ledger: Ledgers.TEST_JPY, code: AccountCodes.merchantReceivable, flags: AccountFlags.none, reference: `merchant:${twinId}` }]);
   await withTransaction(db, async (client) => {
     await client.query(
       `insert into merchants (id, name, name_latin, category_code, status, receivable_account_id, test_twin_of)

@@ -17,9 +17,9 @@
  * key and answers the winner's outcome (same merchant id and body) or its refusal. Their ledger transfer ids
  * are derived from the hold's, so a retry, a racing copy and the repair sweeper all submit the same ones.
  */
-import { TransferCodes, TransferFlags, Ledgers, type TransferRequest } from '../ledger/types.ts';
+import { TransferCodes, TransferFlags, type TransferRequest } from '../ledger/types.ts';
 import { LEDGER_LIMITS } from '../ledger/validate.ts';
-import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
+import { feeRevenueAccountOf } from '../ledger/platform-accounts.ts';
 import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -60,7 +60,7 @@ export async function holdMoney(deps: PaymentsDeps, payment: Payment, debits: re
   const timeoutSeconds = Math.min(Math.max(left, 1), AUTHORIZATION_EXPIRY_MAX_SEC);
   const requests: TransferRequest[] = debits.map((debit, index) => ({
     id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: target.receivableAccountId, amount: debit.amountMinor, pendingId: null,
-    ledger: Ledgers.JPY, code: TransferCodes.payment, flags: TransferFlags.pending | (index < debits.length - 1 ? TransferFlags.linked : 0),
+    ledger: target.ledger, code: TransferCodes.payment, flags: TransferFlags.pending | (index < debits.length - 1 ? TransferFlags.linked : 0),
     timeoutSeconds, reference: `payment:${payment.id}`,
   }));
   return legsOutcome(await deps.ledger.createTransfers(requests));
@@ -273,7 +273,7 @@ async function resolveHolds(deps: PaymentsDeps, payment: Payment, action: Action
     const post = action.kind === 'capture' && share > 0n;
     return {
       id: derivedUuid(`koban-authorization-${action.kind}`, hold.transferId), debitAccountId: null, creditAccountId: null, amount: post ? share : null,
-      pendingId: hold.transferId, ledger: Ledgers.JPY, code: TransferCodes.payment,
+      pendingId: hold.transferId, ledger: target.ledger, code: TransferCodes.payment,
       flags: post ? TransferFlags.postPendingTransfer : TransferFlags.voidPendingTransfer, timeoutSeconds: 0, reference: `payment:${payment.id}`,
     };
   });
@@ -281,8 +281,8 @@ async function resolveHolds(deps: PaymentsDeps, payment: Payment, action: Action
   if (action.kind === 'capture' && action.feeMinor !== null && action.feeMinor > 0n) {
     assert(payment.feeTransferId !== null, 'a payment with a fee has its fee transfer id');
     requests.push({
-      id: payment.feeTransferId, debitAccountId: target.receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amount: action.feeMinor, pendingId: null,
-      ledger: Ledgers.JPY, code: TransferCodes.fee, flags: TransferFlags.none, timeoutSeconds: 0, reference: `payment:${payment.id}`,
+      id: payment.feeTransferId, debitAccountId: target.receivableAccountId, creditAccountId: feeRevenueAccountOf(target.ledger), amount: action.feeMinor, pendingId: null,
+      ledger: target.ledger, code: TransferCodes.fee, flags: TransferFlags.none, timeoutSeconds: 0, reference: `payment:${payment.id}`,
     });
   }
   const chained = requests.map((request, index) => ({ ...request, flags: request.flags | (index < requests.length - 1 ? TransferFlags.linked : 0) }));

@@ -10,14 +10,14 @@ import { assert } from '../platform/assert.ts';
 import { withTransaction } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
-import { names, receivableOf } from './complete.ts';
+import { booksOf, names } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { writeNotice } from './customer-notices.ts';
 import { runLegs } from './ledger-legs.ts';
 import { readRefundCredits, storeRefundCredits } from './refund-credits.ts';
 import { paymentInFlight, settledPayment } from './in-flight.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
+import { feeRevenueAccountOf } from '../ledger/platform-accounts.ts';
 import { businessDate, cancelDeadline } from './time.ts';
 import { paymentEventData } from './views.ts';
 
@@ -112,15 +112,15 @@ async function cancelOpenOrder(client: pg.PoolClient, payment: Payment): Promise
 /** Moves the money back and records it (reversal_pending false); a refusal stays pending for operations (false). */
 async function reverse(deps: PaymentsDeps, payment: Payment): Promise<boolean> {
   assert(payment.cancelTransferId !== null && payment.cancelAmountMinor !== null && payment.walletAccountId !== null, 'a decided cancel');
-  const receivable = await receivableOf(deps, payment.merchantId);
+  const { receivable, ledger } = await booksOf(deps, payment.merchantId);
   const reference = `cancel:${payment.id}`;
   // The balances the payment was paid from, less what its refunds returned (refund-credits.ts); the wallet alone when it paid alone.
   const credits = await readRefundCredits(deps.db.pool, payment.cancelTransferId)
     ?? [{ accountId: payment.walletAccountId, amountMinor: payment.cancelAmountMinor, transferId: payment.cancelTransferId }];
   assert(credits.reduce((sum, c) => sum + c.amountMinor, 0n) === payment.cancelAmountMinor, 'the credits add up to the cancel');
   const outcome = await runLegs(deps.ledger, [
-    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference })),
-    ...(payment.cancelFeeTransferId === null ? [] : [{ id: payment.cancelFeeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: payment.cancelFeeMinor ?? 0n, code: TransferCodes.fee, reference }]),
+    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference, ledger })),
+    ...(payment.cancelFeeTransferId === null ? [] : [{ id: payment.cancelFeeTransferId, debitAccountId: feeRevenueAccountOf(ledger), creditAccountId: receivable, amountMinor: payment.cancelFeeMinor ?? 0n, code: TransferCodes.fee, reference, ledger }]),
   ]);
   // A refused reversal (e.g. the wallet was closed meanwhile) stays pending for operations to resolve:
   // the cancel was promised to the merchant, so it is never silently dropped.

@@ -10,7 +10,7 @@ import { TransferCodes } from '../ledger/types.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { failureCodeOf, runLegs, type Leg, type LegsOutcome } from './ledger-legs.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
+import { feeRevenueAccountOf } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { noticeValues } from './customer-notices.ts';
 import { outboxCte } from './webhooks/outbox.ts';
@@ -26,6 +26,8 @@ const REPAIR_BATCH = 100;
 /** Where a payment's money goes and what the customer's notification names (tills.ts has both). */
 export interface PaymentTarget {
   readonly receivableAccountId: string;
+  /** The receivable's ledger: every leg of the payment is on it (a test twin's is Ledgers.TEST_JPY). */
+  readonly ledger: number;
   readonly merchantName: string;
   readonly storeName: string | null;
 }
@@ -99,10 +101,10 @@ export async function moveMoney(deps: PaymentsDeps, payment: Payment, debits: re
 export function paymentLegs(payment: Payment, debits: readonly Debit[], target: PaymentTarget): Leg[] {
   assert(debits.reduce((sum, d) => sum + d.amountMinor, 0n) === payment.amountMinor, 'the debits add up to the payment');
   const reference = `payment:${payment.id}`;
-  const receivableAccountId = target.receivableAccountId;
+  const { receivableAccountId, ledger } = target;
   return [
-    ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference })),
-    ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: PLATFORM_ACCOUNTS.feeRevenue, amountMinor: payment.feeMinor, code: TransferCodes.fee, reference }]),
+    ...debits.map((debit) => ({ id: debit.transferId, debitAccountId: debit.accountId, creditAccountId: receivableAccountId, amountMinor: debit.amountMinor, code: TransferCodes.payment, reference, ledger })),
+    ...(payment.feeTransferId === null ? [] : [{ id: payment.feeTransferId, debitAccountId: receivableAccountId, creditAccountId: feeRevenueAccountOf(ledger), amountMinor: payment.feeMinor, code: TransferCodes.fee, reference, ledger }]),
   ];
 }
 
@@ -195,9 +197,16 @@ export async function receivableOf(deps: Pick<PaymentsDeps, 'tills'>, merchantId
   return (await deps.tills.merchant(merchantId)).receivableAccountId;
 }
 
+/** The merchant's receivable and the ledger it is on (refunds and cancels move money back on it). */
+export async function booksOf(deps: Pick<PaymentsDeps, 'tills'>, merchantId: string): Promise<{ receivable: string; ledger: number }> {
+  const merchant = await deps.tills.merchant(merchantId);
+  return { receivable: merchant.receivableAccountId, ledger: merchant.ledger };
+}
+
 /** The target of a payment already written (repairs): receivable from the cache, names as stored. */
 export async function targetOf(deps: Pick<PaymentsDeps, 'db' | 'tills'>, payment: Pick<Payment, 'merchantId' | 'storeId'>): Promise<PaymentTarget> {
-  return { receivableAccountId: await receivableOf(deps, payment.merchantId), ...(await names(deps.db.pool, payment)) };
+  const merchant = await deps.tills.merchant(payment.merchantId);
+  return { receivableAccountId: merchant.receivableAccountId, ledger: merchant.ledger, ...(await names(deps.db.pool, payment)) };
 }
 
 /** Finishes payments a crash left between the ledger and the outcome row. Bounded per run. */

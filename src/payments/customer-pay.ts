@@ -103,7 +103,7 @@ export async function readOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): 
   const { qr, preview } = await readDynamicQrForCustomer(deps, attempt.codeId);
   const merchant = await deps.tills.merchant(qr.payment.merchantId);
   attempt.qr = qr;
-  attempt.target = { receivableAccountId: merchant.receivableAccountId, merchantName: preview.merchantName, storeName: preview.storeName };
+  attempt.target = { receivableAccountId: merchant.receivableAccountId, ledger: merchant.ledger, merchantName: preview.merchantName, storeName: preview.storeName };
   attempt.facts = { paymentId: qr.payment.id, merchantId: qr.payment.merchantId, amountMinor: qr.payment.amountMinor, storeId: qr.payment.storeId, categoryCode: merchant.categoryCode };
   return undefined;
 }

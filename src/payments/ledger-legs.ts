@@ -4,7 +4,7 @@
  * crash is safe: the ledger answers `exists` (or the same sticky failure) for ids it has seen.
  */
 import type { Ledger } from '../ledger/ledger.ts';
-import { isSuccess, Ledgers, TransferFlags, type TransferRequest, type TransferResult, type TransferResultCode } from '../ledger/types.ts';
+import { isSuccess, TransferFlags, type TransferRequest, type TransferResult, type TransferResultCode } from '../ledger/types.ts';
 import { assert } from '../platform/assert.ts';
 
 export interface Leg {
@@ -14,6 +14,8 @@ export interface Leg {
   readonly amountMinor: bigint;
   readonly code: number;
   readonly reference: string;
+  /** The ledger both accounts are on: the merchant's (a test twin's is `Ledgers.TEST_JPY`, tills.ts). */
+  readonly ledger: number;
 }
 
 export type LegsOutcome = { readonly ok: true } | { readonly ok: false; readonly result: TransferResultCode };
@@ -28,7 +30,7 @@ export function legRequests(legs: readonly Leg[]): TransferRequest[] {
   assert(present.length > 0, 'at least one leg moves money');
   return present.map((leg, index) => ({
     id: leg.id, debitAccountId: leg.debitAccountId, creditAccountId: leg.creditAccountId, amount: leg.amountMinor, pendingId: null,
-    ledger: Ledgers.JPY, code: leg.code, flags: index < present.length - 1 ? TransferFlags.linked : TransferFlags.none,
+    ledger: leg.ledger, code: leg.code, flags: index < present.length - 1 ? TransferFlags.linked : TransferFlags.none,
     timeoutSeconds: 0, reference: leg.reference,
   }));
 }

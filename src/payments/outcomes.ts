@@ -9,6 +9,7 @@
  * | balance too low | `insufficient_funds` | `NO_SUFFICIENT_FUND` |
  * | wallet frozen or closed | `wallet_frozen` | `WALLET_FROZEN` (Koban's) |
  * | risk engine refused (deny, review; a challenge at a till waits for the customer instead) | `payment_refused_by_risk` | `UNACCEPTABLE_OP` |
+ * | test money at a live merchant, or real money at a test twin (standing-step.ts) | `payment_mode_mismatch` | `UNACCEPTABLE_OP` |
  * | above the customer's tier's 24 h or 30-day payment limit (tier-limit-step.ts) | `payment_limit_exceeded` | `LIMIT_EXCEEDED` (PayPay's) |
  * | the customer declined or did not confirm in time | `customer_declined` / `customer_confirmation_expired` | `USER_DECLINED` / `EXPIRED_USER_CONFIRMATION` |
  * | any other ledger refusal (e.g. the merchant's account closed: `account_closed`) | `payment_failed` | `PAYMENT_FAILED` (Koban's) |

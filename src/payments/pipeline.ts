@@ -2,7 +2,7 @@
  * Every way to pay, refund and cancel, top to bottom: one ordered table of small named steps per
  * operation (step.ts runs them). The same steps recur in the same order in every table:
  *
- *   authenticate → replay check → validate → switches → risk → tier payment limit → claim → choose accounts → move money →
+ *   authenticate → replay check → validate → switches → standing → test or live money → risk → tier payment limit → claim → choose accounts → move money →
  *   record → consequences → answer
  *
  * - **authenticate** happens at the surface, before the table: OPA-Auth signature and nonce (the
@@ -36,7 +36,7 @@ import {
   answerRepeatedRefund, moveRefundMoneyStep, recordRefundStep, refundAnswer, refundAttempt, refundConsequencesStep, reserveRefundStep, validateRefund,
   type RefundAttempt, type RefundRequest,
 } from './refunds.ts';
-import { captureStanding, codePaymentStanding, orderStanding, storeStanding } from './standing-step.ts';
+import { captureStanding, codePaymentMode, codePaymentStanding, orderStanding, qrPaymentMode, storeStanding } from './standing-step.ts';
 import { runSteps, runStepsUntilAnswer, table } from './step.ts';
 import { tierLimitForCode, tierLimitForQr } from './tier-limit-step.ts';
 import {
@@ -69,6 +69,7 @@ export const CUSTOMER_CODE_PAYMENT = table<CodeAttempt, TillOutcome>([
   ['till', resolveTill],
   ['merchant standing', codePaymentStanding],
   ['validate code', requireLiveCodeStep],
+  ['test or live money', codePaymentMode],
   ['risk', assessCodePayment],
   ['tier payment limit', tierLimitForCode],
   // Claim code → choose accounts → move money → record, for a whole batch of payments in one transaction. A
@@ -95,6 +96,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['validate order', requirePayableOrder],
   ['switches', paymentsOn],
   ['merchant standing', orderStanding],
+  ['test or live money', qrPaymentMode],
   ['risk and confirmation', assessQrPayment],
   ['tier payment limit', tierLimitForQr],
   ['claim order', claimOrder],
@@ -115,6 +117,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['switches', paymentsOn],
   ['store', resolveStore],
   ['merchant standing', storeStanding],
+  ['test or live money', qrPaymentMode],
   ['risk and confirmation', assessQrPayment],
   ['tier payment limit', tierLimitForQr],
   ['claim', stageStaticPayment],

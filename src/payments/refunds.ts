@@ -10,7 +10,7 @@ import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
-import { names, receivableOf } from './complete.ts';
+import { booksOf, names } from './complete.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { feeRefund } from './fees.ts';
 import { writeNotice } from './customer-notices.ts';
@@ -18,7 +18,7 @@ import { awaitOutcome } from './in-flight.ts';
 import { failureCodeOf, runLegs, type LegsOutcome } from './ledger-legs.ts';
 import { readRefundCredits, storeRefundCredits } from './refund-credits.ts';
 import { fingerprint, lockPayment, readPaymentById, REFUND_COLUMNS, toRefund, type Payment, type Refund, type RefundRow } from './model.ts';
-import { PLATFORM_ACCOUNTS } from '../ledger/platform-accounts.ts';
+import { feeRevenueAccountOf } from '../ledger/platform-accounts.ts';
 import { businessDate } from './time.ts';
 import { paymentEventData, refundView } from './views.ts';
 
@@ -161,14 +161,14 @@ async function currentRefund(deps: PaymentsDeps, refund: Refund): Promise<Refund
  */
 async function moveRefundMoney(deps: PaymentsDeps, refund: Refund, payment: Payment): Promise<LegsOutcome> {
   assert(payment.walletAccountId !== null && payment.customerId !== null, 'a refunded payment was paid by a customer');
-  const receivable = await receivableOf(deps, payment.merchantId);
+  const { receivable, ledger } = await booksOf(deps, payment.merchantId);
   const reference = `refund:${refund.id}`;
   const credits = await readRefundCredits(deps.db.pool, refund.refundTransferId)
     ?? [{ accountId: payment.walletAccountId, amountMinor: refund.amountMinor, transferId: refund.refundTransferId }];
   assert(credits.reduce((sum, c) => sum + c.amountMinor, 0n) === refund.amountMinor, 'the credits add up to the refund');
   return runLegs(deps.ledger, [
-    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference })),
-    ...(refund.feeTransferId === null ? [] : [{ id: refund.feeTransferId, debitAccountId: PLATFORM_ACCOUNTS.feeRevenue, creditAccountId: receivable, amountMinor: refund.feeRefundMinor, code: TransferCodes.fee, reference }]),
+    ...credits.map((c) => ({ id: c.transferId, debitAccountId: receivable, creditAccountId: c.accountId, amountMinor: c.amountMinor, code: TransferCodes.refund, reference, ledger })),
+    ...(refund.feeTransferId === null ? [] : [{ id: refund.feeTransferId, debitAccountId: feeRevenueAccountOf(ledger), creditAccountId: receivable, amountMinor: refund.feeRefundMinor, code: TransferCodes.fee, reference, ledger }]),
   ]);
 }
 

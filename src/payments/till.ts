@@ -83,6 +83,8 @@ export interface TillRequestFacts {
   readonly walletBalanceMinor: bigint | null;
   /** The merchant cancelled this merchantPaymentId before any payment had it (merchant-orders.ts). */
   readonly canceledId: boolean;
+  /** The ledger of the code's wallet (null: no code or no account), for the "test or live money" step (standing-step.ts). */
+  readonly walletLedger: number | null;
 }
 
 export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
@@ -278,7 +280,7 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   code_id: string | null; code_status: string | null; code_expires_at: Date | null; code_customer_id: string | null; code_device_id: string | null;
   code_wallet_account_id: string | null; code_minted_ip: string | null; code_device_key: string | null;
-  merchant_status: string | null; store_status: string | null;
+  merchant_status: string | null; store_status: string | null; live_status: string | null; wallet_ledger: number | null;
   throttle_failures: number | null; throttle_last_failure_at: Date | null; throttle_locked_at: Date | null; throttle_window_started_at: Date | null;
   wallet_credits_posted: bigint | null; wallet_debits_posted: bigint | null; wallet_debits_pending: bigint | null;
   canceled_id: boolean;
@@ -296,7 +298,7 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
     text: `select ${paymentColumnsOf('p')}, c.id as code_id, c.status as code_status, c.expires_at as code_expires_at,
              c.customer_id as code_customer_id, c.device_id as code_device_id,
              c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key,
-             m.status as merchant_status, s.status as store_status,
+             m.status as merchant_status, s.status as store_status, live.status as live_status, a.ledger as wallet_ledger,
              f.failures as throttle_failures, f.last_failure_at as throttle_last_failure_at, f.locked_at as throttle_locked_at,
              f.window_started_at as throttle_window_started_at,
              a.credits_posted as wallet_credits_posted, a.debits_posted as wallet_debits_posted, a.debits_pending as wallet_debits_pending,
@@ -305,6 +307,7 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
            left join payments p on p.merchant_id = $1 and p.merchant_payment_id = $2
            left join payment_codes c on c.code_hash = $3::bytea
            left join merchants m on m.id = $1
+           left join merchants live on live.id = m.test_twin_of
            left join stores s on s.id = $4::uuid and s.merchant_id = m.id
            left join terminal_code_failures f on f.terminal_id = $5::uuid
            left join accounts a on a.id = c.wallet_account_id`,
@@ -314,7 +317,8 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
   assert(row !== undefined, 'the lookup answers one row');
   const earlier = row.id === null ? null : toPayment(row as PaymentRow);
   const facts: TillRequestFacts = {
-    standing: row.merchant_status === null ? undefined : { merchant_status: row.merchant_status, store_status: row.store_status },
+    standing: row.merchant_status === null ? undefined : { merchant_status: row.merchant_status, store_status: row.store_status, live_status: row.live_status },
+    walletLedger: row.wallet_ledger,
     throttle: row.throttle_failures === null || row.throttle_last_failure_at === null || row.throttle_window_started_at === null ? null
       : { failures: row.throttle_failures, last_failure_at: row.throttle_last_failure_at, locked_at: row.throttle_locked_at, window_started_at: row.throttle_window_started_at },
     walletBalanceMinor: row.wallet_credits_posted === null || row.wallet_debits_posted === null || row.wallet_debits_pending === null ? null

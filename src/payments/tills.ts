@@ -20,6 +20,11 @@ export interface MerchantFacts {
   readonly merchantName: string;
   readonly categoryCode: string;
   readonly receivableAccountId: string;
+  /**
+   * The ledger the receivable is on, so the ledger every payment transfer of this merchant is on: Ledgers.JPY, or
+   * Ledgers.TEST_JPY for a test twin (merchants/test-twin.ts). Safe to cache: an account's ledger never changes.
+   */
+  readonly ledger: number;
 }
 
 export interface TillFacts extends MerchantFacts {
@@ -37,8 +42,8 @@ export interface Tills {
   invalidate(): void;
 }
 
-interface TillRow { store_status: string; store_name: string; merchant_name: string; category_code: string; receivable_account_id: string; terminal_status: string | null }
-interface MerchantRow { name: string; category_code: string; receivable_account_id: string }
+interface TillRow { store_status: string; store_name: string; merchant_name: string; category_code: string; receivable_account_id: string; ledger: number; terminal_status: string | null }
+interface MerchantRow { name: string; category_code: string; receivable_account_id: string; ledger: number }
 
 export function createTills(pool: pg.Pool, now: () => Date): Tills {
   const cache = new Map<string, { facts: TillFacts | MerchantFacts; expiresAtMs: number }>();
@@ -62,8 +67,8 @@ export function createTills(pool: pg.Pool, now: () => Date): Tills {
       if (hit !== null) return hit as TillFacts;
       const result = await pool.query<TillRow>({
         name: 'payments_till_facts',
-        text: `select s.status as store_status, s.name as store_name, m.name as merchant_name, m.category_code, m.receivable_account_id, t.status as terminal_status
-               from stores s join merchants m on m.id = s.merchant_id left join terminals t on t.id = $3::uuid and t.store_id = s.id
+        text: `select s.status as store_status, s.name as store_name, m.name as merchant_name, m.category_code, m.receivable_account_id, ra.ledger, t.status as terminal_status
+               from stores s join merchants m on m.id = s.merchant_id join accounts ra on ra.id = m.receivable_account_id left join terminals t on t.id = $3::uuid and t.store_id = s.id
                where s.id = $1 and s.merchant_id = $2`,
         values: [storeId, merchantId, terminalId],
       });
@@ -73,7 +78,7 @@ export function createTills(pool: pg.Pool, now: () => Date): Tills {
         throw new KobanError('terminal_not_found', { errors: [{ pointer: '/body/terminalId', message: 'is not an enabled terminal of this store' }] });
       }
       const facts: TillFacts = {
-        merchantId, merchantName: row.merchant_name, categoryCode: row.category_code, receivableAccountId: row.receivable_account_id,
+        merchantId, merchantName: row.merchant_name, categoryCode: row.category_code, receivableAccountId: row.receivable_account_id, ledger: row.ledger,
         storeId, storeName: row.store_name, terminalId,
       };
       remember(key, facts);
@@ -85,12 +90,12 @@ export function createTills(pool: pg.Pool, now: () => Date): Tills {
       if (hit !== null) return hit;
       const result = await pool.query<MerchantRow>({
         name: 'payments_merchant_facts',
-        text: 'select name, category_code, receivable_account_id from merchants where id = $1',
+        text: 'select m.name, m.category_code, m.receivable_account_id, ra.ledger from merchants m join accounts ra on ra.id = m.receivable_account_id where m.id = $1',
         values: [merchantId],
       });
       const row = result.rows[0];
       if (row === undefined) throw new KobanError('merchant_not_found');
-      const facts: MerchantFacts = { merchantId, merchantName: row.name, categoryCode: row.category_code, receivableAccountId: row.receivable_account_id };
+      const facts: MerchantFacts = { merchantId, merchantName: row.name, categoryCode: row.category_code, receivableAccountId: row.receivable_account_id, ledger: row.ledger };
       remember(key, facts);
       return facts;
     },

@@ -95,6 +95,8 @@ export const problems = {
   wallet_not_found: { status: 404, title: 'No wallet for this customer' },
   merchant_not_found: { status: 404, title: 'No such merchant' },
   merchant_not_active: { status: 403, title: 'The merchant cannot take payments' },
+  // A test wallet pays only a merchant's test twin; a real wallet never pays one (src/payments/standing-step.ts).
+  payment_mode_mismatch: { status: 403, title: 'Test money and real money do not mix: a test wallet pays only in test mode, a real wallet only in live mode' },
   // Issue 16: onboarding, merchant states and the merchant staff realm (src/merchants).
   merchant_review_closed: { status: 409, title: 'The application is not waiting for a review' },
   merchant_review_self_approval: { status: 403, title: 'The second approval must come from another operator' },

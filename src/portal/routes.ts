@@ -293,6 +293,8 @@ function registerMoneyRoutes(scope: App, deps: portal.PortalDeps): void {
 }
 
 function registerDeveloperRoutes(scope: App, deps: portal.PortalDeps): void {
+  registerTestWalletRoutes(scope, deps);
+
   scope.get('/v1/merchant/api-keys', { config: cfg({ merchantPermission: 'developers.read' }), schema: { tags, description, summary: 'API keys (never their secrets)' } },
     async (request) => ({ keys: (await portal.apiKeys(deps, staffOf(request))).map((k) => ({
       credentialId: k.credentialId, apiKey: k.apiKey, status: k.status, mode: k.mode, name: k.name, createdAt: k.createdAt.toISOString(), revokedAt: iso(k.revokedAt),
@@ -405,5 +407,70 @@ function registerStaffRoutes(scope: App, deps: portal.PortalDeps, _audit: AuditL
   }, async (request) => {
     const principal = staffOf(request);
     return userOut(await disableStaffUser(staffDeps, principal.merchantId, requireUuid(request.params.id, 'not_found'), staffActor(principal), staffContextOf(request)));
+  });
+}
+
+/**
+ * Test wallets (src/wallet/test-wallets.ts): sandbox customers holding free test yen, which pay only the merchant's
+ * test mode (a real wallet never can). The developer pays with them here, through the wallet's own payment pipeline.
+ */
+function registerTestWalletRoutes(scope: App, deps: portal.PortalDeps): void {
+  const walletOut = (w: { customerId: string; label: string; balanceMinor: bigint; createdAt: Date }) => ({
+    testWalletId: w.customerId, label: w.label, balance: wireInteger(w.balanceMinor), createdAt: w.createdAt.toISOString(),
+  });
+  const TestAmount = Type.Integer({ minimum: 1, maximum: 1_000_000 });
+  const WalletParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+  scope.get('/v1/merchant/test-wallets', { config: cfg({ merchantPermission: 'developers.read' }), schema: { tags, description, summary: 'Test wallets and their test-yen balances' } },
+    async (request) => ({ testWallets: (await portal.testWallets(deps, staffOf(request))).map(walletOut) }));
+
+  scope.post('/v1/merchant/test-wallets', {
+    config: cfg({ merchantPermission: 'developers.manage' }),
+    schema: {
+      tags, description, summary: 'Make a test wallet with free test yen: it pays only this merchant\'s test mode (test API keys), never a live merchant',
+      body: Type.Object({ label: Type.String({ minLength: 1, maxLength: 64 }), initialBalance: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })) }, { additionalProperties: false }),
+    },
+  }, async (request, reply) => {
+    const initial = request.body.initialBalance;
+    const made = await portal.newTestWallet(deps, staffOf(request), staffContextOf(request), { label: request.body.label, initialMinor: initial === undefined ? null : BigInt(initial) });
+    return reply.code(201).send(walletOut(made));
+  });
+
+  scope.post('/v1/merchant/test-wallets/:id/top-ups', {
+    config: cfg({ merchantPermission: 'developers.manage' }),
+    schema: {
+      tags, description, summary: 'Add free test yen; an Idempotency-Key header makes a retry answer the first top-up',
+      params: WalletParams, body: Type.Object({ amount: TestAmount }, { additionalProperties: false }),
+      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }),
+    },
+  }, async (request) => {
+    return walletOut(await portal.topUpTest(deps, staffOf(request), request.params.id, BigInt(request.body.amount), request.headers['idempotency-key'] ?? null, staffContextOf(request)));
+  });
+
+  scope.post('/v1/merchant/test-wallets/:id/payment-code', {
+    config: cfg({ merchantPermission: 'developers.manage' }),
+    schema: { tags, description, summary: 'A customer payment code of the test wallet, for a test till (the till API with a test key)', params: WalletParams },
+  }, async (request, reply) => {
+    const minted = await portal.testPaymentCode(deps, staffOf(request), request.params.id);
+    reply.header('cache-control', 'no-store');
+    return { codeId: minted.codeId, code: minted.code, expiresAt: minted.expiresAt.toISOString() };
+  });
+
+  scope.post('/v1/merchant/test-wallets/:id/payments', {
+    config: cfg({ merchantPermission: 'developers.manage' }),
+    schema: {
+      tags, description, summary: 'Pay with the test wallet: an order QR (codeId, from POST /v2/codes with a test key) or a store QR (payload and amount)',
+      params: WalletParams,
+      body: Type.Union([
+        Type.Object({ codeId: Type.String({ minLength: 1, maxLength: 64 }) }, { additionalProperties: false }),
+        Type.Object({ payload: Type.String({ minLength: 1, maxLength: 512 }), amount: TestAmount, idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })) }, { additionalProperties: false }),
+      ]),
+    },
+  }, async (request) => {
+    const staff = staffOf(request);
+    const body = request.body;
+    const payment = 'codeId' in body
+      ? await portal.payOrderWithTestWallet(deps, staff, request.params.id, body.codeId)
+      : await portal.payStoreWithTestWallet(deps, staff, request.params.id, body.payload, BigInt(body.amount), body.idempotencyKey ?? null);
+    return { paymentId: payment.id, merchantPaymentId: payment.merchantPaymentId, status: payment.status, amount: wireInteger(payment.amountMinor), failureCode: payment.failureCode };
   });
 }

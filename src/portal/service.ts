@@ -28,6 +28,8 @@ import { isBusinessDate } from '../payments/time.ts';
 import { deliveryLogPage } from '../payments/webhooks/delivery-log.ts';
 import { redeliver } from '../payments/webhooks/dispatcher.ts';
 import { readSale } from './reads.ts';
+import type { CustomerContext } from '../payments/context.ts';
+import { createTestWallet, listTestWallets, readTestWallet, topUpTestWallet } from '../wallet/test-wallets.ts';
 
 export interface PortalDeps {
   readonly db: Database;
@@ -146,4 +148,41 @@ export const deliveries = (deps: PortalDeps, principal: StaffPrincipal, limit: n
 export async function redeliverWebhook(deps: PortalDeps, principal: StaffPrincipal, deliveryId: string, context: StaffRequestContext): Promise<void> {
   await redeliver(deps.db, principal.merchantId, deliveryId, deps.now());
   await audited(deps, staffActor(principal), 'webhook.redelivered', { kind: 'webhook_delivery', id: deliveryId }, context, { merchantId: principal.merchantId });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Test wallets (src/wallet/test-wallets.ts): the developers' sandbox customers, paying the merchant's test mode.
+
+export const testWallets = (deps: PortalDeps, principal: StaffPrincipal) => listTestWallets(deps.db, deps.ledger, principal.merchantId);
+
+export async function newTestWallet(deps: PortalDeps, principal: StaffPrincipal, context: StaffRequestContext, wallet: { label: string; initialMinor: bigint | null }) {
+  const made = await createTestWallet(deps.db, deps.ledger, principal.merchantId, { label: wallet.label, createdBy: principal.userId, ...(wallet.initialMinor === null ? {} : { initialMinor: wallet.initialMinor }) });
+  await audited(deps, staffActor(principal), 'test_wallet.created', { kind: 'test_wallet', id: made.customerId }, context,
+    { merchantId: principal.merchantId, label: made.label, initialMinor: made.balanceMinor.toString() });
+  return made;
+}
+
+export async function topUpTest(deps: PortalDeps, principal: StaffPrincipal, customerId: string, amountMinor: bigint, key: string | null, context: StaffRequestContext) {
+  const wallet = await topUpTestWallet(deps.db, deps.ledger, principal.merchantId, customerId, amountMinor, key);
+  await audited(deps, staffActor(principal), 'test_wallet.topped_up', { kind: 'test_wallet', id: customerId }, context, { merchantId: principal.merchantId, amountMinor: amountMinor.toString() });
+  return wallet;
+}
+
+/** The test wallet as the paying customer: the same payment pipeline as the wallet app, on the test ledger. */
+async function testCustomer(deps: PortalDeps, principal: StaffPrincipal, customerId: string): Promise<CustomerContext> {
+  const wallet = await readTestWallet(deps.db, deps.ledger, principal.merchantId, customerId);
+  return { customerId: wallet.customerId, walletAccountId: wallet.walletAccountId, deviceId: `test-wallet:${wallet.customerId}` };
+}
+
+export async function payOrderWithTestWallet(deps: PortalDeps, principal: StaffPrincipal, customerId: string, codeId: string) {
+  return deps.payments.payDynamicQr(await testCustomer(deps, principal, customerId), codeId);
+}
+
+export async function payStoreWithTestWallet(deps: PortalDeps, principal: StaffPrincipal, customerId: string, payload: string, amountMinor: bigint, idempotencyKey: string | null) {
+  return deps.payments.payStaticQr(await testCustomer(deps, principal, customerId), payload, amountMinor, idempotencyKey);
+}
+
+/** A customer payment code of the test wallet, for a test till (`POST /v2/till/payments` with a test key). */
+export async function testPaymentCode(deps: PortalDeps, principal: StaffPrincipal, customerId: string) {
+  return deps.payments.mintPaymentCode(await testCustomer(deps, principal, customerId));
 }

@@ -8,7 +8,7 @@
  * - **Funds transfer** (資金移動業, Art. 43): at least 100% of what is owed to customers must be secured
  *   (履行保証金).
  */
-import { AccountCodes } from '../ledger/types.ts';
+import { AccountCodes, Ledgers } from '../ledger/types.ts';
 import { assert } from '../platform/assert.ts';
 import type { Queryable } from '../platform/db/database.ts';
 
@@ -65,10 +65,11 @@ export async function outstandingAt(db: Queryable, at: Date): Promise<Outstandin
        select debit_account_id, -amount from transfers where flags & 10 = 0 and created_at <= $1
      ), balances as (
        select a.code, l.account_id, sum(l.amount) as balance from legs l join accounts a on a.id = l.account_id
-       where a.code = any($2::smallint[]) group by a.code, l.account_id
+       where a.code = any($2::smallint[]) and a.ledger = $3 group by a.code, l.account_id
      )
      select code, coalesce(sum(balance), 0)::text as outstanding, count(*) filter (where balance <> 0)::text as accounts from balances group by code`,
-    [at, [AccountCodes.customerWallet, AccountCodes.customerFundsTransfer]]);
+    // Real yen only: test wallets' test money (Ledgers.TEST_JPY, test-wallets.ts) is owed to nobody.
+    [at, [AccountCodes.customerWallet, AccountCodes.customerFundsTransfer], Ledgers.JPY]);
   const of = (code: number) => rows.rows.find((row) => row.code === code);
   const prepaid = of(AccountCodes.customerWallet);
   const fundsTransfer = of(AccountCodes.customerFundsTransfer);

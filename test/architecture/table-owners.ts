@@ -20,7 +20,8 @@ export const TABLE_OWNERS = {
   wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims',
     'customer_verifications', 'wallet_spend_orders', 'kyc_applications', 'wallet_handles', 'p2p_transfers', 'bill_splits', 'money_requests', 'withdrawals',
     'cash_top_up_codes', 'cash_top_ups', 'auto_top_up_settings', 'auto_top_up_runs',
-    'promo_campaigns', 'promo_queue', 'promo_grants', 'promo_reversals', 'promo_expiries', 'abolition_procedures', 'abolition_claims', 'abolition_notices'],
+    'promo_campaigns', 'promo_queue', 'promo_grants', 'promo_reversals', 'promo_expiries', 'abolition_procedures', 'abolition_claims', 'abolition_notices',
+    'test_wallets'],
   merchants: [
     'merchants', 'stores', 'terminals', 'merchant_api_credentials', 'merchant_webhook_endpoints', 'opa_nonces', 'opa_rate_buckets',
     'merchant_payout_accounts', 'merchant_external_ids', 'merchant_users', 'merchant_user_sessions',

@@ -173,6 +173,13 @@ describe('a merchant from application to its first refund', () => {
     await portal.getByLabel('モード').selectOption('test');
     await portal.getByRole('button', { name: 'APIキーを発行' }).click();
     await portal.getByRole('row').filter({ hasText: 'CI sandbox' }).getByText('テスト', { exact: true }).waitFor({ timeout: EVENT_BOUND_MS });
+    // A test wallet with free test yen (it pays only the test mode), topped up once.
+    await portal.getByLabel('ウォレット名').fill('QA iPhone');
+    await portal.getByRole('button', { name: 'テスト用ウォレットを作成' }).click();
+    const testWalletRow = portal.getByRole('row').filter({ hasText: 'QA iPhone' });
+    await testWalletRow.getByText('10,000円', { exact: true }).waitFor({ timeout: EVENT_BOUND_MS });
+    await testWalletRow.getByRole('button', { name: 'チャージ 10,000円' }).click();
+    await testWalletRow.getByText('20,000円', { exact: true }).waitFor({ timeout: EVENT_BOUND_MS });
     await scan('developers');
     expect(a11yFailures).toEqual({});
   }, 180_000);

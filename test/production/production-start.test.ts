@@ -13,7 +13,7 @@ import { DEMO_CUSTOMER_PASSWORD } from '../../src/demo/demo-customers.ts';
 import { DEV_SANDBOX_KEYS } from '../../src/demo/sandboxes.ts';
 import { DEV_IDP_USERS } from '../../src/demo/dev-idp.ts';
 import { ensureWebBuilt } from '../../src/http/web.ts';
-import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
+import { PLATFORM_ACCOUNTS, TEST_PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { DEMO_OPERATOR_PASSWORD, DEMO_OPERATOR_TOTP_SECRET } from '../../src/operations/operators/demo.ts';
 import { DEMO_PAYMENTS } from '../../src/demo/demo-payments.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -133,7 +133,7 @@ async function demoRows(): Promise<Record<string, number>> {
     operators: await count('operators'),
     transfers: await count('transfers'),
     socialIdentities: await count('social_identities'),
-    nonPlatformAccounts: await count(`accounts where id <> all('{${Object.values(PLATFORM_ACCOUNTS).join(',')}}'::uuid[])`),
+    nonPlatformAccounts: await count(`accounts where id <> all('{${[...Object.values(PLATFORM_ACCOUNTS), ...Object.values(TEST_PLATFORM_ACCOUNTS)].join(',')}}'::uuid[])`),
   };
 }
 

@@ -11,6 +11,9 @@ import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
 import { claimBalance, claimsOf, outstandingCsv, recordProcedure, runPayoutBatch, type AbolitionDeps } from '../../src/wallet/abolition/claims.ts';
 import { ensureCustomerWallet } from '../../src/wallet/customer-wallets.ts';
+import { outstandingAt } from '../../src/wallet/regulatory.ts';
+import { createTestWallet } from '../../src/wallet/test-wallets.ts';
+import { createTestMerchant } from '../payments/merchant-fixtures.ts';
 import { HttpBankRail } from '../../src/wallet/funding/http-bank.ts';
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -122,6 +125,15 @@ describe('claims and payouts', () => {
     const csv = await outstandingCsv(db.pool);
     expect(csv.split('\r\n')[0]).toBe('customer_id,prepaid_balance_jpy,claim_status,claimed_jpy');
     expect(csv).toContain(`${owed.customerId},12345,,`);
+  });
+
+  it('test money is owed to nobody: a test wallet is in neither the regulator\'s CSV nor the outstanding prepaid total', async () => {
+    const before = await outstandingAt(db.pool, new Date());
+    const merchant = await createTestMerchant(db, ledger);
+    const tester = await createTestWallet(db, ledger, merchant.merchantId, { label: 'sandbox', initialMinor: 54_321n, createdBy: null });
+    const after = await outstandingAt(db.pool, new Date());
+    expect([after.prepaidMinor, after.prepaidAccounts]).toEqual([before.prepaidMinor, before.prepaidAccounts]);
+    expect(await outstandingCsv(db.pool)).not.toContain(tester.customerId);
   });
 
   it('refuses a claim after the claim period', async () => {

@@ -14,7 +14,9 @@ import { pointsAccountId, relayPromotions, type PromoDeps } from '../../src/wall
 import { expectLedgerConsistent } from '../ledger/fixtures.ts';
 import { balanceOf, createCustomer } from '../payments/customer-fixtures.ts';
 import { payCompleted, refundCompleted } from '../payments/pay-fixtures.ts';
-import { startHarness, type Harness } from '../payments/support.ts';
+import { opa, startHarness, type Harness } from '../payments/support.ts';
+import { createApiKey } from '../../src/merchants/api-keys.ts';
+import { createTestWallet } from '../../src/wallet/test-wallets.ts';
 
 const DAY_MS = 86_400_000;
 let h: Harness;
@@ -218,5 +220,26 @@ describe('the consequence rows', () => {
     const customer = await createCustomer(h.db, h.ledger, 5_000n);
     await pay(customer, 1_000n);
     expect((await h.db.pool.query('select 1 from promo_queue where kind = $1', ['payment'])).rowCount).toBe(0);
+  });
+});
+
+describe('test money', () => {
+  it('a test-mode payment by a test wallet earns no campaign points: campaign points are real money', async () => {
+    const twinCategory = (await h.db.pool.query<{ category_code: string }>('select category_code from merchants where id = $1', [h.merchant.merchantId])).rows[0]!.category_code;
+    const campaign = await createCampaign(h.db, h.ledger, definition({ merchantId: null, categoryCode: twinCategory }), 'operator:test');
+    const testKey = await createApiKey(h.db, h.module.box, h.ledger, h.merchant.merchantId, { mode: 'test', name: 'promo' });
+    const created = await opa(h, { method: 'POST', url: '/v2/codes', credential: testKey, body: { merchantPaymentId: 'promo-test-order', amount: { amount: 2_000, currency: 'JPY' }, codeType: 'ORDER_QR' } });
+    expect(created.statusCode, created.body).toBe(201);
+    const wallet = await createTestWallet(h.db, h.ledger, h.merchant.merchantId, { label: 'promo', initialMinor: 5_000n, createdBy: null });
+    const tester = { customerId: wallet.customerId, walletAccountId: wallet.walletAccountId, deviceId: 'test-device' };
+    expect((await h.module.payments.payDynamicQr(tester, String(created.json().data.codeId))).status).toBe('COMPLETED');
+    // The same campaign still pays a real customer at the live merchant.
+    const real = await createCustomer(h.db, h.ledger, 5_000n);
+    await pay(real, 2_000n);
+    await relayAll();
+    expect(await points(real)).toBe(200n);
+    expect((await h.db.pool.query('select 1 from promo_grants where customer_id = $1', [tester.customerId])).rowCount).toBe(0);
+    expect(await h.ledger.getAccount(pointsAccountId(tester.customerId))).toBeNull();
+    expect(await budget(campaign)).toBe(100_000n - 200n);
   });
 });

@@ -200,6 +200,7 @@ const DEFAULT_ERROR_MAP: OpaErrorMap = {
   payment_code_used: 'PAYMENT_CODE_ALREADY_USED',
   insufficient_funds: 'NO_SUFFICIENT_FUND',
   merchant_not_active: 'OP_OUT_OF_SCOPE',
+  payment_mode_mismatch: 'UNACCEPTABLE_OP',
   store_not_found: 'INVALID_PARAMS',
   terminal_not_found: 'INVALID_PARAMS',
   external_id_in_use: 'INVALID_PARAMS',

@@ -8,12 +8,12 @@
  */
 import type pg from 'pg';
 import type { Ledger } from '../../ledger/ledger.ts';
-import { TransferCodes } from '../../ledger/types.ts';
+import { Ledgers, TransferCodes } from '../../ledger/types.ts';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
 import { uuidv7 } from '../../platform/ids.ts';
-import { ensureCashOwedAccount, ensurePayoutAccount, payoutBankAccount, receivableAccount } from '../../merchants/payout-accounts.ts';
+import { ensureCashOwedAccount, ensurePayoutAccount, merchantBooks, payoutBankAccount } from '../../merchants/payout-accounts.ts';
 import { cashTakenOn, merchantsWithCashOn } from '../../wallet/cash/cash-top-ups.ts';
 import type { SecretBox } from '../../merchants/secret-box.ts';
 import { payoutsHeld } from '../../merchants/onboarding.ts';
@@ -76,12 +76,13 @@ export async function closeBusinessDay(deps: SettlementDeps, date: string): Prom
 export async function closeMerchantDay(deps: SettlementDeps, merchantId: string, date: string): Promise<Settlement> {
   const payoutAccount = await ensurePayoutAccount(deps.db, deps.ledger, merchantId);
   const settlement = await withTransaction(deps.db, (client) => recordTotals(deps, client, merchantId, date));
-  const receivable = await receivableAccount(deps.db, merchantId);
+  // A test twin settles on the test ledger, into a payout account no bank is ever paid from (payoutBankAccount).
+  const { receivableAccountId: receivable, ledger } = await merchantBooks(deps.db, merchantId);
   if (settlement.settlementTransferId !== null) {
     const toPayout = settlement.salesNetMinor > 0n;
     const moved = await runLegs(deps.ledger, [{
       id: settlement.settlementTransferId, debitAccountId: toPayout ? receivable : payoutAccount, creditAccountId: toPayout ? payoutAccount : receivable,
-      amountMinor: toPayout ? settlement.salesNetMinor : -settlement.salesNetMinor, code: TransferCodes.settlement, reference: `settlement:${settlement.id}`,
+      amountMinor: toPayout ? settlement.salesNetMinor : -settlement.salesNetMinor, code: TransferCodes.settlement, reference: `settlement:${settlement.id}`, ledger,
     }]);
     assert(moved.ok, 'a settlement between a merchant\'s own unflagged accounts cannot be refused');
   }
@@ -93,7 +94,7 @@ export async function closeMerchantDay(deps: SettlementDeps, merchantId: string,
     const owes = settlement.cashTopUpsMinor > 0n;
     const moved = await runLegs(deps.ledger, [{
       id: settlement.cashTransferId, debitAccountId: owes ? payoutAccount : cashOwed, creditAccountId: owes ? cashOwed : payoutAccount,
-      amountMinor: owes ? settlement.cashTopUpsMinor : -settlement.cashTopUpsMinor, code: TransferCodes.settlement, reference: `settlement-cash:${settlement.id}`,
+      amountMinor: owes ? settlement.cashTopUpsMinor : -settlement.cashTopUpsMinor, code: TransferCodes.settlement, reference: `settlement-cash:${settlement.id}`, ledger: Ledgers.JPY,
     }]);
     assert(moved.ok, 'netting cash between a merchant\'s own unflagged accounts cannot be refused');
   }
@@ -155,7 +156,7 @@ async function instructPayout(deps: SettlementDeps, settlement: Settlement, payo
     return setPayout(deps.db, settlement, { status: 'rejected', failure: `${result.error.code}: ${result.error.message}`.slice(0, 300) });
   }
   const payoutTransferId = uuidv7();
-  const moved = await runLegs(deps.ledger, [{ id: payoutTransferId, debitAccountId: payoutAccount, creditAccountId: PLATFORM_ACCOUNTS.bankClearing, amountMinor: owed, code: TransferCodes.payout, reference: `payout:${result.value.id}` }]);
+  const moved = await runLegs(deps.ledger, [{ id: payoutTransferId, debitAccountId: payoutAccount, creditAccountId: PLATFORM_ACCOUNTS.bankClearing, amountMinor: owed, code: TransferCodes.payout, reference: `payout:${result.value.id}`, ledger: Ledgers.JPY }]);
   assert(moved.ok, 'moving a payout to bank clearing cannot be refused');
   return setPayout(deps.db, settlement, { status: 'instructed', amountMinor: owed, transferId: payoutTransferId, reference: result.value.id });
 }

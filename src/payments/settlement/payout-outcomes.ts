@@ -10,7 +10,7 @@
  * Runs at the start of every close and on its own (`koban settlement payouts`).
  */
 import { PLATFORM_ACCOUNTS } from '../../ledger/platform-accounts.ts';
-import { TransferCodes } from '../../ledger/types.ts';
+import { Ledgers, TransferCodes } from '../../ledger/types.ts';
 import { assert } from '../../platform/assert.ts';
 import { derivedUuid } from '../../platform/ids.ts';
 import { runLegs } from '../ledger-legs.ts';
@@ -57,7 +57,7 @@ async function settleOne(deps: SettlementDeps, row: InstructedRow): Promise<'pai
   const returnTransferId = returnTransferIdOf(row.id);
   const moved = await runLegs(deps.ledger, [{
     id: returnTransferId, debitAccountId: PLATFORM_ACCOUNTS.bankClearing, creditAccountId: row.payout_account_id,
-    amountMinor: row.payout_amount_minor, code: TransferCodes.payoutReturn, reference: `payout-return:${row.payout_reference}`,
+    amountMinor: row.payout_amount_minor, code: TransferCodes.payoutReturn, reference: `payout-return:${row.payout_reference}`, ledger: Ledgers.JPY,
   }]);
   assert(moved.ok, 'returning a failed payout between unflagged platform accounts cannot be refused');
   await deps.db.pool.query(

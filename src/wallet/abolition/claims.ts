@@ -213,8 +213,8 @@ export async function outstandingCsv(db: Queryable, limit = 100_000): Promise<st
     `select w.customer_id, (a.credits_posted - a.debits_posted)::text as balance, c.status as claim_status, c.amount_minor::text as claimed
      from customer_wallets w join accounts a on a.id = w.account_id
      left join lateral (select status, amount_minor from abolition_claims where customer_id = w.customer_id order by created_at desc limit 1) c on true
-     where a.credits_posted - a.debits_posted > 0 or c.status in ('pending', 'sent')
-     order by w.customer_id limit $1`, [limit]);
+     where a.ledger = $2 and (a.credits_posted - a.debits_posted > 0 or c.status in ('pending', 'sent'))
+     order by w.customer_id limit $1`, [limit, Ledgers.JPY]);
   const lines = ['customer_id,prepaid_balance_jpy,claim_status,claimed_jpy'];
   for (const r of rows.rows) lines.push([r.customer_id, r.balance, r.claim_status ?? '', r.claimed ?? ''].join(','));
   return `${lines.join('\r\n')}\r\n`;

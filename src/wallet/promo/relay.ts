@@ -77,8 +77,8 @@ export async function relayPromotions(deps: PromoDeps, limit = RELAY_BATCH_MAX):
   assert(limit > 0 && limit <= RELAY_BATCH_MAX, 'a bounded batch');
   // The points accounts of the customers about to earn exist before the transaction (accounts are created on the pool).
   const peek = await deps.db.pool.query<{ max_id: string | null; customers: string[] | null }>(
-    `select max(q.id)::text as max_id, array_agg(distinct p.customer_id) filter (where p.customer_id is not null) as customers
-     from (select id, payment_id from promo_queue order by id limit $1) q left join payments p on p.id = q.payment_id`, [limit]);
+    `select max(q.id)::text as max_id, array_agg(distinct p.customer_id) filter (where p.customer_id is not null and m.test_twin_of is null) as customers
+     from (select id, payment_id from promo_queue order by id limit $1) q left join payments p on p.id = q.payment_id left join merchants m on m.id = p.merchant_id`, [limit]);
   const maxId = peek.rows[0]?.max_id ?? null;
   if (maxId === null) return 0;
   await ensurePointsAccounts(deps.ledger, peek.rows[0]?.customers ?? []);
@@ -96,9 +96,10 @@ export async function relayPromotions(deps: PromoDeps, limit = RELAY_BATCH_MAX):
 
 async function loadBatch(deps: PromoDeps, client: Queryable, items: readonly QueueItem[]): Promise<Batch> {
   const paymentIds = [...new Set(items.map((i) => i.payment_id))];
+  // A test twin's payments (test money, src/merchants/test-twin.ts) earn nothing: campaign points are real money.
   const facts = await client.query<PaymentFacts>(
     `select p.id, p.customer_id, p.merchant_id, p.amount_minor::text, p.accepted_at, m.category_code, p.cancel_amount_minor::text
-     from payments p join merchants m on m.id = p.merchant_id where p.id = any($1::uuid[]) and p.customer_id is not null`, [paymentIds]);
+     from payments p join merchants m on m.id = p.merchant_id where p.id = any($1::uuid[]) and p.customer_id is not null and m.test_twin_of is null`, [paymentIds]);
   const refunds = await client.query<{ id: string; amount_minor: string }>('select id, amount_minor::text from refunds where id = any($1::uuid[])',
     [items.filter((i) => i.kind === 'refund').map((i) => i.ref_id)]);
   const campaigns = (await client.query<Parameters<typeof toCampaign>[0]>(`select ${CAMPAIGN_COLUMNS} from promo_campaigns where status = 'active' order by rate_bps desc, id`)).rows.map(toCampaign);

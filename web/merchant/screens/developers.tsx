@@ -4,6 +4,7 @@ import { api } from '../../shared/api.ts';
 import { useI18n } from '../../shared/i18n.tsx';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { ActionButton, ErrorNotice, Loading, Pill, Table, useLoad, When } from '../../console/common.tsx';
+import { TestWalletsCard } from './test-wallets.tsx';
 
 interface Key { credentialId: string; apiKey: string; status: string; mode: 'live' | 'test'; name: string | null; createdAt: string }
 interface Endpoint { endpointId: string; url: string; disabled: boolean; format: 'koban' | 'paypay' }
@@ -71,6 +72,7 @@ export function DevelopersScreen() {
         </form>
         <p className="hint">{t('dev.modeHint')}</p>
       </Card>
+      <TestWalletsCard />
       <Card title={t('dev.webhooks')}>
         {endpoints.data === null ? <Loading loaded={endpoints} /> : (
           <Table caption={t('dev.webhooks')} head={[t('col.url'), t('dev.format'), t('col.status'), '']} empty={endpoints.data.endpoints.length === 0}>
