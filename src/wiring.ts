@@ -63,11 +63,12 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
     },
     async assessCodeMints(client, ctxs) {
-      const scored = await risk.batch.assess(client, ctxs.map((ctx) => ({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null })));
+      // The same batch scoring as the till payments' group commit (risk/assess-batch.ts).
+      const scored = await risk.assessBatch(client, ctxs.map((ctx) => ({ kind: 'payment_code_mint', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, ip: ctx.ip ?? null })));
       return {
-        refused: scored.map(({ decision }) => decision.decision === 'deny' || decision.decision === 'review'),
-        record: () => risk.batch.record(client, scored),
-        afterCommit: () => risk.batch.alert(scored),
+        refused: scored.decisions.map(({ decision }) => decision === 'deny' || decision === 'review'),
+        record: () => scored.record(client),
+        afterCommit: () => scored.afterCommit(),
       };
     },
     // The in-app feed and an e-mail to each verified address, in the notice relay's transaction, so each

@@ -79,11 +79,14 @@ export interface PendingRiskDecision {
   readonly decisionId: string;
 }
 
-/** A batch's risk decisions, one per event in order; `record` writes them in the batch's transaction, `afterCommit` raises the alerts. */
+/**
+ * A batch's risk decisions, one per event in order; `record` writes them in the batch's transaction, `afterCommit`
+ * raises the alerts and answers, per event, the error its alert threw or null.
+ */
 export interface PaymentRiskBatch {
   readonly decisions: readonly PaymentRiskDecision[];
   record(client: Queryable): Promise<void>;
-  afterCommit(): Promise<void>;
+  afterCommit(): Promise<unknown[]>;
 }
 
 /**

@@ -213,10 +213,8 @@ async function scoreBatch(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.P
 /** Alerts (cases) for the batch's decisions that were not allows, once they are durable; a failure is logged, never the payments'. */
 async function raiseAlerts(deps: Omit<PaymentsDeps, 'codePayments'>, risk: PaymentRiskBatch | null): Promise<void> {
   if (risk === null) return;
-  try {
-    await risk.afterCommit();
-  } catch (error) {
-    deps.log.error({ err: error }, 'risk alerts of a payment batch failed');
+  for (const failure of await risk.afterCommit()) {
+    if (failure !== null) deps.log.error({ err: failure }, 'a risk alert of a payment batch failed');
   }
 }
 

@@ -11,7 +11,8 @@
  *    one customer in one batch see each other, so a thief gains nothing by landing N payments in one batch.
  * 3. `record(client)`: ONE statement adds the counters rules count after the decision (`countsAfter`) and
  *    inserts every decision into `risk_events`, in the same transaction.
- * 4. `afterCommit()`: alerts for the decisions that were not allows (cases), once the batch is durable.
+ * 4. `afterCommit()`: alerts for the decisions that were not allows (cases), once the batch is durable. One event's
+ *    failed alert never stops another's: the answer is, per event, the error its alert threw or null.
  *
  * Everything is written in the caller's transaction: if it rolls back, nothing of the batch was counted or
  * recorded, and the caller assesses each event again on its own (`assess`). Counters of a busy store or network
@@ -29,7 +30,7 @@ import type { CountedLink, CounterNeed, CounterValue, Facts, LinkFact, RiskDecis
 export interface RiskBatch {
   readonly decisions: readonly RiskDecision[];
   record(client: Queryable): Promise<void>;
-  afterCommit(): Promise<void>;
+  afterCommit(): Promise<unknown[]>;
 }
 
 /** The engine's own pieces the batch reuses (engine.ts), so both paths decide with the same code. */
@@ -120,9 +121,11 @@ export async function assessBatch(parts: BatchEngineParts, client: Queryable, ev
       });
     },
     async afterCommit() {
+      const failures: unknown[] = [];
       for (const [index, decision] of decisions.entries()) {
-        if (decision.decision !== 'allow') await parts.alert((planned[index] as Planned).event, decision);
+        failures.push(decision.decision === 'allow' ? null : await parts.alert((planned[index] as Planned).event, decision).then(() => null, (error: unknown) => error ?? new Error('alert failed')));
       }
+      return failures;
     },
   };
 }

@@ -12,7 +12,6 @@ import { decodeCursor, PAGE_LIMIT_MAX, pageLimit, pageOf } from '../platform/cur
 import { isUuid } from '../platform/ids.ts';
 import type { ChangeFeed } from '../operations/change-feed.ts';
 import { backtestRule, type BacktestResult } from './backtest.ts';
-import { createBatchRisk, type BatchRisk } from './batch.ts';
 import { createRiskEngine, type AlertHandler, type RiskEngine } from './engine.ts';
 import { createRiskSettings, type RiskSettings, type RuleChange } from './settings.ts';
 import type { RiskDecision } from './types.ts';
@@ -26,8 +25,6 @@ export interface RecentDecision {
 
 export interface Risk extends RiskEngine {
   readonly settings: RiskSettings;
-  /** Scoring many events on a caller's transaction, at a fixed cost per batch (batch.ts: the batched code mint). */
-  readonly batch: BatchRisk;
   /** Newest first, a page at a time (`before`: the cursor the previous page answered). */
   /** What `change` would have done to the last `days` days of recorded decisions (backtest.ts); reads only. */
   backtest(ruleId: string, change: RuleChange, days: number): Promise<BacktestResult>;
@@ -41,7 +38,6 @@ export async function createRisk(db: Database, feed: ChangeFeed, onAlert: AlertH
   return {
     settings,
     ...createRiskEngine(db, settings, onAlert, clock),
-    batch: createBatchRisk(settings, onAlert, clock),
     backtest: (ruleId, change, days) => backtestRule(db, settings, ruleId, change, days, clock()),
     async recentDecisions(query) {
       const limit = Math.min(RECENT_DECISIONS_MAX, pageLimit(query.limit ?? RECENT_DECISIONS_MAX));

@@ -1,5 +1,5 @@
 /**
- * Scoring a batch on the caller's transaction (src/risk/batch.ts) decides exactly as scoring the same events one
+ * Scoring a batch on the caller's transaction (src/risk/assess-batch.ts, here with the code mint's events) decides exactly as scoring the same events one
  * after the other with `assess`: same decisions, same reasons, same counters and links. The two runs use disjoint
  * accounts, devices, cards and networks (a prefix per run) at one fixed clock, so they share no state.
  */
@@ -64,11 +64,11 @@ describe('risk scored as a batch', () => {
     const sequential: RiskDecision[] = [];
     for (const event of sequence(one, 1)) sequential.push(await risk.assess(event));
     const scored = await withTransaction(db, async (client) => {
-      const result = await risk.batch.assess(client, sequence(many, 2));
-      await risk.batch.record(client, result);
-      return result;
+      const result = await risk.assessBatch(client, sequence(many, 2));
+      await result.record(client);
+      return result.decisions;
     });
-    expect(scored.map((s) => shape(s.decision))).toEqual(sequential.map(shape));
+    expect(scored.map(shape)).toEqual(sequential.map(shape));
     // The sequence is not trivial: rules fired, of several kinds and actions.
     const fired = new Set(sequential.flatMap((d) => d.reasons.map((r) => r.rule)));
     expect(fired.size).toBeGreaterThanOrEqual(3);
@@ -78,13 +78,13 @@ describe('risk scored as a batch', () => {
       `select left(account_id, 10) as run, count(*)::text as n from risk_links where account_id like $1 || '%' or account_id like $2 || '%' group by 1`, [one, many]);
     expect(links.rows.find((r) => r.run === many.slice(0, 10))?.n).toBe(links.rows.find((r) => r.run === one.slice(0, 10))?.n);
     const recorded = await db.pool.query<{ id: string; decision: string }>(`select id, decision from risk_events where account_id like $1 || '%'`, [many]);
-    expect(new Map(recorded.rows.map((r) => [r.id, r.decision]))).toEqual(new Map(scored.map((s) => [s.decision.id, s.decision.decision])));
+    expect(new Map(recorded.rows.map((r) => [r.id, r.decision]))).toEqual(new Map(scored.map((d) => [d.id, d.decision])));
   });
 
   it('records nothing when the caller\'s transaction rolls back', async () => {
     const prefix = `r${randomUUID().slice(0, 8)}-`;
     await expect(withTransaction(db, async (client) => {
-      await risk.batch.record(client, await risk.batch.assess(client, sequence(prefix, 3)));
+      await (await risk.assessBatch(client, sequence(prefix, 3))).record(client);
       throw new Error('the caller failed');
     })).rejects.toThrow('the caller failed');
     expect(await countersOf(prefix, 3)).toEqual({});
@@ -100,19 +100,20 @@ describe('risk scored as a batch', () => {
       { kind: 'payment_code_mint', accountId: `${prefix}bob`, deviceId: `${prefix}bobs-phone` },
       { kind: 'payment_code_mint', accountId: `${prefix}carol`, deviceId: blocked },
     ];
-    const scored = await withTransaction(db, async (client) => {
-      const result = await risk.batch.assess(client, events);
-      await risk.batch.record(client, result);
+    const batch = await withTransaction(db, async (client) => {
+      const result = await risk.assessBatch(client, events);
+      await result.record(client);
       return result;
     });
-    expect(scored.map((s) => s.decision.decision)).toEqual(['deny', 'allow', 'deny']);
+    const scored = batch.decisions;
+    expect(scored.map((d) => d.decision)).toEqual(['deny', 'allow', 'deny']);
     failAlertsOf = `${prefix}carol`;
-    const failures = await risk.batch.alert(scored);
+    const failures = await batch.afterCommit();
     failAlertsOf = null;
     expect(failures[0]).toBeNull();
     expect(failures[1]).toBeNull();
     expect(failures[2]).toMatchObject({ message: 'case store unavailable' });
-    expect(alerted).toContain(scored[0]?.decision.id);
-    expect(alerted).not.toContain(scored[1]?.decision.id);
+    expect(alerted).toContain(scored[0]?.id);
+    expect(alerted).not.toContain(scored[1]?.id);
   });
 });
