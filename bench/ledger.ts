@@ -9,7 +9,9 @@
  *
  * Environment: KOBAN_BENCH_SECONDS (per cell, default 5), KOBAN_BENCH_WALLETS (default 100000),
  * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive),
- * KOBAN_BENCH_PG_URL (use this server instead of starting one).
+ * KOBAN_BENCH_SCENARIOS (default hot,many: the hot merchant, 1,000 merchants),
+ * KOBAN_BENCH_PG_URL (use this server instead of starting one), KOBAN_BENCH_PROFILE=1 (print each
+ * batched cell's statements from pg_stat_statements: calls, plans, execution and planning time).
  */
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
@@ -30,6 +32,8 @@ const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 5);
 const WALLETS = Number(process.env.KOBAN_BENCH_WALLETS ?? 100_000);
 const CALLERS = (process.env.KOBAN_BENCH_CALLERS ?? '1,16,64,256').split(',').map(Number);
 const IMPLS = (process.env.KOBAN_BENCH_IMPLS ?? 'batched,naive').split(',');
+const SCENARIOS = (process.env.KOBAN_BENCH_SCENARIOS ?? 'hot,many').split(',');
+const PROFILE = process.env.KOBAN_BENCH_PROFILE === '1';
 const MERCHANTS_MANY = 1_000;
 const OPENING_BALANCE = 100_000_000n;
 
@@ -69,7 +73,7 @@ async function run(adminUrl: string, postmaster: number | null): Promise<void> {
   };
   const rows: Row[] = [];
   try {
-    for (const scenario of ['hot merchant', '1,000 merchants'] as const) {
+    for (const scenario of (['hot merchant', '1,000 merchants'] as const).filter((name) => SCENARIOS.includes(name === 'hot merchant' ? 'hot' : 'many'))) {
       for (const callers of CALLERS) {
         if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched));
         if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers, meters.naive));
@@ -108,13 +112,17 @@ type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
 
 async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
-  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2) });
+  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2),
+    gatherTurn: process.env.KOBAN_BENCH_GATHER !== '0' });
   const pay: Pay = async (debit, credit, amount) => {
     const [result] = await ledger.createTransfers([{ id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.payment, flags: 0, timeoutSeconds: 0, reference: null }]);
     return result?.result === 'created';
   };
   try {
-    return await measure('batched', scenario, callers, fixture, pay, meter);
+    if (PROFILE) await admin(adminUrl, 'select pg_stat_statements_reset()');
+    const row = await measure('batched', scenario, callers, fixture, pay, meter);
+    if (PROFILE) process.stdout.write(await statementProfile(adminUrl, 'koban_bench_batched', row));
+    return row;
   } finally {
     await db.close();
   }
@@ -158,6 +166,21 @@ async function measure(impl: string, scenario: string, callers: number, fixture:
   };
 }
 
+/** KOBAN_BENCH_PROFILE=1: where PostgreSQL's time went in the cell, per statement (pg_stat_statements, top level). */
+async function statementProfile(adminUrl: string, database: string, row: Row): Promise<string> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ calls: string; plans: string; exec_ms: number; plan_ms: number; rows: string; query: string }>(
+      `select s.calls, s.plans, s.total_exec_time as exec_ms, s.total_plan_time as plan_ms, s.rows, s.query
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid
+       where d.datname = $1 and s.toplevel order by s.total_exec_time + s.total_plan_time desc limit 12`, [database]);
+    const lines = result.rows.map((r) => `  ${Number(r.calls).toString().padStart(7)} calls ${Number(r.plans).toString().padStart(7)} plans  exec ${r.exec_ms.toFixed(0).padStart(6)} ms  plan ${r.plan_ms.toFixed(0).padStart(5)} ms  ${(Number(r.rows) / Math.max(1, Number(r.calls))).toFixed(1).padStart(6)} rows/call  ${r.query.replace(/\s+/g, ' ').slice(0, 90)}`);
+    return `\nstatements, ${row.scenario}, ${row.callers} callers (${row.transfersPerSecond.toFixed(0)}/s):\n${lines.join('\n')}\n`;
+  } finally {
+    await client.end();
+  }
+}
 
 async function serverSettings(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });

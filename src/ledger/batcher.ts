@@ -10,6 +10,13 @@
  * cycle at 256 callers); a second batch takes its locks the moment the first commits. Safety does
  * not depend on this number: batches are ordinary transactions with ordered row locks, exactly as
  * if they came from two processes.
+ *
+ * With `gatherTurn`, a batch starts at the end of the current event-loop turn (setImmediate, not a
+ * timer: no added wait beyond the work already queued in this turn), so every group submitted in the
+ * turn goes in it. Measured on the hot merchant at 256 callers: without it, the first caller
+ * resubmitting after a batch completed took the free slot alone, so two batches in three held one
+ * to a few transfers (a whole transaction, hot row lock and fsync each) while the rest waited behind
+ * them. Gathered, the callers a batch's completion releases go together.
  */
 import { assert } from '../platform/assert.ts';
 
@@ -20,6 +27,8 @@ export interface BatcherOptions<G, R> {
   readonly queuedItemsMax: number;
   /** Batches written concurrently (each on its own connection). */
   readonly inFlightMax?: number;
+  /** Start a batch only at the end of the event-loop turn, so the turn's submissions go together (see above). */
+  readonly gatherTurn?: boolean;
   readonly sizeOf: (group: G) => number;
   /** Writes the groups in one transaction; returns one result per group, in order. */
   readonly write: (groups: G[]) => Promise<R[]>;
@@ -82,10 +91,25 @@ export function createBatcher<G, R>(options: BatcherOptions<G, R>): Batcher<G, R
     while (queue.length > 0 && writing.size < inFlightMax) {
       const done: Promise<void> = writeBatch(takeBatch()).finally(() => {
         writing.delete(done);
-        kick();
+        later();
       });
       writing.add(done);
     }
+  };
+
+  // One deferred kick at a time: every submission of this turn joins the batch it starts.
+  let kickScheduled = false;
+  const later = (): void => {
+    if (options.gatherTurn !== true) {
+      kick();
+      return;
+    }
+    if (kickScheduled) return;
+    kickScheduled = true;
+    setImmediate(() => {
+      kickScheduled = false;
+      kick();
+    });
   };
 
   return {
@@ -99,11 +123,14 @@ export function createBatcher<G, R>(options: BatcherOptions<G, R>): Batcher<G, R
       return new Promise<R>((resolve, reject) => {
         queue.push({ group, size, resolve, reject });
         queuedItems += size;
-        kick();
+        later();
       });
     },
     async drain(): Promise<void> {
-      while (writing.size > 0) await Promise.all(writing);
+      while (writing.size > 0 || queue.length > 0) {
+        if (writing.size === 0) kick();
+        await Promise.all(writing);
+      }
     },
   };
 }

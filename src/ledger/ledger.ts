@@ -24,6 +24,8 @@ export interface LedgerOptions {
   readonly queuedItemsMax?: number;
   /** Batches written at once, each on its own connection (see batcher.ts). */
   readonly batchesInFlightMax?: number;
+  /** Gather an event-loop turn's requests before starting a second batch (batcher.ts); default on. */
+  readonly gatherTurn?: boolean;
   readonly metrics?: Metrics;
 }
 
@@ -130,6 +132,7 @@ function createOperationBatcher(db: Database, options: LedgerOptions, flagsCache
     itemsMax,
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
     inFlightMax: options.batchesInFlightMax ?? 2,
+    gatherTurn: options.gatherTurn ?? true,
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
