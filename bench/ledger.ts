@@ -8,12 +8,14 @@
  * Callers: 1, 16, 64, 256. Figures only — no pass/fail thresholds (see the README).
  *
  * Environment: KOBAN_BENCH_SECONDS (per cell, default 5), KOBAN_BENCH_WALLETS (default 100000),
- * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive),
+ * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive; also
+ * batched-unsplit and batched-ungathered, the batcher without its later changes, see BATCHER_VARIANTS),
  * KOBAN_BENCH_SCENARIOS (default hot,many: the hot merchant, 1,000 merchants),
  * KOBAN_BENCH_PG_URL (use this server instead of starting one), KOBAN_BENCH_PROFILE=1 (print each
  * batched cell's statements from pg_stat_statements: calls, plans, execution and planning time).
  */
 import { randomInt } from 'node:crypto';
+import { assert } from '../src/platform/assert.ts';
 import pg from 'pg';
 import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
@@ -75,7 +77,7 @@ async function run(adminUrl: string, postmaster: number | null): Promise<void> {
   try {
     for (const scenario of (['hot merchant', '1,000 merchants'] as const).filter((name) => SCENARIOS.includes(name === 'hot merchant' ? 'hot' : 'many'))) {
       for (const callers of CALLERS) {
-        if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched));
+        for (const impl of IMPLS.filter((name) => name in BATCHER_VARIANTS)) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched, impl));
         if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers, meters.naive));
         process.stdout.write(`  ${scenario}, ${callers} callers: done\n`);
       }
@@ -110,17 +112,30 @@ async function load(ledger: Ledger): Promise<Fixture> {
 
 type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
 
-async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
+/**
+ * The batched ledger, and for comparisons in the same run (alternating, on the same data) its batcher
+ * without the later changes: `batched-unsplit` (no sharing of a full queue between idle slots) and
+ * `batched-ungathered` (a batch starts the moment a slot is free, as before turn gathering).
+ */
+const BATCHER_VARIANTS: Readonly<Record<string, { gatherTurn: boolean; splitIdle: boolean }>> = {
+  batched: { gatherTurn: true, splitIdle: true },
+  'batched-unsplit': { gatherTurn: true, splitIdle: false },
+  'batched-ungathered': { gatherTurn: false, splitIdle: false },
+};
+
+async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter, impl: string): Promise<Row> {
+  const variant = BATCHER_VARIANTS[impl];
+  assert(variant !== undefined, `known batched variant ${impl}`);
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
   const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2),
-    gatherTurn: process.env.KOBAN_BENCH_GATHER !== '0' });
+    ...variant });
   const pay: Pay = async (debit, credit, amount) => {
     const [result] = await ledger.createTransfers([{ id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.payment, flags: 0, timeoutSeconds: 0, reference: null }]);
     return result?.result === 'created';
   };
   try {
     if (PROFILE) await admin(adminUrl, 'select pg_stat_statements_reset()');
-    const row = await measure('batched', scenario, callers, fixture, pay, meter);
+    const row = await measure(impl, scenario, callers, fixture, pay, meter);
     if (PROFILE) process.stdout.write(await statementProfile(adminUrl, 'koban_bench_batched', row));
     return row;
   } finally {

@@ -29,10 +29,15 @@ export interface BatcherOptions<G, R> {
   readonly inFlightMax?: number;
   /** Start a batch only at the end of the event-loop turn, so the turn's submissions go together (see above). */
   readonly gatherTurn?: boolean;
+  /** Share a full queue between all free slots when nothing is being written (see splitLimit). */
+  readonly splitIdle?: boolean;
   readonly sizeOf: (group: G) => number;
   /** Writes the groups in one transaction; returns one result per group, in order. */
   readonly write: (groups: G[]) => Promise<R[]>;
 }
+
+/** Below this many items per batch, one batch is cheaper than two overlapping ones. */
+const SPLIT_ITEMS_MIN = 32;
 
 export class BatcherOverloaded extends Error {
   override readonly name = 'BatcherOverloaded';
@@ -64,8 +69,9 @@ export function createBatcher<G, R>(options: BatcherOptions<G, R>): Batcher<G, R
   const takeBatch = (): Waiting<G, R>[] => {
     const batch: Waiting<G, R>[] = [];
     let items = 0;
+    const limit = Math.min(options.itemsMax, splitLimit());
     // A group is never split: a linked chain must commit or fail in one transaction.
-    while (queue.length > 0 && (batch.length === 0 || items + (queue[0]?.size ?? 0) <= options.itemsMax)) {
+    while (queue.length > 0 && (batch.length === 0 || items + (queue[0]?.size ?? 0) <= limit)) {
       const next = queue.shift();
       assert(next !== undefined, 'queue not empty');
       batch.push(next);
@@ -75,6 +81,13 @@ export function createBatcher<G, R>(options: BatcherOptions<G, R>): Batcher<G, R
     stats.batches += 1;
     stats.items += items;
     return batch;
+  };
+
+  // With `splitIdle`, a full queue meeting an idle batcher is shared between the free slots, so the
+  // batches overlap (one decides while the other writes and commits) instead of running one at a time.
+  const splitLimit = (): number => {
+    if (options.splitIdle !== true || writing.size > 0 || inFlightMax < 2 || queuedItems < 2 * SPLIT_ITEMS_MIN) return Number.POSITIVE_INFINITY;
+    return Math.ceil(queuedItems / inFlightMax);
   };
 
   const writeBatch = async (batch: Waiting<G, R>[]): Promise<void> => {

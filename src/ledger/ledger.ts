@@ -26,6 +26,8 @@ export interface LedgerOptions {
   readonly batchesInFlightMax?: number;
   /** Gather an event-loop turn's requests before starting a second batch (batcher.ts); default on. */
   readonly gatherTurn?: boolean;
+  /** Share a full queue between the in-flight slots when none is busy (batcher.ts); default on. */
+  readonly splitIdle?: boolean;
   readonly metrics?: Metrics;
 }
 
@@ -132,6 +134,7 @@ function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<L
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
     inFlightMax: options.batchesInFlightMax ?? 2,
     gatherTurn: options.gatherTurn ?? true,
+    splitIdle: options.splitIdle ?? true,
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
