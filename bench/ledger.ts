@@ -12,7 +12,7 @@
  * batched-unsplit and batched-ungathered, the batcher without its later changes, see BATCHER_VARIANTS),
  * KOBAN_BENCH_SCENARIOS (default hot,many: the hot merchant, 1,000 merchants),
  * KOBAN_BENCH_PG_URL (use this server instead of starting one), KOBAN_BENCH_PROFILE=1 (print each
- * batched cell's statements from pg_stat_statements: calls, plans, execution and planning time).
+ * batched cell's statements from pg_stat_statements: calls, execution time, rows).
  */
 import { randomInt } from 'node:crypto';
 import { assert } from '../src/platform/assert.ts';
@@ -134,9 +134,9 @@ async function measureBatched(adminUrl: string, fixture: Fixture, scenario: stri
     return result?.result === 'created';
   };
   try {
-    if (PROFILE) await admin(adminUrl, 'select pg_stat_statements_reset()');
+    const statementsBefore = PROFILE ? await readStatementTotals(adminUrl, 'koban_bench_batched') : null;
     const row = await measure(impl, scenario, callers, fixture, pay, meter);
-    if (PROFILE) process.stdout.write(await statementProfile(adminUrl, 'koban_bench_batched', row));
+    if (statementsBefore !== null) process.stdout.write(statementProfile(statementsBefore, await readStatementTotals(adminUrl, 'koban_bench_batched'), row));
     return row;
   } finally {
     await db.close();
@@ -182,19 +182,28 @@ async function measure(impl: string, scenario: string, callers: number, fixture:
 }
 
 /** KOBAN_BENCH_PROFILE=1: where PostgreSQL's time went in the cell, per statement (pg_stat_statements, top level). */
-async function statementProfile(adminUrl: string, database: string, row: Row): Promise<string> {
+interface StatementTotals { calls: number; execMs: number; rows: number; query: string }
+
+async function readStatementTotals(adminUrl: string, database: string): Promise<Map<string, StatementTotals>> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const result = await client.query<{ calls: string; plans: string; exec_ms: number; plan_ms: number; rows: string; query: string }>(
-      `select s.calls, s.plans, s.total_exec_time as exec_ms, s.total_plan_time as plan_ms, s.rows, s.query
-       from pg_stat_statements s join pg_database d on d.oid = s.dbid
-       where d.datname = $1 and s.toplevel order by s.total_exec_time + s.total_plan_time desc limit 12`, [database]);
-    const lines = result.rows.map((r) => `  ${Number(r.calls).toString().padStart(7)} calls ${Number(r.plans).toString().padStart(7)} plans  exec ${r.exec_ms.toFixed(0).padStart(6)} ms  plan ${r.plan_ms.toFixed(0).padStart(5)} ms  ${(Number(r.rows) / Math.max(1, Number(r.calls))).toFixed(1).padStart(6)} rows/call  ${r.query.replace(/\s+/g, ' ').slice(0, 90)}`);
-    return `\nstatements, ${row.scenario}, ${row.callers} callers (${row.transfersPerSecond.toFixed(0)}/s):\n${lines.join('\n')}\n`;
+    const result = await client.query<{ queryid: string; calls: string; exec_ms: number; rows: string; query: string }>(
+      `select s.queryid::text, s.calls, s.total_exec_time as exec_ms, s.rows, s.query
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1 and s.toplevel`, [database]);
+    return new Map(result.rows.map((r) => [r.queryid, { calls: Number(r.calls), execMs: r.exec_ms, rows: Number(r.rows), query: r.query }]));
   } finally {
     await client.end();
   }
+}
+
+function statementProfile(before: Map<string, StatementTotals>, after: Map<string, StatementTotals>, row: Row): string {
+  const deltas = [...after].map(([id, now]) => {
+    const was = before.get(id);
+    return { ...now, calls: now.calls - (was?.calls ?? 0), execMs: now.execMs - (was?.execMs ?? 0), rows: now.rows - (was?.rows ?? 0) };
+  }).filter((d) => d.calls > 0).sort((a, b) => b.execMs - a.execMs).slice(0, 12);
+  const lines = deltas.map((d) => `  ${String(d.calls).padStart(7)} calls  exec ${d.execMs.toFixed(0).padStart(6)} ms  ${(d.rows / d.calls).toFixed(1).padStart(6)} rows/call  ${d.query.replace(/\s+/g, ' ').slice(0, 100)}`);
+  return `\nstatements, ${row.impl}, ${row.scenario}, ${row.callers} callers (${row.transfersPerSecond.toFixed(0)}/s):\n${lines.join('\n')}\n`;
 }
 
 async function serverSettings(url: string): Promise<string> {
