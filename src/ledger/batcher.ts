@@ -1,7 +1,7 @@
 /**
  * Group commit (TigerBeetle's client does the same): callers submit groups of operations; while a
  * batch is being written, new groups queue up and go together in the next database transaction.
- * Under low load a group is written at once (no timer, no added latency); under high load batches
+ * Under low load a group is written at the end of the event-loop turn (no timer); under high load batches
  * grow to `itemsMax`, which amortises the commit's fsync and touches a hot merchant's row once per
  * batch instead of once per payment.
  *
