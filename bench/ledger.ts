@@ -8,10 +8,14 @@
  * Callers: 1, 16, 64, 256. Figures only — no pass/fail thresholds (see the README).
  *
  * Environment: KOBAN_BENCH_SECONDS (per cell, default 5), KOBAN_BENCH_WALLETS (default 100000),
- * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive),
- * KOBAN_BENCH_PG_URL (use this server instead of starting one).
+ * KOBAN_BENCH_CALLERS (default 1,16,64,256), KOBAN_BENCH_IMPLS (default batched,naive; also
+ * batched-unsplit and batched-ungathered, the batcher without its later changes, see BATCHER_VARIANTS),
+ * KOBAN_BENCH_SCENARIOS (default hot,many: the hot merchant, 1,000 merchants),
+ * KOBAN_BENCH_PG_URL (use this server instead of starting one), KOBAN_BENCH_PROFILE=1 (print each
+ * batched cell's statements from pg_stat_statements: calls, execution time, rows).
  */
 import { randomInt } from 'node:crypto';
+import { assert } from '../src/platform/assert.ts';
 import pg from 'pg';
 import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
@@ -30,6 +34,8 @@ const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 5);
 const WALLETS = Number(process.env.KOBAN_BENCH_WALLETS ?? 100_000);
 const CALLERS = (process.env.KOBAN_BENCH_CALLERS ?? '1,16,64,256').split(',').map(Number);
 const IMPLS = (process.env.KOBAN_BENCH_IMPLS ?? 'batched,naive').split(',');
+const SCENARIOS = (process.env.KOBAN_BENCH_SCENARIOS ?? 'hot,many').split(',');
+const PROFILE = process.env.KOBAN_BENCH_PROFILE === '1';
 const MERCHANTS_MANY = 1_000;
 const OPENING_BALANCE = 100_000_000n;
 
@@ -69,9 +75,9 @@ async function run(adminUrl: string, postmaster: number | null): Promise<void> {
   };
   const rows: Row[] = [];
   try {
-    for (const scenario of ['hot merchant', '1,000 merchants'] as const) {
+    for (const scenario of (['hot merchant', '1,000 merchants'] as const).filter((name) => SCENARIOS.includes(name === 'hot merchant' ? 'hot' : 'many'))) {
       for (const callers of CALLERS) {
-        if (IMPLS.includes('batched')) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched));
+        for (const impl of IMPLS.filter((name) => name in BATCHER_VARIANTS)) rows.push(await measureBatched(adminUrl, fixture, scenario, callers, meters.batched, impl));
         if (IMPLS.includes('naive')) rows.push(await measureNaive(adminUrl, fixture, scenario, callers, meters.naive));
         process.stdout.write(`  ${scenario}, ${callers} callers: done\n`);
       }
@@ -106,15 +112,32 @@ async function load(ledger: Ledger): Promise<Fixture> {
 
 type Pay = (debit: string, credit: string, amount: bigint) => Promise<boolean>;
 
-async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
+/**
+ * The batched ledger, and for comparisons in the same run (alternating, on the same data) its batcher
+ * without the later changes: `batched-unsplit` (no sharing of a full queue between idle slots) and
+ * `batched-ungathered` (a batch starts the moment a slot is free, as before turn gathering).
+ */
+const BATCHER_VARIANTS: Readonly<Record<string, { gatherTurn: boolean; splitIdle: boolean }>> = {
+  batched: { gatherTurn: true, splitIdle: true },
+  'batched-unsplit': { gatherTurn: true, splitIdle: false },
+  'batched-ungathered': { gatherTurn: false, splitIdle: false },
+};
+
+async function measureBatched(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter, impl: string): Promise<Row> {
+  const variant = BATCHER_VARIANTS[impl];
+  assert(variant !== undefined, `known batched variant ${impl}`);
   const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_batched'), 4);
-  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2) });
+  const ledger = createLedger(db, { maxAmountMinor: OPENING_BALANCE, batchItemsMax: 2048, batchesInFlightMax: Number(process.env.KOBAN_BENCH_INFLIGHT ?? 2),
+    ...variant });
   const pay: Pay = async (debit, credit, amount) => {
     const [result] = await ledger.createTransfers([{ id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount, pendingId: null, ledger: Ledgers.JPY, code: TransferCodes.payment, flags: 0, timeoutSeconds: 0, reference: null }]);
     return result?.result === 'created';
   };
   try {
-    return await measure('batched', scenario, callers, fixture, pay, meter);
+    const statementsBefore = PROFILE ? await readStatementTotals(adminUrl, 'koban_bench_batched') : null;
+    const row = await measure(impl, scenario, callers, fixture, pay, meter);
+    if (statementsBefore !== null) process.stdout.write(statementProfile(statementsBefore, await readStatementTotals(adminUrl, 'koban_bench_batched'), row));
+    return row;
   } finally {
     await db.close();
   }
@@ -158,6 +181,30 @@ async function measure(impl: string, scenario: string, callers: number, fixture:
   };
 }
 
+/** KOBAN_BENCH_PROFILE=1: where PostgreSQL's time went in the cell, per statement (pg_stat_statements, top level). */
+interface StatementTotals { calls: number; execMs: number; rows: number; query: string }
+
+async function readStatementTotals(adminUrl: string, database: string): Promise<Map<string, StatementTotals>> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const result = await client.query<{ queryid: string; calls: string; exec_ms: number; rows: string; query: string }>(
+      `select s.queryid::text, s.calls, s.total_exec_time as exec_ms, s.rows, s.query
+       from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1 and s.toplevel`, [database]);
+    return new Map(result.rows.map((r) => [r.queryid, { calls: Number(r.calls), execMs: r.exec_ms, rows: Number(r.rows), query: r.query }]));
+  } finally {
+    await client.end();
+  }
+}
+
+function statementProfile(before: Map<string, StatementTotals>, after: Map<string, StatementTotals>, row: Row): string {
+  const deltas = [...after].map(([id, now]) => {
+    const was = before.get(id);
+    return { ...now, calls: now.calls - (was?.calls ?? 0), execMs: now.execMs - (was?.execMs ?? 0), rows: now.rows - (was?.rows ?? 0) };
+  }).filter((d) => d.calls > 0).sort((a, b) => b.execMs - a.execMs).slice(0, 12);
+  const lines = deltas.map((d) => `  ${String(d.calls).padStart(7)} calls  exec ${d.execMs.toFixed(0).padStart(6)} ms  ${(d.rows / d.calls).toFixed(1).padStart(6)} rows/call  ${d.query.replace(/\s+/g, ' ').slice(0, 100)}`);
+  return `\nstatements, ${row.impl}, ${row.scenario}, ${row.callers} callers (${row.transfersPerSecond.toFixed(0)}/s):\n${lines.join('\n')}\n`;
+}
 
 async function serverSettings(url: string): Promise<string> {
   const client = new pg.Client({ connectionString: url });

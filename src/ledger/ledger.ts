@@ -13,7 +13,7 @@ import { createBatcher, type Batcher } from './batcher.ts';
 import type { LedgerOperation } from './engine.ts';
 import { readAccount, readAccounts, insertAccounts, changeAccountStatus, type NewAccount } from './accounts.ts';
 import { readStatement, type Statement, type StatementQuery } from './statement.ts';
-import { createAccountFlagsCache, LateAccountChanged, runBatch, toTransfer, type AccountFlagsCache, type TransferRow } from './store.ts';
+import { LateAccountChanged, runBatch, toTransfer, type TransferRow } from './store.ts';
 import type { Account, AccountStatus, Transfer, TransferRequest, TransferResult, TransferResultCode, PendingStatus } from './types.ts';
 import { LEDGER_LIMITS, validateTransferRequests } from './validate.ts';
 
@@ -24,6 +24,10 @@ export interface LedgerOptions {
   readonly queuedItemsMax?: number;
   /** Batches written at once, each on its own connection (see batcher.ts). */
   readonly batchesInFlightMax?: number;
+  /** Gather an event-loop turn's requests before starting a second batch (batcher.ts); default on. */
+  readonly gatherTurn?: boolean;
+  /** Share a full queue between the in-flight slots when none is busy (batcher.ts); default on. */
+  readonly splitIdle?: boolean;
   readonly metrics?: Metrics;
 }
 
@@ -65,8 +69,7 @@ const BATCH_ATTEMPTS_MAX = 8;
 const RETRY_SQLSTATES = new Set(['40001', '40P01', '23505']);
 
 export function createLedger(db: Database, options: LedgerOptions): Ledger {
-  const flagsCache = createAccountFlagsCache();
-  const batcher = createOperationBatcher(db, options, flagsCache);
+  const batcher = createOperationBatcher(db, options);
   return {
     maxAmountMinor: options.maxAmountMinor,
     createAccounts: (accounts) => insertAccounts(db, accounts),
@@ -82,7 +85,7 @@ export function createLedger(db: Database, options: LedgerOptions): Ledger {
     async createTransfersWithin(client, groups) {
       groups.forEach((requests, index) => validateTransferRequests(requests, options.maxAmountMinor, `/groups/${index}`));
       const started = performance.now();
-      const outcome = await runBatch(client, groups.map((requests) => requests.map((request) => ({ kind: 'transfer' as const, request: canonicalIds(request) }))), flagsCache, { callerTransaction: true });
+      const outcome = await runBatch(client, groups.map((requests) => requests.map((request) => ({ kind: 'transfer' as const, request: canonicalIds(request) }))), { callerTransaction: true });
       options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
       options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
       for (const result of outcome.results.flat()) options.metrics?.ledgerTransfers.inc({ result: result.result });
@@ -122,7 +125,7 @@ function canonicalIds(request: TransferRequest): TransferRequest {
   };
 }
 
-function createOperationBatcher(db: Database, options: LedgerOptions, flagsCache: AccountFlagsCache): Batcher<LedgerOperation[], TransferResult[]> {
+function createOperationBatcher(db: Database, options: LedgerOptions): Batcher<LedgerOperation[], TransferResult[]> {
   const itemsMax = options.batchItemsMax ?? 1024;
   // A request's transfers are one group and a group is never split: a batch must hold the largest.
   assert(itemsMax >= LEDGER_LIMITS.transfersPerRequestMax, `batchItemsMax must be at least ${LEDGER_LIMITS.transfersPerRequestMax}`);
@@ -130,10 +133,12 @@ function createOperationBatcher(db: Database, options: LedgerOptions, flagsCache
     itemsMax,
     queuedItemsMax: options.queuedItemsMax ?? itemsMax * 64,
     inFlightMax: options.batchesInFlightMax ?? 2,
+    gatherTurn: options.gatherTurn ?? true,
+    splitIdle: options.splitIdle ?? true,
     sizeOf: (group) => group.length,
     write: async (groups) => {
       const started = performance.now();
-      const results = await writeWithRetry(db, groups, flagsCache, (reason) => options.metrics?.ledgerBatchRetries.inc({ reason }));
+      const results = await writeWithRetry(db, groups, (reason) => options.metrics?.ledgerBatchRetries.inc({ reason }));
       options.metrics?.ledgerBatchSize.observe(groups.reduce((sum, g) => sum + g.length, 0));
       options.metrics?.ledgerBatchDuration.observe((performance.now() - started) / 1000);
       return results;
@@ -145,12 +150,12 @@ function createOperationBatcher(db: Database, options: LedgerOptions, flagsCache
 export type RetryReason = 'late_account_changed' | 'serialization_failure' | 'deadlock' | 'concurrent_insert';
 const RETRY_REASONS: Readonly<Record<string, RetryReason>> = { '40001': 'serialization_failure', '40P01': 'deadlock', '23505': 'concurrent_insert' };
 
-async function writeWithRetry(db: Database, groups: LedgerOperation[][], flagsCache: AccountFlagsCache, onRetry: (reason: RetryReason) => void): Promise<TransferResult[][]> {
+async function writeWithRetry(db: Database, groups: LedgerOperation[][], onRetry: (reason: RetryReason) => void): Promise<TransferResult[][]> {
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
     let failure: unknown;
     try {
-      const outcome = await runBatch(client, groups, flagsCache);
+      const outcome = await runBatch(client, groups);
       return outcome.results;
     } catch (error) {
       failure = error;

@@ -41,7 +41,7 @@ export function toTransfer(row: TransferRow): Transfer {
  * message: `begin; clock; lock accounts; idempotency state; hold statuses` (with the held transfers
  * read first when the batch posts or voids). Under READ COMMITTED every statement of such a message
  * takes a fresh snapshot, so the reads after the lock still see everything committed before it.
- * Then the late locks, one write and the commit: four round trips in all.
+ * Then one write, which takes the late locks first (see WRITE_OUTCOME), and the commit: three round trips.
  *
  * Hot accounts are locked late. Accounts with a balance rule (flags ≠ 0: wallets) are locked at the
  * start, because the engine's decisions depend on their totals. Accounts without one (merchant
@@ -51,7 +51,7 @@ export function toTransfer(row: TransferRow): Transfer {
  * write and the commit, and the next batch does its reads and decisions meanwhile. Locks are always
  * taken in one global order, flagged accounts by id, then unflagged accounts by id: no deadlocks.
  */
-export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>, flagsCache: AccountFlagsCache, options: { callerTransaction?: boolean } = {}): Promise<BatchOutcome> {
+export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<readonly LedgerOperation[]>, options: { callerTransaction?: boolean } = {}): Promise<BatchOutcome> {
   // In the caller's transaction (`createTransfersWithin`): no begin and no commit here; the caller owns both.
   const callerTransaction = options.callerTransaction === true;
   const opening: ReadStatement[] = callerTransaction ? [CLOCK] : [BEGIN, CLOCK];
@@ -59,7 +59,7 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
   let now: Date | null = null;
   let held = new Map<string, Transfer>();
   if (pendingIds.length > 0) {
-    const first = await runReads(client, [...opening, readTransfersSql(pendingIds)], flagsCache);
+    const first = await runReads(client, [...opening, readTransfersSql(pendingIds)]);
     now = first.clock;
     held = first.transfers;
   }
@@ -68,26 +68,25 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
     accountIds.add(transfer.debitAccountId);
     accountIds.add(transfer.creditAccountId);
   }
-  const misses = [...accountIds].filter((id) => !flagsCache.has(id));
-  if (misses.length > 0) {
-    const learned = await runReads(client, [...(now === null ? opening : []), readFlagsSql(misses)], flagsCache);
-    now ??= learned.clock;
-  }
-  const { early, late } = classifyAccounts([...accountIds], flagsCache);
-  // A small batch takes every lock at once (same global order): under light load nothing waits on
-  // the hot rows, and the late-lock round trip would only add latency (measured: 886 → 625/s at 1 caller).
+  const ids = [...accountIds];
+  // A small batch takes every lock at once (same global order): under light load nothing waits on the hot
+  // rows. (Chosen when the late locks cost a round trip of their own — measured then: 886 → 625/s at 1
+  // caller; they now travel inside the write, so the threshold is worth measuring again.)
   const lockLate = operationCount(groups) > LATE_LOCK_MIN_OPERATIONS;
   const heldPendingIds = [...held.values()].filter((t) => hasFlag(t.flags, TransferFlags.pending)).map((t) => t.id);
+  // The database sorts the accounts into the two classes by their flags (which never change), so the
+  // classes cost no round trip of their own.
   const reads = await runReads(client, [
     ...(now === null ? opening : []),
-    lockAccountsSql(early),
-    lockLate ? readAccountsSql(late) : lockAccountsSql(late),
+    lockAccountsSql(ids, 'flagged'),
+    lockLate ? readUnflaggedAccountsSql(ids) : lockAccountsSql(ids, 'unflagged'),
     idempotencyStateSql(transferIds),
     pendingStatusSql(heldPendingIds),
-  ], flagsCache);
+  ]);
   now ??= reads.clock;
   assert(now !== null, 'the batch has a clock');
-  const lateBefore = snapshot(reads.accounts, lockLate ? late : []);
+  const late = lockLate ? [...reads.accounts.values()].filter((account) => account.flags === 0).map((account) => account.id) : [];
+  const lateBefore = snapshot(reads.accounts, late);
   const state: BatchState = { now, accounts: reads.accounts, transfers: reads.transfers, failures: reads.failures, pendings: toPendings(held, reads.statuses, heldPendingIds) };
   for (const [id, transfer] of held) if (!state.transfers.has(id)) state.transfers.set(id, transfer);
   const outcome = executeBatch(state, groups);
@@ -96,34 +95,10 @@ export async function runBatch(client: pg.PoolClient, groups: ReadonlyArray<read
   return outcome;
 }
 
-/**
- * Account flags never change after creation, so a bounded cache of them (one per ledger instance)
- * is always right; it only decides which accounts are locked early.
- */
-export type AccountFlagsCache = Map<string, number>;
-const ACCOUNT_FLAGS_CACHE_MAX = 1_000_000;
-
-export function createAccountFlagsCache(): AccountFlagsCache {
-  return new Map();
-}
-
-function rememberFlags(cache: AccountFlagsCache, id: string, flags: number): void {
-  if (cache.size >= ACCOUNT_FLAGS_CACHE_MAX) cache.clear();
-  cache.set(id, flags);
-}
-
 const LATE_LOCK_MIN_OPERATIONS = 16;
 
 function operationCount(groups: ReadonlyArray<readonly LedgerOperation[]>): number {
   return groups.reduce((sum, group) => sum + group.length, 0);
-}
-
-/** Unknown ids (no such account) go with the early class: there is nothing to lock either way. */
-function classifyAccounts(ids: readonly string[], cache: AccountFlagsCache): { early: string[]; late: string[] } {
-  const early: string[] = [];
-  const late: string[] = [];
-  for (const id of ids) (cache.get(id) === 0 ? late : early).push(id);
-  return { early, late };
 }
 
 interface Totals { status: AccountState['status']; debitsPending: bigint; debitsPosted: bigint; creditsPending: bigint; creditsPosted: bigint }
@@ -167,7 +142,7 @@ function uuidArray(ids: readonly string[]): string {
   return `'{${ids.join(',')}}'::uuid[]`;
 }
 
-type ReadKind = 'begin' | 'clock' | 'flags' | 'transfers' | 'accounts' | 'idempotency' | 'statuses';
+type ReadKind = 'begin' | 'clock' | 'transfers' | 'accounts' | 'idempotency' | 'statuses';
 interface ReadStatement { readonly kind: ReadKind; readonly sql: string }
 
 const BEGIN: ReadStatement = { kind: 'begin', sql: 'begin' };
@@ -179,26 +154,21 @@ function readTransfersSql(ids: readonly string[]): ReadStatement {
   return { kind: 'transfers', sql: `select ${TRANSFER_COLUMNS} from transfers t where t.id = any(${uuidArray(ids)})` };
 }
 
-function lockAccountsSql(ids: readonly string[]): ReadStatement | null {
+const ACCOUNT_COLUMNS = 'id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted';
+
+/** Flagged accounts (a balance rule: wallets) are locked first, then unflagged ones: each class in id order. */
+function lockAccountsSql(ids: readonly string[], kind: 'flagged' | 'unflagged'): ReadStatement | null {
   if (ids.length === 0) return null;
   return {
     kind: 'accounts',
-    sql: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
-          from accounts where id = any(${uuidArray(ids)}) order by id for no key update`,
+    sql: `select ${ACCOUNT_COLUMNS} from accounts where id = any(${uuidArray(ids)}) and flags ${kind === 'flagged' ? '<>' : '='} 0
+          order by id for no key update`,
   };
 }
 
-function readAccountsSql(ids: readonly string[]): ReadStatement | null {
+function readUnflaggedAccountsSql(ids: readonly string[]): ReadStatement | null {
   if (ids.length === 0) return null;
-  return {
-    kind: 'accounts',
-    sql: `select id, ledger, flags, status, debits_pending, debits_posted, credits_pending, credits_posted
-          from accounts where id = any(${uuidArray(ids)})`,
-  };
-}
-
-function readFlagsSql(ids: readonly string[]): ReadStatement {
-  return { kind: 'flags', sql: `select id, flags from accounts where id = any(${uuidArray(ids)})` };
+  return { kind: 'accounts', sql: `select ${ACCOUNT_COLUMNS} from accounts where id = any(${uuidArray(ids)}) and flags = 0` };
 }
 
 function idempotencyStateSql(ids: readonly string[]): ReadStatement | null {
@@ -230,17 +200,17 @@ interface Reads {
   statuses: Map<string, { status: PendingStatus; expiresAt: Date }>;
 }
 
-async function runReads(client: pg.PoolClient, statements: ReadonlyArray<ReadStatement | null>, flagsCache: AccountFlagsCache): Promise<Reads> {
+async function runReads(client: pg.PoolClient, statements: ReadonlyArray<ReadStatement | null>): Promise<Reads> {
   const present = statements.filter((s): s is ReadStatement => s !== null);
   const raw = (await client.query(present.map((s) => s.sql).join(';\n'))) as unknown as pg.QueryResult | pg.QueryResult[];
   const results = Array.isArray(raw) ? raw : [raw];
   assert(results.length === present.length, 'one result per statement');
   const reads: Reads = { clock: null, transfers: new Map(), accounts: new Map(), failures: new Map(), statuses: new Map() };
-  present.forEach((statement, index) => collect(reads, statement.kind, results[index]?.rows ?? [], flagsCache));
+  present.forEach((statement, index) => collect(reads, statement.kind, results[index]?.rows ?? []));
   return reads;
 }
 
-function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unknown>[], flagsCache: AccountFlagsCache): void {
+function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unknown>[]): void {
   switch (kind) {
     case 'begin':
       return;
@@ -250,17 +220,11 @@ function collect(reads: Reads, kind: ReadKind, rows: readonly Record<string, unk
       reads.clock = now;
       return;
     }
-    case 'flags':
-      for (const row of rows as unknown as Array<{ id: string; flags: number }>) rememberFlags(flagsCache, row.id, row.flags);
-      return;
     case 'transfers':
       for (const row of rows as unknown as TransferRow[]) reads.transfers.set(row.id, toTransfer(row));
       return;
     case 'accounts':
-      for (const row of rows as unknown as AccountRow[]) {
-        rememberFlags(flagsCache, row.id, row.flags);
-        reads.accounts.set(row.id, toAccountState(row));
-      }
+      for (const row of rows as unknown as AccountRow[]) reads.accounts.set(row.id, toAccountState(row));
       return;
     case 'idempotency':
       for (const row of rows as unknown as Array<TransferRow & { failure: TransferResultCode | null }>) {
@@ -307,6 +271,10 @@ with new_transfers as (
   insert into transfer_failures (id, result) select * from unnest($12::uuid[], $13::text[])
   on conflict (id) do nothing
   returning 1
+), late_locks as materialized (
+  -- The late accounts' row locks, in id order, before any row is updated. (Left to the UPDATE, the
+  -- order would be the plan's, and two batches could each hold what the other waits for: measured.)
+  select id from accounts where id = any($24::uuid[]) order by id for no key update
 ), new_totals as (
   update accounts a set
     debits_pending = case when u.relative then a.debits_pending + u.dp else u.dp end,
@@ -317,8 +285,13 @@ with new_transfers as (
     as u(id, dp, dpo, cp, cpo, relative, expected_status)
   -- The redundant "= any" makes the planner fetch the rows through the primary key instead of
   -- hashing a sequential scan of all accounts (measured: 10 ms → 2 ms for 256 rows of 21,000).
-  -- Every row is locked already (early or in lockLateAccounts); the status guard is a second check.
+  -- Early rows are locked since the reads; the late ones by late_locks: the uncorrelated count is an
+  -- init plan in a one-time filter above the scan, so it runs (taking every late lock in order) before
+  -- the first row reaches the update. A late row whose status changed meanwhile fails the status guard
+  -- and the batch is decided again (LateAccountChanged); for the others the relative deltas apply to the
+  -- latest committed totals (READ COMMITTED re-reads a row updated while we waited for its lock).
   where a.id = u.id and a.id = any($14::uuid[]) and a.status = u.expected_status
+    and (select count(*) from late_locks) >= 0
   returning 1
 ), holds as (
   insert into pending_transfers (id, status, expires_at, resolved_at)
@@ -344,7 +317,6 @@ async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: D
   const t = outcome.created;
   const a = accountWrites(outcome.changedAccounts, lateBefore);
   const p = outcome.pendingChanges;
-  await lockLateAccounts(client, a.filter((x) => x.relative));
   const result = await client.query<{ transfers: number; accounts: number; holds: number }>({
     name: 'ledger_write_outcome',
     text: WRITE_OUTCOME,
@@ -355,7 +327,7 @@ async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: D
       outcome.failures.map((x) => x.id), outcome.failures.map((x) => x.result),
       a.map((x) => x.id), a.map((x) => x.dp), a.map((x) => x.dpo), a.map((x) => x.cp), a.map((x) => x.cpo),
       p.map((x) => x.id), p.map((x) => x.status), p.map((x) => x.expiresAt),
-      a.map((x) => x.relative), a.map((x) => x.expectedStatus),
+      a.map((x) => x.relative), a.map((x) => x.expectedStatus), a.filter((x) => x.relative).map((x) => x.id),
     ],
   });
   const written = result.rows[0];
@@ -366,19 +338,6 @@ async function writeOutcome(client: pg.PoolClient, outcome: BatchOutcome, now: D
     throw new LateAccountChanged('an unlocked account changed status during the batch');
   }
   assert(written.holds === p.length, `wrote ${written.holds} of ${p.length} holds`);
-}
-
-/**
- * The late accounts' row locks, in id order, just before the write. (Left to the UPDATE, the order
- * would be the plan's, and two batches could each hold what the other waits for: measured.) A late
- * account whose status changed since it was read sends the batch back to be decided again.
- */
-async function lockLateAccounts(client: pg.PoolClient, writes: readonly AccountWrite[]): Promise<void> {
-  if (writes.length === 0) return;
-  const result = await client.query<{ id: string; status: string }>(
-    `select id, status from accounts where id = any(${uuidArray(writes.map((w) => w.id))}) order by id for no key update`);
-  const status = new Map(result.rows.map((row) => [row.id, row.status]));
-  if (writes.some((w) => status.get(w.id) !== w.expectedStatus)) throw new LateAccountChanged('an unlocked account changed status during the batch');
 }
 
 interface AccountWrite { id: string; dp: bigint; dpo: bigint; cp: bigint; cpo: bigint; relative: boolean; expectedStatus: string }

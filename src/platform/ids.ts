@@ -1,17 +1,18 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { assert } from './assert.ts';
 
 /**
  * UUIDv7 (RFC 9562): 48-bit millisecond timestamp then random bits. Time-ordered ids keep B-tree
  * inserts local, which matters for the transfers table (TigerBeetle recommends the same).
  */
 export function uuidv7(nowMs: number = Date.now()): string {
-  const bytes = randomBytes(16);
-  const time = BigInt(nowMs);
-  for (let i = 0; i < 6; i++) bytes[i] = Number((time >> BigInt(8 * (5 - i))) & 0xffn);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
-  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  assert(Number.isSafeInteger(nowMs) && nowMs >= 0 && nowMs < 2 ** 48, 'a UUIDv7 timestamp fits 48 bits');
+  // The random part comes from Node's randomUUID (a v4 from the CSPRNG, drawn from a pooled buffer:
+  // measured ~10 % of the ledger benchmark's client CPU with one randomBytes call per id). Its
+  // version nibble becomes 7; its variant bits are already RFC 9562's. 74 random bits, as in RFC 9562.
+  const random = randomUUID();
+  const time = nowMs.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${random.slice(15)}`;
 }
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
