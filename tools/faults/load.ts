@@ -111,7 +111,7 @@ function signed(method: 'POST' | 'DELETE', path: string, body: string | undefine
 }
 
 function phone(customer: SeededCustomer, via: Transport = transport): Browser {
-  const browser = newBrowser(via, setup.baseUrl, customer.address);
+  const browser = newBrowser(via, setup.baseUrl, customer.address, false); // unbound sessions, as set-up made them
   for (const [name, value] of customer.cookies) browser.cookies.set(name, value);
   browser.csrf = customer.csrf;
   return browser;

@@ -81,7 +81,9 @@ export async function seedCustomers(input: {
     const seeded: SeededCustomer[] = [];
     for (const [index, name] of input.names.entries()) {
       const address = `127.0.${10 + index}.2`;
-      const home = newBrowser(transport, input.baseUrl, address);
+      // No device key: the harness re-creates a customer's browser from its cookies for every request, through the
+      // fault proxy; the sessions stay unbound (allowed outside production). Device binding has its own tests.
+      const home = newBrowser(transport, input.baseUrl, address, false);
       const person: Person = {
         email: `faults-${input.runTag}-${name}@faults.koban.example`, phone: `+8190800${String(index + 1).padStart(5, '0')}`,
         password: `faults ${randomBytes(6).toString('hex')} harbour lamp`, pin: '480271', customerId: '',
