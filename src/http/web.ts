@@ -4,7 +4,10 @@
  * index.html. `ensureWebBuilt` rebuilds them at start when a source is newer than the last build,
  * so `npm start` on a fresh clone serves current apps without a separate build step.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -27,17 +30,31 @@ const CONTENT_SECURITY_POLICY = [
 export async function ensureWebBuilt(log: (message: string) => void): Promise<boolean> {
   if (!existsSync(WEB_SOURCE_DIR)) return existsSync(BUILD_STAMP);
   if (existsSync(BUILD_STAMP) && statSync(BUILD_STAMP).mtimeMs >= newestMtime(WEB_SOURCE_DIR)) return true;
-  let vite: typeof import('vite');
+  let viteCli: string;
   try {
-    vite = await import('vite');
+    viteCli = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin/vite.js');
   } catch {
     log('web apps: sources changed but Vite is not installed (npm ci installs it); serving the last build');
     return existsSync(BUILD_STAMP);
   }
   log('web apps: building (Vite)…');
-  await vite.build({ configFile: path.join(REPO_ROOT, 'vite.config.ts'), logLevel: 'warn' });
+  await buildForProduction(viteCli);
   writeFileSync(BUILD_STAMP, new Date().toISOString());
   return true;
+}
+
+/**
+ * Always the production build, in a process of its own: Vite takes the build's kind from NODE_ENV, which is
+ * `development` under `npm start` and `test` under vitest. A development build bundles React's development
+ * runtime, whose StrictMode runs every effect twice — a screen that mints a one-time code minted two and the
+ * second revoked the first (a flaky CI run of test/browser/cash-top-up.test.ts). Customers, `npm start` and
+ * the browser tests all get what production serves.
+ */
+async function buildForProduction(viteCli: string): Promise<void> {
+  const child = spawn(process.execPath, [viteCli, 'build', '--config', path.join(REPO_ROOT, 'vite.config.ts'), '--logLevel', 'warn'],
+    { cwd: REPO_ROOT, env: { ...process.env, NODE_ENV: 'production' }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+  if (code !== 0) throw new Error(`web apps: vite build failed (${signal ?? `exit ${code}`})`);
 }
 
 function newestMtime(dir: string): number {

@@ -19,10 +19,14 @@ export function CashTopUpPage() {
   const [error, setError] = useState<string | null>(null);
   const [generation, setGeneration] = useState(0);
   const barcode = useRef<SVGSVGElement>(null);
+  // One mint per generation, however often React runs the effect (StrictMode runs it twice in development):
+  // a second mint would revoke the code already on the screen.
+  const mint = useRef<{ generation: number; answer: Promise<CashCode> } | null>(null);
   useEffect(() => {
     let live = true;
     setError(null);
-    api<CashCode>('POST', '/v1/wallet/cash-top-up-code', {}).then((answer) => { if (live) setMinted(answer); }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
+    if (mint.current?.generation !== generation) mint.current = { generation, answer: api<CashCode>('POST', '/v1/wallet/cash-top-up-code', {}) };
+    mint.current.answer.then((answer) => { if (live) setMinted(answer); }, (failure: unknown) => { if (live) setError(problemText(t, failure)); });
     return () => { live = false; };
   }, [generation]);
   useEffect(() => {

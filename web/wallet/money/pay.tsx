@@ -37,12 +37,18 @@ export function PayPage() {
   const now = useNow();
   useWakeLock(paid === null);
 
-  // Mint (again) whenever asked; a frozen wallet gets no code (the server would refuse it too).
+  // Mint (again) whenever asked; a frozen wallet gets no code (the server would refuse it too). One mint per
+  // generation however often React runs the effect (StrictMode runs it twice in development).
+  const mint = useRef<{ generation: number; answer: Promise<Minted> } | null>(null);
   useEffect(() => {
-    if (summary === null || summary.status !== 'active') return;
+    if (summary === null || summary.status !== 'active') {
+      mint.current = null;
+      return;
+    }
     let live = true;
     setError(null);
-    api<Minted>('POST', '/v1/wallet/payment-codes', {}).then((answer) => { if (live) setMinted(answer); }, (failure: unknown) => {
+    if (mint.current?.generation !== generation) mint.current = { generation, answer: api<Minted>('POST', '/v1/wallet/payment-codes', {}) };
+    mint.current.answer.then((answer) => { if (live) setMinted(answer); }, (failure: unknown) => {
       if (live) setError({ code: problemCode(failure), text: problemText(t, failure) });
     });
     return () => { live = false; };
