@@ -19,12 +19,14 @@ const ReviewItem = Type.Object({
 export function registerKycReviewRoutes(scope: App, kyc: Kyc, audit: Operations['audit']): void {
   scope.get('/v1/ops/identity-verifications', {
     config: { permission: 'identity.review' } satisfies OpsRouteConfig,
-    schema: { tags: [OPS_TAG], summary: 'Identity verifications the eKYC provider sent to review, oldest first', description: OPS_SECURITY_NOTE,
-      response: { 200: Type.Object({ items: Type.Array(ReviewItem) }) } },
-  }, async (_request, reply) => {
+    schema: { tags: [OPS_TAG], summary: 'Identity verifications the eKYC provider sent to review, oldest first; the next page with after=nextAfter', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), after: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(ReviewItem), nextAfter: Type.Union([Type.String(), Type.Null()]) }) } },
+  }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const items = await kyc.reviewQueue();
-    return { items: items.map((item) => ({ ...applicationView(item), customerId: item.customerId, fullName: item.fullName, dateOfBirth: item.dateOfBirth, address: item.address, documentRef: item.documentRef, selfieRef: item.selfieRef })) };
+    const { query } = request;
+    const page = await kyc.reviewQueue({ ...(query.limit === undefined ? {} : { limit: Number(query.limit) }), ...(query.after === undefined ? {} : { after: query.after }) });
+    return { nextAfter: page.nextAfter, items: page.items.map((item) => ({ ...applicationView(item), customerId: item.customerId, fullName: item.fullName, dateOfBirth: item.dateOfBirth, address: item.address, documentRef: item.documentRef, selfieRef: item.selfieRef })) };
   });
 
   scope.post('/v1/ops/identity-verifications/:id/review', {

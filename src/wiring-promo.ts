@@ -65,12 +65,15 @@ export function registerCampaignRoutes(scope: App, db: Database, promotions: Pro
   const audit = operations.audit;
   scope.get('/v1/ops/campaigns', {
     config: { permission: 'promotions.read' } satisfies OpsRouteConfig,
-    schema: { tags: [OPS_TAG], summary: 'Campaigns, newest first, with what is left of each budget (a proposed one with its proposal)', description: OPS_SECURITY_NOTE,
-      response: { 200: Type.Object({ items: Type.Array(CampaignOut) }) } },
-  }, async (_request, reply) => {
+    schema: { tags: [OPS_TAG], summary: 'Campaigns, newest first, with what is left of each budget (a proposed one with its proposal); the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ items: Type.Array(CampaignOut), nextBefore: Type.Union([Type.String(), Type.Null()]) }) } },
+  }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
+    const { query } = request;
+    const page = await promotions.listCampaigns({ ...(query.limit === undefined ? {} : { limit: Number(query.limit) }), ...(query.before === undefined ? {} : { before: query.before }) });
     const pending = new Map((await operations.proposals.list('pending')).filter((p) => p.kind === 'campaign_budget').map((p) => [p.subjectId, p.id]));
-    return { items: (await promotions.listCampaigns()).map((campaign) => campaignView(campaign, pending.get(campaign.id))) };
+    return { items: page.campaigns.map((campaign) => campaignView(campaign, pending.get(campaign.id))), nextBefore: page.nextBefore };
   });
 
   scope.post('/v1/ops/campaigns', {

@@ -3,6 +3,10 @@
  * page starts strictly before the last row shown, by (time, id) so rows written in the same microsecond are
  * neither skipped nor repeated. The cursor is opaque to clients (base64url of the pair); a malformed one is a
  * 400 naming the field, never a 500.
+ *
+ * The cursor carries milliseconds (a JS Date). A list whose time column the database writes with `now()`
+ * (microseconds) must key and order on `date_trunc('milliseconds', column)`, or rows of the same millisecond are
+ * shown twice (a queue, `>`) or skipped (`<`); columns written from the injected clock are milliseconds already.
  */
 import { KobanError } from './errors.ts';
 

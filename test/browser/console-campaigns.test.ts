@@ -35,7 +35,7 @@ describe('console: campaigns', () => {
     expect(await row.textContent()).toContain('¥12000 / ¥12000');
     await row.getByRole('button', { name: 'End' }).click();
     await confirmWithReason(page, 'merchant asked to stop the promotion');
-    await expect.poll(async () => (await env.koban.promotions.listCampaigns()).find((c) => c.id === campaign.id)?.status).toBe('ended');
+    await expect.poll(async () => (await env.koban.promotions.listCampaigns()).campaigns.find((c) => c.id === campaign.id)?.status).toBe('ended');
     const audit = await env.koban.db.pool.query<{ reason: string | null }>(`select details->>'reason' as reason from audit_events where action = 'campaign.ended' and target_id = $1`, [campaign.id]);
     expect(audit.rows[0]?.reason).toBe('merchant asked to stop the promotion');
   });
@@ -49,7 +49,7 @@ describe('console: campaigns', () => {
     await dialog.getByLabel('Rate (%)').fill('10');
     await dialog.getByLabel('Budget (¥)').fill('1500000');
     await confirmWithReason(page, 'winter campaign agreed with the merchant', 'Create');
-    const stored = async () => (await env.koban.promotions.listCampaigns()).find((c) => c.merchantId === merchantId);
+    const stored = async () => (await env.koban.promotions.listCampaigns()).campaigns.find((c) => c.merchantId === merchantId);
     await expect.poll(async () => (await stored())?.status).toBe('proposed');
     const campaign = await stored();
     expect(campaign).toMatchObject({ name: 'Form winter 10%', rateBps: 1000, budgetMinor: 1_500_000n });

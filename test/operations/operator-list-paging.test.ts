@@ -82,8 +82,38 @@ describe('operator lists page with a cursor', () => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
+  it('transfers flagged for compensation show every flag once across pages (they used to stop at 500 without saying so)', async () => {
+    const customer = await fundedCustomer(env.koban, 50_000n);
+    const flagged: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const result = await pay(env.koban, pagedShop, customer, 200 + i);
+      expect(result.resultInfo.code).toBe('SUCCESS');
+      const transfer = await env.koban.db.pool.query<{ payment_transfer_id: string }>('select payment_transfer_id from payments where merchant_payment_id = $1', [result.merchantPaymentId]);
+      flagged.push(transfer.rows[0]!.payment_transfer_id);
+    }
+    const finance = await signInAs(env.koban, 'finance');
+    const flag = await opsRequest(env.koban, finance)('POST', '/v1/ops/compensation/flags', { transferIds: flagged, customerId: customer.customerId, reason: 'paging test' });
+    expect(flag.statusCode, flag.body).toBe(200);
+    const seen = await readAll<{ transferId: string }>('/v1/ops/compensation/flags', 'flags', (f) => f.transferId);
+    expect(seen.filter((id) => flagged.includes(id)).sort()).toEqual([...flagged].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
+  it('campaigns show every campaign once across pages', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const campaign = await env.koban.promotions.createCampaign({ name: `paging ${i}`, merchantId: pagedShop.merchant.merchantId, categoryCode: null, rateBps: 100, capPerCustomerMinor: 100n,
+        budgetMinor: 1_000n, startsAt: new Date(Date.now() - 60_000), endsAt: new Date(Date.now() + 3_600_000), pointsValidDays: 30 }, 'operator:paging-test');
+      created.push(campaign.id);
+    }
+    const seen = await readAll<{ campaignId: string }>('/v1/ops/campaigns', 'items', (c) => c.campaignId);
+    expect(seen.filter((id) => created.includes(id)).sort()).toEqual([...created].sort());
+    expect(new Set(seen).size).toBe(seen.length);
+  });
+
   it('a forged cursor is a 400 naming the field, not a 500', async () => {
-    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events', `/v1/ops/merchants/${pagedShop.merchant.merchantId}/payments`, '/v1/ops/proposals', '/v1/ops/compensation/batches']) {
+    for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events', `/v1/ops/merchants/${pagedShop.merchant.merchantId}/payments`, '/v1/ops/proposals', '/v1/ops/compensation/batches',
+      '/v1/ops/compensation/flags', '/v1/ops/campaigns']) {
       for (const before of ['not-a-cursor!', Buffer.from('yesterday|x').toString('base64url'), Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url')]) {
         const response = await opsRequest(env.koban, analyst)('GET', `${path}?before=${encodeURIComponent(before)}`);
         expect(response.statusCode, `${path} ${before}`).toBeLessThan(500);

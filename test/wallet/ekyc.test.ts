@@ -169,4 +169,34 @@ describe('operator review', () => {
     const audit = await w.db.pool.query(`select 1 from audit_events where action = 'identity_verification.approved' and target_id = $1`, [customer.customerId]);
     expect(audit.rowCount).toBe(1);
   });
+
+  it('the review queue pages oldest first with a cursor: every waiting application once, none hidden behind the first page (issue 13)', async () => {
+    const waiting: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const submitted = await submit(await customerWithPin(w.koban), 'doc_review_glare');
+      const applicationId = submitted.json().applicationId as string;
+      const webhook = await webhookFor(applicationId);
+      expect((await deliver(webhook.rawBody, webhook.signature)).json()).toEqual({ status: 'processed' });
+      waiting.push(applicationId);
+    }
+    const analyst = opsRequest(w.koban, await signInAs(w.koban, 'risk_analyst'));
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 20; page++) {
+      const answer = await analyst('GET', `/v1/ops/identity-verifications?limit=2${after === null ? '' : `&after=${after}`}`);
+      expect(answer.statusCode, answer.body).toBe(200);
+      const body = answer.json() as { items: Array<{ applicationId: string; submittedAt: string }>; nextAfter: string | null };
+      expect(body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...body.items.map((item) => item.applicationId));
+      after = body.nextAfter;
+      if (after === null) break;
+    }
+    expect(after).toBeNull();
+    expect(seen.filter((id) => waiting.includes(id))).toEqual(waiting);
+    expect(new Set(seen).size).toBe(seen.length);
+    const forged = await analyst('GET', `/v1/ops/identity-verifications?after=${Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url')}`);
+    expect(forged.statusCode).toBeLessThan(500);
+    if (forged.statusCode !== 200) expect(forged.json().code).toBe('validation_failed');
+    expect((await analyst('GET', '/v1/ops/identity-verifications?after=not-a-cursor!')).json().code).toBe('validation_failed');
+  });
 });

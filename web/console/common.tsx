@@ -44,6 +44,30 @@ export function useLoad<T>(path: string | null, intervalMs?: number): Loaded<T> 
   return { data, error, lastUpdatedAt, reload };
 }
 
+/**
+ * The pages after the first of a keyset-paged operator list (issue 13: paging on every operator list): the first page
+ * comes from `useLoad` (and refreshes), the older ones are fetched on "more" with the cursor the previous page answered
+ * (`param`: `before` for newest-first lists, `after` for queues) and kept until the path changes or `reset()`.
+ */
+export function useMorePages<P, T>(path: string, firstCursor: string | null | undefined, param: 'before' | 'after', itemsOf: (page: P) => { items: T[]; next: string | null }) {
+  const [pages, setPages] = useState<{ path: string; items: T[]; next: string | null }>({ path, items: [], next: null });
+  const here = pages.path === path ? pages : { path, items: [], next: null };
+  const cursor = here.items.length > 0 ? here.next : firstCursor ?? null;
+  const [error, setError] = useState<unknown>(null);
+  const more = async () => {
+    if (cursor === null) return;
+    try {
+      const page = itemsOf(await ops<P>('GET', `${path}${path.includes('?') ? '&' : '?'}${param}=${encodeURIComponent(cursor)}`));
+      setPages({ path, items: [...here.items, ...page.items], next: page.next });
+      setError(null);
+    } catch (caught) {
+      setError(caught);
+    }
+  };
+  const reset = () => setPages({ path, items: [], next: null });
+  return { items: here.items, hasMore: cursor !== null, more, reset, error };
+}
+
 export function problemText(error: unknown, t: (key: string) => string): string {
   if (error instanceof ApiError) {
     const key = `problem.${error.problem.code}`;

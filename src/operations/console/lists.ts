@@ -62,15 +62,26 @@ export async function compensationBatches(db: Database, query: { limit?: number;
   };
 }
 
-/** Flagged transfers no batch has taken yet: what "create a batch from flags" would compensate. */
-export async function pendingFlags(db: Database) {
+/**
+ * Flagged transfers no batch has taken yet (what "create a batch from flags" would compensate), newest first, a page
+ * at a time (`before`: the previous page's `nextBefore`). It used to stop at 500 without saying so.
+ */
+export async function pendingFlags(db: Database, query: { limit?: number; before?: string } = {}) {
+  const limit = pageLimit(query.limit);
+  const before = decodeCursor(query.before);
   const rows = await db.pool.query<{ transfer_id: string; case_id: string | null; reason: string; flagged_by: string; amount: bigint; code: number; created_at: Date }>(
     `select f.transfer_id, f.case_id, f.reason, f.flagged_by, t.amount, t.code, t.created_at
      from fraud_flags f join transfers t on t.id = f.transfer_id
      where not exists (select 1 from compensated_transfers c where c.transfer_id = f.transfer_id)
-     order by t.created_at desc limit 500`);
-  return rows.rows.map((f) => ({ transferId: f.transfer_id, caseId: f.case_id, reason: f.reason, flaggedBy: f.flagged_by, amountMinor: f.amount.toString(),
-    code: transferCodeName(f.code), createdAt: f.created_at.toISOString() }));
+       and ($2::timestamptz is null or (date_trunc('milliseconds', t.created_at), f.transfer_id) < ($2, $3::uuid))
+     order by date_trunc('milliseconds', t.created_at) desc, f.transfer_id desc limit $1`,
+    [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(rows.rows, limit, (f) => ({ at: f.created_at, id: f.transfer_id }));
+  return {
+    nextBefore: page.nextBefore,
+    flags: page.items.map((f) => ({ transferId: f.transfer_id, caseId: f.case_id, reason: f.reason, flaggedBy: f.flagged_by, amountMinor: f.amount.toString(),
+      code: transferCodeName(f.code), createdAt: f.created_at.toISOString() })),
+  };
 }
 
 export async function operatorDirectory(db: Database) {

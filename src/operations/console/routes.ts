@@ -195,8 +195,10 @@ export function registerConsoleRoutes(scope: App, operations: Operations): void 
 
   scope.get('/v1/ops/compensation/flags', {
     config: opsConfig({ permission: 'proposals.read' }),
-    schema: { tags, summary: 'Transfers flagged as fraudulent that no batch has taken yet', description: OPS_SECURITY_NOTE, response: { 200: Type.Object({ flags: Type.Array(FlagOut) }) } },
-  }, async () => ({ flags: await pendingFlags(db) }));
+    schema: { tags, summary: 'Transfers flagged as fraudulent that no batch has taken yet, newest first; the next, older page with before=nextBefore', description: OPS_SECURITY_NOTE,
+      querystring: Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,2}$' })), before: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ flags: Type.Array(FlagOut), nextBefore: NullableStr }) } },
+  }, async (request) => pendingFlags(db, { ...(request.query.limit === undefined ? {} : { limit: Number(request.query.limit) }), ...(request.query.before === undefined ? {} : { before: request.query.before }) }));
 
   scope.get('/v1/ops/audit/verification', {
     config: opsConfig({ permission: 'audit.read' }),

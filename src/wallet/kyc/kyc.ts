@@ -13,7 +13,7 @@ export interface Kyc {
   submit(customerId: string, submission: CustomerSubmission): Promise<KycApplication>;
   state(customerId: string): Promise<{ verified: boolean; latest: KycApplication | null }>;
   receiveWebhook(header: string | undefined, rawBody: Buffer, origin: CallbackOrigin | null): Promise<'processed' | 'duplicate' | 'ignored'>;
-  reviewQueue(limit?: number): ReturnType<typeof reviewQueue>;
+  reviewQueue(query?: { limit?: number; after?: string }): ReturnType<typeof reviewQueue>;
   review(applicationId: string, decision: 'approve' | 'reject', operatorId: string, reason: string): Promise<KycApplication>;
   get(applicationId: string): Promise<KycApplication>;
 }
@@ -43,7 +43,7 @@ export function createKyc(options: KycOptions): Kyc {
     submit: (customerId, submission) => submitVerification(deps, customerId, submission),
     state: (customerId) => verificationState(deps, customerId),
     receiveWebhook: (header, rawBody, origin) => receiveEkycWebhook(deps, header, rawBody, origin),
-    reviewQueue: (limit) => reviewQueue(deps, limit),
+    reviewQueue: (query) => reviewQueue(deps, query),
     review: (id, decision, operatorId, reason) => reviewApplication(deps, id, decision, operatorId, reason),
     get: (id) => readApplication(deps, id),
   };

@@ -12,6 +12,7 @@ import { recordSecurityEvent } from '../../platform/audit/security-log.ts';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { isKobanError, KobanError } from '../../platform/errors.ts';
+import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -214,10 +215,25 @@ export async function receiveEkycWebhook(deps: KycDeps, header: string | undefin
 }
 
 /** Applications the provider sent to review, oldest first (bounded). */
-export async function reviewQueue(deps: Pick<KycDeps, 'db'>, limit = 50): Promise<Array<KycApplication & { fullName: string; dateOfBirth: string; address: string; documentRef: string; selfieRef: string }>> {
-  const rows = await deps.db.pool.query<ApplicationRow>(
-    `select ${COLUMNS} from kyc_applications where status = 'needs_review' order by created_at limit $1`, [Math.min(Math.max(limit, 1), 200)]);
-  return rows.rows.map((row) => ({ ...toApplication(row), fullName: row.full_name, dateOfBirth: row.date_of_birth, address: row.address, documentRef: row.document_ref, selfieRef: row.selfie_ref }));
+export type ReviewItem = KycApplication & { fullName: string; dateOfBirth: string; address: string; documentRef: string; selfieRef: string };
+
+/**
+ * The applications waiting for an operator, oldest first (a queue: the longest-waiting customer is seen first), a page
+ * at a time (`after`: the previous page's `nextAfter`).
+ */
+export async function reviewQueue(deps: Pick<KycDeps, 'db'>, query: { limit?: number; after?: string } = {}): Promise<{ items: ReviewItem[]; nextAfter: string | null }> {
+  const limit = pageLimit(query.limit);
+  const after = decodeCursor(query.after, '/querystring/after');
+  const rows = await deps.db.pool.query<ApplicationRow & { created_at: Date }>(
+    `select ${COLUMNS}, created_at from kyc_applications where status = 'needs_review'
+       and ($2::timestamptz is null or (date_trunc('milliseconds', created_at), id) > ($2, $3::uuid))
+     order by date_trunc('milliseconds', created_at), id limit $1`,
+    [limit + 1, after?.at ?? null, after !== null && isUuid(after.id) ? after.id : null]);
+  const page = pageOf(rows.rows, limit, (row) => ({ at: row.created_at, id: row.id }));
+  return {
+    items: page.items.map((row) => ({ ...toApplication(row), fullName: row.full_name, dateOfBirth: row.date_of_birth, address: row.address, documentRef: row.document_ref, selfieRef: row.selfie_ref })),
+    nextAfter: page.nextBefore,
+  };
 }
 
 /** An operator decides an application the provider sent to review; the caller records the audit entry. */

@@ -29,7 +29,7 @@ export interface Promotions {
   recordProposedCampaign(client: Queryable, funded: FundedCampaign, createdBy: string): Promise<Campaign>;
   decideProposedCampaign(client: Queryable, campaignId: string, approve: boolean): Promise<Campaign>;
   endCampaign(campaignId: string): Promise<Campaign>;
-  listCampaigns(): Promise<CampaignView[]>;
+  listCampaigns(query?: { limit?: number; before?: string }): Promise<{ campaigns: CampaignView[]; nextBefore: string | null }>;
   points(customerId: string): Promise<PointsView>;
   relay(): Promise<number>;
   expire(): Promise<bigint>;
@@ -43,7 +43,7 @@ export function createPromotions(db: Database, ledger: Ledger, now: () => Date):
     recordProposedCampaign: (client, funded, createdBy) => recordCampaign(client, funded, 'proposed', createdBy),
     decideProposedCampaign,
     endCampaign: (campaignId) => endCampaign(db, campaignId),
-    listCampaigns: () => listCampaigns(db, ledger),
+    listCampaigns: (query) => listCampaigns(db, ledger, query),
     points: (customerId) => pointsOf(db, ledger, customerId, now()),
     relay: () => relayPromotions(deps),
     expire: () => expirePoints(deps),

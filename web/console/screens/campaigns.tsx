@@ -6,7 +6,8 @@
  */
 import { useId, useState } from 'react';
 import { useI18n } from '../../shared/i18n.tsx';
-import { ActionButton, Loading, Pill, Table, useLoad, When } from '../common.tsx';
+import { Button } from '../../shared/ui.tsx';
+import { ActionButton, ErrorNotice, Loading, Pill, Table, useLoad, useMorePages, When } from '../common.tsx';
 import { ops } from '../session.tsx';
 
 interface CampaignItem {
@@ -80,11 +81,13 @@ function statusPill(status: string) {
 
 export function CampaignsScreen() {
   const { t } = useI18n();
-  const loaded = useLoad<{ items: CampaignItem[] }>('/v1/ops/campaigns', 15_000);
+  const loaded = useLoad<{ items: CampaignItem[]; nextBefore: string | null }>('/v1/ops/campaigns', 15_000);
+  const older = useMorePages('/v1/ops/campaigns', loaded.data?.nextBefore, 'before',
+    (page: { items: CampaignItem[]; nextBefore: string | null }) => ({ items: page.items, next: page.nextBefore }));
   const end = (id: string) => (reason: string) => ops('POST', `/v1/ops/campaigns/${encodeURIComponent(id)}/end`, { reason });
   const decide = (proposalId: string, verb: 'approve' | 'reject') => (reason: string) =>
     ops('POST', `/v1/ops/campaigns/proposals/${encodeURIComponent(proposalId)}/${verb}`, { reason });
-  const reload = () => void loaded.reload();
+  const reload = () => { older.reset(); void loaded.reload(); };
   return (
     <>
       <h2 className="screen-title">{t('nav.campaigns')}</h2>
@@ -93,7 +96,7 @@ export function CampaignsScreen() {
       {loaded.data === null ? <Loading loaded={loaded} /> : (
         <Table caption={t('nav.campaigns')} empty={loaded.data.items.length === 0}
           head={[t('campaigns.name'), t('campaigns.matches'), t('campaigns.rate'), t('campaigns.budget'), t('campaigns.period'), t('campaigns.status')]}>
-          {loaded.data.items.map((item) => (
+          {[...loaded.data.items, ...older.items].map((item) => (
             <tr key={item.campaignId} data-campaign={item.campaignId}>
               <td>{item.name}</td>
               <td><code>{item.merchantId ?? item.categoryCode}</code></td>
@@ -119,6 +122,8 @@ export function CampaignsScreen() {
           ))}
         </Table>
       )}
+      <ErrorNotice error={older.error} />
+      {older.hasMore ? <Button variant="secondary" onClick={() => void older.more()}>{t('common.more')}</Button> : null}
     </>
   );
 }

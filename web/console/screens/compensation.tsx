@@ -10,7 +10,7 @@ import { formatYen, useI18n } from '../../shared/i18n.tsx';
 import { formatInstant } from '../../shared/time.ts';
 import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { Link, useRouter } from '../../shared/router.tsx';
-import { ActionButton, ErrorNotice, inTimeOrder, Loading, Money, Pill, Reference, Short, Table, useLoad, When } from '../common.tsx';
+import { ActionButton, ErrorNotice, inTimeOrder, Loading, Money, Pill, Reference, Short, Table, useLoad, useMorePages, When } from '../common.tsx';
 import { ops, useSession } from '../session.tsx';
 import { useOperatorNames } from './operators.tsx';
 
@@ -27,10 +27,12 @@ export function CompensationScreen() {
   const session = useSession();
   const router = useRouter();
   const selected = router.query.get('batch');
-  const flags = useLoad<{ flags: Flag[] }>('/v1/ops/compensation/flags');
+  const flags = useLoad<{ flags: Flag[]; nextBefore: string | null }>('/v1/ops/compensation/flags');
+  const olderFlags = useMorePages('/v1/ops/compensation/flags', flags.data?.nextBefore, 'before',
+    (page: { flags: Flag[]; nextBefore: string | null }) => ({ items: page.flags, next: page.nextBefore }));
   const batches = useLoad<{ batches: BatchSummary[] }>('/v1/ops/compensation/batches?limit=200');
   const proposals = useLoad<{ proposals: Proposal[] }>('/v1/ops/proposals?limit=200');
-  const reload = () => { void flags.reload(); void batches.reload(); void proposals.reload(); };
+  const reload = () => { olderFlags.reset(); void flags.reload(); void batches.reload(); void proposals.reload(); };
   return (
     <>
       <h2 className="screen-title">{t('nav.compensation')}</h2>
@@ -38,9 +40,11 @@ export function CompensationScreen() {
       <Card title={t('comp.flags')}>
         {flags.data === null ? <Loading loaded={flags} /> : (
           <Table caption={t('comp.flags')} head={[t('col.transfer'), t('col.kind'), t('col.amount'), t('col.reason'), t('col.when')]} empty={flags.data.flags.length === 0}>
-            {flags.data.flags.map((f) => <tr key={f.transferId}><td><Short id={f.transferId} /></td><td>{t(`code.${f.code}`)}</td><td><Money minor={f.amountMinor} /></td><td>{f.reason}</td><td><When at={f.createdAt} /></td></tr>)}
+            {[...flags.data.flags, ...olderFlags.items].map((f) => <tr key={f.transferId}><td><Short id={f.transferId} /></td><td>{t(`code.${f.code}`)}</td><td><Money minor={f.amountMinor} /></td><td>{f.reason}</td><td><When at={f.createdAt} /></td></tr>)}
           </Table>
         )}
+        <ErrorNotice error={olderFlags.error} />
+        {olderFlags.hasMore ? <Button variant="secondary" onClick={() => void olderFlags.more()}>{t('common.more')}</Button> : null}
         {session.can('compensation.propose') ? <BatchForm onCreated={(id) => { reload(); router.navigate(`/compensation?batch=${id}`); }} /> : null}
       </Card>
       <Card title={t('comp.batches')}>

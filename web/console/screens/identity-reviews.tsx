@@ -4,7 +4,8 @@
  * records the decision in the audit log. Only an approval opens the customer's funds-transfer balance.
  */
 import { useI18n } from '../../shared/i18n.tsx';
-import { ActionButton, Loading, Table, useLoad, When } from '../common.tsx';
+import { Button } from '../../shared/ui.tsx';
+import { ActionButton, ErrorNotice, Loading, Table, useLoad, useMorePages, When } from '../common.tsx';
 import { ops } from '../session.tsx';
 
 interface ReviewItem {
@@ -14,7 +15,11 @@ interface ReviewItem {
 
 export function IdentityReviewsScreen() {
   const { t } = useI18n();
-  const loaded = useLoad<{ items: ReviewItem[] }>('/v1/ops/identity-verifications', 15_000);
+  const loaded = useLoad<{ items: ReviewItem[]; nextAfter: string | null }>('/v1/ops/identity-verifications', 15_000);
+  // A queue, oldest first: the later pages are the customers who have waited less.
+  const later = useMorePages('/v1/ops/identity-verifications', loaded.data?.nextAfter, 'after',
+    (page: { items: ReviewItem[]; nextAfter: string | null }) => ({ items: page.items, next: page.nextAfter }));
+  const reload = () => { later.reset(); void loaded.reload(); };
   const review = (id: string, decision: 'approve' | 'reject') => (reason: string) =>
     ops('POST', `/v1/ops/identity-verifications/${encodeURIComponent(id)}/review`, { decision, reason });
   return (
@@ -24,7 +29,7 @@ export function IdentityReviewsScreen() {
       {loaded.data === null ? <Loading loaded={loaded} /> : (
         <Table caption={t('nav.identityReviews')} empty={loaded.data.items.length === 0}
           head={[t('col.when'), t('identityReviews.applicant'), t('identityReviews.documents'), t('identityReviews.providerReason'), t('identityReviews.decide')]}>
-          {loaded.data.items.map((item) => (
+          {[...loaded.data.items, ...later.items].map((item) => (
             <tr key={item.applicationId} data-application={item.applicationId}>
               <td><When at={item.submittedAt} /></td>
               <td>{item.fullName}<br /><span className="hint">{item.dateOfBirth} · {item.address}</span></td>
@@ -32,14 +37,16 @@ export function IdentityReviewsScreen() {
               <td>{item.reason ?? '—'}</td>
               <td>
                 <ActionButton label={t('identityReviews.approve')} title={t('identityReviews.confirmApprove', { name: item.fullName })} needsReason
-                  description={<p>{t('identityReviews.effectApprove')}</p>} run={review(item.applicationId, 'approve')} onDone={() => void loaded.reload()} />
+                  description={<p>{t('identityReviews.effectApprove')}</p>} run={review(item.applicationId, 'approve')} onDone={reload} />
                 <ActionButton variant="danger" label={t('identityReviews.reject')} title={t('identityReviews.confirmReject', { name: item.fullName })} needsReason
-                  run={review(item.applicationId, 'reject')} onDone={() => void loaded.reload()} />
+                  run={review(item.applicationId, 'reject')} onDone={reload} />
               </td>
             </tr>
           ))}
         </Table>
       )}
+      <ErrorNotice error={later.error} />
+      {later.hasMore ? <Button variant="secondary" onClick={() => void later.more()}>{t('common.more')}</Button> : null}
     </>
   );
 }
