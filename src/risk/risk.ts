@@ -8,7 +8,7 @@
 import { systemClock, type Clock } from '../platform/clock.ts';
 import type { Database } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
-import { decodeCursor, PAGE_LIMIT_MAX, pageLimit, pageOf } from '../platform/cursor.ts';
+import { decodeCursor, PAGE_LIMIT_MAX, pageLimit, pageAtSql, pageOf } from '../platform/cursor.ts';
 import { isUuid } from '../platform/ids.ts';
 import type { ChangeFeed } from '../operations/change-feed.ts';
 import { backtestRule, type BacktestResult } from './backtest.ts';
@@ -42,13 +42,13 @@ export async function createRisk(db: Database, feed: ChangeFeed, onAlert: AlertH
     async recentDecisions(query) {
       const limit = Math.min(RECENT_DECISIONS_MAX, pageLimit(query.limit ?? RECENT_DECISIONS_MAX));
       const before = decodeCursor(query.before);
-      const rows = await db.pool.query<{ id: string; kind: string; account_id: string | null; decision: string; score: number; reasons: unknown; rule_version: bigint; amount_minor: bigint | null; created_at: Date; event_ref: string | null }>(
-        `select id, kind, account_id, decision, score, reasons, rule_version, amount_minor, created_at, event_ref from risk_events
+      const rows = await db.pool.query<{ id: string; kind: string; account_id: string | null; decision: string; score: number; reasons: unknown; rule_version: bigint; amount_minor: bigint | null; created_at: Date; event_ref: string | null; page_at: string }>(
+        `select id, kind, account_id, decision, score, reasons, rule_version, amount_minor, created_at, event_ref, ${pageAtSql('created_at')} as page_at from risk_events
          where ($1::text is null or account_id = $1) and (not $2 or decision <> 'allow')
            and ($4::timestamptz is null or (created_at, id) < ($4, $5::uuid))
          order by created_at desc, id desc limit $3`,
         [query.accountId, query.flaggedOnly, limit + 1, before?.at ?? null, before === null ? null : (isUuid(before.id) ? before.id : null)]);
-      const page = pageOf(rows.rows, limit, (r) => ({ at: r.created_at, id: r.id }));
+      const page = pageOf(rows.rows, limit, (r) => ({ at: r.page_at, id: r.id }));
       return { nextBefore: page.nextBefore, items: page.items.map((r) => ({ id: r.id, kind: r.kind, accountId: r.account_id, decision: r.decision, score: r.score, reasons: r.reasons,
         ruleVersion: r.rule_version.toString(), amountMinor: r.amount_minor?.toString() ?? null, createdAt: r.created_at.toISOString(), ref: r.event_ref })) };
     },

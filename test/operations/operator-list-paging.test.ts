@@ -72,10 +72,12 @@ describe('operator lists page with a cursor', () => {
     expect(new Set(seen).size).toBe(seen.length);
   });
 
-  it('four-eyes proposals show every proposal once across pages', async () => {
+  it('four-eyes proposals show every proposal once across pages, even proposals made in the same millisecond (stop 22 lost one)', async () => {
     const subjects = Array.from({ length: 7 }, () => randomUUID());
-    for (const subjectId of subjects) {
+    for (const [index, subjectId] of subjects.entries()) {
       await withTransaction(env.koban.db, (client) => env.koban.operations.proposals.propose(client, { kind: 'merchant_reversal', subjectId, summary: { merchantId: subjectId, payments: [], totalMinor: '0' }, by: { operatorId: analyst.id, reason: 'paging test' } }));
+      // now() writes microseconds: put all seven inside one millisecond, the case a millisecond cursor skipped.
+      await env.koban.db.pool.query("update proposals set proposed_at = timestamptz '2026-11-30 09:00:00.000100+00' + $2 * interval '1 microsecond' where subject_id = $1", [subjectId, index * 37]);
     }
     const seen = await readAll<{ subjectId: string }>('/v1/ops/proposals?status=pending', 'proposals', (p) => p.subjectId);
     expect(seen.filter((id) => (subjects as string[]).includes(id)).sort()).toEqual([...subjects].sort());
@@ -114,7 +116,8 @@ describe('operator lists page with a cursor', () => {
   it('a forged cursor is a 400 naming the field, not a 500', async () => {
     for (const path of ['/v1/ops/cases', '/v1/ops/case-queue', '/v1/ops/risk/events', `/v1/ops/merchants/${pagedShop.merchant.merchantId}/payments`, '/v1/ops/proposals', '/v1/ops/compensation/batches',
       '/v1/ops/compensation/flags', '/v1/ops/campaigns']) {
-      for (const before of ['not-a-cursor!', Buffer.from('yesterday|x').toString('base64url'), Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url')]) {
+      for (const before of ['not-a-cursor!', Buffer.from('yesterday|x').toString('base64url'), Buffer.from("2026-01-01T00:00:00.000Z|1' or 1=1").toString('base64url'),
+        Buffer.from(`2026-02-30T00:00:00.000000Z|${randomUUID()}`).toString('base64url')]) {
         const response = await opsRequest(env.koban, analyst)('GET', `${path}?before=${encodeURIComponent(before)}`);
         expect(response.statusCode, `${path} ${before}`).toBeLessThan(500);
         if (response.statusCode !== 200) expect(response.json().code).toBe('validation_failed');

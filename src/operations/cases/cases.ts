@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { decodeCursor, pageOf } from '../../platform/cursor.ts';
+import { decodeCursor, pageAtSql, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import type { Ledger } from '../../ledger/ledger.ts';
 import { ownedAccountId } from '../../ledger/owned-accounts.ts';
@@ -223,10 +223,10 @@ async function addNote(client: pg.PoolClient, caseId: string, actor: AuditActor,
 async function list(db: Database, query: { status?: 'open' | 'closed'; limit?: number; before?: string }): Promise<{ cases: CaseSummary[]; nextBefore: string | null }> {
   const limit = Math.min(Math.max(query.limit ?? 50, 1), CASES_PAGE_MAX);
   const before = decodeCursor(query.before);
-  const result = await db.pool.query<CaseRow>(
-    `select * from cases where ($1::text is null or status = $1) and ($3::timestamptz is null or (updated_at, id) < ($3, $4::uuid))
+  const result = await db.pool.query<CaseRow & { page_at: string }>(
+    `select *, ${pageAtSql('updated_at')} as page_at from cases where ($1::text is null or status = $1) and ($3::timestamptz is null or (updated_at, id) < ($3, $4::uuid))
      order by updated_at desc, id desc limit $2`, [query.status ?? null, limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-  const page = pageOf(result.rows, limit, (row) => ({ at: row.updated_at, id: row.id }));
+  const page = pageOf(result.rows, limit, (row) => ({ at: row.page_at, id: row.id }));
   return { cases: page.items.map(toSummary), nextBefore: page.nextBefore };
 }
 

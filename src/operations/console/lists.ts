@@ -5,7 +5,7 @@
  */
 import type { Database } from '../../platform/db/database.ts';
 import { isUuid } from '../../platform/ids.ts';
-import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
+import { decodeCursor, pageLimit, pageAtSql, pageOf } from '../../platform/cursor.ts';
 import { maskContact } from '../../identity/contacts/normalize.ts';
 import type { Masker } from './masking.ts';
 import { transferCodeName } from './accounts.ts';
@@ -20,8 +20,8 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
   const before = decodeCursor(filter.before);
   const assigneeId = filter.assignee.kind === 'operator' && isUuid(filter.assignee.operatorId) ? filter.assignee.operatorId : null;
   const rows = await db.pool.query<{ id: string; account_id: string; status: string; source: string; assignee_id: string | null; alert_count: number; outcome: string | null;
-    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null; merchant_name: string | null }>(
-    `select c.id, c.account_id, c.status, c.source, c.assignee_id, c.alert_count, c.outcome, c.opened_at, c.updated_at,
+    opened_at: Date; updated_at: Date; email: string | null; wallet_status: string | null; merchant_name: string | null; page_at: string }>(
+    `select c.id, c.account_id, c.status, c.source, c.assignee_id, c.alert_count, c.outcome, c.opened_at, c.updated_at, ${pageAtSql('c.updated_at')} as page_at,
             (select value from customer_contacts k where k.customer_id::text = c.account_id and k.kind = 'email') as email,
             (select a.status from customer_wallets w join accounts a on a.id = w.account_id where w.customer_id::text = c.account_id) as wallet_status,
             -- A merchant's case (merchant_convergence) is named by the merchant.
@@ -32,7 +32,7 @@ export async function caseQueue(db: Database, filter: { status: 'open' | 'closed
        and ($5::timestamptz is null or (c.updated_at, c.id) < ($5, $6::uuid))
      order by c.updated_at desc, c.id desc limit $4`,
     [filter.status, filter.assignee.kind, assigneeId, Math.min(limit, QUEUE_MAX) + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-  const page = pageOf(rows.rows, Math.min(limit, QUEUE_MAX), (c) => ({ at: c.updated_at, id: c.id }));
+  const page = pageOf(rows.rows, Math.min(limit, QUEUE_MAX), (c) => ({ at: c.page_at, id: c.id }));
   return { nextBefore: page.nextBefore, cases: page.items.map((c) => ({
     id: c.id, accountId: c.account_id, status: c.status, source: c.source, assigneeId: c.assignee_id, alertCount: c.alert_count, outcome: c.outcome,
     openedAt: c.opened_at.toISOString(), updatedAt: c.updated_at.toISOString(),
@@ -50,11 +50,11 @@ export async function ruleHistory(db: Database, ruleId: string) {
 export async function compensationBatches(db: Database, query: { limit?: number; before?: string } = {}) {
   const limit = pageLimit(query.limit);
   const before = decodeCursor(query.before);
-  const rows = await db.pool.query<{ id: string; title: string; status: string; created_by: string; created_at: Date; proposal_id: string | null; executed_at: Date | null; total_minor: bigint; item_count: number }>(
-    `select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count from compensation_batches
+  const rows = await db.pool.query<{ id: string; title: string; status: string; created_by: string; created_at: Date; proposal_id: string | null; executed_at: Date | null; total_minor: bigint; item_count: number; page_at: string }>(
+    `select id, title, status, created_by, created_at, proposal_id, executed_at, total_minor, item_count, ${pageAtSql('created_at')} as page_at from compensation_batches
      where ($2::timestamptz is null or (created_at, id) < ($2, $3::uuid)) order by created_at desc, id desc limit $1`,
     [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-  const page = pageOf(rows.rows, limit, (b) => ({ at: b.created_at, id: b.id }));
+  const page = pageOf(rows.rows, limit, (b) => ({ at: b.page_at, id: b.id }));
   return {
     nextBefore: page.nextBefore,
     batches: page.items.map((b) => ({ id: b.id, title: b.title, status: b.status, createdBy: b.created_by, createdAt: b.created_at.toISOString(), proposalId: b.proposal_id,
@@ -69,14 +69,14 @@ export async function compensationBatches(db: Database, query: { limit?: number;
 export async function pendingFlags(db: Database, query: { limit?: number; before?: string } = {}) {
   const limit = pageLimit(query.limit);
   const before = decodeCursor(query.before);
-  const rows = await db.pool.query<{ transfer_id: string; case_id: string | null; reason: string; flagged_by: string; amount: bigint; code: number; created_at: Date }>(
-    `select f.transfer_id, f.case_id, f.reason, f.flagged_by, t.amount, t.code, t.created_at
+  const rows = await db.pool.query<{ transfer_id: string; case_id: string | null; reason: string; flagged_by: string; amount: bigint; code: number; created_at: Date; page_at: string }>(
+    `select f.transfer_id, f.case_id, f.reason, f.flagged_by, t.amount, t.code, t.created_at, ${pageAtSql('t.created_at')} as page_at
      from fraud_flags f join transfers t on t.id = f.transfer_id
      where not exists (select 1 from compensated_transfers c where c.transfer_id = f.transfer_id)
-       and ($2::timestamptz is null or (date_trunc('milliseconds', t.created_at), f.transfer_id) < ($2, $3::uuid))
-     order by date_trunc('milliseconds', t.created_at) desc, f.transfer_id desc limit $1`,
+       and ($2::timestamptz is null or (t.created_at, f.transfer_id) < ($2, $3::uuid))
+     order by t.created_at desc, f.transfer_id desc limit $1`,
     [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-  const page = pageOf(rows.rows, limit, (f) => ({ at: f.created_at, id: f.transfer_id }));
+  const page = pageOf(rows.rows, limit, (f) => ({ at: f.page_at, id: f.transfer_id }));
   return {
     nextBefore: page.nextBefore,
     flags: page.items.map((f) => ({ transferId: f.transfer_id, caseId: f.case_id, reason: f.reason, flaggedBy: f.flagged_by, amountMinor: f.amount.toString(),

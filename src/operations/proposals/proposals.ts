@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
+import { decodeCursor, pageLimit, pageAtSql, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { recordAudit } from '../audit/audit-log.ts';
 
@@ -103,10 +103,10 @@ export function createProposals(db: Database): Proposals {
     async page(status, query) {
       const limit = pageLimit(query.limit);
       const before = decodeCursor(query.before);
-      const found = await db.pool.query<ProposalRow>(
-        `select * from proposals where ($1::text is null or status = $1) and ($3::timestamptz is null or (proposed_at, id) < ($3, $4::uuid))
+      const found = await db.pool.query<ProposalRow & { page_at: string }>(
+        `select *, ${pageAtSql('proposed_at')} as page_at from proposals where ($1::text is null or status = $1) and ($3::timestamptz is null or (proposed_at, id) < ($3, $4::uuid))
          order by proposed_at desc, id desc limit $2`, [status, limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-      const page = pageOf(found.rows, limit, (row) => ({ at: row.proposed_at, id: row.id }));
+      const page = pageOf(found.rows, limit, (row) => ({ at: row.page_at, id: row.id }));
       return { proposals: page.items.map(toProposal), nextBefore: page.nextBefore };
     },
   };

@@ -12,7 +12,7 @@ import { recordSecurityEvent } from '../../platform/audit/security-log.ts';
 import { assert } from '../../platform/assert.ts';
 import { withTransaction, type Database } from '../../platform/db/database.ts';
 import { isKobanError, KobanError } from '../../platform/errors.ts';
-import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
+import { decodeCursor, pageLimit, pageAtSql, pageOf } from '../../platform/cursor.ts';
 import { isUuid, uuidv7 } from '../../platform/ids.ts';
 import { Type } from 'typebox';
 import { Compile } from 'typebox/compile';
@@ -224,12 +224,12 @@ export type ReviewItem = KycApplication & { fullName: string; dateOfBirth: strin
 export async function reviewQueue(deps: Pick<KycDeps, 'db'>, query: { limit?: number; after?: string } = {}): Promise<{ items: ReviewItem[]; nextAfter: string | null }> {
   const limit = pageLimit(query.limit);
   const after = decodeCursor(query.after, '/querystring/after');
-  const rows = await deps.db.pool.query<ApplicationRow & { created_at: Date }>(
-    `select ${COLUMNS}, created_at from kyc_applications where status = 'needs_review'
-       and ($2::timestamptz is null or (date_trunc('milliseconds', created_at), id) > ($2, $3::uuid))
-     order by date_trunc('milliseconds', created_at), id limit $1`,
+  const rows = await deps.db.pool.query<ApplicationRow & { created_at: Date; page_at: string }>(
+    `select ${COLUMNS}, created_at, ${pageAtSql('created_at')} as page_at from kyc_applications where status = 'needs_review'
+       and ($2::timestamptz is null or (created_at, id) > ($2, $3::uuid))
+     order by created_at, id limit $1`,
     [limit + 1, after?.at ?? null, after !== null && isUuid(after.id) ? after.id : null]);
-  const page = pageOf(rows.rows, limit, (row) => ({ at: row.created_at, id: row.id }));
+  const page = pageOf(rows.rows, limit, (row) => ({ at: row.page_at, id: row.id }));
   return {
     items: page.items.map((row) => ({ ...toApplication(row), fullName: row.full_name, dateOfBirth: row.date_of_birth, address: row.address, documentRef: row.document_ref, selfieRef: row.selfie_ref })),
     nextAfter: page.nextBefore,

@@ -11,7 +11,7 @@ import { AccountCodes, AccountFlags, availableBalance, Ledgers, TransferCodes } 
 import { assert } from '../../platform/assert.ts';
 import type { Database, Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { decodeCursor, pageLimit, pageOf } from '../../platform/cursor.ts';
+import { decodeCursor, pageLimit, pageAtSql, pageOf } from '../../platform/cursor.ts';
 import { derivedUuid, isUuid, uuidv7 } from '../../platform/ids.ts';
 
 export const POINTS_VALID_DAYS_DEFAULT = 180;
@@ -142,11 +142,11 @@ export async function endCampaign(db: Database, campaignId: string): Promise<Cam
 export async function listCampaigns(db: Database, ledger: Ledger, query: { limit?: number; before?: string } = {}): Promise<{ campaigns: CampaignView[]; nextBefore: string | null }> {
   const limit = Math.min(pageLimit(query.limit), CAMPAIGNS_LIST_MAX);
   const before = decodeCursor(query.before);
-  const rows = await db.pool.query<CampaignRow & { granted: string; created_at: Date }>(
-    `select ${CAMPAIGN_COLUMNS}, c.created_at, (select coalesce(sum(granted_minor - reversed_minor), 0)::text from promo_grants g where g.campaign_id = c.id) as granted
-     from promo_campaigns c where ($2::timestamptz is null or (date_trunc('milliseconds', c.created_at), c.id) < ($2, $3::uuid))
-     order by date_trunc('milliseconds', c.created_at) desc, c.id desc limit $1`, [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
-  const page = pageOf(rows.rows, limit, (row) => ({ at: row.created_at, id: row.id }));
+  const rows = await db.pool.query<CampaignRow & { granted: string; created_at: Date; page_at: string }>(
+    `select ${CAMPAIGN_COLUMNS}, c.created_at, ${pageAtSql('c.created_at')} as page_at, (select coalesce(sum(granted_minor - reversed_minor), 0)::text from promo_grants g where g.campaign_id = c.id) as granted
+     from promo_campaigns c where ($2::timestamptz is null or (c.created_at, c.id) < ($2, $3::uuid))
+     order by c.created_at desc, c.id desc limit $1`, [limit + 1, before?.at ?? null, before !== null && isUuid(before.id) ? before.id : null]);
+  const page = pageOf(rows.rows, limit, (row) => ({ at: row.page_at, id: row.id }));
   const accounts = new Map((await ledger.getAccounts(page.items.map((r) => r.budget_account_id))).map((a) => [a.id, a]));
   const campaigns = page.items.map((row) => {
     const account = accounts.get(row.budget_account_id);
