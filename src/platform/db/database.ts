@@ -57,6 +57,18 @@ export function wrapPool(options: {
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
+export interface TransactionOptions {
+  attemptsMax?: number;
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+  /**
+   * Plan every prepared statement of the transaction once per connection (`plan_cache_mode =
+   * force_generic_plan`, `set local`: it ends with the transaction). For long named statements whose
+   * custom plan costs more than it saves: PostgreSQL's own choice kept re-planning the risk batch
+   * statement on every call (bench/risk-batch.ts). Sent with the `begin`, so it costs no round trip.
+   */
+  genericPlans?: boolean;
+}
+
 /**
  * Runs `work` in one transaction on one connection. Retries only on the errors PostgreSQL asks
  * callers to retry (serialization failure, deadlock), a bounded number of times, so a lock
@@ -65,14 +77,14 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 export async function withTransaction<T>(
   db: Database,
   work: (client: pg.PoolClient) => Promise<T>,
-  options: { attemptsMax?: number; isolation?: 'read committed' | 'repeatable read' | 'serializable' } = {},
+  options: TransactionOptions = {},
 ): Promise<T> {
   const attemptsMax = options.attemptsMax ?? 5;
   for (let attempt = 1; ; attempt++) {
     const client = await db.pool.connect();
     let failure: unknown;
     try {
-      await client.query(`begin isolation level ${options.isolation ?? 'read committed'}`);
+      await client.query(beginStatement(options));
       const result = await insideTransaction(db.pool, () => work(client));
       await client.query('commit');
       return result;
@@ -86,6 +98,15 @@ export async function withTransaction<T>(
       releaseAfter(client, failure);
     }
   }
+}
+
+/**
+ * `begin`, and with `genericPlans` the setting, as one simple-protocol message (no parameters: PostgreSQL and
+ * PGlite both run several statements in one). For callers that open their own transaction (a group commit).
+ */
+export function beginStatement(options: Pick<TransactionOptions, 'isolation' | 'genericPlans'> = {}): string {
+  const begin = `begin isolation level ${options.isolation ?? 'read committed'}`;
+  return options.genericPlans === true ? `${begin}; set local plan_cache_mode = force_generic_plan` : begin;
 }
 
 /**
