@@ -118,15 +118,19 @@ async function seed(db: Database, risk: Risk, accounts: readonly string[], event
     });
   }
   const cases = Object.entries(HISTORY_BUCKETS).map(([size, count]) => `when '${size}' then ${count}`).join(' ');
-  await db.pool.query(`insert into risk_counters (key, bucket, shard, count, amount_minor)
+  // Bulk statements on a connection of their own: the pool's statement timeout is for requests.
+  const bulk = new pg.Client({ connectionString: databaseUrl });
+  await bulk.connect();
+  await bulk.query(`insert into risk_counters (key, bucket, shard, count, amount_minor)
     select key, bucket - k * split_part(key, '|', 2)::bigint, shard, count, amount_minor from risk_counters,
       generate_series(1, case split_part(key, '|', 2) ${cases} else 0 end) as k
     on conflict do nothing`);
-  await db.pool.query(`insert into risk_links (kind, key, account_id, first_seen, last_seen)
+  await bulk.query(`insert into risk_links (kind, key, account_id, first_seen, last_seen)
     select 'store', ($1::text[])[1 + floor(random() * $2)::int], account_id, now() - interval '60 days', now() - random() * interval '60 days'
       from risk_links, generate_series(1, 3) where kind = 'device'
     on conflict do nothing`, [stores, stores.length]);
-  await db.pool.query('vacuum analyze');
+  await bulk.query('vacuum analyze');
+  await bulk.end();
   const sizes = await db.pool.query<{ counters: bigint; links: bigint }>('select (select count(*) from risk_counters) as counters, (select count(*) from risk_links) as links');
   process.stdout.write(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s: ${sizes.rows[0]?.counters} counter rows, ${sizes.rows[0]?.links} links\n`);
 }

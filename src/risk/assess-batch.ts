@@ -286,7 +286,15 @@ function factsOf(settings: RiskSettings, item: Planned, index: number, planned: 
   };
 }
 
-// Every time in it is $12, the engine's clock (as FACTS_SQL in engine.ts). The data-modifying CTEs run once
+/**
+ * A store link's key as the store's id, for a lookup by primary key (comparing `s.id::text` scanned every store
+ * per customer); a key that is no uuid (none is written today) matches no store instead of failing the statement.
+ */
+export const STORE_ID_OF_KEY = `case when u.key ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then u.key::uuid end`;
+
+// Every time in it is $12, the engine's clock (as FACTS_SQL in engine.ts). Each window sum, link and store is
+// a LATERAL lookup by its key (an index range scan per read), so a batch's reads cost what its keys cost,
+// whatever the tables' size and whatever plan PostgreSQL would otherwise pick for a join of the arrays. The data-modifying CTEs run once
 // whether or not the SELECT reads them, and the SELECT sees the tables as they were before them: the batch's
 // own additions are added in memory, event by event (`factsOf`). Not commit-asynchronous: it runs in the
 // caller's transaction, which moves money and is durable anyway (one fsync for the whole batch).
@@ -300,11 +308,10 @@ with inc as (
   select lk, lv, la, $12::timestamptz, $12::timestamptz from unnest($8::text[], $9::text[], $10::text[]) as l(lk, lv, la)
   on conflict (kind, key, account_id) do update set last_seen = $12::timestamptz
 )
-select 'c' as t, w.i::int as i, coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount,
-       null::float8 as first_seen_ms, null::float8 as last_seen_ms, null::json as extra
+select 'c' as t, w.i::int as i, c.n, c.amount, null::float8 as first_seen_ms, null::float8 as last_seen_ms, null::json as extra
   from unnest($6::text[], $7::bigint[]) with ordinality as w(key, since, i)
-  left join risk_counters c on c.key = w.key and c.bucket >= w.since
-  group by w.i
+  cross join lateral (select coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount
+                        from risk_counters c where c.key = w.key and c.bucket >= w.since) c
 union all
 select 'l', l.i::int,
        case when not l.counted then 0 else (select count(*) from risk_links o where o.kind = l.kind and o.key = l.key and o.account_id <> l.account
@@ -313,11 +320,11 @@ select 'l', l.i::int,
        case when l.kind = 'device' then json_build_object('other', (select (extract(epoch from min(d.first_seen)) * 1000)::float8
          from risk_links d where d.account_id = l.account and d.kind = 'device' and d.key <> l.key)) end
   from unnest($8::text[], $9::text[], $10::text[], $11::boolean[]) with ordinality as l(kind, key, account, counted, i)
-  left join risk_links r on r.kind = l.kind and r.key = l.key and r.account_id = l.account
+  left join lateral (select first_seen, last_seen from risk_links r where r.kind = l.kind and r.key = l.key and r.account_id = l.account) r on true
 union all
 select 's', p.i::int, 0, 0, null, null, json_build_object(
          'here', (select json_build_array(latitude, longitude) from stores where id = p.store_id and latitude is not null),
          'usual', (select json_agg(json_build_array(s.latitude, s.longitude)) from
                     (select key from risk_links where kind = 'store' and account_id = p.account and key <> p.store_id::text and last_seen > $12::timestamptz - interval '90 days' limit 50) u
-                    join stores s on s.id::text = u.key where s.latitude is not null))
+                    cross join lateral (select latitude, longitude from stores s where s.id = ${STORE_ID_OF_KEY} and s.latitude is not null) s))
   from unnest($13::text[], $14::uuid[]) with ordinality as p(account, store_id, i)`;

@@ -12,7 +12,7 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import { isUuid, uuidv7 } from '../platform/ids.ts';
 import { bucketOf, BUCKET, counterKey, HISTORY_DAYS_MAX, networkOf, SHARDED_PREFIXES, SHARDS, windowStart } from './keys.ts';
 import type { RiskSettings } from './settings.ts';
-import { assessBatch, type BatchEngineParts, type RiskBatch } from './assess-batch.ts';
+import { assessBatch, STORE_ID_OF_KEY, type BatchEngineParts, type RiskBatch } from './assess-batch.ts';
 import { RISK_EVENT_KINDS, SEVERITY, type CountedLink, type CounterNeed, type CounterValue, type Facts, type LinkFact, type PendingDecision, type RiskDecision, type RiskDecisionKind, type RiskEvent, type RiskFailure, type RiskReason, type SecuritySignal, type StoreFact } from './types.ts';
 
 export const ACTION_SCORE = { challenge: 30, review: 60, deny: 90 } as const;
@@ -234,6 +234,7 @@ function linksOf(event: RiskEvent): Array<{ kind: string; key: string }> {
   ];
 }
 
+// Each window sum is a LATERAL index lookup by its key, and a usual store one by its id (assess-batch.ts).
 // Every time in it is $11, the engine's clock (src/platform/clock.ts): first and last sightings and the
 // windows they are judged by come from the clock the counters' buckets come from, never the database's now().
 // Data-modifying CTEs run exactly once whether or not the SELECT reads them; the SELECT sees the
@@ -254,12 +255,11 @@ inc as (
   on conflict (kind, key, account_id) do update set last_seen = $11::timestamptz
   returning kind, key, (xmax = 0) as inserted, first_seen
 )
-select 'c' as t, w.i::text as key, coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount,
-       null::boolean as inserted, null::float8 as first_seen_ms, null::json as extra
+select 'c' as t, w.i::text as key, c.n, c.amount, null::boolean as inserted, null::float8 as first_seen_ms, null::json as extra
   from unnest($5::text[], $6::bigint[]) with ordinality as w(key, since, i)
-  left join risk_counters c on c.key = w.key and c.bucket >= w.since
+  cross join lateral (select coalesce(sum(c.count), 0)::bigint as n, coalesce(sum(c.amount_minor), 0)::bigint as amount
+                        from risk_counters c where c.key = w.key and c.bucket >= w.since) c
   cross join quiet
-  group by w.i
 union all
 select 'l', lnk.kind, case when lnk.kind <> all($12::text[]) then 0 else (select count(*) from risk_links r where r.kind = lnk.kind and r.key = lnk.key and r.account_id <> $7
          and r.last_seen > $11::timestamptz - case when lnk.kind = 'network' then interval '1 day' else interval '30 days' end) end::bigint,
@@ -274,8 +274,8 @@ union all
 select 's', null, 0, 0, null, null, json_build_object(
          'here', (select json_build_array(latitude, longitude) from stores where id = $10::uuid and latitude is not null),
          'usual', (select json_agg(json_build_array(s.latitude, s.longitude)) from
-                    (select key from risk_links where kind = 'store' and account_id = $7 and key <> $10::text and last_seen > $11::timestamptz - interval '90 days' limit 50) r
-                    join stores s on s.id::text = r.key where s.latitude is not null))
+                    (select key from risk_links where kind = 'store' and account_id = $7 and key <> $10::text and last_seen > $11::timestamptz - interval '90 days' limit 50) u
+                    cross join lateral (select latitude, longitude from stores s where s.id = ${STORE_ID_OF_KEY} and s.latitude is not null) s))
   where $10::uuid is not null`;
 
 /**
