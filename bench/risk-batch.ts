@@ -12,7 +12,7 @@
  * every bucket: the most rows a window sum can read) and three older stores per customer; then vacuum analyze.
  *
  * Environment: KOBAN_BENCH_ACCOUNTS (20000), KOBAN_BENCH_BATCH (payments per batch, 50), KOBAN_BENCH_MINT_BATCH
- * (2), KOBAN_BENCH_SECONDS (per cell, 8), KOBAN_BENCH_WRITERS (concurrent batches, 2), KOBAN_BENCH_GENERIC=1
+ * (2), KOBAN_BENCH_STORES (2000), KOBAN_BENCH_SECONDS (per cell, 8), KOBAN_BENCH_WRITERS (concurrent batches, 2), KOBAN_BENCH_GENERIC=1
  * (the batches' transactions plan with `plan_cache_mode = force_generic_plan`), KOBAN_BENCH_PLAN (a file for
  * the EXPLAIN output; printed otherwise).
  */
@@ -36,7 +36,7 @@ const MINT_BATCH = Number(process.env.KOBAN_BENCH_MINT_BATCH ?? 2);
 const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 8);
 const WRITERS = Number(process.env.KOBAN_BENCH_WRITERS ?? 2);
 const GENERIC = process.env.KOBAN_BENCH_GENERIC === '1';
-const STORES = 200;
+const STORES = Number(process.env.KOBAN_BENCH_STORES ?? 2000);
 const SEED_BATCH = 500;
 const TICKS_PER_SECOND = 100;
 /** The buckets a seeded counter is copied into, by bucket size: its longest window (keys.ts, the rules' windows). */
@@ -182,7 +182,7 @@ async function reading(meter: pg.Client, database: string, statement: string, pg
             coalesce(sum(total_exec_time) filter (where query like $2), 0)::float8 as exec_ms,
             coalesce(sum(shared_blks_hit + shared_blks_read) filter (where query like $2), 0) as blocks
        from pg_stat_statements s join pg_database d on d.oid = s.dbid where d.datname = $1`,
-    [database, statement === 'risk_facts' ? '%true) as setting),%' : '%with inc as (%']);
+    [database, statement === 'risk_facts' ? '%as setting),%inc as (%' : '%with inc as (%']);
   const tables = await tableStats(database);
   const row = stats.rows[0];
   return { atMs: performance.now(), nodeCpuMs: (usage.user + usage.system) / 1000, pgCpuMs: postgresCpuMs(pgPid), box: boxCpu(),
