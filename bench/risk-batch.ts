@@ -237,6 +237,11 @@ async function explain(db: Database, config: pg.QueryConfig): Promise<void> {
     const file = process.env.KOBAN_BENCH_PLAN;
     if (file === undefined) process.stdout.write(`\nEXPLAIN (ANALYZE, BUFFERS) of one payment batch statement:\n${text}\n`);
     else writeFileSync(file, `${text}\n`);
+    // The console's list of an account's links (operations/console/accounts.ts), the other reader of risk_links_by_account.
+    const account = (config.values as unknown[][])[9]?.[0];
+    const consolePlan = await client.query<{ 'QUERY PLAN': string }>({ text: `explain (analyze, buffers, timing off, costs off)
+      select l.kind, l.key, l.first_seen, l.last_seen from risk_links l where l.account_id = $1 and l.kind in ('device', 'card', 'network') order by l.last_seen desc limit 100`, values: [account] });
+    process.stdout.write(`\nEXPLAIN of the console's link list:\n${consolePlan.rows.map((r) => r['QUERY PLAN']).join('\n')}\n`);
     const top = /Buffers: ([^\n]*)/.exec(text)?.[1] ?? '';
     process.stdout.write(`\nplan of one batch statement: top node buffers ${top}${file === undefined ? '' : ` (full plan in ${file})`}\n`);
   } finally {
