@@ -240,7 +240,7 @@ async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: Drill
 async function retakeSession(ctx: TrafficContext, victim: DrillCustomer, device: Browser): Promise<void> {
   const again = await signIn(device, victim.email, victim.password);
   if (again.ok && again.value.status === 'second_factor_required') {
-    const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId);
+    const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId, NO_SMS_AFTER_MS);
     ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
   } else {
     ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: again.ok && again.value.status === 'signed_in', code: again.ok ? again.value.status : again.code });

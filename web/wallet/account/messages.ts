@@ -62,7 +62,7 @@ export const accountMessages: Messages = {
   'problem.resend_limit_reached': { ja: 'これ以上コードを送れません。最初からやり直してください。', en: 'No more codes can be sent. Please start again.' },
   'problem.invalid_credentials': { ja: 'メールアドレス・電話番号またはパスワードが違います。', en: 'The e-mail, phone number or password is wrong.' },
   'problem.credentials_reset_required': { ja: '安全のため、パスワードとチャージ用PINの再設定が必要です。「パスワードをお忘れの方」から再設定してください。', en: 'For your safety your password and charge PIN must be reset. Use "Forgot your password?" to reset them.' },
-  'problem.second_factor_failed': { ja: '確認できませんでした。コードを確かめてもう一度お試しください。', en: 'That was not accepted. Check the code and try again.' },
+  'problem.second_factor_failed': { ja: 'パスワードまたはコードが違います。コードを確かめるか、ログインを最初からやり直してください。', en: 'The password or the code was wrong. Check the code, or start the sign-in again.' },
   'problem.login_challenge_invalid': { ja: 'ログインの手続きが期限切れです。もう一度ログインしてください。', en: 'This sign-in has expired. Please sign in again.' },
   'problem.step_up_required': { ja: '本人確認が必要です。もう一度お試しください。', en: 'A fresh confirmation is needed. Please try again.' },
   'problem.step_up_failed': { ja: '本人確認ができませんでした。', en: 'The confirmation was not accepted.' },
