@@ -9,3 +9,17 @@ alter table login_challenges
   add column risk_refused boolean not null default false;
 alter table login_challenges add constraint login_challenges_decoy_without_customer
   check ((decoy and customer_id is null and not risk_refused) or (not decoy and customer_id is not null));
+
+-- The account-wide second-factor guard (factor_failures: slow-down from 3 consecutive failures, lock at 10)
+-- would tell a real challenge from a decoy at the fourth wrong code. Decoys keep a shadow guard of their own,
+-- keyed by an HMAC of the account (or of the identifier, for one Koban never had), so they slow down and lock
+-- at the same moments; it never touches the real account's counters (a stranger cannot lock its factors).
+alter table login_challenges add column decoy_subject bytea check (decoy_subject is null or length(decoy_subject) = 32);
+create table login_decoy_factor_failures (
+  subject bytea not null check (length(subject) = 32),
+  factor text not null check (factor in ('sms', 'totp', 'recovery_code')),
+  failures integer not null check (failures >= 0),
+  last_attempt_at timestamptz not null,
+  locked_at timestamptz,
+  primary key (subject, factor)
+);

@@ -199,3 +199,40 @@ describe('a forced reset and a risk refusal are no oracle on a new device', () =
     expect((await post(rightDevice, '/v1/customer/login/second-factor', { challengeId, method: 'sms', code })).json().code).toBe('login_challenge_invalid');
   });
 });
+
+describe('the second-factor slow-down is no oracle either', () => {
+  let slow: Awaited<ReturnType<typeof startTestKoban>>;
+  beforeAll(async () => {
+    slow = await startTestKoban({ env: { KOBAN_PUBLIC_URL: PUBLIC_URL, KOBAN_FACTOR_SLOWDOWN_BASE_MS: '60000' } });
+  });
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  it('after three wrong codes a decoy is slowed down like a real challenge, across fresh challenges too, and never on the real account', async () => {
+    const victim = await signUp(slow.koban);
+    const start = async (password: string) => {
+      const device = newClient(slow.koban, `100.99.${++network % 250}.9`);
+      const { challengeId } = (await login(device, victim.email, password)).json() as { challengeId: string };
+      return (code: string) => post(device, '/v1/customer/login/second-factor', { challengeId, method: 'totp', code });
+    };
+    const real = await start(victim.password);
+    const decoy = await start('not the password, from a list');
+    for (const code of ['111111', '222222', '333333']) {
+      expect(seen(await decoy(code))).toEqual(seen(await real(code)));
+    }
+    const slowedReal = await real('444444');
+    const slowedDecoy = await decoy('444444');
+    expect([slowedReal.statusCode, slowedReal.json().code, slowedReal.json().factor]).toEqual([429, 'factor_slowed_down', 'totp']);
+    expect([slowedDecoy.statusCode, slowedDecoy.json().code, slowedDecoy.json().factor]).toEqual([429, 'factor_slowed_down', 'totp']);
+    expect(Object.keys(slowedDecoy.json()).sort()).toEqual(Object.keys(slowedReal.json()).sort());
+    // A fresh challenge gives no fresh guesses, for either.
+    const realAgain = await (await start(victim.password))('555555');
+    const decoyAgain = await (await start('another wrong one from the list'))('555555');
+    expect([decoyAgain.statusCode, decoyAgain.json().code]).toEqual([realAgain.statusCode, realAgain.json().code]);
+    expect(realAgain.json().code).toBe('factor_slowed_down');
+    // The real account counted only the real challenge's guesses.
+    const counted = await slow.db.pool.query<{ failures: number }>(`select failures from factor_failures where customer_id = $1 and factor = 'totp'`, [victim.customerId]);
+    expect(counted.rows).toEqual([{ failures: 3 }]);
+  });
+});

@@ -34,7 +34,7 @@ import { knownDeviceId, touchDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { hitCounter, networkOf, peekCounter, resetCounter } from './throttle.ts';
-import { CHALLENGE_METHODS, openDecoyChallenge, storeLoginChallenge, type SecondFactorMethod } from './decoy.ts';
+import { CHALLENGE_METHODS, decoySubject, openDecoyChallenge, storeLoginChallenge, type SecondFactorMethod } from './decoy.ts';
 
 /** From this many recent failures on an account, every sign-in to it needs a second factor. */
 export const ACCOUNT_FAILURES_SECOND_FACTOR = 5;
@@ -172,7 +172,7 @@ export async function afterFirstFactor(deps: IdentityDeps, customerId: string, f
 /** A real challenge: stored, recorded, and the customer told their password was used on a new device. */
 async function openChallenge(deps: IdentityDeps, customerId: string, firstFactor: 'password' | 'social', deviceToken: string, origin: RequestOrigin, risk: { refused: boolean; challenged: boolean }): Promise<Extract<LoginOutcome, { status: 'second_factor_required' }>> {
   const challengeId = await withTransaction(deps.db, async (client) => {
-    const id = await storeLoginChallenge(client, deviceToken, { customerId, firstFactor, riskRefused: risk.refused });
+    const id = await storeLoginChallenge(client, deviceToken, { customerId, firstFactor, riskRefused: risk.refused, decoySubject: null });
     await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: risk.challenged ? [firstFactor, 'risk_challenge'] : [firstFactor] });
     // A right password on an unknown device may be the victim on a new phone, or a stuffing hit: tell them (AUTH-08).
     if (firstFactor === 'password') {
@@ -188,10 +188,10 @@ async function openChallenge(deps: IdentityDeps, customerId: string, firstFactor
  * A wrong password (or an unknown identifier), already recorded as a failure: `invalid_credentials` only on
  * a device this account remembers; anywhere else a decoy challenge, indistinguishable from a right password.
  */
-async function answerWrongPassword(deps: IdentityDeps, customerId: string | null, deviceToken: string): Promise<LoginOutcome> {
+async function answerWrongPassword(deps: IdentityDeps, customerId: string | null, identifier: string, deviceToken: string): Promise<LoginOutcome> {
   const remembered = customerId === null ? null : await knownDeviceId(deps.db.pool, customerId, deviceToken);
   if (remembered !== null) throw new KobanError('invalid_credentials');
-  return openDecoyChallenge(deps.db.pool, deviceToken);
+  return openDecoyChallenge(deps.db.pool, deviceToken, decoySubject(deps.secrets, customerId, identifier));
 }
 
 export async function loginWithPassword(deps: IdentityDeps, input: { identifier: string; password: string }, deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
@@ -206,7 +206,7 @@ export async function loginWithPassword(deps: IdentityDeps, input: { identifier:
   const ok = await deps.hasher.verifyOrDummy(tooLong ? null : stored, password);
   if (!ok || customerId === null || stored === null) {
     await recordFailure(deps, origin, customerId, deviceToken);
-    return answerWrongPassword(deps, customerId, deviceToken);
+    return answerWrongPassword(deps, customerId, identifier === null ? input.identifier.trim() : `${identifier.kind}:${identifier.value}`, deviceToken);
   }
   await rehashIfOutdated(deps, customerId, stored, password);
   return afterFirstFactor(deps, customerId, 'password', deviceToken, origin);

@@ -28,7 +28,7 @@ import { rememberDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { LOGIN_CHALLENGE_ATTEMPTS_MAX, loginKeys, refuseSignIn, type SecondFactorMethod } from './login.ts';
-import { sendNoCode } from './decoy.ts';
+import { failDecoyProof, sendNoCode } from './decoy.ts';
 import { refuseWhileResetRequired } from '../recovery/forced-reset.ts';
 import { resetCounter } from './throttle.ts';
 
@@ -36,10 +36,10 @@ export type SecondFactorProof =
   | { method: 'sms' | 'totp' | 'recovery_code'; code: string }
   | { method: 'passkey'; webauthnChallengeId: string; credential: AuthenticationResponseJSON };
 
-interface Challenge { id: string; customer_id: string | null; first_factor: 'password' | 'social'; risk_refused: boolean }
+interface Challenge { id: string; customer_id: string | null; first_factor: 'password' | 'social'; risk_refused: boolean; decoy_subject: Buffer | null }
 type RealChallenge = Challenge & { customer_id: string };
 
-const CHALLENGE_COLUMNS = 'id, customer_id, first_factor, risk_refused';
+const CHALLENGE_COLUMNS = 'id, customer_id, first_factor, risk_refused, decoy_subject';
 /** The one answer to a proof that did not hold, on a real challenge or a decoy: no oracle at step two either. */
 const SECOND_FACTOR_FAILED = 'the password or the code was wrong; start the sign-in again';
 
@@ -75,7 +75,7 @@ export async function sendLoginCode(deps: IdentityDeps, challengeId: string, dev
   // The refusals that need no SMS first; then the budget, which counts on its own connection (so before the transaction).
   const asked = await liveChallenge(deps.db.pool, challengeId, deviceToken);
   const onFile = isReal(asked) ? await verifiedPhone(deps.db.pool, asked.customer_id) : null;
-  if (!isReal(asked) || onFile === null) return sendNoCode(deps, asked.id, origin);
+  if (!isReal(asked) || onFile === null) return sendNoCode(deps, asked.id, asked.decoy_subject, origin);
   // A locked SMS factor gets no more codes: they could not be used, and each one costs and disturbs.
   await refuseLockedFactor(deps.db.pool, asked.customer_id, 'sms');
   await requireSmsBudget(deps, onFile, origin);
@@ -112,7 +112,7 @@ async function proofHolds(db: Queryable, deps: IdentityDeps, challenge: RealChal
 
 /** Whether the proof holds for a real challenge; a decoy holds for nothing (and counts on no account). */
 async function checkProof(deps: IdentityDeps, challenge: Challenge, proof: SecondFactorProof, origin: RequestOrigin): Promise<boolean> {
-  if (!isReal(challenge)) return false;
+  if (!isReal(challenge)) return failDecoyProof(deps, challenge.decoy_subject, proof.method);
   const check = () => proofHolds(deps.db.pool, deps, challenge, proof).catch((error: unknown) => {
     if (error instanceof KobanError && error.code === 'passkey_failed') return false;
     throw error;
