@@ -34,7 +34,7 @@ const MIN_CHUNK_MINOR = 100;
 const SLOW_STUFFING_PAUSE_MS = 1_000;
 const SLOW_STUFFING_BOTS = 2;
 /** How long a thief holding the victim's SIM waits for the sign-in SMS before reading the silence as a wrong password. */
-const NO_SMS_AFTER_MS = 8_000;
+const NO_SMS_AFTER_MS = 4_000;
 /** A thief signing in again on a new device after a refusal gives up after this many devices. */
 const NEW_DEVICES_MAX = 12;
 

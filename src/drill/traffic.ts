@@ -36,7 +36,7 @@ const RETRY_AFTER_REFUSAL_MS = 2_000;
  * How long the attacker holding a victim's phone waits for a sign-in SMS before reading the silence as a
  * wrong password (a decoy challenge sends none); a right password's SMS arrives within a second or two.
  */
-const NO_SMS_AFTER_MS = 8_000;
+const NO_SMS_AFTER_MS = 4_000;
 const MIN_CHUNK_MINOR = 100;
 
 export function running(ctx: TrafficContext): boolean {
