@@ -121,22 +121,27 @@ export async function signIn(browser: Browser, identifier: string, password: str
   return { ok: true, value: body.status === 'signed_in' ? { status: 'signed_in' } : { status: 'second_factor_required', challengeId: body.challengeId ?? '' } };
 }
 
-/** Completes a sign-in challenge with the SMS code sent to the verified phone. */
-export async function completeSignInBySms(browser: Browser, outbox: Outbox, phone: string, challengeId: string): Promise<Outcome> {
+/**
+ * Completes a sign-in challenge with the SMS code sent to the verified phone. With `noSmsAfterMs`, the phone's
+ * holder also reads silence: a challenge after a wrong password is a decoy whose SMS never comes (`no_sms`).
+ */
+export async function completeSignInBySms(browser: Browser, outbox: Outbox, phone: string, challengeId: string, noSmsAfterMs?: number): Promise<Outcome> {
   let sendFailed: HttpResponse | null = null;
-  let code: string;
+  let code: string | null;
+  const send = async () => {
+    const sent = await browser.request('POST', '/v1/customer/login/second-factor/sms', { challengeId });
+    if (sent.status !== 202) {
+      sendFailed = sent;
+      throw new Error('sign-in SMS refused');
+    }
+  };
   try {
-    code = await outbox.expectCode(phone, async () => {
-      const sent = await browser.request('POST', '/v1/customer/login/second-factor/sms', { challengeId });
-      if (sent.status !== 202) {
-        sendFailed = sent;
-        throw new Error('sign-in SMS refused');
-      }
-    });
+    code = noSmsAfterMs === undefined ? await outbox.expectCode(phone, send) : await outbox.maybeCode(phone, send, noSmsAfterMs);
   } catch (error) {
     if (sendFailed !== null) return refused(sendFailed);
     throw error;
   }
+  if (code === null) return { ok: false, code: 'no_sms' };
   const done = await browser.request('POST', '/v1/customer/login/second-factor', { challengeId, method: 'sms', code });
   return done.status === 200 ? { ok: true, value: undefined } : refused(done);
 }

@@ -11,6 +11,10 @@
  *   into the victims' own balances and the stolen cards' money (what the card issuers will charge back).
  * - False positives: ordinary customers' actions refused or made harder (a second factor on their own
  *   phone), flagged decisions and cases on their accounts, and their wallets frozen by the operator.
+ * - Passwords confirmed: what the attacker can *observe* at sign-in. On a new device a wrong password gets a
+ *   decoy challenge just like a right one (src/identity/login/decoy.ts), so `second_factor_required` confirms
+ *   nothing; only an answer a wrong password never gets does. Which challenges were decoys is Koban's secret
+ *   and stays out of the attacker's figures.
  */
 import type { Act, AttackClass, Phase } from './journal.ts';
 import type { CaseView, RiskEventView } from './ops.ts';
@@ -22,7 +26,7 @@ export interface DrillReport {
   readonly timing: { readonly setupSec: number; readonly runSec: number; readonly attackStartSec: number };
   readonly population: { readonly ordinary: number; readonly victims: number; readonly leakedListEntries: number };
   readonly attack: {
-    readonly stuffing: { readonly attempts: number; readonly invalidCredentials: number; readonly throttled: number; readonly passwordsConfirmed: number; readonly other: number };
+    readonly stuffing: { readonly attempts: number; readonly invalidCredentials: number; readonly throttled: number; readonly challenged: number; readonly passwordsConfirmed: number; readonly other: number };
     readonly takeovers: { readonly attempted: number; readonly succeeded: number };
     readonly cardsAdded: PhaseCount;
     readonly topUps: PhaseCount & { readonly yen: number };
@@ -64,7 +68,7 @@ export interface ClassRow {
   readonly successes: number;
   /** ok/attempted per phase (stuffing, takeover, copied_cookie, credential_change, payment…). */
   readonly phases: Readonly<Record<string, string>>;
-  /** Right passwords the stuffing confirmed (each met a second factor). */
+  /** Right passwords the stuffing could tell from wrong ones by the answer it got (`confirmsPassword`). */
   readonly passwordsConfirmed: number;
   /** What refused the attacker, by phase and code (`credential_change:pin:pin_reset_needs_strong_factor` …). */
   readonly refusals: Readonly<Record<string, number>>;
@@ -97,12 +101,23 @@ export function measureClass(input: MeasureInput & { readonly attack: AttackClas
     compromised: compromised.size,
     lossPerCompromisedYen: { mean: losses.length === 0 ? 0 : Math.round(losses.reduce((t, n) => t + n, 0) / losses.length), max: losses.reduce((m, n) => Math.max(m, n), 0) },
     attempts: acts.length, successes: acts.filter((a) => a.ok).length, phases,
-    passwordsConfirmed: acts.filter((a) => a.phase === 'stuffing' && (a.code === 'second_factor_required' || a.code === 'signed_in')).length,
+    passwordsConfirmed: acts.filter((a) => a.phase === 'stuffing' && confirmsPassword(a.code)).length,
     refusals: tally(acts.filter((a) => !a.ok && a.phase !== 'stuffing')),
   };
 }
 
 interface PhaseCount { readonly attempted: number; readonly succeeded: number; readonly refused: number }
+
+/**
+ * Sign-in answers a wrong password never gets, from a device the account does not remember: a session, or
+ * the forced-reset answer. `second_factor_required` is not one: wrong passwords get a decoy challenge.
+ */
+const CONFIRMING_ANSWERS: ReadonlySet<string> = new Set(['signed_in', 'credentials_reset_required']);
+const STUFFING_ANSWERS: ReadonlySet<string> = new Set(['invalid_credentials', 'rate_limited', 'second_factor_required', ...CONFIRMING_ANSWERS]);
+
+export function confirmsPassword(code: string): boolean {
+  return CONFIRMING_ANSWERS.has(code);
+}
 
 /** Answers that are not a defence acting: the attacker simply has no money left to take. */
 const NOT_A_DEFENCE = new Set(['NO_SUFFICIENT_FUND']);
@@ -166,8 +181,9 @@ function attackCounts(acts: readonly Act[]): DrillReport['attack'] {
       attempts: stuffing.length,
       invalidCredentials: stuffing.filter((a) => a.code === 'invalid_credentials').length,
       throttled: stuffing.filter((a) => a.code === 'rate_limited').length,
-      passwordsConfirmed: stuffing.filter((a) => a.code === 'second_factor_required' || a.code === 'signed_in').length,
-      other: stuffing.filter((a) => !['invalid_credentials', 'rate_limited', 'second_factor_required', 'signed_in'].includes(a.code)).length,
+      challenged: stuffing.filter((a) => a.code === 'second_factor_required').length,
+      passwordsConfirmed: stuffing.filter((a) => confirmsPassword(a.code)).length,
+      other: stuffing.filter((a) => !STUFFING_ANSWERS.has(a.code)).length,
     },
     takeovers: { attempted: takeovers.length, succeeded: new Set(takeovers.filter((a) => a.ok).map((a) => a.accountId)).size },
     cardsAdded: count(acts, 'card_add'),

@@ -16,7 +16,7 @@ export function formatReport(report: DrillReport): string {
     `  mode: ${report.settings.assumeSessions === true ? 'attacker holds the victims\' phones and PINs (--assume-sessions)' : 'attacker has the leaked passwords only'}; operator response ${report.settings.respondAfterSec === null ? 'none' : `${String(report.settings.respondAfterSec)} s after each case opens`}`,
     '',
     'Attack',
-    `  1 credential stuffing  ${a.stuffing.attempts} attempts: ${a.stuffing.invalidCredentials} wrong, ${a.stuffing.throttled} throttled, ${a.stuffing.passwordsConfirmed} right passwords (each met a second-factor challenge), ${a.stuffing.other} other`,
+    `  1 credential stuffing  ${a.stuffing.attempts} attempts: ${a.stuffing.challenged} met a second-factor challenge (right and wrong passwords alike), ${a.stuffing.invalidCredentials} wrong, ${a.stuffing.throttled} throttled, ${a.stuffing.passwordsConfirmed} right passwords confirmed, ${a.stuffing.other} other`,
     `  2 takeovers            ${a.takeovers.succeeded} accounts taken over (${a.takeovers.attempted} second-factor completions tried)`,
     `  3 stolen-card top-ups  cards added ${a.cardsAdded.succeeded}/${a.cardsAdded.attempted}; top-ups ${a.topUps.succeeded}/${a.topUps.attempted} completed (${yen(a.topUps.yen)})`,
     `  4 spending at stores   payments ${a.payments.succeeded}/${a.payments.attempted} (${yen(a.payments.yen)}), ${a.payments.insufficientFunds} for want of money; code mints refused ${a.codeMints.refused}`,

@@ -33,6 +33,8 @@ const MIN_CHUNK_MINOR = 100;
 /** Low and slow: each stuffing bot waits this long between two attempts. */
 const SLOW_STUFFING_PAUSE_MS = 1_000;
 const SLOW_STUFFING_BOTS = 2;
+/** How long a thief holding the victim's SIM waits for the sign-in SMS before reading the silence as a wrong password. */
+const NO_SMS_AFTER_MS = 4_000;
 /** A thief signing in again on a new device after a refusal gives up after this many devices. */
 const NEW_DEVICES_MAX = 12;
 
@@ -175,7 +177,8 @@ async function signInOnNewDevice(ctx: ScenarioContext, victim: DrillCustomer, pa
     record(ctx, 'sim-swap', victim, 'takeover', started.ok, started.ok ? 'ok' : started.code);
     return started.ok ? device : null;
   }
-  const took = await completeSignInBySms(device, ctx.outbox, victim.phone, started.value.challengeId);
+  // A wrong password (or an identifier that no longer names the account) gets a decoy: the SIM stays silent.
+  const took = await completeSignInBySms(device, ctx.outbox, victim.phone, started.value.challengeId, NO_SMS_AFTER_MS);
   record(ctx, 'sim-swap', victim, 'takeover', took.ok, took.ok ? 'ok' : took.code);
   return took.ok ? device : null;
 }

@@ -32,6 +32,11 @@ const INSUFFICIENT = 'NO_SUFFICIENT_FUND';
 /** Cases about a merchant are keyed `merchant:<id>` (risk/rules/merchant-convergence.ts). */
 const MERCHANT_SUBJECT = 'merchant:';
 const RETRY_AFTER_REFUSAL_MS = 2_000;
+/**
+ * How long the attacker holding a victim's phone waits for a sign-in SMS before reading the silence as a
+ * wrong password (a decoy challenge sends none); a right password's SMS arrives within a second or two.
+ */
+const NO_SMS_AFTER_MS = 4_000;
 const MIN_CHUNK_MINOR = 100;
 
 export function running(ctx: TrafficContext): boolean {
@@ -150,9 +155,11 @@ export function leakedList(population: Population, plan: AttackPlan, random: () 
 
 /**
  * Phase 1 and what follows from it. A few bots work through the list, each attempt from the next address
- * in the block and with no cookies (a new device every time, as stuffing tools do). A right password on a
- * new device gets a second-factor challenge: without --assume-sessions that is where the attack ends for
- * that account; with it, the attacker answers with the victim's SMS code and goes on to the money phases.
+ * in the block and with no cookies (a new device every time, as stuffing tools do). Every attempt on a new
+ * device gets a second-factor challenge, right password or wrong (a wrong one gets a decoy): without
+ * --assume-sessions that is where the attack ends; with it, the attacker holding the victim's phone asks for
+ * the SMS and waits — only a right password's challenge sends one — answers with the code and goes on to
+ * the money phases. The waits run beside the bots, as a crew with the phones in hand would.
  */
 export async function attack(ctx: TrafficContext, population: Population, plan: AttackPlan): Promise<void> {
   const list = leakedList(population, plan, ctx.random);
@@ -170,11 +177,15 @@ export async function attack(ctx: TrafficContext, population: Population, plan: 
       const code = result.ok ? result.value.status : result.code;
       ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'stuffing', accountId: entry.victim?.customerId ?? null, ok: result.ok, code });
       if (!result.ok || entry.victim === null || result.value.status !== 'second_factor_required' || !plan.assumeSessions) continue;
-      taken.add(entry.victim.customerId);
       const victim = entry.victim;
-      const took = await completeSignInBySms(device, ctx.outbox, victim.phone, result.value.challengeId);
-      ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
-      if (took.ok) moneyPhases.push(drainAccount(ctx, plan, victim, device).catch(() => undefined));
+      const challengeId = result.value.challengeId;
+      moneyPhases.push((async () => {
+        const took = await completeSignInBySms(device, ctx.outbox, victim.phone, challengeId, NO_SMS_AFTER_MS);
+        ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
+        if (!took.ok || taken.has(victim.customerId)) return;
+        taken.add(victim.customerId);
+        await drainAccount(ctx, plan, victim, device);
+      })().catch(() => undefined));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, plan.concurrency) }, bot));
@@ -229,7 +240,7 @@ async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: Drill
 async function retakeSession(ctx: TrafficContext, victim: DrillCustomer, device: Browser): Promise<void> {
   const again = await signIn(device, victim.email, victim.password);
   if (again.ok && again.value.status === 'second_factor_required') {
-    const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId);
+    const took = await completeSignInBySms(device, ctx.outbox, victim.phone, again.value.challengeId, NO_SMS_AFTER_MS);
     ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: took.ok, code: took.ok ? 'ok' : took.code });
   } else {
     ctx.journal.record({ actor: 'attacker', attack: '7pay', phase: 'takeover', accountId: victim.customerId, ok: again.ok && again.value.status === 'signed_in', code: again.ok ? again.value.status : again.code });

@@ -5,7 +5,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes, randomInt } from 'node:crypto';
 import { assert } from '../platform/assert.ts';
 
-export type KeyPurpose = 'one_time_codes' | 'csrf' | 'totp_seeds' | 'recovery_codes';
+export type KeyPurpose = 'one_time_codes' | 'csrf' | 'totp_seeds' | 'recovery_codes' | 'decoy_subjects';
 
 export interface IdentitySecrets {
   /** HMAC-SHA256 under the key for `purpose`. */

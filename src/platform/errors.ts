@@ -49,7 +49,7 @@ export const problems = {
   resend_limit_reached: { status: 429, title: 'No more codes can be sent for this request' },
   invalid_credentials: { status: 401, title: 'The identifier or password is wrong' },
   credentials_reset_required: { status: 403, title: 'Your password and charge PIN must be reset: recover your account to sign in' },
-  second_factor_failed: { status: 401, title: 'The second factor was not accepted' },
+  second_factor_failed: { status: 401, title: 'The password or the code was wrong' },
   login_challenge_invalid: { status: 400, title: 'The sign-in attempt has expired or does not belong to this device' },
   csrf_failed: { status: 403, title: 'The request did not prove it came from Koban' },
   session_proof_required: { status: 401, title: 'This request must be signed by the key of the device the session was started on' },

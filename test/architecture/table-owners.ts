@@ -14,7 +14,7 @@ export const TABLE_OWNERS = {
     'customers', 'customer_contacts', 'password_credentials', 'signups', 'one_time_codes', 'devices', 'sessions', 'device_proof_jtis',
     'login_challenges', 'throttle_counters', 'passkeys', 'webauthn_challenges', 'totp_factors', 'recovery_codes',
     'step_up_requests', 'step_up_grants', 'charge_pins', 'recovery_requests', 'social_identities', 'social_transactions',
-    'contact_changes', 'factor_failures', 'signup_setup_windows', 'customer_phone_fragments',
+    'contact_changes', 'factor_failures', 'signup_setup_windows', 'customer_phone_fragments', 'login_decoy_factor_failures',
   ],
   notifications: ['outbox_messages', 'dev_outbox', 'customer_notifications'],
   wallet: ['customer_wallets', 'funding_sources', 'card_fingerprint_sightings', 'funding_failures', 'top_ups', 'provider_webhook_events', 'top_up_claims',

@@ -136,15 +136,29 @@ describe('wallet account screens', () => {
     await context.close();
   });
 
-  it('answers an unknown account and a wrong password the same way, and asks a fresh browser for a second factor', async () => {
-    const { context, page } = await newPage();
-    await signInWithPassword(page, 'nobody-here@example.com', customer.password);
-    const unknown = await page.getByRole('alert').first().textContent();
-    await signInWithPassword(page, customer.email, 'not the right password at all');
-    const wrong = await page.getByRole('alert').first().textContent();
-    expect(unknown).toBe(wrong);
-    expect(wrong).toContain('パスワードが違います');
+  /** A password that is not right (or an account that does not exist) on a fresh browser: the second step, no SMS, one message. */
+  async function failSecondStep(page: Page, identifier: string, password: string): Promise<string | null> {
+    await signInWithPassword(page, identifier, password);
+    await page.getByRole('heading', { name: '2段階目の確認' }).waitFor();
+    await page.getByRole('button', { name: 'コードを送信' }).click();
+    await page.getByText('パスワードが違っていた可能性があります').waitFor();
+    await page.getByLabel('SMSで届いた6桁のコード').fill('123456');
+    await page.getByRole('button', { name: '確認する' }).click();
+    await expect.poll(() => page.getByRole('alert').first().textContent()).toContain('パスワードまたはコードが違います');
+    return page.getByRole('alert').first().textContent();
+  }
 
+  it('answers an unknown account and a wrong password like a right one on a fresh browser (stuffing learns nothing), then says the password or the code was wrong', async () => {
+    const { context, page } = await newPage();
+    const codesBefore = (await outbox(env.koban, env.base, customer.phone)).filter((m) => m.kind === 'login_code').length;
+    const unknown = await failSecondStep(page, 'nobody-here@example.com', customer.password);
+    const wrong = await failSecondStep(page, customer.email, 'not the right password at all');
+    expect(unknown).toBe(wrong);
+    expect((await outbox(env.koban, env.base, customer.phone)).filter((m) => m.kind === 'login_code').length).toBe(codesBefore);
+    await page.getByRole('button', { name: 'ログインをやり直す' }).click();
+    await page.getByRole('heading', { name: 'ログイン', exact: true }).waitFor();
+
+    await page.getByLabel('メールアドレスまたは電話番号').fill(customer.email);
     await page.getByLabel('パスワード', { exact: true }).fill(customer.password);
     await screenshot(page, 'wallet-sign-in');
     await page.getByRole('button', { name: 'ログイン', exact: true }).click();
@@ -294,7 +308,7 @@ describe('wallet account screens', () => {
     await page.getByLabel('メールアドレスまたは電話番号').fill('nobody@example.com');
     await page.getByLabel('パスワード', { exact: true }).fill('whatever it is, it is wrong');
     await page.getByRole('button', { name: 'ログイン', exact: true }).click();
-    await page.getByRole('alert').first().waitFor();
+    await page.getByRole('heading', { name: '2段階目の確認' }).waitFor();
     const cached = await page.evaluate<string[]>(
       "caches.keys().then((names) => Promise.all(names.map((n) => caches.open(n).then((c) => c.keys())))).then((lists) => lists.flat().map((r) => new URL(r.url).pathname))");
     expect(cached).toContain('/wallet/');

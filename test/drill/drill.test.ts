@@ -90,10 +90,13 @@ function expectShape(report: DrillReport): void {
 }
 
 describe('koban drill against a running Koban', () => {
-  it('with leaked passwords only, stuffing finds the reused passwords, every one meets a second factor, and no money moves', async () => {
+  it('with leaked passwords only, stuffing cannot tell the reused passwords from wrong ones, every try meets a second factor, and no money moves', async () => {
     const report = await runDrill({ ...base, seed: 11 }, { ops });
     expectShape(report);
-    expect(report.attack.stuffing.passwordsConfirmed).toBe(3);
+    // Right and wrong passwords alike answer second_factor_required (wrong ones with a decoy): nothing is confirmed.
+    expect(report.attack.stuffing.passwordsConfirmed).toBe(0);
+    expect(report.attack.stuffing.invalidCredentials).toBe(0);
+    expect(report.attack.stuffing.challenged + report.attack.stuffing.throttled).toBe(report.attack.stuffing.attempts);
     expect(report.attack.takeovers.succeeded).toBe(0);
     expect(report.attack.payments.attempted).toBe(0);
     expect(report.moneyLost.totalYen).toBe(0);
@@ -146,8 +149,8 @@ describe('koban drill against a running Koban', () => {
     const row = (name: string) => report.classes.find((c) => c.attack === name);
     expect(report.classes.map((c) => c.attack)).toEqual(['stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap']);
     expect(report.classes.every((c) => c.victims === 2)).toBe(true);
-    // Low and slow: every right password is found, and each meets a second factor; no session, no money.
-    expect(row('stuffing-slow')).toMatchObject({ passwordsConfirmed: 2, compromised: 0, containment: { status: 'no_money_phase' } });
+    // Low and slow: every try meets a second factor, right password or wrong, so none is confirmed; no session, no money.
+    expect(row('stuffing-slow')).toMatchObject({ passwordsConfirmed: 0, compromised: 0, containment: { status: 'no_money_phase' } });
     // A session cookie copied off the phone is useless without the phone's device key.
     expect(row('stolen-session')?.phases.copied_cookie).toBe('0/2');
     expect(row('colluding-merchant')?.phases.copied_cookie).toBe('0/2');

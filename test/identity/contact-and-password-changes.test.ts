@@ -77,7 +77,9 @@ describe('changing the e-mail or phone of record (REC-08)', () => {
     expect(toOld[0]?.body).not.toContain(newEmail);
     expect((await messagesTo(env.koban, owner.phone)).some((m) => m.kind === 'security_alert' && m.body.includes('phone number or e-mail address of your Koban account was changed'))).toBe(true);
     const client = newClient(env.koban, '198.51.100.201');
-    expect((await client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: oldEmail, password: owner.password } })).json().code).toBe('invalid_credentials');
+    // The old e-mail names no account any more: a decoy challenge (login/decoy.ts), which nothing can complete.
+    const old = (await client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: oldEmail, password: owner.password } })).json() as { challengeId: string };
+    expect((await env.db.pool.query('select decoy from login_challenges where id = $1', [old.challengeId])).rows[0]?.decoy).toBe(true);
     expect((await client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: newEmail, password: owner.password } })).json().status).toBe('second_factor_required');
   });
 
@@ -200,7 +202,8 @@ describe('changing the password while signed in', () => {
     expect((await owner.client.request({ method: 'GET', url: '/v1/customer/me' })).statusCode).toBe(200);
     for (const to of [owner.email, owner.phone]) expect((await messagesTo(env.koban, to)).some((m) => m.body.includes('password of your Koban account was changed'))).toBe(true);
     const client = newClient(env.koban, '198.51.100.204');
-    expect((await client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: owner.email, password: owner.password } })).json().code).toBe('invalid_credentials');
+    // The old password, on the owner's own phone (a new device would get a decoy challenge).
+    expect((await owner.client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: owner.email, password: owner.password } })).json().code).toBe('invalid_credentials');
     expect((await client.request({ method: 'POST', url: '/v1/customer/login', body: { identifier: owner.email, password: newPassword } })).json().status).toBe('second_factor_required');
   });
 });

@@ -39,7 +39,7 @@ export function factorDelayMs(failures: number, baseMs: number): number {
   return Math.min(FACTOR_DELAY_MAX_MS, baseMs * 2 ** Math.min(20, failures - FACTOR_SLOW_FROM));
 }
 
-interface GuardRow { failures: number; locked_at: Date | null; elapsed_ms: number }
+export interface GuardRow { failures: number; locked_at: Date | null; elapsed_ms: number }
 
 /**
  * Reserves one attempt for (customer, factor) or throws `factor_locked` (423) / `factor_slowed_down`
@@ -59,9 +59,14 @@ export async function reserveFactorAttempt(deps: IdentityDeps, customerId: strin
     `select failures, locked_at, greatest(0, extract(epoch from (now() - last_attempt_at)) * 1000)::float8 as elapsed_ms from factor_failures where customer_id = $1 and factor = $2`,
     [customerId, factor],
   )).rows[0];
-  if (row === undefined || row.locked_at !== null || row.failures >= FACTOR_LOCK_AT) throw new KobanError('factor_locked', { extensions: { factor } });
-  const waitMs = Math.max(0, factorDelayMs(row.failures, base) - row.elapsed_ms);
-  throw new KobanError('factor_slowed_down', { extensions: { factor, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } });
+  throw guardRefusal(row, factor, base);
+}
+
+/** The refusal of an attempt the guard did not reserve; login/decoy.ts answers decoys with the very same. */
+export function guardRefusal(row: GuardRow | undefined, factor: GuessableFactor, baseMs: number): KobanError {
+  if (row === undefined || row.locked_at !== null || row.failures >= FACTOR_LOCK_AT) return new KobanError('factor_locked', { extensions: { factor } });
+  const waitMs = Math.max(0, factorDelayMs(row.failures, baseMs) - row.elapsed_ms);
+  return new KobanError('factor_slowed_down', { extensions: { factor, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) } });
 }
 
 /** After the check: a right code clears the counter; a wrong one at LOCK_AT locks the factor, tells the customer and alerts operators. */

@@ -113,10 +113,15 @@ export async function finishRegistration(db: Queryable, deps: IdentityDeps, inpu
   return id;
 }
 
-/** Options for an assertion: discoverable (login) or limited to one customer's passkeys. */
-export async function assertionOptions(deps: IdentityDeps, binding: ChallengeBinding): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-  const allowCredentials = binding.customerId ? await customerPasskeys(deps.db.pool, binding.customerId) : [];
-  if (binding.customerId && allowCredentials.length === 0) throw new KobanError('factor_not_enrolled');
+/**
+ * Options for an assertion: discoverable (login, and a sign-in's second step, whose credential list would
+ * tell a stranger the password was right) or limited to one customer's passkeys. The binding still names
+ * the customer, so a discoverable answer with someone else's passkey fails at verification.
+ */
+export async function assertionOptions(deps: IdentityDeps, binding: ChallengeBinding, shape: { discoverable: boolean } = { discoverable: false }): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
+  const listed = Boolean(binding.customerId) && !shape.discoverable;
+  const allowCredentials = listed && binding.customerId ? await customerPasskeys(deps.db.pool, binding.customerId) : [];
+  if (listed && allowCredentials.length === 0) throw new KobanError('factor_not_enrolled');
   const options = await generateAuthenticationOptions({ rpID: deps.config.webauthnRpId, userVerification: 'required', timeout: WEBAUTHN_LIMITS.timeoutMs, allowCredentials });
   const challengeId = await storeChallenge(deps.db.pool, options.challenge, binding);
   return { challengeId, options };

@@ -1,20 +1,24 @@
 /**
  * Password sign-in (AUTH-05/06/07). Order matters:
  * 1. per-IP and per-network limits refuse a source that has failed too often, before any hashing;
- * 2. one argon2 verification always runs (a dummy one for unknown identifiers), and unknown
- *    identifier and wrong password give the same `invalid_credentials`;
+ * 2. one argon2 verification always runs (a dummy one for unknown identifiers); on a device the
+ *    account does not remember, a wrong password or an unknown identifier answers like a right one,
+ *    with a decoy challenge (decoy.ts), so credential stuffing confirms nothing; on a device it
+ *    remembers (the customer's own cookie), a wrong password is `invalid_credentials`;
  * 3. a right password signs in directly only on a device this account remembers, while the account
  *    has few recent failures and no global anomaly is on; otherwise it yields a second-factor
- *    challenge. Password failures alone never lock an account: they only make the second factor
- *    mandatory everywhere, so a stuffing attacker cannot lock the victim out.
+ *    challenge offering the same fixed methods to every account. Password failures alone never lock
+ *    an account: they only make the second factor mandatory everywhere, so a stuffing attacker cannot
+ *    lock the victim out.
  * 4. after a right first factor (password or social): a customer whose credentials were force-reset
  *    is told to recover; then the risk engine is asked. `deny` and `review` are refused exactly like
  *    a throttled source (the engine keeps the reasons and any case), `challenge` makes the second
- *    factor mandatory even on a remembered device. Wrong passwords are counted by the engine too.
+ *    factor mandatory even on a remembered device. On a device the account does not remember both
+ *    answers would confirm the password, so they wait until a real second factor held
+ *    (second-factor.ts). Wrong passwords are counted by the engine too.
  */
 import { withTransaction, type Queryable } from '../../platform/db/database.ts';
 import { KobanError } from '../../platform/errors.ts';
-import { uuidv7 } from '../../platform/ids.ts';
 import { recordSecurityEvent, type RequestOrigin } from '../../platform/audit/security-log.ts';
 import { customerByContact } from '../contacts/contacts.ts';
 import { normalizeIdentifier } from '../contacts/normalize.ts';
@@ -30,10 +34,11 @@ import { knownDeviceId, touchDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
 import { hitCounter, networkOf, peekCounter, resetCounter } from './throttle.ts';
+import { CHALLENGE_METHODS, decoySubject, openDecoyChallenge, storeLoginChallenge, type SecondFactorMethod } from './decoy.ts';
 
 /** From this many recent failures on an account, every sign-in to it needs a second factor. */
 export const ACCOUNT_FAILURES_SECOND_FACTOR = 5;
-export const LOGIN_CHALLENGE_TTL_MS = 10 * 60_000;
+export { LOGIN_CHALLENGE_TTL_MS } from './decoy.ts';
 export const LOGIN_CHALLENGE_ATTEMPTS_MAX = 5;
 /**
  * "Your password was entered on a new device" goes out by SMS and e-mail at most this often per
@@ -45,7 +50,7 @@ const DAY_MS = 24 * 60 * 60_000;
 /** One answer for every refused source, throttle or risk engine, so neither tells which rule fired. */
 const SIGN_IN_REFUSED = 'too many sign-in attempts; try again later';
 
-export type SecondFactorMethod = 'sms' | 'totp' | 'passkey' | 'recovery_code';
+export type { SecondFactorMethod };
 
 export type LoginOutcome =
   | { status: 'signed_in'; customerId: string; sessionId: string; sessionToken: string }
@@ -101,16 +106,20 @@ export async function availableMethods(db: Queryable, customerId: string): Promi
   return methods.filter((method) => !locked.includes(method));
 }
 
-/** Whether a correct first factor from this device may skip the second factor. */
-async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceToken: string): Promise<string | null> {
-  const deviceId = await knownDeviceId(deps.db.pool, customerId, deviceToken);
-  if (deviceId === null) return null;
+/** Whether a correct first factor from this remembered device may skip the second factor. */
+async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceId: string): Promise<string | null> {
   const windowMs = deps.config.loginWindowMs;
   const [accountFailures, globalFailures] = await Promise.all([
     peekCounter(deps.db.pool, keys.account(customerId), windowMs), peekCounter(deps.db.pool, keys.global, windowMs),
   ]);
   if (accountFailures >= ACCOUNT_FAILURES_SECOND_FACTOR || globalFailures >= deps.config.loginGlobalFailuresAnomaly) return null;
   return deviceId;
+}
+
+/** The risk engine refused this sign-in: answered like a throttled source, so neither tells which rule fired. */
+export async function refuseSignIn(deps: IdentityDeps, customerId: string, origin: RequestOrigin): Promise<never> {
+  await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: ['risk'] });
+  throw new KobanError('rate_limited', { detail: SIGN_IN_REFUSED });
 }
 
 /**
@@ -120,17 +129,31 @@ async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceToke
 export async function signInRisk(deps: IdentityDeps, customerId: string, deviceToken: string, origin: RequestOrigin): Promise<'allow' | 'challenge'> {
   await refuseWhileResetRequired(deps.db.pool, customerId);
   const { decision } = await deps.risk.assess({ kind: 'sign_in', accountId: customerId, deviceId: riskDeviceId(deviceToken), ip: origin.ip });
-  if (riskRefuses(decision)) {
-    await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: ['risk'] });
-    throw new KobanError('rate_limited', { detail: SIGN_IN_REFUSED });
-  }
+  if (riskRefuses(decision)) await refuseSignIn(deps, customerId, origin);
   return decision === 'challenge' ? 'challenge' : 'allow';
+}
+
+/**
+ * The risk engine's word on a right first factor from a device the account does not remember. A refusal
+ * is recorded now and told only after a real second factor (second-factor.ts): told here, it would confirm
+ * the password to whoever typed it. A forced reset is checked at the second step the same way.
+ */
+async function heldSignInRisk(deps: IdentityDeps, customerId: string, deviceToken: string, origin: RequestOrigin): Promise<{ refused: boolean; challenged: boolean }> {
+  const { decision } = await deps.risk.assess({ kind: 'sign_in', accountId: customerId, deviceId: riskDeviceId(deviceToken), ip: origin.ip });
+  if (!riskRefuses(decision)) return { refused: false, challenged: decision === 'challenge' };
+  await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: ['risk', 'held_until_second_factor'] });
+  return { refused: true, challenged: true };
 }
 
 /** After a right first factor (password or social): a session on a trusted device, else a challenge. */
 export async function afterFirstFactor(deps: IdentityDeps, customerId: string, firstFactor: 'password' | 'social', deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
+  const remembered = await knownDeviceId(deps.db.pool, customerId, deviceToken);
+  if (remembered === null) {
+    const risk = await heldSignInRisk(deps, customerId, deviceToken, origin);
+    return openChallenge(deps, customerId, firstFactor, deviceToken, origin, risk);
+  }
   const risk = await signInRisk(deps, customerId, deviceToken, origin);
-  const deviceId = risk === 'challenge' ? null : await mayTrustDevice(deps, customerId, deviceToken);
+  const deviceId = risk === 'challenge' ? null : await mayTrustDevice(deps, customerId, remembered);
   if (deviceId !== null) {
     const session = await withTransaction(deps.db, async (client) => {
       await touchDevice(client, deviceId);
@@ -141,20 +164,34 @@ export async function afterFirstFactor(deps: IdentityDeps, customerId: string, f
     await resetCounter(deps.db.pool, keys.account(customerId));
     return { status: 'signed_in', customerId, sessionId: session.id, sessionToken: session.token };
   }
-  const challengeId = uuidv7();
-  await withTransaction(deps.db, async (client) => {
-    await client.query(
-      `insert into login_challenges (id, customer_id, device_hash, first_factor, expires_at) values ($1, $2, $3, $4, now() + make_interval(secs => $5::double precision / 1000))`,
-      [challengeId, customerId, sha256(deviceToken), firstFactor, LOGIN_CHALLENGE_TTL_MS],
-    );
-    await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: risk === 'challenge' ? [firstFactor, 'risk_challenge'] : [firstFactor] });
+  // The customer's own remembered device may learn which factors the account has.
+  const outcome = await openChallenge(deps, customerId, firstFactor, deviceToken, origin, { refused: false, challenged: risk === 'challenge' });
+  return { ...outcome, methods: await availableMethods(deps.db.pool, customerId) };
+}
+
+/** A real challenge: stored, recorded, and the customer told their password was used on a new device. */
+async function openChallenge(deps: IdentityDeps, customerId: string, firstFactor: 'password' | 'social', deviceToken: string, origin: RequestOrigin, risk: { refused: boolean; challenged: boolean }): Promise<Extract<LoginOutcome, { status: 'second_factor_required' }>> {
+  const challengeId = await withTransaction(deps.db, async (client) => {
+    const id = await storeLoginChallenge(client, deviceToken, { customerId, firstFactor, riskRefused: risk.refused, decoySubject: null });
+    await recordSecurityEvent(client, { type: 'login.second_factor_required', outcome: 'success', actor: 'anonymous', customerId, origin, reasons: risk.challenged ? [firstFactor, 'risk_challenge'] : [firstFactor] });
     // A right password on an unknown device may be the victim on a new phone, or a stuffing hit: tell them (AUTH-08).
     if (firstFactor === 'password') {
       const sent = await hitCounter(client, keys.passwordPendingAlerts(customerId), DAY_MS);
       await announceSecurityEvent(client, { customerId, type: 'login.password_correct_second_factor_pending', origin, quiet: sent > PASSWORD_PENDING_ALERTS_PER_DAY });
     }
+    return id;
   });
-  return { status: 'second_factor_required', challengeId, methods: await availableMethods(deps.db.pool, customerId) };
+  return { status: 'second_factor_required', challengeId, methods: [...CHALLENGE_METHODS] };
+}
+
+/**
+ * A wrong password (or an unknown identifier), already recorded as a failure: `invalid_credentials` only on
+ * a device this account remembers; anywhere else a decoy challenge, indistinguishable from a right password.
+ */
+async function answerWrongPassword(deps: IdentityDeps, customerId: string | null, identifier: string, deviceToken: string): Promise<LoginOutcome> {
+  const remembered = customerId === null ? null : await knownDeviceId(deps.db.pool, customerId, deviceToken);
+  if (remembered !== null) throw new KobanError('invalid_credentials');
+  return openDecoyChallenge(deps.db.pool, deviceToken, decoySubject(deps.secrets, customerId, identifier));
 }
 
 export async function loginWithPassword(deps: IdentityDeps, input: { identifier: string; password: string }, deviceToken: string, origin: RequestOrigin): Promise<LoginOutcome> {
@@ -169,7 +206,7 @@ export async function loginWithPassword(deps: IdentityDeps, input: { identifier:
   const ok = await deps.hasher.verifyOrDummy(tooLong ? null : stored, password);
   if (!ok || customerId === null || stored === null) {
     await recordFailure(deps, origin, customerId, deviceToken);
-    throw new KobanError('invalid_credentials');
+    return answerWrongPassword(deps, customerId, identifier === null ? input.identifier.trim() : `${identifier.kind}:${identifier.value}`, deviceToken);
   }
   await rehashIfOutdated(deps, customerId, stored, password);
   return afterFirstFactor(deps, customerId, 'password', deviceToken, origin);

@@ -4,6 +4,11 @@
  * discoverable passkey alone; or a linked social account (Koban's callback lands back here with the
  * outcome in the URL fragment). Wrong identifier and wrong password read the same, and throttling is
  * described without saying whether the account exists.
+ *
+ * On a new device Koban answers a mistyped password exactly like a right one (a decoy challenge, so
+ * credential stuffing learns nothing), and offers every method whatever the account has set up. So this
+ * screen cannot say "wrong password": a failed code says the password *or* the code was wrong, and the SMS
+ * notice says that a code that never comes may mean the password was wrong.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { startAuthentication, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/browser';
@@ -14,7 +19,7 @@ import { Button, Card, Field, Notice } from '../../shared/ui.tsx';
 import { CodeForm } from '../common/step-up.tsx';
 import { useSession } from '../session.tsx';
 import { Page, takeFragment, useLoad } from './page.tsx';
-import { problemText, webauthnText } from './problems.ts';
+import { problemCode, problemText, webauthnText } from './problems.ts';
 
 type Method = 'passkey' | 'totp' | 'sms' | 'recovery_code';
 const METHOD_ORDER: readonly Method[] = ['passkey', 'totp', 'sms', 'recovery_code'];
@@ -166,7 +171,7 @@ function SecondFactor(props: { challenge: Challenge; onSignedIn(csrfToken: strin
       const answer = await api<{ csrfToken: string }>('POST', '/v1/customer/login/second-factor', { challengeId, ...body });
       await props.onSignedIn(answer.csrfToken);
     } catch (failure) {
-      setError(problemText(t, failure));
+      setError(secondStepText(t, failure));
     } finally {
       setBusy(false);
     }
@@ -189,7 +194,7 @@ function SecondFactor(props: { challenge: Challenge; onSignedIn(csrfToken: strin
 
   return (
     <>
-      <Notice kind="info">{t('secondFactor.why')}</Notice>
+      <Notice kind="info">{t('secondFactor.why')} {t('secondFactor.methodsHint')}</Notice>
       {methods.length > 1 ? (
         <div className="row" role="group" aria-label={t('stepUp.chooseMethod')}>
           {methods.map((m) => (
@@ -223,9 +228,17 @@ function SmsCode(props: { challengeId: string; busy: boolean; onCode(code: strin
   }
   return (
     <div className="step-up-panel">
-      <p>{sent ? t('stepUp.smsSent') : t('stepUp.smsHint')}</p>
+      <p>{sent ? t('secondFactor.smsSent') : t('stepUp.smsHint')}</p>
       <Button variant={sent ? 'secondary' : 'primary'} onClick={() => void send()}>{sent ? t('stepUp.smsResend') : t('stepUp.smsSend')}</Button>
       {sent ? <CodeForm label={t('stepUp.smsLabel')} busy={props.busy} onSubmit={props.onCode} /> : null}
     </div>
   );
+}
+
+/** A failed second step cannot tell a wrong code from a wrong password (decoy challenges): it names both. */
+function secondStepText(t: (key: string) => string, failure: unknown): string {
+  const code = problemCode(failure);
+  if (code === 'second_factor_failed') return t('secondFactor.failed');
+  if (code === 'login_challenge_invalid') return t('secondFactor.expired');
+  return problemText(t, failure);
 }
