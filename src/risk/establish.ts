@@ -4,7 +4,8 @@
  * networks, card) first seen that long ago, its usual stores linked as long, and a spending history of
  * `dailySpendMinor` a day in the day buckets the account budget is sized from (account-spending-budget.ts).
  * Only the risk module's own rows change: the ledger is never rewritten, so the history is a fact for the
- * rules and nothing else. Without this every drill customer was minutes old, so every victim was a newcomer
+ * rules and nothing else; the account's own short-window counters (set-up's card and top-up, minutes ago) are
+ * dropped, as they would have aged out. Without this every drill customer was minutes old, so every victim was a newcomer
  * and only the newcomer's budget applied to them.
  */
 import type { Clock } from '../platform/clock.ts';
@@ -32,6 +33,9 @@ export async function backdateRiskHistory(db: Queryable, clock: Clock, history: 
                on conflict (kind, key, account_id) do update set first_seen = least(risk_links.first_seen, excluded.first_seen) returning 1)
      select (select count(*) from aged) + (select count(*) from usual) as n`,
     [history.accountId, since, new Date(nowMs - DAY * 1000), [...history.storeIds]]);
+  // What set-up itself counted minutes ago (its card added, its top-up) belongs to the customer's past: left in
+  // the short windows it would read as "a funding source added in the last 24 h" on every established account.
+  await db.query(`delete from risk_counters where key like $1 and key not like $2`, [`${counterKey('acct', history.accountId, '')}%`, `%|${BUCKET.day}`]);
   const historyDays = Math.min(history.ageDays, HISTORY_DAYS_MAX);
   const days = Array.from({ length: historyDays }, (_, k) => bucketOf(Math.floor(nowMs / 1000) - (k + 1) * DAY, BUCKET.day));
   const key = `${counterKey('acct', history.accountId, 'spend')}|${BUCKET.day}`;
