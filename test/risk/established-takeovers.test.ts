@@ -61,6 +61,16 @@ describe('malware on an established phone, paying from the thief\'s network (unu
     expect(ceiling?.message).toMatch(/a network new to this account/);
   });
 
+  it('a customer who just moved to a new phone is challenged (held for a confirmation that phone cannot give), never refused outright', async () => {
+    const customer = await established();
+    const newPhone = { ...customer, phone: `dev-${randomUUID()}` };
+    const decisions: RiskDecision[] = [];
+    for (let i = 0; i < 9; i++) decisions.push(await pay(newPhone, { amountMinor: 999n, ip: THIEF_IP }));
+    expect(decisions.slice(1).every((d) => d.decision === 'challenge')).toBe(true);
+    expect(decisions.flatMap(rules)).not.toContain('unusual_context_ceiling');
+    expect(decisions.flatMap(rules)).not.toContain('payment_pace');
+  });
+
   it('leaves the customer alone at home: the same payments from their own network at their usual store are not unusual', async () => {
     const customer = await established();
     for (let i = 0; i < 5; i++) expect(rules(await pay(customer, { amountMinor: 999n }))).not.toContain('unusual_context_ceiling');

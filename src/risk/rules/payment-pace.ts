@@ -6,14 +6,16 @@
  * from the victim's own network at the victim's usual stores (`koban drill --attack stolen-session-home`), differs
  * from its owner in nothing but pace and amount; every challenge (the account budget's, the balance drain's) it
  * answered with the PIN it read on that phone, and it emptied the wallets ¥999 at a time. A person pays a few
- * times an hour at most; a till line is minutes per purchase.
+ * times an hour at most; a till line is minutes per purchase. Only payments from a device the account has had for
+ * `deviceAgeHours` are judged: there the challenge's confirmation (the PIN on the established phone) is the
+ * malware's to give; on a newer device a challenge holds the payment already.
  */
 import { BUCKET, DAY, MINUTE } from '../keys.ts';
 import { count, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskEvent, RiskRule } from '../types.ts';
-import { accountNeed } from './common.ts';
+import { accountNeed, payingFromEstablishedDevice } from './common.ts';
 
-const spec = { windowMinutes: count(5, 24 * 60, 'minutes'), paymentsMin: count(2, 1_000), dayMultiple: count(1, 30, 'multiple'), historyDays: count(7, 60, 'days') };
+const spec = { windowMinutes: count(5, 24 * 60, 'minutes'), paymentsMin: count(2, 1_000), dayMultiple: count(1, 30, 'multiple'), historyDays: count(7, 60, 'days'), deviceAgeHours: count(1, 24 * 30, 'hours') };
 type Params = ParamsOf<typeof spec>;
 
 function needsOf(event: RiskEvent, params: Params) {
@@ -31,9 +33,9 @@ export function paceLimit(historyPayments: bigint, params: Params): bigint {
 
 export const paymentPace: RiskRule<Params> = {
   id: 'payment_pace',
-  description: 'Payments within minutes far more than this customer makes (the floor, or a multiple of their average day)',
+  description: 'Payments from an established phone within minutes far more than this customer makes (the floor, or a multiple of their average day)',
   kinds: ['payment'],
-  defaults: { enabled: true, action: 'review', params: { windowMinutes: 10, paymentsMin: 8, dayMultiple: 2, historyDays: 30 } },
+  defaults: { enabled: true, action: 'review', params: { windowMinutes: 10, paymentsMin: 8, dayMultiple: 2, historyDays: 30, deviceAgeHours: 24 } },
   ...paramCodec('payment_pace', spec),
   needs(event, params) {
     const needs = needsOf(event, params);
@@ -41,7 +43,7 @@ export const paymentPace: RiskRule<Params> = {
   },
   evaluate(event, facts, params) {
     const needs = needsOf(event, params);
-    if (needs === null) return null;
+    if (needs === null || !payingFromEstablishedDevice(facts, params.deviceAgeHours)) return null;
     const recent = facts.counter(needs.recent).count;
     const limit = paceLimit(facts.counter(needs.history).count, params);
     if (recent <= limit) return null;

@@ -20,7 +20,7 @@
 import { BUCKET, HOUR } from '../keys.ts';
 import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { Facts, RiskEvent, RiskRule } from '../types.ts';
-import { accountNeed, amountOf } from './common.ts';
+import { accountNeed, amountOf, payingFromEstablishedDevice } from './common.ts';
 
 const spec = { recentHours: count(1, 24 * 7, 'hours'), smallAmountMinor: minor() };
 type Params = ParamsOf<typeof spec>;
@@ -91,7 +91,7 @@ export const unusualContextRule: RiskRule<Params> = {
 };
 
 const CEILING_SPEND = 'unusual_spend_ceiling';
-const ceilingSpec = { recentHours: count(1, 24 * 7, 'hours'), amountMaxMinor: minor() };
+const ceilingSpec = { recentHours: count(1, 24 * 7, 'hours'), amountMaxMinor: minor(), deviceAgeHours: count(1, 24 * 30, 'hours') };
 type CeilingParams = ParamsOf<typeof ceilingSpec>;
 
 function ceilingNeeds(event: RiskEvent, params: CeilingParams, increment: boolean) {
@@ -101,7 +101,8 @@ function ceilingNeeds(event: RiskEvent, params: CeilingParams, increment: boolea
 }
 
 function ceilingContext(event: RiskEvent, facts: Facts, params: CeilingParams): string | null {
-  return event.kind === 'payment' ? unusualContext(event, facts, { recentHours: params.recentHours, smallAmountMinor: 1n }) : null;
+  if (event.kind !== 'payment' || !payingFromEstablishedDevice(facts, params.deviceAgeHours)) return null;
+  return unusualContext(event, facts, { recentHours: params.recentHours, smallAmountMinor: 1n });
 }
 
 /**
@@ -111,14 +112,17 @@ function ceilingContext(event: RiskEvent, facts: Facts, params: CeilingParams): 
  * refused and an operator sees the case. A challenge is answered by the PIN on the customer's established phone,
  * and malware on that phone holds both: `koban drill --attack stolen-session` (the thief's network) and
  * `colluding-merchant` (stores new to every victim) with established victims confirmed every held payment and
- * emptied the wallets (¥30,000 each), where a newcomer's phone was refused the confirmation. A customer really
- * travelling confirms up to the ceiling on their phone (or with a passkey) and then needs an operator.
+ * emptied the wallets (¥30,000 each), where a newcomer's phone was refused the confirmation. Only payments from a
+ * device the account has had for `deviceAgeHours` count (where that PIN can be given on the paying device itself):
+ * on a newer one the challenge holds the payment already, and a customer who just moved to a new phone is not
+ * refused outright. A customer really travelling with their phone confirms up to the ceiling on it (or with a
+ * passkey) and then needs an operator.
  */
 export const unusualContextCeiling: RiskRule<CeilingParams> = {
   id: 'unusual_context_ceiling',
-  description: 'Money leaving in unusual contexts (new device or network, after a credential change, a new store) above a ceiling within hours, confirmed or not',
+  description: 'Money leaving from an established phone in unusual contexts (new network, after a credential change or a new card, a new store) above a ceiling within hours, confirmed or not',
   kinds: ['payment'],
-  defaults: { enabled: true, action: 'review', params: { recentHours: 24, amountMaxMinor: 3_000n } },
+  defaults: { enabled: true, action: 'review', params: { recentHours: 24, amountMaxMinor: 3_000n, deviceAgeHours: 24 } },
   ...paramCodec('unusual_context_ceiling', ceilingSpec),
   needs(event, params) {
     const needs = ceilingNeeds(event, params, false);
