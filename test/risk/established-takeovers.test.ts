@@ -107,6 +107,18 @@ describe('malware sessions converging on a colluding merchant (merchant_converge
     expect(cases.rowCount).toBe(1);
   });
 
+  it('never counts a customer who moved to a new phone at home (a network the account has long known); a new device elsewhere counts', async () => {
+    const merchant = randomUUID();
+    for (let i = 0; i < 6; i++) {
+      const customer = await established();
+      const decision = await pay({ ...customer, phone: `dev-${randomUUID()}` }, { amountMinor: 500n, merchantId: merchant });
+      expect(rules(decision)).not.toContain('merchant_convergence');
+    }
+    const elsewhere: RiskDecision[] = [];
+    for (let i = 0; i < 5; i++) elsewhere.push(await pay({ ...await established(), phone: `dev-${randomUUID()}` }, { amountMinor: 500n, ip: THIEF_IP, merchantId: merchant }));
+    expect(elsewhere[4]?.reasons.find((r) => r.rule === 'merchant_convergence')?.message).toMatch(/a device new to the account/);
+  });
+
   it('never counts established customers paying at a store they know, from their own network', async () => {
     const merchant = randomUUID();
     for (let i = 0; i < 8; i++) {

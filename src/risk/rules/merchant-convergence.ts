@@ -49,7 +49,10 @@ export function recentChange(event: RiskEvent, facts: Facts, params: Params): st
   if (device === null) return null;
   const recent = (firstSeenMs: number) => facts.nowMs - firstSeenMs < params.recentHours * 3_600_000;
   const other = device.otherFirstSeenMs ?? null;
-  if (other !== null && other < device.firstSeenMs && recent(device.firstSeenMs)) return 'a device new to the account';
+  // A new phone set up on a network the account has long known is a customer moving phones, not a change of hands
+  // (the drill's operator froze such movers' wallets from this rule's cases); a thief's new device is elsewhere.
+  const movedAtHome = facts.network !== null && !recent(facts.network.firstSeenMs);
+  if (other !== null && other < device.firstSeenMs && recent(device.firstSeenMs) && !movedAtHome) return 'a device new to the account';
   // A new funding source, network or store counts only on an account established before the window (as
   // unusual_context): a newcomer's first card, networks and stores, which every ordinary new customer has, are
   // not a change of hands.
