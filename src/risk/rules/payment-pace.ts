@@ -1,5 +1,5 @@
 /**
- * Payments far faster than this customer pays (issue 13): more than `paymentsMin` payments within
+ * Payments far faster than this customer pays (issue 13): more than `paymentsMax` payments within
  * `windowMinutes`, or more than `dayMultiple` times the customer's average payments a day when that is higher
  * (the count of the day buckets the account budget is sized from, over `historyDays`). By default **review**:
  * the payment is refused and an operator sees the case. Malware on the victim's own established phone, paying
@@ -15,7 +15,7 @@ import { count, paramCodec, type ParamsOf } from '../params.ts';
 import type { RiskEvent, RiskRule } from '../types.ts';
 import { accountNeed, payingFromEstablishedDevice } from './common.ts';
 
-const spec = { windowMinutes: count(5, 24 * 60, 'minutes'), paymentsMin: count(2, 1_000), dayMultiple: count(1, 30, 'multiple'), historyDays: count(7, 60, 'days'), deviceAgeHours: count(1, 24 * 30, 'hours') };
+const spec = { windowMinutes: count(5, 24 * 60, 'minutes'), paymentsMax: count(2, 1_000), dayMultiple: count(1, 30, 'multiple'), historyDays: count(7, 60, 'days'), deviceAgeHours: count(1, 24 * 30, 'hours') };
 type Params = ParamsOf<typeof spec>;
 
 function needsOf(event: RiskEvent, params: Params) {
@@ -28,14 +28,14 @@ function needsOf(event: RiskEvent, params: Params) {
 /** How many payments within the window this customer may make: the floor, or a multiple of their average day. */
 export function paceLimit(historyPayments: bigint, params: Params): bigint {
   const sized = (historyPayments * BigInt(params.dayMultiple)) / BigInt(params.historyDays);
-  return sized > BigInt(params.paymentsMin) ? sized : BigInt(params.paymentsMin);
+  return sized > BigInt(params.paymentsMax) ? sized : BigInt(params.paymentsMax);
 }
 
 export const paymentPace: RiskRule<Params> = {
   id: 'payment_pace',
   description: 'Payments from an established phone within minutes far more than this customer makes (the floor, or a multiple of their average day)',
   kinds: ['payment'],
-  defaults: { enabled: true, action: 'review', params: { windowMinutes: 10, paymentsMin: 8, dayMultiple: 2, historyDays: 30, deviceAgeHours: 24 } },
+  defaults: { enabled: true, action: 'review', params: { windowMinutes: 10, paymentsMax: 8, dayMultiple: 2, historyDays: 30, deviceAgeHours: 24 } },
   ...paramCodec('payment_pace', spec),
   needs(event, params) {
     const needs = needsOf(event, params);
