@@ -17,6 +17,7 @@ import { createPaymentsModule, type PaymentsModule } from './payments/module.ts'
 import type { CustomerAuthenticator, PaymentHooks } from './payments/context.ts';
 import { createNotifications, type Notifications } from './notifications/notifications.ts';
 import { registerDevOutboxRoutes } from './notifications/dev-outbox-routes.ts';
+import { registerDrillEstablishRoutes } from './wiring-drill.ts';
 import { createIdentity, type Identity } from './identity/identity.ts';
 import { registerIdentityRoutes } from './identity/http/routes.ts';
 import { createOperations, type Operations } from './operations/operations.ts';
@@ -117,6 +118,8 @@ export async function createKoban(config: Config, db: Database, options: KobanOp
   if (config.ledgerApiToken !== null) registerLedgerRoutes(app, ledger, config.ledgerApiToken);
   const notifications = createNotifications(config.notifications, db);
   if (config.nodeEnv !== 'production') registerDevOutboxRoutes(app, db);
+  // The drill's established customers (issue 13): outside production only, like the outbox.
+  registerDrillEstablishRoutes(app, db, config.nodeEnv, clock);
   const identity = createIdentity(config, db);
   await registerIdentityRoutes(app, identity, config.publicUrl);
   const operations = await createOperations({ config: config.operations, db, ledger, adapters: options.operations ?? { identity: identityControl(identity, db), wallets: customerWallets(db) }, clock,

@@ -36,6 +36,8 @@ and reports time to first alert, time to containment, money lost and false posit
   --assume-sessions         the attacker also holds the victims' phones and PINs (7pay had no second factor)
   --respond-after SEC       a simulated operator freezes each new case's wallet this long after it opens
   --seed N                  plan seed (default ${DRILL_DEFAULTS.seed})
+  --established-days N      every customer is made N days old after set-up: phone, networks, the chain's
+                            stores, a spending history (default ${DRILL_DEFAULTS.establishedDays}; 0: newcomers, minutes old)
   --json                    print the report as JSON
   --allow-production        run even if Koban looks like production (it will still need the dev outbox)
 `;
@@ -52,7 +54,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
   const numberFlags: Record<string, keyof DrillOptions> = {
     '--duration': 'durationSec', '--ordinary': 'ordinaryCustomers', '--victims': 'victims', '--unknown': 'unknownAccounts',
     '--wrong-per-victim': 'wrongPasswordsPerVictim', '--networks': 'attackerNetworks', '--concurrency': 'attackerConcurrency',
-    '--respond-after': 'respondAfterSec', '--seed': 'seed',
+    '--respond-after': 'respondAfterSec', '--seed': 'seed', '--established-days': 'establishedDays',
   };
   for (let i = 0; i < args.length; i++) {
     const flag = args[i] ?? '';
@@ -96,6 +98,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
     ['--victims', Number(overrides.victims ?? DRILL_DEFAULTS.victims), 1, 200],
     ['--networks', Number(overrides.attackerNetworks ?? DRILL_DEFAULTS.attackerNetworks), 1, 256],
     ['--concurrency', Number(overrides.attackerConcurrency ?? DRILL_DEFAULTS.attackerConcurrency), 1, 32],
+    ['--established-days', Number(overrides.establishedDays ?? DRILL_DEFAULTS.establishedDays), 0, 3650],
   ];
   for (const [flag, got, min, max] of limits) if (got < min || got > max) return { error: `${flag} must be from ${min} to ${max}` };
   if (attacks.length > 0) overrides.attacks = [...new Set(attacks)];

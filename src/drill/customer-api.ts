@@ -219,3 +219,22 @@ export async function changePassword(browser: Browser, outbox: Outbox, person: P
   const changed = await browser.request('POST', '/v1/customer/password', { currentPassword: person.password, newPassword }, { 'x-step-up-grant': grant.value });
   return changed.status === 200 ? { ok: true, value: undefined } : refused(changed);
 }
+
+/** What makes a drill customer established (POST /dev/drill/established-customers, never in production). */
+export interface Establishment {
+  readonly ageDays: number;
+  readonly dailySpendMinor: number;
+  readonly paymentsPerDay: number;
+  readonly storeIds: readonly string[];
+}
+
+/**
+ * Ages a customer made minutes ago: their phone remembered `ageDays` ago, their networks, card and usual stores
+ * known as long, and a spending history (Koban's development-only route; the ledger is not rewritten).
+ */
+export async function establish(staff: Browser, customerId: string, how: Establishment): Promise<Outcome> {
+  const response = await staff.request('POST', '/dev/drill/established-customers', {
+    customerId, ageDays: how.ageDays, dailySpendMinor: String(how.dailySpendMinor), paymentsPerDay: how.paymentsPerDay, storeIds: [...how.storeIds],
+  });
+  return response.status === 200 ? { ok: true, value: undefined } : refused(response);
+}

@@ -46,6 +46,7 @@ export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {})
       transport, base: options.url, outbox, ops, addresses, runTag, phoneBase: randomInt(0, 900) * 10_000,
       ordinary: options.ordinaryCustomers, victims: options.victims * attacks.length, ordinaryBalanceMinor: options.ordinaryBalanceMinor,
       victimBalanceMinor: options.victimBalanceMinor, concurrency: SETUP_CONCURRENCY, log,
+      establishedDays: options.establishedDays, storeIds: options.merchant.stores.map((store) => store.storeId),
     });
     const setupSec = seconds(Date.now() - setupStartedMs);
     const { rulesetVersion, rules } = await ops.rules();
@@ -93,7 +94,7 @@ export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {})
         seed: options.seed, attacks: attacks.join(','), durationSec: options.durationSec, chunkMinor: scenario.chunkMinor, assumeSessions: options.assumeSessions, respondAfterSec: options.respondAfterSec,
         attackerNetworks: options.attackerNetworks, attackerConcurrency: options.attackerConcurrency, wrongPasswordsPerVictim: options.wrongPasswordsPerVictim,
         unknownAccounts: options.unknownAccounts, stolenTopUpsPerAccount: options.stolenTopUpsPerAccount, stolenTopUpMinor: options.stolenTopUpMinor,
-        spendChunkMinor: options.spendChunkMinor, ordinaryIntervalSec: options.ordinaryIntervalSec, victimQuietSec: options.victimQuietSec, runTag,
+        spendChunkMinor: options.spendChunkMinor, ordinaryIntervalSec: options.ordinaryIntervalSec, victimQuietSec: options.victimQuietSec, establishedDays: options.establishedDays, runTag,
       },
       rulesetVersion,
       timing: { setupSec, runSec, attackStartSec: seconds(warmupMs) },
@@ -111,7 +112,8 @@ export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {})
 async function runClass(name: AttackClass, ctx: ScenarioContext, victims: DrillCustomer[], sevenPay: Parameters<typeof attack>[1], plan: AttackPlan, slowListUnknown: number): Promise<void> {
   if (name === '7pay') return attack(ctx, sevenPay, plan);
   if (name === 'stuffing-slow') return stuffingSlow(ctx, victims, slowListUnknown);
-  if (name === 'stolen-session') return stolenSession(ctx, victims);
+  if (name === 'stolen-session') return stolenSession(ctx, victims, 'stolen-session');
+  if (name === 'stolen-session-home') return stolenSession(ctx, victims, 'stolen-session-home');
   if (name === 'colluding-merchant') return colludingMerchant(ctx, victims);
   return simSwap(ctx, victims);
 }
@@ -149,10 +151,12 @@ async function refuseProduction(staff: ReturnType<typeof newBrowser>, outbox: Re
 function notes(options: DrillOptions, spread: boolean): string[] {
   return [
     ...(spread ? [] : ['Every client came from one source address: network rules (network_velocity, network_accounts, failure bursts per network) saw one network.']),
-    'Every drill customer is new (devices first seen minutes ago), so new_device_high_value applies to ordinary customers too; their purchases stay under its ¥10,000 threshold, as most convenience-store purchases do.',
-    ...(options.attacks.some((a) => a === 'stolen-session' || a === 'colluding-merchant')
-      ? ['No API backdates a device, so the victims\' "established" phones are minutes old: a payment held for a strong confirmation (the PIN on a device known for a day) is refused to the malware here, where on a phone older than a day malware that read the PIN would pass it. stolen-session and colluding-merchant losses are a lower bound for that case.']
-      : []),
+    ...(options.establishedDays > 0
+      ? [`Every drill customer was made ${options.establishedDays} days old after set-up (POST /dev/drill/established-customers, not in production): phone, networks, card and the demo merchant's stores known that long, a history of ¥2,000–¥6,000 a day; the ledger holds only the set-up top-up. A phone the customer moves to in the run is new.`]
+      : ['Every drill customer is new (devices first seen minutes ago), so new_device_high_value applies to ordinary customers too; their purchases stay under its ¥10,000 threshold, as most convenience-store purchases do.',
+        ...(options.attacks.some((a) => a.startsWith('stolen-session') || a === 'colluding-merchant')
+          ? ['--established-days 0: the victims\' "established" phones are minutes old, so a payment held for a strong confirmation (the PIN on a device known for a day) is refused to the malware here, where on a phone older than a day malware that read the PIN would pass it. stolen-session and colluding-merchant losses are a lower bound for that case.']
+          : [])]),
     'Ordinary customers do not top up during the run: the sandbox acquirer approves only a few card numbers, shared by every drill customer, and shared_instrument would (rightly, for real cards) refuse them.',
     `The attacker spends at the demo merchant's stores (category 5411), so resale_bulk (tobacco, electronics…) cannot fire; 7pay's thieves bought cigarettes at convenience stores, which a category code cannot see either.`,
     ...(options.assumeSessions ? ['--assume-sessions: the attacker answers every second factor and knows every charge PIN (the 7pay situation, where no second factor existed); the figures are an upper bound.'] : []),

@@ -9,7 +9,7 @@ export type Phase =
   | 'look' | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant';
 
 /** The attack classes `koban drill --attack` knows (issue 13), each with its own victims. */
-export const ATTACK_CLASSES = ['7pay', 'stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'] as const;
+export const ATTACK_CLASSES = ['7pay', 'stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'] as const;
 export type AttackClass = typeof ATTACK_CLASSES[number];
 
 export interface Act {

@@ -107,6 +107,9 @@ function ok(response: HttpResponse, what: string): unknown {
   throw new Error(`${what}: ${response.status} ${problemCode(response)} ${response.text.slice(0, 300)}`);
 }
 
+/** Pages of cases read at most (200 each): far more than a drill's customers. */
+const CASE_PAGES_MAX = 20;
+
 export function opsOver(browser: Browser): Ops {
   return {
     async rules() {
@@ -120,7 +123,18 @@ export function opsOver(browser: Browser): Ops {
       return (ok(await browser.request('GET', `/v1/ops/risk/events${query}`), 'reading risk events') as { events: RiskEventView[] }).events;
     },
     async cases(status) {
-      return (ok(await browser.request('GET', `/v1/ops/cases${status === undefined ? '' : `?status=${status}`}`), 'reading cases') as { cases: CaseView[] }).cases;
+      // Every page: with a large crowd set-up raises more cases than one page, and a set-up case left open
+      // would take the run's alerts on that customer (they join it) out of the operator's sight.
+      const all: CaseView[] = [];
+      let before: string | null = null;
+      for (let page = 0; page < CASE_PAGES_MAX; page++) {
+        const query = new URLSearchParams({ limit: '200', ...(status === undefined ? {} : { status }), ...(before === null ? {} : { before }) });
+        const body = ok(await browser.request('GET', `/v1/ops/cases?${query.toString()}`), 'reading cases') as { cases: CaseView[]; nextBefore: string | null };
+        all.push(...body.cases);
+        before = body.nextBefore;
+        if (before === null) break;
+      }
+      return all;
     },
     async act(caseId, action, reason) {
       const response = await browser.request('POST', `/v1/ops/cases/${caseId}/${action}`, { reason });

@@ -43,6 +43,11 @@ export interface DrillOptions {
    * the per-minute top-up rule against the attacker (7pay's victims had topped up days before).
    */
   readonly victimQuietSec: number;
+  /**
+   * Every drill customer is made this many days old after set-up (devices, networks, usual stores, a spending
+   * history: POST /dev/drill/established-customers); 0 keeps them newcomers, minutes old.
+   */
+  readonly establishedDays: number;
   /** Mean seconds between two actions of one ordinary customer. */
   readonly ordinaryIntervalSec: number;
   readonly allowProduction: boolean;
@@ -70,6 +75,7 @@ export const DRILL_DEFAULTS = {
   victimBalanceMinor: 30_000,
   ordinaryIntervalSec: 8,
   victimQuietSec: 75,
+  establishedDays: 400,
 } as const;
 
 export const DEMO_STORES: readonly Store[] = DEMO.merchant.stores.map((store) => ({ storeId: store.id, terminalId: store.terminals[0]?.id ?? '', name: store.name }));

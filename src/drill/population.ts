@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressPlan } from './addresses.ts';
-import { addCard, setPin, signUp, topUp, type Person } from './customer-api.ts';
+import { addCard, establish, setPin, signUp, topUp, type Person } from './customer-api.ts';
 import { newBrowser, type Browser, type Transport } from './http.ts';
 import type { Ops } from './ops.ts';
 import type { Outbox } from './outbox.ts';
@@ -58,6 +58,8 @@ function newPerson(runTag: string, role: 'ordinary' | 'victim', index: number, p
 export async function createPopulation(input: {
   transport: Transport; base: string; outbox: Outbox; ops: Ops; addresses: AddressPlan; runTag: string; phoneBase: number;
   ordinary: number; victims: number; ordinaryBalanceMinor: number; victimBalanceMinor: number; concurrency: number; log: (line: string) => void;
+  /** Customers made established this many days old (0: newcomers, minutes old), knowing these stores. */
+  establishedDays: number; storeIds: readonly string[];
 }): Promise<Population> {
   const restore = await relaxSetupRules(input.ops, input.runTag);
   try {
@@ -79,6 +81,7 @@ export async function createPopulation(input: {
         const home = newBrowser(input.transport, input.base, address);
         const balanceMinor = plan.role === 'ordinary' ? input.ordinaryBalanceMinor : input.victimBalanceMinor;
         await setUpOne(home, input, person, balanceMinor);
+        if (input.establishedDays > 0) await makeEstablished(input, person, plan.index);
         made.push({ ...person, role: plan.role, index: plan.index, home, balanceMinor });
         if (plan.role === 'victim') victimsFundedAtMs = Math.max(victimsFundedAtMs, Date.now());
         if (made.length % 5 === 0) input.log(`  set up ${made.length}/${plans.length} customers`);
@@ -103,6 +106,18 @@ async function setUpOne(home: Browser, input: { transport: Transport; outbox: Ou
   must('charge PIN', await setPin(home, input.outbox, person));
   const card = must('card', await addCard(home, input.outbox, person.phone, SETUP_CARD, 'DRILL CUSTOMER'));
   must('top-up', await topUp(home, input.outbox, input.transport, person, { fundingSourceId: card, amountMinor: balanceMinor, passThreeDSecure: true }));
+}
+
+/**
+ * An established customer (issue 13's victims are): the phone remembered `establishedDays` ago, the home
+ * network, card and the chain's stores known as long, and a history of ¥2,000–¥6,000 a day over three
+ * purchases — which sizes the account budget at the newcomer's default (three times the average day is
+ * below ¥20,000), so established and new customers differ by their context, not by a bigger budget.
+ */
+async function makeEstablished(input: { transport: Transport; base: string; establishedDays: number; storeIds: readonly string[] }, person: Person, index: number): Promise<void> {
+  const staff = newBrowser(input.transport, input.base, null, false);
+  const aged = await establish(staff, person.customerId, { ageDays: input.establishedDays, dailySpendMinor: 2_000 + (index % 5) * 1_000, paymentsPerDay: 3, storeIds: input.storeIds });
+  if (!aged.ok) throw new Error(`drill set-up: making ${person.email} established was refused (${aged.code}); the route exists only outside production`);
 }
 
 async function relaxSetupRules(ops: Ops, runTag: string): Promise<() => Promise<void>> {

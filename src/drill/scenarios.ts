@@ -146,13 +146,18 @@ async function tryCopiedCookie(ctx: ScenarioContext, attack: AttackClass, victim
   record(ctx, attack, victim, 'copied_cookie', minted.ok, minted.ok ? 'ok' : minted.code);
 }
 
-export async function stolenSession(ctx: ScenarioContext, victims: readonly DrillCustomer[]): Promise<void> {
+/**
+ * Malware on the victim's own phone: the cookie and the phone's key (it signs through the browser). As
+ * `stolen-session` it pays from the thief's own network; as `stolen-session-home` from the phone itself, on the
+ * victim's home network, so nothing in the context differs from the owner's but the pace and the amounts.
+ */
+export async function stolenSession(ctx: ScenarioContext, victims: readonly DrillCustomer[], attack: 'stolen-session' | 'stolen-session-home'): Promise<void> {
   await Promise.all(victims.map(async (victim) => {
-    await tryCopiedCookie(ctx, 'stolen-session', victim);
-    // Malware on the phone: the cookie and the phone's key (it signs through the browser), used from the thief's network.
-    const malware = hijack(ctx.transport, victim.home, ctx.addresses.thief(victim.index, 0), true);
-    record(ctx, 'stolen-session', victim, 'takeover', true, 'ok');
-    await drain(ctx, malware, tillSpend(ctx, 'stolen-session', victim, () => victim.pin));
+    await tryCopiedCookie(ctx, attack, victim);
+    const address = attack === 'stolen-session-home' ? victim.home.address : ctx.addresses.thief(victim.index, 0);
+    const malware = hijack(ctx.transport, victim.home, address, true);
+    record(ctx, attack, victim, 'takeover', true, 'ok');
+    await drain(ctx, malware, tillSpend(ctx, attack, victim, () => victim.pin));
   }));
 }
 

@@ -145,9 +145,11 @@ describe('koban drill against a running Koban', () => {
 
   it('the attack classes of issue 13 side by side, each against its own victims, each on its own row', async () => {
     const report = await runDrill({ ...base, seed: 13, victims: 2, durationSec: 30, unknownAccounts: 10, respondAfterSec: 3,
-      attacks: ['stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'] }, { ops });
+      attacks: ['stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'] }, { ops });
     const row = (name: string) => report.classes.find((c) => c.attack === name);
-    expect(report.classes.map((c) => c.attack)).toEqual(['stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap']);
+    expect(report.classes.map((c) => c.attack)).toEqual(['stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap']);
+    // Every customer was made established (a phone 400 days old), so the malware confirms held payments with the PIN.
+    expect(report.settings.establishedDays).toBe(400);
     expect(report.classes.every((c) => c.victims === 2)).toBe(true);
     // Low and slow: every try meets a second factor, right password or wrong, so none is confirmed; no session, no money.
     expect(row('stuffing-slow')).toMatchObject({ passwordsConfirmed: 0, compromised: 0, containment: { status: 'no_money_phase' } });
@@ -157,6 +159,9 @@ describe('koban drill against a running Koban', () => {
     // Malware on the phone holds the key: the session is the thief's, and the defences must hold the money.
     expect(row('stolen-session')?.compromised).toBe(2);
     expect(row('stolen-session')?.lossPerCompromisedYen.max).toBeLessThan(30_000);
+    // From the victim's own network too (nothing unusual but the pace): refused before the wallet is empty.
+    expect(row('stolen-session-home')?.compromised).toBe(2);
+    expect(row('stolen-session-home')?.lossPerCompromisedYen.max).toBeLessThan(30_000);
     // SIM swap: recovery wants two channels, so the SMS alone is refused.
     expect(row('sim-swap')?.phases.recovery).toBe('0/2');
     expect(formatReport(report)).toContain('colluding-merchant');
@@ -168,7 +173,9 @@ describe('koban drill against a running Koban', () => {
     expect(parseDrillArgs(['--respond-after', 'soon'])).toEqual({ error: '--respond-after must be a whole number' });
     const parsed = parseDrillArgs(['--url', 'http://127.0.0.1:9', '--assume-sessions', '--respond-after', '30', '--json', '--victims', '4']);
     expect(parsed).toMatchObject({ json: true, options: { url: 'http://127.0.0.1:9', assumeSessions: true, respondAfterSec: 30, victims: 4 } });
-    expect(parseDrillArgs(['--attack', 'all', '--minutes', '2'])).toMatchObject({ options: { attacks: ['7pay', 'stuffing-slow', 'stolen-session', 'colluding-merchant', 'sim-swap'], durationSec: 120 } });
+    expect(parseDrillArgs(['--attack', 'all', '--minutes', '2'])).toMatchObject({ options: { attacks: ['7pay', 'stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'], durationSec: 120, establishedDays: 400 } });
+    expect(parseDrillArgs(['--established-days', '0'])).toMatchObject({ options: { establishedDays: 0 } });
+    expect(parseDrillArgs(['--established-days', '5000'])).toEqual({ error: '--established-days must be from 0 to 3650' });
     expect(parseDrillArgs(['--attack', 'sim-swap,stolen-session'])).toMatchObject({ options: { attacks: ['sim-swap', 'stolen-session'] } });
     expect(parseDrillArgs(['--attack', 'phishing'])).toEqual({ error: expect.stringContaining('--attack must be one of') });
   });

@@ -63,3 +63,15 @@ export async function isEstablishedDevice(db: Queryable, customerId: string, dev
   return result.rowCount === 1;
 }
 
+
+/**
+ * Outside production only (`koban drill`'s established customers, src/wiring-drill.ts): the account's
+ * remembered devices as if first remembered `ageMs` earlier. Nothing else can make a device established (a
+ * day old), so without it every drill victim was a newcomer. Sessions are left alone: their absolute
+ * timeout runs from their own creation, and a backdated one would simply end.
+ */
+export async function backdateDevices(db: Queryable, customerId: string, ageMs: number): Promise<number> {
+  const result = await db.query('update devices set created_at = created_at - make_interval(secs => $2::double precision / 1000) where customer_id = $1',
+    [customerId, ageMs]);
+  return result.rowCount ?? 0;
+}

@@ -20,7 +20,8 @@ import { resaleBulk } from './resale-bulk.ts';
 import { sharedInstrument } from './shared-instrument.ts';
 import { storeVelocity } from './store-velocity.ts';
 import { topUpThenSpend } from './top-up-then-spend.ts';
-import { unusualContextRule } from './unusual-context.ts';
+import { unusualContextCeiling, unusualContextRule } from './unusual-context.ts';
+import { paymentPace } from './payment-pace.ts';
 
 // Each rule keeps its own parameter type; the engine handles them through this erased view (the
 // params a rule is given always come from that rule's own parse or defaults).
@@ -29,5 +30,5 @@ export type AnyRule = RiskRule<unknown>;
 export const DEFAULT_RULES: readonly AnyRule[] = [
   blockedInstrument, rapidTopUps, accountVelocity, deviceVelocity, networkVelocity, cardVelocity, storeVelocity,
   topUpThenSpend, newDeviceHighValue, accountSpendingBudget, unusualContextRule, balanceDrain, sharedInstrument, networkAccounts, failureBurst, distantStore, resaleBulk, markedSource,
-  muleNewSenders, sendAfterNewCardTopUp, merchantConvergence,
+  muleNewSenders, sendAfterNewCardTopUp, merchantConvergence, unusualContextCeiling, paymentPace,
 ];

@@ -20,7 +20,7 @@
 import { BUCKET, HOUR } from '../keys.ts';
 import { count, minor, paramCodec, type ParamsOf } from '../params.ts';
 import type { Facts, RiskEvent, RiskRule } from '../types.ts';
-import { accountNeed, amountOf } from './common.ts';
+import { accountNeed, amountOf, payingFromEstablishedDevice } from './common.ts';
 
 const spec = { recentHours: count(1, 24 * 7, 'hours'), smallAmountMinor: minor() };
 type Params = ParamsOf<typeof spec>;
@@ -87,5 +87,56 @@ export const unusualContextRule: RiskRule<Params> = {
     const counted = (allowanceUsed === undefined ? 0n : facts.counter(allowanceUsed).amountMinor) + amountOf(event);
     if (counted <= params.smallAmountMinor) return null;
     return { message: `payment of ${amountOf(event)}: ${why}`, observed: String(counted), threshold: String(params.smallAmountMinor) };
+  },
+};
+
+const CEILING_SPEND = 'unusual_spend_ceiling';
+const ceilingSpec = { recentHours: count(1, 24 * 7, 'hours'), amountMaxMinor: minor(), deviceAgeHours: count(1, 24 * 30, 'hours') };
+type CeilingParams = ParamsOf<typeof ceilingSpec>;
+
+function ceilingNeeds(event: RiskEvent, params: CeilingParams, increment: boolean) {
+  const context = needsOf(event, { recentHours: params.recentHours, smallAmountMinor: 1n });
+  const spent = event.kind === 'payment' ? accountNeed(event, CEILING_SPEND, BUCKET.coarse, params.recentHours * HOUR, increment) : [];
+  return { context: [...context.credential, ...context.funding], spent };
+}
+
+function ceilingContext(event: RiskEvent, facts: Facts, params: CeilingParams): string | null {
+  if (event.kind !== 'payment' || !payingFromEstablishedDevice(facts, params.deviceAgeHours)) return null;
+  return unusualContext(event, facts, { recentHours: params.recentHours, smallAmountMinor: 1n });
+}
+
+/**
+ * A ceiling on money leaving in unusual contexts (issue 13), above `unusual_context`'s challenge: what the
+ * account spent within `recentHours` in contexts that rule calls unusual (its own counter, held and refused
+ * attempts included), this payment included, above `amountMaxMinor` — by default **review**, so the payment is
+ * refused and an operator sees the case. A challenge is answered by the PIN on the customer's established phone,
+ * and malware on that phone holds both: `koban drill --attack stolen-session` (the thief's network) and
+ * `colluding-merchant` (stores new to every victim) with established victims confirmed every held payment and
+ * emptied the wallets (¥30,000 each), where a newcomer's phone was refused the confirmation. Only payments from a
+ * device the account has had for `deviceAgeHours` count (where that PIN can be given on the paying device itself):
+ * on a newer one the challenge holds the payment already, and a customer who just moved to a new phone is not
+ * refused outright. A customer really travelling with their phone confirms up to the ceiling on it (or with a
+ * passkey) and then needs an operator.
+ */
+export const unusualContextCeiling: RiskRule<CeilingParams> = {
+  id: 'unusual_context_ceiling',
+  description: 'Money leaving from an established phone in unusual contexts (new network, after a credential change or a new card, a new store) above a ceiling within hours, confirmed or not',
+  kinds: ['payment'],
+  defaults: { enabled: true, action: 'review', params: { recentHours: 24, amountMaxMinor: 3_000n, deviceAgeHours: 24 } },
+  ...paramCodec('unusual_context_ceiling', ceilingSpec),
+  needs(event, params) {
+    const needs = ceilingNeeds(event, params, false);
+    return [...needs.context, ...needs.spent];
+  },
+  countsAfter(event, facts, params) {
+    return ceilingContext(event, facts, params) === null ? [] : ceilingNeeds(event, params, true).spent;
+  },
+  evaluate(event, facts, params) {
+    const why = ceilingContext(event, facts, params);
+    if (why === null) return null;
+    const [spent] = ceilingNeeds(event, params, false).spent;
+    const counted = (spent === undefined ? 0n : facts.counter(spent).amountMinor) + amountOf(event);
+    if (counted <= params.amountMaxMinor) return null;
+    return { message: `${counted} spent in unusual contexts within ${params.recentHours} h (this payment: ${why})`, observed: String(counted), threshold: String(params.amountMaxMinor) };
   },
 };
