@@ -21,6 +21,7 @@ import { adminQuery as admin } from '../tools/postgres/admin.ts';
 import { createLedger, type Ledger } from '../src/ledger/ledger.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { openPostgres } from '../src/platform/db/postgres.ts';
+import { DEFAULT_DATABASE_TIMEOUTS } from '../src/platform/db/resilience.ts';
 import type { Database } from '../src/platform/db/database.ts';
 import { uuidv7 } from '../src/platform/ids.ts';
 import { AccountCodes, AccountFlags, Ledgers, TransferCodes } from '../src/ledger/types.ts';
@@ -144,7 +145,11 @@ async function measureBatched(adminUrl: string, fixture: Fixture, scenario: stri
 }
 
 async function measureNaive(adminUrl: string, fixture: Fixture, scenario: string, callers: number, meter: Meter): Promise<Row> {
-  const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_naive'), Math.min(callers, 256));
+  // 256 callers queue on the hot row one transaction at a time: on a crowded box the wait for a connection passed
+  // the default 5 s and a lock wait the 20 s statement timeout (runs died on both), so the naive cells wait longer
+  // rather than abort the run.
+  const timeouts = { ...DEFAULT_DATABASE_TIMEOUTS, acquireTimeoutMs: 60_000, statementTimeoutMs: 120_000 };
+  const db = await openPostgres(withDatabase(adminUrl, 'koban_bench_naive'), Math.min(callers, 256), { timeouts });
   const pay: Pay = async (debit, credit, amount) => (await naiveTransfer(db, { id: uuidv7(), debitAccountId: debit, creditAccountId: credit, amount })) === 'created';
   try {
     return await measure('naive', scenario, callers, fixture, pay, meter);

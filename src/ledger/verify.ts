@@ -3,6 +3,7 @@
  * Everything here is read-only and runs in one REPEATABLE READ transaction, so it sees one
  * consistent snapshot even while payments keep flowing.
  */
+import type pg from 'pg';
 import type { Database } from '../platform/db/database.ts';
 import { withTransaction } from '../platform/db/database.ts';
 
@@ -84,15 +85,23 @@ const CHECKS: ReadonlyArray<{ name: string; sql: string }> = [
   },
 ];
 
+/**
+ * Verify reads every transfer, so on a large ledger its checks outlast the statement timeout that bounds a
+ * request (a 10M-transfer run failed on it): its own transaction lifts the server's timeout and its queries
+ * wait for the server this long instead of the pool's client-side read timeout.
+ */
+const VERIFY_READ_TIMEOUT_MS = 24 * 60 * 60 * 1000;
+
 export async function verifyLedger(db: Database): Promise<VerifyReport> {
   return withTransaction(db, async (client) => {
+    await client.query('set local statement_timeout = 0');
     const problems: string[] = [];
     for (const check of CHECKS) {
-      const result = await client.query<Record<string, unknown>>(`${check.sql} limit ${PROBLEMS_MAX}`);
+      const result = await client.query<Record<string, unknown>>({ text: `${check.sql} limit ${PROBLEMS_MAX}`, query_timeout: VERIFY_READ_TIMEOUT_MS } as pg.QueryConfig);
       for (const row of result.rows) problems.push(`${check.name}: violated by ${describeRow(row)}`);
     }
-    const counts = await client.query<{ accounts: bigint; transfers: bigint }>(
-      'select (select count(*) from accounts) as accounts, (select count(*) from transfers) as transfers');
+    const counts = await client.query<{ accounts: bigint; transfers: bigint }>({
+      text: 'select (select count(*) from accounts) as accounts, (select count(*) from transfers) as transfers', query_timeout: VERIFY_READ_TIMEOUT_MS } as pg.QueryConfig);
     const row = counts.rows[0];
     return {
       ok: problems.length === 0,
