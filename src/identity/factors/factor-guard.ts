@@ -46,23 +46,37 @@ export interface GuardRow { failures: number; locked_at: Date | null; elapsed_ms
  * (429, with `retryAfterSeconds`). Call before checking the code; then `recordFactorOutcome`.
  */
 export async function reserveFactorAttempt(deps: IdentityDeps, customerId: string, factor: GuessableFactor): Promise<void> {
+  await reserveGuardedAttempt(deps, { table: 'factor_failures', keyColumn: 'customer_id' }, customerId, factor);
+}
+
+/**
+ * The counter a reservation runs on: the account's own, or (login/decoy.ts) the decoys' shadow of it, which must
+ * answer with the very same statement and refusals so a decoy cannot be told from a real challenge.
+ */
+export type GuardCounter =
+  | { readonly table: 'factor_failures'; readonly keyColumn: 'customer_id' }
+  | { readonly table: 'login_decoy_factor_failures'; readonly keyColumn: 'subject' };
+
+/** One statement reserves an attempt on `counter` for (key, factor), or throws the guard's refusal. */
+export async function reserveGuardedAttempt(deps: IdentityDeps, counter: GuardCounter, key: string | Buffer, factor: GuessableFactor): Promise<void> {
+  const { table, keyColumn } = counter;
   const base = deps.config.factorSlowdownBaseMs;
   const reserved = await deps.db.pool.query(
-    `insert into factor_failures as f (customer_id, factor, failures, last_attempt_at) values ($1, $2, 1, now())
-     on conflict (customer_id, factor) do update set failures = f.failures + 1, last_attempt_at = now()
+    `insert into ${table} as f (${keyColumn}, factor, failures, last_attempt_at) values ($1, $2, 1, now())
+     on conflict (${keyColumn}, factor) do update set failures = f.failures + 1, last_attempt_at = now()
        where f.locked_at is null and f.failures < $5 and (f.failures < $3
          or f.last_attempt_at + make_interval(secs => least($6::double precision, $4::double precision * power(2, least(20, f.failures - $3))) / 1000) <= now())`,
-    [customerId, factor, FACTOR_SLOW_FROM, base, FACTOR_LOCK_AT, FACTOR_DELAY_MAX_MS],
+    [key, factor, FACTOR_SLOW_FROM, base, FACTOR_LOCK_AT, FACTOR_DELAY_MAX_MS],
   );
   if (reserved.rowCount === 1) return;
   const row = (await deps.db.pool.query<GuardRow>(
-    `select failures, locked_at, greatest(0, extract(epoch from (now() - last_attempt_at)) * 1000)::float8 as elapsed_ms from factor_failures where customer_id = $1 and factor = $2`,
-    [customerId, factor],
+    `select failures, locked_at, greatest(0, extract(epoch from (now() - last_attempt_at)) * 1000)::float8 as elapsed_ms from ${table} where ${keyColumn} = $1 and factor = $2`,
+    [key, factor],
   )).rows[0];
   throw guardRefusal(row, factor, base);
 }
 
-/** The refusal of an attempt the guard did not reserve; login/decoy.ts answers decoys with the very same. */
+/** The refusal of an attempt the guard did not reserve, on either counter. */
 export function guardRefusal(row: GuardRow | undefined, factor: GuessableFactor, baseMs: number): KobanError {
   if (row === undefined || row.locked_at !== null || row.failures >= FACTOR_LOCK_AT) return new KobanError('factor_locked', { extensions: { factor } });
   const waitMs = Math.max(0, factorDelayMs(row.failures, baseMs) - row.elapsed_ms);

@@ -20,7 +20,7 @@ import type { RequestOrigin } from '../../platform/audit/security-log.ts';
 import { issueCode } from '../codes/one-time-codes.ts';
 import { requireSmsBudget } from '../codes/sms-budget.ts';
 import type { IdentityDeps } from '../deps.ts';
-import { FACTOR_DELAY_MAX_MS, FACTOR_LOCK_AT, FACTOR_SLOW_FROM, guardRefusal, isGuessableFactor, type GuardRow, type GuessableFactor } from '../factors/factor-guard.ts';
+import { FACTOR_LOCK_AT, isGuessableFactor, reserveGuardedAttempt, type GuessableFactor } from '../factors/factor-guard.ts';
 import { sha256, type IdentitySecrets } from '../secrets.ts';
 
 export type SecondFactorMethod = 'sms' | 'totp' | 'passkey' | 'recovery_code';
@@ -91,29 +91,11 @@ export async function sendNoCode(deps: IdentityDeps, challengeId: string, subjec
  */
 export async function failDecoyProof(deps: IdentityDeps, subject: Buffer | null, method: SecondFactorMethod): Promise<false> {
   if (subject === null || !isGuessableFactor(method)) return false;
-  await reserveDecoyAttempt(deps, subject, method);
+  await reserveGuardedAttempt(deps, { table: 'login_decoy_factor_failures', keyColumn: 'subject' }, subject, method);
   await deps.db.pool.query(
     'update login_decoy_factor_failures set locked_at = now() where subject = $1 and factor = $2 and locked_at is null and failures >= $3',
     [subject, method, FACTOR_LOCK_AT]);
   return false;
-}
-
-/** factor-guard.ts's `reserveFactorAttempt` on the shadow counter: the same statement and the same refusals. */
-async function reserveDecoyAttempt(deps: IdentityDeps, subject: Buffer, factor: GuessableFactor): Promise<void> {
-  const base = deps.config.factorSlowdownBaseMs;
-  const reserved = await deps.db.pool.query(
-    `insert into login_decoy_factor_failures as f (subject, factor, failures, last_attempt_at) values ($1, $2, 1, now())
-     on conflict (subject, factor) do update set failures = f.failures + 1, last_attempt_at = now()
-       where f.locked_at is null and f.failures < $5 and (f.failures < $3
-         or f.last_attempt_at + make_interval(secs => least($6::double precision, $4::double precision * power(2, least(20, f.failures - $3))) / 1000) <= now())`,
-    [subject, factor, FACTOR_SLOW_FROM, base, FACTOR_LOCK_AT, FACTOR_DELAY_MAX_MS],
-  );
-  if (reserved.rowCount === 1) return;
-  const row = (await deps.db.pool.query<GuardRow>(
-    `select failures, locked_at, greatest(0, extract(epoch from (now() - last_attempt_at)) * 1000)::float8 as elapsed_ms from login_decoy_factor_failures where subject = $1 and factor = $2`,
-    [subject, factor],
-  )).rows[0];
-  throw guardRefusal(row, factor, base);
 }
 
 async function refuseLockedDecoyFactor(db: Queryable, subject: Buffer, factor: GuessableFactor): Promise<void> {
