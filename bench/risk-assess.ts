@@ -17,6 +17,7 @@ import { createRisk, type Risk } from '../src/risk/risk.ts';
 import type { RiskEvent } from '../src/risk/types.ts';
 import { startThrowawayPostgres } from '../tools/postgres/throwaway.ts';
 import { LatencyRecorder } from './report.ts';
+import { seedStores } from './risk-stores.ts';
 
 const SECONDS = Number(process.env.KOBAN_BENCH_SECONDS ?? 3);
 const ACCOUNTS = Number(process.env.KOBAN_BENCH_ACCOUNTS ?? 10_000);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   const db = await openPostgres(url.toString(), 32);
   try {
     await migrate(db);
-    const stores = await seedStores(db);
+    const stores = await seedStores(db, STORES);
     const feed = createChangeFeed(db, { intervalMs: 1000, onError: () => undefined });
     const risk = await createRisk(db, feed, async () => undefined);
     const accounts = Array.from({ length: ACCOUNTS }, () => randomUUID());
@@ -74,17 +75,6 @@ async function cell(label: string, callers: number, call: () => Promise<unknown>
   }));
   if (label === 'warm-up') return;
   process.stdout.write(`${label.padEnd(20)}${String(callers).padStart(7)}${(latency.count / seconds).toFixed(0).padStart(10)}${latency.percentile(50).toFixed(2).padStart(10)}${latency.percentile(99).toFixed(2).padStart(10)}\n`);
-}
-
-async function seedStores(db: Database): Promise<string[]> {
-  const merchant = randomUUID();
-  const receivable = randomUUID();
-  await db.pool.query(`insert into accounts (id, ledger, code) values ($1, 392, 200)`, [receivable]);
-  await db.pool.query(`insert into merchants (id, name, category_code, receivable_account_id) values ($1, 'Bench Mart', '5411', $2)`, [merchant, receivable]);
-  const ids = Array.from({ length: STORES }, () => randomUUID());
-  await db.pool.query(`insert into stores (id, merchant_id, name, latitude, longitude)
-    select id, $2, 'store', 33 + random() * 10, 130 + random() * 10 from unnest($1::uuid[]) as id`, [ids, merchant]);
-  return ids;
 }
 
 

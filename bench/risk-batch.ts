@@ -29,6 +29,7 @@ import { withTransaction, type Database, type Queryable } from '../src/platform/
 import { createRisk, type Risk } from '../src/risk/risk.ts';
 import type { RiskEvent } from '../src/risk/types.ts';
 import { postgresCpuMs, postmasterPid } from './pay/meter.ts';
+import { seedStores } from './risk-stores.ts';
 
 const ACCOUNTS = Number(process.env.KOBAN_BENCH_ACCOUNTS ?? 20_000);
 const BATCH = Number(process.env.KOBAN_BENCH_BATCH ?? 50);
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
   try {
     await migrate(db);
     const accounts = Array.from({ length: ACCOUNTS }, () => randomUUID());
-    const stores = await seedStores(db);
+    const stores = await seedStores(db, STORES);
     const risk = await createRisk(db, feed, async () => undefined);
     const events = eventMaker(accounts, stores);
     await seed(db, risk, accounts, events, stores);
@@ -249,15 +250,5 @@ async function explain(db: Database, config: pg.QueryConfig): Promise<void> {
   }
 }
 
-async function seedStores(db: Database): Promise<string[]> {
-  const merchant = randomUUID();
-  const receivable = randomUUID();
-  await db.pool.query(`insert into accounts (id, ledger, code) values ($1, 392, 200)`, [receivable]);
-  await db.pool.query(`insert into merchants (id, name, category_code, receivable_account_id) values ($1, 'Bench Mart', '5411', $2)`, [merchant, receivable]);
-  const ids = Array.from({ length: STORES }, () => randomUUID());
-  await db.pool.query(`insert into stores (id, merchant_id, name, latitude, longitude)
-    select id, $2, 'store', 33 + random() * 10, 130 + random() * 10 from unnest($1::uuid[]) as id`, [ids, merchant]);
-  return ids;
-}
 
 await main();
