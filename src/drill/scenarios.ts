@@ -175,9 +175,9 @@ export async function colludingMerchant(ctx: ScenarioContext, victims: readonly 
 // ---------------------------------------------------------------- sim-swap
 
 /** Password plus the SMS code (the swapped SIM) on a brand-new device from the thief's next network. */
-async function signInOnNewDevice(ctx: ScenarioContext, victim: DrillCustomer, password: string, hop: number): Promise<Browser | null> {
+async function signInOnNewDevice(ctx: ScenarioContext, victim: DrillCustomer, credentials: { email: string; password: string }, hop: number): Promise<Browser | null> {
   const device = newBrowser(ctx.transport, ctx.base, ctx.addresses.thief(victim.index, hop));
-  const started = await signIn(device, victim.email, password);
+  const started = await signIn(device, credentials.email, credentials.password);
   if (!started.ok || started.value.status === 'signed_in') {
     record(ctx, 'sim-swap', victim, 'takeover', started.ok, started.ok ? 'ok' : started.code);
     return started.ok ? device : null;
@@ -198,11 +198,14 @@ export async function simSwap(ctx: ScenarioContext, victims: readonly DrillCusto
     record(ctx, 'sim-swap', victim, 'recovery', recovered.ok, recovered.ok ? 'ok' : recovered.code);
     if (recovered.ok) password = newPassword;
     let hop = 1;
-    let device = await signInOnNewDevice(ctx, victim, password, hop++);
+    let email = victim.email;
+    let device = await signInOnNewDevice(ctx, victim, { email, password }, hop++);
     if (device === null) return;
     const thiefMail = `thief-${ctx.runTag}-${victim.index}@drill.koban.example`;
-    const email = await changeEmail(device, ctx.outbox, victim.phone, thiefMail);
-    record(ctx, 'sim-swap', victim, 'credential_change', email.ok, email.ok ? 'ok' : `email:${email.code}`);
+    const emailChanged = await changeEmail(device, ctx.outbox, victim.phone, thiefMail);
+    record(ctx, 'sim-swap', victim, 'credential_change', emailChanged.ok, emailChanged.ok ? 'ok' : `email:${emailChanged.code}`);
+    // From now on the account answers to the thief's address: the victim's old one names nobody.
+    if (emailChanged.ok) email = thiefMail;
     if (!recovered.ok) {
       const changed = await changePassword(device, ctx.outbox, { ...victim, password }, newPassword);
       record(ctx, 'sim-swap', victim, 'credential_change', changed.ok, changed.ok ? 'ok' : `password:${changed.code}`);
@@ -213,7 +216,7 @@ export async function simSwap(ctx: ScenarioContext, victims: readonly DrillCusto
     record(ctx, 'sim-swap', victim, 'credential_change', pinSet.ok, pinSet.ok ? 'ok' : `pin:${pinSet.code}`);
     if (pinSet.ok) pin = thiefPin;
     // New device after new device: each refusal is answered by signing in again somewhere else.
-    const nextDevice = async (): Promise<Browser | null> => (hop > NEW_DEVICES_MAX ? null : signInOnNewDevice(ctx, victim, password, hop++));
+    const nextDevice = async (): Promise<Browser | null> => (hop > NEW_DEVICES_MAX ? null : signInOnNewDevice(ctx, victim, { email, password }, hop++));
     device = device ?? await nextDevice();
     if (device !== null) await drain(ctx, device, tillSpend(ctx, 'sim-swap', victim, () => pin), nextDevice);
   }));
