@@ -68,7 +68,9 @@ export function createPaymentPasskeyGate(deps: IdentityDeps, nowMs: () => number
       } catch (error) {
         if (!isKobanError(error) || error.code !== 'step_up_required') throw error;
         await report(session.customerId, origin.ip, params.method === 'code' ? 'a payment code' : `a ${params.method.replace('_', ' ')} payment`);
-        throw new KobanError('payment_passkey_required', { extensions: { action: 'pay', params: grantParams(params) } });
+        // The step-up the wallet must make, parameters as strings (a problem is JSON).
+        const named = Object.fromEntries(Object.entries(grantParams(params)).map(([key, value]) => [key, String(value)]));
+        throw new KobanError('payment_passkey_required', { extensions: { action: 'pay', params: named } });
       }
     },
     async refusePinConfirmation(customerId, origin) {
