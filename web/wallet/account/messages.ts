@@ -117,7 +117,7 @@ export const accountMessages: Messages = {
   'signUp.resent': { ja: 'コードを再送信しました。', en: 'We sent the code again.' },
   'welcomePasskey.title': { ja: 'パスキーを登録', en: 'Register a passkey' },
   'welcomePasskey.accountReady': { ja: 'アカウントを作成しました。', en: 'Your account is created.' },
-  'welcomePasskey.why': { ja: 'パスキーを登録すると、次からはパスワードもSMSのコードも使わず、このスマホの指紋・顔認証や画面ロックでログインや本人確認ができます。あとで設定からも登録できます。', en: 'With a passkey you sign in and confirm with this phone\'s fingerprint, face or screen lock: no password, no SMS code. You can also add one later in Settings.' },
+  'welcomePasskey.why': { ja: 'パスキーを登録すると、次からはパスワードもSMSのコードも使わず、このスマホの指紋・顔認証や画面ロックでログインや本人確認ができます。お支払いもパスキーで確認するので、スマホに入り込んだ不正なアプリや盗まれたログイン状態では、あなたの残高で支払えません。あとで設定からも登録できます。', en: 'With a passkey you sign in and confirm with this phone\'s fingerprint, face or screen lock: no password, no SMS code. Payments are confirmed with it too, so malware on your phone or a stolen sign-in cannot spend your balance. You can also add one later in Settings.' },
   'welcomePasskey.register': { ja: 'パスキーを登録', en: 'Register a passkey' },
   'welcomePasskey.skip': { ja: 'あとで', en: 'Not now' },
   'welcomePasskey.added': { ja: 'パスキーを登録しました。', en: 'Passkey registered.' },
