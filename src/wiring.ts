@@ -37,7 +37,7 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
       }
       if (session.deviceId === null) return null;
       const walletAccountId = await ensureCustomerWallet(db, ledger, session.customerId);
-      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId, sessionId: session.id, ...(session.deviceKey === null ? {} : { deviceKey: session.deviceKey }), ...(request.ip ? { ip: request.ip } : {}) };
+      return { customerId: session.customerId, walletAccountId, deviceId: session.deviceId, sessionId: session.id, paysWithPasskey: session.paysWithPasskey, ...(session.deviceKey === null ? {} : { deviceKey: session.deviceKey }), ...(request.ip ? { ip: request.ip } : {}) };
     },
   };
 }
@@ -58,9 +58,19 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
         await identity.requireStepUp(db.pool, { id: ctx.sessionId, customerId: ctx.customerId }, ctx.confirmationGrant, 'confirm_payment', { paymentId: payment.id, amountMinor: payment.amountMinor });
         return;
       }
+      // A customer who pays with a passkey confirms with it: the PIN is what malware on the phone watched being typed.
+      if (ctx.paysWithPasskey === true) {
+        if (ctx.confirmationPin !== undefined) await identity.paymentPasskey.refusePinConfirmation(ctx.customerId, { ip: ctx.ip ?? null });
+        throw new KobanError('payment_passkey_required');
+      }
       if (ctx.confirmationPin === undefined) throw new KobanError('strong_confirmation_required');
       if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
+    },
+    async requirePaymentPasskey(ctx, params) {
+      const session = ctx.sessionId === undefined ? null : { id: ctx.sessionId, customerId: ctx.customerId };
+      if (session === null) throw new KobanError('payment_passkey_required');
+      await identity.paymentPasskey.requirePaymentPasskey(session, ctx.confirmationGrant, params, { ip: ctx.ip ?? null });
     },
     async assessCodeMints(client, ctxs) {
       // The same batch scoring as the till payments' group commit (risk/assess-batch.ts).

@@ -20,16 +20,17 @@ import { rememberDevice, removeDevice } from './sessions/devices.ts';
 import { createSession, revokeAllSessions, revokeSession, type Session } from './sessions/sessions.ts';
 import { requireStepUp } from './step-up/step-up.ts';
 import { openSetupWindow } from './step-up/setup-window.ts';
+import { paysWithPasskey } from './payment-passkey.ts';
 
 const factorStepUp = (factor: string) => ({ factor });
 
 /** Counts and states of the customer's factors and charge PIN, never a secret. */
 export async function factorSummary(deps: IdentityDeps, customerId: string) {
   const db = deps.db.pool;
-  const [passkeys, totp, recoveryCodesLeft, chargePin] = await Promise.all([
-    listPasskeys(db, customerId), hasTotp(db, customerId), unusedRecoveryCodes(db, customerId), chargePinStatus(db, customerId),
+  const [passkeys, totp, recoveryCodesLeft, chargePin, paysWith] = await Promise.all([
+    listPasskeys(db, customerId), hasTotp(db, customerId), unusedRecoveryCodes(db, customerId), chargePinStatus(db, customerId), paysWithPasskey(db, customerId),
   ]);
-  return { passkeys: passkeys.length, totp, recoveryCodesLeft, chargePin };
+  return { passkeys: passkeys.length, totp, recoveryCodesLeft, chargePin, paysWithPasskey: paysWith };
 }
 
 /** Signs out everywhere, this session included, and tells the customer. */
@@ -55,6 +56,7 @@ export async function startPasskeyRegistration(deps: IdentityDeps, session: Sess
   return registrationOptions(deps, session.customerId, session.id, email);
 }
 
+/** Adds a passkey; from now on the customer pays with it unless they opted out (payment-passkey.ts). */
 export async function addPasskey(deps: IdentityDeps, session: Session, input: { challengeId: string; response: RegistrationResponseJSON; name: string }, origin: RequestOrigin): Promise<string> {
   const passkeyId = await finishRegistration(deps.db.pool, deps, { customerId: session.customerId, sessionId: session.id, ...input });
   await announceSecurityEvent(deps.db.pool, { customerId: session.customerId, type: 'factor.passkey_added', origin, sessionId: session.id });

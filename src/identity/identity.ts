@@ -10,6 +10,7 @@ import type { IdentityDeps, SwitchPort } from './deps.ts';
 import { assert } from '../platform/assert.ts';
 import { createCustomerGuard, type CustomerGuard } from './http/guard.ts';
 import { createPasswordHasher } from './password/hasher.ts';
+import { createPaymentPasskeyGate, type PaymentPasskeyGate } from './payment-passkey.ts';
 import { verifyChargePin } from './pin/charge-pin.ts';
 import { isInRecoveryCooldown, refuseDuringRecoveryCooldown } from './recovery/cooldown.ts';
 import { forcePasswordAndPinReset, forceResetAllCustomers } from './recovery/forced-reset.ts';
@@ -28,6 +29,8 @@ export interface Identity {
   readonly deps: IdentityDeps;
   readonly guard: CustomerGuard;
   readonly social: SocialLogin | null;
+  /** Payments made by a customer who pays with a passkey need it (payment-passkey.ts). */
+  readonly paymentPasskey: PaymentPasskeyGate;
   requireStepUp(db: Queryable, session: Pick<Session, 'id' | 'customerId'>, grant: string | null | undefined, action: StepUpAction, params: StepUpParams): Promise<void>;
   verifyChargePin(customerId: string, pin: string | null | undefined, origin?: RequestOrigin | null): Promise<void>;
   isInRecoveryCooldown(customerId: string): Promise<boolean>;
@@ -74,6 +77,7 @@ export function createIdentity(config: Config, db: Database): Identity {
     deps,
     guard: createCustomerGuard(deps),
     social: createSocialLogin(deps, config.publicUrl, config.nodeEnv),
+    paymentPasskey: createPaymentPasskeyGate(deps),
     requireStepUp,
     verifyChargePin: (customerId, pin, origin = null) => verifyChargePin(deps, customerId, pin, origin),
     isInRecoveryCooldown: (customerId) => isInRecoveryCooldown(db.pool, customerId),

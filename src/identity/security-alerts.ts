@@ -13,7 +13,7 @@ export type AlertType =
   | 'login.new_device' | 'login.password_correct_second_factor_pending' | 'password.changed' | 'pin.set' | 'pin.locked'
   | 'factor.passkey_added' | 'factor.passkey_removed' | 'factor.totp_enabled' | 'factor.recovery_codes_generated' | 'factor.recovery_code_used'
   | 'contact.changed' | 'contact.change_reported' | 'recovery.completed' | 'social.linked' | 'social.unlinked' | 'device.removed' | 'sessions.revoked_all'
-  | 'credentials.reset_forced' | 'factor.locked';
+  | 'credentials.reset_forced' | 'factor.locked' | 'payment_passkey.enabled' | 'payment_passkey.disabled';
 
 const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'login.new_device': { title: 'New sign-in to Koban', body: 'Your Koban account was signed in to from a new device.' },
@@ -21,7 +21,9 @@ const TEXT: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'password.changed': { title: 'Your Koban password was changed', body: 'The password of your Koban account was changed.' },
   'pin.set': { title: 'Your charge PIN was set', body: 'The charge PIN for top-ups on your Koban account was set or changed.' },
   'pin.locked': { title: 'Your charge PIN is locked', body: 'Your charge PIN was entered wrongly too many times and is locked. Reset it in the app with a fresh second factor.' },
-  'factor.passkey_added': { title: 'A passkey was added', body: 'A new passkey can now sign in to your Koban account.' },
+  'factor.passkey_added': { title: 'A passkey was added', body: 'A new passkey can now sign in to your Koban account. Payments are confirmed with a passkey from now on.' },
+  'payment_passkey.enabled': { title: 'You now pay with your passkey', body: 'Every payment from your Koban account is now confirmed with your passkey.' },
+  'payment_passkey.disabled': { title: 'Payments no longer need your passkey', body: 'Payments from your Koban account are no longer confirmed with your passkey. If this was not you, contact Koban support at once.' },
   'factor.passkey_removed': { title: 'A passkey was removed', body: 'A passkey was removed from your Koban account.' },
   'factor.totp_enabled': { title: 'Authenticator app set up', body: 'An authenticator app was set up as a second factor for your Koban account.' },
   'factor.recovery_codes_generated': { title: 'New recovery codes', body: 'New recovery codes were generated for your Koban account; the old ones no longer work.' },
@@ -46,7 +48,9 @@ const TEXT_JA: Readonly<Record<AlertType, { title: string; body: string }>> = {
   'password.changed': { title: 'Koban のパスワードが変更されました', body: 'Koban アカウントのパスワードが変更されました。' },
   'pin.set': { title: 'チャージ用 PIN が設定されました', body: 'Koban アカウントのチャージ用 PIN が設定または変更されました。' },
   'pin.locked': { title: 'チャージ用 PIN がロックされました', body: 'チャージ用 PIN の入力を何度も間違えたため、ロックしました。アプリで2段階認証をしてから再設定してください。' },
-  'factor.passkey_added': { title: 'パスキーが追加されました', body: '新しいパスキーで Koban アカウントにログインできるようになりました。' },
+  'factor.passkey_added': { title: 'パスキーが追加されました', body: '新しいパスキーで Koban アカウントにログインできるようになりました。これからはお支払いもパスキーで確認します。' },
+  'payment_passkey.enabled': { title: 'お支払いにパスキーを使います', body: 'Koban アカウントのお支払いは、これからすべてパスキーで確認します。' },
+  'payment_passkey.disabled': { title: 'お支払いにパスキーが不要になりました', body: 'Koban アカウントのお支払いにパスキーの確認が不要になりました。心当たりがない場合は、すぐに Koban サポートへご連絡ください。' },
   'factor.passkey_removed': { title: 'パスキーが削除されました', body: 'Koban アカウントからパスキーが削除されました。' },
   'factor.totp_enabled': { title: '認証アプリを設定しました', body: 'Koban アカウントの2段階認証に認証アプリが設定されました。' },
   'factor.recovery_codes_generated': { title: '新しいリカバリーコード', body: 'Koban アカウントの新しいリカバリーコードを発行しました。以前のコードは使えません。' },

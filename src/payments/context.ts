@@ -26,11 +26,20 @@ export interface CustomerContext {
   /** The session this request came in (identity's step-up grants are bound to it). */
   readonly sessionId?: string;
   /**
-   * A step-up grant for `confirm_payment {paymentId, amountMinor}` sent with this request (a passkey confirming
-   * a held payment, issue 13). Payments never reads it; identity's hook checks it.
+   * The step-up grant sent with this request (`x-step-up-grant`): `confirm_payment {paymentId, amountMinor}` for a
+   * held payment, `pay {...}` for a payment of a customer who pays with a passkey (issue 13). Payments never reads
+   * it; identity's hooks check it.
    */
   readonly confirmationGrant?: string;
+  /** The customer pays with a passkey (identity decides, with the session): every payment they start needs it. */
+  readonly paysWithPasskey?: boolean;
 }
+
+/** What a payment names in its passkey proof (identity's step-up `pay`). */
+export type PaymentPasskeyParams =
+  | { readonly method: 'code' }
+  | { readonly method: 'order_qr'; readonly codeId: string }
+  | { readonly method: 'store_qr'; readonly amountMinor: bigint };
 
 /** Turns a request into a customer context, or null when it is not authenticated. Identity provides it. */
 export interface CustomerAuthenticator {
@@ -86,6 +95,11 @@ export interface PaymentHooks {
    * then finds the one that fails).
    */
   notifyCustomers(notices: readonly CustomerNotice[], client: Queryable): Promise<void>;
+  /**
+   * For a customer who pays with a passkey (`ctx.paysWithPasskey`): consumes the `pay` grant sent with this
+   * request, or throws `payment_passkey_required` (identity reports the attempt to risk).
+   */
+  requirePaymentPasskey(ctx: CustomerContext, params: PaymentPasskeyParams): Promise<void>;
 }
 
 /**
@@ -97,4 +111,5 @@ export const defaultPaymentHooks: PaymentHooks = {
   requireStrongConfirmation: async () => false,
   confirmsHeldPayment: async () => { throw new KobanError('strong_confirmation_required'); },
   notifyCustomers: async () => undefined,
+  requirePaymentPasskey: async () => { throw new KobanError('payment_passkey_required'); },
 };

@@ -29,6 +29,8 @@ export interface QrAttempt extends SettlingAttempt {
   facts?: { paymentId: string; merchantId: string; amountMinor: bigint; storeId: string | null; categoryCode: string };
   /** Set when risk asked for a strong confirmation the request did not give: the payment waits for it (issue 13's hold). */
   confirmation?: ConfirmationNeed;
+  /** The customer proved this payment with the passkey they pay with: the strongest confirmation there is. */
+  passkeyProved?: boolean;
 }
 
 export interface DynamicQrAttempt extends QrAttempt {
@@ -43,6 +45,25 @@ export interface StaticQrAttempt extends QrAttempt {
   store?: { merchantId: string; storeId: string };
   merchantPaymentId?: string;
   requestFingerprint?: string;
+}
+
+/**
+ * A customer who pays with a passkey proves this payment with it (identity's step-up `pay`, bound to the order
+ * or to the typed amount), before anything is scored or claimed; without it the payment is refused
+ * (`payment_passkey_required`). After the replay check, so a retried tap gets its first answer without a new proof.
+ */
+export async function paymentPasskeyForOrder(deps: PaymentsDeps, attempt: DynamicQrAttempt): Promise<undefined> {
+  if (attempt.ctx.paysWithPasskey !== true) return undefined;
+  await deps.hooks.requirePaymentPasskey(attempt.ctx, { method: 'order_qr', codeId: attempt.codeId });
+  attempt.passkeyProved = true;
+  return undefined;
+}
+
+export async function paymentPasskeyForStore(deps: PaymentsDeps, attempt: StaticQrAttempt): Promise<undefined> {
+  if (attempt.ctx.paysWithPasskey !== true) return undefined;
+  await deps.hooks.requirePaymentPasskey(attempt.ctx, { method: 'store_qr', amountMinor: attempt.amountMinor });
+  attempt.passkeyProved = true;
+  return undefined;
 }
 
 export async function requireOwnWalletStep(deps: PaymentsDeps, attempt: QrAttempt): Promise<undefined> {
@@ -67,10 +88,10 @@ export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): P
     amountMinor: facts.amountMinor, ip: ctx.ip ?? null, balanceMinor: await walletBalanceMinor(deps, ctx.walletAccountId), ref: facts.paymentId,
   });
   if (risk.decision === 'challenge') {
-    if (!(await confirmedStrongly(deps, ctx, facts.amountMinor))) attempt.confirmation = { strength: 'strong', reasons: risk.rules };
+    if (attempt.passkeyProved !== true && !(await confirmedStrongly(deps, ctx, facts.amountMinor))) attempt.confirmation = { strength: 'strong', reasons: risk.rules };
     return undefined;
   }
-  if (facts.amountMinor <= deps.config.strongConfirmationAboveMinor) return undefined;
+  if (facts.amountMinor <= deps.config.strongConfirmationAboveMinor || attempt.passkeyProved === true) return undefined;
   if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor, 'pin'))) {
     throw new KobanError('strong_confirmation_required', { detail: `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` });
   }

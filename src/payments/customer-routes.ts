@@ -34,6 +34,14 @@ function withPin(ctx: CustomerContext, pin: string | undefined): CustomerContext
   return pin === undefined ? ctx : { ...ctx, confirmationPin: pin };
 }
 
+/** `x-step-up-grant`: a passkey's proof for this payment (`pay`), or for a waiting one (`confirm_payment`). */
+const GrantHeader = Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 512 })) });
+
+function withGrant(ctx: CustomerContext, request: FastifyRequest): CustomerContext {
+  const grant = request.headers['x-step-up-grant'];
+  return typeof grant === 'string' ? { ...ctx, confirmationGrant: grant } : ctx;
+}
+
 function customerPaymentView(payment: Payment, names?: { merchantName: string; storeName: string | null }) {
   return {
     paymentId: payment.id, status: payment.status, kind: payment.kind, amount: payment.amountMinor.toString(),
@@ -56,8 +64,10 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   };
   const tags = ['wallet payments'];
 
-  app.post('/v1/wallet/payment-codes', { schema: { tags, summary: 'Mint a one-time payment code for this device' } }, async (request) => {
-    const minted = await payments.mintPaymentCode(await requireCustomer(request));
+  app.post('/v1/wallet/payment-codes', {
+    schema: { tags, summary: 'Mint a one-time payment code for this device (a customer who pays with a passkey sends `x-step-up-grant` for pay {method: "code"})', headers: GrantHeader },
+  }, async (request) => {
+    const minted = await payments.mintPaymentCode(withGrant(await requireCustomer(request), request));
     return { codeId: minted.codeId, code: minted.code, expiresAt: minted.expiresAt.toISOString() };
   });
 
@@ -84,10 +94,11 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
 
   app.post('/v1/wallet/qr/:codeId/pay', {
     // No body schema: the body is optional (older clients post none); `pin` is checked by hand.
-    schema: { tags, summary: 'Pay a scanned order QR (optional body `{ pin }`: the charge PIN, when the payment needs strong confirmation)', params: CodeIdParams },
+    schema: { tags, summary: 'Pay a scanned order QR (optional body `{ pin }`: the charge PIN, when the payment needs strong confirmation; a customer who pays with a passkey sends `x-step-up-grant` for pay {method: "order_qr", codeId} instead)',
+      params: CodeIdParams, headers: GrantHeader },
   }, async (request, reply) => {
     const pin = optionalPin(request.body);
-    const payment = await payments.payDynamicQr(withPin(await requireCustomer(request), pin), (request.params as { codeId: string }).codeId);
+    const payment = await payments.payDynamicQr(withGrant(withPin(await requireCustomer(request), pin), request), (request.params as { codeId: string }).codeId);
     return heldAnswer(reply, payment);
   });
 
@@ -98,11 +109,11 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   });
 
   app.post('/v1/wallet/static-qr/pay', {
-    schema: { tags, summary: 'Pay a store QR with an amount the customer typed (`pin`: the charge PIN, when the payment needs strong confirmation)',
-      body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey, pin: ConfirmationPin }, { additionalProperties: false }) },
+    schema: { tags, summary: 'Pay a store QR with an amount the customer typed (`pin`: the charge PIN, when the payment needs strong confirmation; a customer who pays with a passkey sends `x-step-up-grant` for pay {method: "store_qr", amountMinor})',
+      headers: GrantHeader, body: Type.Object({ payload: Payload, amount: AmountIn, idempotencyKey: IdempotencyKey, pin: ConfirmationPin }, { additionalProperties: false }) },
   }, async (request, reply) => {
     const body = request.body as { payload: string; amount: string | number; idempotencyKey?: string; pin?: string };
-    const ctx = withPin(await requireCustomer(request), body.pin);
+    const ctx = withGrant(withPin(await requireCustomer(request), body.pin), request);
     const amountMinor = parseAmountMinor(body.amount, payments.deps.config.paymentMaxAmountMinor, '/body/amount');
     return heldAnswer(reply, await payments.payStaticQr(ctx, body.payload, amountMinor, body.idempotencyKey ?? null));
   });
@@ -118,12 +129,10 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
 
   app.post('/v1/wallet/confirmations/:paymentId/confirm', {
     schema: { tags, summary: 'Confirm a waiting payment with the charge PIN, or a passkey (`x-step-up-grant` for confirm_payment {paymentId, amountMinor}); money moves now', params: PaymentIdParams,
-      headers: Type.Object({ 'x-step-up-grant': Type.Optional(Type.String({ maxLength: 512 })) }),
+      headers: GrantHeader,
       body: Type.Object({ pin: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: false }) },
   }, async (request) => {
-    const grant = (request.headers as { 'x-step-up-grant'?: string })['x-step-up-grant'];
-    const withProof = withPin(await requireCustomer(request), (request.body as { pin?: string }).pin);
-    const ctx = grant === undefined ? withProof : { ...withProof, confirmationGrant: grant };
+    const ctx = withGrant(withPin(await requireCustomer(request), (request.body as { pin?: string }).pin), request);
     return customerPaymentView(await payments.confirmHeldPayment(ctx, (request.params as { paymentId: string }).paymentId));
   });
 

@@ -27,7 +27,7 @@ import { cancelAnswer, cancelConsequencesStep, decideCancelStep, awaitPaymentOut
 import type { CustomerContext } from './context.ts';
 import {
   answerRepeatedStaticPayment, answerRepeatedTap, assessQrPayment, claimOrder, readOrder, readStore, requireOwnWalletStep, requirePayableOrder,
-  resolveStore, stageStaticPayment, holdQrForCustomer, type DynamicQrAttempt, type StaticQrAttempt,
+  resolveStore, stageStaticPayment, holdQrForCustomer, paymentPasskeyForOrder, paymentPasskeyForStore, type DynamicQrAttempt, type StaticQrAttempt,
 } from './customer-pay.ts';
 import type { PaymentsDeps } from './deps.ts';
 import type { Payment, Refund } from './model.ts';
@@ -94,6 +94,7 @@ export const DYNAMIC_QR_PAYMENT = table<DynamicQrAttempt, Payment>([
   ['read order', readOrder],
   ['replay check', answerRepeatedTap],
   ['validate order', requirePayableOrder],
+  ['the passkey the customer pays with', paymentPasskeyForOrder],
   ['switches', paymentsOn],
   ['merchant standing', orderStanding],
   ['test or live money', qrPaymentMode],
@@ -114,6 +115,7 @@ export const STATIC_QR_PAYMENT = table<StaticQrAttempt, Payment>([
   ['validate wallet', requireOwnWalletStep],
   ['read store', readStore],
   ['replay check', answerRepeatedStaticPayment],
+  ['the passkey the customer pays with', paymentPasskeyForStore],
   ['switches', paymentsOn],
   ['store', resolveStore],
   ['merchant standing', storeStanding],

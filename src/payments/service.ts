@@ -122,6 +122,8 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     async mintPaymentCode(ctx) {
       // Codes already shown keep working until they expire (the switch's promise in the catalogue).
       deps.switches.assertOn('payment_code_minting');
+      // A customer who pays with a passkey proves each code with it (issue 13): malware on the phone cannot.
+      if (ctx.paysWithPasskey === true) await deps.hooks.requirePaymentPasskey(ctx, { method: 'code' });
       return mintedOrThrow(await mints.submit(ctx));
     },
     drainCodeMints: () => mints.drain(),

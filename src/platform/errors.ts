@@ -137,6 +137,8 @@ export const problems = {
   pin_reset_needs_strong_factor: { status: 403, title: 'A locked PIN is reset with a passkey or authenticator app, or after an account recovery (an SMS code alone is not enough)' },
   credential_change_needs_old_factor: { status: 403, title: 'For a day after a phone change, this change needs a passkey or authenticator app you had before it (or wait)' },
   confirmation_not_found: { status: 404, title: 'No payment waits for your confirmation under this id' },
+  payment_passkey_required: { status: 403, title: 'You pay with a passkey: confirm this payment with it (step-up pay, or confirm_payment for a waiting payment)' },
+  payment_passkey_unavailable: { status: 409, title: 'Add a passkey first: payments are confirmed with one' },
   confirmation_needs_established_device: { status: 403, title: 'Confirm this payment with your PIN on a phone you have used with Koban for more than a day, or with a passkey' },
   webhook_endpoint_invalid: { status: 400, title: 'The webhook URL is not acceptable' },
   webhook_delivery_not_found: { status: 404, title: 'No such webhook delivery' },

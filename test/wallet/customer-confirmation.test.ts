@@ -281,6 +281,7 @@ describe('a passkey as strong confirmation (issue 13)', () => {
   it('the customer on a new phone releases a held QR payment with a passkey bound to its id and amount; the PIN there, SMS, another amount or another payment, or no user verification do not', async () => {
     const customer = await establishedCustomer(40_000n);
     const authenticator = await enrolPasskey(customer);
+    await stopPayingWithPasskey(customer, authenticator); // pays as before: risk's hold, released with the passkey
     const newPhone = { ...customer, client: await thiefSignsIn(customer) };
     const held = await payStoreQr(newPhone.client, '4000');
     expect(held.statusCode, held.body).toBe(202);
@@ -309,7 +310,7 @@ describe('a passkey as strong confirmation (issue 13)', () => {
 
   it('a thief with the session and the PIN but not the passkey cannot release what risk held', async () => {
     const victim = await establishedCustomer(30_000n);
-    await enrolPasskey(victim);
+    await stopPayingWithPasskey(victim, await enrolPasskey(victim));
     const thief = await thiefSignsIn(victim);
     const held = await payStoreQr(thief, '5000', undefined, PIN);
     expect(held.statusCode).toBe(202);
@@ -317,5 +318,109 @@ describe('a passkey as strong confirmation (issue 13)', () => {
     // The SIM-swapped SMS does not stand in for the passkey.
     await expect(stepUpBySms(w.koban, { ...victim, client: thief }, 'confirm_payment', { paymentId: held.json().paymentId, amountMinor: 5000 })).rejects.toThrow(/step-up verify failed/);
     expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
+  });
+});
+
+/** The customer turns paying with the passkey off: only the passkey itself may (step-up change_factors). */
+async function stopPayingWithPasskey(customer: Customer, authenticator: SoftAuthenticator): Promise<void> {
+  const grant = await stepUpByPasskey(customer, (options) => authenticator.assert(options), 'change_factors', { factor: 'payment_passkey' });
+  const off = await customer.client.request({ method: 'PUT', url: '/v1/customer/payment-passkey', body: { enabled: false }, headers: { 'x-step-up-grant': grant } });
+  expect(off.statusCode, off.body).toBe(200);
+}
+
+const payProof = (customer: Customer, authenticator: SoftAuthenticator, params: Record<string, string | number>) =>
+  stepUpByPasskey(customer, (options) => authenticator.assert(options), 'pay', params);
+const mint = (client: Client, grant?: string) =>
+  client.request({ method: 'POST', url: '/v1/wallet/payment-codes', body: {}, headers: grant === undefined ? {} : { 'x-step-up-grant': grant } });
+const missingPasskeySignals = async (customerId: string) => Number((await w.db.pool.query<{ n: string }>(
+  `select count(*) as n from risk_events where account_id = $1::text and kind = 'security_signal' and decision = 'review' and reasons->0->>'rule' = 'payment_passkey_missing'`, [customerId])).rows[0]?.n);
+
+describe('a customer who has a passkey pays with it: malware on their own phone cannot pay (issue 13)', () => {
+  it('malware holding the session, the device key and the PIN cannot mint a payment code; the owner mints with the passkey, one code per proof', async () => {
+    const victim = await establishedCustomer(30_000n);
+    const authenticator = await enrolPasskey(victim);
+    expect((await victim.client.request({ method: 'GET', url: '/v1/customer/factors' })).json()).toMatchObject({ passkeys: 1, paysWithPasskey: true });
+    // The malware is the victim's own browser: same cookie, same device key, same network.
+    const refused = await mint(victim.client);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'payment_passkey_required' });
+    expect(await missingPasskeySignals(victim.customerId)).toBe(1);
+    // A script retrying is one alert in the window, not one per try.
+    expect((await mint(victim.client)).statusCode).toBe(403);
+    expect(await missingPasskeySignals(victim.customerId)).toBe(1);
+    // An SMS code (what a SIM swap gives) is not offered for a payment.
+    const started = await victim.client.request({ method: 'POST', url: '/v1/customer/step-up', body: { action: 'pay', params: { method: 'code' } } });
+    expect(started.json().methods).toEqual(['passkey']);
+    await expect(stepUpByPasskey(victim, (options) => authenticator.assert(options, { userVerified: false }), 'pay', { method: 'code' })).rejects.toThrow(/step-up verify failed/);
+
+    const grant = await payProof(victim, authenticator, { method: 'code' });
+    const minted = await mint(victim.client, grant);
+    expect(minted.statusCode, minted.body).toBe(200);
+    // The proof is single use: replayed, it mints nothing.
+    expect((await mint(victim.client, grant)).json()).toMatchObject({ code: 'payment_passkey_required' });
+    const paid = await charge(minted.json().code, 1_000);
+    expect(paid).toMatchObject({ statusCode: 200, code: 'SUCCESS', status: 'COMPLETED' });
+    expect(await balanceOf(w, victim.customerId)).toBe(29_000n);
+  });
+
+  it('malware cannot pay an order or store QR with the PIN; a passkey proof for another amount does not pay either; the right one pays at once, nothing held', async () => {
+    const victim = await establishedCustomer(30_000n, { history: false });
+    const authenticator = await enrolPasskey(victim);
+    const withPin = await payStoreQr(victim.client, '5000', undefined, PIN);
+    expect(withPin.statusCode).toBe(403);
+    expect(withPin.json()).toMatchObject({ code: 'payment_passkey_required' });
+    const forLess = await payProof(victim, authenticator, { method: 'store_qr', amountMinor: 500 });
+    const wrongAmount = await victim.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: { 'x-step-up-grant': forLess },
+      body: { payload: storeQr(), amount: '5000', idempotencyKey: `qr-${randomBytes(6).toString('hex')}` } });
+    expect(wrongAmount.json()).toMatchObject({ code: 'payment_passkey_required' });
+    expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
+
+    // ¥12,000 would be held for a strong confirmation on a budget of a newcomer's: the passkey is that confirmation.
+    const proof = await payProof(victim, authenticator, { method: 'store_qr', amountMinor: 12_000 });
+    const paid = await victim.client.request({ method: 'POST', url: '/v1/wallet/static-qr/pay', headers: { 'x-step-up-grant': proof },
+      body: { payload: storeQr(), amount: '12000', idempotencyKey: `qr-${randomBytes(6).toString('hex')}` } });
+    expect(paid.statusCode, paid.body).toBe(200);
+    expect(paid.json()).toMatchObject({ status: 'COMPLETED', amount: '12000' });
+    expect(await balanceOf(w, victim.customerId)).toBe(18_000n);
+  });
+
+  it('a till charge that waits for the customer is released with the passkey, never with the PIN malware watched being typed', async () => {
+    const victim = await establishedCustomer(30_000n);
+    const authenticator = await enrolPasskey(victim);
+    const minted = await mint(victim.client, await payProof(victim, authenticator, { method: 'code' }));
+    const held = await charge(minted.json().code, 12_000);
+    expect(held).toMatchObject({ statusCode: 202, code: 'REQUEST_ACCEPTED' });
+    const paymentId = held.paymentId ?? '';
+    const pinRelease = await confirm(victim.client, paymentId);
+    expect(pinRelease.statusCode).toBe(403);
+    expect(pinRelease.json()).toMatchObject({ code: 'payment_passkey_required' });
+    expect(await balanceOf(w, victim.customerId)).toBe(30_000n);
+    const grant = await stepUpByPasskey(victim, (options) => authenticator.assert(options), 'confirm_payment', { paymentId, amountMinor: 12_000 });
+    expect((await confirmWithGrant(victim.client, paymentId, grant)).json()).toMatchObject({ paymentId, status: 'COMPLETED' });
+    expect(await balanceOf(w, victim.customerId)).toBe(18_000n);
+  });
+
+  it('malware cannot turn paying with a passkey off (it takes the passkey itself); the owner can, every contact is told, and removing the last passkey ends it too', async () => {
+    const victim = await establishedCustomer(30_000n);
+    const authenticator = await enrolPasskey(victim);
+    const bare = await victim.client.request({ method: 'PUT', url: '/v1/customer/payment-passkey', body: { enabled: false } });
+    expect(bare.json()).toMatchObject({ code: 'step_up_required' });
+    await expect(stepUpBySms(w.koban, victim, 'change_factors', { factor: 'payment_passkey' })).rejects.toThrow(/step-up verify failed|step-up/);
+    expect((await mint(victim.client)).statusCode).toBe(403);
+
+    await stopPayingWithPasskey(victim, authenticator);
+    const told = await w.db.pool.query(`select 1 from outbox_messages where kind = 'security_alert' and recipient = $1 and (subject like '%no longer need your passkey%' or subject like '%パスキーが不要%')`, [victim.email]);
+    expect(told.rowCount).toBe(1);
+    expect((await mint(victim.client)).statusCode).toBe(200);
+    const on = await victim.client.request({ method: 'PUT', url: '/v1/customer/payment-passkey', body: { enabled: true } });
+    expect(on.statusCode, on.body).toBe(200);
+    expect((await mint(victim.client)).statusCode).toBe(403);
+
+    const [passkey] = (await victim.client.request({ method: 'GET', url: '/v1/customer/passkeys' })).json().passkeys as Array<{ id: string }>;
+    const removal = await stepUpByPasskey(victim, (options) => authenticator.assert(options), 'change_factors', { factor: 'passkey', passkeyId: passkey?.id ?? '' });
+    expect((await victim.client.request({ method: 'DELETE', url: `/v1/customer/passkeys/${passkey?.id}`, headers: { 'x-step-up-grant': removal } })).statusCode).toBe(200);
+    expect((await mint(victim.client)).statusCode).toBe(200);
+    // With no passkey left there is nothing to pay with: turning it on is refused.
+    expect((await victim.client.request({ method: 'PUT', url: '/v1/customer/payment-passkey', body: { enabled: true } })).json()).toMatchObject({ code: 'payment_passkey_unavailable' });
   });
 });

@@ -1,4 +1,5 @@
 /** Sessions, devices, the notification feed, step-up, factors and the charge PIN. Thin adapters. */
+import { setPaysWithPasskey } from '../payment-passkey.ts';
 import { Type } from 'typebox';
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { FastifyRequest } from 'fastify';
@@ -109,8 +110,15 @@ function registerFactorRoutes(app: App, identity: Identity, grantOf: (request: F
 
   app.get('/v1/customer/factors', {
     schema: { tags, summary: 'Which sign-in factors and charge PIN the signed-in customer has (counts and states, never secrets)',
-      response: { 200: Type.Object({ passkeys: Type.Integer(), totp: Type.Boolean(), recoveryCodesLeft: Type.Integer(), chargePin: Type.Union([Type.Literal('not_set'), Type.Literal('set'), Type.Literal('locked')]) }) } },
+      response: { 200: Type.Object({ passkeys: Type.Integer(), totp: Type.Boolean(), recoveryCodesLeft: Type.Integer(), chargePin: Type.Union([Type.Literal('not_set'), Type.Literal('set'), Type.Literal('locked')]), paysWithPasskey: Type.Boolean() }) } },
   }, async (request) => factorSummary(deps, (await identity.guard(request)).customerId));
+  app.put('/v1/customer/payment-passkey', {
+    schema: { tags, summary: 'Pay with your passkey (on while you have one); turning it off needs the passkey (step-up change_factors {factor: "payment_passkey"})', headers: GrantHeader,
+      body: Type.Object({ enabled: Type.Boolean() }, { additionalProperties: false }), response: { 200: Ok } },
+  }, async (request) => {
+    await setPaysWithPasskey(deps, await identity.guard(request), request.body.enabled, grantOf(request), requestOrigin(request));
+    return { status: 'ok' as const };
+  });
   app.post('/v1/customer/passkeys/registration/options', {
     schema: { tags, summary: 'Start adding a passkey (step-up change_factors {factor: "passkey"} in X-Step-Up-Grant)', headers: GrantHeader, body: Empty },
   }, async (request) => startPasskeyRegistration(deps, await identity.guard(request), grantOf(request)));

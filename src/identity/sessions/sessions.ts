@@ -20,9 +20,17 @@ export interface Session {
    */
   readonly deviceKey: string | null;
   readonly authMethods: readonly AuthMethod[];
+  /** The customer pays with a passkey (payment-passkey.ts): read with the session, so a payment costs no extra statement. */
+  readonly paysWithPasskey: boolean;
   /** The cookie value this request presented (needed to derive the CSRF token). */
   readonly token: string;
 }
+
+/**
+ * Whether the customer pays with a passkey (identity's payment-passkey.ts), as SQL over a `customers` row
+ * aliased `c`: a passkey, and no opt-out. Here because the session's one statement reads it.
+ */
+export const PAYS_WITH_PASSKEY_SQL = '(not c.payment_passkey_opt_out and exists (select 1 from passkeys pk where pk.customer_id = c.id))';
 
 export interface SessionTimeouts {
   readonly idleMs: number;
@@ -64,10 +72,10 @@ export function touchSlackMs(idleMs: number): number {
  * up to the slack before its idle timeout, never after it.
  */
 export async function authenticateToken(db: Queryable, token: string, timeouts: SessionTimeouts): Promise<(Session & { readonly binding: SessionBinding }) | null> {
-  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; device_key: string | null; auth_methods: AuthMethod[]; device_key_thumbprint: string | null; proof_age_ms: number | null; proof_network: string | null }>({
+  const result = await db.query<{ id: string; customer_id: string; device_id: string | null; device_key: string | null; auth_methods: AuthMethod[]; pays_with_passkey: boolean; device_key_thumbprint: string | null; proof_age_ms: number | null; proof_network: string | null }>({
     name: 'identity_authenticate_session',
     text: `with live as (
-       select s.id, s.customer_id, s.device_id, s.auth_methods, s.device_key_thumbprint, s.proof_at, s.proof_network, s.last_seen_at
+       select s.id, s.customer_id, s.device_id, s.auth_methods, s.device_key_thumbprint, s.proof_at, s.proof_network, s.last_seen_at, ${PAYS_WITH_PASSKEY_SQL} as pays_with_passkey
          from sessions s join customers c on c.id = s.customer_id
         where s.token_hash = $1 and s.revoked_at is null and c.status = 'active'
           and s.last_seen_at > now() - make_interval(secs => $2::double precision / 1000)
@@ -76,7 +84,7 @@ export async function authenticateToken(db: Queryable, token: string, timeouts: 
        update sessions t set last_seen_at = now() from live
         where t.id = live.id and live.last_seen_at <= now() - make_interval(secs => $4::double precision / 1000)
      )
-     select id, customer_id, device_id, (select encode(d.device_hash, 'hex') from devices d where d.id = live.device_id) as device_key, auth_methods,
+     select id, customer_id, device_id, (select encode(d.device_hash, 'hex') from devices d where d.id = live.device_id) as device_key, auth_methods, pays_with_passkey,
        device_key_thumbprint, (extract(epoch from now() - proof_at) * 1000)::float8 as proof_age_ms, proof_network
        from live`,
     values: [sha256(token), timeouts.idleMs, timeouts.absoluteMs, touchSlackMs(timeouts.idleMs)],
@@ -84,7 +92,7 @@ export async function authenticateToken(db: Queryable, token: string, timeouts: 
   const row = result.rows[0];
   if (row === undefined) return null;
   return {
-    id: row.id, customerId: row.customer_id, deviceId: row.device_id, deviceKey: row.device_key, authMethods: row.auth_methods, token,
+    id: row.id, customerId: row.customer_id, deviceId: row.device_id, deviceKey: row.device_key, authMethods: row.auth_methods, paysWithPasskey: row.pays_with_passkey, token,
     binding: { keyThumbprint: row.device_key_thumbprint, proofAgeMs: row.proof_age_ms, proofNetwork: row.proof_network },
   };
 }

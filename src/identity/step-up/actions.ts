@@ -10,6 +10,9 @@ export const STEP_UP_ACTIONS = [
   'top_up', 'add_funding_source', 'link_social', 'unlink_social', 'change_email', 'change_phone', 'change_password', 'change_factors', 'raise_limits', 'send', 'withdraw',
   // Issue 13: a passkey confirms a payment held for a strong confirmation, bound to {paymentId, amountMinor}.
   'confirm_payment',
+  // Issue 13: a customer who pays with a passkey proves it for each payment (payment-passkey.ts): {method: code}, or
+  // {method: order_qr, codeId}, or {method: store_qr, amountMinor}.
+  'pay',
 ] as const;
 export type StepUpAction = (typeof STEP_UP_ACTIONS)[number];
 

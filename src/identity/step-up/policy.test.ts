@@ -20,12 +20,13 @@ describe('step-up policy table', () => {
     });
 
   it('a customer with neither passkey nor elevated risk may use any factor they have (a payment is confirmed by a passkey only)', () => {
-    for (const action of STEP_UP_ACTIONS.filter((a) => a !== 'confirm_payment')) expect(allowedStepUpFactors(action, { hasPasskey: false, riskElevated: false })).toEqual(['passkey', 'totp', 'sms']);
+    for (const action of STEP_UP_ACTIONS.filter((a) => a !== 'confirm_payment' && a !== 'pay')) expect(allowedStepUpFactors(action, { hasPasskey: false, riskElevated: false })).toEqual(['passkey', 'totp', 'sms']);
   });
 
   it('confirms a held payment with a passkey only: an SMS code is what a SIM swap gives a thief (issue 13)', () => {
     for (const hasPasskey of [false, true]) for (const riskElevated of [false, true]) {
       expect(allowedStepUpFactors('confirm_payment', { hasPasskey, riskElevated })).toEqual(['passkey']);
+      expect(allowedStepUpFactors('pay', { hasPasskey, riskElevated })).toEqual(['passkey']);
     }
   });
 });

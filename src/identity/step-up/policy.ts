@@ -48,6 +48,8 @@ export const STEP_UP_POLICY: Readonly<Record<StepUpAction, ActionPolicy>> = {
   // Only a passkey (phishing-resistant, user verification, held on the customer's own authenticator) confirms a
   // payment risk held: an SMS code is what a SIM swap gives a thief, and the PIN path has its own device rule.
   confirm_payment: { usual: PASSKEY, withPasskey: PASSKEY, elevated: PASSKEY },
+  // The passkey a customer pays with (payment-passkey.ts): the one proof malware on their own phone cannot give.
+  pay: { usual: PASSKEY, withPasskey: PASSKEY, elevated: PASSKEY },
 };
 
 export interface StepUpContext {

@@ -102,7 +102,7 @@ export async function sendStepUpCode(deps: IdentityDeps, session: Session, stepU
 const ACTION_JA: Readonly<Record<StepUpAction, string>> = {
   top_up: 'チャージ', add_funding_source: '支払い元の追加', link_social: 'ソーシャルログインの連携', unlink_social: 'ソーシャルログインの解除',
   change_email: 'メールアドレスの変更', change_phone: '電話番号の変更', change_password: 'パスワードの変更', change_factors: '認証設定の変更', raise_limits: '利用限度額の引き上げ',
-  send: '送金', withdraw: '出金', confirm_payment: 'お支払いの確認',
+  send: '送金', withdraw: '出金', confirm_payment: 'お支払いの確認', pay: 'お支払い',
 };
 
 export async function stepUpPasskeyOptions(deps: IdentityDeps, session: Session, stepUpId: string) {
