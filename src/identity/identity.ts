@@ -17,6 +17,7 @@ import { forcePasswordAndPinReset, forceResetAllCustomers } from './recovery/for
 import { createRiskSlot, type RiskPort } from './risk-port.ts';
 import { createSecrets } from './secrets.ts';
 import { purgeExpiredProofs } from './sessions/device-proof.ts';
+import { purgeIdleDecoyGuards } from './login/decoy.ts';
 import { isEstablishedDevice } from './sessions/devices.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
 import { checkSignInHealth, signInHealth, type SignInAlertReason, type SignInHealth } from './sign-in-health.ts';
@@ -112,6 +113,7 @@ export function createIdentity(config: Config, db: Database): Identity {
       await purgeExpiredProofs(db.pool);
       await db.pool.query('delete from webauthn_challenges where expires_at <= now()');
       await db.pool.query('delete from social_transactions where expires_at <= now()');
+      await purgeIdleDecoyGuards(db.pool);
     },
   };
 }

@@ -86,6 +86,7 @@ export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): P
   const risk = await assessPaymentWithRules(deps, {
     kind: 'payment', accountId: ctx.customerId, deviceId: ctx.deviceKey ?? ctx.deviceId, storeId: facts.storeId, merchantId: facts.merchantId, merchantCategoryCode: facts.categoryCode,
     amountMinor: facts.amountMinor, ip: ctx.ip ?? null, balanceMinor: await walletBalanceMinor(deps, ctx.walletAccountId), ref: facts.paymentId,
+    ...(attempt.passkeyProved === true ? { passkeyProved: true } : {}),
   });
   if (risk.decision === 'challenge') {
     if (attempt.passkeyProved !== true && !(await confirmedStrongly(deps, ctx, facts.amountMinor))) attempt.confirmation = { strength: 'strong', reasons: risk.rules };

@@ -65,6 +65,8 @@ export interface PaymentRiskEvent {
   readonly balanceMinor: bigint | null;
   /** The payment's id (chosen before the assessment, so an allowed decision names its payment). */
   readonly ref: string;
+  /** The customer proved this payment (or the code it charges) with the passkey they pay with: a challenge is met by it. */
+  readonly passkeyProved?: boolean;
 }
 
 export interface PaymentRiskDecision {

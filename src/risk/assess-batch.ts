@@ -38,7 +38,7 @@ export interface BatchEngineParts {
   readonly settings: RiskSettings;
   readonly actionScore: Readonly<Record<'challenge' | 'review' | 'deny', number>>;
   checkEvent(event: RiskEvent): void;
-  combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecision;
+  combine(reasons: readonly RiskReason[], ruleVersion: number, event: RiskEvent): RiskDecision;
   decisionValues(event: RiskEvent, decision: RiskDecision): Array<string | number | null>;
   alert(event: RiskEvent, decision: RiskDecision): Promise<void>;
   /** The device, card, network and store an event is seen with. */
@@ -92,7 +92,7 @@ export async function assessBatch(parts: BatchEngineParts, client: Queryable, ev
       if (hit !== null) reasons.push({ rule: rule.id, action: setting.action, score: parts.actionScore[setting.action], ...hit });
       for (const need of rule.countsAfter?.(item.event, view, setting.params) ?? []) countsAfter.set(`${need.key}|${need.bucketSec}`, need);
     }
-    decisions.push(parts.combine(reasons, parts.settings.ruleVersion()));
+    decisions.push(parts.combine(reasons, parts.settings.ruleVersion(), item.event));
     for (const key of item.increments) addTo(key, amount);
     for (const [key, need] of countsAfter) {
       addTo(key, amount);

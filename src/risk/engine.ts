@@ -63,7 +63,7 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
     }
     // Counters a rule writes only once it knows they apply (merchant convergence: recently-changed accounts only).
     if (after.length > 0) await countAfter(db, after, nowMs, event.amountMinor ?? 0n);
-    return combine(reasons, settings.ruleVersion());
+    return combine(reasons, settings.ruleVersion(), event);
   };
   const batchParts: BatchEngineParts = {
     settings, actionScore: ACTION_SCORE, checkEvent, combine, decisionValues, linksOf,
@@ -157,9 +157,18 @@ function checkEvent(event: RiskEvent): void {
   assert(event.amountMinor === undefined || event.amountMinor === null || event.amountMinor >= 0n, 'a risk event amount is not negative');
 }
 
-function combine(reasons: readonly RiskReason[], ruleVersion: number): RiskDecision {
+/**
+ * The most severe action wins. A challenge asks for a strong confirmation; a payment the customer proved with
+ * the passkey they pay with already carries the strongest one, so its challenge is met: allowed, the reasons
+ * kept (marked) for the record. Review and deny stand whatever the proof.
+ */
+function combine(reasons: readonly RiskReason[], ruleVersion: number, event: Pick<RiskEvent, 'passkeyProved'> = {}): RiskDecision {
   let decision: RiskDecisionKind = 'allow';
   for (const reason of reasons) if (SEVERITY[reason.action] > SEVERITY[decision]) decision = reason.action;
+  if (decision === 'challenge' && event.passkeyProved === true) {
+    const met = reasons.map((reason) => ({ ...reason, message: `${reason.message} — met: confirmed with the customer's passkey`.slice(0, FIELD_LENGTH_MAX) }));
+    return { id: uuidv7(), decision: 'allow', score: Math.min(100, met.reduce((sum, reason) => sum + reason.score, 0)), reasons: met, ruleVersion };
+  }
   const score = Math.min(100, reasons.reduce((sum, reason) => sum + reason.score, 0));
   return { id: uuidv7(), decision, score, reasons, ruleVersion };
 }

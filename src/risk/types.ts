@@ -34,6 +34,12 @@ export interface RiskEvent {
   readonly newCardTopUpMinor?: bigint | null;
   /** The caller's reference (payment id, top-up id…), kept with the decision. */
   readonly ref?: string | null;
+  /**
+   * Payments: the customer proved this very payment (or the code it charges) with the passkey they pay with
+   * (identity's payment-passkey.ts) — user verification on their own authenticator, which malware holding the
+   * session, the device key and the PIN cannot give. It is the strong confirmation a challenge asks for.
+   */
+  readonly passkeyProved?: boolean;
 }
 
 export interface RiskReason {

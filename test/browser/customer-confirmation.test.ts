@@ -97,7 +97,7 @@ describe('customer confirmation of a till charge', () => {
     expect(await walletBalance()).toBe(25_000n);
   });
 
-  it('a held charge released by the passkey on the phone (issue 13: the one confirmation a thief with the session, the PIN and the SIM cannot give); no PIN typed', async () => {
+  it('a customer with a passkey shows a code only after the passkey confirms it, and releases a held charge with the passkey (issue 13: the one confirmation malware with the session and the PIN cannot give); no PIN field', async () => {
     await addVirtualAuthenticator(page.context(), page);
     await page.goto(`${env.base}/wallet/settings/passkeys`);
     await page.getByLabel(ja('passkeys.name')).fill('テスト端末');
@@ -105,11 +105,21 @@ describe('customer confirmation of a till charge', () => {
     await completeStepUpDialog(env, page, customer);
     await page.getByText(ja('passkeys.added')).waitFor({ timeout: 10_000 });
 
-    const code = await shownCode();
+    // From the first passkey the customer pays with it: the pay screen makes no code until the passkey confirms one.
+    await page.goto(`${env.base}/wallet/pay`);
+    await page.getByRole('button', { name: ja('money.pay.withPasskey') }).click();
+    const payDialog = page.getByRole('dialog', { name: ja('stepUp.title') });
+    await payDialog.getByRole('button', { name: ja('stepUp.usePasskey') }).click();
+    await payDialog.waitFor({ state: 'detached' });
+    const digits = page.getByLabel(ja('money.pay.digitsLabel'));
+    await digits.waitFor({ timeout: 10_000 });
+    const code = ((await digits.textContent()) ?? '').replace(/\s/g, '');
     const merchantPaymentId = `till-${randomBytes(6).toString('hex')}`;
     expect(await charge(code, 12_000, merchantPaymentId)).toEqual({ status: 202, code: 'REQUEST_ACCEPTED', paymentStatus: 'CREATED' });
     const card = page.getByTestId('confirm-payment');
     await card.waitFor({ timeout: 10_000 });
+    // No PIN field: the PIN is what malware on the phone could have watched; the server refuses it too.
+    expect(await card.getByLabel(ja('money.confirm.pin')).count()).toBe(0);
     await card.getByRole('button', { name: ja('money.confirm.passkey') }).click();
     // The step-up is bound to this payment and its amount, and offers the passkey alone (never an SMS code).
     const dialog = page.getByRole('dialog', { name: ja('stepUp.title') });

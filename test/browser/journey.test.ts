@@ -70,8 +70,11 @@ async function stepUp(page: Page, by: 'sms' | 'passkey'): Promise<void> {
   await dialog.waitFor({ state: 'detached' });
 }
 
+/** The customer has a passkey, so they pay with it (issue 13): each code is shown once the passkey confirms it. */
 async function showPayCode(page: Page): Promise<string> {
   await page.goto(`${env.base}/wallet/pay`);
+  await page.getByRole('button', { name: ja('money.pay.withPasskey') }).click();
+  await stepUp(page, 'passkey');
   await page.getByRole('img', { name: ja('money.pay.barcodeAlt') }).waitFor();
   return ((await page.getByLabel(ja('money.pay.digitsLabel')).textContent()) ?? '').replace(/\s/g, '');
 }

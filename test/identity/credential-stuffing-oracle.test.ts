@@ -148,6 +148,25 @@ describe('what Koban still counts', () => {
     expect((await messagesTo(env.koban, victim.email)).some((m) => m.body.includes('password was entered correctly'))).toBe(false);
   });
 
+  it('stuffing millions of identifiers does not grow the decoys\' shadow guard for ever: idle rows are purged (a locked one much later), active ones kept', async () => {
+    const device = attackerDevice();
+    const decoy = (await login(device, `nobody-${network}@example.com`, 'from a list')).json() as { challengeId: string };
+    await post(device, '/v1/customer/login/second-factor', { challengeId: decoy.challengeId, method: 'totp', code: '123456' });
+    const subjectOf = await env.db.pool.query<{ decoy_subject: Buffer }>('select decoy_subject from login_challenges where id = $1', [decoy.challengeId]);
+    const subject = subjectOf.rows[0]?.decoy_subject;
+    expect(subject).toBeInstanceOf(Buffer);
+    const rows = () => env.db.pool.query('select 1 from login_decoy_factor_failures where subject = $1', [subject]).then((r) => r.rowCount);
+    expect(await rows()).toBe(1);
+    await env.koban.identity.purgeExpired();
+    expect(await rows()).toBe(1); // active: kept
+    await env.db.pool.query(`update login_decoy_factor_failures set last_attempt_at = now() - interval '31 days', locked_at = now() - interval '31 days' where subject = $1`, [subject]);
+    await env.koban.identity.purgeExpired();
+    expect(await rows()).toBe(1); // locked: kept for half a year
+    await env.db.pool.query(`update login_decoy_factor_failures set locked_at = null where subject = $1`, [subject]);
+    await env.koban.identity.purgeExpired();
+    expect(await rows()).toBe(0);
+  });
+
   it('on the customer\'s own remembered device a wrong password still says invalid_credentials and a right one signs in', async () => {
     const customer = await signUp(env.koban);
     expect((await login(customer.client, customer.email, 'a typo in the passphrase')).json().code).toBe('invalid_credentials');

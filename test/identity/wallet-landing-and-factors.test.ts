@@ -89,13 +89,13 @@ describe('GET /v1/customer/factors', () => {
   it('summarises passkeys, authenticator app, recovery codes left and the charge PIN state, and needs a session', async () => {
     const customer = await signUp(env.koban);
     const fresh = await customer.client.request({ method: 'GET', url: '/v1/customer/factors' });
-    expect(fresh.json()).toEqual({ passkeys: 0, totp: false, recoveryCodesLeft: 0, chargePin: 'not_set' });
+    expect(fresh.json()).toEqual({ passkeys: 0, totp: false, recoveryCodesLeft: 0, chargePin: 'not_set', paysWithPasskey: false });
 
     const codesGrant = await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'recovery_codes' });
     await customer.client.request({ method: 'POST', url: '/v1/customer/recovery-codes', body: {}, headers: { 'x-step-up-grant': codesGrant } });
     const pinGrant = await stepUpBySms(env.koban, customer, 'change_factors', { factor: 'charge_pin' });
     expect((await customer.client.request({ method: 'PUT', url: '/v1/customer/pin', body: { pin: '583920' }, headers: { 'x-step-up-grant': pinGrant } })).statusCode).toBe(200);
-    expect((await customer.client.request({ method: 'GET', url: '/v1/customer/factors' })).json()).toEqual({ passkeys: 0, totp: false, recoveryCodesLeft: 10, chargePin: 'set' });
+    expect((await customer.client.request({ method: 'GET', url: '/v1/customer/factors' })).json()).toEqual({ passkeys: 0, totp: false, recoveryCodesLeft: 10, chargePin: 'set', paysWithPasskey: false });
 
     await env.db.pool.query('update charge_pins set locked_at = now() where customer_id = $1', [customer.customerId]);
     expect((await customer.client.request({ method: 'GET', url: '/v1/customer/factors' })).json().chargePin).toBe('locked');

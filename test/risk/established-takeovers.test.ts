@@ -127,3 +127,37 @@ describe('malware sessions converging on a colluding merchant (merchant_converge
     }
   });
 });
+
+describe('a customer who proves each payment with their passkey (issue 13: the proof malware on the phone cannot give)', () => {
+  const proved = (who: Established, input: { amountMinor: bigint; ip?: string; storeId?: string }) => koban.risk.assess({
+    kind: 'payment', accountId: who.accountId, deviceId: who.phone, ip: input.ip ?? who.homeIp, storeId: input.storeId ?? who.usualStore,
+    merchantId: randomUUID(), merchantCategoryCode: '5411', amountMinor: input.amountMinor, balanceMinor: 100_000n, ref: randomUUID(), passkeyProved: true,
+  });
+
+  it('buys at twelve festival stalls in ten minutes without the pace refusing them; the same pace without the passkey is refused', async () => {
+    const withPasskey = await established();
+    const decisions: RiskDecision[] = [];
+    for (let i = 0; i < 12; i++) decisions.push(await proved(withPasskey, { amountMinor: 500n }));
+    expect(decisions.flatMap(rules)).not.toContain('payment_pace');
+    expect(decisions.every((d) => d.decision === 'allow')).toBe(true);
+    const without = await established();
+    const refused: RiskDecision[] = [];
+    for (let i = 0; i < 12; i++) refused.push(await pay(without, { amountMinor: 500n }));
+    expect(refused.flatMap(rules)).toContain('payment_pace');
+  });
+
+  it('a challenge is met by the passkey (allowed, its reasons kept and marked), and unusual-context spending it proved never reaches the ceiling', async () => {
+    const traveller = await established();
+    const decisions: RiskDecision[] = [];
+    for (let i = 0; i < 6; i++) decisions.push(await proved(traveller, { amountMinor: 999n, ip: THIEF_IP }));
+    expect(decisions.map((d) => d.decision)).toEqual(['allow', 'allow', 'allow', 'allow', 'allow', 'allow']);
+    expect(decisions.flatMap(rules)).not.toContain('unusual_context_ceiling');
+    const met = decisions[1]?.reasons.find((reason) => reason.rule === 'unusual_context');
+    expect(met?.message).toMatch(/met: confirmed with the customer's passkey/);
+    // Review and deny stand whatever the proof: a blocked device is refused even with the passkey.
+    await koban.risk.settings.addToList('blocked_device', traveller.phone, 'stolen phone reported', { kind: 'operator', id: 'op-analyst' });
+    const blocked = await proved(traveller, { amountMinor: 500n });
+    expect(blocked.decision).toBe('deny');
+    expect(rules(blocked)).toContain('blocked_instrument');
+  });
+});

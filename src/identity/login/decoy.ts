@@ -102,3 +102,23 @@ async function refuseLockedDecoyFactor(db: Queryable, subject: Buffer, factor: G
   const result = await db.query('select 1 from login_decoy_factor_failures where subject = $1 and factor = $2 and locked_at is not null', [subject, factor]);
   if (result.rowCount === 1) throw new KobanError('factor_locked', { extensions: { factor } });
 }
+
+/** A shadow guard idle this long is forgotten (a locked one after `DECOY_GUARD_LOCKED_KEEP_DAYS`). */
+export const DECOY_GUARD_KEEP_DAYS = 30;
+export const DECOY_GUARD_LOCKED_KEEP_DAYS = 180;
+/** At most this many shadow rows go per purge (the maintenance loop calls again). */
+export const DECOY_GUARD_PURGE_MAX = 10_000;
+
+/**
+ * Stuffing writes one shadow row per account or identifier it tries; without a purge the table only grows.
+ * A real account's counter is kept until a right code (or a recovery), so forgetting a shadow is itself a
+ * difference — but one an attacker sees only by coming back to the same candidate after a month of silence
+ * (half a year for a locked one), which costs more than it tells.
+ */
+export async function purgeIdleDecoyGuards(db: Queryable): Promise<number> {
+  const purged = await db.query(
+    `delete from login_decoy_factor_failures where ctid = any(array(select ctid from login_decoy_factor_failures
+       where last_attempt_at < now() - make_interval(days => case when locked_at is null then $1::int else $2::int end) limit $3))`,
+    [DECOY_GUARD_KEEP_DAYS, DECOY_GUARD_LOCKED_KEEP_DAYS, DECOY_GUARD_PURGE_MAX]);
+  return purged.rowCount ?? 0;
+}

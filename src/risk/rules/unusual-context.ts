@@ -100,8 +100,9 @@ function ceilingNeeds(event: RiskEvent, params: CeilingParams, increment: boolea
   return { context: [...context.credential, ...context.funding], spent };
 }
 
+/** Why this payment counts toward the ceiling, or null. One proved with the customer's passkey never does: malware cannot make it. */
 function ceilingContext(event: RiskEvent, facts: Facts, params: CeilingParams): string | null {
-  if (event.kind !== 'payment' || !payingFromEstablishedDevice(facts, params.deviceAgeHours)) return null;
+  if (event.kind !== 'payment' || event.passkeyProved === true || !payingFromEstablishedDevice(facts, params.deviceAgeHours)) return null;
   return unusualContext(event, facts, { recentHours: params.recentHours, smallAmountMinor: 1n });
 }
 

@@ -44,6 +44,7 @@ export const accountMessages: Messages = {
   'stepUp.action.send': { ja: '送金します', en: 'You are sending money' },
   'stepUp.action.withdraw': { ja: '銀行口座へ出金します', en: 'You are withdrawing to your bank account' },
   'stepUp.action.confirm_payment': { ja: 'お支払いを確認します', en: 'You are confirming a payment' },
+  'stepUp.action.pay': { ja: 'パスキーでお支払いを確認します', en: 'You are confirming a payment with your passkey' },
 
   // Problems (RFC 9457 codes from the server)
   'problem.generic': { ja: 'うまくいきませんでした。しばらくしてからもう一度お試しください。', en: 'Something went wrong. Please try again in a moment.' },
@@ -201,6 +202,13 @@ export const accountMessages: Messages = {
   'passkeys.removed': { ja: 'パスキーを削除しました。', en: 'Passkey removed.' },
   'passkeys.removeNamed': { ja: '{name}を削除', en: 'Remove {name}' },
   'passkeys.removeSummary': { ja: 'パスキー「{name}」を削除', en: 'Remove the passkey "{name}"' },
+  'passkeys.payTitle': { ja: 'お支払いにパスキーを使う', en: 'Pay with your passkey' },
+  'passkeys.payOn': { ja: 'お支払いのたびにパスキーで確認しています。スマホに入り込んだ不正なアプリや、盗まれたログイン状態では支払えません。', en: 'Every payment is confirmed with your passkey: malware on your phone or a stolen sign-in cannot pay.' },
+  'passkeys.payOff': { ja: 'お支払いにパスキーを使っていません。PIN を盗み見られると、不正なアプリがあなたの残高で支払えます。', en: 'Payments are not confirmed with your passkey: malware that watched your PIN could pay from your balance.' },
+  'passkeys.payTurnOn': { ja: 'パスキーで支払う', en: 'Pay with my passkey' },
+  'passkeys.payTurnOff': { ja: 'パスキーを使わずに支払う', en: 'Stop using my passkey for payments' },
+  'passkeys.payTurnOffSummary': { ja: 'お支払いにパスキーを使わない', en: 'Payments without your passkey' },
+  'passkeys.payChanged': { ja: '設定を変更しました。登録済みの連絡先すべてにお知らせしました。', en: 'Changed. Every contact on your account has been told.' },
 
   'totp.intro': { ja: 'Google Authenticator などの認証アプリで、ログインや本人確認に使う6桁のコードを表示できます。', en: 'An authenticator app (such as Google Authenticator) shows 6-digit codes for signing in and confirming actions.' },
   'totp.isOn': { ja: '認証アプリは設定済みです。', en: 'An authenticator app is set up.' },

@@ -74,12 +74,42 @@ export function PasskeysPage() {
           </ul>
         )}
       </Card>
+      {list.data !== null && list.data.passkeys.length > 0 ? <PayWithPasskey /> : null}
       <Card title={t('passkeys.add')}>
         <Field label={t('passkeys.name')} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} hint={t('passkeys.nameHint')} />
         <Button onClick={() => void add()} disabled={busy}>{t('passkeys.add')}</Button>
       </Card>
       {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
     </Page>
+  );
+}
+
+/** On while the customer has a passkey; turning it off takes the passkey itself (src/identity/payment-passkey.ts). */
+function PayWithPasskey() {
+  const { t } = useI18n();
+  const stepUp = useStepUp();
+  const factors = useLoad<Factors>('/v1/customer/factors');
+  const [message, setMessage] = useState<{ kind: 'success' | 'error'; text: string } | null>(null);
+  async function change(enabled: boolean) {
+    setMessage(null);
+    const grant = enabled ? null : await stepUp({ action: 'change_factors', params: { factor: 'payment_passkey' }, summary: t('passkeys.payTurnOffSummary') });
+    if (!enabled && grant === null) return;
+    try {
+      await api('PUT', '/v1/customer/payment-passkey', { enabled }, grant === null ? {} : { headers: stepUpHeaders(grant) });
+      setMessage({ kind: 'success', text: t('passkeys.payChanged') });
+      factors.reload();
+    } catch (failure) {
+      setMessage({ kind: 'error', text: problemText(t, failure) });
+    }
+  }
+  if (factors.data === null) return <Loading error={factors.error} />;
+  const on = factors.data.paysWithPasskey;
+  return (
+    <Card title={t('passkeys.payTitle')}>
+      <p data-testid="pay-with-passkey">{t(on ? 'passkeys.payOn' : 'passkeys.payOff')}</p>
+      <Button variant={on ? 'secondary' : 'primary'} onClick={() => void change(!on)}>{t(on ? 'passkeys.payTurnOff' : 'passkeys.payTurnOn')}</Button>
+      {message ? <Notice kind={message.kind}>{message.text}</Notice> : null}
+    </Card>
   );
 }
 

@@ -9,7 +9,7 @@ import { useSession } from '../session.tsx';
 import { Page, useLoad } from './page.tsx';
 import { problemText } from './problems.ts';
 
-export interface Factors { passkeys: number; totp: boolean; recoveryCodesLeft: number; chargePin: 'not_set' | 'set' | 'locked' }
+export interface Factors { passkeys: number; totp: boolean; recoveryCodesLeft: number; chargePin: 'not_set' | 'set' | 'locked'; paysWithPasskey: boolean }
 
 export const SETTINGS_PAGES = ['passkeys', 'totp', 'recovery-codes', 'sessions', 'pin', 'contacts', 'password', 'social'] as const;
 

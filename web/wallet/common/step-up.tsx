@@ -32,7 +32,7 @@ import { problemCode, problemText, webauthnText } from '../account/problems.ts';
 
 export type StepUpActionName =
   | 'top_up' | 'add_funding_source' | 'link_social' | 'unlink_social' | 'change_email' | 'change_phone' | 'change_password' | 'change_factors' | 'raise_limits' | 'send' | 'withdraw'
-  | 'confirm_payment';
+  | 'confirm_payment' | 'pay';
 
 export interface StepUpAction {
   action: StepUpActionName;

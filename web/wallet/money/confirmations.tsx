@@ -12,6 +12,7 @@ import { Button, Field, Notice } from '../../shared/ui.tsx';
 import { problemText } from '../account/problems.ts';
 import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
 import type { PaidView } from './paid-screen.tsx';
+import { usePaysWithPasskey } from '../common/pays-with-passkey.ts';
 
 export interface WaitingConfirmation { paymentId: string; amount: string; merchantName: string; storeName: string | null; strength: 'pin' | 'strong'; expiresAt: string }
 export interface ConfirmedPayment extends PaidView { status: string }
@@ -30,6 +31,8 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const requestStepUp = useStepUp();
+  // A customer who pays with a passkey releases with it alone: the PIN is what malware could have watched.
+  const paysWithPasskey = usePaysWithPasskey();
   const where = confirmation.storeName === null ? confirmation.merchantName : `${confirmation.merchantName} ${confirmation.storeName}`;
   const act = async (path: 'confirm' | 'decline', grant: string | null = null) => {
     setBusy(true);
@@ -61,14 +64,21 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
       <p>{t('money.confirm.where', { where })}</p>
       <p>{t(confirmation.strength === 'strong' ? 'money.confirm.whyRisk' : 'money.confirm.whyAmount')}</p>
       {error === null ? null : <Notice kind="error">{error}</Notice>}
-      <form onSubmit={submit}>
-        <Field label={t('money.confirm.pin')} type="password" inputMode="numeric" autoComplete="off" maxLength={6} value={pin} onChange={(event) => setPin(event.target.value.replace(/\D/g, ''))} />
+      {paysWithPasskey === true ? (
         <div className="row">
-          <Button type="submit" disabled={busy || !/^[0-9]{6}$/.test(pin)}>{t('money.confirm.confirm')}</Button>
+          <Button disabled={busy} onClick={() => void confirmWithPasskey()}>{t('money.confirm.passkey')}</Button>
           <Button variant="danger" disabled={busy} onClick={() => void act('decline')}>{t('money.confirm.decline')}</Button>
         </div>
-        <Button variant="secondary" disabled={busy} onClick={() => void confirmWithPasskey()}>{t('money.confirm.passkey')}</Button>
-      </form>
+      ) : (
+        <form onSubmit={submit}>
+          <Field label={t('money.confirm.pin')} type="password" inputMode="numeric" autoComplete="off" maxLength={6} value={pin} onChange={(event) => setPin(event.target.value.replace(/\D/g, ''))} />
+          <div className="row">
+            <Button type="submit" disabled={busy || !/^[0-9]{6}$/.test(pin)}>{t('money.confirm.confirm')}</Button>
+            <Button variant="danger" disabled={busy} onClick={() => void act('decline')}>{t('money.confirm.decline')}</Button>
+          </div>
+          <Button variant="secondary" disabled={busy} onClick={() => void confirmWithPasskey()}>{t('money.confirm.passkey')}</Button>
+        </form>
+      )}
     </section>
   );
 }

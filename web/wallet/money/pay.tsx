@@ -3,6 +3,9 @@
  * QR and the digits, high-contrast and large. A countdown shows how long it lives; the code is replaced
  * automatically shortly before it expires (minting a new one revokes the old). The screen asks whether a
  * till took the code every second or so and, the moment one did, shows the payment instead.
+ *
+ * A customer who pays with a passkey (issue 13) taps to confirm each code with it: no code is made without
+ * it, none is replaced on its own, and an expired one gives way to the button again.
  */
 import JsBarcode from 'jsbarcode';
 import QRCode from 'qrcode';
@@ -15,6 +18,8 @@ import { problemCode, problemText } from '../account/problems.ts';
 import { FrozenNotice, MoneyPage, useSummary } from './frame.tsx';
 import { ConfirmPaymentCard, waitingConfirmations, type WaitingConfirmation } from './confirmations.tsx';
 import { PaidScreen, paymentFeedbackEnabled, setPaymentFeedback, type PaidView } from './paid-screen.tsx';
+import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
+import { usePaysWithPasskey } from '../common/pays-with-passkey.ts';
 
 interface Minted { codeId: string; code: string; expiresAt: string }
 interface CodeStatus { status: 'live' | 'used' | 'expired'; paymentId: string | null }
@@ -36,6 +41,8 @@ export function PayPage() {
   const [generation, setGeneration] = useState(0);
   const now = useNow();
   useWakeLock(paid === null);
+  const paysWithPasskey = usePaysWithPasskey();
+  const stepUp = useStepUp();
 
   // Mint (again) whenever asked; a frozen wallet gets no code (the server would refuse it too). One mint per
   // generation however often React runs the effect (StrictMode runs it twice in development).
@@ -45,6 +52,8 @@ export function PayPage() {
       mint.current = null;
       return;
     }
+    // A customer who pays with a passkey makes each code by tapping (mintWithPasskey).
+    if (paysWithPasskey !== false) return;
     let live = true;
     setError(null);
     if (mint.current?.generation !== generation) mint.current = { generation, answer: api<Minted>('POST', '/v1/wallet/payment-codes', {}) };
@@ -52,12 +61,26 @@ export function PayPage() {
       if (live) setError({ code: problemCode(failure), text: problemText(t, failure) });
     });
     return () => { live = false; };
-  }, [summary?.status, generation]);
+  }, [summary?.status, generation, paysWithPasskey]);
+
+  async function mintWithPasskey() {
+    setError(null);
+    const grant = await stepUp({ action: 'pay', params: { method: 'code' } });
+    if (grant === null) return;
+    try {
+      setMinted(await api<Minted>('POST', '/v1/wallet/payment-codes', {}, { headers: stepUpHeaders(grant) }));
+    } catch (failure) {
+      setError({ code: problemCode(failure), text: problemText(t, failure) });
+    }
+  }
 
   const remainingMs = minted === null ? 0 : new Date(minted.expiresAt).getTime() - now;
   useEffect(() => {
-    if (minted !== null && paid === null && remainingMs < REFRESH_BEFORE_MS) setGeneration((n) => n + 1);
-  }, [minted?.codeId, paid, remainingMs < REFRESH_BEFORE_MS]);
+    if (minted === null || paid !== null) return;
+    if (paysWithPasskey === true) {
+      if (remainingMs <= 0) setMinted(null);
+    } else if (remainingMs < REFRESH_BEFORE_MS) setGeneration((n) => n + 1);
+  }, [minted?.codeId, paid, remainingMs < REFRESH_BEFORE_MS, remainingMs <= 0]);
 
   // Has a till taken it?
   useEffect(() => {
@@ -107,14 +130,19 @@ export function PayPage() {
   return (
     <MoneyPage title={t('money.pay.title')} back="/">
       {error === null ? null : <Notice kind="error">{error.text}</Notice>}
-      {minted === null ? (error === null ? <p role="status">{t('money.pay.minting')}</p> : <Button onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.retry')}</Button>) : (
+      {minted === null && paysWithPasskey === true ? (
+        <section className="pay-passkey">
+          <p>{t('money.pay.passkeyHint')}</p>
+          <Button onClick={() => void mintWithPasskey()}>{t('money.pay.withPasskey')}</Button>
+        </section>
+      ) : minted === null ? (error === null ? <p role="status">{t('money.pay.minting')}</p> : <Button onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.retry')}</Button>) : (
         <section className="pay-code" aria-label={t('money.pay.codeLabel')}>
           <p className="pay-hint">{t('money.pay.hint')}</p>
           <Barcode value={minted.code} label={t('money.pay.barcodeAlt')} />
           <QrImage value={minted.code} label={t('money.pay.qrAlt')} />
           <p className="pay-digits" aria-label={t('money.pay.digitsLabel')}>{minted.code.replace(/(\d{4})(?=\d)/g, '$1 ')}</p>
           <p className="pay-countdown" role="timer" aria-live="off">{t('money.pay.expiresIn', { time: clock(remainingMs) })}</p>
-          <Button variant="secondary" onClick={() => setGeneration((n) => n + 1)}>{t('money.pay.refresh')}</Button>
+          <Button variant="secondary" onClick={() => (paysWithPasskey === true ? void mintWithPasskey() : setGeneration((n) => n + 1))}>{t('money.pay.refresh')}</Button>
         </section>
       )}
       {summary === null ? null : <PaySource balance={summary.balance} />}

@@ -13,6 +13,8 @@ import { problemCode, problemText } from '../account/problems.ts';
 import { CameraScanner } from '../common/camera-scanner.tsx';
 import { ConfirmPaymentCard, waitingConfirmations, type WaitingConfirmation } from './confirmations.tsx';
 import { FrozenNotice, MoneyPage, newIntentKey, useSummary } from './frame.tsx';
+import { stepUpHeaders, useStepUp } from '../common/step-up.tsx';
+import { usePaysWithPasskey } from '../common/pays-with-passkey.ts';
 
 export type Scanned =
   | { kind: 'static'; payload: string; merchantName: string; storeName: string | null }
@@ -108,15 +110,27 @@ export function Confirm(props: { scanned: Scanned; onCancel?: () => void; onPaid
   // One key per confirm screen: a double tap (or a retry after a lost answer) is one payment.
   const [intentKey] = useState(() => newIntentKey('scan'));
   const shownAmount = scanned.kind === 'dynamic' ? scanned.amount : amount;
+  const paysWithPasskey = usePaysWithPasskey();
+  const stepUp = useStepUp();
+
+  // A customer who pays with a passkey confirms this very payment with it (the order, or the amount typed).
+  async function passkeyProof(): Promise<Record<string, string> | null> {
+    if (paysWithPasskey !== true) return {};
+    const params: Record<string, string> = scanned.kind === 'dynamic' ? { method: 'order_qr', codeId: scanned.codeId } : { method: 'store_qr', amountMinor: amount };
+    const grant = await stepUp({ action: 'pay', params, summary: `${formatYen(shownAmount ?? '0', language)} · ${[scanned.merchantName, scanned.storeName].filter(Boolean).join(' ')}` });
+    return grant === null ? null : stepUpHeaders(grant);
+  }
 
   async function pay() {
-    setBusy(true);
     setError(null);
+    const headers = await passkeyProof();
+    if (headers === null) return;
+    setBusy(true);
     const confirmation = pin === null ? {} : { pin };
     try {
       const result = scanned.kind === 'dynamic'
-        ? await api<Paid>('POST', `/v1/wallet/qr/${encodeURIComponent(scanned.codeId)}/pay`, confirmation)
-        : await api<Paid>('POST', '/v1/wallet/static-qr/pay', { payload: scanned.payload, amount, idempotencyKey: intentKey, ...confirmation });
+        ? await api<Paid>('POST', `/v1/wallet/qr/${encodeURIComponent(scanned.codeId)}/pay`, confirmation, { headers })
+        : await api<Paid>('POST', '/v1/wallet/static-qr/pay', { payload: scanned.payload, amount, idempotencyKey: intentKey, ...confirmation }, { headers });
       if (result.status === 'CREATED') {
         const waiting = (await waitingConfirmations()).find((w) => w.paymentId === result.paymentId);
         if (waiting !== undefined) setHeld(waiting);
