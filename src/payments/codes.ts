@@ -165,13 +165,15 @@ async function insertCodes(client: Queryable, pepper: Buffer, mints: ReadonlyArr
              update payment_codes set status = 'revoked'
               where status = 'live' and (customer_id, device_id) in (select * from unnest($3::uuid[], $5::text[]))
              returning 1)
-           insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key, code_tail, status)
-           select id, hash, customer_id, wallet_id, device_id, $6, $7, ip, device_key, tail, status
-             from unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::uuid[], $5::text[], $8::text[], $9::text[], $10::text[], $11::text[])
-                  as m(id, hash, customer_id, wallet_id, device_id, ip, device_key, tail, status)`,
+           insert into payment_codes (id, code_hash, customer_id, wallet_account_id, device_id, expires_at, created_at, minted_ip, device_key, code_tail, status, passkey_proved)
+           select id, hash, customer_id, wallet_id, device_id, $6, $7, ip, device_key, tail, status, proved
+             from unnest($1::uuid[], $2::bytea[], $3::uuid[], $4::uuid[], $5::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::boolean[])
+                  as m(id, hash, customer_id, wallet_id, device_id, ip, device_key, tail, status, proved)`,
     values: [column((m) => m.codeId), column((m) => hashPaymentCode(pepper, m.code)), column((m) => m.ctx.customerId), column((m) => m.ctx.walletAccountId),
       column((m) => m.ctx.deviceId), expiresAt, now, column((m) => m.ctx.ip?.slice(0, 64) ?? null), column((m) => m.ctx.deviceKey ?? null),
-      column((m) => m.code.slice(-4)), column((m, index) => (lastOfDevice.get(`${m.ctx.customerId}|${m.ctx.deviceId}`) === index ? 'live' : 'revoked'))],
+      column((m) => m.code.slice(-4)), column((m, index) => (lastOfDevice.get(`${m.ctx.customerId}|${m.ctx.deviceId}`) === index ? 'live' : 'revoked')),
+      // The mint of a customer who pays with a passkey was proved with it (service.ts refuses it otherwise).
+      column((m) => m.ctx.paysWithPasskey === true)],
   });
 }
 

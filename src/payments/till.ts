@@ -48,7 +48,8 @@ export interface TillOutcome {
   readonly refunds: readonly Refund[];
 }
 
-interface CodeFacts { id: string; status: string; expiresAt: Date; customerId: string; deviceId: string; walletAccountId: string; mintedIp: string | null; deviceKey: string | null }
+/** The code as the till's read finds it; `passkeyProved`: minted after the customer proved it with their passkey (issue 13). */
+interface CodeFacts { id: string; status: string; expiresAt: Date; customerId: string; deviceId: string; walletAccountId: string; mintedIp: string | null; deviceKey: string | null; passkeyProved: boolean }
 
 /** One customer-code payment as it passes the steps: what each step learnt, for the ones after it. */
 export interface CodeAttempt extends SettlingAttempt {
@@ -158,6 +159,8 @@ async function codeRiskEvent(deps: PaymentsDeps, attempt: CodeAttempt): Promise<
   return {
     kind: 'payment', accountId: code.customerId, deviceId: code.deviceKey ?? code.deviceId, storeId: till.storeId, merchantId: attempt.request.merchantId, merchantCategoryCode: till.categoryCode,
     amountMinor: attempt.request.amountMinor, ip: code.mintedIp, balanceMinor: attempt.facts !== undefined ? attempt.facts.walletBalanceMinor : await walletBalanceMinor(deps, code.walletAccountId), ref: attempt.paymentId,
+    // The customer proved the code with their passkey: a challenge on its payment is met (risk allows it).
+    ...(code.passkeyProved ? { passkeyProved: true } : {}),
   };
 }
 
@@ -279,7 +282,7 @@ async function repeatOf(deps: PaymentsDeps, earlier: Payment, requestFingerprint
 
 type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   code_id: string | null; code_status: string | null; code_expires_at: Date | null; code_customer_id: string | null; code_device_id: string | null;
-  code_wallet_account_id: string | null; code_minted_ip: string | null; code_device_key: string | null;
+  code_wallet_account_id: string | null; code_minted_ip: string | null; code_device_key: string | null; code_passkey_proved: boolean | null;
   merchant_status: string | null; store_status: string | null; live_status: string | null; wallet_ledger: number | null;
   throttle_failures: number | null; throttle_last_failure_at: Date | null; throttle_locked_at: Date | null; throttle_window_started_at: Date | null;
   wallet_credits_posted: bigint | null; wallet_debits_posted: bigint | null; wallet_debits_pending: bigint | null;
@@ -297,7 +300,7 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
     name: 'payments_till_request',
     text: `select ${paymentColumnsOf('p')}, c.id as code_id, c.status as code_status, c.expires_at as code_expires_at,
              c.customer_id as code_customer_id, c.device_id as code_device_id,
-             c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key,
+             c.wallet_account_id as code_wallet_account_id, c.minted_ip as code_minted_ip, c.device_key as code_device_key, c.passkey_proved as code_passkey_proved,
              m.status as merchant_status, s.status as store_status, live.status as live_status, a.ledger as wallet_ledger,
              f.failures as throttle_failures, f.last_failure_at as throttle_last_failure_at, f.locked_at as throttle_locked_at,
              f.window_started_at as throttle_window_started_at,
@@ -327,7 +330,7 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
   };
   const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null || row.code_wallet_account_id === null
     ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id,
-      walletAccountId: row.code_wallet_account_id, mintedIp: row.code_minted_ip, deviceKey: row.code_device_key };
+      walletAccountId: row.code_wallet_account_id, mintedIp: row.code_minted_ip, deviceKey: row.code_device_key, passkeyProved: row.code_passkey_proved === true };
   return { earlier, code, facts };
 }
 

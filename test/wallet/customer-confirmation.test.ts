@@ -400,6 +400,22 @@ describe('a customer who has a passkey pays with it: malware on their own phone 
     expect(await balanceOf(w, victim.customerId)).toBe(18_000n);
   });
 
+  it('a customer on a new phone, proving the code with their (synced) passkey, is not held where risk challenges the new phone: the proof is the strong confirmation', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const authenticator = await enrolPasskey(customer);
+    const newPhone = { ...customer, client: await thiefSignsIn(customer) };
+    const minted = await mint(newPhone.client, await payProof(newPhone, authenticator, { method: 'code' }));
+    expect(minted.statusCode, minted.body).toBe(200);
+    const paid = await charge(minted.json().code, 3_000);
+    expect(paid).toMatchObject({ statusCode: 200, code: 'SUCCESS', status: 'COMPLETED' });
+    expect(await balanceOf(w, customer.customerId)).toBe(27_000n);
+    // Risk saw the challenge and recorded it as met by the passkey (no hold, no case).
+    const decision = await w.db.pool.query<{ decision: string; reasons: Array<{ rule: string; message: string }> }>(
+      `select decision, reasons from risk_events where kind = 'payment' and event_ref = $1`, [paid.paymentId]);
+    expect(decision.rows[0]?.decision).toBe('allow');
+    expect(decision.rows[0]?.reasons.some((reason) => reason.rule === 'unusual_context' && /met: confirmed with the customer's passkey/.test(reason.message))).toBe(true);
+  });
+
   it('malware cannot turn paying with a passkey off (it takes the passkey itself); the owner can, every contact is told, and removing the last passkey ends it too', async () => {
     const victim = await establishedCustomer(30_000n);
     const authenticator = await enrolPasskey(victim);
