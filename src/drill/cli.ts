@@ -38,6 +38,8 @@ and reports time to first alert, time to containment, money lost and false posit
   --seed N                  plan seed (default ${DRILL_DEFAULTS.seed})
   --established-days N      every customer is made N days old after set-up: phone, networks, the chain's
                             stores, a spending history (default ${DRILL_DEFAULTS.establishedDays}; 0: newcomers, minutes old)
+  --passkeys SHARE          share of customers, 0 to 1, who register a synced passkey in set-up and pay
+                            with it (default ${DRILL_DEFAULTS.passkeyShare}; 0: nobody, as before passkeys)
   --json                    print the report as JSON
   --allow-production        run even if Koban looks like production (it will still need the dev outbox)
 `;
@@ -69,6 +71,7 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
       else if (flag === '--assume-sessions') overrides.assumeSessions = true;
       else if (flag === '--allow-production') overrides.allowProduction = true;
       else if (flag === '--attack') attacks.push(...parseAttacks(value()));
+      else if (flag === '--passkeys') overrides.passkeyShare = parseShare(flag, value());
       else if (flag === '--minutes') {
         const text = value();
         if (!/^[0-9]+$/.test(text)) throw new Error('--minutes must be a whole number');
@@ -109,6 +112,13 @@ export function parseDrillArgs(args: readonly string[]): Parsed {
     if (caFile !== null) return { error: `cannot read --ca ${caFile}: ${(error as Error).message}` };
   }
   return { options: defaultOptions({ ...overrides, operator, merchant, caPem, log: (line) => process.stderr.write(`${line}\n`) } as Partial<DrillOptions>), json };
+}
+
+/** A share from 0 to 1 (`0`, `0.25`, `1`). */
+function parseShare(flag: string, text: string): number {
+  const share = Number(text);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(text) || share > 1) throw new Error(`${flag} must be a share from 0 to 1`);
+  return share;
 }
 
 function parseAttacks(text: string): AttackClass[] {

@@ -5,9 +5,11 @@
  * what was refused and by what.
  */
 import { randomUUID } from 'node:crypto';
+import type { PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { problemCode, type Browser, type HttpResponse, type Transport } from './http.ts';
 import type { Outbox } from './outbox.ts';
 import { sleep } from './outbox.ts';
+import type { SoftAuthenticator } from './soft-authenticator.ts';
 
 export type Outcome<T = undefined> = { ok: true; value: T } | { ok: false; code: string };
 
@@ -42,11 +44,15 @@ export async function signUp(browser: Browser, outbox: Outbox, person: Person): 
   return { ok: true, value: undefined };
 }
 
-/** A step-up by SMS for the action with its exact parameters; answers the single-use grant. */
-export async function stepUp(browser: Browser, outbox: Outbox, phone: string, action: string, params: Record<string, string>): Promise<Outcome<string>> {
-  const started = await browser.request('POST', '/v1/customer/step-up', { action, params });
+/**
+ * A step-up by SMS for the action with its exact parameters; answers the single-use grant. With
+ * `useSetupWindow` (the wallet asks for it on a sign-up's first setup steps) the grant may come at once.
+ */
+export async function stepUp(browser: Browser, outbox: Outbox, phone: string, action: string, params: Record<string, string>, options: { useSetupWindow?: boolean } = {}): Promise<Outcome<string>> {
+  const started = await browser.request('POST', '/v1/customer/step-up', { action, params, ...(options.useSetupWindow === true ? { useSetupWindow: true } : {}) });
   if (started.status !== 200) return refused(started);
-  const { stepUpId } = started.body as { stepUpId: string };
+  const { stepUpId, grant: atOnce } = started.body as { stepUpId: string; grant?: string };
+  if (typeof atOnce === 'string') return { ok: true, value: atOnce };
   let sendFailed: HttpResponse | null = null;
   let code: string;
   try {
@@ -146,9 +152,85 @@ export async function completeSignInBySms(browser: Browser, outbox: Outbox, phon
   return done.status === 200 ? { ok: true, value: undefined } : refused(done);
 }
 
-export async function mintPaymentCode(browser: Browser): Promise<Outcome<string>> {
-  const response = await browser.request('POST', '/v1/wallet/payment-codes', {});
+/**
+ * A step-up proved with the customer's passkey (user verification on their own authenticator): start,
+ * WebAuthn options, assertion, verify. The verify rotates the session; the Browser keeps the new cookie
+ * and CSRF token. Refusals answer `step_up:<code>`, so a journal tells them from the action's own.
+ */
+export async function passkeyStepUp(browser: Browser, authenticator: SoftAuthenticator, action: string, params: Record<string, string>): Promise<Outcome<string>> {
+  const started = await browser.request('POST', '/v1/customer/step-up', { action, params });
+  if (started.status !== 200) return stepUpRefused(started);
+  const { stepUpId, methods } = started.body as { stepUpId: string; methods: string[] };
+  if (!methods.includes('passkey')) return { ok: false, code: 'step_up:passkey_not_offered' };
+  const options = await browser.request('POST', `/v1/customer/step-up/${stepUpId}/passkey-options`, {});
+  if (options.status !== 200) return stepUpRefused(options);
+  const { challengeId, options: requestOptions } = options.body as { challengeId: string; options: PublicKeyCredentialRequestOptionsJSON };
+  const verified = await browser.request('POST', `/v1/customer/step-up/${stepUpId}/verify`,
+    { method: 'passkey', webauthnChallengeId: challengeId, credential: authenticator.assert(requestOptions, { backedUp: true }) });
+  if (verified.status !== 200) return stepUpRefused(verified);
+  return { ok: true, value: (verified.body as { grant: string }).grant };
+}
+
+function stepUpRefused<T>(response: HttpResponse): Outcome<T> {
+  return { ok: false, code: `step_up:${problemCode(response)}` };
+}
+
+/**
+ * Adds a synced passkey (BE/BS flags: it follows the person to a new phone) held by `authenticator`: step-up
+ * `change_factors {factor: 'passkey'}` (the sign-up's setup window, else SMS: the account has no passkey yet),
+ * registration options, the authenticator's answer with user verification, registration.
+ */
+export async function registerPasskey(browser: Browser, outbox: Outbox, phone: string, authenticator: SoftAuthenticator, name: string): Promise<Outcome> {
+  const grant = await stepUp(browser, outbox, phone, 'change_factors', { factor: 'passkey' }, { useSetupWindow: true });
+  if (!grant.ok) return grant;
+  return registerWithGrant(browser, authenticator, grant.value, name);
+}
+
+async function registerWithGrant(browser: Browser, authenticator: SoftAuthenticator, grant: string, name: string): Promise<Outcome> {
+  const options = await browser.request('POST', '/v1/customer/passkeys/registration/options', {}, { 'x-step-up-grant': grant });
+  if (options.status !== 200) return refused(options);
+  const { challengeId, options: creation } = options.body as { challengeId: string; options: PublicKeyCredentialCreationOptionsJSON };
+  const registered = await browser.request('POST', '/v1/customer/passkeys/registration',
+    { webauthnChallengeId: challengeId, credential: authenticator.register(creation, { backedUp: true }), name });
+  return registered.status === 201 ? { ok: true, value: undefined } : refused(registered);
+}
+
+/** How many passkeys the signed-in account has (`GET /v1/customer/factors`: counts, never secrets). */
+export async function passkeyCount(browser: Browser): Promise<Outcome<number>> {
+  const factors = await browser.request('GET', '/v1/customer/factors');
+  return factors.status === 200 ? { ok: true, value: (factors.body as { passkeys: number }).passkeys } : refused(factors);
+}
+
+/** Mints a payment code; `grant` is a `pay {method: 'code'}` step-up grant (required when the account pays with a passkey). */
+export async function mintPaymentCode(browser: Browser, grant: string | null = null): Promise<Outcome<string>> {
+  const response = await browser.request('POST', '/v1/wallet/payment-codes', {}, grant === null ? {} : { 'x-step-up-grant': grant });
   return response.status === 200 ? { ok: true, value: (response.body as { code: string }).code } : refused(response);
+}
+
+/** The owner minting a code: with a passkey, a `pay` step-up proved with it first (one ordinary action, not two). */
+export async function mintAsOwner(browser: Browser, authenticator: SoftAuthenticator | null): Promise<Outcome<string>> {
+  if (authenticator === null) return mintPaymentCode(browser);
+  const grant = await passkeyStepUp(browser, authenticator, 'pay', { method: 'code' });
+  return grant.ok ? mintPaymentCode(browser, grant.value) : grant;
+}
+
+/**
+ * The owner confirming, with their passkey, every payment waiting for their confirmation: a `confirm_payment
+ * {paymentId, amountMinor}` grant each (the PIN is not accepted from an account that pays with a passkey).
+ * Answers as `confirmWaitingPayments`.
+ */
+export async function confirmWaitingByPasskey(browser: Browser, authenticator: SoftAuthenticator): Promise<Outcome<string>> {
+  const listed = await browser.request('GET', '/v1/wallet/confirmations');
+  if (listed.status !== 200) return refused(listed);
+  let status = 'none';
+  for (const waiting of (listed.body as { confirmations: Array<{ paymentId: string; amount: string }> }).confirmations) {
+    const grant = await passkeyStepUp(browser, authenticator, 'confirm_payment', { paymentId: waiting.paymentId, amountMinor: waiting.amount });
+    if (!grant.ok) return grant;
+    const confirmed = await browser.request('POST', `/v1/wallet/confirmations/${waiting.paymentId}/confirm`, {}, { 'x-step-up-grant': grant.value });
+    if (confirmed.status !== 200) return refused(confirmed);
+    status = (confirmed.body as { status: string }).status;
+  }
+  return { ok: true, value: status };
 }
 
 /**
@@ -170,9 +252,15 @@ export async function confirmWaitingPayments(browser: Browser, pin: string): Pro
 }
 
 
-/** Pays a scanned order QR: answers the payment's status (COMPLETED, or CREATED when it waits for a strong confirmation). */
-export async function payOrderQr(browser: Browser, codeId: string, pin: string): Promise<Outcome<string>> {
-  const paid = await browser.request('POST', `/v1/wallet/qr/${codeId}/pay`, { pin });
+/**
+ * Pays a scanned order QR with the PIN, or with a `pay {method: 'order_qr', codeId}` grant (required, and the strong
+ * confirmation, when the account pays with a passkey): answers the payment's status (COMPLETED, or CREATED when it
+ * waits for a strong confirmation).
+ */
+export async function payOrderQr(browser: Browser, codeId: string, proof: { pin: string } | { grant: string }): Promise<Outcome<string>> {
+  const paid = 'pin' in proof
+    ? await browser.request('POST', `/v1/wallet/qr/${codeId}/pay`, { pin: proof.pin })
+    : await browser.request('POST', `/v1/wallet/qr/${codeId}/pay`, {}, { 'x-step-up-grant': proof.grant });
   if (paid.status !== 200 && paid.status !== 202) return refused(paid);
   return { ok: true, value: (paid.body as { status: string }).status };
 }

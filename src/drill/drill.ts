@@ -46,7 +46,7 @@ export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {})
       transport, base: options.url, outbox, ops, addresses, runTag, phoneBase: randomInt(0, 900) * 10_000,
       ordinary: options.ordinaryCustomers, victims: options.victims * attacks.length, ordinaryBalanceMinor: options.ordinaryBalanceMinor,
       victimBalanceMinor: options.victimBalanceMinor, concurrency: SETUP_CONCURRENCY, log,
-      establishedDays: options.establishedDays, storeIds: options.merchant.stores.map((store) => store.storeId),
+      establishedDays: options.establishedDays, storeIds: options.merchant.stores.map((store) => store.storeId), passkeyShare: options.passkeyShare,
     });
     const setupSec = seconds(Date.now() - setupStartedMs);
     const { rulesetVersion, rules } = await ops.rules();
@@ -94,7 +94,7 @@ export async function runDrill(options: DrillOptions, given: { ops?: Ops } = {})
         seed: options.seed, attacks: attacks.join(','), durationSec: options.durationSec, chunkMinor: scenario.chunkMinor, assumeSessions: options.assumeSessions, respondAfterSec: options.respondAfterSec,
         attackerNetworks: options.attackerNetworks, attackerConcurrency: options.attackerConcurrency, wrongPasswordsPerVictim: options.wrongPasswordsPerVictim,
         unknownAccounts: options.unknownAccounts, stolenTopUpsPerAccount: options.stolenTopUpsPerAccount, stolenTopUpMinor: options.stolenTopUpMinor,
-        spendChunkMinor: options.spendChunkMinor, ordinaryIntervalSec: options.ordinaryIntervalSec, victimQuietSec: options.victimQuietSec, establishedDays: options.establishedDays, runTag,
+        spendChunkMinor: options.spendChunkMinor, ordinaryIntervalSec: options.ordinaryIntervalSec, victimQuietSec: options.victimQuietSec, establishedDays: options.establishedDays, passkeyShare: options.passkeyShare, runTag,
       },
       rulesetVersion,
       timing: { setupSec, runSec, attackStartSec: seconds(warmupMs) },
@@ -157,6 +157,9 @@ function notes(options: DrillOptions, spread: boolean): string[] {
         ...(options.attacks.some((a) => a.startsWith('stolen-session') || a === 'colluding-merchant')
           ? ['--established-days 0: the victims\' "established" phones are minutes old, so a payment held for a strong confirmation (the PIN on a device known for a day) is refused to the malware here, where on a phone older than a day malware that read the PIN would pass it. stolen-session and colluding-merchant losses are a lower bound for that case.']
           : [])]),
+    options.passkeyShare > 0
+      ? `${Math.round(options.passkeyShare * 100)} % of the customers registered a synced software passkey in set-up and pay with it: a pay step-up for each code, a confirm_payment one for each held payment (counted as part of the action, a hold still as friction). Malware on the phone and the SIM-swapper never hold it.`
+      : '--passkeys 0: no customer has a passkey; codes, order QRs and held payments go as before passkeys (the PIN).',
     'Ordinary customers do not top up during the run: the sandbox acquirer approves only a few card numbers, shared by every drill customer, and shared_instrument would (rightly, for real cards) refuse them.',
     `The attacker spends at the demo merchant's stores (category 5411), so resale_bulk (tobacco, electronics…) cannot fire; 7pay's thieves bought cigarettes at convenience stores, which a category code cannot see either.`,
     ...(options.assumeSessions ? ['--assume-sessions: the attacker answers every second factor and knows every charge PIN (the 7pay situation, where no second factor existed); the figures are an upper bound.'] : []),

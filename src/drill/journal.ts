@@ -6,7 +6,9 @@
 export type Actor = 'ordinary' | 'attacker' | 'operator';
 export type Phase =
   | 'sign_in' | 'stuffing' | 'takeover' | 'card_add' | 'top_up' | 'code_mint' | 'payment' | 'freeze'
-  | 'look' | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant';
+  | 'look' | 'copied_cookie' | 'recovery' | 'credential_change' | 'new_phone' | 'contain_merchant'
+  // An owner confirming a held payment with their passkey; a thief trying to add their own passkey, or a `pay` step-up by SMS.
+  | 'confirmation' | 'passkey_add' | 'pay_step_up';
 
 /** The attack classes `koban drill --attack` knows (issue 13), each with its own victims. */
 export const ATTACK_CLASSES = ['7pay', 'stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'] as const;

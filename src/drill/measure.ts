@@ -45,6 +45,8 @@ export interface DrillReport {
     readonly casesOpened: number;
     readonly walletsFrozen: number;
     readonly customersAffected: number;
+    /** ok/tried per phase of the ordinary customers' actions (code_mint, payment, confirmation, look…). */
+    readonly byPhase: Readonly<Record<string, string>>;
   };
   readonly operator: { readonly casesWorked: number; readonly victimsFrozen: number; readonly ordinaryFrozen: number } | null;
   readonly decisionsByRule: ReadonlyArray<{ readonly rule: string; readonly action: string; readonly attacker: number; readonly ordinary: number }>;
@@ -89,11 +91,7 @@ export function measureClass(input: MeasureInput & { readonly attack: AttackClas
   const lost = new Map<string, number>();
   for (const a of acts) if (a.ok && a.phase === 'payment' && a.accountId !== null) lost.set(a.accountId, (lost.get(a.accountId) ?? 0) + a.amountMinor);
   const losses = [...compromised].map((id) => lost.get(id) ?? 0);
-  const phases: Record<string, string> = {};
-  for (const phase of new Set(acts.map((a) => a.phase))) {
-    const of = acts.filter((a) => a.phase === phase);
-    phases[phase] = `${of.filter((a) => a.ok).length}/${of.length}`;
-  }
+  const phases = okPerPhase(acts);
   return {
     attack: input.attack, victims: input.victims.size,
     firstAlert: first === undefined ? null : { afterSec: seconds(first.atMs - input.attackStartMs), what: first.what },
@@ -267,7 +265,17 @@ function falsePositives(acts: readonly Act[], operatorActs: readonly Act[], even
     casesOpened: cases.length,
     walletsFrozen: frozen.length,
     customersAffected: affected.size,
+    byPhase: okPerPhase(acts),
   };
+}
+
+function okPerPhase(acts: readonly Act[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const phase of new Set(acts.map((a) => a.phase))) {
+    const of = acts.filter((a) => a.phase === phase);
+    out[phase] = `${of.filter((a) => a.ok).length}/${of.length}`;
+  }
+  return out;
 }
 
 function decisionsByRule(events: readonly RiskEventView[], input: MeasureInput): DrillReport['decisionsByRule'] {

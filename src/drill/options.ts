@@ -48,6 +48,11 @@ export interface DrillOptions {
    * history: POST /dev/drill/established-customers); 0 keeps them newcomers, minutes old.
    */
   readonly establishedDays: number;
+  /**
+   * Share of drill customers (ordinary and victims alike, spread evenly) who register a synced passkey in set-up and
+   * pay with it (issue 13: a confirmation malware on the phone cannot give); 0: nobody has one, as before passkeys.
+   */
+  readonly passkeyShare: number;
   /** Mean seconds between two actions of one ordinary customer. */
   readonly ordinaryIntervalSec: number;
   readonly allowProduction: boolean;
@@ -76,6 +81,7 @@ export const DRILL_DEFAULTS = {
   ordinaryIntervalSec: 8,
   victimQuietSec: 75,
   establishedDays: 400,
+  passkeyShare: 1,
 } as const;
 
 export const DEMO_STORES: readonly Store[] = DEMO.merchant.stores.map((store) => ({ storeId: store.id, terminalId: store.terminals[0]?.id ?? '', name: store.name }));

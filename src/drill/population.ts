@@ -12,11 +12,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressPlan } from './addresses.ts';
-import { addCard, establish, setPin, signUp, topUp, type Person } from './customer-api.ts';
+import { addCard, establish, registerPasskey, setPin, signUp, topUp, type Person } from './customer-api.ts';
 import { newBrowser, type Browser, type Transport } from './http.ts';
 import type { Ops } from './ops.ts';
 import type { Outbox } from './outbox.ts';
 import { sleep } from './outbox.ts';
+import { createSoftAuthenticator, type SoftAuthenticator } from './soft-authenticator.ts';
 
 /** Sandbox card that requires 3-D Secure and approves after it (sandbox/acquirer/README.md). */
 export const SETUP_CARD = '4000000000003220';
@@ -33,6 +34,12 @@ export interface DrillCustomer extends Person {
   /** The customer's own phone: remembered device, home address (replaced when they move to a new phone). */
   home: Browser;
   readonly balanceMinor: number;
+  /**
+   * The customer's synced passkey (a software authenticator with user verification), or null without one. It
+   * belongs to the person, not the phone: a customer who moves to a new phone keeps it. Only the owner's own
+   * actions (traffic.ts) use it; malware on the phone and a SIM-swapper never hold it.
+   */
+  readonly passkey: SoftAuthenticator | null;
 }
 
 export interface Population {
@@ -60,6 +67,8 @@ export async function createPopulation(input: {
   ordinary: number; victims: number; ordinaryBalanceMinor: number; victimBalanceMinor: number; concurrency: number; log: (line: string) => void;
   /** Customers made established this many days old (0: newcomers, minutes old), knowing these stores. */
   establishedDays: number; storeIds: readonly string[];
+  /** Share of customers (of each role, spread evenly over the indices) who register a passkey in set-up: 0 to 1. */
+  passkeyShare: number;
 }): Promise<Population> {
   const restore = await relaxSetupRules(input.ops, input.runTag);
   try {
@@ -81,8 +90,9 @@ export async function createPopulation(input: {
         const home = newBrowser(input.transport, input.base, address);
         const balanceMinor = plan.role === 'ordinary' ? input.ordinaryBalanceMinor : input.victimBalanceMinor;
         await setUpOne(home, input, person, balanceMinor);
+        const passkey = hasPasskey(plan.index, input.passkeyShare) ? await addPasskey(home, input, person) : null;
         if (input.establishedDays > 0) await makeEstablished(input, person, plan.index);
-        made.push({ ...person, role: plan.role, index: plan.index, home, balanceMinor });
+        made.push({ ...person, role: plan.role, index: plan.index, home, balanceMinor, passkey });
         if (plan.role === 'victim') victimsFundedAtMs = Math.max(victimsFundedAtMs, Date.now());
         if (made.length % 5 === 0) input.log(`  set up ${made.length}/${plans.length} customers`);
       }
@@ -106,6 +116,25 @@ async function setUpOne(home: Browser, input: { transport: Transport; outbox: Ou
   must('charge PIN', await setPin(home, input.outbox, person));
   const card = must('card', await addCard(home, input.outbox, person.phone, SETUP_CARD, 'DRILL CUSTOMER'));
   must('top-up', await topUp(home, input.outbox, input.transport, person, { fundingSourceId: card, amountMinor: balanceMinor, passThreeDSecure: true }));
+}
+
+/**
+ * Whether customer `index` of a role has a passkey, for a share p: index i does when ⌊(i+1)p⌋ > ⌊ip⌋, so any
+ * share is spread evenly (0.5: every other one; each attack class's victims, consecutive indices, get their share).
+ */
+export function hasPasskey(index: number, share: number): boolean {
+  return Math.floor((index + 1) * share + 1e-9) > Math.floor(index * share + 1e-9);
+}
+
+/**
+ * The last set-up step, after the card and the top-up (which take an SMS step-up only while the account has no
+ * passkey): a synced passkey on the customer's own authenticator. From then on the account pays with it.
+ */
+async function addPasskey(home: Browser, input: { base: string; outbox: Outbox }, person: Person): Promise<SoftAuthenticator> {
+  const authenticator = createSoftAuthenticator(new URL(input.base).origin);
+  const added = await registerPasskey(home, input.outbox, person.phone, authenticator, 'drill phone');
+  if (!added.ok) throw new Error(`drill set-up: adding a passkey for ${person.email} was refused (${added.code})`);
+  return authenticator;
 }
 
 /**

@@ -27,6 +27,7 @@ export function formatReport(report: DrillReport): string {
     `  refused after containment    ${codes(report.containment.refusedBy)}`,
     `  money lost before containment ${yen(report.moneyLost.totalYen)} (victims' balances ${yen(report.moneyLost.fromVictimBalancesYen)}, stolen-card money spent ${yen(report.moneyLost.stolenCardMoneySpentYen)} of ${yen(report.moneyLost.stolenCardToppedUpYen)} topped up)`,
     `  false positives              ${fp.customersAffected} of ${report.population.ordinary} ordinary customers affected: ${fp.refusedActions} of ${fp.ordinaryActions} actions refused or challenged (${codes(fp.refusedByCode)}), ${fp.flaggedDecisions} flagged decisions, ${fp.casesOpened} cases, ${fp.walletsFrozen} wallets frozen`,
+    `  ordinary actions by phase     ${Object.entries(fp.byPhase).map(([phase, n]) => `${phase} ${n}`).join(', ') || 'none'}`,
     ...(report.operator === null ? [] : [`  operator                     worked ${report.operator.casesWorked} cases: froze ${report.operator.victimsFrozen} victims' and ${report.operator.ordinaryFrozen} ordinary customers' wallets`]),
     `  flagged decisions by kind     attacker: ${codes(report.alertsByKind.attacker)}; ordinary: ${codes(report.alertsByKind.ordinary)}`,
     '',

@@ -15,12 +15,13 @@
  *
  * Everything is journaled with its class; what counts as a success for Koban is measure.ts's business.
  */
-import { changeEmail, changePassword, completeSignInBySms, confirmWaitingPayments, mintPaymentCode, payOrderQr, recoverWithSmsOnly, setPin, signIn } from './customer-api.ts';
+import { changeEmail, changePassword, completeSignInBySms, confirmWaitingByPasskey, confirmWaitingPayments, mintAsOwner, mintPaymentCode, passkeyCount, payOrderQr, recoverWithSmsOnly, registerPasskey, setPin, signIn, stepUp, type Outcome } from './customer-api.ts';
 import { hijack, newBrowser, type Browser } from './http.ts';
 import { shuffle, type AttackClass } from './journal.ts';
 import type { ColludingMerchant } from './merchant-api.ts';
 import { orderQr } from './merchant-api.ts';
 import type { DrillCustomer } from './population.ts';
+import { createSoftAuthenticator, type SoftAuthenticator } from './soft-authenticator.ts';
 import { chargeAtTill } from './till.ts';
 import { pause, running, type TrafficContext } from './traffic.ts';
 
@@ -56,10 +57,16 @@ function isInsufficient(code: string): boolean {
   return code === INSUFFICIENT || /insufficient/i.test(code);
 }
 
-/** A code minted on `device`, charged at a store; a payment held for confirmation is confirmed with `pin`. */
-function tillSpend(ctx: ScenarioContext, attack: AttackClass, victim: DrillCustomer, pin: () => string): Spend {
+/**
+ * A code minted on `device`, charged at a store; a payment held for confirmation is confirmed with `pin`. The
+ * thief holds no passkey (the victim's is on the victim's authenticator, never in the thief's hands), so the code
+ * is asked for without a `pay` grant and held payments are confirmed with the PIN, as before passkeys; only a
+ * passkey the thief managed to register on the account (`thiefPasskey`, sim-swap) would be used.
+ */
+function tillSpend(ctx: ScenarioContext, attack: AttackClass, victim: DrillCustomer, pin: () => string, thiefPasskey: () => SoftAuthenticator | null = () => null): Spend {
   return async (device, amountMinor) => {
-    const minted = await mintPaymentCode(device);
+    const own = thiefPasskey();
+    const minted = await mintAsOwner(device, own);
     if (!minted.ok) {
       record(ctx, attack, victim, 'code_mint', false, minted.code);
       return minted.code;
@@ -68,7 +75,7 @@ function tillSpend(ctx: ScenarioContext, attack: AttackClass, victim: DrillCusto
     if (store === undefined) return 'no_store';
     let result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amountMinor);
     if (result === WAITING_FOR_CUSTOMER) {
-      const confirmed = await confirmWaitingPayments(device, pin());
+      const confirmed = own === null ? await confirmWaitingPayments(device, pin()) : await confirmWaitingByPasskey(device, own);
       result = !confirmed.ok ? `confirmation:${confirmed.code}` : confirmed.value === 'COMPLETED' ? SUCCESS : INSUFFICIENT;
     }
     record(ctx, attack, victim, 'payment', result === SUCCESS, result, amountMinor);
@@ -84,7 +91,7 @@ function orderQrSpend(ctx: ScenarioContext, merchant: ColludingMerchant, victim:
       record(ctx, 'colluding-merchant', victim, 'payment', false, `order_qr:${order.code}`, amountMinor);
       return order.code;
     }
-    const paid = await payOrderQr(device, order.codeId, victim.pin);
+    const paid = await payOrderQr(device, order.codeId, { pin: victim.pin });
     const result = !paid.ok ? paid.code : paid.value === 'COMPLETED' ? SUCCESS : `held:${paid.value}`;
     record(ctx, 'colluding-merchant', victim, 'payment', result === SUCCESS, result, amountMinor);
     return result;
@@ -211,6 +218,7 @@ export async function simSwap(ctx: ScenarioContext, victims: readonly DrillCusto
       record(ctx, 'sim-swap', victim, 'credential_change', changed.ok, changed.ok ? 'ok' : `password:${changed.code}`);
       if (changed.ok) password = newPassword;
     }
+    const thiefPasskey = await outVotePasskey(ctx, victim, device);
     const thiefPin = '246813';
     const pinSet = await setPin(device, ctx.outbox, { ...victim, password, pin: thiefPin });
     record(ctx, 'sim-swap', victim, 'credential_change', pinSet.ok, pinSet.ok ? 'ok' : `pin:${pinSet.code}`);
@@ -218,6 +226,23 @@ export async function simSwap(ctx: ScenarioContext, victims: readonly DrillCusto
     // New device after new device: each refusal is answered by signing in again somewhere else.
     const nextDevice = async (): Promise<Browser | null> => (hop > NEW_DEVICES_MAX ? null : signInOnNewDevice(ctx, victim, { email, password }, hop++));
     device = device ?? await nextDevice();
-    if (device !== null) await drain(ctx, device, tillSpend(ctx, 'sim-swap', victim, () => pin), nextDevice);
+    if (device !== null) await drain(ctx, device, tillSpend(ctx, 'sim-swap', victim, () => pin, () => thiefPasskey), nextDevice);
   }));
+}
+
+/**
+ * A thief who sees the account has a passkey (`GET /v1/customer/factors`) tries to add one of their own with the
+ * swapped SIM's SMS (step-up change_factors), which would let them pay like the owner, and a `pay` step-up by SMS.
+ * Both must be refused once the account has a passkey. Without one the thief needs neither (the SMS does it all),
+ * so an account without a passkey sees exactly the attack it saw before passkeys.
+ */
+async function outVotePasskey(ctx: ScenarioContext, victim: DrillCustomer, device: Browser): Promise<SoftAuthenticator | null> {
+  const count = await passkeyCount(device);
+  if (!count.ok || count.value === 0) return null;
+  const own = createSoftAuthenticator(new URL(ctx.base).origin);
+  const added = await registerPasskey(device, ctx.outbox, victim.phone, own, 'new phone');
+  record(ctx, 'sim-swap', victim, 'passkey_add', added.ok, added.ok ? 'ok' : added.code);
+  const payBySms: Outcome<string> = await stepUp(device, ctx.outbox, victim.phone, 'pay', { method: 'code' });
+  record(ctx, 'sim-swap', victim, 'pay_step_up', payBySms.ok, payBySms.ok ? 'ok' : payBySms.code);
+  return added.ok ? own : null;
 }

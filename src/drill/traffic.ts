@@ -5,7 +5,7 @@
  * the case queue. Everything is journaled; nothing here decides what counts as a success for Koban.
  */
 import type { AddressPlan } from './addresses.ts';
-import { addCard, completeSignInBySms, confirmWaitingPayments, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
+import { addCard, completeSignInBySms, confirmWaitingByPasskey, confirmWaitingPayments, mintAsOwner, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
 import { newBrowser, problemCode, type Browser, type Transport } from './http.ts';
 import { shuffle, type Journal } from './journal.ts';
 import type { Ops, RiskEventView } from './ops.ts';
@@ -29,6 +29,8 @@ export interface TrafficContext {
 }
 
 const INSUFFICIENT = 'NO_SUFFICIENT_FUND';
+/** OPA's answer for a till payment waiting for the customer's confirmation in the wallet. */
+const WAITING_FOR_CUSTOMER = 'REQUEST_ACCEPTED';
 /** Cases about a merchant are keyed `merchant:<id>` (risk/rules/merchant-convergence.ts). */
 const MERCHANT_SUBJECT = 'merchant:';
 const RETRY_AFTER_REFUSAL_MS = 2_000;
@@ -93,9 +95,12 @@ async function moveToNewPhone(ctx: TrafficContext, customer: DrillCustomer): Pro
   if (done.ok) customer.home = phone;
 }
 
-/** Pays at a store; answers what left the wallet. */
+/**
+ * Pays at a store; answers what left the wallet. A customer with a passkey proves it for the code (the `pay`
+ * step-up: part of minting, not friction) and confirms a held payment with it; the hold itself is friction.
+ */
 async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Promise<number> {
-  const minted = await mintPaymentCode(customer.home);
+  const minted = await mintAsOwner(customer.home, customer.passkey);
   ctx.journal.record({ actor: 'ordinary', phase: 'code_mint', accountId: customer.customerId, ok: minted.ok, code: minted.ok ? 'ok' : minted.code });
   if (!minted.ok) return 0;
   const amount = 150 + Math.round(ctx.random() * 265) * 10;
@@ -106,7 +111,18 @@ async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Pr
   await pause(ctx, 500 + ctx.random() * 1500); // the cashier scans it
   const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amount);
   ctx.journal.record({ actor: 'ordinary', phase: 'payment', accountId: customer.customerId, ok: result === 'SUCCESS', code: result === 'SUCCESS' ? 'ok' : result, amountMinor: amount });
+  if (result === WAITING_FOR_CUSTOMER && customer.passkey !== null) return confirmHeldAsOwner(ctx, customer, amount);
   return result === 'SUCCESS' ? amount : 0;
+}
+
+/** The owner confirms the held payment with their passkey (on any phone: it is synced); answers what left the wallet. */
+async function confirmHeldAsOwner(ctx: TrafficContext, customer: DrillCustomer, amount: number): Promise<number> {
+  if (customer.passkey === null) return 0;
+  const confirmed = await confirmWaitingByPasskey(customer.home, customer.passkey);
+  const paid = confirmed.ok && confirmed.value === 'COMPLETED';
+  const code = !confirmed.ok ? confirmed.code : paid ? 'ok' : confirmed.value === 'FAILED' ? 'NO_SUFFICIENT_FUND' : `confirmation_${confirmed.value}`;
+  ctx.journal.record({ actor: 'ordinary', phase: 'confirmation', accountId: customer.customerId, ok: paid, code, amountMinor: amount });
+  return paid ? amount : 0;
 }
 
 async function ordinarySignIn(ctx: TrafficContext, customer: DrillCustomer): Promise<void> {
@@ -191,9 +207,6 @@ export async function attack(ctx: TrafficContext, population: Population, plan: 
   await Promise.all(Array.from({ length: Math.max(1, plan.concurrency) }, bot));
   await Promise.all(moneyPhases);
 }
-
-/** OPA's answer for a till payment waiting for the customer's confirmation in the wallet. */
-const WAITING_FOR_CUSTOMER = 'REQUEST_ACCEPTED';
 
 /** Phases 3 and 4 on one taken account, from the attacker's device that holds its session. */
 async function drainAccount(ctx: TrafficContext, plan: AttackPlan, victim: DrillCustomer, device: Browser): Promise<void> {

@@ -22,6 +22,7 @@ import { createTransport, newBrowser, type Transport } from '../../src/drill/htt
 import { relaxAllRules, signInOperator, type Ops } from '../../src/drill/ops.ts';
 import { defaultOptions, type DrillOptions } from '../../src/drill/options.ts';
 import { parseDrillArgs } from '../../src/drill/cli.ts';
+import { hasPasskey } from '../../src/drill/population.ts';
 import { formatReport } from '../../src/drill/report.ts';
 import type { DrillReport } from '../../src/drill/measure.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -66,6 +67,9 @@ beforeAll(async () => {
     attackerNetworks: 1, attackerConcurrency: 3, ordinaryIntervalSec: 4, victimBalanceMinor: 30_000, ordinaryBalanceMinor: 20_000,
     // No wait after the victims' own set-up top-ups (the CLI waits 75 s): shorter, and the assertions hold either way.
     victimQuietSec: 0,
+    // Nobody pays with a passkey in these runs (--passkeys 0): the rules and the PIN alone, so the no-rules baseline
+    // can take money. The run with passkeys is the last drill below.
+    passkeyShare: 0,
   });
 }, 120_000);
 
@@ -167,6 +171,40 @@ describe('koban drill against a running Koban', () => {
     expect(formatReport(report)).toContain('colluding-merchant');
   }, 240_000);
 
+  it('when every customer pays with a passkey, malware holding the session, device key and PIN and a SIM-swapper take nothing, while the owners pay with theirs', async () => {
+    const report = await runDrill({ ...base, seed: 14, victims: 2, durationSec: 30, unknownAccounts: 10, respondAfterSec: 3, assumeSessions: true, passkeyShare: 1,
+      attacks: ['7pay', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'] }, { ops });
+    const row = (name: string) => report.classes.find((c) => c.attack === name);
+    expect(report.settings.passkeyShare).toBe(1);
+    // The owners: every code minted after a passkey step-up, and paid at the till (nothing refused for want of the proof).
+    const [mintedOk, mintedTried] = (report.falsePositives.byPhase.code_mint ?? '0/0').split('/').map(Number);
+    expect(mintedTried).toBeGreaterThan(0);
+    expect(mintedOk).toBe(mintedTried);
+    expect(Object.keys(report.falsePositives.refusedByCode).filter((code) => code.includes('passkey') || code.includes('step_up'))).toEqual([]);
+    // Malware on the phone (its own network or the victim's, or paying a colluding merchant's order QRs): a session
+    // and every key the phone has, but no passkey, so every code and every order QR is refused and nothing is lost.
+    for (const name of ['stolen-session', 'stolen-session-home', 'colluding-merchant']) {
+      expect(row(name)?.compromised).toBe(2);
+      expect(row(name)?.lossPerCompromisedYen.max).toBe(0);
+      expect(row(name)?.phases.payment ?? '0/0').toMatch(/^0\//);
+      // The refused attempt is a signal an operator sees (security_signal → review), once per customer.
+      expect(row(name)?.firstAlert?.what).toContain('payment_passkey_missing');
+    }
+    expect(row('stolen-session')?.refusals['code_mint:payment_passkey_required']).toBeGreaterThan(0);
+    expect(row('stolen-session-home')?.refusals['code_mint:payment_passkey_required']).toBeGreaterThan(0);
+    expect(row('colluding-merchant')?.refusals['payment:payment_passkey_required']).toBeGreaterThan(0);
+    // SIM swap: signs in with the SMS, but cannot add a passkey of its own nor make a pay step-up with the SMS.
+    expect(row('sim-swap')?.compromised).toBe(2);
+    expect(row('sim-swap')?.phases.passkey_add).toBe('0/2');
+    expect(row('sim-swap')?.phases.pay_step_up).toBe('0/2');
+    expect(row('sim-swap')?.lossPerCompromisedYen.max).toBe(0);
+    // 7pay with the victims' phones: no stolen card added by SMS, no payment.
+    expect(row('7pay')?.compromised).toBe(2);
+    expect(row('7pay')?.lossPerCompromisedYen.max).toBe(0);
+    expect(report.attack.cardsAdded.succeeded).toBe(0);
+    expect(report.moneyLost.totalYen).toBe(0);
+  }, 300_000);
+
   it('the command line refuses unknown options and out-of-range sizes, and reads the documented flags', () => {
     expect(parseDrillArgs(['--bogus'])).toEqual({ error: 'unknown option --bogus' });
     expect(parseDrillArgs(['--duration', '5'])).toEqual({ error: '--duration must be from 10 to 3600' });
@@ -175,6 +213,16 @@ describe('koban drill against a running Koban', () => {
     expect(parsed).toMatchObject({ json: true, options: { url: 'http://127.0.0.1:9', assumeSessions: true, respondAfterSec: 30, victims: 4 } });
     expect(parseDrillArgs(['--attack', 'all', '--minutes', '2'])).toMatchObject({ options: { attacks: ['7pay', 'stuffing-slow', 'stolen-session', 'stolen-session-home', 'colluding-merchant', 'sim-swap'], durationSec: 120, establishedDays: 400 } });
     expect(parseDrillArgs(['--established-days', '0'])).toMatchObject({ options: { establishedDays: 0 } });
+    expect(parseDrillArgs([])).toMatchObject({ options: { passkeyShare: 1 } });
+    expect(parseDrillArgs(['--passkeys', '0.25'])).toMatchObject({ options: { passkeyShare: 0.25 } });
+    expect(parseDrillArgs(['--passkeys', '1.5'])).toEqual({ error: '--passkeys must be a share from 0 to 1' });
+    expect(parseDrillArgs(['--passkeys', 'all'])).toEqual({ error: '--passkeys must be a share from 0 to 1' });
+    // A share is spread evenly over each role's indices (each attack class's victims are consecutive ones).
+    const holders = (share: number) => Array.from({ length: 8 }, (_, i) => i).filter((i) => hasPasskey(i, share));
+    expect(holders(0)).toEqual([]);
+    expect(holders(1)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(holders(0.5)).toEqual([1, 3, 5, 7]);
+    expect(holders(0.25)).toHaveLength(2);
     expect(parseDrillArgs(['--established-days', '5000'])).toEqual({ error: '--established-days must be from 0 to 3650' });
     expect(parseDrillArgs(['--attack', 'sim-swap,stolen-session'])).toMatchObject({ options: { attacks: ['sim-swap', 'stolen-session'] } });
     expect(parseDrillArgs(['--attack', 'phishing'])).toEqual({ error: expect.stringContaining('--attack must be one of') });
