@@ -28,6 +28,7 @@ import type { TillFacts } from './tills.ts';
 import { countingCodeFailures, requireTerminalNotThrottled, type ThrottleRow } from './terminal/code-throttle.ts';
 import type { StandingRow } from '../merchants/standing.ts';
 import { availableBalance } from '../ledger/types.ts';
+import { paymentLimitRefusal } from '../wallet/spending.ts';
 
 export interface TillPaymentRequest {
   readonly merchantId: string;
@@ -74,6 +75,8 @@ export interface CodeAttempt extends SettlingAttempt {
   deferredRisk?: PaymentRiskEvent | null;
   /** With a deferred score: the tier payment limit's refusal, applied after the score as the pipeline orders them. */
   tierRefusal?: KobanError | null;
+  /** With a deferred score: the tier payment limit is read with it, by the group commit for its whole batch (one statement). */
+  tierLimitPending?: boolean;
   /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
   facts?: TillRequestFacts;
 }
@@ -181,6 +184,11 @@ async function assessAlone(deps: PaymentsDeps, attempt: CodeAttempt): Promise<vo
   if (event == null) return;
   attempt.deferredRisk = null;
   await assessNow(deps, attempt, event);
+  if (attempt.tierLimitPending === true) {
+    assert(attempt.code != null, 'the code step found the code');
+    attempt.tierRefusal = await paymentLimitRefusal(deps.tierLimits, deps.db.pool, attempt.code.customerId, attempt.request.amountMinor, deps.now());
+    attempt.tierLimitPending = false;
+  }
   if (attempt.tierRefusal == null) return;
   await flushPendingRisk(deps, attempt);
   throw attempt.tierRefusal;
