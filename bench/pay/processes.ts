@@ -18,7 +18,7 @@ export interface KobanProcess { readonly pid: number; readonly opaBase: string; 
 
 /** Starts Koban and resolves once both listeners are up (its banner names the OPA listener last). */
 export async function startKoban(env: Record<string, string>, log: (line: string) => void): Promise<KobanProcess> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'src/main.ts')], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...kobanNodeArgs(), path.join(REPO_ROOT, 'src/main.ts')], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const stderr: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
@@ -51,6 +51,14 @@ export async function startKoban(env: Record<string, string>, log: (line: string
   const walletBase = /API\s+(http:\/\/\S+)/.exec(output)?.[1] ?? `http://${env.KOBAN_HOST}:${env.KOBAN_PORT}`;
   log(`  Koban pid ${child.pid}: API ${walletBase}, OPA ${opaBase}`);
   return { pid: child.pid ?? -1, opaBase, walletBase, stop: () => stopChild(child, 'SIGTERM') };
+}
+
+/**
+ * Node options for Koban's process alone, from KOBAN_BENCH_KOBAN_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` (which NODE_OPTIONS refuses); the profile is written when Koban exits.
+ */
+function kobanNodeArgs(): string[] {
+  return (process.env.KOBAN_BENCH_KOBAN_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
 }
 
 async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {

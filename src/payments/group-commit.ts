@@ -52,7 +52,7 @@ import { releaseAfter } from '../platform/db/resilience.ts';
 import { createBatcher, type Batcher } from '../ledger/batcher.ts';
 import type { CodeAttempt } from './till.ts';
 import { paymentLegs, walletDebit } from './complete.ts';
-import { customersWithSeveralBalances } from '../wallet/spending.ts';
+import { customersWithSeveralBalances, paymentLimitRefusals } from '../wallet/spending.ts';
 import { noticeValues } from './customer-notices.ts';
 import type { PaymentsDeps, PreparedMerchantEvent } from './deps.ts';
 import { merchantFee } from './fees.ts';
@@ -193,6 +193,7 @@ async function scoreBatch(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.P
   assert(deps.risk.assessBatch !== undefined, 'a score is left to the batch only by an engine that scores batches');
   const risk = await deps.risk.assessBatch(client, deferred.map((attempt) => attempt.deferredRisk as NonNullable<CodeAttempt['deferredRisk']>));
   assert(risk.decisions.length === deferred.length, 'one risk decision per payment');
+  await readTierLimits(deps, client, deferred);
   deferred.forEach((attempt, index) => {
     const { decision, reasons } = risk.decisions[index] as PaymentRiskBatch['decisions'][number];
     if (decision === 'deny' || decision === 'review') {
@@ -208,6 +209,22 @@ async function scoreBatch(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.P
   });
   await risk.record(client);
   return { outcomes, risk };
+}
+
+/**
+ * The tier payment limit of every payment that left it to the batch (tier-limit-step.ts): the wallet's one read for
+ * all of them. Set on the attempt, so a payment that ends up settling alone keeps its answer.
+ */
+async function readTierLimits(deps: Omit<PaymentsDeps, 'codePayments'>, client: pg.PoolClient, attempts: readonly CodeAttempt[]): Promise<void> {
+  const pending = attempts.filter((attempt) => attempt.tierLimitPending === true);
+  const refusals = await paymentLimitRefusals(deps.tierLimits, client, pending.map((attempt) => {
+    assert(attempt.code != null, 'a batched payment has its code');
+    return { customerId: attempt.code.customerId, amountMinor: attempt.request.amountMinor };
+  }), deps.now());
+  pending.forEach((attempt, index) => {
+    attempt.tierRefusal = refusals[index] ?? null;
+    attempt.tierLimitPending = false;
+  });
 }
 
 /** Alerts (cases) for the batch's decisions that were not allows, once they are durable; a failure is logged, never the payments'. */

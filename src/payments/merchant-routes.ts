@@ -261,13 +261,12 @@ export function registerTillRoutes(server: OpaServer, payments: Payments): void 
     if (refs.storeId === null) throw new KobanError('store_not_found', { errors: [{ pointer: '/body/storeId', message: 'names none of your stores' }] });
     if (refs.terminalId === null) throw new KobanError('terminal_not_found', { errors: [{ pointer: '/body/terminalId', message: 'names no terminal of that store' }] });
     const details: OrderDetails = { ...NO_ORDER_DETAILS, storeRef: refToKeep(refs.storeRef, refs.storeId), terminalRef: refToKeep(refs.terminalRef, refs.terminalId) };
-    const { payment, refunds } = await payments.payAtTill({
+    const { payment, refunds, orderDetails: stored } = await payments.payAtTill({
       merchantId: call.merchantId, merchantPaymentId: body.merchantPaymentId, code: body.code, amountMinor: BigInt(body.amount.amount),
       storeId: refs.storeId, terminalId: refs.terminalId, orderDescription: body.orderDescription ?? null, requestedAt: epochToDate(body.requestedAt), details,
     });
     // Waiting for the customer to confirm in the wallet: accepted, not completed (PayPay answers a payment its
     // user has yet to accept with REQUEST_ACCEPTED and status CREATED). The same call answers the outcome later.
-    const stored = await payments.orderDetails(call.merchantId, payment.merchantPaymentId);
     if (awaitingCustomer(payment)) return opaReply('REQUEST_ACCEPTED', { data: paymentView(payment, refunds, stored) });
     return opaReply('SUCCESS', { data: paymentView(paymentAnswer(payment), refunds, stored) });
   }, { merchant_payment_id_conflict: 'DUPLICATE_PAYMENT_REQUEST' });

@@ -42,8 +42,9 @@ import { tierLimitForCode, tierLimitForQr } from './tier-limit-step.ts';
 import {
   answerRepeatedPayment, assessCodePayment, claimCode, codeAttempt, requireLiveCodeStep, requirePayableAmount, resolveTill, settleInGroupCommit,
   holdForCustomerStep,
-  type CodeAttempt, type TillOutcome, type TillPaymentRequest,
+  type CodeAttempt, type TillAnswer, type TillOutcome, type TillPaymentRequest,
 } from './till.ts';
+import { NO_ORDER_DETAILS, readOrderDetails } from './order-details.ts';
 
 const paymentsOn = (deps: PaymentsDeps): undefined => { deps.switches.assertOn('payments'); return undefined; };
 const refundsOn = (deps: PaymentsDeps): undefined => { deps.switches.assertOn('refunds'); return undefined; };
@@ -183,6 +184,17 @@ export const REVERT = table<AuthorizationAttempt, Payment>([
 
 export const payWithCustomerCode = (deps: PaymentsDeps, request: TillPaymentRequest, options: { refuseCanceledId?: boolean } = {}): Promise<TillOutcome> =>
   runSteps(CUSTOMER_CODE_PAYMENT, deps, { ...codeAttempt(deps, request), refuseCanceledId: options.refuseCanceledId ?? false });
+
+/**
+ * A merchant's till payment (a cancelled merchantPaymentId refused), answered with the order details the replay
+ * step's one read found (issue 11: no read after the payment); read afresh only if no step read them.
+ */
+export async function payAtTill(deps: PaymentsDeps, request: TillPaymentRequest): Promise<TillAnswer> {
+  const attempt: CodeAttempt = { ...codeAttempt(deps, request), refuseCanceledId: true };
+  const outcome = await runSteps(CUSTOMER_CODE_PAYMENT, deps, attempt);
+  const kept = attempt.facts === undefined ? await readOrderDetails(deps.db.pool, request.merchantId, request.merchantPaymentId) : attempt.facts.orderDetails;
+  return { ...outcome, orderDetails: kept ?? NO_ORDER_DETAILS };
+}
 
 export const payDynamicQr = (deps: PaymentsDeps, ctx: CustomerContext, codeId: string): Promise<Payment> =>
   runSteps(DYNAMIC_QR_PAYMENT, deps, { ctx, codeId });

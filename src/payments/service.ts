@@ -16,8 +16,8 @@ import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
 import type { DeferredNonces, Logger, MerchantEventSink, PaymentRisk, PaymentsDeps, PaymentSwitches } from './deps.ts';
 import { PAYMENT_COLUMNS, readPaymentByMerchantId, toPayment, type Payment, type PaymentRow } from './model.ts';
-import type { TillOutcome, TillPaymentRequest } from './till.ts';
-import { cancelPayment, captureAuthorization, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment, revertAuthorization } from './pipeline.ts';
+import type { TillAnswer, TillPaymentRequest } from './till.ts';
+import { cancelPayment, captureAuthorization, payAtTill, payDynamicQr, payStaticQr, payWithCustomerCode, refundPayment, revertAuthorization } from './pipeline.ts';
 import { authorizationExpiry, expireAuthorizations, repairAuthorizationActions, type CaptureRequest, type RevertRequest } from './authorizations.ts';
 import { createTills } from './tills.ts';
 import { repairPendingReversals } from './cancel.ts';
@@ -55,8 +55,8 @@ export interface Payments {
   drainCodeMints(): Promise<void>;
   paymentCodeStatus(ctx: CustomerContext, codeId: string): Promise<CodeStatus>;
   payWithCustomerCode(request: TillPaymentRequest): Promise<Payment>;
-  /** The same, with the payment's refunds (the till API's answer) read only when it is a repeat. */
-  payAtTill(request: TillPaymentRequest): Promise<TillOutcome>;
+  /** The same, with the payment's refunds (the till API's answer) read only when it is a repeat, and its order details. */
+  payAtTill(request: TillPaymentRequest): Promise<TillAnswer>;
   /** Forgets the cached till → store → merchant facts (after changing a merchant, store or terminal). */
   invalidateTills(): void;
   /** A merchant reads its own payment; another merchant's is "not found". */
@@ -131,8 +131,9 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     payWithCustomerCode: async (request) => (await payWithCustomerCode(deps, request)).payment,
     async payAtTill(request) {
       if (request.details !== undefined) await writeOrderDetails(deps.db.pool, request.merchantId, request.merchantPaymentId, request.details);
-      // A cancelled merchantPaymentId is refused by the replay step, from the request's one read (issue 11: one statement less).
-      return payWithCustomerCode(deps, request, { refuseCanceledId: true });
+      // A cancelled merchantPaymentId is refused by the replay step, from the request's one read (issue 11: one statement
+      // less); the same read brings the order details the answer echoes (one more).
+      return payAtTill(deps, request);
     },
     invalidateTills: () => deps.tills.invalidate(),
     waitingConfirmations: (ctx) => waitingConfirmations(deps, ctx),

@@ -21,8 +21,9 @@ async function refuseOverTierLimit(deps: PaymentsDeps, customerId: string, amoun
 export async function tierLimitForCode(deps: PaymentsDeps, attempt: CodeAttempt): Promise<undefined> {
   assert(attempt.code != null, 'the code step found the code');
   if (attempt.deferredRisk != null) {
-    // The score is the group commit's (till.ts assessCodePayment): the refusal waits for it, so the order stays risk, then limit.
-    attempt.tierRefusal = await paymentLimitRefusal(deps.tierLimits, deps.db.pool, attempt.code.customerId, attempt.request.amountMinor, deps.now());
+    // The score is the group commit's (till.ts assessCodePayment), and so is the limit: read for the whole batch in one
+    // statement and applied after the score, so the order stays risk, then limit (issue 11: one statement less a payment).
+    attempt.tierLimitPending = true;
     return undefined;
   }
   // The risk engine's allow was left for the group commit to record; refused here, it is recorded now (every decision visible).

@@ -9,7 +9,7 @@
  * waits on the row lock, finds it used and inserts nothing); the ledger moves the money; one statement
  * records the outcome and the merchant event (complete.ts).
  */
-import type { OrderDetails } from './order-details.ts';
+import type { OrderDetails, OrderItem } from './order-details.ts';
 import { assert } from '../platform/assert.ts';
 import { sqlState, type Queryable } from '../platform/db/database.ts';
 import { KobanError } from '../platform/errors.ts';
@@ -28,6 +28,7 @@ import type { TillFacts } from './tills.ts';
 import { countingCodeFailures, requireTerminalNotThrottled, type ThrottleRow } from './terminal/code-throttle.ts';
 import type { StandingRow } from '../merchants/standing.ts';
 import { availableBalance } from '../ledger/types.ts';
+import { paymentLimitRefusal } from '../wallet/spending.ts';
 
 export interface TillPaymentRequest {
   readonly merchantId: string;
@@ -46,6 +47,11 @@ export interface TillPaymentRequest {
 export interface TillOutcome {
   readonly payment: Payment;
   readonly refunds: readonly Refund[];
+}
+
+/** A till payment's outcome with the order details kept for its merchantPaymentId, which the answer echoes. */
+export interface TillAnswer extends TillOutcome {
+  readonly orderDetails: OrderDetails;
 }
 
 /** The code as the till's read finds it; `passkeyProved`: minted after the customer proved it with their passkey (issue 13). */
@@ -70,6 +76,8 @@ export interface CodeAttempt extends SettlingAttempt {
   deferredRisk?: PaymentRiskEvent | null;
   /** With a deferred score: the tier payment limit's refusal, applied after the score as the pipeline orders them. */
   tierRefusal?: KobanError | null;
+  /** With a deferred score: the tier payment limit is read with it, by the group commit for its whole batch (one statement). */
+  tierLimitPending?: boolean;
   /** Read by the replay step in the same statement as the earlier payment and the code (issue 11): for the steps after it. */
   facts?: TillRequestFacts;
 }
@@ -86,6 +94,11 @@ export interface TillRequestFacts {
   readonly canceledId: boolean;
   /** The ledger of the code's wallet (null: no code or no account), for the "test or live money" step (standing-step.ts). */
   readonly walletLedger: number | null;
+  /**
+   * The order details kept for this merchantPaymentId (null: none), for the answer. The till writes its own before
+   * this read and the first write wins, so they are what a read after the payment would find (issue 11: one read less).
+   */
+  readonly orderDetails: OrderDetails | null;
 }
 
 export function codeAttempt(deps: PaymentsDeps, request: TillPaymentRequest): CodeAttempt {
@@ -174,6 +187,11 @@ async function assessAlone(deps: PaymentsDeps, attempt: CodeAttempt): Promise<vo
   if (event == null) return;
   attempt.deferredRisk = null;
   await assessNow(deps, attempt, event);
+  if (attempt.tierLimitPending === true) {
+    assert(attempt.code != null, 'the code step found the code');
+    attempt.tierRefusal = await paymentLimitRefusal(deps.tierLimits, deps.db.pool, attempt.code.customerId, attempt.request.amountMinor, deps.now());
+    attempt.tierLimitPending = false;
+  }
   if (attempt.tierRefusal == null) return;
   await flushPendingRisk(deps, attempt);
   throw attempt.tierRefusal;
@@ -287,10 +305,12 @@ type TillRequestRow = { [K in keyof PaymentRow]: PaymentRow[K] | null } & {
   throttle_failures: number | null; throttle_last_failure_at: Date | null; throttle_locked_at: Date | null; throttle_window_started_at: Date | null;
   wallet_credits_posted: bigint | null; wallet_debits_posted: bigint | null; wallet_debits_pending: bigint | null;
   canceled_id: boolean;
+  details_kept: boolean; details_store_ref: string | null; details_terminal_ref: string | null; details_store_info: string | null;
+  details_product_type: string | null; details_order_items: OrderItem[] | null;
 };
 
 /**
- * One read per payment (issue 11 folded five into it): an earlier payment with this merchantPaymentId (and whether the merchant cancelled it first), the
+ * One read per payment (issue 11 folded six into it): an earlier payment with this merchantPaymentId (whether the merchant cancelled it first, the order details kept for it), the
  * code's owner and state, the merchant's and store's standing (merchants/standing.ts judges it), the
  * terminal's code-failure count (terminal/code-throttle.ts) and what the code's wallet holds (the ledger's
  * account totals, read only). Nothing here is cached: a suspension or a lock bites from the next payment on.
@@ -305,7 +325,9 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
              f.failures as throttle_failures, f.last_failure_at as throttle_last_failure_at, f.locked_at as throttle_locked_at,
              f.window_started_at as throttle_window_started_at,
              a.credits_posted as wallet_credits_posted, a.debits_posted as wallet_debits_posted, a.debits_pending as wallet_debits_pending,
-             exists (select 1 from payment_cancel_requests x where x.merchant_id = $1 and x.merchant_payment_id = $2) as canceled_id
+             exists (select 1 from payment_cancel_requests x where x.merchant_id = $1 and x.merchant_payment_id = $2) as canceled_id,
+             d.merchant_id is not null as details_kept, d.store_ref as details_store_ref, d.terminal_ref as details_terminal_ref,
+             d.store_info as details_store_info, d.product_type as details_product_type, d.order_items as details_order_items
            from (values (1)) as one (x)
            left join payments p on p.merchant_id = $1 and p.merchant_payment_id = $2
            left join payment_codes c on c.code_hash = $3::bytea
@@ -313,7 +335,8 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
            left join merchants live on live.id = m.test_twin_of
            left join stores s on s.id = $4::uuid and s.merchant_id = m.id
            left join terminal_code_failures f on f.terminal_id = $5::uuid
-           left join accounts a on a.id = c.wallet_account_id`,
+           left join accounts a on a.id = c.wallet_account_id
+           left join payment_order_details d on d.merchant_id = $1 and d.merchant_payment_id = $2`,
     values: [request.merchantId, request.merchantPaymentId, codeHash, request.storeId, request.terminalId],
   });
   const row = result.rows[0];
@@ -327,6 +350,8 @@ async function readTillRequest(db: Queryable, request: TillPaymentRequest, codeH
     walletBalanceMinor: row.wallet_credits_posted === null || row.wallet_debits_posted === null || row.wallet_debits_pending === null ? null
       : availableBalance({ creditsPosted: row.wallet_credits_posted, debitsPosted: row.wallet_debits_posted, debitsPending: row.wallet_debits_pending }),
     canceledId: row.canceled_id,
+    orderDetails: row.details_kept ? { storeRef: row.details_store_ref, terminalRef: row.details_terminal_ref, storeInfo: row.details_store_info,
+      productType: row.details_product_type, orderItems: row.details_order_items } : null,
   };
   const code = row.code_id === null || row.code_status === null || row.code_expires_at === null || row.code_customer_id === null || row.code_device_id === null || row.code_wallet_account_id === null
     ? null : { id: row.code_id, status: row.code_status, expiresAt: row.code_expires_at, customerId: row.code_customer_id, deviceId: row.code_device_id,

@@ -9,7 +9,7 @@ import type { Database, Queryable } from '../platform/db/database.ts';
 import { fundsTransferAccountId, mayLeaveAs } from './balance-kinds.ts';
 import { pointsAccountId } from './promo/relay.ts';
 /** The tier's payment limits, for the payments pipeline's "tier payment limit" step (the wallet owns tiers and usage). */
-export { paymentLimitRefusal } from './transfers/money-limits.ts';
+export { paymentLimitRefusal, paymentLimitRefusals } from './transfers/money-limits.ts';
 import { DEFAULT_SPEND_ORDER, planSpend, type SpendableBalance, type SpendLeg, type SpendOrder } from './spend-order.ts';
 
 export interface PaymentSpendRequest {

@@ -83,6 +83,21 @@ describe('merchant-chosen store and terminal ids', () => {
     expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(700n);
   });
 
+  it('answers a repeated till payment with the ids its first request sent, and Koban\'s own ids as themselves', async () => {
+    await nameStore(h.merchant.storeId, 'store-001');
+    await nameTerminal(h.merchant.terminalIds[1] as string, 'pos-02');
+    const customer = await createCustomer(h.db, h.ledger, 1_000n);
+    const code = (await h.module.payments.mintPaymentCode(customer)).code;
+    const body = { merchantPaymentId: id('repeat'), code, amount: jpy(300), storeId: 'store-001', terminalId: 'pos-02' };
+    const first = await opa(h, { method: 'POST', url: '/v2/till/payments', body });
+    const again = await opa(h, { method: 'POST', url: '/v2/till/payments', body });
+    expect(first.json()).toMatchObject({ resultInfo: { code: 'SUCCESS' }, data: { status: 'COMPLETED', storeId: 'store-001', terminalId: 'pos-02' } });
+    expect(again.json()).toMatchObject({ resultInfo: { code: 'SUCCESS' }, data: { paymentId: first.json().data.paymentId, storeId: 'store-001', terminalId: 'pos-02' } });
+    const plain = await tillPayment(customer, { storeId: h.merchant.storeId, terminalId: h.merchant.terminalIds[1] });
+    expect(plain.json().data).toMatchObject({ status: 'COMPLETED', storeId: h.merchant.storeId, terminalId: h.merchant.terminalIds[1] });
+    expect(await balanceOf(h.ledger, customer.walletAccountId)).toBe(400n);
+  });
+
   it('refuses naming a second store with a name the merchant already gave, and another merchant\'s store at all', async () => {
     const name = id('dup');
     expect(resultCode(await nameStore(h.merchant.storeId, name))).toBe('SUCCESS');

@@ -127,6 +127,42 @@ export async function moneyAllowances(deps: Pick<WalletDeps, 'db' | 'config'>, c
  */
 export async function paymentLimitRefusal(config: Pick<WalletConfig, 'transfers'>, db: Queryable, customerId: string, amountMinor: bigint, now: Date): Promise<KobanError | null> {
   const { tier, usage } = await paymentLimitFacts(db, customerId, now);
+  return paymentRefusalOf(config, tier, usage, amountMinor);
+}
+
+/**
+ * `paymentLimitRefusal` for many payments at once, one statement whatever their count (the payments group commit
+ * asks once per batch, issue 11). Payments of the same customer in one call are each judged against the usage
+ * before all of them, as separate calls at the same instant would be.
+ */
+export async function paymentLimitRefusals(config: Pick<WalletConfig, 'transfers'>, db: Queryable, asks: ReadonlyArray<{ customerId: string; amountMinor: bigint }>, now: Date): Promise<Array<KobanError | null>> {
+  if (asks.length === 0) return [];
+  const facts = await paymentLimitFactsOf(db, asks.map((ask) => ask.customerId), now);
+  return asks.map((ask) => {
+    const found = facts.get(ask.customerId);
+    if (found === undefined) throw new Error('payment limit facts returned no row for a customer');
+    return paymentRefusalOf(config, found.tier, found.usage, ask.amountMinor);
+  });
+}
+
+/** `paymentLimitFacts` of several customers: one prepared statement, each customer's sums an index range scan. */
+async function paymentLimitFactsOf(db: Queryable, customerIds: readonly string[], now: Date): Promise<Map<string, { tier: Tier; usage: Usage }>> {
+  const distinct = [...new Set(customerIds)];
+  const result = await db.query<{ customer_id: string; verified: boolean; day: bigint; month: bigint }>({
+    name: 'wallet_payment_limit_facts_of',
+    text: `select w.customer_id::text as customer_id, exists (select 1 from customer_verifications v where v.customer_id = w.customer_id) as verified, u.day, u.month
+           from unnest($1::uuid[], $2::uuid[]) as w (customer_id, funds_transfer_id)
+           cross join lateral (
+             select coalesce(sum(t.amount) filter (where t.created_at > $3), 0)::bigint as day, coalesce(sum(t.amount), 0)::bigint as month
+             from transfers t
+             where t.debit_account_id = any(array(select c.account_id from customer_wallets c where c.customer_id = w.customer_id) || w.funds_transfer_id)
+               and t.code = ${TransferCodes.payment} and t.flags & ${TransferFlags.pending | TransferFlags.voidPendingTransfer} = 0 and t.created_at > $4) u`,
+    values: [distinct, distinct.map(fundsTransferAccountId), new Date(now.getTime() - DAY_MS), new Date(now.getTime() - MONTH_MS)],
+  });
+  return new Map(result.rows.map((row) => [row.customer_id, { tier: row.verified ? 'verified' : 'basic', usage: { dayMinor: BigInt(row.day), monthMinor: BigInt(row.month) } }]));
+}
+
+function paymentRefusalOf(config: Pick<WalletConfig, 'transfers'>, tier: Tier, usage: Usage, amountMinor: bigint): KobanError | null {
   const allowed = moneyAllowance(moneyLimitsFor(config, tier), 'payment', usage);
   const tightest = allowed.daily.remainingMinor <= allowed.monthly.remainingMinor ? { limit: 'daily', ...allowed.daily } : { limit: 'monthly', ...allowed.monthly };
   if (amountMinor <= tightest.remainingMinor) return null;
