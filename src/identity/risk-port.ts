@@ -39,12 +39,15 @@ export interface RiskPort {
   /** The engine records the decision, its reasons and any case it opens; identity only acts on the verdict. */
   assess(event: IdentityRiskEvent): Promise<{ readonly decision: RiskVerdict }>;
   recordFailure(failure: IdentityRiskFailure): Promise<void>;
+  /** A complete sign-in: the account's run of failures is over (the engine's failure_burst counts consecutive ones). */
+  clearAccountFailures(accountId: string): Promise<void>;
   recordSignal(signal: IdentitySecuritySignal): Promise<unknown>;
 }
 
 const ALLOW_ALL: RiskPort = {
   assess: async () => ({ decision: 'allow' }),
   recordFailure: async () => {},
+  clearAccountFailures: async () => {},
   recordSignal: async () => {},
 };
 
@@ -56,6 +59,7 @@ export function createRiskSlot(): { port: RiskPort; plug(engine: RiskPort): void
     port: {
       assess: (event) => engine.assess(event),
       recordFailure: (failure) => engine.recordFailure(failure),
+      clearAccountFailures: (accountId) => engine.clearAccountFailures(accountId),
       recordSignal: (signal) => engine.recordSignal(signal),
     },
     plug(next) {

@@ -34,6 +34,12 @@ export interface RiskEngine {
   /** Records pending allows in one statement, on the caller's transaction (or the pool). Each is recorded once. */
   recordPending(client: Queryable, pending: readonly PendingDecision[]): Promise<void>;
   recordFailure(failure: RiskFailure): Promise<void>;
+  /**
+   * A complete sign-in (every factor it needed) ends the account's run of failed passwords and PINs: failure_burst
+   * counts consecutive failures (NIST SP 800-63B's limit is on consecutive failed attempts), so an owner's typos
+   * between right sign-ins never add up to a burst. A network's failures stay: they are many people's.
+   */
+  clearAccountFailures(accountId: string): Promise<void>;
   /** Records a security signal as a review-level decision and raises it as an alert (a case when it names a customer). */
   recordSignal(signal: SecuritySignal): Promise<RiskDecision>;
   /** Deletes counters older than the longest window; bounded per call. */
@@ -116,6 +122,9 @@ export function createRiskEngine(db: Database, settings: RiskSettings, onAlert: 
         `insert into risk_counters (key, bucket, shard, count, amount_minor) select k, $2, $3, 1, 0 from unnest($1::text[]) as t(k)
          on conflict (key, bucket, shard) do update set count = risk_counters.count + 1`,
         [keys.map((key) => `${key}|${BUCKET.medium}`), bucketOf(nowSec, BUCKET.medium), Math.floor(Math.random() * SHARDS)]);
+    },
+    async clearAccountFailures(accountId) {
+      await db.pool.query('delete from risk_counters where key = $1', [`${counterKey('acct', accountId, 'failure')}|${BUCKET.medium}`]);
     },
     async recordSignal(signal) {
       const event: RiskEvent = { kind: 'security_signal', accountId: signal.accountId, ip: signal.ip ?? null, ref: signal.ref ?? null };

@@ -40,13 +40,27 @@ describe('sign-in asks the risk engine', () => {
     const customer = await signUp(env.koban);
     // One wrong password: far below identity's own limit, but the engine counts it.
     expect((await login(customer, 'not my password at all')).json().code).toBe('invalid_credentials');
-    expect((await login(customer)).json().status).toBe('signed_in');
     await env.koban.risk.settings.updateRule('failure_burst', { params: { accountFailuresMax: 1 } }, operator, 'identity risk test');
     const challenged = await login(customer);
     expect(challenged.statusCode, challenged.body).toBe(200);
     expect(challenged.json().status).toBe('second_factor_required');
     const decisions = (await signInDecisions(customer.customerId)).rows;
     expect(decisions.at(-1)).toMatchObject({ decision: 'challenge', reasons: [expect.objectContaining({ rule: 'failure_burst' })] });
+  });
+
+  it('an owner\'s typos between right sign-ins never add up to a burst: a complete sign-in ends the run of failures', async () => {
+    const customer = await signUp(env.koban);
+    await env.koban.risk.settings.updateRule('failure_burst', { params: { accountFailuresMax: 2 } }, operator, 'identity risk test');
+    for (let round = 0; round < 3; round++) {
+      expect((await login(customer, 'not my password at all')).json().code).toBe('invalid_credentials');
+      expect((await login(customer)).json().status).toBe('signed_in');
+    }
+    expect((await signInDecisions(customer.customerId)).rows.map((row) => row.decision)).toEqual(['allow', 'allow', 'allow']);
+    // Two in a row are still a burst: the next right password on the remembered device needs a second factor.
+    expect((await login(customer, 'not my password at all')).json().code).toBe('invalid_credentials');
+    expect((await login(customer, 'nor this one')).json().code).toBe('invalid_credentials');
+    expect((await login(customer)).json().status).toBe('second_factor_required');
+    expect((await signInDecisions(customer.customerId)).rows.at(-1)).toMatchObject({ decision: 'challenge', reasons: [expect.objectContaining({ rule: 'failure_burst' })] });
   });
 
   it.each(['deny', 'review'] as const)('a %s from the engine refuses the sign-in with the generic throttle answer and no session', async (action) => {

@@ -235,6 +235,18 @@ describe('risk engine', () => {
     expect(rulesOf(after)).toContain('failure_burst');
   });
 
+  it('a complete sign-in ends the account\'s run of failures; the network\'s stay', async () => {
+    const accountId = account();
+    const other = account();
+    for (let i = 0; i < 5; i++) await risk.recordFailure({ kind: 'password', accountId, ip: '198.51.100.77' });
+    expect(rulesOf(await risk.assess({ kind: 'sign_in', accountId, ip: '203.0.113.10' }))).toContain('failure_burst');
+    await risk.clearAccountFailures(accountId);
+    expect(rulesOf(await risk.assess({ kind: 'sign_in', accountId, ip: '203.0.113.10' }))).not.toContain('failure_burst');
+    await risk.settings.updateRule('failure_burst', { params: { accountFailuresMax: 5, networkFailuresMax: 5 } }, analyst, 'engine test: network failures');
+    expect(rulesOf(await risk.assess({ kind: 'sign_in', accountId: other, ip: '198.51.100.78' }))).toContain('failure_burst');
+    await risk.settings.updateRule('failure_burst', { params: { accountFailuresMax: 5, networkFailuresMax: 30 } }, analyst, 'restore');
+  });
+
   it('challenges a payment at a store far from the account\'s usual stores', async () => {
     const merchant = randomUUID();
     const receivable = randomUUID();

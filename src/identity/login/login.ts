@@ -116,6 +116,16 @@ async function mayTrustDevice(deps: IdentityDeps, customerId: string, deviceId: 
   return deviceId;
 }
 
+/**
+ * A complete sign-in (or a recovery) ends the account's run of failed attempts, in identity's throttle and in the
+ * risk engine's failure_burst alike: both limit consecutive failures, so an owner's typos between right sign-ins
+ * never add up to a second factor on their own phone.
+ */
+export async function endFailureRun(deps: IdentityDeps, customerId: string): Promise<void> {
+  await resetCounter(deps.db.pool, keys.account(customerId));
+  await deps.risk.clearAccountFailures(customerId);
+}
+
 /** The risk engine refused this sign-in: answered like a throttled source, so neither tells which rule fired. */
 export async function refuseSignIn(deps: IdentityDeps, customerId: string, origin: RequestOrigin): Promise<never> {
   await recordSecurityEvent(deps.db.pool, { type: 'login.throttled', outcome: 'refused', actor: 'anonymous', customerId, origin, reasons: ['risk'] });
@@ -161,7 +171,7 @@ export async function afterFirstFactor(deps: IdentityDeps, customerId: string, f
       await recordSecurityEvent(client, { type: 'login', outcome: 'success', actor: 'customer', customerId, sessionId: created.id, origin, reasons: [firstFactor, 'remembered_device'] });
       return created;
     });
-    await resetCounter(deps.db.pool, keys.account(customerId));
+    await endFailureRun(deps, customerId);
     return { status: 'signed_in', customerId, sessionId: session.id, sessionToken: session.token };
   }
   // The customer's own remembered device may learn which factors the account has.

@@ -27,10 +27,9 @@ import { sha256 } from '../secrets.ts';
 import { rememberDevice } from '../sessions/devices.ts';
 import { createSession, type AuthMethod } from '../sessions/sessions.ts';
 import { announceSecurityEvent } from '../security-alerts.ts';
-import { LOGIN_CHALLENGE_ATTEMPTS_MAX, loginKeys, refuseSignIn, type SecondFactorMethod } from './login.ts';
+import { endFailureRun, LOGIN_CHALLENGE_ATTEMPTS_MAX, refuseSignIn, type SecondFactorMethod } from './login.ts';
 import { failDecoyProof, sendNoCode } from './decoy.ts';
 import { refuseWhileResetRequired } from '../recovery/forced-reset.ts';
-import { resetCounter } from './throttle.ts';
 
 export type SecondFactorProof =
   | { method: 'sms' | 'totp' | 'recovery_code'; code: string }
@@ -148,7 +147,7 @@ export async function completeSecondFactor(deps: IdentityDeps, challengeId: stri
     await recordSecurityEvent(client, { type: 'login', outcome: 'success', actor: 'customer', customerId: challenge.customer_id, sessionId: created.id, origin, reasons: methods });
     return created;
   });
-  await resetCounter(deps.db.pool, loginKeys.account(challenge.customer_id));
+  await endFailureRun(deps, challenge.customer_id);
   return { customerId: challenge.customer_id, sessionId: session.id, sessionToken: session.token };
 }
 

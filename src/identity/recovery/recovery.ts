@@ -21,8 +21,8 @@ import type { IdentityDeps } from '../deps.ts';
 import { consumeRecoveryCode } from '../factors/recovery-codes.ts';
 import { liftFactorLocks } from '../factors/factor-guard.ts';
 import { takeSmsBudget } from '../codes/sms-budget.ts';
-import { loginKeys, riskDeviceId } from '../login/login.ts';
-import { hitCounter, resetCounter } from '../login/throttle.ts';
+import { endFailureRun, riskDeviceId } from '../login/login.ts';
+import { hitCounter } from '../login/throttle.ts';
 import { checkNewPassword } from '../password/policy.ts';
 import { sha256 } from '../secrets.ts';
 import { riskRefuses } from '../risk-port.ts';
@@ -111,5 +111,5 @@ export async function completeRecovery(deps: IdentityDeps, input: { recoveryId: 
     await client.query(`update customers set recovery_cooldown_until = now() + make_interval(secs => $2::double precision / 1000) where id = $1`, [customerId, deps.config.recoveryCooldownMs]);
     await announceSecurityEvent(client, { customerId, type: 'recovery.completed', origin });
   });
-  await resetCounter(deps.db.pool, loginKeys.account(customerId));
+  await endFailureRun(deps, customerId);
 }
