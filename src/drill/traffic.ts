@@ -36,9 +36,12 @@ const MERCHANT_SUBJECT = 'merchant:';
 const RETRY_AFTER_REFUSAL_MS = 2_000;
 /**
  * How long the attacker holding a victim's phone waits for a sign-in SMS before reading the silence as a
- * wrong password (a decoy challenge sends none); a right password's SMS arrives within a second or two.
+ * wrong password (a decoy challenge sends none). A right password's SMS arrives within a second or two on a
+ * quiet box, but on a crowded one (a full test run) it took longer than 4 s now and then, the takeover was
+ * recorded as `no_sms` and the drill test saw 2 of 3 accounts taken. The waits run beside the bots, so a
+ * patient crew costs the stuffing nothing.
  */
-const NO_SMS_AFTER_MS = 4_000;
+const NO_SMS_AFTER_MS = 15_000;
 const MIN_CHUNK_MINOR = 100;
 
 export function running(ctx: TrafficContext): boolean {
