@@ -45,10 +45,10 @@ export function customerAuthenticator(identity: Identity, db: Database, ledger: 
 export function paymentHooks(identity: Identity, risk: Risk, db: Database): Partial<PaymentHooks> {
   return {
     // The charge PIN typed for this payment; a wrong one answers pin_wrong (counted, then locked) rather than a bare refusal.
-    // When risk asked (strong), the PIN alone is not enough: it must come from a device the account has known for a day.
-    async requireStrongConfirmation(ctx, _amountMinor, strength = 'pin') {
+    // (When risk asks, a PIN typed with the payment is not enough: the payment waits for the PIN plus the e-mailed
+    // code, confirmsHeldPayment, which no request can carry before the payment exists.)
+    async requireStrongConfirmation(ctx) {
       if (ctx.confirmationPin === undefined) return false;
-      if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
       return true;
     },
@@ -66,6 +66,15 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       if (ctx.confirmationPin === undefined) throw new KobanError('strong_confirmation_required');
       if (strength === 'strong' && !(await identity.isEstablishedDevice(ctx.customerId, ctx.deviceId))) throw new KobanError('confirmation_needs_established_device');
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
+      if (strength === 'pin') return;
+      // The PIN is what malware on the phone watched being typed: strong adds the code e-mailed for this payment.
+      if (ctx.confirmationEmailCode === undefined) throw new KobanError('email_code_required');
+      await identity.paymentEmailCodes.consume(ctx.customerId, payment.id, ctx.confirmationEmailCode);
+    },
+    async sendConfirmationCode(ctx, payment) {
+      // A customer who pays with a passkey releases with it alone; a code by e-mail would be a way around it.
+      if (ctx.paysWithPasskey === true) throw new KobanError('payment_passkey_required');
+      return identity.paymentEmailCodes.send(ctx.customerId, { paymentId: payment.id, amountMinor: payment.amountMinor, place: payment.place });
     },
     async requirePaymentPasskey(ctx, params) {
       const session = ctx.sessionId === undefined ? null : { id: ctx.sessionId, customerId: ctx.customerId };

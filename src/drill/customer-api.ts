@@ -251,6 +251,46 @@ export async function confirmWaitingPayments(browser: Browser, pin: string): Pro
   return { ok: true, value: status };
 }
 
+/**
+ * The owner without a passkey confirming every payment waiting for them: the PIN, plus — for one risk held
+ * (`strong`) — the code Koban e-mails for it, read from their own mailbox (the development outbox). Malware on
+ * the phone holds the PIN but not the mailbox, so it only ever gets as far as `confirmWaitingPayments`.
+ * Answers as `confirmWaitingPayments`.
+ */
+export async function confirmWaitingByEmailCode(browser: Browser, outbox: Outbox, email: string, pin: string): Promise<Outcome<string>> {
+  const listed = await browser.request('GET', '/v1/wallet/confirmations');
+  if (listed.status !== 200) return refused(listed);
+  let status = 'none';
+  for (const waiting of (listed.body as { confirmations: Array<{ paymentId: string; strength: string }> }).confirmations) {
+    let emailCode: string | undefined;
+    if (waiting.strength === 'strong') {
+      const code = await emailedCode(browser, outbox, email, waiting.paymentId);
+      if (!code.ok) return code;
+      emailCode = code.value;
+    }
+    const confirmed = await browser.request('POST', `/v1/wallet/confirmations/${waiting.paymentId}/confirm`, { pin, ...(emailCode === undefined ? {} : { emailCode }) });
+    if (confirmed.status !== 200) return refused(confirmed);
+    status = (confirmed.body as { status: string }).status;
+  }
+  return { ok: true, value: status };
+}
+
+/** Asks Koban to e-mail a held payment's code and reads it from the mailbox; a refused request answers its problem at once. */
+async function emailedCode(browser: Browser, outbox: Outbox, email: string, paymentId: string): Promise<Outcome<string>> {
+  let refusal: HttpResponse | null = null;
+  try {
+    const code = await outbox.expectCode(email, async () => {
+      const sent = await browser.request('POST', `/v1/wallet/confirmations/${paymentId}/email-code`, {});
+      if (sent.status !== 202) {
+        refusal = sent;
+        throw new Error('refused');
+      }
+    });
+    return { ok: true, value: code };
+  } catch {
+    return refusal === null ? { ok: false, code: 'no_email_code' } : refused(refusal);
+  }
+}
 
 /**
  * Pays a scanned order QR with the PIN, or with a `pay {method: 'order_qr', codeId}` grant (required, and the strong

@@ -5,7 +5,7 @@
  * the case queue. Everything is journaled; nothing here decides what counts as a success for Koban.
  */
 import type { AddressPlan } from './addresses.ts';
-import { addCard, completeSignInBySms, confirmWaitingByPasskey, confirmWaitingPayments, mintAsOwner, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
+import { addCard, completeSignInBySms, confirmWaitingByEmailCode, confirmWaitingByPasskey, confirmWaitingPayments, mintAsOwner, mintPaymentCode, signIn, topUp, type Outcome } from './customer-api.ts';
 import { newBrowser, problemCode, type Browser, type Transport } from './http.ts';
 import { shuffle, type Journal } from './journal.ts';
 import type { Ops, RiskEventView } from './ops.ts';
@@ -114,14 +114,18 @@ async function ordinaryPayment(ctx: TrafficContext, customer: DrillCustomer): Pr
   await pause(ctx, 500 + ctx.random() * 1500); // the cashier scans it
   const result = await chargeAtTill(ctx.transport, ctx.till, store, minted.value, amount);
   ctx.journal.record({ actor: 'ordinary', phase: 'payment', accountId: customer.customerId, ok: result === 'SUCCESS', code: result === 'SUCCESS' ? 'ok' : result, amountMinor: amount });
-  if (result === WAITING_FOR_CUSTOMER && customer.passkey !== null) return confirmHeldAsOwner(ctx, customer, amount);
+  if (result === WAITING_FOR_CUSTOMER) return confirmHeldAsOwner(ctx, customer, amount);
   return result === 'SUCCESS' ? amount : 0;
 }
 
-/** The owner confirms the held payment with their passkey (on any phone: it is synced); answers what left the wallet. */
+/**
+ * The owner confirms the held payment: with their passkey (on any phone: it is synced), or without one with the PIN
+ * plus the code e-mailed to them (on the phone they have had for a day). Answers what left the wallet.
+ */
 async function confirmHeldAsOwner(ctx: TrafficContext, customer: DrillCustomer, amount: number): Promise<number> {
-  if (customer.passkey === null) return 0;
-  const confirmed = await confirmWaitingByPasskey(customer.home, customer.passkey);
+  const confirmed = customer.passkey === null
+    ? await confirmWaitingByEmailCode(customer.home, ctx.outbox, customer.email, customer.pin)
+    : await confirmWaitingByPasskey(customer.home, customer.passkey);
   const paid = confirmed.ok && confirmed.value === 'COMPLETED';
   const code = !confirmed.ok ? confirmed.code : paid ? 'ok' : confirmed.value === 'FAILED' ? 'NO_SUFFICIENT_FUND' : `confirmation_${confirmed.value}`;
   ctx.journal.record({ actor: 'ordinary', phase: 'confirmation', accountId: customer.customerId, ok: paid, code, amountMinor: amount });

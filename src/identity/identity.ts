@@ -19,6 +19,7 @@ import { createSecrets } from './secrets.ts';
 import { purgeExpiredProofs } from './sessions/device-proof.ts';
 import { purgeIdleDecoyGuards } from './login/decoy.ts';
 import { isEstablishedDevice } from './sessions/devices.ts';
+import { createPaymentEmailCodes, type PaymentEmailCodes } from './payment-email-code.ts';
 import { purgeExpiredSignups } from './signup/signup.ts';
 import { checkSignInHealth, signInHealth, type SignInAlertReason, type SignInHealth } from './sign-in-health.ts';
 import type { Session } from './sessions/sessions.ts';
@@ -32,6 +33,8 @@ export interface Identity {
   readonly social: SocialLogin | null;
   /** Payments made by a customer who pays with a passkey need it (payment-passkey.ts). */
   readonly paymentPasskey: PaymentPasskeyGate;
+  /** Without a passkey, a held payment's strong confirmation is the PIN plus a code e-mailed to a settled address (payment-email-code.ts). */
+  readonly paymentEmailCodes: PaymentEmailCodes;
   requireStepUp(db: Queryable, session: Pick<Session, 'id' | 'customerId'>, grant: string | null | undefined, action: StepUpAction, params: StepUpParams): Promise<void>;
   verifyChargePin(customerId: string, pin: string | null | undefined, origin?: RequestOrigin | null): Promise<void>;
   isInRecoveryCooldown(customerId: string): Promise<boolean>;
@@ -79,6 +82,7 @@ export function createIdentity(config: Config, db: Database): Identity {
     guard: createCustomerGuard(deps),
     social: createSocialLogin(deps, config.publicUrl, config.nodeEnv),
     paymentPasskey: createPaymentPasskeyGate(deps),
+    paymentEmailCodes: createPaymentEmailCodes(deps),
     requireStepUp,
     verifyChargePin: (customerId, pin, origin = null) => verifyChargePin(deps, customerId, pin, origin),
     isInRecoveryCooldown: (customerId) => isInRecoveryCooldown(db.pool, customerId),

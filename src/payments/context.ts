@@ -23,6 +23,11 @@ export interface CustomerContext {
    * never reads it: only the `requireStrongConfirmation` hook does, and identity checks it.
    */
   readonly confirmationPin?: string;
+  /**
+   * The code e-mailed for a held payment (issue 13): with the PIN, a strong confirmation for a customer who does
+   * not pay with a passkey. Payments never reads it: identity's `confirmsHeldPayment` hook checks it.
+   */
+  readonly confirmationEmailCode?: string;
   /** The session this request came in (identity's step-up grants are bound to it). */
   readonly sessionId?: string;
   /**
@@ -81,14 +86,19 @@ export interface PaymentHooks {
    * Called for a QR payment above the configured amount: true when the customer proved presence with
    * their PIN or a passkey for this amount (identity's amount-bound step-up).
    */
-  requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint, strength?: 'pin' | 'strong'): Promise<boolean>;
+  requireStrongConfirmation(ctx: CustomerContext, amountMinor: bigint): Promise<boolean>;
   /**
    * The customer confirms a payment that waited for them (customer-confirmation.ts): `pin` needs the charge
-   * PIN typed with this request, `strong` the PIN on a device the account has known for a day, or — for either —
-   * a passkey step-up grant bound to this payment's id and amount (identity decides). Throws the reason when
-   * the proof is missing or wrong.
+   * PIN typed with this request, `strong` the PIN on a device the account has known for a day **plus** the code
+   * e-mailed for this payment (`sendConfirmationCode`), or — for either — a passkey step-up grant bound to this
+   * payment's id and amount (identity decides). Throws the reason when the proof is missing or wrong.
    */
   confirmsHeldPayment(ctx: CustomerContext, strength: 'pin' | 'strong', payment: { readonly id: string; readonly amountMinor: bigint }): Promise<void>;
+  /**
+   * Sends the code that, with the PIN, confirms a payment held for a strong confirmation (identity e-mails it to
+   * an address the account has had for a day); answers where it went (masked).
+   */
+  sendConfirmationCode(ctx: CustomerContext, payment: { readonly id: string; readonly amountMinor: bigint; readonly place: string }): Promise<{ sentTo: string }>;
   /**
    * Writes the customers' notices (feed entries, e-mails) in the notice relay's transaction (customer-notices.ts),
    * a batch at a time with a fixed number of statements; throws when any of them cannot be written (the relay
@@ -110,6 +120,7 @@ export const defaultPaymentHooks: PaymentHooks = {
   assessCodeMints: async (_client, ctxs) => ({ refused: ctxs.map(() => false), record: async () => undefined, afterCommit: async () => ctxs.map(() => null) }),
   requireStrongConfirmation: async () => false,
   confirmsHeldPayment: async () => { throw new KobanError('strong_confirmation_required'); },
+  sendConfirmationCode: async () => { throw new KobanError('email_confirmation_unavailable'); },
   notifyCustomers: async () => undefined,
   requirePaymentPasskey: async () => { throw new KobanError('payment_passkey_required'); },
 };

@@ -6,9 +6,11 @@
  *   PIN (`pin`).
  * - When the risk engine asks for a step-up on a till payment (above the account's spending budget, an
  *   unusual context, a balance being emptied), the customer is at no screen Koban controls, so the payment
- *   waits for a **strong** confirmation: the PIN on a device the account has known for more than a day
- *   (`strong`; identity decides, `PaymentHooks.confirmsHeldPayment`). A thief on a fresh sign-in cannot
- *   give it; the customer's own phone can.
+ *   waits for a **strong** confirmation (`strong`; identity decides, `PaymentHooks.confirmsHeldPayment`): a
+ *   passkey, or the PIN on a device the account has known for more than a day **plus** a code e-mailed for this
+ *   payment (`sendConfirmationCode`) to an address the account has had for a day. A thief on a fresh sign-in
+ *   cannot give the first half; malware on the customer's own phone, which watched the PIN being typed and
+ *   reads its SMS, cannot give the second (issue 13).
  *
  * While it waits the payment row is `CREATED` with **no ledger transfer chosen** (so neither the in-flight
  * wait nor the repair sweeper sees it as being paid): the code is used, no money moved. The till and every
@@ -26,6 +28,7 @@ import { completePayment, targetOf } from './complete.ts';
 import type { CustomerContext } from './context.ts';
 import type { PaymentsDeps } from './deps.ts';
 import { settledPayment } from './in-flight.ts';
+import { placeName } from './place-name.ts';
 import { PAYMENT_COLUMNS, readPaymentById, toPayment, type Payment, type PaymentRow } from './model.ts';
 import { paymentEventData } from './views.ts';
 
@@ -146,6 +149,18 @@ export async function confirmHeldPayment(deps: PaymentsDeps, ctx: CustomerContex
     return finalAnswer(deps, await readConfirmation(deps.db.pool, ctx, paymentId));
   }
   return completePayment(deps, staged, await targetOf(deps, staged));
+}
+
+/**
+ * E-mails the code that, with the PIN, releases a payment held for a strong confirmation (identity sends it; a
+ * resend replaces it, within the code's send limit). Only for a payment of this customer still waiting for a
+ * strong confirmation: a `pin` one needs the PIN alone.
+ */
+export async function sendConfirmationCode(deps: PaymentsDeps, ctx: CustomerContext, paymentId: string): Promise<{ sentTo: string }> {
+  const waiting = (await waitingConfirmations(deps, ctx)).find((w) => w.paymentId === paymentId);
+  if (waiting === undefined) throw new KobanError('confirmation_not_found');
+  if (waiting.strength !== 'strong') throw new KobanError('email_code_not_needed');
+  return deps.hooks.sendConfirmationCode(ctx, { id: waiting.paymentId, amountMinor: waiting.amountMinor, place: placeName(waiting.merchantName, waiting.storeName) });
 }
 
 /** The customer declines: the payment fails with `customer_declined`, nothing moved. */

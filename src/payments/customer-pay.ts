@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { assert } from '../platform/assert.ts';
 import { sqlState, withTransaction } from '../platform/db/database.ts';
-import { isKobanError, KobanError } from '../platform/errors.ts';
+import { KobanError } from '../platform/errors.ts';
 import { uuidv7 } from '../platform/ids.ts';
 import { requireOwnWallet } from './codes.ts';
 import type { SettlingAttempt } from './complete.ts';
@@ -89,24 +89,16 @@ export async function assessQrPayment(deps: PaymentsDeps, attempt: QrAttempt): P
     ...(attempt.passkeyProved === true ? { passkeyProved: true } : {}),
   });
   if (risk.decision === 'challenge') {
-    if (attempt.passkeyProved !== true && !(await confirmedStrongly(deps, ctx, facts.amountMinor))) attempt.confirmation = { strength: 'strong', reasons: risk.rules };
+    // No PIN typed with the payment is strong enough (malware on the phone has it): it waits for the PIN plus the
+    // e-mailed code, or a passkey (customer-confirmation.ts). A payment proved with the passkey met the challenge.
+    if (attempt.passkeyProved !== true) attempt.confirmation = { strength: 'strong', reasons: risk.rules };
     return undefined;
   }
   if (facts.amountMinor <= deps.config.strongConfirmationAboveMinor || attempt.passkeyProved === true) return undefined;
-  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor, 'pin'))) {
+  if (!(await deps.hooks.requireStrongConfirmation(ctx, facts.amountMinor))) {
     throw new KobanError('strong_confirmation_required', { detail: `payments above ${deps.config.strongConfirmationAboveMinor} JPY need your PIN or a passkey` });
   }
   return undefined;
-}
-
-/** True when this request carries a strong confirmation; false when it carries none that counts (then it waits). A wrong PIN is refused. */
-async function confirmedStrongly(deps: PaymentsDeps, ctx: CustomerContext, amountMinor: bigint): Promise<boolean> {
-  try {
-    return await deps.hooks.requireStrongConfirmation(ctx, amountMinor, 'strong');
-  } catch (error) {
-    if (isKobanError(error) && error.code === 'confirmation_needs_established_device') return false;
-    throw error;
-  }
 }
 
 /** A payment risk asked to confirm strongly stops here, staged and waiting (202, status CREATED). */

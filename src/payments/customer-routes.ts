@@ -128,12 +128,21 @@ export function registerCustomerRoutes(app: App, payments: Payments, authenticat
   });
 
   app.post('/v1/wallet/confirmations/:paymentId/confirm', {
-    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN, or a passkey (`x-step-up-grant` for confirm_payment {paymentId, amountMinor}); money moves now', params: PaymentIdParams,
+    schema: { tags, summary: 'Confirm a waiting payment with the charge PIN (`strong`: plus `emailCode`, the code e-mailed for it), or a passkey (`x-step-up-grant` for confirm_payment {paymentId, amountMinor}); money moves now', params: PaymentIdParams,
       headers: GrantHeader,
-      body: Type.Object({ pin: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: false }) },
+      body: Type.Object({ pin: Type.Optional(Type.String({ maxLength: 16 })), emailCode: Type.Optional(Type.String({ maxLength: 16 })) }, { additionalProperties: false }) },
   }, async (request) => {
-    const ctx = withGrant(withPin(await requireCustomer(request), (request.body as { pin?: string }).pin), request);
+    const body = request.body as { pin?: string; emailCode?: string };
+    const withCode = (ctx: CustomerContext) => body.emailCode === undefined ? ctx : { ...ctx, confirmationEmailCode: body.emailCode };
+    const ctx = withGrant(withCode(withPin(await requireCustomer(request), body.pin)), request);
     return customerPaymentView(await payments.confirmHeldPayment(ctx, (request.params as { paymentId: string }).paymentId));
+  });
+
+  app.post('/v1/wallet/confirmations/:paymentId/email-code', {
+    schema: { tags, summary: 'E-mail the code that, with the PIN, confirms a payment risk held (`strong`) for a customer without a passkey; answers the masked address', params: PaymentIdParams },
+  }, async (request, reply) => {
+    const sent = await payments.sendConfirmationCode(await requireCustomer(request), (request.params as { paymentId: string }).paymentId);
+    return reply.code(202).send(sent);
   });
 
   app.post('/v1/wallet/confirmations/:paymentId/decline', { schema: { tags, summary: 'Decline a waiting payment (nothing moves; the till is told)', params: PaymentIdParams } }, async (request) => {

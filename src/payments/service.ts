@@ -10,7 +10,7 @@ import { deriveKey } from '../merchants/secret-box.ts';
 import { mintedOrThrow, mintPaymentCodes, paymentCodeStatus, deleteOldPaymentCodes, type CodeStatus, type MintedCode, type MintOutcome } from './codes.ts';
 import { createBatcher } from '../ledger/batcher.ts';
 import { repairInFlightPayments } from './complete.ts';
-import { confirmHeldPayment, declineHeldPayment, expireConfirmations, waitingConfirmations, type WaitingConfirmation } from './customer-confirmation.ts';
+import { confirmHeldPayment, declineHeldPayment, expireConfirmations, sendConfirmationCode, waitingConfirmations, type WaitingConfirmation } from './customer-confirmation.ts';
 import { createNoticeRelay, relayCustomerNotices } from './customer-notices.ts';
 import { createCodePaymentBatcher } from './group-commit.ts';
 import { defaultPaymentHooks, type CustomerContext, type PaymentHooks } from './context.ts';
@@ -84,8 +84,10 @@ export interface Payments {
   customerHistory(ctx: CustomerContext, limit: number): Promise<Array<{ payment: Payment; merchantName: string; storeName: string | null }>>;
   /** Payments waiting for this customer's confirmation in the wallet (customer-confirmation.ts). */
   waitingConfirmations(ctx: CustomerContext): Promise<WaitingConfirmation[]>;
-  /** The customer confirms (PIN; on an established device when risk asked) or declines a waiting payment: the outcome. */
+  /** The customer confirms (PIN; when risk asked, on an established device plus the e-mailed code, or a passkey) or declines a waiting payment: the outcome. */
   confirmHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
+  /** E-mails the code that, with the PIN, confirms a payment risk held (customer-confirmation.ts); answers where it went. */
+  sendConfirmationCode(ctx: CustomerContext, paymentId: string): Promise<{ sentTo: string }>;
   declineHeldPayment(ctx: CustomerContext, paymentId: string): Promise<Payment>;
   /** Pre-authorisation (authorizations.ts): capture (full or partial) or revert an AUTHORIZED payment. */
   captureAuthorization(request: CaptureRequest): Promise<Payment>;
@@ -138,6 +140,7 @@ export async function createPayments(options: PaymentsOptions): Promise<Payments
     invalidateTills: () => deps.tills.invalidate(),
     waitingConfirmations: (ctx) => waitingConfirmations(deps, ctx),
     confirmHeldPayment: (ctx, paymentId) => confirmHeldPayment(deps, ctx, paymentId),
+    sendConfirmationCode: (ctx, paymentId) => sendConfirmationCode(deps, ctx, paymentId),
     declineHeldPayment: (ctx, paymentId) => declineHeldPayment(deps, ctx, paymentId),
     async getPayment(merchantId, merchantPaymentId) {
       const payment = await readPaymentByMerchantId(deps.db.pool, merchantId, merchantPaymentId);

@@ -47,7 +47,9 @@ describe('making a drill customer established (outside production only)', () => 
 
     const aged = await age(koban.app, customer.customerId);
     expect(aged.statusCode).toBe(200);
-    expect(aged.json()).toMatchObject({ historyDays: 60 });
+    expect(aged.json()).toMatchObject({ historyDays: 60, contacts: 2 });
+    const contacts = await env.db.pool.query<{ old: boolean }>(`select verified_at < now() - interval '399 days' as old from customer_contacts where customer_id = $1`, [customer.customerId]);
+    expect(contacts.rows.map((r) => r.old)).toEqual([true, true]);
     expect(await koban.identity.isEstablishedDevice(customer.customerId, device)).toBe(true);
     // ¥10,000 a day for 30 days: the day's budget is ¥30,000, the hour's ¥15,000.
     expect((await payment(customer.customerId, 12_000n)).reasons.map((r) => r.rule)).not.toContain('account_spending_budget');

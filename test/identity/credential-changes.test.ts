@@ -41,7 +41,7 @@ async function changePassword(customer: Customer, newPassword: string) {
 }
 
 describe('credential changes (issue 13)', () => {
-  it('a thief who changes the password cannot move more than a small amount afterwards: larger payments need the PIN on a phone the account has had for a day', async () => {
+  it('a thief who changes the password cannot move more than a small amount afterwards: larger payments need the PIN on a phone the account has had for a day plus a code e-mailed to a settled address', async () => {
     const customer = await customerWithPin(w.koban);
     await fund(customer, 30_000n);
     const changed = await changePassword(customer, 'lanterns drift past the quiet harbour');
@@ -57,9 +57,14 @@ describe('credential changes (issue 13)', () => {
     const step = await payQr(customer, '300');
     expect(step.statusCode).toBe(202);
     expect(step.json()).toMatchObject({ status: 'CREATED' });
-    // The customer's own phone, remembered for days, confirms the larger one with the PIN.
+    // The customer's own phone, remembered for days, releases the larger one with the PIN plus the code e-mailed
+    // to the address the account has had for days (the password changed, not the address).
     await w.db.pool.query(`update devices set created_at = now() - interval '3 days' where customer_id = $1`, [customer.customerId]);
-    expect((await payQr(customer, '3000')).json()).toMatchObject({ status: 'COMPLETED' });
+    await w.db.pool.query(`update customer_contacts set verified_at = now() - interval '3 days' where customer_id = $1`, [customer.customerId]);
+    const paymentId = large.json().paymentId as string;
+    expect((await customer.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/email-code`, body: {} })).statusCode).toBe(202);
+    const confirmed = await customer.client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: { pin: PIN, emailCode: await lastCode(w.koban, customer.email) } });
+    expect(confirmed.json()).toMatchObject({ status: 'COMPLETED' });
   });
 
   it('a credential change from a blocked device is refused and changes nothing', async () => {

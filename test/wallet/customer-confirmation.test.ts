@@ -13,7 +13,7 @@ import { PLATFORM_ACCOUNTS } from '../../src/ledger/platform-accounts.ts';
 import { Ledgers, TransferCodes } from '../../src/ledger/types.ts';
 import { buildStaticQrPayload } from '../../src/payments/emvco.ts';
 import { uuidv7 } from '../../src/platform/ids.ts';
-import { lastCode, newClient, stepUpByPasskey, stepUpBySms, type Client, type Customer } from '../identity/support.ts';
+import { lastCode, messagesTo, newClient, stepUpByPasskey, stepUpBySms, type Client, type Customer } from '../identity/support.ts';
 import { createSoftAuthenticator, type SoftAuthenticator } from '../../src/drill/soft-authenticator.ts';
 import { createTestMerchant, type TestMerchant } from '../payments/merchant-fixtures.ts';
 import { balanceOf, customerWithPin, expectLedgerVerifies, PIN, startWalletEnv, type WalletEnv } from './support.ts';
@@ -48,6 +48,7 @@ async function establishedCustomer(balanceMinor: bigint, options: { history?: bo
   await fund(customer, balanceMinor);
   await w.db.pool.query(`update devices set created_at = now() - interval '40 days' where customer_id = $1`, [customer.customerId]);
   await w.db.pool.query(`update risk_links set first_seen = now() - interval '40 days' where account_id = $1`, [customer.customerId]);
+  await w.db.pool.query(`update customer_contacts set verified_at = now() - interval '40 days' where customer_id = $1`, [customer.customerId]);
   if (options.history !== false) {
     const nowSec = Math.floor(Date.now() / 1000);
     for (let day = 1; day <= 30; day++) {
@@ -78,7 +79,16 @@ async function charge(code: string, amount: number, merchantPaymentId = `till-${
 }
 
 const waiting = async (client: Client) => ((await client.request({ method: 'GET', url: '/v1/wallet/confirmations' })).json() as { confirmations: Array<{ paymentId: string; amount: string; strength: string; merchantName: string }> }).confirmations;
-const confirm = (client: Client, paymentId: string, pin = PIN) => client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: { pin } });
+const confirm = (client: Client, paymentId: string, pin = PIN, emailCode?: string) =>
+  client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/confirm`, body: { pin, ...(emailCode === undefined ? {} : { emailCode }) } });
+const sendEmailCode = (client: Client, paymentId: string) => client.request({ method: 'POST', url: `/v1/wallet/confirmations/${paymentId}/email-code`, body: {} });
+
+/** The owner releases a strong hold without a passkey: the PIN, plus the code e-mailed to their address. */
+async function confirmWithEmailCode(customer: Customer, paymentId: string) {
+  const sent = await sendEmailCode(customer.client, paymentId);
+  expect(sent.statusCode, sent.body).toBe(202);
+  return confirm(customer.client, paymentId, PIN, await lastCode(w.koban, customer.email));
+}
 
 const storeQr = () => buildStaticQrPayload({ merchantId: merchant.merchantId, storeId: merchant.storeId, categoryCode: '5411', merchantName: 'Koban Mart', merchantCity: 'Chiyoda-ku', postalCode: '100-0001' });
 const payStoreQr = (client: Client, amount: string, key = `qr-${randomBytes(6).toString('hex')}`, pin?: string) =>
@@ -199,14 +209,70 @@ describe('the account budget against a stolen account (issue 13)', () => {
     expect(risk.rows.flatMap((row) => row.reasons.map((r) => r.rule))).toContain('unusual_context');
   });
 
-  it('on the customer\'s own established phone, spending past the budget waits for the PIN there, and the phone releases it', async () => {
+  it('on the customer\'s own established phone, spending past the budget waits for the PIN there plus the code e-mailed to them, and the phone releases it', async () => {
     const customer = await establishedCustomer(60_000n, { history: false });
     for (let i = 0; i < 2; i++) expect((await charge(await codeOf(customer.client), 5_000)).code).toBe('SUCCESS');
     const over = await charge(await codeOf(customer.client), 5_000); // ¥15,000 within the hour: above the ¥10,000 default
     expect(over.code).toBe('REQUEST_ACCEPTED');
+    const paymentId = over.paymentId ?? '';
     expect((await waiting(customer.client))[0]).toMatchObject({ strength: 'strong' });
-    expect((await confirm(customer.client, over.paymentId ?? '')).json()).toMatchObject({ status: 'COMPLETED' });
+    expect((await confirm(customer.client, paymentId)).json()).toMatchObject({ code: 'email_code_required' });
+    const sent = await sendEmailCode(customer.client, paymentId);
+    expect(sent.statusCode, sent.body).toBe(202);
+    expect(sent.json().sentTo).not.toBe(customer.email); // masked
+    const mail = (await messagesTo(w.koban, customer.email)).find((m) => m.kind === 'payment_confirmation_code');
+    expect(mail?.body).toContain('¥5,000');
+    expect(await balanceOf(w, customer.customerId)).toBe(50_000n);
+    expect((await confirm(customer.client, paymentId, PIN, await lastCode(w.koban, customer.email))).json()).toMatchObject({ status: 'COMPLETED' });
     expect(await balanceOf(w, customer.customerId)).toBe(45_000n);
+  });
+});
+
+describe('malware on the customer\'s own phone, without a passkey (issue 13: the PIN plus a factor the thief is unlikely to hold)', () => {
+  it('malware holding the session, the phone and the PIN cannot release what risk held: the PIN alone, and guessed codes, move nothing', async () => {
+    const victim = await establishedCustomer(60_000n, { history: false });
+    for (let i = 0; i < 2; i++) expect((await charge(await codeOf(victim.client), 5_000)).code).toBe('SUCCESS');
+    const held = await charge(await codeOf(victim.client), 5_000);
+    expect(held.code).toBe('REQUEST_ACCEPTED');
+    const paymentId = held.paymentId ?? '';
+    // The malware is the victim's own client: same cookie, same device, the PIN it watched being typed.
+    expect((await confirm(victim.client, paymentId)).json()).toMatchObject({ code: 'email_code_required' });
+    // It may ask for the code, but the code goes to the mailbox, and guessing spends the code's tries.
+    expect((await sendEmailCode(victim.client, paymentId)).statusCode).toBe(202);
+    const right = await lastCode(w.koban, victim.email);
+    const wrong = right === '000000' ? '111111' : '000000';
+    for (let i = 0; i < 5; i++) expect((await confirm(victim.client, paymentId, PIN, wrong)).json()).toMatchObject({ code: 'email_code_wrong' });
+    // After five wrong tries even the right code is refused: the hold stays until it expires or is declined.
+    expect((await confirm(victim.client, paymentId, PIN, right)).json()).toMatchObject({ code: 'email_code_wrong' });
+    expect(await balanceOf(w, victim.customerId)).toBe(50_000n);
+    // A QR payment with the PIN typed in is held the same way: the PIN is no strong confirmation by itself.
+    const qr = await payStoreQr(victim.client, '5000', undefined, PIN);
+    expect(qr.statusCode, qr.body).toBe(202);
+    expect((await confirm(victim.client, qr.json().paymentId)).json()).toMatchObject({ code: 'email_code_required' });
+    expect(await balanceOf(w, victim.customerId)).toBe(50_000n);
+  });
+
+  it('a code is never sent to an address changed within the last day (a SIM swapper\'s e-mail change): only a passkey releases the hold', async () => {
+    const customer = await establishedCustomer(60_000n, { history: false });
+    await w.db.pool.query(`update customer_contacts set verified_at = now() - interval '2 hours' where customer_id = $1 and kind = 'email'`, [customer.customerId]);
+    for (let i = 0; i < 2; i++) expect((await charge(await codeOf(customer.client), 5_000)).code).toBe('SUCCESS');
+    const held = await charge(await codeOf(customer.client), 5_000);
+    const paymentId = held.paymentId ?? '';
+    const sent = await sendEmailCode(customer.client, paymentId);
+    expect(sent.statusCode).toBe(409);
+    expect(sent.json()).toMatchObject({ code: 'email_confirmation_unavailable' });
+    expect((await messagesTo(w.koban, customer.email)).some((m) => m.kind === 'payment_confirmation_code')).toBe(false);
+    expect(await balanceOf(w, customer.customerId)).toBe(50_000n);
+  });
+
+  it('a payment that needs only the PIN (the till\'s amount) gets no e-mailed code, and another customer\'s payment none either', async () => {
+    const customer = await establishedCustomer(30_000n);
+    const large = await charge(await codeOf(customer.client), 12_000);
+    expect((await waiting(customer.client))[0]).toMatchObject({ strength: 'pin' });
+    expect((await sendEmailCode(customer.client, large.paymentId ?? '')).json()).toMatchObject({ code: 'email_code_not_needed' });
+    const stranger = await establishedCustomer(1_000n);
+    expect((await sendEmailCode(stranger.client, large.paymentId ?? '')).json()).toMatchObject({ code: 'confirmation_not_found' });
+    expect((await confirm(customer.client, large.paymentId ?? '')).json()).toMatchObject({ status: 'COMPLETED' });
   });
 });
 
@@ -224,7 +290,7 @@ describe('the hold for QR payments (issue 13)', () => {
     expect(retry.statusCode).toBe(202);
     expect(retry.json()).toMatchObject({ paymentId, status: 'CREATED' });
     expect(await waiting(customer.client)).toMatchObject([{ paymentId, strength: 'strong', amount: '5000' }]);
-    expect((await confirm(customer.client, paymentId)).json()).toMatchObject({ status: 'COMPLETED' });
+    expect((await confirmWithEmailCode(customer, paymentId)).json()).toMatchObject({ status: 'COMPLETED' });
     expect(await balanceOf(w, customer.customerId)).toBe(45_000n);
     const again = await payStoreQr(customer.client, '5000', key);
     expect(again.statusCode).toBe(200);

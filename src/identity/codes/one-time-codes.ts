@@ -7,7 +7,7 @@ import type { Queryable } from '../../platform/db/database.ts';
 import { uuidv7 } from '../../platform/ids.ts';
 import { randomDigits, type IdentitySecrets } from '../secrets.ts';
 
-export type CodePurpose = 'signup_email' | 'signup_phone' | 'login_sms' | 'step_up_sms' | 'recovery_sms' | 'recovery_email' | 'contact_change';
+export type CodePurpose = 'signup_email' | 'signup_phone' | 'login_sms' | 'step_up_sms' | 'recovery_sms' | 'recovery_email' | 'contact_change' | 'payment_email';
 
 export const CODE_LIMITS = {
   digits: 6,

@@ -1,8 +1,9 @@
 /**
  * Payments waiting for this customer (issues 13 and 14): a till charged the customer's code above the
  * confirmation amount, or Koban's risk checks asked the customer to confirm. No money moves until the
- * customer confirms here with the charge PIN or a passkey (a step-up bound to the payment and its amount,
- * the one confirmation a thief with the session, the PIN and the SIM cannot give), or declines; the till
+ * customer confirms here with the charge PIN (when risk held it, plus a code e-mailed to them: malware on the phone
+ * has the PIN) or a passkey (a step-up bound to the payment and its amount, the one confirmation a thief with the
+ * session, the PIN and the SIM cannot give), or declines; the till
  * shows "waiting for the customer" meanwhile. Shown on the pay screen the moment the till takes the code, and as a banner on the home screen.
  */
 import { useEffect, useState, type FormEvent } from 'react';
@@ -28,17 +29,33 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
   const { t, language } = useI18n();
   const { confirmation } = props;
   const [pin, setPin] = useState('');
+  const [emailCode, setEmailCode] = useState('');
+  const [sentTo, setSentTo] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const requestStepUp = useStepUp();
   // A customer who pays with a passkey releases with it alone: the PIN is what malware could have watched.
   const paysWithPasskey = usePaysWithPasskey();
   const where = confirmation.storeName === null ? confirmation.merchantName : `${confirmation.merchantName} ${confirmation.storeName}`;
+  // Risk held it (strong): without a passkey, the PIN plus a code e-mailed to the customer — malware on the phone has the PIN.
+  const needsEmailCode = confirmation.strength === 'strong';
+  const sendEmailCode = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const sent = await api<{ sentTo: string }>('POST', `/v1/wallet/confirmations/${encodeURIComponent(confirmation.paymentId)}/email-code`, {});
+      setSentTo(sent.sentTo);
+    } catch (failure) {
+      setError(problemText(t, failure));
+    }
+    setBusy(false);
+  };
+  const ready = /^[0-9]{6}$/.test(pin) && (!needsEmailCode || /^[0-9]{6}$/.test(emailCode));
   const act = async (path: 'confirm' | 'decline', grant: string | null = null) => {
     setBusy(true);
     setError(null);
     try {
-      const body = path === 'confirm' && grant === null ? { pin } : {};
+      const body = path !== 'confirm' || grant !== null ? {} : needsEmailCode ? { pin, emailCode } : { pin };
       const payment = await api<ConfirmedPayment>('POST', `/v1/wallet/confirmations/${encodeURIComponent(confirmation.paymentId)}/${path}`, body, grant === null ? {} : { headers: stepUpHeaders(grant) });
       props.onDone({ ...payment, merchantName: confirmation.merchantName, storeName: confirmation.storeName });
     } catch (failure) {
@@ -55,7 +72,7 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
   };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (/^[0-9]{6}$/.test(pin)) void act('confirm');
+    if (ready) void act('confirm');
   };
   return (
     <section className="card confirm-payment" aria-labelledby={`confirm-${confirmation.paymentId}`} data-testid="confirm-payment">
@@ -72,8 +89,15 @@ export function ConfirmPaymentCard(props: { confirmation: WaitingConfirmation; o
       ) : (
         <form onSubmit={submit}>
           <Field label={t('money.confirm.pin')} type="password" inputMode="numeric" autoComplete="off" maxLength={6} value={pin} onChange={(event) => setPin(event.target.value.replace(/\D/g, ''))} />
+          {needsEmailCode ? (
+            <>
+              {sentTo === null ? null : <p role="status">{t('money.confirm.emailCodeSent', { to: sentTo })}</p>}
+              <Button variant="secondary" disabled={busy} onClick={() => void sendEmailCode()}>{t(sentTo === null ? 'money.confirm.sendEmailCode' : 'money.confirm.resendEmailCode')}</Button>
+              {sentTo === null ? null : <Field label={t('money.confirm.emailCode')} inputMode="numeric" autoComplete="one-time-code" maxLength={6} value={emailCode} onChange={(event) => setEmailCode(event.target.value.replace(/\D/g, ''))} />}
+            </>
+          ) : null}
           <div className="row">
-            <Button type="submit" disabled={busy || !/^[0-9]{6}$/.test(pin)}>{t('money.confirm.confirm')}</Button>
+            <Button type="submit" disabled={busy || !ready}>{t('money.confirm.confirm')}</Button>
             <Button variant="danger" disabled={busy} onClick={() => void act('decline')}>{t('money.confirm.decline')}</Button>
           </div>
           <Button variant="secondary" disabled={busy} onClick={() => void confirmWithPasskey()}>{t('money.confirm.passkey')}</Button>
