@@ -68,8 +68,9 @@ export function paymentHooks(identity: Identity, risk: Risk, db: Database): Part
       await identity.verifyChargePin(ctx.customerId, ctx.confirmationPin);
       if (strength === 'pin') return;
       // The PIN is what malware on the phone watched being typed: strong adds the code e-mailed for this payment.
-      if (ctx.confirmationEmailCode === undefined) throw new KobanError('email_code_required');
-      await identity.paymentEmailCodes.consume(ctx.customerId, payment.id, ctx.confirmationEmailCode);
+      const emailCode = ctx.confirmationEmailCode;
+      if (emailCode === undefined) return identity.paymentEmailCodes.refusePinAlone(ctx.customerId, { ip: ctx.ip ?? null });
+      await identity.paymentEmailCodes.consume(ctx.customerId, payment.id, emailCode);
     },
     async sendConfirmationCode(ctx, payment) {
       // A customer who pays with a passkey releases with it alone; a code by e-mail would be a way around it.

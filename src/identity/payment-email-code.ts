@@ -24,6 +24,8 @@ import { consumeCode, issueCode } from './codes/one-time-codes.ts';
 import { maskContact } from './contacts/normalize.ts';
 import type { IdentityDeps } from './deps.ts';
 import { customerLanguage } from './language.ts';
+import { PAYMENT_PASSKEY_SIGNAL_EVERY_MS, PAYMENT_PASSKEY_SIGNALLED_MAX } from './payment-passkey.ts';
+import { createSignalPace } from './signal-pace.ts';
 
 /** How long an e-mail address must have been on the account before it may confirm payments (the unusual-context cool-down). */
 export const EMAIL_SETTLED_HOURS = 24;
@@ -40,6 +42,11 @@ export interface PaymentEmailCodes {
   send(customerId: string, payment: HeldPaymentSummary): Promise<{ sentTo: string }>;
   /** Accepts the code once, or throws `email_code_wrong` (a wrong, expired or exhausted code). */
   consume(customerId: string, paymentId: string, code: string): Promise<void>;
+  /**
+   * A held payment confirmed with the PIN alone: `email_code_required`, after reporting it to risk. The wallet asks
+   * for the code before it sends the PIN, so such a request was scripted — malware that holds the PIN.
+   */
+  refusePinAlone(customerId: string, origin: { ip: string | null }): Promise<never>;
 }
 
 /** The e-mail address that may confirm payments: verified, and not changed within the cool-down. */
@@ -59,7 +66,8 @@ function message(language: Language, code: string, payment: HeldPaymentSummary):
       body: `A payment of ${amount} at ${payment.place} is waiting for you. If it is yours, enter your PIN and the code ${code} in the Koban app (valid 10 minutes). If it is not, do not enter it: decline the payment in the app and contact support.` };
 }
 
-export function createPaymentEmailCodes(deps: IdentityDeps): PaymentEmailCodes {
+export function createPaymentEmailCodes(deps: IdentityDeps, nowMs: () => number = Date.now): PaymentEmailCodes {
+  const pace = createSignalPace(PAYMENT_PASSKEY_SIGNAL_EVERY_MS, PAYMENT_PASSKEY_SIGNALLED_MAX, nowMs);
   return {
     async send(customerId, payment) {
       return withTransaction(deps.db, async (client) => {
@@ -76,6 +84,13 @@ export function createPaymentEmailCodes(deps: IdentityDeps): PaymentEmailCodes {
       // The address is checked again: one changed since the code was sent no longer confirms anything.
       if (await settledEmail(deps.db.pool, customerId) === null) throw new KobanError('email_confirmation_unavailable');
       if (!(await consumeCode(deps.db.pool, deps.secrets, 'payment_email', paymentId, code))) throw new KobanError('email_code_wrong');
+    },
+    async refusePinAlone(customerId, origin) {
+      if (pace.due(customerId)) {
+        await deps.risk.recordSignal({ signal: 'held_payment_pin_only', accountId: customerId, ip: origin.ip, ref: 'a held payment confirmed with the PIN alone',
+          message: 'a held payment confirmed with the PIN alone: the wallet app asks for the e-mailed code first, so the request was scripted (malware holding the session and the PIN?)' });
+      }
+      throw new KobanError('email_code_required');
     },
   };
 }

@@ -25,6 +25,7 @@ import { isKobanError, KobanError } from '../platform/errors.ts';
 import type { IdentityDeps } from './deps.ts';
 import { announceSecurityEvent } from './security-alerts.ts';
 import { PAYS_WITH_PASSKEY_SQL, type Session } from './sessions/sessions.ts';
+import { createSignalPace } from './signal-pace.ts';
 import type { StepUpParams } from './step-up/actions.ts';
 import { requireStepUp } from './step-up/step-up.ts';
 
@@ -50,14 +51,9 @@ export interface PaymentPasskeyGate {
 }
 
 export function createPaymentPasskeyGate(deps: IdentityDeps, nowMs: () => number = Date.now): PaymentPasskeyGate {
-  const signalled = new Map<string, number>();
+  const pace = createSignalPace(PAYMENT_PASSKEY_SIGNAL_EVERY_MS, PAYMENT_PASSKEY_SIGNALLED_MAX, nowMs);
   const report = async (customerId: string, ip: string | null, what: string): Promise<void> => {
-    const now = nowMs();
-    const last = signalled.get(customerId);
-    if (last !== undefined && now - last < PAYMENT_PASSKEY_SIGNAL_EVERY_MS) return;
-    signalled.delete(customerId);
-    signalled.set(customerId, now);
-    if (signalled.size > PAYMENT_PASSKEY_SIGNALLED_MAX) signalled.delete(signalled.keys().next().value as string);
+    if (!pace.due(customerId)) return;
     await deps.risk.recordSignal({ signal: 'payment_passkey_missing', accountId: customerId, ip, ref: what,
       message: `${what} without the passkey this customer pays with: the wallet app always asks for it, so the request was scripted (malware holding the session?)` });
   };

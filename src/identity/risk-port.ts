@@ -28,7 +28,7 @@ export interface IdentityRiskFailure {
 
 /** Something an operator must see (issue 14); the engine records it as a review-level alert. */
 export interface IdentitySecuritySignal {
-  readonly signal: 'factor_locked' | 'sms_budget_exceeded' | 'payment_passkey_missing';
+  readonly signal: 'factor_locked' | 'sms_budget_exceeded' | 'payment_passkey_missing' | 'held_payment_pin_only';
   readonly accountId: string | null;
   readonly ip: string | null;
   readonly ref?: string | null;

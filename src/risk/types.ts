@@ -69,7 +69,7 @@ export interface PendingDecision {
  * guessing, an SMS budget exhausted, a forged or mismatching provider callback. Not scored: recorded as
  * a `review` decision of kind `security_signal`, which joins the customer's case when it names one.
  */
-export const SECURITY_SIGNALS = ['factor_locked', 'sms_budget_exceeded', 'forged_callback', 'mismatching_callback', 'terminal_code_guessing', 'payment_passkey_missing'] as const;
+export const SECURITY_SIGNALS = ['factor_locked', 'sms_budget_exceeded', 'forged_callback', 'mismatching_callback', 'terminal_code_guessing', 'payment_passkey_missing', 'held_payment_pin_only'] as const;
 export type SecuritySignalName = (typeof SECURITY_SIGNALS)[number];
 export interface SecuritySignal {
   readonly signal: SecuritySignalName;

@@ -237,6 +237,10 @@ describe('malware on the customer\'s own phone, without a passkey (issue 13: the
     const paymentId = held.paymentId ?? '';
     // The malware is the victim's own client: same cookie, same device, the PIN it watched being typed.
     expect((await confirm(victim.client, paymentId)).json()).toMatchObject({ code: 'email_code_required' });
+    expect((await confirm(victim.client, paymentId)).json()).toMatchObject({ code: 'email_code_required' });
+    // The wallet never sends the PIN alone for such a hold: the scripted request is an operator's alert, once per window.
+    const signals = await w.db.pool.query(`select 1 from risk_events where account_id = $1::text and kind = 'security_signal' and decision = 'review' and reasons->0->>'rule' = 'held_payment_pin_only'`, [victim.customerId]);
+    expect(signals.rowCount).toBe(1);
     // It may ask for the code, but the code goes to the mailbox, and guessing spends the code's tries.
     expect((await sendEmailCode(victim.client, paymentId)).statusCode).toBe(202);
     const right = await lastCode(w.koban, victim.email);
