@@ -151,6 +151,30 @@ describe('start-up', () => {
   });
 });
 
+/**
+ * SIGSTOPs every backend of Koban's (its LISTEN connections aside) and refuses new connections to the
+ * database, so the request cannot be served around them on a connection the pool opens meanwhile (a pool
+ * with room raced the stop: a worker took a stopped connection and the request, finding none idle,
+ * opened a fresh one and was answered 200). Returns how to undo it.
+ */
+async function stallEveryBackend(): Promise<() => Promise<void>> {
+  const database = (await admin.query<{ name: string }>('select current_database() as name')).rows[0]?.name ?? '';
+  // PostgreSQL refuses this from a connection to the database itself: a connection to `postgres` does it.
+  const maintenance = new URL(db.url ?? '');
+  maintenance.pathname = '/postgres';
+  const outside = new pg.Client({ connectionString: maintenance.toString() });
+  await outside.connect();
+  await outside.query(`alter database "${database}" allow_connections false`);
+  const backends = (await admin.query<{ pid: number }>(`${KOBAN_BACKENDS} and query not ilike 'listen %'`)).rows.map((row) => row.pid);
+  expect(backends.length).toBeGreaterThan(0);
+  for (const pid of backends) process.kill(pid, 'SIGSTOP');
+  return async () => {
+    for (const pid of backends) process.kill(pid, 'SIGCONT');
+    await outside.query(`alter database "${database}" allow_connections true`);
+    await outside.end();
+  };
+}
+
 describe('a stalled database', () => {
   it('answers 503 database_unavailable within the statement timeout, on the API, the OPA listener and /readyz', async () => {
     const koban = await started({ KOBAN_DATABASE_STATEMENT_TIMEOUT_MS: '1000', KOBAN_DATABASE_ACQUIRE_TIMEOUT_MS: '1000' });
@@ -183,19 +207,14 @@ describe('a stalled database', () => {
   it('answers 503 in bounded time when the backend itself stops answering (SIGSTOP), and recovers on a fresh connection', async () => {
     const koban = await started({ KOBAN_DATABASE_STATEMENT_TIMEOUT_MS: '1000', KOBAN_DATABASE_ACQUIRE_TIMEOUT_MS: '1000' });
     const ids = await ledgerAccounts(koban.base);
-    // Every pool connection's backend stops, busy ones too: the server's own statement timeout can no longer
-    // fire. Stopping only the idle ones raced a worker's query finishing after the list was read (on a
-    // crowded box its connection came back idle and unstopped, and the request was answered 200).
-    const backends = (await admin.query<{ pid: number; state: string }>(`${KOBAN_BACKENDS.replace('select pid', 'select pid, state')} and query not ilike 'listen %'`)).rows;
-    expect(backends.some((backend) => backend.state === 'idle')).toBe(true);
-    const idle = backends.map((backend) => backend.pid);
-    for (const pid of idle) process.kill(pid, 'SIGSTOP');
+    // Every pool connection's backend stops, busy ones too: the server's own statement timeout can no longer fire.
+    const resume = await stallEveryBackend();
     try {
       const stalled = await call(koban.base, 'GET', `/v1/ledger/accounts/${ids.wallet}`);
       expect(stalled.status).toBe(503);
       expect(stalled.json).toMatchObject({ code: 'database_unavailable' });
     } finally {
-      for (const pid of idle) process.kill(pid, 'SIGCONT');
+      await resume();
     }
     // The stuck connections were dropped, not lent again: the next requests get fresh ones.
     expect((await call(koban.base, 'GET', `/v1/ledger/accounts/${ids.wallet}`)).status).toBe(200);
