@@ -137,6 +137,9 @@ describe('customer confirmation of a till charge', () => {
 
     // From the first passkey the customer pays with it: the pay screen makes no code until the passkey confirms one.
     await page.goto(`${env.base}/wallet/pay`);
+    await page.getByRole('button', { name: ja('money.pay.withPasskey') }).waitFor();
+    // A customer who pays with a passkey is not offered one.
+    expect(await page.getByRole('link', { name: ja('money.pay.passkeyOfferLink') }).count()).toBe(0);
     await page.getByRole('button', { name: ja('money.pay.withPasskey') }).click();
     const payDialog = page.getByRole('dialog', { name: ja('stepUp.title') });
     await payDialog.getByRole('button', { name: ja('stepUp.usePasskey') }).click();

@@ -49,6 +49,9 @@ describe('the payment moment in the wallet', () => {
     await page.goto(`${env.base}/wallet/pay`);
     await expect.poll(() => page.getByRole('alert').filter({ hasText: ja('money.pay.emptyWarning') }).count()).toBe(1);
     expect(await page.getByTestId('pay-balance').textContent()).toBe('0円');
+    // Without a passkey the pay screen offers one, linking to where it is added.
+    await page.getByRole('link', { name: ja('money.pay.passkeyOfferLink') }).click();
+    await page.waitForURL(`${env.base}/wallet/settings/passkeys`);
     expect(await wallet.pageErrors()).toEqual([]);
   });
 

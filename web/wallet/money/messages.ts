@@ -114,6 +114,8 @@ export const moneyMessages: Record<string, { ja: string; en: string }> = {
   'money.pay.refresh': { ja: 'コードを更新', en: 'New code' },
   'money.pay.withPasskey': { ja: 'パスキーで支払いコードを表示', en: 'Show my payment code (passkey)' },
   'money.pay.passkeyHint': { ja: 'お支払いのたびにパスキーで確認します。確認すると5分間有効なコードが表示されます。', en: 'Each payment is confirmed with your passkey; then a code valid for 5 minutes is shown.' },
+  'money.pay.passkeyOffer': { ja: 'パスキーを登録すると、この端末が乗っ取られても、あなたの指紋・顔認証なしでは支払いに使われません。', en: 'With a passkey, nobody can pay from your wallet without your fingerprint, face or screen lock, even from this phone.' },
+  'money.pay.passkeyOfferLink': { ja: 'パスキーを登録', en: 'Add a passkey' },
   'money.pay.paid': { ja: 'お支払いが完了しました', en: 'Payment complete' },
   'money.pay.source': { ja: '支払い元：Koban 残高', en: 'Paying from: Koban balance' },
   'money.pay.sourceLabel': { ja: '支払い元と残高', en: 'Payment source and balance' },

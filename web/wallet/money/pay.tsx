@@ -146,8 +146,23 @@ export function PayPage() {
         </section>
       )}
       {summary === null ? null : <PaySource balance={summary.balance} />}
+      {paysWithPasskey === false && typeof window.PublicKeyCredential === 'function' ? <PasskeyOffer /> : null}
       <FeedbackSetting />
     </MoneyPage>
+  );
+}
+
+/**
+ * Without a passkey, a held payment is released with the PIN and an e-mailed code, and malware on this
+ * phone can still spend in small steps at the usual stores (README, issue 13): the passkey closes that,
+ * so the pay screen says so and links to where it is added.
+ */
+function PasskeyOffer() {
+  const { t } = useI18n();
+  return (
+    <p className="pay-passkey-offer">
+      {t('money.pay.passkeyOffer')} <Link to="/settings/passkeys">{t('money.pay.passkeyOfferLink')}</Link>
+    </p>
   );
 }
 
