@@ -10,8 +10,10 @@ import { ownedAccountId } from '../ledger/owned-accounts.ts';
  * after a crash between the account and the mapping, all land on the same account.
  */
 export async function ensureCustomerWallet(db: Database, ledger: Ledger, customerId: string, accountId: string = ownedAccountId(AccountCodes.customerWallet, customerId)): Promise<string> {
+  const known = knownWallets(db).get(customerId);
+  if (known !== undefined) return known;
   const existing = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
-  if (existing.rows[0] !== undefined) return existing.rows[0].account_id;
+  if (existing.rows[0] !== undefined) return remember(db, customerId, existing.rows[0].account_id);
   await ledger.createAccounts([{ id: accountId, ledger: Ledgers.JPY, code: AccountCodes.customerWallet, flags: AccountFlags.debitsMustNotExceedCredits, reference: `customer:${customerId}` }]);
   // No conflict target: two first requests inserting the same row may collide on either unique index (customer_id
   // or account_id, whichever the second insert checks first); `on conflict (customer_id)` let the account_id one
@@ -20,7 +22,35 @@ export async function ensureCustomerWallet(db: Database, ledger: Ledger, custome
   const stored = await db.pool.query<{ account_id: string }>('select account_id from customer_wallets where customer_id = $1', [customerId]);
   const row = stored.rows[0];
   if (row === undefined) throw new Error('customer wallet mapping was not written');
-  return row.account_id;
+  return remember(db, customerId, row.account_id);
+}
+
+/**
+ * Mappings already read, per database: a row of customer_wallets is written once and never updated or
+ * deleted, so a mapping read is true for ever and on every node. Every authenticated wallet request
+ * asks (wiring.ts customerAuthenticator); this spares the payment path a statement. Bounded: past
+ * KNOWN_WALLETS_MAX the oldest entry goes.
+ */
+const KNOWN_WALLETS_MAX = 100_000;
+const knownWalletsByDatabase = new WeakMap<Database, Map<string, string>>();
+
+function knownWallets(db: Database): Map<string, string> {
+  let known = knownWalletsByDatabase.get(db);
+  if (known === undefined) {
+    known = new Map();
+    knownWalletsByDatabase.set(db, known);
+  }
+  return known;
+}
+
+function remember(db: Database, customerId: string, accountId: string): string {
+  const known = knownWallets(db);
+  if (known.size >= KNOWN_WALLETS_MAX) {
+    const oldest = known.keys().next();
+    if (oldest.done !== true) known.delete(oldest.value);
+  }
+  known.set(customerId, accountId);
+  return accountId;
 }
 
 /**
